@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+
+namespace Serverless.Relay.Canonical;
+
+/// <summary>
+/// The one model of a chat request that every client format parses into and every upstream format is written from.
+/// </summary>
+internal sealed record ChatRequest
+{
+    /// <summary>The model the client asked for (Gemini carries it in the URL, the others in the body).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>System / developer instructions, in order. Parts keep their <c>cache_control</c>.</summary>
+    public IReadOnlyList<TextPart> System { get; init; } = [];
+
+    public required IReadOnlyList<ChatMessage> Messages { get; init; }
+
+    public IReadOnlyList<ToolDefinition> Tools { get; init; } = [];
+
+    public ToolChoice? ToolChoice { get; init; }
+
+    public bool? ParallelToolCalls { get; init; }
+
+    public double? Temperature { get; init; }
+
+    public double? TopP { get; init; }
+
+    public int? MaxOutputTokens { get; init; }
+
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+
+    public bool Stream { get; init; }
+
+    /// <summary>
+    /// The client asked for usage inside the stream (OpenAI <c>stream_options.include_usage</c>). Other formats always
+    /// carry usage in their streams; their readers leave this false and their encoders ignore it.
+    /// </summary>
+    public bool StreamUsage { get; init; }
+
+    /// <summary>End-user or session identifier the client sent (OpenAI <c>user</c>, Anthropic <c>metadata.user_id</c>).</summary>
+    public string? User { get; init; }
+}
+
+internal enum ChatRole
+{
+    User,
+    Assistant,
+    /// <summary>A message carrying tool results only (OpenAI <c>role: tool</c>; Anthropic puts them in a user turn).</summary>
+    Tool,
+}
+
+internal sealed record ChatMessage(ChatRole Role, IReadOnlyList<ContentPart> Content);
+
+/// <summary>A piece of message content. Formats that cannot express a part drop it rather than fail.</summary>
+internal abstract record ContentPart;
+
+/// <param name="CacheControl">Anthropic-style <c>{"type":"ephemeral"}</c> marker, kept so prompt caching survives translation.</param>
+internal sealed record TextPart(string Text, JsonObject? CacheControl = null) : ContentPart;
+
+/// <summary>An image either by URL or inline (base64 <see cref="Data"/> with its <see cref="MediaType"/>).</summary>
+internal sealed record ImagePart : ContentPart
+{
+    public string? Url { get; init; }
+    public string? MediaType { get; init; }
+    public string? Data { get; init; }
+    /// <summary>OpenAI <c>detail</c> (low/high/auto); dropped by formats without it.</summary>
+    public string? Detail { get; init; }
+    public JsonObject? CacheControl { get; init; }
+}
+
+/// <param name="ArgumentsJson">The arguments as JSON text of an object (OpenAI keeps a string, Anthropic/Gemini an object).</param>
+internal sealed record ToolCallPart(string Id, string Name, string ArgumentsJson) : ContentPart;
+
+/// <param name="ToolName">The called tool's name when known; Gemini's <c>functionResponse</c> needs it.</param>
+internal sealed record ToolResultPart(string ToolCallId, IReadOnlyList<ContentPart> Content, bool IsError = false, string? ToolName = null) : ContentPart
+{
+    public JsonObject? CacheControl { get; init; }
+}
+
+/// <summary>Model reasoning (Anthropic <c>thinking</c>); the signature is opaque and only meaningful to its own provider.</summary>
+internal sealed record ThinkingPart(string Text, string? Signature = null) : ContentPart;
+
+/// <param name="Parameters">A JSON Schema object.</param>
+internal sealed record ToolDefinition(string Name, string? Description, JsonObject Parameters)
+{
+    public JsonObject? CacheControl { get; init; }
+}
+
+internal enum ToolChoiceKind
+{
+    Auto,
+    None,
+    /// <summary>Must call some tool (OpenAI <c>required</c>, Anthropic <c>any</c>, Gemini <c>ANY</c>).</summary>
+    Required,
+    /// <summary>Must call <see cref="ToolChoice.Name"/>.</summary>
+    Tool,
+}
+
+internal sealed record ToolChoice(ToolChoiceKind Kind, string? Name = null);

@@ -1,0 +1,34 @@
+namespace Serverless.Relay.Canonical;
+
+/// <summary>A complete (non-streamed) answer.</summary>
+internal sealed record ChatResponse
+{
+    public required string Id { get; init; }
+
+    /// <summary>The model that answered, as the upstream named it.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Text, thinking and tool-call parts in the order the model produced them.</summary>
+    public required IReadOnlyList<ContentPart> Content { get; init; }
+
+    public StopReason StopReason { get; init; } = StopReason.EndTurn;
+
+    /// <summary>The stop sequence that ended the answer, when <see cref="StopReason"/> is <see cref="StopReason.StopSequence"/>.</summary>
+    public string? StopSequence { get; init; }
+
+    public Usage Usage { get; init; } = Usage.Empty;
+
+    /// <summary>Creation time, Unix seconds.</summary>
+    public long Created { get; init; }
+}
+
+internal enum StopReason
+{
+    EndTurn,
+    MaxTokens,
+    StopSequence,
+    ToolUse,
+    ContentFilter,
+    /// <summary>Anything the upstream reported that has no better match.</summary>
+    Other,
+}

@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Sse;
+
+namespace Serverless.Relay.Formats;
+
+/// <summary>
+/// One wire format, both as a client API (read requests, write answers, stream events and errors) and as an upstream
+/// (write requests, read answers, decode stream events). Implementations are stateless singletons;
+/// per-stream state lives in the encoder/decoder they create.
+/// </summary>
+internal interface IChatFormat
+{
+    WireFormat Format { get; }
+
+    // ---- client side ----
+
+    /// <summary>Parses a client request body. <paramref name="modelFromPath"/> is set for APIs that carry the model in the URL (Gemini).</summary>
+    /// <param name="stream">Set when the URL chose streaming (Gemini <c>:streamGenerateContent</c>); body-driven formats ignore it.</param>
+    Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream);
+
+    /// <summary>Writes a complete answer in this format.</summary>
+    void WriteResponse(ChatResponse response, Utf8JsonWriter writer);
+
+    /// <summary>A stateful encoder for one streamed answer to a client; <paramref name="request"/> is what that client asked (e.g. <see cref="ChatRequest.StreamUsage"/>).</summary>
+    IStreamEncoder CreateStreamEncoder(ChatRequest request);
+
+    /// <summary>HTTP status for an error in this API's convention.</summary>
+    int StatusCodeOf(RelayError error);
+
+    /// <summary>Writes an error body in this API's shape.</summary>
+    void WriteError(RelayError error, Utf8JsonWriter writer);
+
+    // ---- upstream side ----
+
+    /// <summary>Writes the upstream request body. <paramref name="upstreamModel"/> replaces <see cref="ChatRequest.Model"/> (Gemini puts it in the URL and ignores it here).</summary>
+    void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer);
+
+    /// <summary>Reads a complete upstream answer.</summary>
+    Parsed<ChatResponse> ReadResponse(JsonElement body);
+
+    /// <summary>A stateful decoder for one upstream stream.</summary>
+    IStreamDecoder CreateStreamDecoder();
+
+    /// <summary>Extracts the human-readable message from an upstream error body in this format, or null.</summary>
+    string? ReadErrorMessage(JsonElement body);
+}
+
+/// <summary>Turns canonical events into this format's SSE frames for one client stream.</summary>
+internal interface IStreamEncoder
+{
+    /// <summary>
+    /// Writes zero or more complete SSE frames for <paramref name="streamEvent"/>. Usage may arrive after
+    /// <see cref="MessageFinished"/> (OpenAI's usage chunk follows its finish chunk), so frames that carry final usage are
+    /// written on <see cref="MessageStopped"/> from the usage accumulated so far.
+    /// </summary>
+    void Write(StreamEvent streamEvent, IBufferWriter<byte> output);
+
+    /// <summary>Ends the stream with an error event in this format (after the first byte there is no status code left to set).</summary>
+    void WriteError(RelayError error, IBufferWriter<byte> output);
+}
+
+/// <summary>Turns one upstream stream's SSE events into canonical events.</summary>
+internal interface IStreamDecoder
+{
+    /// <summary>Decodes one SSE event; appends zero or more canonical events. Returns an error for an upstream error event or unreadable data.</summary>
+    RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output);
+
+    /// <summary>
+    /// Called once when the upstream body ends. Appends <see cref="MessageStopped"/> (and any missing finish events) if the
+    /// stream ended normally for this format (Gemini simply ends; OpenAI sends <c>[DONE]</c>; Anthropic <c>message_stop</c>),
+    /// or returns an error if it ended before its end marker.
+    /// </summary>
+    RelayError? Complete(List<StreamEvent> output);
+}
