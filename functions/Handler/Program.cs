@@ -1,3 +1,4 @@
-var app = WebApplication.CreateSlimBuilder(args).Build();
-app.MapGet("/", () => Results.Ok());
-app.Run();
+using Serverless.Handler.Hosting;
+
+await using var app = HandlerApp.Build(args);
+await app.RunAsync();

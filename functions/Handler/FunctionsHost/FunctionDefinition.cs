@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+
+namespace Serverless.Handler.FunctionsHost;
+
+/// <summary>One binding of a <c>function.json</c>, with the fields the handler reads.</summary>
+internal sealed record FunctionBinding
+{
+    public required string Type { get; init; }
+    public required string Direction { get; init; }
+    public required string Name { get; init; }
+    public string? Route { get; init; }
+    public IReadOnlyList<string> Methods { get; init; } = [];
+    /// <summary>NCRONTAB schedule of a timer trigger.</summary>
+    public string? Schedule { get; init; }
+    /// <summary>Queue name of a Service Bus trigger or output.</summary>
+    public string? QueueName { get; init; }
+}
+
+/// <summary>A function as the Functions host sees it: the folder name and the bindings of its <c>function.json</c>.</summary>
+internal sealed record FunctionDefinition(string Name, IReadOnlyList<FunctionBinding> Bindings)
+{
+    /// <summary>
+    /// The host proxies a function to the handler (streamed, untouched) only when its bindings are exactly one
+    /// <c>httpTrigger</c> in and one <c>http</c> out; any other shape gets the JSON invocation protocol.
+    /// </summary>
+    public bool IsProxiedHttp =>
+        Bindings.Count == 2
+        && Bindings.Count(b => b is { Type: "httpTrigger", Direction: "in" }) == 1
+        && Bindings.Count(b => b is { Type: "http", Direction: "out" }) == 1;
+
+    public FunctionBinding? HttpTrigger => Bindings.FirstOrDefault(b => b.Type == "httpTrigger");
+
+    internal static FunctionBinding ParseBinding(JsonObject json, string where)
+    {
+        string Required(string field) =>
+            json[field]?.GetValue<string>() is { Length: > 0 } value
+                ? value
+                : throw new FunctionCatalogException($"{where}: binding field '{field}' is required");
+
+        return new FunctionBinding
+        {
+            Type = Required("type"),
+            Direction = Required("direction"),
+            Name = Required("name"),
+            Route = json["route"]?.GetValue<string>(),
+            Methods = json["methods"] is JsonArray methods
+                ? methods.Select(m => m!.GetValue<string>().ToUpperInvariant()).ToArray()
+                : [],
+            Schedule = json["schedule"]?.GetValue<string>(),
+            QueueName = json["queueName"]?.GetValue<string>(),
+        };
+    }
+}
+
+internal sealed class FunctionCatalogException(string message) : Exception(message);

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Http;
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Anthropic;
+
+namespace Serverless.Relay.Providers;
+
+internal sealed class AnthropicProvider : IProvider
+{
+    public static readonly AnthropicProvider Instance = new();
+
+    private const string DefaultBaseUrl = "https://api.anthropic.com";
+    private const string DefaultVersion = "2023-06-01";
+
+    public ProviderKind Kind => ProviderKind.Anthropic;
+
+    public IChatFormat UpstreamFormat(WireFormat clientFormat) => AnthropicFormat.Instance;
+
+    public Uri ChatEndpoint(UpstreamAccount account, IChatFormat format, string upstreamModel, bool stream) =>
+        ProviderUrls.Join(account, DefaultBaseUrl, "v1/messages");
+
+    public Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel) =>
+        ProviderUrls.Join(account, DefaultBaseUrl, "v1/messages/count_tokens");
+
+    public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
+    {
+        if (!string.IsNullOrEmpty(account.ApiKey))
+        {
+            request.Headers.TryAddWithoutValidation("x-api-key", account.ApiKey);
+        }
+
+        // An Anthropic client's version and beta flags (prompt caching, tools, ...) change what the upstream accepts: keep them.
+        var version = clientRequest.Headers["anthropic-version"].ToString();
+        request.Headers.TryAddWithoutValidation("anthropic-version", version.Length > 0 ? version : DefaultVersion);
+        var beta = clientRequest.Headers["anthropic-beta"].ToString();
+        if (beta.Length > 0)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+        }
+    }
+}

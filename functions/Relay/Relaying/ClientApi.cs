@@ -1,0 +1,6 @@
+using Serverless.Relay.Formats;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>A client API the relay serves: its function name, its wire format and the name usage rows record.</summary>
+internal sealed record ClientApi(string FunctionName, IChatFormat Format, string UsageName);

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Functions;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>Anthropic <c>POST /v1/messages/count_tokens</c>: <c>{"input_tokens": n}</c>.</summary>
+internal sealed class CountTokensFunction(TokenCounter counter) : IHttpFunction
+{
+    public string Name => "CountTokens";
+
+    public Task InvokeAsync(HttpContext context) =>
+        counter.CountAsync(context, ClientApis.Messages, null, ReadRequest, static (writer, count) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("input_tokens", count);
+            writer.WriteEndObject();
+        });
+
+    private static Parsed<ChatRequest> ReadRequest(JsonElement body)
+    {
+        // NOTE: a count_tokens body is a Messages body without max_tokens, which the Messages reader requires.
+        if (body.ValueKind == JsonValueKind.Object && !body.TryGetProperty("max_tokens", out _))
+        {
+            var json = JsonNode.Parse(body.GetRawText())!.AsObject();
+            json["max_tokens"] = 1;
+            using var document = JsonDocument.Parse(json.ToJsonString());
+            return ClientApis.Messages.Format.ReadRequest(document.RootElement.Clone(), null, false);
+        }
+
+        return ClientApis.Messages.Format.ReadRequest(body, null, false);
+    }
+}
