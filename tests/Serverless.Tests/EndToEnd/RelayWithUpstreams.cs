@@ -1,0 +1,65 @@
+using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Upstreams;
+using Xunit;
+
+namespace Serverless.Tests.EndToEnd;
+
+/// <summary>
+/// A running relay with one account per provider, all pointed at one loopback upstream. Client model
+/// <c>m-&lt;provider&gt;</c> routes to that provider's account, which maps it to a different upstream model name.
+/// </summary>
+public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
+{
+    public static readonly IReadOnlyDictionary<string, string> UpstreamModels = new Dictionary<string, string>
+    {
+        ["openai"] = "gpt-test",
+        ["azure-openai"] = "deploy-test",
+        ["anthropic"] = "claude-test",
+        ["gemini"] = "gemini-test",
+        ["openrouter"] = "vendor/router-test",
+        ["ollama"] = "llama-test",
+        ["openai-compatible"] = "compat-test",
+    };
+
+    internal RelayHost Host { get; private set; } = null!;
+
+    internal LoopbackUpstream Upstream { get; private set; } = null!;
+
+    /// <summary>A client key allowed every model.</summary>
+    public string Key { get; private set; } = "";
+
+    public static string ModelFor(string provider) => "m-" + provider;
+
+    public async ValueTask InitializeAsync()
+    {
+        Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
+        Host = await RelayHost.StartAsync(azurite);
+        foreach (var (provider, upstreamModel) in UpstreamModels)
+        {
+            await Host.CreateAccountAsync(new
+            {
+                name = provider + " account",
+                provider,
+                baseUrl = provider switch
+                {
+                    "anthropic" => Upstream.AnthropicBaseUrl,
+                    "gemini" => Upstream.GeminiBaseUrl,
+                    "azure-openai" => Upstream.AzureBaseUrl,
+                    _ => Upstream.OpenAIBaseUrl,
+                },
+                apiVersion = provider == "azure-openai" ? "2024-10-21" : null,
+                apiKey = Upstream.ApiKey,
+                models = new[] { ModelFor(provider) },
+                modelMap = new Dictionary<string, string> { [ModelFor(provider)] = upstreamModel },
+            });
+        }
+
+        Key = await Host.CreateKeyAsync(new { name = "matrix", owner = "user-1" });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}

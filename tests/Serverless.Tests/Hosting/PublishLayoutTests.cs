@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Serverless.Tests.Infrastructure;
+using Xunit;
+
+namespace Serverless.Tests.Hosting;
+
+/// <summary>The publish script produces what the Functions host loads: host.json, a folder per function, the handler binary.</summary>
+public sealed class PublishLayoutTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Publish_ProducesFunctionsAppLayout_ThatStartsAsCustomHandler()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dest = Directory.CreateTempSubdirectory("publish").FullName;
+        using (var publish = Process.Start(new ProcessStartInfo("bash", [Path.Combine(RepoPaths.Root, "scripts", "publish.sh"), dest])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!)
+        {
+            var output = publish.StandardOutput.ReadToEndAsync(ct);
+            var errors = publish.StandardError.ReadToEndAsync(ct);
+            await publish.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(5), ct);
+            Assert.True(publish.ExitCode == 0, await output + await errors);
+        }
+
+        // host.json names the executable, which is a self-contained Linux binary.
+        var hostJson = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(dest, "host.json"), ct))!;
+        var executable = Path.Combine(dest, (string)hostJson["customHandler"]!["description"]!["defaultExecutablePath"]!);
+        Assert.True(File.Exists(executable), executable);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.True(File.GetUnixFileMode(executable).HasFlag(UnixFileMode.UserExecute));
+        }
+        Assert.True(File.Exists(Path.Combine(dest, "libhostfxr.so")), "self-contained: the runtime is in the app");
+
+        // One folder per function at the root, and only those.
+        var repoFunctions = Directory.GetFiles(Path.Combine(RepoPaths.Root, "functions"), "function.json", SearchOption.AllDirectories)
+            .Select(f => Path.GetFileName(Path.GetDirectoryName(f)!)).Order(StringComparer.Ordinal).ToArray();
+        var publishedFunctions = Directory.GetDirectories(dest)
+            .Where(d => File.Exists(Path.Combine(d, "function.json")))
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(repoFunctions, publishedFunctions!);
+        Assert.DoesNotContain(
+            Directory.GetFiles(dest, "function.json", SearchOption.AllDirectories),
+            f => Path.GetDirectoryName(Path.GetDirectoryName(f)) != dest.TrimEnd('/'));
+
+        // Started as the Functions host starts it: from the app root, with FUNCTIONS_CUSTOMHANDLER_PORT.
+        var port = HandlerProcess.FreePort();
+        var start = new ProcessStartInfo(executable) { WorkingDirectory = dest, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
+        start.Environment["RELAY_ENCRYPTION_KEYS"] = "k=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        start.Environment.Remove("RELAY_APP_ROOT");
+        using var handler = Process.Start(start)!;
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };
+            var deadline = Stopwatch.StartNew();
+            HttpResponseMessage? probe = null;
+            while (probe is null && deadline.Elapsed < TimeSpan.FromSeconds(30) && !handler.HasExited)
+            {
+                try
+                {
+                    probe = await client.GetAsync("/", ct);
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(20, ct);
+                }
+            }
+
+            Assert.NotNull(probe);
+            Assert.True(probe.IsSuccessStatusCode);
+            using var models = await client.GetAsync("v1/models", ct);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, models.StatusCode);
+        }
+        finally
+        {
+            handler.Kill(entireProcessTree: true);
+            await handler.WaitForExitAsync(ct);
+            Directory.Delete(dest, recursive: true);
+        }
+    }
+}
