@@ -45,13 +45,29 @@ internal static class AnthropicContentWriter
         writer.WriteEndObject();
     }
 
-    public static void WriteToolUse(Utf8JsonWriter writer, ToolCallPart call)
+    /// <param name="response">
+    /// Answers carry <c>"caller":{"type":"direct"}</c> (the SDKs' response models require it since programmatic tool
+    /// calling); requests leave it out.
+    /// </param>
+    public static void WriteToolUse(Utf8JsonWriter writer, ToolCallPart call, bool response)
     {
         writer.WriteStartObject();
         writer.WriteString("type", "tool_use");
         writer.WriteString("id", call.Id);
         writer.WriteString("name", call.Name);
         AnthropicWire.WriteToolInput(writer, call.ArgumentsJson);
+        if (response)
+        {
+            WriteDirectCaller(writer);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public static void WriteDirectCaller(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject("caller");
+        writer.WriteString("type", "direct");
         writer.WriteEndObject();
     }
 

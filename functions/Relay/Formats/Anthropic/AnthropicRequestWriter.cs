@@ -169,7 +169,7 @@ internal static class AnthropicRequestWriter
                 AnthropicContentWriter.WriteImage(writer, image);
                 break;
             case ToolCallPart call:
-                AnthropicContentWriter.WriteToolUse(writer, call);
+                AnthropicContentWriter.WriteToolUse(writer, call, response: false);
                 break;
             case ToolResultPart result:
                 WriteToolResult(result, writer);

@@ -22,7 +22,7 @@ internal static class AnthropicResponseWriter
                     AnthropicContentWriter.WriteText(writer, text);
                     break;
                 case ToolCallPart call:
-                    AnthropicContentWriter.WriteToolUse(writer, call);
+                    AnthropicContentWriter.WriteToolUse(writer, call, response: true);
                     break;
                 case ThinkingPart thinking:
                     // NOTE: reasoning from other providers has no signature; the block is still shown to the client, with an

@@ -81,6 +81,7 @@ internal sealed class AnthropicStreamEncoder : IStreamEncoder
                     toolBlock.WriteString("name", call.Name);
                     toolBlock.WriteStartObject("input");
                     toolBlock.WriteEndObject();
+                    AnthropicContentWriter.WriteDirectCaller(toolBlock);
                     EndBlockStart(output);
                 }
 
