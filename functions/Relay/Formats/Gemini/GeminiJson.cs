@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -103,29 +105,111 @@ internal static class GeminiJson
     }
 
     /// <summary>
-    /// Writes <paramref name="json"/> as the value of <paramref name="name"/> when it is a JSON object; otherwise
-    /// returns false and writes nothing, so the caller can choose a fallback.
+    /// Writes <paramref name="json"/> as the value of <paramref name="name"/> when it is one complete JSON object;
+    /// otherwise returns false and writes nothing, so the caller can choose a fallback.
+    /// NOTE: the object is re-emitted token by token, not raw: arguments from other providers may be pretty-printed,
+    /// and a newline inside an SSE <c>data:</c> line would break the frame.
     /// </summary>
     public static bool TryWriteObject(Utf8JsonWriter writer, string name, string? json)
     {
-        if (string.IsNullOrWhiteSpace(json) || json.AsSpan().TrimStart()[0] != '{')
+        if (string.IsNullOrWhiteSpace(json))
         {
             return false;
         }
 
+        var text = json.AsSpan().Trim();
+        if (text[0] != '{')
+        {
+            return false;
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
         try
         {
-            // NOTE: WriteRawValue validates before it writes anything, so a failure leaves the writer untouched.
+            var utf8 = rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented));
+            if (!IsOneValue(utf8))
+            {
+                return false;
+            }
+
             writer.WritePropertyName(name);
-            writer.WriteRawValue(json);
+            Copy(utf8, writer);
             return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static bool IsOneValue(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        try
+        {
+            // Skip walks the whole value; a second Read must find the end, not trailing text.
+            return reader.Read() && reader.TrySkip() && !reader.Read();
         }
         catch (JsonException)
         {
-            // The property name is already out; give it an empty object so the output stays well-formed.
-            writer.WriteStartObject();
-            writer.WriteEndObject();
-            return true;
+            return false;
+        }
+    }
+
+    private static void Copy(ReadOnlySpan<byte> utf8, Utf8JsonWriter writer)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    writer.WriteStartObject();
+                    break;
+                case JsonTokenType.EndObject:
+                    writer.WriteEndObject();
+                    break;
+                case JsonTokenType.StartArray:
+                    writer.WriteStartArray();
+                    break;
+                case JsonTokenType.EndArray:
+                    writer.WriteEndArray();
+                    break;
+                case JsonTokenType.PropertyName:
+                    if (reader.ValueIsEscaped)
+                    {
+                        writer.WritePropertyName(reader.GetString()!);
+                    }
+                    else
+                    {
+                        writer.WritePropertyName(reader.ValueSpan);
+                    }
+
+                    break;
+                case JsonTokenType.String:
+                    if (reader.ValueIsEscaped)
+                    {
+                        writer.WriteStringValue(reader.GetString());
+                    }
+                    else
+                    {
+                        writer.WriteStringValue(reader.ValueSpan);
+                    }
+
+                    break;
+                case JsonTokenType.Number:
+                    writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                    break;
+                case JsonTokenType.True:
+                    writer.WriteBooleanValue(true);
+                    break;
+                case JsonTokenType.False:
+                    writer.WriteBooleanValue(false);
+                    break;
+                case JsonTokenType.Null:
+                    writer.WriteNullValue();
+                    break;
+            }
         }
     }
 

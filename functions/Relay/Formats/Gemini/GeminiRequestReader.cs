@@ -85,7 +85,7 @@ internal static class GeminiRequestReader
     /// <summary><c>models/gemini-2.5-flash</c>, <c>gemini-2.5-flash</c> and <c>models/gemini-2.5-flash:generateContent</c> all name <c>gemini-2.5-flash</c>.</summary>
     public static string NormalizeModel(string? modelFromPath)
     {
-        var model = (modelFromPath ?? string.Empty).AsSpan().Trim().Trim('/');
+        var model = (modelFromPath ?? string.Empty).AsSpan().Trim().TrimStart('/');
         if (model.StartsWith("models/", StringComparison.Ordinal))
         {
             model = model["models/".Length..];
@@ -97,7 +97,7 @@ internal static class GeminiRequestReader
             model = model[..colon];
         }
 
-        return model.ToString();
+        return model.Trim('/').ToString();
     }
 
     private static List<TextPart> ReadSystem(JsonElement body, out RelayError? error)

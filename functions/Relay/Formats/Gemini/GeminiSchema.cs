@@ -39,9 +39,10 @@ internal static class GeminiSchema
             return null;
         }
 
-        var isObject = converted["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "OBJECT";
+        // An untyped empty schema ({}) means "no arguments" too.
+        var type = GetString(converted, "type");
         var hasProperties = converted["properties"] is JsonObject { Count: > 0 };
-        return isObject && !hasProperties ? null : converted;
+        return type is null or "OBJECT" && !hasProperties ? null : converted;
     }
 
     private static JsonObject? ToGemini(JsonNode? node, JsonObject root, int depth)
