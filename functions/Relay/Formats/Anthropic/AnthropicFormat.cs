@@ -1,0 +1,35 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Anthropic;
+
+/// <summary>The Anthropic Messages API (<c>POST /v1/messages</c>), as a client API and as an upstream.</summary>
+internal sealed class AnthropicFormat : IChatFormat
+{
+    public static readonly AnthropicFormat Instance = new();
+
+    private AnthropicFormat()
+    {
+    }
+
+    public WireFormat Format => WireFormat.Anthropic;
+
+    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.Read(body);
+
+    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => AnthropicResponseWriter.Write(response, writer);
+
+    public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new AnthropicStreamEncoder();
+
+    public int StatusCodeOf(RelayError error) => AnthropicErrors.StatusCodeOf(error);
+
+    public void WriteError(RelayError error, Utf8JsonWriter writer) => AnthropicErrors.Write(error, writer);
+
+    public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
+        AnthropicRequestWriter.Write(request, upstreamModel, writer);
+
+    public Parsed<ChatResponse> ReadResponse(JsonElement body) => AnthropicResponseReader.Read(body);
+
+    public IStreamDecoder CreateStreamDecoder() => new AnthropicStreamDecoder();
+
+    public string? ReadErrorMessage(JsonElement body) => AnthropicErrors.ReadMessage(body);
+}

@@ -1,0 +1,667 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Anthropic;
+
+/// <summary>
+/// Parses a client's Messages API request (https://docs.claude.com/en/api/messages) into a <see cref="ChatRequest"/>.
+/// Blocks the canonical model cannot carry (redacted thinking, documents, server-tool blocks) are dropped;
+/// malformed fields are rejected with a message naming the field.
+/// </summary>
+internal static class AnthropicRequestReader
+{
+    public static Parsed<ChatRequest> Read(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("request body: must be a JSON object");
+        }
+
+        if (!body.TryGetProperty("model", out var modelElement) || modelElement.ValueKind == JsonValueKind.Null)
+        {
+            return Required("model");
+        }
+
+        if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } model)
+        {
+            return RelayError.Invalid("model: must be a non-empty string", "model");
+        }
+
+        if (!body.TryGetProperty("max_tokens", out var maxTokensElement) || maxTokensElement.ValueKind == JsonValueKind.Null)
+        {
+            return Required("max_tokens");
+        }
+
+        if (maxTokensElement.ValueKind != JsonValueKind.Number || !maxTokensElement.TryGetInt32(out var maxTokens) || maxTokens < 1)
+        {
+            return RelayError.Invalid("max_tokens: must be a positive integer", "max_tokens");
+        }
+
+        RelayError? error;
+        if ((error = ReadMessages(body, out var messages)) is not null
+            || (error = ReadSystem(body, out var system)) is not null
+            || (error = ReadTools(body, out var tools)) is not null
+            || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
+            || (error = ReadNumber(body, "temperature", out var temperature)) is not null
+            || (error = ReadNumber(body, "top_p", out var topP)) is not null
+            || (error = ReadStopSequences(body, out var stopSequences)) is not null
+            || (error = ReadStream(body, out var stream)) is not null)
+        {
+            return error;
+        }
+
+        string? user = null;
+        if (body.TryGetProperty("metadata", out var metadata))
+        {
+            user = AnthropicWire.GetString(metadata, "user_id");
+        }
+
+        return new ChatRequest
+        {
+            Model = model,
+            MaxOutputTokens = maxTokens,
+            Messages = messages,
+            System = system,
+            Tools = tools,
+            ToolChoice = toolChoice,
+            ParallelToolCalls = parallelToolCalls,
+            Temperature = temperature,
+            TopP = topP,
+            StopSequences = stopSequences,
+            Stream = stream,
+            User = user,
+        };
+    }
+
+    private static RelayError? ReadMessages(JsonElement body, out List<ChatMessage> messages)
+    {
+        messages = [];
+        if (!body.TryGetProperty("messages", out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return Required("messages");
+        }
+
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid("messages: must be an array", "messages");
+        }
+
+        if (array.GetArrayLength() == 0)
+        {
+            return RelayError.Invalid("messages: must contain at least one message", "messages");
+        }
+
+        // Tool results only carry the call id; remember each call's name for formats that need it (Gemini).
+        Dictionary<string, string>? toolNames = null;
+        var index = 0;
+        foreach (var message in array.EnumerateArray())
+        {
+            var error = ReadMessage(message, index, ref toolNames, messages);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            index++;
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadMessage(JsonElement message, int index, ref Dictionary<string, string>? toolNames, List<ChatMessage> messages)
+    {
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"messages[{index}]: must be an object", "messages");
+        }
+
+        if (!message.TryGetProperty("role", out var roleElement) || roleElement.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"messages[{index}].role: field required", "messages");
+        }
+
+        ChatRole role;
+        if (roleElement.ValueEquals("user"u8))
+        {
+            role = ChatRole.User;
+        }
+        else if (roleElement.ValueEquals("assistant"u8))
+        {
+            role = ChatRole.Assistant;
+        }
+        else
+        {
+            return RelayError.Invalid($"messages[{index}].role: must be one of user, assistant", "messages");
+        }
+
+        if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"messages[{index}].content: field required", "messages");
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            messages.Add(new ChatMessage(role, [new TextPart(content.GetString()!)]));
+            return null;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid($"messages[{index}].content: must be a string or an array of content blocks", "messages");
+        }
+
+        var parts = new List<ContentPart>(content.GetArrayLength());
+        List<ContentPart>? results = null;
+        var blockIndex = 0;
+        foreach (var block in content.EnumerateArray())
+        {
+            var error = ReadBlock(block, new BlockPath(index, blockIndex), role, toolNames, out var part);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            switch (part)
+            {
+                case ToolResultPart:
+                    (results ??= []).Add(part);
+                    break;
+                case ToolCallPart call:
+                    (toolNames ??= new(StringComparer.Ordinal))[call.Id] = call.Name;
+                    parts.Add(part);
+                    break;
+                case not null:
+                    parts.Add(part);
+                    break;
+            }
+
+            blockIndex++;
+        }
+
+        // A user turn answering tool calls becomes a Tool message (the OpenAI shape), then a User message with anything else.
+        if (results is not null)
+        {
+            messages.Add(new ChatMessage(ChatRole.Tool, results));
+            if (parts.Count > 0)
+            {
+                messages.Add(new ChatMessage(ChatRole.User, parts));
+            }
+        }
+        else
+        {
+            messages.Add(new ChatMessage(role, parts));
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadBlock(JsonElement block, BlockPath at, ChatRole role, Dictionary<string, string>? toolNames, out ContentPart? part)
+    {
+        part = null;
+        if (block.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(at, ": must be an object");
+        }
+
+        if (!block.TryGetProperty("type", out var type) || type.ValueKind == JsonValueKind.Null)
+        {
+            return Invalid(at, ".type: field required");
+        }
+
+        if (type.ValueKind != JsonValueKind.String)
+        {
+            return Invalid(at, ".type: must be a string");
+        }
+
+        if (type.ValueEquals("text"u8))
+        {
+            return ReadText(block, at, out part);
+        }
+
+        if (type.ValueEquals("image"u8))
+        {
+            return ReadImage(block, at, out part);
+        }
+
+        if (type.ValueEquals("tool_use"u8))
+        {
+            return role == ChatRole.Assistant
+                ? ReadToolUse(block, at, out part)
+                : Invalid(at, ": tool_use blocks are only allowed in assistant messages");
+        }
+
+        if (type.ValueEquals("tool_result"u8))
+        {
+            return role == ChatRole.User
+                ? ReadToolResult(block, at, toolNames, out part)
+                : Invalid(at, ": tool_result blocks are only allowed in user messages");
+        }
+
+        if (type.ValueEquals("thinking"u8))
+        {
+            var error = RequiredString(block, "thinking", at, out var thinking);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            // An empty signature is as good as none: no provider will accept it back.
+            var signature = AnthropicWire.GetString(block, "signature");
+            part = new ThinkingPart(thinking, string.IsNullOrEmpty(signature) ? null : signature);
+            return null;
+        }
+
+        // redacted_thinking, document, search_result, server_tool_use, *_tool_result, container_upload, and later types:
+        // the canonical model has no place for them, so they are dropped.
+        return null;
+    }
+
+    private static RelayError? ReadText(JsonElement block, BlockPath at, out ContentPart? part)
+    {
+        part = null;
+        var error = RequiredString(block, "text", at, out var text);
+        if (error is null)
+        {
+            part = new TextPart(text, AnthropicWire.GetObject(block, "cache_control"));
+        }
+
+        return error;
+    }
+
+    private static RelayError? ReadImage(JsonElement block, BlockPath at, out ContentPart? part)
+    {
+        part = null;
+        if (!block.TryGetProperty("source", out var source) || source.ValueKind == JsonValueKind.Null)
+        {
+            return Invalid(at, ".source: field required");
+        }
+
+        if (source.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(at, ".source: must be an object");
+        }
+
+        var cacheControl = AnthropicWire.GetObject(block, "cache_control");
+        var sourceType = AnthropicWire.GetString(source, "type");
+        if (sourceType == "base64")
+        {
+            RelayError? error;
+            if ((error = RequiredString(source, "media_type", at.With(".source"), out var mediaType)) is not null
+                || (error = RequiredString(source, "data", at.With(".source"), out var data)) is not null)
+            {
+                return error;
+            }
+
+            part = new ImagePart { MediaType = mediaType, Data = data, CacheControl = cacheControl };
+            return null;
+        }
+
+        if (sourceType == "url")
+        {
+            var error = RequiredString(source, "url", at.With(".source"), out var url);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            part = AnthropicWire.TryParseDataUrl(url, out var mediaType, out var data)
+                ? new ImagePart { MediaType = mediaType, Data = data, CacheControl = cacheControl }
+                : new ImagePart { Url = url, CacheControl = cacheControl };
+            return null;
+        }
+
+        if (sourceType is null)
+        {
+            return Invalid(at, ".source.type: field required");
+        }
+
+        // "file" (Files API ids) only means something to Anthropic's own storage: dropped like other unsupported content.
+        return null;
+    }
+
+    private static RelayError? ReadToolUse(JsonElement block, BlockPath at, out ContentPart? part)
+    {
+        part = null;
+        RelayError? error;
+        if ((error = RequiredString(block, "id", at, out var id)) is not null
+            || (error = RequiredString(block, "name", at, out var name)) is not null)
+        {
+            return error;
+        }
+
+        if (!block.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+        {
+            return Invalid(at, ".input: field required");
+        }
+
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(at, ".input: must be an object");
+        }
+
+        part = new ToolCallPart(id, name, input.GetRawText());
+        return null;
+    }
+
+    private static RelayError? ReadToolResult(JsonElement block, BlockPath at, Dictionary<string, string>? toolNames, out ContentPart? part)
+    {
+        part = null;
+        var error = RequiredString(block, "tool_use_id", at, out var toolUseId);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        IReadOnlyList<ContentPart> content = [];
+        if (block.TryGetProperty("content", out var contentElement))
+        {
+            switch (contentElement.ValueKind)
+            {
+                case JsonValueKind.Null:
+                    break;
+                case JsonValueKind.String:
+                    content = [new TextPart(contentElement.GetString()!)];
+                    break;
+                case JsonValueKind.Array:
+                    var parts = new List<ContentPart>(contentElement.GetArrayLength());
+                    var nested = 0;
+                    foreach (var item in contentElement.EnumerateArray())
+                    {
+                        error = ReadToolResultItem(item, at.InResult(nested), out var itemPart);
+                        if (error is not null)
+                        {
+                            return error;
+                        }
+
+                        if (itemPart is not null)
+                        {
+                            parts.Add(itemPart);
+                        }
+
+                        nested++;
+                    }
+
+                    content = parts;
+                    break;
+                default:
+                    return Invalid(at, ".content: must be a string or an array of content blocks");
+            }
+        }
+
+        var isError = block.TryGetProperty("is_error", out var isErrorElement) && isErrorElement.ValueKind == JsonValueKind.True;
+        string? toolName = null;
+        toolNames?.TryGetValue(toolUseId, out toolName);
+        part = new ToolResultPart(toolUseId, content, isError, toolName)
+        {
+            CacheControl = AnthropicWire.GetObject(block, "cache_control"),
+        };
+        return null;
+    }
+
+    /// <summary>Tool results hold text and images; documents and search results are dropped.</summary>
+    private static RelayError? ReadToolResultItem(JsonElement item, BlockPath at, out ContentPart? part)
+    {
+        part = null;
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(at, ": must be an object");
+        }
+
+        return AnthropicWire.GetString(item, "type") switch
+        {
+            "text" => ReadText(item, at, out part),
+            "image" => ReadImage(item, at, out part),
+            null => Invalid(at, ".type: field required"),
+            _ => null,
+        };
+    }
+
+    private static RelayError? ReadSystem(JsonElement body, out IReadOnlyList<TextPart> system)
+    {
+        system = [];
+        if (!body.TryGetProperty("system", out var element))
+        {
+            return null;
+        }
+
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return null;
+            case JsonValueKind.String:
+                var text = element.GetString()!;
+                system = text.Length == 0 ? [] : [new TextPart(text)];
+                return null;
+            case JsonValueKind.Array:
+                var parts = new List<TextPart>(element.GetArrayLength());
+                var index = 0;
+                foreach (var block in element.EnumerateArray())
+                {
+                    if (block.ValueKind != JsonValueKind.Object)
+                    {
+                        return RelayError.Invalid($"system[{index}]: must be an object", "system");
+                    }
+
+                    if (AnthropicWire.GetString(block, "type") != "text")
+                    {
+                        return RelayError.Invalid($"system[{index}].type: must be text", "system");
+                    }
+
+                    if (AnthropicWire.GetString(block, "text") is not { } blockText)
+                    {
+                        return RelayError.Invalid($"system[{index}].text: must be a string", "system");
+                    }
+
+                    parts.Add(new TextPart(blockText, AnthropicWire.GetObject(block, "cache_control")));
+                    index++;
+                }
+
+                system = parts;
+                return null;
+            default:
+                return RelayError.Invalid("system: must be a string or an array of text blocks", "system");
+        }
+    }
+
+    private static RelayError? ReadTools(JsonElement body, out IReadOnlyList<ToolDefinition> tools)
+    {
+        tools = [];
+        if (!body.TryGetProperty("tools", out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid("tools: must be an array", "tools");
+        }
+
+        var list = new List<ToolDefinition>(array.GetArrayLength());
+        var index = 0;
+        foreach (var tool in array.EnumerateArray())
+        {
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                return RelayError.Invalid($"tools[{index}]: must be an object", "tools");
+            }
+
+            // Server tools (web_search_20250305, bash_20250124, text_editor_…) run inside Anthropic; no other upstream has them.
+            var type = AnthropicWire.GetString(tool, "type");
+            if (type is not null && type != "custom")
+            {
+                index++;
+                continue;
+            }
+
+            if (AnthropicWire.GetString(tool, "name") is not { Length: > 0 } name)
+            {
+                return RelayError.Invalid($"tools[{index}].name: field required", "tools");
+            }
+
+            if (!tool.TryGetProperty("input_schema", out var schema) || schema.ValueKind == JsonValueKind.Null)
+            {
+                return RelayError.Invalid($"tools[{index}].input_schema: field required", "tools");
+            }
+
+            if (schema.ValueKind != JsonValueKind.Object)
+            {
+                return RelayError.Invalid($"tools[{index}].input_schema: must be an object", "tools");
+            }
+
+            list.Add(new ToolDefinition(name, AnthropicWire.GetString(tool, "description"), AnthropicWire.GetObject(tool, "input_schema")!)
+            {
+                CacheControl = AnthropicWire.GetObject(tool, "cache_control"),
+            });
+            index++;
+        }
+
+        tools = list;
+        return null;
+    }
+
+    private static RelayError? ReadToolChoice(JsonElement body, out ToolChoice? toolChoice, out bool? parallelToolCalls)
+    {
+        toolChoice = null;
+        parallelToolCalls = null;
+        if (!body.TryGetProperty("tool_choice", out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("tool_choice: must be an object", "tool_choice");
+        }
+
+        switch (AnthropicWire.GetString(element, "type"))
+        {
+            case "auto":
+                toolChoice = new ToolChoice(ToolChoiceKind.Auto);
+                break;
+            case "any":
+                toolChoice = new ToolChoice(ToolChoiceKind.Required);
+                break;
+            case "none":
+                toolChoice = new ToolChoice(ToolChoiceKind.None);
+                break;
+            case "tool":
+                if (AnthropicWire.GetString(element, "name") is not { Length: > 0 } name)
+                {
+                    return RelayError.Invalid("tool_choice.name: field required", "tool_choice");
+                }
+
+                toolChoice = new ToolChoice(ToolChoiceKind.Tool, name);
+                break;
+            case null:
+                return RelayError.Invalid("tool_choice.type: field required", "tool_choice");
+            default:
+                return RelayError.Invalid("tool_choice.type: must be one of auto, any, tool, none", "tool_choice");
+        }
+
+        // Only "true" changes anything; false is the default and stays unset so writers add nothing.
+        if (element.TryGetProperty("disable_parallel_tool_use", out var disable) && disable.ValueKind == JsonValueKind.True)
+        {
+            parallelToolCalls = false;
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadNumber(JsonElement body, string name, out double? value)
+    {
+        value = null;
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number)
+        {
+            return RelayError.Invalid($"{name}: must be a number", name);
+        }
+
+        value = element.GetDouble();
+        return null;
+    }
+
+    private static RelayError? ReadStopSequences(JsonElement body, out IReadOnlyList<string> stopSequences)
+    {
+        stopSequences = [];
+        if (!body.TryGetProperty("stop_sequences", out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid("stop_sequences: must be an array of strings", "stop_sequences");
+        }
+
+        var list = new List<string>(array.GetArrayLength());
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return RelayError.Invalid("stop_sequences: must be an array of strings", "stop_sequences");
+            }
+
+            list.Add(item.GetString()!);
+        }
+
+        stopSequences = list;
+        return null;
+    }
+
+    private static RelayError? ReadStream(JsonElement body, out bool stream)
+    {
+        stream = false;
+        if (!body.TryGetProperty("stream", out var element))
+        {
+            return null;
+        }
+
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.True:
+                stream = true;
+                return null;
+            case JsonValueKind.False or JsonValueKind.Null:
+                return null;
+            default:
+                return RelayError.Invalid("stream: must be a boolean", "stream");
+        }
+    }
+
+    private static RelayError? RequiredString(JsonElement obj, string name, BlockPath at, out string value)
+    {
+        value = string.Empty;
+        if (!obj.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return Invalid(at, $".{name}: field required");
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return Invalid(at, $".{name}: must be a string");
+        }
+
+        value = element.GetString()!;
+        return null;
+    }
+
+    private static RelayError Required(string name) => RelayError.Invalid($"{name}: field required", name);
+
+    private static RelayError Invalid(BlockPath at, string problem) => RelayError.Invalid(at + problem, "messages");
+
+    /// <summary>Where a content block sits, turned into text only when an error names it.</summary>
+    private readonly record struct BlockPath(int Message, int Block, int Nested = -1, string? Suffix = null)
+    {
+        public BlockPath InResult(int index) => this with { Nested = index };
+
+        public BlockPath With(string suffix) => this with { Suffix = suffix };
+
+        public override string ToString() => Nested < 0
+            ? $"messages[{Message}].content[{Block}]{Suffix}"
+            : $"messages[{Message}].content[{Block}].content[{Nested}]{Suffix}";
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Anthropic;
+
+/// <summary>Reads an upstream Messages API answer (<c>{"type":"message",...}</c>) into a <see cref="ChatResponse"/>.</summary>
+internal static class AnthropicResponseReader
+{
+    public static Parsed<ChatResponse> Read(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Unusable("the body is not a JSON object");
+        }
+
+        if (!body.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        {
+            return Unusable("content is missing or not an array");
+        }
+
+        var parts = new List<ContentPart>(content.GetArrayLength());
+        foreach (var block in content.EnumerateArray())
+        {
+            switch (AnthropicWire.GetString(block, "type"))
+            {
+                case "text":
+                    parts.Add(new TextPart(AnthropicWire.GetString(block, "text") ?? string.Empty));
+                    break;
+                case "tool_use":
+                    var input = block.TryGetProperty("input", out var inputElement) && inputElement.ValueKind == JsonValueKind.Object
+                        ? inputElement.GetRawText()
+                        : "{}";
+                    parts.Add(new ToolCallPart(
+                        AnthropicWire.GetString(block, "id") ?? string.Empty,
+                        AnthropicWire.GetString(block, "name") ?? string.Empty,
+                        input));
+                    break;
+                case "thinking":
+                    var signature = AnthropicWire.GetString(block, "signature");
+                    parts.Add(new ThinkingPart(
+                        AnthropicWire.GetString(block, "thinking") ?? string.Empty,
+                        string.IsNullOrEmpty(signature) ? null : signature));
+                    break;
+
+                // redacted_thinking and server-tool blocks have no canonical form.
+            }
+        }
+
+        return new ChatResponse
+        {
+            Id = AnthropicWire.GetString(body, "id") ?? string.Empty,
+            Model = AnthropicWire.GetString(body, "model") ?? string.Empty,
+            Content = parts,
+            StopReason = AnthropicWire.ReadStopReason(AnthropicWire.GetString(body, "stop_reason")),
+            StopSequence = AnthropicWire.GetString(body, "stop_sequence"),
+            Usage = body.TryGetProperty("usage", out var usage) ? AnthropicWire.ReadUsage(usage) : Usage.Empty,
+        };
+    }
+
+    private static RelayError Unusable(string reason) =>
+        new(ErrorKind.Upstream, $"upstream response is not an Anthropic message: {reason}");
+}

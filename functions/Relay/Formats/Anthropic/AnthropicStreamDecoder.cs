@@ -1,0 +1,226 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Sse;
+
+namespace Serverless.Relay.Formats.Anthropic;
+
+/// <summary>
+/// Decodes one upstream Messages API stream (https://docs.claude.com/en/docs/build-with-claude/streaming):
+/// <c>message_start</c>, then per block <c>content_block_start</c> / <c>_delta</c> / <c>_stop</c>, then
+/// <c>message_delta</c> and <c>message_stop</c>, with <c>ping</c> and <c>error</c> anywhere.
+/// Canonical block indices are Anthropic's own (they already count in start order).
+/// </summary>
+internal sealed class AnthropicStreamDecoder : IStreamDecoder
+{
+    // Blocks the canonical model can carry, by upstream index; deltas of other blocks (server tools, redacted thinking) are dropped.
+    private readonly Dictionary<int, BlockKind> _blocks = [];
+    private bool _finished;
+    private bool _stopped;
+
+    private enum BlockKind
+    {
+        Text,
+        ToolUse,
+        Thinking,
+    }
+
+    public RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output)
+    {
+        if (_stopped || string.IsNullOrWhiteSpace(sseEvent.Data))
+        {
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(sseEvent.Data);
+        }
+        catch (JsonException)
+        {
+            return new RelayError(ErrorKind.Upstream, $"upstream stream: event '{sseEvent.Event ?? "message"}' is not valid JSON");
+        }
+
+        using (document)
+        {
+            var data = document.RootElement;
+            if (data.ValueKind != JsonValueKind.Object)
+            {
+                return new RelayError(ErrorKind.Upstream, $"upstream stream: event '{sseEvent.Event ?? "message"}' is not a JSON object");
+            }
+
+            // The data's own "type" is authoritative; the SSE event name repeats it.
+            switch (AnthropicWire.GetString(data, "type") ?? sseEvent.Event)
+            {
+                case "message_start":
+                    OnMessageStart(data, output);
+                    break;
+                case "content_block_start":
+                    OnBlockStart(data, output);
+                    break;
+                case "content_block_delta":
+                    OnBlockDelta(data, output);
+                    break;
+                case "content_block_stop":
+                    if (TryGetIndex(data, out var index) && _blocks.ContainsKey(index))
+                    {
+                        output.Add(new BlockStopped(index));
+                    }
+
+                    break;
+                case "message_delta":
+                    OnMessageDelta(data, output);
+                    break;
+                case "message_stop":
+                    if (!_finished)
+                    {
+                        output.Add(new MessageFinished(StopReason.EndTurn));
+                        _finished = true;
+                    }
+
+                    output.Add(MessageStopped.Instance);
+                    _stopped = true;
+                    break;
+                case "error":
+                    return ReadError(data);
+
+                // ping, and event types added after this was written (Anthropic's versioning policy allows new ones).
+            }
+        }
+
+        return null;
+    }
+
+    public RelayError? Complete(List<StreamEvent> output) =>
+        _stopped ? null : new RelayError(ErrorKind.Upstream, "upstream stream ended before message_stop");
+
+    private static void OnMessageStart(JsonElement data, List<StreamEvent> output)
+    {
+        if (!data.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        {
+            output.Add(new MessageStarted(string.Empty, string.Empty));
+            return;
+        }
+
+        UsageReport? usage = null;
+        if (message.TryGetProperty("usage", out var usageElement) && usageElement.ValueKind == JsonValueKind.Object)
+        {
+            usage = AnthropicWire.ReadUsageReport(usageElement);
+        }
+
+        output.Add(new MessageStarted(
+            AnthropicWire.GetString(message, "id") ?? string.Empty,
+            AnthropicWire.GetString(message, "model") ?? string.Empty,
+            usage));
+        if (usage is not null)
+        {
+            output.Add(new UsageReported(usage));
+        }
+    }
+
+    private void OnBlockStart(JsonElement data, List<StreamEvent> output)
+    {
+        if (!TryGetIndex(data, out var index) || !data.TryGetProperty("content_block", out var block))
+        {
+            return;
+        }
+
+        switch (AnthropicWire.GetString(block, "type"))
+        {
+            case "text":
+                _blocks[index] = BlockKind.Text;
+                output.Add(new TextStarted(index));
+                if (AnthropicWire.GetString(block, "text") is { Length: > 0 } text)
+                {
+                    output.Add(new TextDelta(index, text));
+                }
+
+                break;
+            case "tool_use":
+                // The start block carries "input": {} — the arguments arrive as input_json_delta fragments.
+                _blocks[index] = BlockKind.ToolUse;
+                output.Add(new ToolCallStarted(
+                    index,
+                    AnthropicWire.GetString(block, "id") ?? string.Empty,
+                    AnthropicWire.GetString(block, "name") ?? string.Empty));
+                break;
+            case "thinking":
+                _blocks[index] = BlockKind.Thinking;
+                output.Add(new ThinkingStarted(index));
+                if (AnthropicWire.GetString(block, "thinking") is { Length: > 0 } thinking)
+                {
+                    output.Add(new ThinkingDelta(index, thinking));
+                }
+
+                if (AnthropicWire.GetString(block, "signature") is { Length: > 0 } signature)
+                {
+                    output.Add(new ThinkingSignature(index, signature));
+                }
+
+                break;
+        }
+    }
+
+    private void OnBlockDelta(JsonElement data, List<StreamEvent> output)
+    {
+        if (!TryGetIndex(data, out var index)
+            || !_blocks.ContainsKey(index)
+            || !data.TryGetProperty("delta", out var delta)
+            || delta.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        switch (AnthropicWire.GetString(delta, "type"))
+        {
+            case "text_delta" when AnthropicWire.GetString(delta, "text") is { Length: > 0 } text:
+                output.Add(new TextDelta(index, text));
+                break;
+            case "input_json_delta" when AnthropicWire.GetString(delta, "partial_json") is { Length: > 0 } json:
+                // NOTE: Anthropic opens a tool_use block with an empty fragment; it carries nothing, so it is skipped.
+                output.Add(new ToolArgumentsDelta(index, json));
+                break;
+            case "thinking_delta" when AnthropicWire.GetString(delta, "thinking") is { Length: > 0 } thinking:
+                output.Add(new ThinkingDelta(index, thinking));
+                break;
+            case "signature_delta" when AnthropicWire.GetString(delta, "signature") is { Length: > 0 } signature:
+                output.Add(new ThinkingSignature(index, signature));
+                break;
+
+            // citations_delta: citations have no canonical form.
+        }
+    }
+
+    private void OnMessageDelta(JsonElement data, List<StreamEvent> output)
+    {
+        // Usage here is cumulative: output_tokens always, and newer API versions repeat the input and cache counters.
+        if (data.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            output.Add(new UsageReported(AnthropicWire.ReadUsageReport(usage)));
+        }
+
+        if (data.TryGetProperty("delta", out var delta)
+            && AnthropicWire.GetString(delta, "stop_reason") is { } stopReason
+            && !_finished)
+        {
+            output.Add(new MessageFinished(AnthropicWire.ReadStopReason(stopReason), AnthropicWire.GetString(delta, "stop_sequence")));
+            _finished = true;
+        }
+    }
+
+    private static RelayError ReadError(JsonElement data)
+    {
+        var error = data.TryGetProperty("error", out var errorElement) ? errorElement : default;
+        var type = AnthropicWire.GetString(error, "type");
+        var message = AnthropicWire.GetString(error, "message") ?? "upstream stream failed without a message";
+        return new RelayError(AnthropicErrors.KindOf(type), message);
+    }
+
+    private static bool TryGetIndex(JsonElement data, out int index)
+    {
+        index = 0;
+        return data.TryGetProperty("index", out var element)
+            && element.ValueKind == JsonValueKind.Number
+            && element.TryGetInt32(out index);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+
+namespace Serverless.Relay.Formats.Gemini;
+
+/// <summary>
+/// Google's error shape, <c>{"error":{"code","message","status"}}</c>, where <c>status</c> is the
+/// <c>google.rpc.Code</c> name that goes with the HTTP status (https://ai.google.dev/gemini-api/docs/troubleshooting).
+/// </summary>
+internal static class GeminiErrors
+{
+    public static int StatusCodeOf(RelayError error) => error.UpstreamStatus ?? error.Kind switch
+    {
+        ErrorKind.InvalidRequest => 400,
+        ErrorKind.Authentication => 401,
+        ErrorKind.PermissionDenied => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.RequestTooLarge => 413,
+        ErrorKind.RateLimited => 429,
+        ErrorKind.Upstream => 502,
+        ErrorKind.Overloaded => 503,
+        ErrorKind.Unavailable => 503,
+        ErrorKind.Timeout => 504,
+        _ => 500,
+    };
+
+    /// <summary>The <c>google.rpc.Code</c> name for an HTTP status, so code and status never disagree.</summary>
+    public static string StatusNameOf(int statusCode) => statusCode switch
+    {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        >= 400 and < 500 => "INVALID_ARGUMENT",
+        _ => "INTERNAL",
+    };
+
+    public static void Write(RelayError error, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        WriteErrorProperty(error, writer);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes the <c>"error": {...}</c> property alone (stream error chunks embed it).</summary>
+    public static void WriteErrorProperty(RelayError error, Utf8JsonWriter writer)
+    {
+        var code = StatusCodeOf(error);
+        writer.WriteStartObject("error");
+        writer.WriteNumber("code", code);
+        writer.WriteString("message", error.Message);
+        writer.WriteString("status", StatusNameOf(code));
+        writer.WriteEndObject();
+    }
+
+    public static string? ReadMessage(JsonElement body) =>
+        body.ValueKind == JsonValueKind.Object
+        && body.TryGetProperty("error", out var error)
+        && error.ValueKind == JsonValueKind.Object
+            ? GeminiJson.GetString(error, "message")
+            : null;
+
+    /// <summary>Turns an upstream <c>{"error":{...}}</c> (e.g. inside a stream) into a relay error.</summary>
+    public static RelayError FromUpstream(JsonElement error)
+    {
+        var message = error.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(error, "message") : null;
+        var status = error.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(error, "status") : null;
+        var kind = status switch
+        {
+            "INVALID_ARGUMENT" or "FAILED_PRECONDITION" or "OUT_OF_RANGE" => ErrorKind.InvalidRequest,
+            "UNAUTHENTICATED" => ErrorKind.Authentication,
+            "PERMISSION_DENIED" => ErrorKind.PermissionDenied,
+            "NOT_FOUND" => ErrorKind.NotFound,
+            "RESOURCE_EXHAUSTED" => ErrorKind.RateLimited,
+            "UNAVAILABLE" => ErrorKind.Overloaded,
+            "DEADLINE_EXCEEDED" => ErrorKind.Timeout,
+            _ => ErrorKind.Upstream,
+        };
+        return new RelayError(kind, message ?? "Gemini returned an error without a message.");
+    }
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Gemini;
+
+/// <summary>
+/// Gemini <c>generateContent</c> / <c>streamGenerateContent?alt=sse</c>, as a client API and as an upstream.
+/// The model and streaming come from the URL (<c>models/{model}:generateContent</c>), never from the body.
+/// </summary>
+internal sealed class GeminiFormat : IChatFormat
+{
+    public static readonly GeminiFormat Instance = new();
+
+    private GeminiFormat()
+    {
+    }
+
+    public WireFormat Format => WireFormat.Gemini;
+
+    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
+        GeminiRequestReader.Read(body, modelFromPath, stream);
+
+    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => GeminiResponseWriter.Write(response, writer);
+
+    public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new GeminiStreamEncoder();
+
+    public int StatusCodeOf(RelayError error) => GeminiErrors.StatusCodeOf(error);
+
+    public void WriteError(RelayError error, Utf8JsonWriter writer) => GeminiErrors.Write(error, writer);
+
+    public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
+        GeminiRequestWriter.Write(request, upstreamModel, writer);
+
+    public Parsed<ChatResponse> ReadResponse(JsonElement body) => GeminiResponseReader.Read(body);
+
+    public IStreamDecoder CreateStreamDecoder() => new GeminiStreamDecoder();
+
+    public string? ReadErrorMessage(JsonElement body) => GeminiErrors.ReadMessage(body);
+}

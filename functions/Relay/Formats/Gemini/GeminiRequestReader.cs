@@ -1,0 +1,623 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Gemini;
+
+/// <summary>
+/// Reads a client's <c>generateContent</c> body (https://ai.google.dev/api/generate-content#request-body).
+/// Field names are accepted in camelCase and snake_case, as the REST API does.
+/// </summary>
+internal static class GeminiRequestReader
+{
+    public static Parsed<ChatRequest> Read(JsonElement body, string? modelFromPath, bool stream)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("request body: must be a JSON object");
+        }
+
+        var model = NormalizeModel(modelFromPath);
+        if (model.Length == 0)
+        {
+            return RelayError.Invalid("model: must be given in the URL path, as models/{model}:generateContent", "model");
+        }
+
+        var system = ReadSystem(body, out var error);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var messages = ReadContents(body, out error);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var tools = ReadTools(body, out error);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var toolChoice = ReadToolChoice(body, out error);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        double? temperature = null, topP = null;
+        int? maxOutputTokens = null;
+        IReadOnlyList<string> stopSequences = [];
+        if (GeminiJson.TryGet(body, "generationConfig", "generation_config", out var config))
+        {
+            if (config.ValueKind != JsonValueKind.Object)
+            {
+                return Invalid("generationConfig", "must be an object");
+            }
+
+            error = ReadNumber(config, "temperature", "temperature", out temperature)
+                ?? ReadNumber(config, "topP", "top_p", out topP)
+                ?? ReadInteger(config, "maxOutputTokens", "max_output_tokens", out maxOutputTokens)
+                ?? ReadStopSequences(config, out stopSequences);
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+
+        return new ChatRequest
+        {
+            Model = model,
+            System = system,
+            Messages = messages!,
+            Tools = tools,
+            ToolChoice = toolChoice,
+            Temperature = temperature,
+            TopP = topP,
+            MaxOutputTokens = maxOutputTokens,
+            StopSequences = stopSequences,
+            Stream = stream,
+        };
+    }
+
+    /// <summary><c>models/gemini-2.5-flash</c>, <c>gemini-2.5-flash</c> and <c>models/gemini-2.5-flash:generateContent</c> all name <c>gemini-2.5-flash</c>.</summary>
+    public static string NormalizeModel(string? modelFromPath)
+    {
+        var model = (modelFromPath ?? string.Empty).AsSpan().Trim().TrimStart('/');
+        if (model.StartsWith("models/", StringComparison.Ordinal))
+        {
+            model = model["models/".Length..];
+        }
+
+        var colon = model.IndexOf(':');
+        if (colon >= 0)
+        {
+            model = model[..colon];
+        }
+
+        return model.Trim('/').ToString();
+    }
+
+    private static List<TextPart> ReadSystem(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!GeminiJson.TryGet(body, "systemInstruction", "system_instruction", out var instruction))
+        {
+            return [];
+        }
+
+        if (instruction.ValueKind != JsonValueKind.Object)
+        {
+            error = Invalid("systemInstruction", "must be an object");
+            return [];
+        }
+
+        if (!GeminiJson.TryGet(instruction, "parts", out var parts))
+        {
+            return [];
+        }
+
+        if (parts.ValueKind != JsonValueKind.Array)
+        {
+            error = Invalid("systemInstruction.parts", "must be an array");
+            return [];
+        }
+
+        var result = new List<TextPart>(parts.GetArrayLength());
+        var index = 0;
+        foreach (var part in parts.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+            {
+                error = Invalid($"systemInstruction.parts[{index}].text", "field required");
+                return [];
+            }
+
+            result.Add(new TextPart(text.GetString()!));
+            index++;
+        }
+
+        return result;
+    }
+
+    private static List<ChatMessage>? ReadContents(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!GeminiJson.TryGet(body, "contents", out var contents))
+        {
+            error = Invalid("contents", "field required");
+            return null;
+        }
+
+        if (contents.ValueKind != JsonValueKind.Array)
+        {
+            error = Invalid("contents", "must be an array");
+            return null;
+        }
+
+        if (contents.GetArrayLength() == 0)
+        {
+            error = Invalid("contents", "must not be empty");
+            return null;
+        }
+
+        var messages = new List<ChatMessage>(contents.GetArrayLength());
+
+        // Calls not yet answered, in order; Gemini pairs a functionResponse with its call by name (or by id when present).
+        var pending = new List<(string Id, string Name)>();
+        var contentIndex = 0;
+        foreach (var content in contents.EnumerateArray())
+        {
+            error = ReadContent(content, contentIndex, messages, pending);
+            if (error is not null)
+            {
+                return null;
+            }
+
+            contentIndex++;
+        }
+
+        return messages;
+    }
+
+    private static RelayError? ReadContent(JsonElement content, int contentIndex, List<ChatMessage> messages, List<(string Id, string Name)> pending)
+    {
+        var path = $"contents[{contentIndex}]";
+        if (content.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(path, "must be an object");
+        }
+
+        var isModel = false;
+        if (GeminiJson.TryGet(content, "role", out var role))
+        {
+            switch (role.ValueKind == JsonValueKind.String ? role.GetString() : null)
+            {
+                case "user" or "function" or "":
+                    break;
+                case "model":
+                    isModel = true;
+                    break;
+                default:
+                    return Invalid($"{path}.role", "must be one of user, model");
+            }
+        }
+
+        if (!GeminiJson.TryGet(content, "parts", out var parts))
+        {
+            return Invalid($"{path}.parts", "field required");
+        }
+
+        if (parts.ValueKind != JsonValueKind.Array)
+        {
+            return Invalid($"{path}.parts", "must be an array");
+        }
+
+        if (parts.GetArrayLength() == 0)
+        {
+            return Invalid($"{path}.parts", "must not be empty");
+        }
+
+        var items = new List<ContentPart>(parts.GetArrayLength());
+        List<ContentPart>? results = null;
+        var partIndex = 0;
+        foreach (var part in parts.EnumerateArray())
+        {
+            var partPath = $"{path}.parts[{partIndex}]";
+            if (part.ValueKind != JsonValueKind.Object)
+            {
+                return Invalid(partPath, "must be an object");
+            }
+
+            if (part.TryGetProperty("text", out var text))
+            {
+                if (text.ValueKind != JsonValueKind.String)
+                {
+                    return Invalid($"{partPath}.text", "must be a string");
+                }
+
+                items.Add(GeminiJson.IsTrue(part, "thought")
+                    ? new ThinkingPart(text.GetString()!, GeminiJson.GetString(part, "thoughtSignature", "thought_signature"))
+                    : new TextPart(text.GetString()!));
+            }
+            else if (GeminiJson.TryGet(part, "functionCall", "function_call", out var call))
+            {
+                var error = ReadFunctionCall(call, part, $"{partPath}.functionCall", $"call_{contentIndex}_{partIndex}", isModel ? items : null, pending);
+                if (error is not null)
+                {
+                    return error;
+                }
+            }
+            else if (GeminiJson.TryGet(part, "functionResponse", "function_response", out var response))
+            {
+                results ??= [];
+                var error = ReadFunctionResponse(response, $"{partPath}.functionResponse", $"call_{contentIndex}_{partIndex}", results, pending);
+                if (error is not null)
+                {
+                    return error;
+                }
+            }
+            else if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
+            {
+                var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
+                var data = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "data") : null;
+                if (mimeType is null)
+                {
+                    return Invalid($"{partPath}.inlineData.mimeType", "field required");
+                }
+
+                if (data is null)
+                {
+                    return Invalid($"{partPath}.inlineData.data", "field required");
+                }
+
+                items.Add(new ImagePart { MediaType = mimeType, Data = data });
+            }
+            else if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
+            {
+                var uri = file.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(file, "fileUri", "file_uri") : null;
+                if (uri is null)
+                {
+                    return Invalid($"{partPath}.fileData.fileUri", "field required");
+                }
+
+                items.Add(new ImagePart { Url = uri, MediaType = GeminiJson.GetString(file, "mimeType", "mime_type") });
+            }
+
+            // Other parts (executableCode, codeExecutionResult, videoMetadata...) have no canonical form and are dropped.
+            partIndex++;
+        }
+
+        // NOTE: results go first: OpenAI and Anthropic require tool results right after the turn that made the calls.
+        if (results is not null)
+        {
+            messages.Add(new ChatMessage(ChatRole.Tool, results));
+        }
+
+        if (items.Count > 0)
+        {
+            messages.Add(new ChatMessage(isModel ? ChatRole.Assistant : ChatRole.User, items));
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadFunctionCall(JsonElement call, JsonElement part, string path, string syntheticId, List<ContentPart>? items, List<(string Id, string Name)> pending)
+    {
+        if (call.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(path, "must be an object");
+        }
+
+        var name = GeminiJson.GetString(call, "name");
+        if (string.IsNullOrEmpty(name))
+        {
+            return Invalid($"{path}.name", "field required");
+        }
+
+        var arguments = "{}";
+        if (GeminiJson.TryGet(call, "args", out var args))
+        {
+            if (args.ValueKind != JsonValueKind.Object)
+            {
+                return Invalid($"{path}.args", "must be an object");
+            }
+
+            arguments = args.GetRawText();
+        }
+
+        // A function call in a user turn has no canonical place; it is dropped like other foreign parts.
+        if (items is null)
+        {
+            return null;
+        }
+
+        // NOTE: Gemini 3 requires the call's thought signature back; an empty thinking part carries it across formats.
+        if (GeminiJson.GetString(part, "thoughtSignature", "thought_signature") is { } signature)
+        {
+            items.Add(new ThinkingPart(string.Empty, signature));
+        }
+
+        var id = GeminiJson.GetString(call, "id") is { Length: > 0 } given ? given : syntheticId;
+        items.Add(new ToolCallPart(id, name, arguments));
+        pending.Add((id, name));
+        return null;
+    }
+
+    private static RelayError? ReadFunctionResponse(JsonElement response, string path, string syntheticId, List<ContentPart> results, List<(string Id, string Name)> pending)
+    {
+        if (response.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(path, "must be an object");
+        }
+
+        var name = GeminiJson.GetString(response, "name");
+        if (string.IsNullOrEmpty(name))
+        {
+            return Invalid($"{path}.name", "field required");
+        }
+
+        var isError = false;
+        var text = "{}";
+        if (GeminiJson.TryGet(response, "response", out var value))
+        {
+            if (value.ValueKind != JsonValueKind.Object)
+            {
+                return Invalid($"{path}.response", "must be an object");
+            }
+
+            text = ResultText(value, out isError);
+        }
+
+        var id = Answer(pending, GeminiJson.GetString(response, "id"), name) ?? syntheticId;
+        results.Add(new ToolResultPart(id, [new TextPart(text)], isError, name));
+        return null;
+    }
+
+    /// <summary>
+    /// The text of a function response. The writer wraps plain text as <c>{"result": text}</c> and errors as
+    /// <c>{"error": text}</c> (the keys Gemini's docs suggest), so those single-key shapes unwrap; anything else stays JSON.
+    /// </summary>
+    private static string ResultText(JsonElement response, out bool isError)
+    {
+        isError = false;
+        using var properties = response.EnumerateObject();
+        if (!properties.MoveNext())
+        {
+            return response.GetRawText();
+        }
+
+        var first = properties.Current;
+        if (properties.MoveNext())
+        {
+            return response.GetRawText();
+        }
+
+        switch (first.Name)
+        {
+            case "error":
+                isError = true;
+                return first.Value.ValueKind == JsonValueKind.String ? first.Value.GetString()! : first.Value.GetRawText();
+            case "result" or "output" when first.Value.ValueKind == JsonValueKind.String:
+                return first.Value.GetString()!;
+            default:
+                return response.GetRawText();
+        }
+    }
+
+    /// <summary>The id of the call this response answers: by id when given, else the earliest unanswered call of that name.</summary>
+    private static string? Answer(List<(string Id, string Name)> pending, string? id, string name)
+    {
+        if (!string.IsNullOrEmpty(id))
+        {
+            for (var i = 0; i < pending.Count; i++)
+            {
+                if (pending[i].Id == id)
+                {
+                    pending.RemoveAt(i);
+                    break;
+                }
+            }
+
+            return id;
+        }
+
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (pending[i].Name == name)
+            {
+                var match = pending[i].Id;
+                pending.RemoveAt(i);
+                return match;
+            }
+        }
+
+        // NOTE: a response to a call outside the conversation (trimmed history) keeps its own id rather than failing;
+        // Gemini itself accepts such requests.
+        return null;
+    }
+
+    private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        var definitions = new List<ToolDefinition>();
+        if (!GeminiJson.TryGet(body, "tools", out var tools))
+        {
+            return definitions;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            error = Invalid("tools", "must be an array");
+            return definitions;
+        }
+
+        var toolIndex = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                error = Invalid($"tools[{toolIndex}]", "must be an object");
+                return definitions;
+            }
+
+            // Built-in tools (googleSearch, codeExecution, urlContext...) have no canonical form and are dropped.
+            if (GeminiJson.TryGet(tool, "functionDeclarations", "function_declarations", out var declarations))
+            {
+                if (declarations.ValueKind != JsonValueKind.Array)
+                {
+                    error = Invalid($"tools[{toolIndex}].functionDeclarations", "must be an array");
+                    return definitions;
+                }
+
+                var declarationIndex = 0;
+                foreach (var declaration in declarations.EnumerateArray())
+                {
+                    var path = $"tools[{toolIndex}].functionDeclarations[{declarationIndex}]";
+                    var name = declaration.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(declaration, "name") : null;
+                    if (string.IsNullOrEmpty(name))
+                    {
+                        error = Invalid($"{path}.name", "field required");
+                        return definitions;
+                    }
+
+                    JsonObject parameters;
+                    if (GeminiJson.TryGet(declaration, "parametersJsonSchema", "parameters_json_schema", out var jsonSchema))
+                    {
+                        // Already JSON Schema.
+                        parameters = GeminiJson.ToNode(jsonSchema) as JsonObject ?? EmptyObjectSchema();
+                    }
+                    else if (GeminiJson.TryGet(declaration, "parameters", out var schema))
+                    {
+                        parameters = GeminiSchema.ToJsonSchema(schema);
+                    }
+                    else
+                    {
+                        parameters = EmptyObjectSchema();
+                    }
+
+                    definitions.Add(new ToolDefinition(name, GeminiJson.GetString(declaration, "description"), parameters));
+                    declarationIndex++;
+                }
+            }
+
+            toolIndex++;
+        }
+
+        return definitions;
+    }
+
+    private static JsonObject EmptyObjectSchema() => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject(),
+    };
+
+    private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!GeminiJson.TryGet(body, "toolConfig", "tool_config", out var toolConfig)
+            || toolConfig.ValueKind != JsonValueKind.Object
+            || !GeminiJson.TryGet(toolConfig, "functionCallingConfig", "function_calling_config", out var config)
+            || config.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        string? onlyName = null;
+        var allowedCount = 0;
+        if (GeminiJson.TryGet(config, "allowedFunctionNames", "allowed_function_names", out var allowed) && allowed.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var name in allowed.EnumerateArray())
+            {
+                if (name.ValueKind == JsonValueKind.String)
+                {
+                    onlyName = name.GetString();
+                    allowedCount++;
+                }
+            }
+        }
+
+        switch (GeminiJson.GetString(config, "mode"))
+        {
+            case null:
+                return null;
+            case "AUTO" or "MODE_UNSPECIFIED" or "VALIDATED":
+                return new ToolChoice(ToolChoiceKind.Auto);
+            case "NONE":
+                return new ToolChoice(ToolChoiceKind.None);
+            case "ANY":
+                // NOTE: ANY with several allowed names has no canonical form; it widens to "some tool".
+                return allowedCount == 1 ? new ToolChoice(ToolChoiceKind.Tool, onlyName) : new ToolChoice(ToolChoiceKind.Required);
+            default:
+                error = Invalid("toolConfig.functionCallingConfig.mode", "must be one of AUTO, ANY, NONE, VALIDATED");
+                return null;
+        }
+    }
+
+    private static RelayError? ReadNumber(JsonElement config, string camel, string snake, out double? value)
+    {
+        value = null;
+        if (!GeminiJson.TryGet(config, camel, snake, out var element))
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number)
+        {
+            return Invalid($"generationConfig.{camel}", "must be a number");
+        }
+
+        value = element.GetDouble();
+        return null;
+    }
+
+    private static RelayError? ReadInteger(JsonElement config, string camel, string snake, out int? value)
+    {
+        value = null;
+        if (!GeminiJson.TryGet(config, camel, snake, out var element))
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var number) || number < 1)
+        {
+            return Invalid($"generationConfig.{camel}", "must be a positive integer");
+        }
+
+        value = number;
+        return null;
+    }
+
+    private static RelayError? ReadStopSequences(JsonElement config, out IReadOnlyList<string> value)
+    {
+        value = [];
+        if (!GeminiJson.TryGet(config, "stopSequences", "stop_sequences", out var element))
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            return Invalid("generationConfig.stopSequences", "must be an array of strings");
+        }
+
+        var list = new List<string>(element.GetArrayLength());
+        foreach (var item in element.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return Invalid("generationConfig.stopSequences", "must be an array of strings");
+            }
+
+            list.Add(item.GetString()!);
+        }
+
+        value = list;
+        return null;
+    }
+
+    private static RelayError Invalid(string field, string problem) => RelayError.Invalid($"{field}: {problem}", field);
+}

@@ -1,0 +1,246 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Gemini;
+
+/// <summary>Mappings shared by the Gemini readers, writers and stream translators.</summary>
+internal static class GeminiWire
+{
+    /// <summary>
+    /// Google's documented placeholder for a function call whose thought signature was lost (e.g. the conversation went
+    /// through a client format that has no place for it). Gemini 3 rejects replayed calls without a signature.
+    /// See https://ai.google.dev/gemini-api/docs/thought-signatures.
+    /// </summary>
+    public const string SkipSignatureSentinel = "skip_thought_signature_validator";
+
+    public static StopReason ToStopReason(string? finishReason, bool hasToolCalls) => finishReason switch
+    {
+        null or "STOP" or "FINISH_REASON_UNSPECIFIED" => hasToolCalls ? StopReason.ToolUse : StopReason.EndTurn,
+        "MAX_TOKENS" => StopReason.MaxTokens,
+        "SAFETY" or "RECITATION" or "BLOCKLIST" or "PROHIBITED_CONTENT" or "SPII" or "IMAGE_SAFETY" or "IMAGE_PROHIBITED_CONTENT" => StopReason.ContentFilter,
+        _ => StopReason.Other,
+    };
+
+    public static string ToFinishReason(StopReason stopReason) => stopReason switch
+    {
+        StopReason.MaxTokens => "MAX_TOKENS",
+        StopReason.ContentFilter => "SAFETY",
+        StopReason.Other => "OTHER",
+        _ => "STOP",
+    };
+
+    /// <summary>
+    /// Reads <c>usageMetadata</c> into canonical terms: <c>promptTokenCount</c> includes cached tokens (subtracted here),
+    /// and thoughts are counted apart from candidates (added here). Only the fields present are reported.
+    /// </summary>
+    public static UsageReport? ReadUsage(JsonElement response)
+    {
+        if (!GeminiJson.TryGet(response, "usageMetadata", "usage_metadata", out var usage) || usage.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var prompt = GeminiJson.GetCount(usage, "promptTokenCount", "prompt_token_count");
+        var cached = GeminiJson.GetCount(usage, "cachedContentTokenCount", "cached_content_token_count");
+        var toolPrompt = GeminiJson.GetCount(usage, "toolUsePromptTokenCount", "tool_use_prompt_token_count");
+        var candidates = GeminiJson.GetCount(usage, "candidatesTokenCount", "candidates_token_count");
+        var thoughts = GeminiJson.GetCount(usage, "thoughtsTokenCount", "thoughts_token_count");
+
+        var hasInput = prompt is not null;
+        var hasOutput = candidates is not null || thoughts is not null;
+        if (!hasInput && !hasOutput)
+        {
+            return null;
+        }
+
+        return new UsageReport
+        {
+            InputTokens = hasInput ? Math.Max(0, prompt!.Value + (toolPrompt ?? 0) - (cached ?? 0)) : null,
+            CacheReadTokens = hasInput ? cached ?? 0 : cached,
+            OutputTokens = hasOutput ? (candidates ?? 0) + (thoughts ?? 0) : null,
+            ReasoningTokens = hasOutput ? thoughts ?? 0 : null,
+        };
+    }
+
+    /// <summary>Writes <c>usageMetadata</c> in Gemini's convention (cached tokens inside the prompt count, thoughts apart).</summary>
+    public static void WriteUsage(Usage usage, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject("usageMetadata");
+        writer.WriteNumber("promptTokenCount", usage.TotalInputTokens);
+        writer.WriteNumber("candidatesTokenCount", Math.Max(0, usage.OutputTokens - usage.ReasoningTokens));
+        writer.WriteNumber("totalTokenCount", usage.TotalTokens);
+        if (usage.CacheReadTokens > 0)
+        {
+            writer.WriteNumber("cachedContentTokenCount", usage.CacheReadTokens);
+        }
+
+        if (usage.ReasoningTokens > 0)
+        {
+            writer.WriteNumber("thoughtsTokenCount", usage.ReasoningTokens);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes the parts of a model turn. A <see cref="ThinkingPart"/> with a signature but no text stands for a
+    /// signature Gemini attached to the next part (see the readers), so it is put back on that part.
+    /// </summary>
+    /// <param name="writeCallIds">Responses carry call ids (clients echo them in <c>functionResponse.id</c>); requests leave them out, since the ids were minted by other providers.</param>
+    /// <param name="missingSignature">Written on the first function call of the turn when no call before it carried a signature.</param>
+    public static void WriteModelParts(IReadOnlyList<ContentPart> content, Utf8JsonWriter writer, bool writeCallIds, string? missingSignature = null)
+    {
+        string? pendingSignature = null;
+        var callSigned = false;
+        for (var i = 0; i < content.Count; i++)
+        {
+            switch (content[i])
+            {
+                case ThinkingPart { Text.Length: 0, Signature: { } signature }:
+                    pendingSignature = signature;
+                    break;
+                case ThinkingPart thinking:
+                    writer.WriteStartObject();
+                    writer.WriteString("text", thinking.Text);
+                    writer.WriteBoolean("thought", true);
+                    if (thinking.Signature is not null)
+                    {
+                        writer.WriteString("thoughtSignature", thinking.Signature);
+                    }
+
+                    writer.WriteEndObject();
+                    break;
+                case TextPart { Text.Length: 0 }:
+                    // Gemini rejects empty text parts ("empty text parameter").
+                    break;
+                case TextPart text:
+                    writer.WriteStartObject();
+                    writer.WriteString("text", text.Text);
+                    WriteSignature(writer, ref pendingSignature);
+                    writer.WriteEndObject();
+                    break;
+                case ImagePart image:
+                    WriteImagePart(image, writer);
+                    break;
+                case ToolCallPart call:
+                    writer.WriteStartObject();
+                    WriteFunctionCall(call, writer, writeCallIds);
+                    if (pendingSignature is null && !callSigned && missingSignature is not null)
+                    {
+                        pendingSignature = missingSignature;
+                    }
+
+                    callSigned |= pendingSignature is not null;
+
+                    WriteSignature(writer, ref pendingSignature);
+                    writer.WriteEndObject();
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Writes the <c>functionCall</c> property; arguments JSON text becomes the <c>args</c> object.</summary>
+    public static void WriteFunctionCall(ToolCallPart call, Utf8JsonWriter writer, bool writeId)
+    {
+        writer.WriteStartObject("functionCall");
+        if (writeId && !string.IsNullOrEmpty(call.Id))
+        {
+            writer.WriteString("id", call.Id);
+        }
+
+        writer.WriteString("name", call.Name);
+        if (!GeminiJson.TryWriteObject(writer, "args", call.ArgumentsJson))
+        {
+            writer.WriteStartObject("args");
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Base64 images become <c>inlineData</c>; URLs become <c>fileData</c> with a MIME type guessed from the extension.</summary>
+    public static void WriteImagePart(ImagePart image, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        if (image.Data is not null)
+        {
+            WriteInline(writer, image.MediaType ?? "image/jpeg", image.Data);
+        }
+        else if (image.Url is not null && GeminiJson.TryParseDataUrl(image.Url, out var mediaType, out var data))
+        {
+            WriteInline(writer, mediaType, data);
+        }
+        else
+        {
+            writer.WriteStartObject("fileData");
+            writer.WriteString("mimeType", image.MediaType ?? GuessImageMimeType(image.Url ?? string.Empty));
+            writer.WriteString("fileUri", image.Url ?? string.Empty);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+
+        static void WriteInline(Utf8JsonWriter writer, string mediaType, string data)
+        {
+            writer.WriteStartObject("inlineData");
+            writer.WriteString("mimeType", mediaType);
+            writer.WriteString("data", data);
+            writer.WriteEndObject();
+        }
+    }
+
+    public static string GuessImageMimeType(string url)
+    {
+        var path = url.AsSpan();
+        var query = path.IndexOfAny('?', '#');
+        if (query >= 0)
+        {
+            path = path[..query];
+        }
+
+        var dot = path.LastIndexOf('.');
+        var extension = dot < 0 ? ReadOnlySpan<char>.Empty : path[(dot + 1)..];
+        return extension switch
+        {
+            _ when extension.Equals("png", StringComparison.OrdinalIgnoreCase) => "image/png",
+            _ when extension.Equals("gif", StringComparison.OrdinalIgnoreCase) => "image/gif",
+            _ when extension.Equals("webp", StringComparison.OrdinalIgnoreCase) => "image/webp",
+            _ when extension.Equals("heic", StringComparison.OrdinalIgnoreCase) => "image/heic",
+            _ when extension.Equals("heif", StringComparison.OrdinalIgnoreCase) => "image/heif",
+            _ => "image/jpeg",
+        };
+    }
+
+    /// <summary>Reads an <c>inlineData</c> or <c>fileData</c> part as an image (other media ride along with their MIME type).</summary>
+    public static ImagePart? ReadImage(JsonElement part)
+    {
+        if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline) && inline.ValueKind == JsonValueKind.Object)
+        {
+            return new ImagePart
+            {
+                MediaType = GeminiJson.GetString(inline, "mimeType", "mime_type"),
+                Data = GeminiJson.GetString(inline, "data"),
+            };
+        }
+
+        if (GeminiJson.TryGet(part, "fileData", "file_data", out var file) && file.ValueKind == JsonValueKind.Object)
+        {
+            return new ImagePart
+            {
+                MediaType = GeminiJson.GetString(file, "mimeType", "mime_type"),
+                Url = GeminiJson.GetString(file, "fileUri", "file_uri"),
+            };
+        }
+
+        return null;
+    }
+
+    private static void WriteSignature(Utf8JsonWriter writer, ref string? pendingSignature)
+    {
+        if (pendingSignature is not null)
+        {
+            writer.WriteString("thoughtSignature", pendingSignature);
+            pendingSignature = null;
+        }
+    }
+}
