@@ -113,24 +113,6 @@ namespace Serverless.Relay.Formats.OpenAIResponses
     }
 }
 
-namespace Serverless.Relay.Formats.Anthropic
-{
-    internal sealed class AnthropicFormat : PendingFormat
-    {
-        public static readonly AnthropicFormat Instance = new();
-        public override WireFormat Format => WireFormat.Anthropic;
-    }
-}
-
-namespace Serverless.Relay.Formats.Gemini
-{
-    internal sealed class GeminiFormat : PendingFormat
-    {
-        public static readonly GeminiFormat Instance = new();
-        public override WireFormat Format => WireFormat.Gemini;
-    }
-}
-
 namespace Serverless.Relay.Formats
 {
     internal abstract class PendingFormat : IChatFormat
