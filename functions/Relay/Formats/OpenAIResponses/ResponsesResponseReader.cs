@@ -92,12 +92,19 @@ internal static class ResponsesResponseReader
         }
 
         var input = GetLong(usage, "input_tokens");
-        var cached = usage.TryGetProperty("input_tokens_details", out var inputDetails) && inputDetails.ValueKind == JsonValueKind.Object ? GetLong(inputDetails, "cached_tokens") : 0;
+        long cached = 0, cacheWrite = 0;
+        if (usage.TryGetProperty("input_tokens_details", out var inputDetails) && inputDetails.ValueKind == JsonValueKind.Object)
+        {
+            cached = GetLong(inputDetails, "cached_tokens");
+            cacheWrite = GetLong(inputDetails, "cache_write_tokens");
+        }
+
         var reasoning = usage.TryGetProperty("output_tokens_details", out var outputDetails) && outputDetails.ValueKind == JsonValueKind.Object ? GetLong(outputDetails, "reasoning_tokens") : 0;
         return new Usage
         {
-            InputTokens = Math.Max(0, input - cached),
+            InputTokens = Math.Max(0, input - cached - cacheWrite),
             CacheReadTokens = cached,
+            CacheWriteTokens = cacheWrite,
             OutputTokens = GetLong(usage, "output_tokens"),
             ReasoningTokens = reasoning,
         };

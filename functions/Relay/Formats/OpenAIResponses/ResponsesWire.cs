@@ -116,6 +116,12 @@ internal static class ResponsesWire
         writer.WriteNumber("input_tokens", usage.TotalInputTokens);
         writer.WriteStartObject("input_tokens_details");
         writer.WriteNumber("cached_tokens", usage.CacheReadTokens);
+        if (usage.CacheWriteTokens > 0)
+        {
+            // Not in OpenAI's own answers (it bills no cache writes), but in its schema and SDKs: keeps Anthropic's count.
+            writer.WriteNumber("cache_write_tokens", usage.CacheWriteTokens);
+        }
+
         writer.WriteEndObject();
         writer.WriteNumber("output_tokens", usage.OutputTokens);
         writer.WriteStartObject("output_tokens_details");
