@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.OpenAIChat;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>
+/// The OpenAI Responses API (<c>POST /v1/responses</c>), as a client API and as an upstream. Errors use OpenAI's shared
+/// <c>{"error":{…}}</c> shape.
+/// </summary>
+/// <remarks>https://platform.openai.com/docs/api-reference/responses</remarks>
+internal sealed class OpenAIResponsesFormat : IChatFormat
+{
+    public static readonly OpenAIResponsesFormat Instance = new(TimeProvider.System);
+
+    private readonly TimeProvider _timeProvider;
+
+    /// <param name="timeProvider">Stamps <c>created_at</c> on streamed answers (canonical stream events carry no time).</param>
+    internal OpenAIResponsesFormat(TimeProvider timeProvider) => _timeProvider = timeProvider;
+
+    public WireFormat Format => WireFormat.OpenAIResponses;
+
+    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.Read(body);
+
+    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, writer);
+
+    public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);
+
+    public int StatusCodeOf(RelayError error) => OpenAIErrors.StatusCodeOf(error);
+
+    public void WriteError(RelayError error, Utf8JsonWriter writer) => OpenAIErrors.Write(error, writer);
+
+    public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) => ResponsesRequestWriter.Write(request, upstreamModel, writer);
+
+    public Parsed<ChatResponse> ReadResponse(JsonElement body) => ResponsesResponseReader.Read(body);
+
+    public IStreamDecoder CreateStreamDecoder() => new ResponsesStreamDecoder();
+
+    public string? ReadErrorMessage(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        if (body.TryGetProperty("error", out var error))
+        {
+            if (error.ValueKind == JsonValueKind.Object)
+            {
+                return ResponsesResponseReader.GetString(error, "message");
+            }
+
+            if (error.ValueKind == JsonValueKind.String)
+            {
+                return error.GetString();
+            }
+        }
+
+        // Some compatible servers answer a flat {"message": …}.
+        return ResponsesResponseReader.GetString(body, "message");
+    }
+}

@@ -1,0 +1,645 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>Parses a <c>POST /v1/responses</c> body into a <see cref="ChatRequest"/>.</summary>
+/// <remarks>https://platform.openai.com/docs/api-reference/responses/create</remarks>
+internal static class ResponsesRequestReader
+{
+    private const string RoleList = "user, assistant, system, developer";
+    private const string PartTypeList = "input_text, output_text, refusal, input_image";
+
+    public static Parsed<ChatRequest> Read(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("body: must be a JSON object");
+        }
+
+        // Step 1: model.
+        if (!body.TryGetProperty("model", out var modelElement) || modelElement.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid("model: field required", "model");
+        }
+
+        if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } model)
+        {
+            return RelayError.Invalid("model: must be a non-empty string", "model");
+        }
+
+        // Step 2: instructions come first in System, then system/developer messages in input order.
+        var system = new List<TextPart>();
+        if (body.TryGetProperty("instructions", out var instructions) && instructions.ValueKind != JsonValueKind.Null)
+        {
+            if (instructions.ValueKind != JsonValueKind.String)
+            {
+                return RelayError.Invalid("instructions: must be a string", "instructions");
+            }
+
+            system.Add(new TextPart(instructions.GetString()!));
+        }
+
+        // Step 3: input.
+        if (!body.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid("input: field required", "input");
+        }
+
+        var messages = new List<ChatMessage>();
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            messages.Add(new ChatMessage(ChatRole.User, [new TextPart(input.GetString()!)]));
+        }
+        else if (input.ValueKind == JsonValueKind.Array)
+        {
+            var error = ReadItems(input, system, messages);
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+        else
+        {
+            return RelayError.Invalid("input: must be a string or an array", "input");
+        }
+
+        // Step 4: tools and settings.
+        var tools = ReadTools(body, out var toolsError);
+        if (toolsError is not null)
+        {
+            return toolsError;
+        }
+
+        var toolChoice = ReadToolChoice(body, out var choiceError);
+        if (choiceError is not null)
+        {
+            return choiceError;
+        }
+
+        if (ReadBool(body, "parallel_tool_calls", out var parallel) is { } e1)
+        {
+            return e1;
+        }
+
+        if (ReadNumber(body, "temperature", out var temperature) is { } e2)
+        {
+            return e2;
+        }
+
+        if (ReadNumber(body, "top_p", out var topP) is { } e3)
+        {
+            return e3;
+        }
+
+        if (ReadInt(body, "max_output_tokens", out var maxOutputTokens) is { } e4)
+        {
+            return e4;
+        }
+
+        if (ReadBool(body, "stream", out var stream) is { } e5)
+        {
+            return e5;
+        }
+
+        // NOTE: `user` is deprecated in favour of safety_identifier (abuse tracking) and prompt_cache_key (cache
+        // routing); any of them identifies the end user or session well enough for the canonical User.
+        string? user = null;
+        foreach (var name in (ReadOnlySpan<string>)["user", "safety_identifier", "prompt_cache_key"])
+        {
+            if (ReadString(body, name, out var value) is { } e6)
+            {
+                return e6;
+            }
+
+            user ??= value;
+        }
+
+        return new ChatRequest
+        {
+            Model = model,
+            System = system,
+            Messages = messages,
+            Tools = tools,
+            ToolChoice = toolChoice,
+            ParallelToolCalls = parallel,
+            Temperature = temperature,
+            TopP = topP,
+            MaxOutputTokens = maxOutputTokens,
+            Stream = stream ?? false,
+            User = user,
+        };
+    }
+
+    private static RelayError? ReadItems(JsonElement input, List<TextPart> system, List<ChatMessage> messages)
+    {
+        // Tool names by call id, so tool results can carry the called tool's name (Gemini needs it).
+        Dictionary<string, string>? toolNames = null;
+        var index = 0;
+        foreach (var item in input.EnumerateArray())
+        {
+            var path = $"input[{index}]";
+            index++;
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                return RelayError.Invalid($"{path}: must be an object", "input");
+            }
+
+            string? type = null;
+            if (item.TryGetProperty("type", out var typeElement) && typeElement.ValueKind != JsonValueKind.Null)
+            {
+                if (typeElement.ValueKind != JsonValueKind.String)
+                {
+                    return RelayError.Invalid($"{path}.type: must be a string", "input");
+                }
+
+                type = typeElement.GetString();
+            }
+
+            RelayError? error;
+            switch (type)
+            {
+                // NOTE: `type` is optional on messages (the "easy input message" shape is just {role, content}).
+                case null or "message":
+                    error = ReadMessage(item, path, system, messages);
+                    break;
+                case "function_call":
+                    error = ReadFunctionCall(item, path, messages, ref toolNames);
+                    break;
+                case "function_call_output":
+                    error = ReadFunctionCallOutput(item, path, messages, toolNames);
+                    break;
+                default:
+                    // Reasoning items (opaque to other providers), built-in tool calls and item references (which
+                    // need OpenAI's stored state) have no canonical form.
+                    error = null;
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadMessage(JsonElement item, string path, List<TextPart> system, List<ChatMessage> messages)
+    {
+        if (!item.TryGetProperty("role", out var roleElement) || roleElement.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"{path}.role: field required", "input");
+        }
+
+        var role = roleElement.ValueKind == JsonValueKind.String ? roleElement.GetString() : null;
+        var isSystem = role is "system" or "developer";
+        if (!isSystem && role is not ("user" or "assistant"))
+        {
+            return RelayError.Invalid($"{path}.role: must be one of {RoleList}", "input");
+        }
+
+        if (!item.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"{path}.content: field required", "input");
+        }
+
+        var parts = new List<ContentPart>();
+        var error = ReadContent(content, $"{path}.content", parts);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (isSystem)
+        {
+            // Images have no place in canonical System; only the text is kept.
+            foreach (var part in parts)
+            {
+                if (part is TextPart text)
+                {
+                    system.Add(text);
+                }
+            }
+
+            return null;
+        }
+
+        messages.Add(new ChatMessage(role == "user" ? ChatRole.User : ChatRole.Assistant, parts));
+        return null;
+    }
+
+    private static RelayError? ReadFunctionCall(JsonElement item, string path, List<ChatMessage> messages, ref Dictionary<string, string>? toolNames)
+    {
+        if (RequiredString(item, "call_id", path, out var callId) is { } e1)
+        {
+            return e1;
+        }
+
+        if (RequiredString(item, "name", path, out var name) is { } e2)
+        {
+            return e2;
+        }
+
+        if (RequiredString(item, "arguments", path, out var arguments) is { } e3)
+        {
+            return e3;
+        }
+
+        (toolNames ??= new Dictionary<string, string>(StringComparer.Ordinal))[callId] = name;
+        var call = new ToolCallPart(callId, name, arguments);
+
+        // Responses lists each call as its own item; canonically they belong to the assistant turn they follow.
+        if (messages.Count > 0 && messages[^1] is { Role: ChatRole.Assistant } previous)
+        {
+            messages[^1] = previous with { Content = [.. previous.Content, call] };
+        }
+        else
+        {
+            messages.Add(new ChatMessage(ChatRole.Assistant, [call]));
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadFunctionCallOutput(JsonElement item, string path, List<ChatMessage> messages, Dictionary<string, string>? toolNames)
+    {
+        if (RequiredString(item, "call_id", path, out var callId) is { } e1)
+        {
+            return e1;
+        }
+
+        if (!item.TryGetProperty("output", out var output) || output.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"{path}.output: field required", "input");
+        }
+
+        List<ContentPart> content;
+        if (output.ValueKind == JsonValueKind.String)
+        {
+            content = [new TextPart(output.GetString()!)];
+        }
+        else if (output.ValueKind == JsonValueKind.Array)
+        {
+            content = [];
+            var error = ReadContent(output, $"{path}.output", content);
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+        else
+        {
+            return RelayError.Invalid($"{path}.output: must be a string or an array", "input");
+        }
+
+        var result = new ToolResultPart(callId, content, ToolName: toolNames?.GetValueOrDefault(callId));
+
+        // Adjacent results answer one assistant turn; one Tool message keeps them together (Anthropic needs that).
+        if (messages.Count > 0 && messages[^1] is { Role: ChatRole.Tool } previous)
+        {
+            messages[^1] = previous with { Content = [.. previous.Content, result] };
+        }
+        else
+        {
+            messages.Add(new ChatMessage(ChatRole.Tool, [result]));
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadContent(JsonElement content, string path, List<ContentPart> parts)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            parts.Add(new TextPart(content.GetString()!));
+            return null;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid($"{path}: must be a string or an array", "input");
+        }
+
+        var index = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var partPath = $"{path}[{index}]";
+            index++;
+            if (part.ValueKind != JsonValueKind.Object)
+            {
+                return RelayError.Invalid($"{partPath}: must be an object", "input");
+            }
+
+            if (!part.TryGetProperty("type", out var typeElement) || typeElement.ValueKind == JsonValueKind.Null)
+            {
+                return RelayError.Invalid($"{partPath}.type: field required", "input");
+            }
+
+            var type = typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
+            switch (type)
+            {
+                case "input_text" or "output_text":
+                    {
+                        if (RequiredString(part, "text", partPath, out var text) is { } error)
+                        {
+                            return error;
+                        }
+
+                        parts.Add(new TextPart(text));
+                        break;
+                    }
+
+                case "refusal":
+                    {
+                        // A refusal in assistant history is still what the assistant said.
+                        if (RequiredString(part, "refusal", partPath, out var refusal) is { } error)
+                        {
+                            return error;
+                        }
+
+                        parts.Add(new TextPart(refusal));
+                        break;
+                    }
+
+                case "input_image":
+                    {
+                        var error = ReadImage(part, partPath, out var image);
+                        if (error is not null)
+                        {
+                            return error;
+                        }
+
+                        parts.Add(image!);
+                        break;
+                    }
+
+                default:
+                    return RelayError.Invalid($"{partPath}.type: must be one of {PartTypeList}", "input");
+            }
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadImage(JsonElement part, string path, out ImagePart? image)
+    {
+        image = null;
+
+        // NOTE: images by file_id live in OpenAI's file store; no other upstream can resolve them.
+        if (!part.TryGetProperty("image_url", out var urlElement) || urlElement.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"{path}.image_url: field required", "input");
+        }
+
+        if (urlElement.ValueKind != JsonValueKind.String || urlElement.GetString() is not { Length: > 0 } url)
+        {
+            return RelayError.Invalid($"{path}.image_url: must be a non-empty string", "input");
+        }
+
+        if (ReadString(part, "detail", out var detail, path) is { } error)
+        {
+            return error;
+        }
+
+        image = TryParseDataUrl(url, out var mediaType, out var data)
+            ? new ImagePart { MediaType = mediaType, Data = data, Detail = detail }
+            : new ImagePart { Url = url, Detail = detail };
+        return null;
+    }
+
+    /// <summary>Splits <c>data:&lt;mime&gt;;base64,&lt;data&gt;</c>; anything else is an ordinary URL.</summary>
+    internal static bool TryParseDataUrl(string url, out string mediaType, out string data)
+    {
+        mediaType = string.Empty;
+        data = string.Empty;
+        if (!url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var comma = url.IndexOf(',', StringComparison.Ordinal);
+        if (comma < 0)
+        {
+            return false;
+        }
+
+        var header = url.AsSpan(5, comma - 5);
+        const string Base64Marker = ";base64";
+        if (!header.EndsWith(Base64Marker, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        mediaType = header[..^Base64Marker.Length].ToString();
+        data = url[(comma + 1)..];
+        return true;
+    }
+
+    private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        var tools = new List<ToolDefinition>();
+        if (!body.TryGetProperty("tools", out var toolsElement) || toolsElement.ValueKind == JsonValueKind.Null)
+        {
+            return tools;
+        }
+
+        if (toolsElement.ValueKind != JsonValueKind.Array)
+        {
+            error = RelayError.Invalid("tools: must be an array", "tools");
+            return tools;
+        }
+
+        var index = 0;
+        foreach (var tool in toolsElement.EnumerateArray())
+        {
+            var path = $"tools[{index}]";
+            index++;
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid($"{path}: must be an object", "tools");
+                return tools;
+            }
+
+            if (RequiredString(tool, "type", path, out var type, "tools") is { } typeError)
+            {
+                error = typeError;
+                return tools;
+            }
+
+            // Built-in tools (web_search, file_search, computer_use, mcp, …) run inside OpenAI; other upstreams
+            // cannot execute them. A same-format relay forwards the raw body, so nothing is lost there.
+            if (type != "function")
+            {
+                continue;
+            }
+
+            if (RequiredString(tool, "name", path, out var name, "tools") is { } nameError)
+            {
+                error = nameError;
+                return tools;
+            }
+
+            if (ReadString(tool, "description", out var description, path, "tools") is { } descriptionError)
+            {
+                error = descriptionError;
+                return tools;
+            }
+
+            JsonObject parameters;
+            if (!tool.TryGetProperty("parameters", out var parametersElement) || parametersElement.ValueKind == JsonValueKind.Null)
+            {
+                parameters = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
+            }
+            else if (parametersElement.ValueKind == JsonValueKind.Object)
+            {
+                // NOTE: JsonObject.Create wraps the element lazily; Clone detaches it from the request's pooled document.
+                parameters = JsonObject.Create(parametersElement.Clone())!;
+            }
+            else
+            {
+                error = RelayError.Invalid($"{path}.parameters: must be an object", "tools");
+                return tools;
+            }
+
+            tools.Add(new ToolDefinition(name, description, parameters));
+        }
+
+        return tools;
+    }
+
+    private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!body.TryGetProperty("tool_choice", out var choice) || choice.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (choice.ValueKind == JsonValueKind.String)
+        {
+            switch (choice.GetString())
+            {
+                case "auto":
+                    return new ToolChoice(ToolChoiceKind.Auto);
+                case "none":
+                    return new ToolChoice(ToolChoiceKind.None);
+                case "required":
+                    return new ToolChoice(ToolChoiceKind.Required);
+            }
+        }
+        else if (choice.ValueKind == JsonValueKind.Object)
+        {
+            var type = choice.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
+            if (type == "function")
+            {
+                if (RequiredString(choice, "name", "tool_choice", out var name, "tool_choice") is { } nameError)
+                {
+                    error = nameError;
+                    return null;
+                }
+
+                return new ToolChoice(ToolChoiceKind.Tool, name);
+            }
+
+            if (type is not null)
+            {
+                // Choices of built-in tools or allowed-tool subsets: the tools they name were dropped, so let the model decide.
+                return null;
+            }
+        }
+
+        error = RelayError.Invalid("tool_choice: must be one of auto, none, required, or {\"type\":\"function\",\"name\":...}", "tool_choice");
+        return null;
+    }
+
+    private static RelayError? RequiredString(JsonElement obj, string name, string path, out string value, string param = "input")
+    {
+        value = string.Empty;
+        if (!obj.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return RelayError.Invalid($"{path}.{name}: field required", param);
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return RelayError.Invalid($"{path}.{name}: must be a string", param);
+        }
+
+        value = element.GetString()!;
+        return null;
+    }
+
+    /// <summary>An optional string; <paramref name="path"/> null means a top-level field, which is also its own param.</summary>
+    private static RelayError? ReadString(JsonElement obj, string name, out string? value, string? path = null, string param = "input")
+    {
+        value = null;
+        if (!obj.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return path is null
+                ? RelayError.Invalid($"{name}: must be a string", name)
+                : RelayError.Invalid($"{path}.{name}: must be a string", param);
+        }
+
+        value = element.GetString();
+        return null;
+    }
+
+    private static RelayError? ReadBool(JsonElement body, string name, out bool? value)
+    {
+        value = null;
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return RelayError.Invalid($"{name}: must be a boolean", name);
+        }
+
+        value = element.GetBoolean();
+        return null;
+    }
+
+    private static RelayError? ReadNumber(JsonElement body, string name, out double? value)
+    {
+        value = null;
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number)
+        {
+            return RelayError.Invalid($"{name}: must be a number", name);
+        }
+
+        value = element.GetDouble();
+        return null;
+    }
+
+    private static RelayError? ReadInt(JsonElement body, string name, out int? value)
+    {
+        value = null;
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var number) || number < 1)
+        {
+            return RelayError.Invalid($"{name}: must be a positive integer", name);
+        }
+
+        value = number;
+        return null;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>Writes a <see cref="ChatResponse"/> as the Responses API's response object.</summary>
+internal static class ResponsesResponseWriter
+{
+    public static void Write(ChatResponse response, Utf8JsonWriter writer)
+    {
+        var id = ResponsesWire.ResponseId(response.Id);
+        var head = new ResponseHead(
+            id,
+            response.Created,
+            ResponsesWire.StatusOf(response.StopReason),
+            ResponsesWire.IncompleteReasonOf(response.StopReason),
+            response.Model,
+            Echo: null);
+
+        ResponsesWire.WriteResponseHead(writer, head);
+        WriteOutput(writer, id, response.Content);
+        ResponsesWire.WriteResponseTail(writer, head, response.Usage);
+    }
+
+    /// <summary>
+    /// Consecutive text parts form one message item; a tool call or reasoning ends it, so the items keep the order in
+    /// which the model produced them. The stream encoder applies the same rule, so ids and indices match.
+    /// </summary>
+    private static void WriteOutput(Utf8JsonWriter writer, string responseId, IReadOnlyList<ContentPart> content)
+    {
+        writer.WriteStartArray();
+        var outputIndex = 0;
+        var i = 0;
+        while (i < content.Count)
+        {
+            switch (content[i])
+            {
+                case TextPart:
+                    ResponsesWire.WriteMessageItemStart(writer, ResponsesWire.ItemId("msg_", responseId, outputIndex), "completed");
+                    while (i < content.Count && content[i] is TextPart text)
+                    {
+                        ResponsesWire.WriteOutputText(writer, text.Text);
+                        i++;
+                    }
+
+                    ResponsesWire.WriteMessageItemEnd(writer);
+                    outputIndex++;
+                    break;
+                case ToolCallPart call:
+                    ResponsesWire.WriteFunctionCallItem(writer, ResponsesWire.ItemId("fc_", responseId, outputIndex), call.Id, call.Name, call.ArgumentsJson, "completed");
+                    outputIndex++;
+                    i++;
+                    break;
+                case ThinkingPart thinking:
+                    // The signature is only meaningful to the provider that made it; Responses' encrypted_content is OpenAI's own.
+                    ResponsesWire.WriteReasoningItem(writer, ResponsesWire.ItemId("rs_", responseId, outputIndex), thinking.Text);
+                    outputIndex++;
+                    i++;
+                    break;
+                default:
+                    // Images and tool results never appear in an answer.
+                    i++;
+                    break;
+            }
+        }
+
+        writer.WriteEndArray();
+    }
+}

@@ -1,0 +1,467 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.OpenAIChat;
+using Serverless.Relay.Formats.Sse;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>
+/// Turns canonical events into the Responses API's semantic SSE events for one client stream.
+/// Text blocks become <c>output_text</c> parts of a message item (consecutive text blocks share one message item),
+/// tool calls become <c>function_call</c> items, and thinking becomes a <c>reasoning</c> item with one summary part.
+/// </summary>
+/// <remarks>Event catalogue: https://platform.openai.com/docs/api-reference/responses-streaming</remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage(
+    "Design",
+    "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The reused Utf8JsonWriter writes to an ArrayBufferWriter and holds no unmanaged resource; IStreamEncoder has no end-of-life hook.")]
+internal sealed class ResponsesStreamEncoder : IStreamEncoder
+{
+    private readonly RequestEcho _echo;
+    private readonly TimeProvider _timeProvider;
+    private readonly UsageAccumulator _usage = new();
+    private readonly List<OutputItem> _items = [];
+    private readonly Dictionary<int, Block> _blocks = [];
+
+    // One reusable buffer and writer per stream: each frame is serialised here, then framed by SseWriter.
+    private readonly ArrayBufferWriter<byte> _frame = new(512);
+    private readonly Utf8JsonWriter _json;
+
+    private string _responseId = ResponsesWire.ResponsePrefix;
+    private string _model = string.Empty;
+    private long _createdAt;
+    private int _sequence;
+    private OutputItem? _openMessage;
+    private StopReason? _stopReason;
+    private bool _ended;
+
+    public ResponsesStreamEncoder(ChatRequest request, TimeProvider timeProvider)
+    {
+        _echo = RequestEcho.From(request);
+        _timeProvider = timeProvider;
+        _json = new Utf8JsonWriter(_frame, SseWriter.JsonWriterOptions);
+    }
+
+    private enum ItemKind
+    {
+        Message,
+        FunctionCall,
+        Reasoning,
+    }
+
+    public void Write(StreamEvent streamEvent, IBufferWriter<byte> output)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        switch (streamEvent)
+        {
+            case MessageStarted started:
+                Start(started, output);
+                break;
+            case TextStarted text:
+                StartText(text.Index, output);
+                break;
+            case TextDelta delta when _blocks.TryGetValue(delta.Index, out var block) && !block.Done:
+                block.Text.Append(delta.Text);
+                WriteTextDelta(block, delta.Text, output);
+                break;
+            case ThinkingStarted thinking:
+                StartReasoning(thinking.Index, output);
+                break;
+            case ThinkingDelta delta when _blocks.TryGetValue(delta.Index, out var block) && !block.Done:
+                block.Text.Append(delta.Text);
+                WriteReasoningDelta(block, delta.Text, output);
+                break;
+            case ToolCallStarted call:
+                StartFunctionCall(call, output);
+                break;
+            case ToolArgumentsDelta delta when _blocks.TryGetValue(delta.Index, out var block) && !block.Done:
+                block.Text.Append(delta.PartialJson);
+                WriteArgumentsDelta(block, delta.PartialJson, output);
+                break;
+            case BlockStopped stopped when _blocks.TryGetValue(stopped.Index, out var block) && !block.Done:
+                StopBlock(block, output);
+                break;
+            case UsageReported usage:
+                _usage.Add(usage.Usage);
+                break;
+            case MessageFinished finished:
+                _stopReason = finished.StopReason;
+                CloseAll(output);
+                break;
+            case MessageStopped:
+                CloseAll(output);
+                Finish(output);
+                break;
+
+            // ThinkingSignature: another provider's signature means nothing to a Responses client (its encrypted_content is OpenAI's own).
+        }
+    }
+
+    /// <summary>
+    /// Writes <c>event: error</c> with the documented flat fields (<c>code</c>, <c>message</c>, <c>param</c>) and also the
+    /// nested <c>error</c> object the live API sends, because clients read one or the other.
+    /// </summary>
+    public void WriteError(RelayError error, IBufferWriter<byte> output)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        _ended = true;
+
+        // The nested object is OpenAI's shared error shape; its code (or type, when there is no code) is the flat code.
+        var nested = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(nested, SseWriter.JsonWriterOptions))
+        {
+            writer.WriteStartObject();
+            OpenAIErrors.WriteErrorProperty(error, writer);
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(nested.WrittenMemory);
+        var errorObject = document.RootElement.GetProperty("error");
+        var code = ResponsesResponseReader.GetString(errorObject, "code") ?? ResponsesResponseReader.GetString(errorObject, "type");
+
+        var json = Begin("error");
+        json.WriteString("code", code);
+        json.WriteString("message", error.Message);
+        if (error.Param is null)
+        {
+            json.WriteNull("param");
+        }
+        else
+        {
+            json.WriteString("param", error.Param);
+        }
+
+        json.WritePropertyName("error");
+        errorObject.WriteTo(json);
+        End("error", output);
+    }
+
+    private void Start(MessageStarted started, IBufferWriter<byte> output)
+    {
+        _responseId = ResponsesWire.ResponseId(started.Id);
+        _model = started.Model;
+        _createdAt = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        if (started.Usage is { } usage)
+        {
+            _usage.Add(usage);
+        }
+
+        WriteResponseEvent("response.created", "in_progress", null, includeOutput: false, output);
+        WriteResponseEvent("response.in_progress", "in_progress", null, includeOutput: false, output);
+    }
+
+    private void StartText(int index, IBufferWriter<byte> output)
+    {
+        var message = _openMessage;
+        if (message is null)
+        {
+            message = AddItem(ItemKind.Message, "msg_", callId: null, name: null);
+            _openMessage = message;
+            var added = BeginItemEvent("response.output_item.added", message);
+            ResponsesWire.WriteMessageItemStart(added, message.Id, "in_progress");
+            ResponsesWire.WriteMessageItemEnd(added);
+            End("response.output_item.added", output);
+        }
+
+        var block = new Block(message, message.Blocks.Count);
+        message.Blocks.Add(block);
+        _blocks[index] = block;
+
+        var json = BeginPartEvent("response.content_part.added", block);
+        json.WritePropertyName("part");
+        ResponsesWire.WriteOutputText(json, string.Empty);
+        End("response.content_part.added", output);
+    }
+
+    private void StartFunctionCall(ToolCallStarted call, IBufferWriter<byte> output)
+    {
+        CloseMessage(output);
+        var item = AddItem(ItemKind.FunctionCall, "fc_", call.Id, call.Name);
+        var block = new Block(item, 0);
+        item.Blocks.Add(block);
+        _blocks[call.Index] = block;
+
+        var json = BeginItemEvent("response.output_item.added", item);
+        ResponsesWire.WriteFunctionCallItem(json, item.Id, call.Id, call.Name, string.Empty, "in_progress");
+        End("response.output_item.added", output);
+    }
+
+    private void StartReasoning(int index, IBufferWriter<byte> output)
+    {
+        CloseMessage(output);
+        var item = AddItem(ItemKind.Reasoning, "rs_", callId: null, name: null);
+        var block = new Block(item, 0);
+        item.Blocks.Add(block);
+        _blocks[index] = block;
+
+        var added = BeginItemEvent("response.output_item.added", item);
+        ResponsesWire.WriteReasoningItem(added, item.Id, summary: null);
+        End("response.output_item.added", output);
+
+        var json = BeginSummaryEvent("response.reasoning_summary_part.added", block);
+        json.WritePropertyName("part");
+        ResponsesWire.WriteSummaryText(json, string.Empty);
+        End("response.reasoning_summary_part.added", output);
+    }
+
+    private void WriteTextDelta(Block block, string delta, IBufferWriter<byte> output)
+    {
+        var json = BeginPartEvent("response.output_text.delta", block);
+        json.WriteString("delta", delta);
+        json.WriteStartArray("logprobs");
+        json.WriteEndArray();
+        End("response.output_text.delta", output);
+    }
+
+    private void WriteReasoningDelta(Block block, string delta, IBufferWriter<byte> output)
+    {
+        var json = BeginSummaryEvent("response.reasoning_summary_text.delta", block);
+        json.WriteString("delta", delta);
+        End("response.reasoning_summary_text.delta", output);
+    }
+
+    private void WriteArgumentsDelta(Block block, string delta, IBufferWriter<byte> output)
+    {
+        var json = Begin("response.function_call_arguments.delta");
+        json.WriteString("item_id", block.Item.Id);
+        json.WriteNumber("output_index", block.Item.OutputIndex);
+        json.WriteString("delta", delta);
+        End("response.function_call_arguments.delta", output);
+    }
+
+    private void StopBlock(Block block, IBufferWriter<byte> output)
+    {
+        block.Done = true;
+        var item = block.Item;
+        switch (item.Kind)
+        {
+            case ItemKind.Message:
+                {
+                    // The message item stays open: a following text block joins it as its next content part.
+                    var text = block.Text.ToString();
+                    var json = BeginPartEvent("response.output_text.done", block);
+                    json.WriteString("text", text);
+                    json.WriteStartArray("logprobs");
+                    json.WriteEndArray();
+                    End("response.output_text.done", output);
+
+                    json = BeginPartEvent("response.content_part.done", block);
+                    json.WritePropertyName("part");
+                    ResponsesWire.WriteOutputText(json, text);
+                    End("response.content_part.done", output);
+                    break;
+                }
+
+            case ItemKind.FunctionCall:
+                {
+                    var json = Begin("response.function_call_arguments.done");
+                    json.WriteString("item_id", item.Id);
+                    json.WriteNumber("output_index", item.OutputIndex);
+                    json.WriteString("name", item.Name);
+                    json.WriteString("arguments", block.Text.ToString());
+                    End("response.function_call_arguments.done", output);
+                    WriteItemDone(item, output);
+                    break;
+                }
+
+            case ItemKind.Reasoning:
+                {
+                    var text = block.Text.ToString();
+                    var json = BeginSummaryEvent("response.reasoning_summary_text.done", block);
+                    json.WriteString("text", text);
+                    End("response.reasoning_summary_text.done", output);
+
+                    json = BeginSummaryEvent("response.reasoning_summary_part.done", block);
+                    json.WritePropertyName("part");
+                    ResponsesWire.WriteSummaryText(json, text);
+                    End("response.reasoning_summary_part.done", output);
+                    WriteItemDone(item, output);
+                    break;
+                }
+        }
+    }
+
+    private void CloseMessage(IBufferWriter<byte> output)
+    {
+        if (_openMessage is not { } message)
+        {
+            return;
+        }
+
+        _openMessage = null;
+        foreach (var block in message.Blocks)
+        {
+            if (!block.Done)
+            {
+                StopBlock(block, output);
+            }
+        }
+
+        WriteItemDone(message, output);
+    }
+
+    /// <summary>Ends every open block and item, so <c>response.completed</c> only ever lists finished items.</summary>
+    private void CloseAll(IBufferWriter<byte> output)
+    {
+        foreach (var item in _items)
+        {
+            if (item.Done || item == _openMessage)
+            {
+                continue;
+            }
+
+            foreach (var block in item.Blocks)
+            {
+                if (!block.Done)
+                {
+                    StopBlock(block, output);
+                }
+            }
+        }
+
+        CloseMessage(output);
+    }
+
+    private void Finish(IBufferWriter<byte> output)
+    {
+        var reason = _stopReason ?? StopReason.EndTurn;
+        var status = ResponsesWire.StatusOf(reason);
+        var eventName = status == "incomplete" ? "response.incomplete" : "response.completed";
+        WriteResponseEvent(eventName, status, ResponsesWire.IncompleteReasonOf(reason), includeOutput: true, output);
+        _ended = true;
+    }
+
+    private void WriteItemDone(OutputItem item, IBufferWriter<byte> output)
+    {
+        item.Done = true;
+        var json = BeginItemEvent("response.output_item.done", item);
+        WriteFinalItem(json, item);
+        End("response.output_item.done", output);
+    }
+
+    private static void WriteFinalItem(Utf8JsonWriter json, OutputItem item)
+    {
+        switch (item.Kind)
+        {
+            case ItemKind.Message:
+                ResponsesWire.WriteMessageItemStart(json, item.Id, "completed");
+                foreach (var block in item.Blocks)
+                {
+                    ResponsesWire.WriteOutputText(json, block.Text.ToString());
+                }
+
+                ResponsesWire.WriteMessageItemEnd(json);
+                break;
+            case ItemKind.FunctionCall:
+                ResponsesWire.WriteFunctionCallItem(json, item.Id, item.CallId!, item.Name!, item.Blocks[0].Text.ToString(), "completed");
+                break;
+            case ItemKind.Reasoning:
+                ResponsesWire.WriteReasoningItem(json, item.Id, item.Blocks[0].Text.ToString());
+                break;
+        }
+    }
+
+    private void WriteResponseEvent(string eventName, string status, string? incompleteReason, bool includeOutput, IBufferWriter<byte> output)
+    {
+        var head = new ResponseHead(_responseId, _createdAt, status, incompleteReason, _model, _echo);
+        var json = Begin(eventName);
+        json.WritePropertyName("response");
+        ResponsesWire.WriteResponseHead(json, head);
+        json.WriteStartArray();
+        if (includeOutput)
+        {
+            foreach (var item in _items)
+            {
+                WriteFinalItem(json, item);
+            }
+        }
+
+        json.WriteEndArray();
+        ResponsesWire.WriteResponseTail(json, head, includeOutput ? _usage.Current : null);
+        End(eventName, output);
+    }
+
+    private OutputItem AddItem(ItemKind kind, string idPrefix, string? callId, string? name)
+    {
+        var outputIndex = _items.Count;
+        var item = new OutputItem(kind, outputIndex, ResponsesWire.ItemId(idPrefix, _responseId, outputIndex), callId, name);
+        _items.Add(item);
+        return item;
+    }
+
+    private Utf8JsonWriter BeginItemEvent(string type, OutputItem item)
+    {
+        var json = Begin(type);
+        json.WriteNumber("output_index", item.OutputIndex);
+        json.WritePropertyName("item");
+        return json;
+    }
+
+    private Utf8JsonWriter BeginPartEvent(string type, Block block)
+    {
+        var json = Begin(type);
+        json.WriteString("item_id", block.Item.Id);
+        json.WriteNumber("output_index", block.Item.OutputIndex);
+        json.WriteNumber("content_index", block.SubIndex);
+        return json;
+    }
+
+    private Utf8JsonWriter BeginSummaryEvent(string type, Block block)
+    {
+        var json = Begin(type);
+        json.WriteString("item_id", block.Item.Id);
+        json.WriteNumber("output_index", block.Item.OutputIndex);
+        json.WriteNumber("summary_index", block.SubIndex);
+        return json;
+    }
+
+    private Utf8JsonWriter Begin(string type)
+    {
+        _frame.ResetWrittenCount();
+        _json.Reset(_frame);
+        _json.WriteStartObject();
+        _json.WriteString("type", type);
+        _json.WriteNumber("sequence_number", _sequence++);
+        return _json;
+    }
+
+    private void End(string type, IBufferWriter<byte> output)
+    {
+        _json.WriteEndObject();
+        _json.Flush();
+        SseWriter.WriteRaw(output, type, _frame.WrittenSpan);
+    }
+
+    private sealed class OutputItem(ItemKind kind, int outputIndex, string id, string? callId, string? name)
+    {
+        public ItemKind Kind { get; } = kind;
+        public int OutputIndex { get; } = outputIndex;
+        public string Id { get; } = id;
+        public string? CallId { get; } = callId;
+        public string? Name { get; } = name;
+        public List<Block> Blocks { get; } = [];
+        public bool Done { get; set; }
+    }
+
+    /// <summary>One canonical block: a content part of a message, a call's arguments, or a reasoning summary part.</summary>
+    private sealed class Block(OutputItem item, int subIndex)
+    {
+        public OutputItem Item { get; } = item;
+
+        /// <summary>The content_index (message) or summary_index (reasoning) of this part.</summary>
+        public int SubIndex { get; } = subIndex;
+
+        public StringBuilder Text { get; } = new();
+        public bool Done { get; set; }
+    }
+}

@@ -1,0 +1,300 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>
+/// Pieces of the Responses wire shape shared by the response writer and the stream encoder, so a streamed answer's
+/// final <c>response.completed</c> object is byte-for-byte what the non-streamed answer would have been.
+/// </summary>
+/// <remarks>Shape: https://platform.openai.com/docs/api-reference/responses/object</remarks>
+internal static class ResponsesWire
+{
+    public const string ResponsePrefix = "resp_";
+
+    /// <summary>
+    /// Responses ids start with <c>resp_</c>; an id from another upstream (<c>msg_…</c>, <c>chatcmpl-…</c>) gets the
+    /// prefix so clients that key on it (and our own item ids) stay consistent.
+    /// </summary>
+    public static string ResponseId(string canonicalId) =>
+        canonicalId.StartsWith(ResponsePrefix, StringComparison.Ordinal) ? canonicalId : ResponsePrefix + canonicalId;
+
+    /// <summary>
+    /// Item ids are derived from the response id and the output index, so they are unique within the answer, stable
+    /// between the streamed events and the final object, and deterministic for tests.
+    /// </summary>
+    public static string ItemId(string prefix, string responseId, int outputIndex) =>
+        string.Concat(prefix, responseId.AsSpan(ResponsePrefix.Length), "_", outputIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public static string StatusOf(StopReason reason) =>
+        reason is StopReason.MaxTokens or StopReason.ContentFilter ? "incomplete" : "completed";
+
+    /// <summary>The <c>incomplete_details.reason</c> for an incomplete answer, else null.</summary>
+    public static string? IncompleteReasonOf(StopReason reason) => reason switch
+    {
+        StopReason.MaxTokens => "max_output_tokens",
+        StopReason.ContentFilter => "content_filter",
+        _ => null,
+    };
+
+    /// <summary>Writes the response object's fields up to and including the <c>"output"</c> property name; the caller writes the array.</summary>
+    public static void WriteResponseHead(Utf8JsonWriter writer, in ResponseHead head)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", head.Id);
+        writer.WriteString("object", "response");
+        writer.WriteNumber("created_at", head.CreatedAt);
+        writer.WriteString("status", head.Status);
+        writer.WriteBoolean("background", false);
+        writer.WriteNull("error");
+        if (head.IncompleteReason is null)
+        {
+            writer.WriteNull("incomplete_details");
+        }
+        else
+        {
+            writer.WriteStartObject("incomplete_details");
+            writer.WriteString("reason", head.IncompleteReason);
+            writer.WriteEndObject();
+        }
+
+        WriteStringOrNull(writer, "instructions", head.Echo?.Instructions);
+        WriteNumberOrNull(writer, "max_output_tokens", head.Echo?.MaxOutputTokens);
+        writer.WriteString("model", head.Model);
+        writer.WritePropertyName("output");
+    }
+
+    /// <summary>Writes the fields after <c>output</c> and closes the object. <paramref name="usage"/> null writes <c>"usage": null</c> (in-progress objects).</summary>
+    public static void WriteResponseTail(Utf8JsonWriter writer, in ResponseHead head, Usage? usage)
+    {
+        var echo = head.Echo;
+        writer.WriteBoolean("parallel_tool_calls", echo?.ParallelToolCalls ?? true);
+        writer.WriteNull("previous_response_id");
+        writer.WriteStartObject("reasoning");
+        writer.WriteNull("effort");
+        writer.WriteNull("summary");
+        writer.WriteEndObject();
+        writer.WriteBoolean("store", false);
+        WriteNumberOrNull(writer, "temperature", echo?.Temperature);
+        writer.WriteStartObject("text");
+        writer.WriteStartObject("format");
+        writer.WriteString("type", "text");
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        WriteToolChoice(writer, echo?.ToolChoice ?? new ToolChoice(ToolChoiceKind.Auto));
+        writer.WriteStartArray("tools");
+        if (echo is not null)
+        {
+            foreach (var tool in echo.Tools)
+            {
+                WriteFunctionTool(writer, tool);
+            }
+        }
+
+        writer.WriteEndArray();
+        WriteNumberOrNull(writer, "top_p", echo?.TopP);
+        writer.WriteString("truncation", "disabled");
+        if (usage is null)
+        {
+            writer.WriteNull("usage");
+        }
+        else
+        {
+            WriteUsage(writer, usage);
+        }
+
+        WriteStringOrNull(writer, "user", echo?.User);
+        writer.WriteStartObject("metadata");
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Usage the OpenAI way: <c>input_tokens</c> includes cached tokens (see <see cref="Usage"/>).</summary>
+    public static void WriteUsage(Utf8JsonWriter writer, Usage usage)
+    {
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("input_tokens", usage.TotalInputTokens);
+        writer.WriteStartObject("input_tokens_details");
+        writer.WriteNumber("cached_tokens", usage.CacheReadTokens);
+        if (usage.CacheWriteTokens > 0)
+        {
+            // Not in OpenAI's own answers (it bills no cache writes), but in its schema and SDKs: keeps Anthropic's count.
+            writer.WriteNumber("cache_write_tokens", usage.CacheWriteTokens);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteNumber("output_tokens", usage.OutputTokens);
+        writer.WriteStartObject("output_tokens_details");
+        writer.WriteNumber("reasoning_tokens", usage.ReasoningTokens);
+        writer.WriteEndObject();
+        writer.WriteNumber("total_tokens", usage.TotalTokens);
+        writer.WriteEndObject();
+    }
+
+    public static void WriteToolChoice(Utf8JsonWriter writer, ToolChoice choice)
+    {
+        switch (choice.Kind)
+        {
+            case ToolChoiceKind.None:
+                writer.WriteString("tool_choice", "none");
+                break;
+            case ToolChoiceKind.Required:
+                writer.WriteString("tool_choice", "required");
+                break;
+            case ToolChoiceKind.Tool:
+                writer.WriteStartObject("tool_choice");
+                writer.WriteString("type", "function");
+                writer.WriteString("name", choice.Name);
+                writer.WriteEndObject();
+                break;
+            default:
+                writer.WriteString("tool_choice", "auto");
+                break;
+        }
+    }
+
+    public static void WriteFunctionTool(Utf8JsonWriter writer, ToolDefinition tool)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "function");
+        writer.WriteString("name", tool.Name);
+        if (tool.Description is not null)
+        {
+            writer.WriteString("description", tool.Description);
+        }
+
+        writer.WritePropertyName("parameters");
+        tool.Parameters.WriteTo(writer);
+
+        // NOTE: Responses function tools default to strict mode, which rejects any schema that is not closed
+        // (additionalProperties: false, every property required); schemas from other formats rarely are.
+        writer.WriteBoolean("strict", false);
+        writer.WriteEndObject();
+    }
+
+    public static void WriteMessageItemStart(Utf8JsonWriter writer, string id, string status)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("type", "message");
+        writer.WriteString("status", status);
+        writer.WriteString("role", "assistant");
+        writer.WriteStartArray("content");
+    }
+
+    public static void WriteMessageItemEnd(Utf8JsonWriter writer)
+    {
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    public static void WriteOutputText(Utf8JsonWriter writer, string text)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "output_text");
+        writer.WriteString("text", text);
+        writer.WriteStartArray("annotations");
+        writer.WriteEndArray();
+        writer.WriteStartArray("logprobs");
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    public static void WriteFunctionCallItem(Utf8JsonWriter writer, string id, string callId, string name, string arguments, string status)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("type", "function_call");
+        writer.WriteString("status", status);
+        writer.WriteString("arguments", arguments);
+        writer.WriteString("call_id", callId);
+        writer.WriteString("name", name);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A reasoning item with at most one summary part (null: the empty summary of a just-added item).</summary>
+    public static void WriteReasoningItem(Utf8JsonWriter writer, string id, string? summary)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("type", "reasoning");
+        writer.WriteStartArray("summary");
+        if (summary is not null)
+        {
+            WriteSummaryText(writer, summary);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    public static void WriteSummaryText(Utf8JsonWriter writer, string text)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "summary_text");
+        writer.WriteString("text", text);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, double? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, int? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+}
+
+/// <summary>The top-level fields of a response object other than its output and usage.</summary>
+/// <param name="Echo">The request settings a streamed answer repeats back; null for a non-streamed answer relayed without its request.</param>
+internal readonly record struct ResponseHead(string Id, long CreatedAt, string Status, string? IncompleteReason, string Model, RequestEcho? Echo);
+
+/// <summary>The request settings the Responses API echoes in its response object.</summary>
+internal sealed record RequestEcho(
+    string? Instructions,
+    int? MaxOutputTokens,
+    bool? ParallelToolCalls,
+    double? Temperature,
+    double? TopP,
+    ToolChoice? ToolChoice,
+    IReadOnlyList<ToolDefinition> Tools,
+    string? User)
+{
+    public static RequestEcho From(ChatRequest request) => new(
+        ResponsesRequestWriter.JoinSystem(request.System),
+        request.MaxOutputTokens,
+        request.ParallelToolCalls,
+        request.Temperature,
+        request.TopP,
+        request.ToolChoice,
+        request.Tools,
+        request.User);
+}

@@ -1,0 +1,174 @@
+#pragma warning disable OPENAI001 // The SDK's Responses types are experimental.
+using System.ClientModel.Primitives;
+using OpenAI.Responses;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.OpenAIResponses;
+using Xunit;
+using static Serverless.Tests.Formats.OpenAIResponses.ResponsesTestJson;
+
+namespace Serverless.Tests.Formats.OpenAIResponses;
+
+public sealed class ResponsesResponseTests
+{
+    private static readonly ChatResponse ToolAnswer = new()
+    {
+        Id = "msg_01",
+        Model = "claude-sonnet-4",
+        Created = 1741290958,
+        Content =
+        [
+            new ThinkingPart("User wants weather.", "sig"),
+            new TextPart("Let me check."),
+            new TextPart(" One moment."),
+            new ToolCallPart("call_a", "get_weather", "{\"city\":\"Paris\"}"),
+            new TextPart("Done."),
+        ],
+        StopReason = StopReason.ToolUse,
+        Usage = new Usage { InputTokens = 100, CacheReadTokens = 20, CacheWriteTokens = 5, OutputTokens = 50, ReasoningTokens = 10 },
+    };
+
+    private static string WriteResponse(ChatResponse response) => Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(response, writer));
+
+    private static ChatResponse ReadOk(string json)
+    {
+        var parsed = OpenAIResponsesFormat.Instance.ReadResponse(Parse(json));
+        Assert.Null(parsed.Error);
+        return parsed.Value!;
+    }
+
+    [Fact]
+    public void WriteResponse_MixedContent_WritesOpenAIResponseObject()
+    {
+        Assert.Equal(Compact("""
+            {'id':'resp_msg_01','object':'response','created_at':1741290958,'status':'completed','background':false,'error':null,'incomplete_details':null,
+             'instructions':null,'max_output_tokens':null,'model':'claude-sonnet-4','output':[
+               {'id':'rs_msg_01_0','type':'reasoning','summary':[{'type':'summary_text','text':'User wants weather.'}]},
+               {'id':'msg_msg_01_1','type':'message','status':'completed','role':'assistant','content':[
+                 {'type':'output_text','text':'Let me check.','annotations':[],'logprobs':[]},
+                 {'type':'output_text','text':' One moment.','annotations':[],'logprobs':[]}]},
+               {'id':'fc_msg_01_2','type':'function_call','status':'completed','arguments':'{\u0022city\u0022:\u0022Paris\u0022}','call_id':'call_a','name':'get_weather'},
+               {'id':'msg_msg_01_3','type':'message','status':'completed','role':'assistant','content':[{'type':'output_text','text':'Done.','annotations':[],'logprobs':[]}]}],
+             'parallel_tool_calls':true,'previous_response_id':null,'reasoning':{'effort':null,'summary':null},'store':false,'temperature':null,
+             'text':{'format':{'type':'text'}},'tool_choice':'auto','tools':[],'top_p':null,'truncation':'disabled',
+             'usage':{'input_tokens':125,'input_tokens_details':{'cached_tokens':20,'cache_write_tokens':5},'output_tokens':50,'output_tokens_details':{'reasoning_tokens':10},'total_tokens':175},
+             'user':null,'metadata':{}}
+            """), WriteResponse(ToolAnswer));
+    }
+
+    [Theory]
+    [InlineData(nameof(StopReason.EndTurn), "completed", null)]
+    [InlineData(nameof(StopReason.ToolUse), "completed", null)]
+    [InlineData(nameof(StopReason.StopSequence), "completed", null)]
+    [InlineData(nameof(StopReason.Other), "completed", null)]
+    [InlineData(nameof(StopReason.MaxTokens), "incomplete", "max_output_tokens")]
+    [InlineData(nameof(StopReason.ContentFilter), "incomplete", "content_filter")]
+    public void WriteResponse_StopReason_SetsStatusAndIncompleteDetails(string reason, string status, string? incompleteReason)
+    {
+        var json = Parse(WriteResponse(new ChatResponse { Id = "resp_1", Model = "m", Content = [new TextPart("x")], StopReason = Enum.Parse<StopReason>(reason) }));
+
+        Assert.Equal("resp_1", json.GetProperty("id").GetString());
+        Assert.Equal(status, json.GetProperty("status").GetString());
+        var details = json.GetProperty("incomplete_details");
+        Assert.Equal(incompleteReason, details.ValueKind == System.Text.Json.JsonValueKind.Null ? null : details.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public void WriteResponse_OfficialSdk_ReadsTextToolCallsAndUsage()
+    {
+        var result = ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(WriteResponse(ToolAnswer)))!;
+
+        Assert.Equal("resp_msg_01", result.Id);
+        Assert.Equal("claude-sonnet-4", result.Model);
+        Assert.Equal(ResponseStatus.Completed, result.Status);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1741290958), result.CreatedAt);
+        Assert.Equal("Let me check. One moment.Done.", result.GetOutputText());
+        Assert.Equal(4, result.OutputItems.Count);
+        var reasoning = Assert.IsType<ReasoningResponseItem>(result.OutputItems[0]);
+        Assert.Equal("User wants weather.", reasoning.GetSummaryText());
+        var message = Assert.IsAssignableFrom<MessageResponseItem>(result.OutputItems[1]);
+        Assert.Equal(["Let me check.", " One moment."], message.Content.Select(c => c.Text));
+        var call = Assert.IsType<FunctionCallResponseItem>(result.OutputItems[2]);
+        Assert.Equal(("call_a", "get_weather", "{\"city\":\"Paris\"}"), (call.CallId, call.FunctionName, call.FunctionArguments.ToString()));
+        Assert.Equal((125, 50, 175), (result.Usage.InputTokenCount, result.Usage.OutputTokenCount, result.Usage.TotalTokenCount));
+        Assert.Equal((20, 5), (result.Usage.InputTokenDetails.CachedTokenCount, result.Usage.InputTokenDetails.CacheWriteTokenCount));
+        Assert.Equal(10, result.Usage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
+    [Fact]
+    public void WriteResponse_OfficialSdk_ReadsIncompleteReason()
+    {
+        var json = WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = [new TextPart("cut")], StopReason = StopReason.MaxTokens });
+
+        var result = ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!;
+
+        Assert.Equal(ResponseStatus.Incomplete, result.Status);
+        Assert.Equal(ResponseIncompleteStatusReason.MaxOutputTokens, result.IncompleteStatusDetails.Reason);
+    }
+
+    [Fact]
+    public void ReadResponse_RecordedOpenAIAnswer_MapsContentStopAndUsage()
+    {
+        var response = ReadOk("""
+            {'id':'resp_67ccd2bed1ec8190','object':'response','created_at':1741476542,'status':'completed','error':null,'incomplete_details':null,
+             'model':'gpt-4.1-2025-04-14','output':[
+               {'type':'reasoning','id':'rs_1','summary':[{'type':'summary_text','text':'Plan A.'},{'type':'summary_text','text':'Plan B.'}],'encrypted_content':null},
+               {'type':'reasoning','id':'rs_2','summary':[]},
+               {'type':'message','id':'msg_1','status':'completed','role':'assistant','content':[{'type':'output_text','text':'Hello','annotations':[]},{'type':'refusal','refusal':'No.'}]},
+               {'type':'web_search_call','id':'ws_1','status':'completed'},
+               {'type':'function_call','id':'fc_1','call_id':'call_1','name':'f','arguments':'{}','status':'completed'}],
+             'usage':{'input_tokens':36,'input_tokens_details':{'cached_tokens':10},'output_tokens':87,'output_tokens_details':{'reasoning_tokens':20},'total_tokens':123}}
+            """);
+
+        Assert.Equal(("resp_67ccd2bed1ec8190", "gpt-4.1-2025-04-14", 1741476542L), (response.Id, response.Model, response.Created));
+        Assert.Equal([new ThinkingPart("Plan A.\n\nPlan B."), new TextPart("Hello"), new TextPart("No."), new ToolCallPart("call_1", "f", "{}")], response.Content);
+        Assert.Equal(StopReason.ToolUse, response.StopReason);
+        Assert.Equal(new Usage { InputTokens = 26, CacheReadTokens = 10, OutputTokens = 87, ReasoningTokens = 20 }, response.Usage);
+    }
+
+    [Theory]
+    [InlineData("'status':'completed'", nameof(StopReason.EndTurn))]
+    [InlineData("'status':'incomplete','incomplete_details':{'reason':'max_output_tokens'}", nameof(StopReason.MaxTokens))]
+    [InlineData("'status':'incomplete','incomplete_details':{'reason':'content_filter'}", nameof(StopReason.ContentFilter))]
+    [InlineData("'status':'incomplete','incomplete_details':null", nameof(StopReason.Other))]
+    public void ReadResponse_Status_MapsStopReason(string status, string expected)
+    {
+        var response = ReadOk($"{{'id':'r','model':'m',{status},'output':[{{'type':'message','role':'assistant','content':[{{'type':'output_text','text':'x'}}]}}]}}");
+
+        Assert.Equal(Enum.Parse<StopReason>(expected), response.StopReason);
+    }
+
+    [Fact]
+    public void ReadResponse_ReasoningTextContent_IsThinking()
+    {
+        var response = ReadOk("{'id':'r','model':'gpt-oss','status':'completed','output':[{'type':'reasoning','summary':[],'content':[{'type':'reasoning_text','text':'raw thoughts'}]}]}");
+
+        Assert.Equal(new ThinkingPart("raw thoughts"), Assert.Single(response.Content));
+    }
+
+    [Theory]
+    [InlineData("{'id':'r','status':'failed','error':{'code':'server_error','message':'The model crashed.'},'output':[]}", "The model crashed.")]
+    [InlineData("{'id':'r','status':'failed','error':null,'output':[]}", "upstream response failed")]
+    [InlineData("{'id':'r','status':'completed'}", "upstream response: output: field required")]
+    [InlineData("[]", "upstream response: body: must be a JSON object")]
+    public void ReadResponse_FailedOrUnusable_ReturnsUpstreamError(string json, string message)
+    {
+        var error = OpenAIResponsesFormat.Instance.ReadResponse(Parse(json)).Error!;
+
+        Assert.Equal(ErrorKind.Upstream, error.Kind);
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void WriteResponse_ThenReadResponse_RoundTrips()
+    {
+        var read = ReadOk(WriteResponse(ToolAnswer));
+
+        Assert.Equal("resp_msg_01", read.Id);
+        Assert.Equal(ToolAnswer.Model, read.Model);
+        Assert.Equal(ToolAnswer.Created, read.Created);
+        Assert.Equal([new ThinkingPart("User wants weather."), .. ToolAnswer.Content.Skip(1)], read.Content);
+        Assert.Equal(StopReason.ToolUse, read.StopReason);
+        Assert.Equal(ToolAnswer.Usage, read.Usage);
+    }
+}

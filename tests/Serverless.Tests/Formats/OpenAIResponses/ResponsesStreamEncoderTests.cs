@@ -1,0 +1,314 @@
+#pragma warning disable OPENAI001 // The SDK's Responses types are experimental.
+using System.Buffers;
+using System.ClientModel.Primitives;
+using System.Text;
+using System.Text.Json.Nodes;
+using OpenAI.Responses;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.OpenAIResponses;
+using Xunit;
+using static Serverless.Tests.Formats.OpenAIResponses.ResponsesTestJson;
+
+namespace Serverless.Tests.Formats.OpenAIResponses;
+
+public sealed class ResponsesStreamEncoderTests
+{
+    private static readonly ChatRequest Request = new() { Model = "gpt-4.1", Messages = [], Temperature = 0.7, Stream = true };
+
+    private static readonly StreamEvent[] ToolStream =
+    [
+        new MessageStarted("resp_abc", "gpt-4.1"),
+        new ThinkingStarted(0),
+        new ThinkingDelta(0, "Need weather."),
+        new ThinkingSignature(0, "sig"),
+        new BlockStopped(0),
+        new TextStarted(1),
+        new TextDelta(1, "Checking."),
+        new BlockStopped(1),
+        new ToolCallStarted(2, "call_1", "get_weather"),
+        new ToolArgumentsDelta(2, "{\"city\":"),
+        new ToolArgumentsDelta(2, "\"Paris\"}"),
+        new BlockStopped(2),
+        new MessageFinished(StopReason.ToolUse),
+        new UsageReported(new UsageReport { InputTokens = 30, CacheReadTokens = 70, OutputTokens = 9, ReasoningTokens = 4 }),
+        MessageStopped.Instance,
+    ];
+
+    private static string Encode(IEnumerable<StreamEvent> events, ChatRequest? request = null, RelayError? error = null)
+    {
+        var format = new OpenAIResponsesFormat(FixedTimeProvider.At1741290958);
+        var encoder = format.CreateStreamEncoder(request ?? Request);
+        var output = new ArrayBufferWriter<byte>();
+        foreach (var streamEvent in events)
+        {
+            encoder.Write(streamEvent, output);
+        }
+
+        if (error is not null)
+        {
+            encoder.WriteError(error, output);
+        }
+
+        return Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    private static List<(string Event, string Data)> Frames(string sse)
+    {
+        var frames = new List<(string, string)>();
+        foreach (var frame in sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var lines = frame.Split('\n');
+            Assert.Equal(2, lines.Length);
+            Assert.StartsWith("event: ", lines[0], StringComparison.Ordinal);
+            Assert.StartsWith("data: ", lines[1], StringComparison.Ordinal);
+            frames.Add((lines[0]["event: ".Length..], lines[1]["data: ".Length..]));
+        }
+
+        return frames;
+    }
+
+    private static string Frame(string type, int sequence, string fields) =>
+        $"event: {type}\ndata: {Compact($"{{'type':'{type}','sequence_number':{sequence}{(fields.Length > 0 ? "," : string.Empty)}{fields}}}")}\n\n";
+
+    /// <summary>The response object the encoder echoes for <see cref="Request"/>.</summary>
+    private static string ResponseObject(string status, string output, string usage, string incomplete = "null") => $$$"""
+        'response':{'id':'resp_abc','object':'response','created_at':1741290958,'status':'{{{status}}}','background':false,'error':null,'incomplete_details':{{{incomplete}}},
+         'instructions':null,'max_output_tokens':null,'model':'gpt-4.1','output':[{{{output}}}],'parallel_tool_calls':true,'previous_response_id':null,
+         'reasoning':{'effort':null,'summary':null},'store':false,'temperature':0.7,'text':{'format':{'type':'text'}},'tool_choice':'auto','tools':[],
+         'top_p':null,'truncation':'disabled','usage':{{{usage}}},'user':null,'metadata':{}}
+        """;
+
+    [Fact]
+    public void Write_TextStream_WritesExactEventSequence()
+    {
+        var sse = Encode(
+        [
+            new MessageStarted("resp_abc", "gpt-4.1"),
+            new TextStarted(0),
+            new TextDelta(0, "Hel"),
+            new TextDelta(0, "lo"),
+            new BlockStopped(0),
+            new MessageFinished(StopReason.EndTurn),
+            new UsageReported(new UsageReport { InputTokens = 10, OutputTokens = 2 }),
+            MessageStopped.Instance,
+        ]);
+
+        const string Item = "'id':'msg_abc_0','type':'message'";
+        const string Part = "'item_id':'msg_abc_0','output_index':0,'content_index':0";
+        const string Hello = "{'type':'output_text','text':'Hello','annotations':[],'logprobs':[]}";
+        Assert.Equal(
+            Frame("response.created", 0, ResponseObject("in_progress", string.Empty, "null"))
+            + Frame("response.in_progress", 1, ResponseObject("in_progress", string.Empty, "null"))
+            + Frame("response.output_item.added", 2, $"'output_index':0,'item':{{{Item},'status':'in_progress','role':'assistant','content':[]}}")
+            + Frame("response.content_part.added", 3, $"{Part},'part':{{'type':'output_text','text':'','annotations':[],'logprobs':[]}}")
+            + Frame("response.output_text.delta", 4, $"{Part},'delta':'Hel','logprobs':[]")
+            + Frame("response.output_text.delta", 5, $"{Part},'delta':'lo','logprobs':[]")
+            + Frame("response.output_text.done", 6, $"{Part},'text':'Hello','logprobs':[]")
+            + Frame("response.content_part.done", 7, $"{Part},'part':{Hello}")
+            + Frame("response.output_item.done", 8, $"'output_index':0,'item':{{{Item},'status':'completed','role':'assistant','content':[{Hello}]}}")
+            + Frame("response.completed", 9, ResponseObject(
+                "completed",
+                $"{{{Item},'status':'completed','role':'assistant','content':[{Hello}]}}",
+                "{'input_tokens':10,'input_tokens_details':{'cached_tokens':0},'output_tokens':2,'output_tokens_details':{'reasoning_tokens':0},'total_tokens':12}")),
+            sse);
+    }
+
+    [Fact]
+    public void Write_ThinkingTextAndToolCall_WritesExactItemEvents()
+    {
+        var frames = Frames(Encode(ToolStream));
+
+        Assert.Equal(
+            [
+                "response.created", "response.in_progress",
+                "response.output_item.added", "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.done", "response.reasoning_summary_part.done", "response.output_item.done",
+                "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+                "response.output_item.done", "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+                "response.function_call_arguments.done", "response.output_item.done", "response.completed",
+            ],
+            frames.Select(f => f.Event));
+
+        const string Summary = "'item_id':'rs_abc_0','output_index':0,'summary_index':0";
+        Assert.Equal(Compact("{'type':'response.output_item.added','sequence_number':2,'output_index':0,'item':{'id':'rs_abc_0','type':'reasoning','summary':[]}}"), frames[2].Data);
+        Assert.Equal(Compact($"{{'type':'response.reasoning_summary_part.added','sequence_number':3,{Summary},'part':{{'type':'summary_text','text':''}}}}"), frames[3].Data);
+        Assert.Equal(Compact($"{{'type':'response.reasoning_summary_text.delta','sequence_number':4,{Summary},'delta':'Need weather.'}}"), frames[4].Data);
+        Assert.Equal(Compact($"{{'type':'response.reasoning_summary_text.done','sequence_number':5,{Summary},'text':'Need weather.'}}"), frames[5].Data);
+        Assert.Equal(Compact($"{{'type':'response.reasoning_summary_part.done','sequence_number':6,{Summary},'part':{{'type':'summary_text','text':'Need weather.'}}}}"), frames[6].Data);
+        Assert.Equal(Compact("{'type':'response.output_item.done','sequence_number':7,'output_index':0,'item':{'id':'rs_abc_0','type':'reasoning','summary':[{'type':'summary_text','text':'Need weather.'}]}}"), frames[7].Data);
+
+        // The message item closes when the tool call starts, then the call is output item 2.
+        Assert.Equal(Compact("{'type':'response.output_item.done','sequence_number':13,'output_index':1,'item':{'id':'msg_abc_1','type':'message','status':'completed','role':'assistant','content':[{'type':'output_text','text':'Checking.','annotations':[],'logprobs':[]}]}}"), frames[13].Data);
+        Assert.Equal(Compact("{'type':'response.output_item.added','sequence_number':14,'output_index':2,'item':{'id':'fc_abc_2','type':'function_call','status':'in_progress','arguments':'','call_id':'call_1','name':'get_weather'}}"), frames[14].Data);
+        Assert.Equal(Compact("{'type':'response.function_call_arguments.delta','sequence_number':15,'item_id':'fc_abc_2','output_index':2,'delta':'{\\u0022city\\u0022:'}"), frames[15].Data);
+        Assert.Equal(Compact("{'type':'response.function_call_arguments.done','sequence_number':17,'item_id':'fc_abc_2','output_index':2,'name':'get_weather','arguments':'{\\u0022city\\u0022:\\u0022Paris\\u0022}'}"), frames[17].Data);
+        Assert.Equal(Compact("{'type':'response.output_item.done','sequence_number':18,'output_index':2,'item':{'id':'fc_abc_2','type':'function_call','status':'completed','arguments':'{\\u0022city\\u0022:\\u0022Paris\\u0022}','call_id':'call_1','name':'get_weather'}}"), frames[18].Data);
+    }
+
+    [Fact]
+    public void Write_CompletedEvent_EqualsNonStreamedResponseWithEcho()
+    {
+        var completed = Parse(Frames(Encode(ToolStream))[^1].Data).GetProperty("response");
+        var nonStreamed = Parse(Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(
+            new ChatResponse
+            {
+                Id = "resp_abc",
+                Model = "gpt-4.1",
+                Created = 1741290958,
+                Content = [new ThinkingPart("Need weather."), new TextPart("Checking."), new ToolCallPart("call_1", "get_weather", "{\"city\":\"Paris\"}")],
+                StopReason = StopReason.ToolUse,
+                Usage = new Usage { InputTokens = 30, CacheReadTokens = 70, OutputTokens = 9, ReasoningTokens = 4 },
+            },
+            writer)));
+
+        Assert.Equal(nonStreamed.GetProperty("output").GetRawText(), completed.GetProperty("output").GetRawText());
+        Assert.Equal(nonStreamed.GetProperty("usage").GetRawText(), completed.GetProperty("usage").GetRawText());
+        Assert.Equal(0.7, completed.GetProperty("temperature").GetDouble());
+    }
+
+    [Fact]
+    public void Write_EveryEvent_OfficialSdkReadsIt()
+    {
+        var frames = Frames(Encode(ToolStream));
+
+        var updates = frames.Select(f => ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(f.Data))!).ToList();
+
+        Assert.Equal(Enumerable.Range(0, frames.Count), updates.Select(u => u.SequenceNumber));
+        Assert.IsType<StreamingResponseCreatedUpdate>(updates[0]);
+        Assert.IsType<StreamingResponseInProgressUpdate>(updates[1]);
+        Assert.IsType<ReasoningResponseItem>(Assert.IsType<StreamingResponseOutputItemAddedUpdate>(updates[2]).Item);
+        Assert.Equal("Need weather.", Assert.IsType<StreamingResponseReasoningSummaryTextDeltaUpdate>(updates[4]).Delta);
+        Assert.IsType<StreamingResponseReasoningSummaryTextDoneUpdate>(updates[5]);
+        Assert.IsType<StreamingResponseReasoningSummaryPartDoneUpdate>(updates[6]);
+        Assert.IsType<StreamingResponseContentPartAddedUpdate>(updates[9]);
+        var textDelta = Assert.IsType<StreamingResponseOutputTextDeltaUpdate>(updates[10]);
+        Assert.Equal(("msg_abc_1", 1, 0, "Checking."), (textDelta.ItemId, textDelta.OutputIndex, textDelta.ContentIndex, textDelta.Delta));
+        Assert.Equal("Checking.", Assert.IsType<StreamingResponseOutputTextDoneUpdate>(updates[11]).Text);
+        Assert.Equal("Checking.", Assert.IsType<StreamingResponseContentPartDoneUpdate>(updates[12]).Part.Text);
+        var message = Assert.IsAssignableFrom<MessageResponseItem>(Assert.IsType<StreamingResponseOutputItemDoneUpdate>(updates[13]).Item);
+        Assert.Equal("Checking.", Assert.Single(message.Content).Text);
+        var added = Assert.IsType<FunctionCallResponseItem>(Assert.IsType<StreamingResponseOutputItemAddedUpdate>(updates[14]).Item);
+        Assert.Equal(("call_1", "get_weather"), (added.CallId, added.FunctionName));
+        Assert.Equal("{\"city\":", Assert.IsType<StreamingResponseFunctionCallArgumentsDeltaUpdate>(updates[15]).Delta.ToString());
+        var argumentsDone = Assert.IsType<StreamingResponseFunctionCallArgumentsDoneUpdate>(updates[17]);
+        Assert.Equal(("get_weather", "{\"city\":\"Paris\"}"), (argumentsDone.FunctionName, argumentsDone.FunctionArguments.ToString()));
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response;
+        Assert.Equal(ResponseStatus.Completed, completed.Status);
+        Assert.Equal(3, completed.OutputItems.Count);
+        Assert.Equal((100, 70, 9, 4), (completed.Usage.InputTokenCount, completed.Usage.InputTokenDetails.CachedTokenCount, completed.Usage.OutputTokenCount, completed.Usage.OutputTokenDetails.ReasoningTokenCount));
+    }
+
+    [Theory]
+    [InlineData(nameof(StopReason.MaxTokens), "max_output_tokens")]
+    [InlineData(nameof(StopReason.ContentFilter), "content_filter")]
+    public void Write_IncompleteAnswer_EndsWithResponseIncomplete(string reason, string incompleteReason)
+    {
+        var frames = Frames(Encode([new MessageStarted("resp_abc", "gpt-4.1"), new TextStarted(0), new TextDelta(0, "Cut"), new MessageFinished(Enum.Parse<StopReason>(reason)), MessageStopped.Instance]));
+
+        // The open text block is closed before the terminal event.
+        Assert.Equal(["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.incomplete"], frames.Skip(5).Select(f => f.Event));
+        var update = Assert.IsType<StreamingResponseIncompleteUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data)));
+        Assert.Equal(ResponseStatus.Incomplete, update.Response.Status);
+        Assert.Equal(incompleteReason, Parse(frames[^1].Data).GetProperty("response").GetProperty("incomplete_details").GetProperty("reason").GetString());
+        Assert.Equal("Cut", update.Response.GetOutputText());
+    }
+
+    [Fact]
+    public void Write_InterleavedParallelToolCalls_RouteDeltasToTheirItems()
+    {
+        var frames = Frames(Encode(
+        [
+            new MessageStarted("resp_abc", "gpt-4.1"),
+            new ToolCallStarted(0, "call_a", "f"),
+            new ToolCallStarted(1, "call_b", "g"),
+            new ToolArgumentsDelta(1, "{\"b\":1}"),
+            new ToolArgumentsDelta(0, "{\"a\":1}"),
+            new MessageFinished(StopReason.ToolUse),
+            MessageStopped.Instance,
+        ]));
+
+        var completed = ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data)) as StreamingResponseCompletedUpdate;
+        var calls = completed!.Response.OutputItems.Cast<FunctionCallResponseItem>().ToList();
+        Assert.Equal(["call_a:f:{\"a\":1}", "call_b:g:{\"b\":1}"], calls.Select(c => $"{c.CallId}:{c.FunctionName}:{c.FunctionArguments}"));
+        Assert.Equal(2, frames.Count(f => f.Event == "response.output_item.done"));
+    }
+
+    [Fact]
+    public void Write_ConsecutiveTextBlocks_ShareOneMessageItem()
+    {
+        var frames = Frames(Encode(
+        [
+            new MessageStarted("resp_abc", "gpt-4.1"),
+            new TextStarted(0), new TextDelta(0, "a"), new BlockStopped(0),
+            new TextStarted(1), new TextDelta(1, "b"), new BlockStopped(1),
+            new MessageFinished(StopReason.EndTurn), MessageStopped.Instance,
+        ]));
+
+        Assert.Equal(1, frames.Count(f => f.Event == "response.output_item.added"));
+        var secondPart = Parse(frames.Where(f => f.Event == "response.content_part.added").Last().Data);
+        Assert.Equal((0, 1), (secondPart.GetProperty("output_index").GetInt32(), secondPart.GetProperty("content_index").GetInt32()));
+    }
+
+    [Fact]
+    public void Write_RequestSettings_AreEchoedInResponseObject()
+    {
+        var request = new ChatRequest
+        {
+            Model = "m",
+            Messages = [],
+            System = [new TextPart("Be brief.")],
+            Tools = [new ToolDefinition("f", "Does f", new JsonObject { ["type"] = "object" })],
+            ToolChoice = new ToolChoice(ToolChoiceKind.Required),
+            ParallelToolCalls = false,
+            MaxOutputTokens = 50,
+            TopP = 0.5,
+            User = "u1",
+        };
+
+        var created = Parse(Frames(Encode([new MessageStarted("chatcmpl-9", "gpt-4.1")], request))[0].Data).GetProperty("response");
+
+        Assert.Equal("resp_chatcmpl-9", created.GetProperty("id").GetString());
+        Assert.Equal("Be brief.", created.GetProperty("instructions").GetString());
+        Assert.Equal(50, created.GetProperty("max_output_tokens").GetInt32());
+        Assert.False(created.GetProperty("parallel_tool_calls").GetBoolean());
+        Assert.Equal("required", created.GetProperty("tool_choice").GetString());
+        Assert.Equal(Compact("[{'type':'function','name':'f','description':'Does f','parameters':{'type':'object'},'strict':false}]"), created.GetProperty("tools").GetRawText());
+        Assert.Equal(0.5, created.GetProperty("top_p").GetDouble());
+        Assert.Equal("u1", created.GetProperty("user").GetString());
+        var update = Assert.IsType<StreamingResponseCreatedUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(Frames(Encode([new MessageStarted("x", "m")], request))[0].Data)));
+        Assert.Equal(ResponseStatus.InProgress, update.Response.Status);
+    }
+
+    [Fact]
+    public void WriteError_MidStream_WritesFlatAndNestedErrorThenNothingMore()
+    {
+        var format = new OpenAIResponsesFormat(FixedTimeProvider.At1741290958);
+        var encoder = format.CreateStreamEncoder(Request);
+        var output = new ArrayBufferWriter<byte>();
+        encoder.Write(new MessageStarted("resp_abc", "gpt-4.1"), output);
+        output.ResetWrittenCount();
+
+        encoder.WriteError(new RelayError(ErrorKind.RateLimited, "Too many requests.", "model"), output);
+        encoder.Write(MessageStopped.Instance, output);
+
+        var sse = Encoding.UTF8.GetString(output.WrittenSpan);
+        Assert.Equal(
+            "event: error\ndata: " + Compact("""
+                {'type':'error','sequence_number':2,'code':'rate_limit_exceeded','message':'Too many requests.','param':'model',
+                 'error':{'message':'Too many requests.','type':'rate_limit_error','param':'model','code':'rate_limit_exceeded'}}
+                """) + "\n\n",
+            sse);
+        var update = Assert.IsType<StreamingResponseErrorUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(Frames(sse)[0].Data)));
+        Assert.Equal(("rate_limit_exceeded", "Too many requests.", "model"), (update.Code, update.Message, update.Param));
+    }
+
+    [Fact]
+    public void WriteError_WithoutCode_UsesErrorTypeAsCode()
+    {
+        var data = Parse(Frames(Encode([], error: new RelayError(ErrorKind.Upstream, "Upstream broke.")))[0].Data);
+
+        Assert.Equal("server_error", data.GetProperty("code").GetString());
+        Assert.Equal(0, data.GetProperty("sequence_number").GetInt32());
+    }
+}
