@@ -104,15 +104,6 @@ namespace Serverless.Relay.Formats.OpenAIChat
     }
 }
 
-namespace Serverless.Relay.Formats.OpenAIResponses
-{
-    internal sealed class OpenAIResponsesFormat : PendingFormat
-    {
-        public static readonly OpenAIResponsesFormat Instance = new();
-        public override WireFormat Format => WireFormat.OpenAIResponses;
-    }
-}
-
 namespace Serverless.Relay.Formats
 {
     internal abstract class PendingFormat : IChatFormat
