@@ -387,7 +387,7 @@ internal sealed class OpenAIChatRequestReader
             }
             else
             {
-                return RelayError.Invalid($"{typePath}: must be one of {Describe(allowed)}", typePath);
+                return RelayError.Invalid($"{typePath}: {Describe(allowed)}", typePath);
             }
         }
 
@@ -672,10 +672,10 @@ internal sealed class OpenAIChatRequestReader
 
     private static string Describe(ContentKinds allowed) => allowed switch
     {
-        ContentKinds.Text => "text",
-        ContentKinds.Text | ContentKinds.Image => "text, image_url",
-        ContentKinds.Text | ContentKinds.Refusal => "text, refusal",
-        _ => allowed.ToString(),
+        ContentKinds.Text => "must be text",
+        ContentKinds.Text | ContentKinds.Image => "must be one of text, image_url",
+        ContentKinds.Text | ContentKinds.Refusal => "must be one of text, refusal",
+        _ => "must be one of " + allowed.ToString(),
     };
 
     [Flags]
