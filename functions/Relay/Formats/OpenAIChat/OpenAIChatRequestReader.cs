@@ -32,7 +32,7 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid("body: must be a JSON object");
         }
 
-        if (!TryGetPresent(body, "model", out var modelElement))
+        if (!OpenAIChatFields.TryGetPresent(body, "model", out var modelElement))
         {
             return RelayError.Invalid("model: field required", "model");
         }
@@ -42,7 +42,7 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid("model: must be a non-empty string", "model");
         }
 
-        if (!TryGetPresent(body, "messages", out var messages))
+        if (!OpenAIChatFields.TryGetPresent(body, "messages", out var messages))
         {
             return RelayError.Invalid("messages: field required", "messages");
         }
@@ -80,35 +80,29 @@ internal sealed class OpenAIChatRequestReader
             return toolChoiceError;
         }
 
-        if (ReadBool(body, "parallel_tool_calls", out var parallelToolCalls) is { } e1) return e1;
-        if (ReadDouble(body, "temperature", out var temperature) is { } e2) return e2;
-        if (ReadDouble(body, "top_p", out var topP) is { } e3) return e3;
+        // Scalars: each read records the first problem, checked once below.
+        var fields = new OpenAIChatFields();
+        var parallelToolCalls = fields.Bool(body, "parallel_tool_calls");
+        var temperature = fields.Double(body, "temperature");
+        var topP = fields.Double(body, "top_p");
 
         // max_completion_tokens replaced max_tokens; a client sending both means the newer one.
-        if (ReadInt(body, "max_completion_tokens", out var maxCompletionTokens) is { } e4) return e4;
-        if (ReadInt(body, "max_tokens", out var maxTokens) is { } e5) return e5;
-        if (ReadBool(body, "stream", out var stream) is { } e6) return e6;
-
-        var stop = ReadStop(body, out var stopError);
-        if (stopError is not null)
+        var maxCompletionTokens = fields.PositiveInt(body, "max_completion_tokens");
+        var maxTokens = fields.PositiveInt(body, "max_tokens");
+        var stream = fields.Bool(body, "stream");
+        var stop = fields.StringOrStrings(body, "stop");
+        bool? streamUsage = null;
+        if (fields.Object(body, "stream_options") is { } streamOptions)
         {
-            return stopError;
+            streamUsage = fields.Bool(streamOptions, "include_usage", "stream_options.include_usage");
         }
 
-        var streamUsage = false;
-        if (TryGetPresent(body, "stream_options", out var streamOptions))
+        var user = fields.String(body, "user");
+        var promptCacheKey = fields.String(body, "prompt_cache_key");
+        if (fields.Error is { } fieldError)
         {
-            if (streamOptions.ValueKind != JsonValueKind.Object)
-            {
-                return RelayError.Invalid("stream_options: must be an object", "stream_options");
-            }
-
-            if (ReadBool(streamOptions, "include_usage", out var includeUsage, "stream_options.include_usage") is { } e7) return e7;
-            streamUsage = includeUsage ?? false;
+            return fieldError;
         }
-
-        if (ReadString(body, "user", out var user) is { } e8) return e8;
-        if (ReadString(body, "prompt_cache_key", out var promptCacheKey) is { } e9) return e9;
 
         return new ChatRequest
         {
@@ -123,7 +117,7 @@ internal sealed class OpenAIChatRequestReader
             MaxOutputTokens = maxCompletionTokens ?? maxTokens,
             StopSequences = stop,
             Stream = stream ?? false,
-            StreamUsage = streamUsage,
+            StreamUsage = streamUsage ?? false,
             User = user ?? promptCacheKey,
         };
     }
@@ -136,7 +130,7 @@ internal sealed class OpenAIChatRequestReader
         }
 
         var rolePath = path + ".role";
-        if (!TryGetPresent(message, "role", out var roleElement))
+        if (!OpenAIChatFields.TryGetPresent(message, "role", out var roleElement))
         {
             return RelayError.Invalid($"{rolePath}: field required", rolePath);
         }
@@ -160,7 +154,7 @@ internal sealed class OpenAIChatRequestReader
     private RelayError? ReadSystem(JsonElement message, string path)
     {
         var contentPath = path + ".content";
-        if (!TryGetPresent(message, "content", out var content))
+        if (!OpenAIChatFields.TryGetPresent(message, "content", out var content))
         {
             return RelayError.Invalid($"{contentPath}: field required", contentPath);
         }
@@ -182,7 +176,7 @@ internal sealed class OpenAIChatRequestReader
     private RelayError? ReadUser(JsonElement message, string path)
     {
         var contentPath = path + ".content";
-        if (!TryGetPresent(message, "content", out var content))
+        if (!OpenAIChatFields.TryGetPresent(message, "content", out var content))
         {
             return RelayError.Invalid($"{contentPath}: field required", contentPath);
         }
@@ -201,15 +195,16 @@ internal sealed class OpenAIChatRequestReader
     {
         var parts = new List<ContentPart>();
         var contentPath = path + ".content";
-        if (TryGetPresent(message, "content", out var content)
+        if (OpenAIChatFields.TryGetPresent(message, "content", out var content)
             && ReadContent(content, contentPath, parts, ContentKinds.Text | ContentKinds.Refusal) is { } contentError)
         {
             return contentError;
         }
 
         // A refusal in the history is what the model said; the canonical model has no refusal part, so it stays text.
-        var refusalPath = path + ".refusal";
-        if (ReadString(message, "refusal", out var refusal, refusalPath) is { } refusalError)
+        var fields = new OpenAIChatFields();
+        var refusal = fields.String(message, "refusal", path + ".refusal");
+        if (fields.Error is { } refusalError)
         {
             return refusalError;
         }
@@ -220,7 +215,7 @@ internal sealed class OpenAIChatRequestReader
         }
 
         var toolCallsPath = path + ".tool_calls";
-        if (TryGetPresent(message, "tool_calls", out var toolCalls))
+        if (OpenAIChatFields.TryGetPresent(message, "tool_calls", out var toolCalls))
         {
             if (toolCalls.ValueKind != JsonValueKind.Array)
             {
@@ -250,19 +245,19 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid($"{path}: must be an object", path);
         }
 
-        if (RequireString(toolCall, "id", path, out var id) is { } idError)
+        if (OpenAIChatFields.RequireString(toolCall, "id", path, out var id) is { } idError)
         {
             return idError;
         }
 
         var typePath = path + ".type";
-        if (TryGetPresent(toolCall, "type", out var type) && !type.ValueEquals("function"u8))
+        if (OpenAIChatFields.TryGetPresent(toolCall, "type", out var type) && !type.ValueEquals("function"u8))
         {
             return RelayError.Invalid($"{typePath}: must be function", typePath);
         }
 
         var functionPath = path + ".function";
-        if (!TryGetPresent(toolCall, "function", out var function))
+        if (!OpenAIChatFields.TryGetPresent(toolCall, "function", out var function))
         {
             return RelayError.Invalid($"{functionPath}: field required", functionPath);
         }
@@ -272,26 +267,27 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid($"{functionPath}: must be an object", functionPath);
         }
 
-        if (RequireString(function, "name", functionPath, out var name) is { } nameError)
+        if (OpenAIChatFields.RequireString(function, "name", functionPath, out var name) is { } nameError)
         {
             return nameError;
         }
 
         // The wire form is a JSON string; some clients send the object itself, which means the same thing.
         var arguments = "{}";
-        if (TryGetPresent(function, "arguments", out var argumentsElement))
+        if (OpenAIChatFields.TryGetPresent(function, "arguments", out var argumentsElement))
         {
-            arguments = argumentsElement.ValueKind switch
+            if (argumentsElement.ValueKind == JsonValueKind.Object)
             {
-                JsonValueKind.String => argumentsElement.GetString() is { Length: > 0 } text ? text : "{}",
-                JsonValueKind.Object => argumentsElement.GetRawText(),
-                _ => null!,
-            };
-
-            if (arguments is null)
+                arguments = argumentsElement.GetRawText();
+            }
+            else if (argumentsElement.ValueKind != JsonValueKind.String)
             {
                 var argumentsPath = functionPath + ".arguments";
                 return RelayError.Invalid($"{argumentsPath}: must be a string", argumentsPath);
+            }
+            else if (argumentsElement.GetString() is { Length: > 0 } text)
+            {
+                arguments = text;
             }
         }
 
@@ -302,13 +298,13 @@ internal sealed class OpenAIChatRequestReader
 
     private RelayError? ReadToolResult(JsonElement message, string path)
     {
-        if (RequireString(message, "tool_call_id", path, out var toolCallId) is { } idError)
+        if (OpenAIChatFields.RequireString(message, "tool_call_id", path, out var toolCallId) is { } idError)
         {
             return idError;
         }
 
         var contentPath = path + ".content";
-        if (!TryGetPresent(message, "content", out var content))
+        if (!OpenAIChatFields.TryGetPresent(message, "content", out var content))
         {
             return RelayError.Invalid($"{contentPath}: field required", contentPath);
         }
@@ -362,7 +358,7 @@ internal sealed class OpenAIChatRequestReader
             var type = OpenAIChatWire.GetString(part, "type");
             if (type == "text" && (allowed & ContentKinds.Text) != 0)
             {
-                if (RequireString(part, "text", partPath, out var text) is { } textError)
+                if (OpenAIChatFields.RequireString(part, "text", partPath, out var text) is { } textError)
                 {
                     return textError;
                 }
@@ -371,7 +367,7 @@ internal sealed class OpenAIChatRequestReader
             }
             else if (type == "refusal" && (allowed & ContentKinds.Refusal) != 0)
             {
-                if (RequireString(part, "refusal", partPath, out var refusal) is { } refusalError)
+                if (OpenAIChatFields.RequireString(part, "refusal", partPath, out var refusal) is { } refusalError)
                 {
                     return refusalError;
                 }
@@ -397,7 +393,7 @@ internal sealed class OpenAIChatRequestReader
     private static RelayError? ReadImage(JsonElement part, string path, List<ContentPart> parts)
     {
         var imagePath = path + ".image_url";
-        if (!TryGetPresent(part, "image_url", out var image))
+        if (!OpenAIChatFields.TryGetPresent(part, "image_url", out var image))
         {
             return RelayError.Invalid($"{imagePath}: field required", imagePath);
         }
@@ -406,7 +402,7 @@ internal sealed class OpenAIChatRequestReader
         string? detail = null;
         if (image.ValueKind == JsonValueKind.Object)
         {
-            if (RequireString(image, "url", imagePath, out url) is { } urlError)
+            if (OpenAIChatFields.RequireString(image, "url", imagePath, out url) is { } urlError)
             {
                 return urlError;
             }
@@ -430,7 +426,7 @@ internal sealed class OpenAIChatRequestReader
     private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)
     {
         error = null;
-        if (!TryGetPresent(body, "tools", out var tools))
+        if (!OpenAIChatFields.TryGetPresent(body, "tools", out var tools))
         {
             return [];
         }
@@ -460,13 +456,13 @@ internal sealed class OpenAIChatRequestReader
             }
 
             var functionPath = path + ".function";
-            if (!TryGetPresent(tool, "function", out var function) || function.ValueKind != JsonValueKind.Object)
+            if (!OpenAIChatFields.TryGetPresent(tool, "function", out var function) || function.ValueKind != JsonValueKind.Object)
             {
                 error = RelayError.Invalid($"{functionPath}: must be an object", functionPath);
                 return [];
             }
 
-            if (RequireString(function, "name", functionPath, out var name) is { } nameError)
+            if (OpenAIChatFields.RequireString(function, "name", functionPath, out var name) is { } nameError)
             {
                 error = nameError;
                 return [];
@@ -474,7 +470,7 @@ internal sealed class OpenAIChatRequestReader
 
             var parametersPath = functionPath + ".parameters";
             JsonObject parameters;
-            if (!TryGetPresent(function, "parameters", out var parametersElement))
+            if (!OpenAIChatFields.TryGetPresent(function, "parameters", out var parametersElement))
             {
                 // OpenAI allows omitting the schema for a function without arguments; Anthropic and Gemini need one.
                 parameters = (JsonObject)EmptyParameters.DeepClone();
@@ -501,7 +497,7 @@ internal sealed class OpenAIChatRequestReader
     private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
     {
         error = null;
-        if (!TryGetPresent(body, "tool_choice", out var choice))
+        if (!OpenAIChatFields.TryGetPresent(body, "tool_choice", out var choice))
         {
             return null;
         }
@@ -522,7 +518,7 @@ internal sealed class OpenAIChatRequestReader
             && choice.TryGetProperty("type", out var type) && type.ValueEquals("function"u8)
             && choice.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
         {
-            if (RequireString(function, "name", "tool_choice.function", out var name) is { } nameError)
+            if (OpenAIChatFields.RequireString(function, "name", "tool_choice.function", out var name) is { } nameError)
             {
                 error = nameError;
                 return null;
@@ -534,139 +530,6 @@ internal sealed class OpenAIChatRequestReader
         error = RelayError.Invalid(
             "tool_choice: must be one of auto, none, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}",
             "tool_choice");
-        return null;
-    }
-
-    private static List<string> ReadStop(JsonElement body, out RelayError? error)
-    {
-        error = null;
-        if (!TryGetPresent(body, "stop", out var stop))
-        {
-            return [];
-        }
-
-        if (stop.ValueKind == JsonValueKind.String)
-        {
-            return [stop.GetString()!];
-        }
-
-        if (stop.ValueKind == JsonValueKind.Array)
-        {
-            var sequences = new List<string>(stop.GetArrayLength());
-            foreach (var sequence in stop.EnumerateArray())
-            {
-                if (sequence.ValueKind != JsonValueKind.String)
-                {
-                    break;
-                }
-
-                sequences.Add(sequence.GetString()!);
-            }
-
-            if (sequences.Count == stop.GetArrayLength())
-            {
-                return sequences;
-            }
-        }
-
-        error = RelayError.Invalid("stop: must be a string or an array of strings", "stop");
-        return [];
-    }
-
-    /// <summary>A property that is there and not <c>null</c>; OpenAI treats an explicit null like an absent field.</summary>
-    private static bool TryGetPresent(JsonElement obj, string name, out JsonElement value) =>
-        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
-
-    private static RelayError? RequireString(JsonElement obj, string name, string parentPath, out string value)
-    {
-        var path = parentPath + "." + name;
-        value = string.Empty;
-        if (!TryGetPresent(obj, name, out var element))
-        {
-            return RelayError.Invalid($"{path}: field required", path);
-        }
-
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return RelayError.Invalid($"{path}: must be a string", path);
-        }
-
-        value = element.GetString()!;
-        return null;
-    }
-
-    private static RelayError? ReadString(JsonElement obj, string name, out string? value, string? path = null)
-    {
-        value = null;
-        if (!TryGetPresent(obj, name, out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            path ??= name;
-            return RelayError.Invalid($"{path}: must be a string", path);
-        }
-
-        value = element.GetString();
-        return null;
-    }
-
-    private static RelayError? ReadBool(JsonElement obj, string name, out bool? value, string? path = null)
-    {
-        value = null;
-        if (!TryGetPresent(obj, name, out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            path ??= name;
-            return RelayError.Invalid($"{path}: must be a boolean", path);
-        }
-
-        value = element.GetBoolean();
-        return null;
-    }
-
-    private static RelayError? ReadDouble(JsonElement obj, string name, out double? value)
-    {
-        value = null;
-        if (!TryGetPresent(obj, name, out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number)
-        {
-            return RelayError.Invalid($"{name}: must be a number", name);
-        }
-
-        value = element.GetDouble();
-        return null;
-    }
-
-    private static RelayError? ReadInt(JsonElement obj, string name, out int? value)
-    {
-        value = null;
-        if (!TryGetPresent(obj, name, out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var number))
-        {
-            return RelayError.Invalid($"{name}: must be an integer", name);
-        }
-
-        if (number < 1)
-        {
-            return RelayError.Invalid($"{name}: must be at least 1", name);
-        }
-
-        value = number;
         return null;
     }
 

@@ -18,12 +18,12 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
     // Canonical block index → the tool call's ordinal in this answer, which is what OpenAI calls tool_calls[].index.
     private readonly Dictionary<int, int> _toolOrdinals = [];
 
-    // One cached delegate and the event it should write, so writing a frame allocates no closure.
+    // Cached delegates plus the event they should write, so writing a frame allocates no closure.
     private readonly Action<Utf8JsonWriter> _writeChunk;
     private readonly Action<Utf8JsonWriter> _writeUsageChunk;
+    private readonly Action<Utf8JsonWriter> _writeErrorChunk;
     private StreamEvent? _current;
     private RelayError? _error;
-    private readonly Action<Utf8JsonWriter> _writeErrorChunk;
 
     private string _id = string.Empty;
     private string _model = string.Empty;
