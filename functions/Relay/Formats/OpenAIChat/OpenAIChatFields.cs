@@ -1,0 +1,117 @@
+using System.Text.Json;
+
+namespace Serverless.Relay.Formats.OpenAIChat;
+
+/// <summary>
+/// Reads optional scalar request fields, keeping the first problem in <see cref="Error"/> so a run of reads is checked
+/// once. OpenAI treats an explicit <c>null</c> like an absent field, and so does every read here.
+/// </summary>
+internal sealed class OpenAIChatFields
+{
+    public RelayError? Error { get; private set; }
+
+    public static bool TryGetPresent(JsonElement obj, string name, out JsonElement value) =>
+        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+
+    /// <summary>A required string at <c>parentPath.name</c>; the error names that path.</summary>
+    public static RelayError? RequireString(JsonElement obj, string name, string parentPath, out string value)
+    {
+        var path = parentPath + "." + name;
+        value = string.Empty;
+        if (!TryGetPresent(obj, name, out var element))
+        {
+            return RelayError.Invalid($"{path}: field required", path);
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return RelayError.Invalid($"{path}: must be a string", path);
+        }
+
+        value = element.GetString()!;
+        return null;
+    }
+
+    public string? String(JsonElement obj, string name, string? path = null) =>
+        TryGetPresent(obj, name, out var element) && Check(element.ValueKind == JsonValueKind.String, path ?? name, "must be a string")
+            ? element.GetString()
+            : null;
+
+    public bool? Bool(JsonElement obj, string name, string? path = null) =>
+        TryGetPresent(obj, name, out var element) && Check(element.ValueKind is JsonValueKind.True or JsonValueKind.False, path ?? name, "must be a boolean")
+            ? element.GetBoolean()
+            : null;
+
+    public double? Double(JsonElement obj, string name) =>
+        TryGetPresent(obj, name, out var element) && Check(element.ValueKind == JsonValueKind.Number, name, "must be a number")
+            ? element.GetDouble()
+            : null;
+
+    public int? PositiveInt(JsonElement obj, string name)
+    {
+        if (!TryGetPresent(obj, name, out var element))
+        {
+            return null;
+        }
+
+        var number = 0;
+        if (!Check(element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out number), name, "must be an integer")
+            || !Check(number >= 1, name, "must be at least 1"))
+        {
+            return null;
+        }
+
+        return number;
+    }
+
+    public JsonElement? Object(JsonElement obj, string name) =>
+        TryGetPresent(obj, name, out var element) && Check(element.ValueKind == JsonValueKind.Object, name, "must be an object")
+            ? element
+            : null;
+
+    /// <summary>A string or an array of strings (OpenAI's <c>stop</c>), as a list.</summary>
+    public List<string> StringOrStrings(JsonElement obj, string name)
+    {
+        if (!TryGetPresent(obj, name, out var element))
+        {
+            return [];
+        }
+
+        if (element.ValueKind == JsonValueKind.String)
+        {
+            return [element.GetString()!];
+        }
+
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            var values = new List<string>(element.GetArrayLength());
+            foreach (var item in element.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String)
+                {
+                    break;
+                }
+
+                values.Add(item.GetString()!);
+            }
+
+            if (values.Count == element.GetArrayLength())
+            {
+                return values;
+            }
+        }
+
+        Check(false, name, "must be a string or an array of strings");
+        return [];
+    }
+
+    private bool Check(bool valid, string path, string problem)
+    {
+        if (!valid)
+        {
+            Error ??= RelayError.Invalid($"{path}: {problem}", path);
+        }
+
+        return valid;
+    }
+}

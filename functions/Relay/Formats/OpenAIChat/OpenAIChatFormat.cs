@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIChat;
+
+/// <summary>
+/// OpenAI Chat Completions, as the client API and as the upstream format of OpenAI, Azure OpenAI and every server that
+/// copies it. The two instances differ only in what they write upstream (see <see cref="OpenAIChatDialect"/>).
+/// </summary>
+internal sealed class OpenAIChatFormat : IChatFormat
+{
+    /// <summary>For OpenAI and Azure OpenAI: writes <c>max_completion_tokens</c>.</summary>
+    public static readonly OpenAIChatFormat Default = new(OpenAIChatDialect.OpenAI, TimeProvider.System);
+
+    /// <summary>For Ollama, OpenRouter, vLLM and other compatible servers: writes <c>max_tokens</c> and <c>cache_control</c>.</summary>
+    public static readonly OpenAIChatFormat Compatible = new(OpenAIChatDialect.Compatible, TimeProvider.System);
+
+    private readonly OpenAIChatDialect _dialect;
+    private readonly TimeProvider _timeProvider;
+
+    /// <param name="timeProvider">Stamps <c>created</c> when the canonical answer has none (streams never carry one).</param>
+    public OpenAIChatFormat(OpenAIChatDialect dialect, TimeProvider timeProvider)
+    {
+        _dialect = dialect;
+        _timeProvider = timeProvider;
+    }
+
+    public WireFormat Format => WireFormat.OpenAIChat;
+
+    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
+        OpenAIChatRequestReader.Read(body);
+
+    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) =>
+        OpenAIChatResponseWriter.Write(response, response.Created != 0 ? response.Created : Now(), writer);
+
+    public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new OpenAIChatStreamEncoder(request, Now());
+
+    public int StatusCodeOf(RelayError error) => OpenAIErrors.StatusCodeOf(error);
+
+    public void WriteError(RelayError error, Utf8JsonWriter writer) => OpenAIErrors.Write(error, writer);
+
+    public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
+        OpenAIChatRequestWriter.Write(request, upstreamModel, _dialect, writer);
+
+    public Parsed<ChatResponse> ReadResponse(JsonElement body) => OpenAIChatResponseReader.Read(body);
+
+    public IStreamDecoder CreateStreamDecoder() => new OpenAIChatStreamDecoder();
+
+    public string? ReadErrorMessage(JsonElement body) => OpenAIChatWire.ReadErrorMessage(body);
+
+    private long Now() => _timeProvider.GetUtcNow().ToUnixTimeSeconds();
+}

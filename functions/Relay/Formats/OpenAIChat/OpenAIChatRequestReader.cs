@@ -1,0 +1,551 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIChat;
+
+/// <summary>
+/// Parses a client's <c>POST /v1/chat/completions</c> body. Validation stops at the first problem and names the field,
+/// the way OpenAI's own 400s do.
+/// </summary>
+/// <remarks>See https://platform.openai.com/docs/api-reference/chat/create.</remarks>
+internal sealed class OpenAIChatRequestReader
+{
+    private static readonly JsonObject EmptyParameters = new() { ["type"] = "object", ["properties"] = new JsonObject() };
+
+    private readonly List<TextPart> _system = [];
+    private readonly List<ChatMessage> _messages = [];
+
+    // Tool results carry only the call id; Gemini's functionResponse also needs the name, so remember it from the call.
+    private readonly Dictionary<string, string> _toolNames = new(StringComparer.Ordinal);
+
+    private OpenAIChatRequestReader()
+    {
+    }
+
+    public static Parsed<ChatRequest> Read(JsonElement body) => new OpenAIChatRequestReader().ReadBody(body);
+
+    private Parsed<ChatRequest> ReadBody(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("body: must be a JSON object");
+        }
+
+        if (!OpenAIChatFields.TryGetPresent(body, "model", out var modelElement))
+        {
+            return RelayError.Invalid("model: field required", "model");
+        }
+
+        if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } model)
+        {
+            return RelayError.Invalid("model: must be a non-empty string", "model");
+        }
+
+        if (!OpenAIChatFields.TryGetPresent(body, "messages", out var messages))
+        {
+            return RelayError.Invalid("messages: field required", "messages");
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid("messages: must be an array", "messages");
+        }
+
+        if (messages.GetArrayLength() == 0)
+        {
+            return RelayError.Invalid("messages: must contain at least one message", "messages");
+        }
+
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (ReadMessage(message, $"messages[{index}]") is { } messageError)
+            {
+                return messageError;
+            }
+
+            index++;
+        }
+
+        var tools = ReadTools(body, out var toolsError);
+        if (toolsError is not null)
+        {
+            return toolsError;
+        }
+
+        var toolChoice = ReadToolChoice(body, out var toolChoiceError);
+        if (toolChoiceError is not null)
+        {
+            return toolChoiceError;
+        }
+
+        // Scalars: each read records the first problem, checked once below.
+        var fields = new OpenAIChatFields();
+        var parallelToolCalls = fields.Bool(body, "parallel_tool_calls");
+        var temperature = fields.Double(body, "temperature");
+        var topP = fields.Double(body, "top_p");
+
+        // max_completion_tokens replaced max_tokens; a client sending both means the newer one.
+        var maxCompletionTokens = fields.PositiveInt(body, "max_completion_tokens");
+        var maxTokens = fields.PositiveInt(body, "max_tokens");
+        var stream = fields.Bool(body, "stream");
+        var stop = fields.StringOrStrings(body, "stop");
+        bool? streamUsage = null;
+        if (fields.Object(body, "stream_options") is { } streamOptions)
+        {
+            streamUsage = fields.Bool(streamOptions, "include_usage", "stream_options.include_usage");
+        }
+
+        var user = fields.String(body, "user");
+        var promptCacheKey = fields.String(body, "prompt_cache_key");
+        if (fields.Error is { } fieldError)
+        {
+            return fieldError;
+        }
+
+        return new ChatRequest
+        {
+            Model = model,
+            System = _system,
+            Messages = _messages,
+            Tools = tools,
+            ToolChoice = toolChoice,
+            ParallelToolCalls = parallelToolCalls,
+            Temperature = temperature,
+            TopP = topP,
+            MaxOutputTokens = maxCompletionTokens ?? maxTokens,
+            StopSequences = stop,
+            Stream = stream ?? false,
+            StreamUsage = streamUsage ?? false,
+            User = user ?? promptCacheKey,
+        };
+    }
+
+    private RelayError? ReadMessage(JsonElement message, string path)
+    {
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{path}: must be an object", path);
+        }
+
+        var rolePath = path + ".role";
+        if (!OpenAIChatFields.TryGetPresent(message, "role", out var roleElement))
+        {
+            return RelayError.Invalid($"{rolePath}: field required", rolePath);
+        }
+
+        var role = roleElement.ValueKind == JsonValueKind.String ? roleElement.GetString() : null;
+        switch (role)
+        {
+            case "system" or "developer":
+                return ReadSystem(message, path);
+            case "user":
+                return ReadUser(message, path);
+            case "assistant":
+                return ReadAssistant(message, path);
+            case "tool":
+                return ReadToolResult(message, path);
+            default:
+                return RelayError.Invalid($"{rolePath}: must be one of system, developer, user, assistant, tool", rolePath);
+        }
+    }
+
+    private RelayError? ReadSystem(JsonElement message, string path)
+    {
+        var contentPath = path + ".content";
+        if (!OpenAIChatFields.TryGetPresent(message, "content", out var content))
+        {
+            return RelayError.Invalid($"{contentPath}: field required", contentPath);
+        }
+
+        var parts = new List<ContentPart>();
+        if (ReadContent(content, contentPath, parts, ContentKinds.Text) is { } error)
+        {
+            return error;
+        }
+
+        foreach (var part in parts)
+        {
+            _system.Add((TextPart)part);
+        }
+
+        return null;
+    }
+
+    private RelayError? ReadUser(JsonElement message, string path)
+    {
+        var contentPath = path + ".content";
+        if (!OpenAIChatFields.TryGetPresent(message, "content", out var content))
+        {
+            return RelayError.Invalid($"{contentPath}: field required", contentPath);
+        }
+
+        var parts = new List<ContentPart>();
+        if (ReadContent(content, contentPath, parts, ContentKinds.Text | ContentKinds.Image) is { } error)
+        {
+            return error;
+        }
+
+        _messages.Add(new ChatMessage(ChatRole.User, parts));
+        return null;
+    }
+
+    private RelayError? ReadAssistant(JsonElement message, string path)
+    {
+        var parts = new List<ContentPart>();
+        var contentPath = path + ".content";
+        if (OpenAIChatFields.TryGetPresent(message, "content", out var content)
+            && ReadContent(content, contentPath, parts, ContentKinds.Text | ContentKinds.Refusal) is { } contentError)
+        {
+            return contentError;
+        }
+
+        // A refusal in the history is what the model said; the canonical model has no refusal part, so it stays text.
+        var fields = new OpenAIChatFields();
+        var refusal = fields.String(message, "refusal", path + ".refusal");
+        if (fields.Error is { } refusalError)
+        {
+            return refusalError;
+        }
+
+        if (refusal is { Length: > 0 })
+        {
+            parts.Add(new TextPart(refusal));
+        }
+
+        var toolCallsPath = path + ".tool_calls";
+        if (OpenAIChatFields.TryGetPresent(message, "tool_calls", out var toolCalls))
+        {
+            if (toolCalls.ValueKind != JsonValueKind.Array)
+            {
+                return RelayError.Invalid($"{toolCallsPath}: must be an array", toolCallsPath);
+            }
+
+            var index = 0;
+            foreach (var toolCall in toolCalls.EnumerateArray())
+            {
+                if (ReadToolCall(toolCall, $"{toolCallsPath}[{index}]", parts) is { } toolCallError)
+                {
+                    return toolCallError;
+                }
+
+                index++;
+            }
+        }
+
+        _messages.Add(new ChatMessage(ChatRole.Assistant, parts));
+        return null;
+    }
+
+    private RelayError? ReadToolCall(JsonElement toolCall, string path, List<ContentPart> parts)
+    {
+        if (toolCall.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{path}: must be an object", path);
+        }
+
+        if (OpenAIChatFields.RequireString(toolCall, "id", path, out var id) is { } idError)
+        {
+            return idError;
+        }
+
+        var typePath = path + ".type";
+        if (OpenAIChatFields.TryGetPresent(toolCall, "type", out var type) && !type.ValueEquals("function"u8))
+        {
+            return RelayError.Invalid($"{typePath}: must be function", typePath);
+        }
+
+        var functionPath = path + ".function";
+        if (!OpenAIChatFields.TryGetPresent(toolCall, "function", out var function))
+        {
+            return RelayError.Invalid($"{functionPath}: field required", functionPath);
+        }
+
+        if (function.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{functionPath}: must be an object", functionPath);
+        }
+
+        if (OpenAIChatFields.RequireString(function, "name", functionPath, out var name) is { } nameError)
+        {
+            return nameError;
+        }
+
+        // The wire form is a JSON string; some clients send the object itself, which means the same thing.
+        var arguments = "{}";
+        if (OpenAIChatFields.TryGetPresent(function, "arguments", out var argumentsElement))
+        {
+            if (argumentsElement.ValueKind == JsonValueKind.Object)
+            {
+                arguments = argumentsElement.GetRawText();
+            }
+            else if (argumentsElement.ValueKind != JsonValueKind.String)
+            {
+                var argumentsPath = functionPath + ".arguments";
+                return RelayError.Invalid($"{argumentsPath}: must be a string", argumentsPath);
+            }
+            else if (argumentsElement.GetString() is { Length: > 0 } text)
+            {
+                arguments = text;
+            }
+        }
+
+        _toolNames[id] = name;
+        parts.Add(new ToolCallPart(id, name, arguments));
+        return null;
+    }
+
+    private RelayError? ReadToolResult(JsonElement message, string path)
+    {
+        if (OpenAIChatFields.RequireString(message, "tool_call_id", path, out var toolCallId) is { } idError)
+        {
+            return idError;
+        }
+
+        var contentPath = path + ".content";
+        if (!OpenAIChatFields.TryGetPresent(message, "content", out var content))
+        {
+            return RelayError.Invalid($"{contentPath}: field required", contentPath);
+        }
+
+        var parts = new List<ContentPart>();
+        if (ReadContent(content, contentPath, parts, ContentKinds.Text | ContentKinds.Image) is { } error)
+        {
+            return error;
+        }
+
+        var result = new ToolResultPart(toolCallId, parts, ToolName: _toolNames.GetValueOrDefault(toolCallId));
+
+        // Parallel calls come back as consecutive tool messages; one canonical Tool message holds them all, the way
+        // Anthropic wants every result of a turn in one user message.
+        if (_messages.Count > 0 && _messages[^1] is { Role: ChatRole.Tool, Content: List<ContentPart> previous })
+        {
+            previous.Add(result);
+        }
+        else
+        {
+            _messages.Add(new ChatMessage(ChatRole.Tool, new List<ContentPart> { result }));
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads a <c>content</c> that is a string or an array of typed parts.</summary>
+    private static RelayError? ReadContent(JsonElement content, string path, List<ContentPart> parts, ContentKinds allowed)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            parts.Add(new TextPart(content.GetString()!));
+            return null;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid($"{path}: must be a string or an array of content parts", path);
+        }
+
+        var index = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var partPath = $"{path}[{index++}]";
+            if (part.ValueKind != JsonValueKind.Object)
+            {
+                return RelayError.Invalid($"{partPath}: must be an object", partPath);
+            }
+
+            var typePath = partPath + ".type";
+            var type = OpenAIChatWire.GetString(part, "type");
+            if (type == "text" && (allowed & ContentKinds.Text) != 0)
+            {
+                if (OpenAIChatFields.RequireString(part, "text", partPath, out var text) is { } textError)
+                {
+                    return textError;
+                }
+
+                parts.Add(new TextPart(text, OpenAIChatWire.GetObjectCopy(part, "cache_control")));
+            }
+            else if (type == "refusal" && (allowed & ContentKinds.Refusal) != 0)
+            {
+                if (OpenAIChatFields.RequireString(part, "refusal", partPath, out var refusal) is { } refusalError)
+                {
+                    return refusalError;
+                }
+
+                parts.Add(new TextPart(refusal));
+            }
+            else if (type == "image_url" && (allowed & ContentKinds.Image) != 0)
+            {
+                if (ReadImage(part, partPath, parts) is { } imageError)
+                {
+                    return imageError;
+                }
+            }
+            else
+            {
+                return RelayError.Invalid($"{typePath}: {Describe(allowed)}", typePath);
+            }
+        }
+
+        return null;
+    }
+
+    private static RelayError? ReadImage(JsonElement part, string path, List<ContentPart> parts)
+    {
+        var imagePath = path + ".image_url";
+        if (!OpenAIChatFields.TryGetPresent(part, "image_url", out var image))
+        {
+            return RelayError.Invalid($"{imagePath}: field required", imagePath);
+        }
+
+        string url;
+        string? detail = null;
+        if (image.ValueKind == JsonValueKind.Object)
+        {
+            if (OpenAIChatFields.RequireString(image, "url", imagePath, out url) is { } urlError)
+            {
+                return urlError;
+            }
+
+            detail = OpenAIChatWire.GetString(image, "detail");
+        }
+        else if (image.ValueKind == JsonValueKind.String)
+        {
+            // NOTE: the API wants an object, but early SDKs and several compatible clients send the URL string alone.
+            url = image.GetString()!;
+        }
+        else
+        {
+            return RelayError.Invalid($"{imagePath}: must be an object", imagePath);
+        }
+
+        parts.Add(OpenAIChatWire.ReadImageUrl(url, detail, OpenAIChatWire.GetObjectCopy(part, "cache_control")));
+        return null;
+    }
+
+    private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!OpenAIChatFields.TryGetPresent(body, "tools", out var tools))
+        {
+            return [];
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            error = RelayError.Invalid("tools: must be an array", "tools");
+            return [];
+        }
+
+        var definitions = new List<ToolDefinition>(tools.GetArrayLength());
+        var index = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            var path = $"tools[{index++}]";
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid($"{path}: must be an object", path);
+                return [];
+            }
+
+            var typePath = path + ".type";
+            if (!tool.TryGetProperty("type", out var type) || !type.ValueEquals("function"u8))
+            {
+                error = RelayError.Invalid($"{typePath}: must be function", typePath);
+                return [];
+            }
+
+            var functionPath = path + ".function";
+            if (!OpenAIChatFields.TryGetPresent(tool, "function", out var function) || function.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid($"{functionPath}: must be an object", functionPath);
+                return [];
+            }
+
+            if (OpenAIChatFields.RequireString(function, "name", functionPath, out var name) is { } nameError)
+            {
+                error = nameError;
+                return [];
+            }
+
+            var parametersPath = functionPath + ".parameters";
+            JsonObject parameters;
+            if (!OpenAIChatFields.TryGetPresent(function, "parameters", out var parametersElement))
+            {
+                // OpenAI allows omitting the schema for a function without arguments; Anthropic and Gemini need one.
+                parameters = (JsonObject)EmptyParameters.DeepClone();
+            }
+            else if (parametersElement.ValueKind == JsonValueKind.Object)
+            {
+                parameters = JsonObject.Create(parametersElement.Clone())!;
+            }
+            else
+            {
+                error = RelayError.Invalid($"{parametersPath}: must be an object", parametersPath);
+                return [];
+            }
+
+            definitions.Add(new ToolDefinition(name, OpenAIChatWire.GetString(function, "description"), parameters)
+            {
+                CacheControl = OpenAIChatWire.GetObjectCopy(tool, "cache_control"),
+            });
+        }
+
+        return definitions;
+    }
+
+    private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!OpenAIChatFields.TryGetPresent(body, "tool_choice", out var choice))
+        {
+            return null;
+        }
+
+        if (choice.ValueKind == JsonValueKind.String)
+        {
+            switch (choice.GetString())
+            {
+                case "auto":
+                    return new ToolChoice(ToolChoiceKind.Auto);
+                case "none":
+                    return new ToolChoice(ToolChoiceKind.None);
+                case "required":
+                    return new ToolChoice(ToolChoiceKind.Required);
+            }
+        }
+        else if (choice.ValueKind == JsonValueKind.Object
+            && choice.TryGetProperty("type", out var type) && type.ValueEquals("function"u8)
+            && choice.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+        {
+            if (OpenAIChatFields.RequireString(function, "name", "tool_choice.function", out var name) is { } nameError)
+            {
+                error = nameError;
+                return null;
+            }
+
+            return new ToolChoice(ToolChoiceKind.Tool, name);
+        }
+
+        error = RelayError.Invalid(
+            "tool_choice: must be one of auto, none, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}",
+            "tool_choice");
+        return null;
+    }
+
+    private static string Describe(ContentKinds allowed) => allowed switch
+    {
+        ContentKinds.Text => "must be text",
+        ContentKinds.Text | ContentKinds.Image => "must be one of text, image_url",
+        ContentKinds.Text | ContentKinds.Refusal => "must be one of text, refusal",
+        _ => "must be one of " + allowed.ToString(),
+    };
+
+    [Flags]
+    private enum ContentKinds
+    {
+        Text = 1,
+        Image = 2,
+        Refusal = 4,
+    }
+}

@@ -1,0 +1,385 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIChat;
+
+/// <summary>Writes the upstream <c>POST /v1/chat/completions</c> body for OpenAI or a compatible server.</summary>
+internal static class OpenAIChatRequestWriter
+{
+    public static void Write(ChatRequest request, string upstreamModel, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("model", upstreamModel);
+
+        writer.WriteStartArray("messages");
+        if (request.System.Count > 0)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("role", "system");
+            WriteTextContent(request.System, dialect, writer);
+            writer.WriteEndObject();
+        }
+
+        foreach (var message in request.Messages)
+        {
+            if (message.Role == ChatRole.Assistant)
+            {
+                WriteAssistant(message.Content, dialect, writer);
+            }
+            else
+            {
+                WriteUserOrToolResults(message.Content, dialect, writer);
+            }
+        }
+
+        writer.WriteEndArray();
+
+        // NOTE: OpenAI rejects tool_choice and parallel_tool_calls when no tools are given, so they go only with tools.
+        if (request.Tools.Count > 0)
+        {
+            WriteTools(request.Tools, writer);
+            if (request.ToolChoice is { } toolChoice)
+            {
+                WriteToolChoice(toolChoice, writer);
+            }
+
+            if (request.ParallelToolCalls is { } parallel)
+            {
+                writer.WriteBoolean("parallel_tool_calls", parallel);
+            }
+        }
+
+        if (request.Temperature is { } temperature)
+        {
+            writer.WriteNumber("temperature", temperature);
+        }
+
+        if (request.TopP is { } topP)
+        {
+            writer.WriteNumber("top_p", topP);
+        }
+
+        if (request.MaxOutputTokens is { } maxTokens)
+        {
+            writer.WriteNumber(dialect.MaxTokensField, maxTokens);
+        }
+
+        if (request.StopSequences.Count > 0)
+        {
+            writer.WriteStartArray("stop");
+            foreach (var sequence in request.StopSequences)
+            {
+                writer.WriteStringValue(sequence);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        if (request.Stream)
+        {
+            writer.WriteBoolean("stream", true);
+
+            // The relay meters every stream, whatever the client asked: without this OpenAI sends no usage at all.
+            writer.WriteStartObject("stream_options");
+            writer.WriteBoolean("include_usage", true);
+            writer.WriteEndObject();
+        }
+
+        if (request.User is { } user)
+        {
+            writer.WriteString("user", user);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Tool results become one <c>role: tool</c> message each (they must follow the assistant's tool calls directly);
+    /// any other content of the turn becomes a user message after them.
+    /// </summary>
+    private static void WriteUserOrToolResults(IReadOnlyList<ContentPart> content, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        var userParts = 0;
+        foreach (var part in content)
+        {
+            switch (part)
+            {
+                case ToolResultPart result:
+                    writer.WriteStartObject();
+                    writer.WriteString("role", "tool");
+                    writer.WriteString("tool_call_id", result.ToolCallId);
+                    WriteTextContent(result.Content, dialect, writer);
+                    writer.WriteEndObject();
+                    break;
+                case TextPart or ImagePart:
+                    userParts++;
+                    break;
+            }
+        }
+
+        if (userParts == 0)
+        {
+            return;
+        }
+
+        writer.WriteStartObject();
+        writer.WriteString("role", "user");
+        if (userParts == 1 && Single<TextPart>(content) is { } text && !WritesCacheControl(text.CacheControl, dialect))
+        {
+            writer.WriteString("content", text.Text);
+        }
+        else
+        {
+            writer.WriteStartArray("content");
+            foreach (var part in content)
+            {
+                switch (part)
+                {
+                    case TextPart textPart:
+                        WriteTextPart(textPart, dialect, writer);
+                        break;
+                    case ImagePart image:
+                        writer.WriteStartObject();
+                        writer.WriteString("type", "image_url");
+                        writer.WriteStartObject("image_url");
+                        writer.WriteString("url", OpenAIChatWire.ImageUrlOf(image));
+                        if (image.Detail is { } detail)
+                        {
+                            writer.WriteString("detail", detail);
+                        }
+
+                        writer.WriteEndObject();
+                        WriteCacheControl(image.CacheControl, dialect, writer);
+                        writer.WriteEndObject();
+                        break;
+                }
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteAssistant(IReadOnlyList<ContentPart> content, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        var textParts = 0;
+        var toolCalls = 0;
+        var cacheControl = false;
+        foreach (var part in content)
+        {
+            if (part is TextPart text)
+            {
+                textParts++;
+                cacheControl |= WritesCacheControl(text.CacheControl, dialect);
+            }
+            else if (part is ToolCallPart)
+            {
+                toolCalls++;
+            }
+        }
+
+        writer.WriteStartObject();
+        writer.WriteString("role", "assistant");
+        if (cacheControl)
+        {
+            writer.WriteStartArray("content");
+            foreach (var part in content)
+            {
+                if (part is TextPart text)
+                {
+                    WriteTextPart(text, dialect, writer);
+                }
+            }
+
+            writer.WriteEndArray();
+        }
+        else if (textParts > 0)
+        {
+            // One string: several compatible servers (Ollama among them) do not take part arrays on assistant turns.
+            writer.WriteString("content", JoinText(content));
+        }
+        else if (toolCalls > 0)
+        {
+            writer.WriteNull("content");
+        }
+        else
+        {
+            // Nothing OpenAI can carry (e.g. thinking only); an empty turn keeps the user/assistant alternation intact.
+            writer.WriteString("content", string.Empty);
+        }
+
+        if (toolCalls > 0)
+        {
+            writer.WriteStartArray("tool_calls");
+            foreach (var part in content)
+            {
+                if (part is ToolCallPart call)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("id", call.Id);
+                    writer.WriteString("type", "function");
+                    writer.WriteStartObject("function");
+                    writer.WriteString("name", call.Name);
+                    writer.WriteString("arguments", call.ArgumentsJson);
+                    writer.WriteEndObject();
+                    writer.WriteEndObject();
+                }
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes <c>content</c> from text parts (system and tool messages take text only; other parts are dropped): a plain
+    /// string when that loses nothing, else an array of text parts.
+    /// </summary>
+    private static void WriteTextContent<TPart>(IReadOnlyList<TPart> parts, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+        where TPart : ContentPart
+    {
+        var textParts = 0;
+        TextPart? single = null;
+        var cacheControl = false;
+        foreach (var part in parts)
+        {
+            if (part is TextPart text)
+            {
+                textParts++;
+                single = text;
+                cacheControl |= WritesCacheControl(text.CacheControl, dialect);
+            }
+        }
+
+        if (textParts == 0)
+        {
+            writer.WriteString("content", string.Empty);
+        }
+        else if (textParts == 1 && !cacheControl)
+        {
+            writer.WriteString("content", single!.Text);
+        }
+        else
+        {
+            writer.WriteStartArray("content");
+            foreach (var part in parts)
+            {
+                if (part is TextPart text)
+                {
+                    WriteTextPart(text, dialect, writer);
+                }
+            }
+
+            writer.WriteEndArray();
+        }
+    }
+
+    private static void WriteTextPart(TextPart text, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "text");
+        writer.WriteString("text", text.Text);
+        WriteCacheControl(text.CacheControl, dialect, writer);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteTools(IReadOnlyList<ToolDefinition> tools, Utf8JsonWriter writer)
+    {
+        writer.WriteStartArray("tools");
+        foreach (var tool in tools)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "function");
+            writer.WriteStartObject("function");
+            writer.WriteString("name", tool.Name);
+            if (tool.Description is { } description)
+            {
+                writer.WriteString("description", description);
+            }
+
+            writer.WritePropertyName("parameters");
+            tool.Parameters.WriteTo(writer);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteToolChoice(ToolChoice toolChoice, Utf8JsonWriter writer)
+    {
+        switch (toolChoice.Kind)
+        {
+            case ToolChoiceKind.None:
+                writer.WriteString("tool_choice", "none");
+                break;
+            case ToolChoiceKind.Required:
+                writer.WriteString("tool_choice", "required");
+                break;
+            case ToolChoiceKind.Tool when toolChoice.Name is not null:
+                writer.WriteStartObject("tool_choice");
+                writer.WriteString("type", "function");
+                writer.WriteStartObject("function");
+                writer.WriteString("name", toolChoice.Name);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                break;
+            default:
+                writer.WriteString("tool_choice", "auto");
+                break;
+        }
+    }
+
+    private static bool WritesCacheControl(System.Text.Json.Nodes.JsonObject? cacheControl, OpenAIChatDialect dialect) =>
+        cacheControl is not null && dialect.WritesCacheControl;
+
+    private static void WriteCacheControl(System.Text.Json.Nodes.JsonObject? cacheControl, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        if (WritesCacheControl(cacheControl, dialect))
+        {
+            writer.WritePropertyName("cache_control");
+            cacheControl!.WriteTo(writer);
+        }
+    }
+
+    private static T? Single<T>(IReadOnlyList<ContentPart> content)
+        where T : ContentPart
+    {
+        foreach (var part in content)
+        {
+            if (part is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+
+    private static string JoinText(IReadOnlyList<ContentPart> content)
+    {
+        string? first = null;
+        System.Text.StringBuilder? builder = null;
+        foreach (var part in content)
+        {
+            if (part is not TextPart text)
+            {
+                continue;
+            }
+
+            if (first is null)
+            {
+                first = text.Text;
+            }
+            else
+            {
+                builder ??= new System.Text.StringBuilder(first);
+                builder.Append(text.Text);
+            }
+        }
+
+        return builder?.ToString() ?? first ?? string.Empty;
+    }
+}

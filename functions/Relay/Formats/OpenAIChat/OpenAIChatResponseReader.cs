@@ -1,0 +1,141 @@
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIChat;
+
+/// <summary>Reads an upstream <c>chat.completion</c> object.</summary>
+internal static class OpenAIChatResponseReader
+{
+    public static Parsed<ChatResponse> Read(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Unusable("must be a JSON object");
+        }
+
+        if (OpenAIChatWire.ReadErrorMessage(body) is { } errorMessage)
+        {
+            return new RelayError(ErrorKind.Upstream, errorMessage);
+        }
+
+        if (!body.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
+        {
+            return Unusable("choices: field required");
+        }
+
+        // n > 1 is not part of the canonical model: the first choice is the answer.
+        JsonElement choice = default;
+        foreach (var candidate in choices.EnumerateArray())
+        {
+            choice = candidate;
+            break;
+        }
+
+        if (choice.ValueKind != JsonValueKind.Object)
+        {
+            return Unusable("choices: must contain at least one choice");
+        }
+
+        if (!choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        {
+            return Unusable("choices[0].message: field required");
+        }
+
+        var content = new List<ContentPart>();
+
+        // DeepSeek, vLLM and others send reasoning as reasoning_content, OpenRouter as reasoning; it came first.
+        if ((OpenAIChatWire.GetString(message, "reasoning_content") ?? OpenAIChatWire.GetString(message, "reasoning")) is { Length: > 0 } reasoning)
+        {
+            content.Add(new ThinkingPart(reasoning));
+        }
+
+        if (message.TryGetProperty("content", out var text))
+        {
+            if (text.ValueKind == JsonValueKind.String)
+            {
+                if (text.GetString() is { Length: > 0 } value)
+                {
+                    content.Add(new TextPart(value));
+                }
+            }
+            else if (text.ValueKind == JsonValueKind.Array)
+            {
+                // Not OpenAI's shape, but some compatible servers answer with parts.
+                foreach (var part in text.EnumerateArray())
+                {
+                    if (part.ValueKind == JsonValueKind.Object && OpenAIChatWire.GetString(part, "text") is { } partText)
+                    {
+                        content.Add(new TextPart(partText));
+                    }
+                }
+            }
+        }
+
+        if (OpenAIChatWire.GetString(message, "refusal") is { Length: > 0 } refusal)
+        {
+            content.Add(new TextPart(refusal));
+        }
+
+        if (message.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+        {
+            var index = 0;
+            foreach (var toolCall in toolCalls.EnumerateArray())
+            {
+                if (ReadToolCall(toolCall, index++) is not { } part)
+                {
+                    return Unusable($"choices[0].message.tool_calls[{index - 1}]: must have function.name");
+                }
+
+                content.Add(part);
+            }
+        }
+
+        var usage = Usage.Empty;
+        if (body.TryGetProperty("usage", out var usageElement) && usageElement.ValueKind == JsonValueKind.Object)
+        {
+            var accumulator = new UsageAccumulator();
+            accumulator.Add(OpenAIChatWire.ReadUsage(usageElement));
+            usage = accumulator.Current;
+        }
+
+        return new ChatResponse
+        {
+            Id = OpenAIChatWire.GetString(body, "id") ?? string.Empty,
+            Model = OpenAIChatWire.GetString(body, "model") ?? string.Empty,
+            Content = content,
+            StopReason = OpenAIChatWire.ReadFinishReason(OpenAIChatWire.GetString(choice, "finish_reason")),
+            Usage = usage,
+            Created = OpenAIChatWire.GetInt64(body, "created") ?? 0,
+        };
+    }
+
+    private static ToolCallPart? ReadToolCall(JsonElement toolCall, int index)
+    {
+        if (toolCall.ValueKind != JsonValueKind.Object
+            || !toolCall.TryGetProperty("function", out var function)
+            || function.ValueKind != JsonValueKind.Object
+            || OpenAIChatWire.GetString(function, "name") is not { } name)
+        {
+            return null;
+        }
+
+        var arguments = "{}";
+        if (function.TryGetProperty("arguments", out var argumentsElement))
+        {
+            if (argumentsElement.ValueKind == JsonValueKind.String && argumentsElement.GetString() is { Length: > 0 } text)
+            {
+                arguments = text;
+            }
+            else if (argumentsElement.ValueKind == JsonValueKind.Object)
+            {
+                arguments = argumentsElement.GetRawText();
+            }
+        }
+
+        // Some compatible servers (older Ollama) leave the id out; the next turn still has to reference the call.
+        var id = OpenAIChatWire.GetString(toolCall, "id") is { Length: > 0 } given ? given : $"call_{index}";
+        return new ToolCallPart(id, name, arguments);
+    }
+
+    private static RelayError Unusable(string detail) => new(ErrorKind.Upstream, "upstream chat.completion: " + detail);
+}

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.OpenAIChat;
+
+/// <summary>Pieces of the Chat Completions wire form shared by the readers, writers and stream translators.</summary>
+internal static class OpenAIChatWire
+{
+    private const string DataUrlPrefix = "data:";
+    private const string Base64Marker = ";base64,";
+
+    public static StopReason ReadFinishReason(string? finishReason) => finishReason switch
+    {
+        null or "stop" => StopReason.EndTurn,
+        "length" => StopReason.MaxTokens,
+        // NOTE: "function_call" is the legacy (pre-tools) spelling some compatible servers still send.
+        "tool_calls" or "function_call" => StopReason.ToolUse,
+        "content_filter" => StopReason.ContentFilter,
+        _ => StopReason.Other,
+    };
+
+    /// <summary>OpenAI has no separate stop-sequence reason: hitting one is a plain <c>stop</c>.</summary>
+    public static string WriteFinishReason(StopReason stopReason) => stopReason switch
+    {
+        StopReason.MaxTokens => "length",
+        StopReason.ToolUse => "tool_calls",
+        StopReason.ContentFilter => "content_filter",
+        _ => "stop",
+    };
+
+    /// <summary>
+    /// Reads <c>usage</c>. <c>prompt_tokens</c> includes cache reads (<c>cached_tokens</c>) and, on OpenRouter, cache
+    /// writes (<c>cache_write_tokens</c>); both are taken out so <see cref="Usage.InputTokens"/> counts uncached input only.
+    /// </summary>
+    public static UsageReport ReadUsage(JsonElement usage)
+    {
+        var prompt = GetInt64(usage, "prompt_tokens");
+        var completion = GetInt64(usage, "completion_tokens");
+        long cacheRead = 0, cacheWrite = 0;
+        long? reasoning = null;
+        if (usage.TryGetProperty("prompt_tokens_details", out var promptDetails) && promptDetails.ValueKind == JsonValueKind.Object)
+        {
+            cacheRead = GetInt64(promptDetails, "cached_tokens") ?? 0;
+            cacheWrite = GetInt64(promptDetails, "cache_write_tokens") ?? 0;
+        }
+
+        if (usage.TryGetProperty("completion_tokens_details", out var completionDetails) && completionDetails.ValueKind == JsonValueKind.Object)
+        {
+            reasoning = GetInt64(completionDetails, "reasoning_tokens");
+        }
+
+        return new UsageReport
+        {
+            InputTokens = prompt is { } p ? Math.Max(0, p - cacheRead - cacheWrite) : null,
+            OutputTokens = completion,
+            CacheReadTokens = prompt is null && cacheRead == 0 ? null : cacheRead,
+            CacheWriteTokens = prompt is null && cacheWrite == 0 ? null : cacheWrite,
+            ReasoningTokens = reasoning,
+        };
+    }
+
+    /// <summary>Writes the <c>"usage"</c> property the OpenAI way: cached tokens are added back into <c>prompt_tokens</c>.</summary>
+    public static void WriteUsageProperty(Usage usage, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("prompt_tokens", usage.TotalInputTokens);
+        writer.WriteNumber("completion_tokens", usage.OutputTokens);
+        writer.WriteNumber("total_tokens", usage.TotalTokens);
+        writer.WriteStartObject("prompt_tokens_details");
+        writer.WriteNumber("cached_tokens", usage.CacheReadTokens);
+        if (usage.CacheWriteTokens > 0)
+        {
+            // OpenRouter's name for it; OpenAI clients ignore the unknown field, and the total above stays right for them.
+            writer.WriteNumber("cache_write_tokens", usage.CacheWriteTokens);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteStartObject("completion_tokens_details");
+        writer.WriteNumber("reasoning_tokens", usage.ReasoningTokens);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Turns an <c>image_url.url</c> into an <see cref="ImagePart"/>, unpacking base64 data URLs.</summary>
+    public static ImagePart ReadImageUrl(string url, string? detail, JsonObject? cacheControl)
+    {
+        if (url.StartsWith(DataUrlPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            var marker = url.IndexOf(Base64Marker, StringComparison.OrdinalIgnoreCase);
+            if (marker > 0)
+            {
+                // data:<mime>[;param=value]*;base64,<data>: the media type ends at the first ';'.
+                var mimeEnd = url.IndexOf(';', DataUrlPrefix.Length);
+                return new ImagePart
+                {
+                    MediaType = url[DataUrlPrefix.Length..mimeEnd],
+                    Data = url[(marker + Base64Marker.Length)..],
+                    Detail = detail,
+                    CacheControl = cacheControl,
+                };
+            }
+        }
+
+        return new ImagePart { Url = url, Detail = detail, CacheControl = cacheControl };
+    }
+
+    /// <summary>The URL to send for an image: its own, or a data URL built from inline data.</summary>
+    public static string ImageUrlOf(ImagePart image) =>
+        image.Url ?? string.Concat(DataUrlPrefix, image.MediaType ?? "application/octet-stream", Base64Marker, image.Data);
+
+    public static long? GetInt64(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
+            ? number
+            : null;
+
+    public static string? GetString(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>A detached copy of an object-valued property (the request document is disposed after reading).</summary>
+    public static JsonObject? GetObjectCopy(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? JsonObject.Create(value.Clone()) : null;
+
+    /// <summary>Reads <c>{"error": {"message": ...}}</c>, or the bare <c>{"error": "..."}</c> some compatible servers send.</summary>
+    public static string? ReadErrorMessage(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("error", out var error))
+        {
+            return null;
+        }
+
+        return error.ValueKind switch
+        {
+            JsonValueKind.Object => GetString(error, "message"),
+            JsonValueKind.String => error.GetString(),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,332 @@
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using static Serverless.Tests.Formats.OpenAIChat.OpenAIChatTestSupport;
+using Xunit;
+
+namespace Serverless.Tests.Formats.OpenAIChat;
+
+public sealed class OpenAIChatRequestReaderTests
+{
+    [Fact]
+    public void ReadRequest_FullConversation_MapsEveryField()
+    {
+        var request = ReadRequest("""
+            {
+              "model": "gpt-4o",
+              "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "developer", "content": [{"type": "text", "text": "Use tools.", "cache_control": {"type": "ephemeral"}}]},
+                {"role": "user", "content": [
+                  {"type": "text", "text": "What is in these images, and the weather?"},
+                  {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "high"}},
+                  {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}}
+                ]},
+                {"role": "assistant", "content": null, "tool_calls": [
+                  {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                  {"id": "call_2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+                {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "12:00"}]},
+                {"role": "assistant", "content": "Cats; 18C at noon."},
+                {"role": "user", "content": "Thanks"}
+              ],
+              "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
+              "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+              "parallel_tool_calls": false,
+              "temperature": 0.2,
+              "top_p": 0.9,
+              "max_completion_tokens": 256,
+              "stop": ["END"],
+              "stream": true,
+              "stream_options": {"include_usage": true},
+              "user": "user-42"
+            }
+            """);
+
+        Assert.Equal("gpt-4o", request.Model);
+        Assert.Equal(2, request.System.Count);
+        Assert.Equal("Be brief.", request.System[0].Text);
+        Assert.Null(request.System[0].CacheControl);
+        Assert.Equal("Use tools.", request.System[1].Text);
+        Assert.Equal("""{"type":"ephemeral"}""", request.System[1].CacheControl!.ToJsonString());
+
+        Assert.Equal(5, request.Messages.Count);
+        var user = request.Messages[0];
+        Assert.Equal(ChatRole.User, user.Role);
+        Assert.Equal(new TextPart("What is in these images, and the weather?"), user.Content[0]);
+        Assert.Equal(new ImagePart { Url = "https://example.com/a.png", Detail = "high" }, user.Content[1]);
+        Assert.Equal(new ImagePart { MediaType = "image/jpeg", Data = "/9j/4AAQ" }, user.Content[2]);
+
+        var assistant = request.Messages[1];
+        Assert.Equal(ChatRole.Assistant, assistant.Role);
+        Assert.Equal(
+            [new ToolCallPart("call_1", "get_weather", """{"city":"Paris"}"""), new ToolCallPart("call_2", "get_time", "{}")],
+            assistant.Content);
+
+        // Consecutive tool messages become one Tool turn, names looked up from the calls.
+        var tool = request.Messages[2];
+        Assert.Equal(ChatRole.Tool, tool.Role);
+        Assert.Equal(2, tool.Content.Count);
+        var first = Assert.IsType<ToolResultPart>(tool.Content[0]);
+        Assert.Equal(("call_1", "get_weather", false), (first.ToolCallId, first.ToolName, first.IsError));
+        Assert.Equal([new TextPart("18C")], first.Content);
+        var second = Assert.IsType<ToolResultPart>(tool.Content[1]);
+        Assert.Equal(("call_2", "get_time"), (second.ToolCallId, second.ToolName));
+        Assert.Equal([new TextPart("12:00")], second.Content);
+
+        Assert.Equal(ChatRole.Assistant, request.Messages[3].Role);
+        Assert.Equal([new TextPart("Cats; 18C at noon.")], request.Messages[3].Content);
+        Assert.Equal([new TextPart("Thanks")], request.Messages[4].Content);
+
+        var definition = Assert.Single(request.Tools);
+        Assert.Equal("get_weather", definition.Name);
+        Assert.Equal("Weather by city", definition.Description);
+        Assert.Equal("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}""", definition.Parameters.ToJsonString());
+        Assert.Equal(new ToolChoice(ToolChoiceKind.Tool, "get_weather"), request.ToolChoice);
+        Assert.False(request.ParallelToolCalls);
+        Assert.Equal(0.2, request.Temperature);
+        Assert.Equal(0.9, request.TopP);
+        Assert.Equal(256, request.MaxOutputTokens);
+        Assert.Equal(["END"], request.StopSequences);
+        Assert.True(request.Stream);
+        Assert.True(request.StreamUsage);
+        Assert.Equal("user-42", request.User);
+    }
+
+    [Fact]
+    public void ReadRequest_MinimalBody_UsesDefaults()
+    {
+        var request = ReadRequest("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Empty(request.System);
+        Assert.Empty(request.Tools);
+        Assert.Null(request.ToolChoice);
+        Assert.Null(request.ParallelToolCalls);
+        Assert.Null(request.Temperature);
+        Assert.Null(request.TopP);
+        Assert.Null(request.MaxOutputTokens);
+        Assert.Empty(request.StopSequences);
+        Assert.False(request.Stream);
+        Assert.False(request.StreamUsage);
+        Assert.Null(request.User);
+    }
+
+    [Theory]
+    [InlineData("\"auto\"", "Auto", null)]
+    [InlineData("\"none\"", "None", null)]
+    [InlineData("\"required\"", "Required", null)]
+    [InlineData("""{"type":"function","function":{"name":"lookup"}}""", "Tool", "lookup")]
+    public void ReadRequest_ToolChoice_MapsKind(string toolChoice, string kind, string? name)
+    {
+        var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{{toolChoice}}}""");
+
+        Assert.Equal(new ToolChoice(Enum.Parse<ToolChoiceKind>(kind), name), request.ToolChoice);
+    }
+
+    [Theory]
+    [InlineData("\"END\"", new[] { "END" })]
+    [InlineData("""["a","b"]""", new[] { "a", "b" })]
+    [InlineData("null", new string[0])]
+    public void ReadRequest_Stop_ReadsStringOrArray(string stop, string[] expected)
+    {
+        var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":{{stop}}}""");
+
+        Assert.Equal(expected, request.StopSequences);
+    }
+
+    [Theory]
+    [InlineData("\"max_tokens\":100", 100)]
+    [InlineData("\"max_completion_tokens\":200", 200)]
+    [InlineData("\"max_tokens\":100,\"max_completion_tokens\":200", 200)]
+    public void ReadRequest_MaxTokens_PrefersMaxCompletionTokens(string fields, int expected)
+    {
+        var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],{{fields}}}""");
+
+        Assert.Equal(expected, request.MaxOutputTokens);
+    }
+
+    [Theory]
+    [InlineData("\"user\":\"u1\"", "u1")]
+    [InlineData("\"prompt_cache_key\":\"k1\"", "k1")]
+    [InlineData("\"user\":\"u1\",\"prompt_cache_key\":\"k1\"", "u1")]
+    public void ReadRequest_User_FallsBackToPromptCacheKey(string fields, string expected)
+    {
+        var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],{{fields}}}""");
+
+        Assert.Equal(expected, request.User);
+    }
+
+    [Theory]
+    [InlineData("""{"include_usage":true}""", true)]
+    [InlineData("""{"include_usage":false}""", false)]
+    [InlineData("{}", false)]
+    public void ReadRequest_StreamOptions_SetsStreamUsage(string streamOptions, bool expected)
+    {
+        var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{{streamOptions}}}""");
+
+        Assert.Equal(expected, request.StreamUsage);
+    }
+
+    [Fact]
+    public void ReadRequest_CacheControlOnUserAndToolParts_KeepsIt()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[
+              {"role":"user","content":[{"type":"text","text":"long doc","cache_control":{"type":"ephemeral","ttl":"1h"}}]},
+              {"role":"assistant","content":"","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":""}}]},
+              {"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"r","cache_control":{"type":"ephemeral"}}]}
+            ]}
+            """);
+
+        var text = Assert.IsType<TextPart>(request.Messages[0].Content[0]);
+        Assert.Equal("""{"type":"ephemeral","ttl":"1h"}""", text.CacheControl!.ToJsonString());
+
+        // Empty content is no text, and empty arguments mean an empty object.
+        Assert.Equal([new TextPart(""), new ToolCallPart("c", "f", "{}")], request.Messages[1].Content);
+
+        var result = Assert.IsType<ToolResultPart>(request.Messages[2].Content[0]);
+        Assert.Equal("""{"type":"ephemeral"}""", Assert.IsType<TextPart>(result.Content[0]).CacheControl!.ToJsonString());
+    }
+
+    [Fact]
+    public void ReadRequest_AssistantRefusal_BecomesText()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[
+              {"role":"user","content":"x"},
+              {"role":"assistant","content":[{"type":"refusal","refusal":"I can't."}]},
+              {"role":"assistant","content":null,"refusal":"No."}
+            ]}
+            """);
+
+        Assert.Equal([new TextPart("I can't.")], request.Messages[1].Content);
+        Assert.Equal([new TextPart("No.")], request.Messages[2].Content);
+    }
+
+    [Fact]
+    public void ReadRequest_ImageVariants_ParsesDataUrlsAndBareStrings()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[{"role":"user","content":[
+              {"type":"image_url","image_url":"https://example.com/b.gif"},
+              {"type":"image_url","image_url":{"url":"data:image/png;charset=binary;base64,iVBORw0KGgo=","detail":"low"}},
+              {"type":"image_url","image_url":{"url":"data:image/svg+xml,%3Csvg%3E"}}
+            ]},
+            {"role":"assistant","content":"","tool_calls":[{"id":"c","type":"function","function":{"name":"shot","arguments":"{}"}}]},
+            {"role":"tool","tool_call_id":"c","content":[{"type":"image_url","image_url":{"url":"data:image/webp;base64,UklGR"}}]}
+            ]}
+            """);
+
+        Assert.Equal(
+            [
+                new ImagePart { Url = "https://example.com/b.gif" },
+                new ImagePart { MediaType = "image/png", Data = "iVBORw0KGgo=", Detail = "low" },
+                new ImagePart { Url = "data:image/svg+xml,%3Csvg%3E" },
+            ],
+            request.Messages[0].Content);
+        var result = Assert.IsType<ToolResultPart>(request.Messages[2].Content[0]);
+        Assert.Equal([new ImagePart { MediaType = "image/webp", Data = "UklGR" }], result.Content);
+    }
+
+    [Fact]
+    public void ReadRequest_ToolWithoutParameters_GetsEmptyObjectSchema()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"ping"}}]}
+            """);
+
+        var tool = Assert.Single(request.Tools);
+        Assert.Null(tool.Description);
+        Assert.Equal("""{"type":"object","properties":{}}""", tool.Parameters.ToJsonString());
+    }
+
+    [Fact]
+    public void ReadRequest_ArgumentsAsObject_KeepsJsonText()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[{"role":"user","content":"hi"},
+             {"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":{"a":1}}}]}]}
+            """);
+
+        Assert.Equal([new ToolCallPart("c", "f", """{"a":1}""")], request.Messages[1].Content);
+    }
+
+    [Theory]
+    [InlineData("[]", "body: must be a JSON object", null)]
+    [InlineData("""{"messages":[]}""", "model: field required", "model")]
+    [InlineData("""{"model":null,"messages":[]}""", "model: field required", "model")]
+    [InlineData("""{"model":5,"messages":[]}""", "model: must be a non-empty string", "model")]
+    [InlineData("""{"model":""}""", "model: must be a non-empty string", "model")]
+    [InlineData("""{"model":"m"}""", "messages: field required", "messages")]
+    [InlineData("""{"model":"m","messages":{}}""", "messages: must be an array", "messages")]
+    [InlineData("""{"model":"m","messages":[]}""", "messages: must contain at least one message", "messages")]
+    [InlineData("""{"model":"m","messages":["hi"]}""", "messages[0]: must be an object", "messages[0]")]
+    [InlineData("""{"model":"m","messages":[{"content":"hi"}]}""", "messages[0].role: field required", "messages[0].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"a"},{"role":"bot","content":"b"}]}""", "messages[1].role: must be one of system, developer, user, assistant, tool", "messages[1].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"function","content":"b","name":"f"}]}""", "messages[0].role: must be one of system, developer, user, assistant, tool", "messages[0].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user"}]}""", "messages[0].content: field required", "messages[0].content")]
+    [InlineData("""{"model":"m","messages":[{"role":"system","content":null}]}""", "messages[0].content: field required", "messages[0].content")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":42}]}""", "messages[0].content: must be a string or an array of content parts", "messages[0].content")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":["hi"]}]}""", "messages[0].content[0]: must be an object", "messages[0].content[0]")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}]}""", "messages[0].content[0].type: must be one of text, image_url", "messages[0].content[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"text":"hi"}]}]}""", "messages[0].content[0].type: must be one of text, image_url", "messages[0].content[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"u"}}]}]}""", "messages[0].content[0].type: must be text", "messages[0].content[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","content":[{"type":"image_url","image_url":{"url":"u"}}]}]}""", "messages[0].content[0].type: must be one of text, refusal", "messages[0].content[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"text"}]}]}""", "messages[0].content[0].text: field required", "messages[0].content[0].text")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":1}]}]}""", "messages[0].content[0].text: must be a string", "messages[0].content[0].text")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]}""", "messages[0].content[0].image_url: field required", "messages[0].content[0].image_url")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}""", "messages[0].content[0].image_url.url: field required", "messages[0].content[0].image_url.url")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":{}}]}""", "messages[0].tool_calls: must be an array", "messages[0].tool_calls")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].id: field required", "messages[0].tool_calls[0].id")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].type: must be function", "messages[0].tool_calls[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function"}]}]}""", "messages[0].tool_calls[0].function: field required", "messages[0].tool_calls[0].function")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"arguments":"{}"}}]}]}""", "messages[0].tool_calls[0].function.name: field required", "messages[0].tool_calls[0].function.name")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":1}}]}]}""", "messages[0].tool_calls[0].function.arguments: must be a string", "messages[0].tool_calls[0].function.arguments")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","refusal":1}]}""", "messages[0].refusal: must be a string", "messages[0].refusal")]
+    [InlineData("""{"model":"m","messages":[{"role":"tool","content":"r"}]}""", "messages[0].tool_call_id: field required", "messages[0].tool_call_id")]
+    [InlineData("""{"model":"m","messages":[{"role":"tool","tool_call_id":"c"}]}""", "messages[0].content: field required", "messages[0].content")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":{}}""", "tools: must be an array", "tools")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search"}]}""", "tools[0].type: must be function", "tools[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}""", "tools[0].function: must be an object", "tools[0].function")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{}}]}""", "tools[0].function.name: field required", "tools[0].function.name")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]}""", "tools[0].function.parameters: must be an object", "tools[0].function.parameters")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"any"}""", "tool_choice: must be one of auto, none, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"function","function":{}}}""", "tool_choice.function.name: field required", "tool_choice.function.name")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"parallel_tool_calls":"yes"}""", "parallel_tool_calls: must be a boolean", "parallel_tool_calls")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", "temperature: must be a number", "temperature")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"top_p":true}""", "top_p: must be a number", "top_p")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":1.5}""", "max_tokens: must be an integer", "max_tokens")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":0}""", "max_completion_tokens: must be at least 1", "max_completion_tokens")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":["a",1]}""", "stop: must be a string or an array of strings", "stop")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"true"}""", "stream: must be a boolean", "stream")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"stream_options":true}""", "stream_options: must be an object", "stream_options")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":1}}""", "stream_options.include_usage: must be a boolean", "stream_options.include_usage")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"user":7}""", "user: must be a string", "user")]
+    public void ReadRequest_InvalidBody_ReturnsFieldError(string body, string message, string? param)
+    {
+        var parsed = Format.ReadRequest(Parse(body), modelFromPath: null, stream: false);
+
+        Assert.Null(parsed.Value);
+        Assert.Equal(new RelayError(ErrorKind.InvalidRequest, message, param), parsed.Error);
+    }
+
+    [Fact]
+    public void ReadRequest_ExplicitNullOptionalFields_AreIgnored()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],"tools":null,"tool_choice":null,"temperature":null,
+             "max_tokens":null,"stop":null,"stream":null,"stream_options":null,"user":null}
+            """);
+
+        Assert.Empty(request.Tools);
+        Assert.Null(request.ToolChoice);
+        Assert.Null(request.Temperature);
+        Assert.Null(request.MaxOutputTokens);
+        Assert.Empty(request.StopSequences);
+        Assert.False(request.Stream);
+        Assert.False(request.StreamUsage);
+        Assert.Null(request.User);
+    }
+}

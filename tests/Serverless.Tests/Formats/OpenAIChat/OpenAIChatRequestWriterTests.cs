@@ -1,0 +1,231 @@
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
+using static Serverless.Tests.Formats.OpenAIChat.OpenAIChatTestSupport;
+using Xunit;
+
+namespace Serverless.Tests.Formats.OpenAIChat;
+
+public sealed class OpenAIChatRequestWriterTests
+{
+    private static readonly ChatRequest Conversation = new()
+    {
+        Model = "client-model",
+        System = [new TextPart("Be brief.")],
+        Messages =
+        [
+            new ChatMessage(ChatRole.User,
+            [
+                new TextPart("Describe"),
+                new ImagePart { Url = "https://example.com/a.png", Detail = "low" },
+                new ImagePart { MediaType = "image/png", Data = "iVBORw0KGgo=" },
+            ]),
+            new ChatMessage(ChatRole.Assistant,
+            [
+                new ThinkingPart("need weather", "sig"),
+                new ToolCallPart("call_1", "get_weather", """{"city":"Paris"}"""),
+                new ToolCallPart("call_2", "get_time", "{}"),
+            ]),
+            new ChatMessage(ChatRole.Tool,
+            [
+                new ToolResultPart("call_1", [new TextPart("18C")], ToolName: "get_weather"),
+                new ToolResultPart("call_2", [new TextPart("12:00"), new TextPart(" UTC")], IsError: true),
+            ]),
+            new ChatMessage(ChatRole.Assistant, [new TextPart("It is "), new TextPart("18C.")]),
+        ],
+        Tools = [new ToolDefinition("get_weather", "Weather by city", new JsonObject { ["type"] = "object" })],
+        ToolChoice = new ToolChoice(ToolChoiceKind.Required),
+        ParallelToolCalls = true,
+        Temperature = 0.5,
+        TopP = 1,
+        MaxOutputTokens = 1000,
+        StopSequences = ["END", "STOP"],
+        Stream = true,
+        StreamUsage = false,
+        User = "u-1",
+    };
+
+    [Fact]
+    public void WriteRequest_Conversation_WritesExactBody()
+    {
+        var json = Write(writer => Format.WriteRequest(Conversation, "gpt-4o-2024-08-06", writer));
+
+        Assert.Equal(Compact("""
+            {
+              "model": "gpt-4o-2024-08-06",
+              "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": [
+                  {"type": "text", "text": "Describe"},
+                  {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+                  {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+                ]},
+                {"role": "assistant", "content": null, "tool_calls": [
+                  {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                  {"id": "call_2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+                {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "12:00"}, {"type": "text", "text": " UTC"}]},
+                {"role": "assistant", "content": "It is 18C."}
+              ],
+              "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather by city", "parameters": {"type": "object"}}}],
+              "tool_choice": "required",
+              "parallel_tool_calls": true,
+              "temperature": 0.5,
+              "top_p": 1,
+              "max_completion_tokens": 1000,
+              "stop": ["END", "STOP"],
+              "stream": true,
+              "stream_options": {"include_usage": true},
+              "user": "u-1"
+            }
+            """), json);
+    }
+
+    [Fact]
+    public void WriteRequest_CompatibleDialect_WritesMaxTokensAndCacheControl()
+    {
+        var request = new ChatRequest
+        {
+            Model = "m",
+            System = [new TextPart("long system prompt", new JsonObject { ["type"] = "ephemeral" })],
+            Messages =
+            [
+                new ChatMessage(ChatRole.User, [new TextPart("doc", new JsonObject { ["type"] = "ephemeral" })]),
+                new ChatMessage(ChatRole.Assistant, [new TextPart("ok", new JsonObject { ["type"] = "ephemeral" })]),
+            ],
+            MaxOutputTokens = 50,
+        };
+
+        var compatible = Write(writer => CompatibleFormat.WriteRequest(request, "llama3", writer));
+        var openAI = Write(writer => Format.WriteRequest(request, "gpt-4o", writer));
+
+        Assert.Equal(Compact("""
+            {"model":"llama3","messages":[
+              {"role":"system","content":[{"type":"text","text":"long system prompt","cache_control":{"type":"ephemeral"}}]},
+              {"role":"user","content":[{"type":"text","text":"doc","cache_control":{"type":"ephemeral"}}]},
+              {"role":"assistant","content":[{"type":"text","text":"ok","cache_control":{"type":"ephemeral"}}]}
+            ],"max_tokens":50}
+            """), compatible);
+        Assert.Equal(Compact("""
+            {"model":"gpt-4o","messages":[
+              {"role":"system","content":"long system prompt"},
+              {"role":"user","content":"doc"},
+              {"role":"assistant","content":"ok"}
+            ],"max_completion_tokens":50}
+            """), openAI);
+    }
+
+    [Theory]
+    [InlineData("Auto", null, "\"auto\"")]
+    [InlineData("None", null, "\"none\"")]
+    [InlineData("Required", null, "\"required\"")]
+    [InlineData("Tool", "f", """{"type":"function","function":{"name":"f"}}""")]
+    public void WriteRequest_ToolChoice_WritesOpenAIForm(string kind, string? name, string expected)
+    {
+        var request = new ChatRequest
+        {
+            Model = "m",
+            Messages = [new ChatMessage(ChatRole.User, [new TextPart("hi")])],
+            Tools = [new ToolDefinition("f", null, new JsonObject())],
+            ToolChoice = new ToolChoice(Enum.Parse<ToolChoiceKind>(kind), name),
+        };
+
+        var json = Write(writer => Format.WriteRequest(request, "m", writer));
+
+        Assert.Equal(
+            """{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":""" + expected + "}",
+            json);
+    }
+
+    [Fact]
+    public void WriteRequest_ToolChoiceWithoutTools_OmitsToolFields()
+    {
+        var request = new ChatRequest
+        {
+            Model = "m",
+            Messages = [new ChatMessage(ChatRole.User, [new TextPart("hi")])],
+            ToolChoice = new ToolChoice(ToolChoiceKind.None),
+            ParallelToolCalls = false,
+        };
+
+        var json = Write(writer => Format.WriteRequest(request, "m", writer));
+
+        Assert.Equal("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", json);
+    }
+
+    [Fact]
+    public void WriteRequest_UserTurnWithToolResultsAndText_WritesToolMessagesFirst()
+    {
+        // Anthropic-style user turn: results plus a follow-up remark in one message.
+        var request = new ChatRequest
+        {
+            Model = "m",
+            Messages =
+            [
+                new ChatMessage(ChatRole.Assistant, [new TextPart("Checking."), new ToolCallPart("t1", "f", "{}")]),
+                new ChatMessage(ChatRole.User,
+                [
+                    new ToolResultPart("t1", [new TextPart("done"), new ImagePart { Url = "https://x/y.png" }]),
+                    new TextPart("and now?"),
+                ]),
+                new ChatMessage(ChatRole.Assistant, [new ThinkingPart("hmm")]),
+                new ChatMessage(ChatRole.Tool, [new ToolResultPart("t2", [])]),
+            ],
+        };
+
+        var json = Write(writer => Format.WriteRequest(request, "m", writer));
+
+        Assert.Equal(Compact("""
+            {"model":"m","messages":[
+              {"role":"assistant","content":"Checking.","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"t1","content":"done"},
+              {"role":"user","content":"and now?"},
+              {"role":"assistant","content":""},
+              {"role":"tool","tool_call_id":"t2","content":""}
+            ]}
+            """), json);
+    }
+
+    [Fact]
+    public void WriteRequest_NotStreaming_OmitsStreamOptions()
+    {
+        var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, [new TextPart("hi")])], StreamUsage = true };
+
+        var json = Write(writer => Format.WriteRequest(request, "m", writer));
+
+        Assert.Equal("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", json);
+    }
+
+    [Fact]
+    public void WriteRequest_ReadBack_RoundTripsTheClientBody()
+    {
+        // A body already in the writer's own shape comes back byte for byte (model aside, which the route chooses).
+        var body = Compact("""
+            {
+              "model": "gpt-4o",
+              "messages": [
+                {"role": "system", "content": "sys"},
+                {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": "data:image/gif;base64,R0lGOD", "detail": "auto"}}]},
+                {"role": "assistant", "content": "Calling.", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"q\":\"x\"}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "result"},
+                {"role": "user", "content": "more"}
+              ],
+              "tools": [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}],
+              "tool_choice": {"type": "function", "function": {"name": "f"}},
+              "parallel_tool_calls": false,
+              "temperature": 0.7,
+              "top_p": 0.5,
+              "max_completion_tokens": 64,
+              "stop": ["x"],
+              "stream": true,
+              "stream_options": {"include_usage": true},
+              "user": "u"
+            }
+            """);
+
+        var request = ReadRequest(body);
+        var written = Write(writer => Format.WriteRequest(request, request.Model, writer));
+
+        Assert.Equal(body, written);
+    }
+}
