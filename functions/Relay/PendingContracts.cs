@@ -94,29 +94,3 @@ namespace Serverless.Relay.Metering
     }
 }
 
-namespace Serverless.Relay.Formats.OpenAIChat
-{
-    internal sealed class OpenAIChatFormat : PendingFormat
-    {
-        public static readonly OpenAIChatFormat Default = new();
-        public static readonly OpenAIChatFormat Compatible = new();
-        public override WireFormat Format => WireFormat.OpenAIChat;
-    }
-}
-
-namespace Serverless.Relay.Formats
-{
-    internal abstract class PendingFormat : IChatFormat
-    {
-        public abstract WireFormat Format { get; }
-        public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => throw new NotImplementedException();
-        public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => throw new NotImplementedException();
-        public IStreamEncoder CreateStreamEncoder(ChatRequest request) => throw new NotImplementedException();
-        public int StatusCodeOf(RelayError error) => 500;
-        public void WriteError(RelayError error, Utf8JsonWriter writer) => throw new NotImplementedException();
-        public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) => throw new NotImplementedException();
-        public Parsed<ChatResponse> ReadResponse(JsonElement body) => throw new NotImplementedException();
-        public IStreamDecoder CreateStreamDecoder() => throw new NotImplementedException();
-        public string? ReadErrorMessage(JsonElement body) => throw new NotImplementedException();
-    }
-}
