@@ -95,6 +95,13 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
+        // NOTE: read first: Azurite answers 204 to a delete of a missing entity with ETag '*', where Azure answers 404.
+        var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, select: ["PartitionKey"], cancellationToken);
+        if (!current.HasValue)
+        {
+            return false;
+        }
+
         try
         {
             await table.DeleteEntityAsync(PartitionKey, id, ETag.All, cancellationToken);

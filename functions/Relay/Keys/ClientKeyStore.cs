@@ -129,8 +129,16 @@ internal sealed class ClientKeyStore(RelayTables tables)
         catch (TableTransactionFailedException e) when (e.Status == 404)
         {
             // One of the pair is already gone (a concurrent delete): remove whatever is left, one by one.
-            await table.DeleteEntityAsync(PartitionKey, HashRowKey(hash), ETag.All, cancellationToken);
-            await table.DeleteEntityAsync(PartitionKey, IdRowKey(id), ETag.All, cancellationToken);
+            foreach (var rowKey in new[] { HashRowKey(hash), IdRowKey(id) })
+            {
+                try
+                {
+                    await table.DeleteEntityAsync(PartitionKey, rowKey, ETag.All, cancellationToken);
+                }
+                catch (RequestFailedException gone) when (gone.Status == 404)
+                {
+                }
+            }
         }
 
         return true;

@@ -16,7 +16,7 @@ namespace Serverless.Relay.Metering;
 /// Records are batched per partition into transactions of at most 100, written idempotently (upsert) so a retry after
 /// an unknown outcome cannot fail or duplicate, retried with backoff on transient failures, and drained on stop.
 /// </summary>
-internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDisposable
+internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDisposable, IDisposable
 {
     public const int MaxBatchSize = 100; // Table transactions take at most 100 entities, all in one partition.
     private const int MaxRecordsPerRound = 1_000;
@@ -128,6 +128,18 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
+    /// <summary>
+    /// Synchronous disposal (a container disposed without <c>DisposeAsync</c>) cannot wait for storage: it ends retry
+    /// waits and stops taking records. The host's <see cref="StopAsync"/> is the draining path.
+    /// </summary>
+    public void Dispose()
+    {
+        Volatile.Write(ref _stopped, 1);
+        _channel.Writer.TryComplete();
+        _overflowSignal.Release();
+        _abort.Cancel();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Volatile.Read(ref _stopped) == 0 && _loop is not null)
@@ -184,9 +196,17 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
     private async Task WriteAsync(List<UsageRecord> records)
     {
-        foreach (var transaction in Transactions(records))
+        try
         {
-            await SubmitWithRetryAsync(transaction);
+            foreach (var transaction in Transactions(records))
+            {
+                await SubmitWithRetryAsync(transaction);
+            }
+        }
+        catch (Exception e)
+        {
+            // A malformed record (a bug upstream of us) must not kill the loop and strand everything behind it.
+            Log.RowsLost(_logger, records.Count, e);
         }
     }
 
