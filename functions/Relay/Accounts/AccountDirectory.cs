@@ -1,0 +1,127 @@
+using Microsoft.Extensions.Logging;
+using Serverless.Relay.Secrets;
+
+namespace Serverless.Relay.Accounts;
+
+/// <summary>
+/// A snapshot of every account with keys decrypted, refreshed at most every 5 s. Concurrent callers after expiry share
+/// one refresh; admin changes on this instance call <see cref="Invalidate"/>. If a refresh fails and an older snapshot
+/// exists, that one is served (storage blips must not take every request down) and the failure logged.
+/// </summary>
+internal sealed partial class AccountDirectory(AccountStore store, TimeProvider time, ILogger<AccountDirectory> logger) : IAccountDirectory
+{
+    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _lock = new();
+    private Snapshot? _snapshot;
+    private Task<Snapshot>? _refresh;
+    private long _generation;
+
+    public ValueTask<IReadOnlyList<UpstreamAccount>> GetAllAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot is not null && time.GetTimestamp() < snapshot.ExpiresAt)
+        {
+            return new ValueTask<IReadOnlyList<UpstreamAccount>>(snapshot.Accounts);
+        }
+
+        return new ValueTask<IReadOnlyList<UpstreamAccount>>(RefreshAsync(cancellationToken));
+    }
+
+    /// <summary>The next call reads storage again; a refresh already under way is not reused.</summary>
+    public void Invalidate()
+    {
+        lock (_lock)
+        {
+            _generation++;
+            _refresh = null;
+            if (_snapshot is not null)
+            {
+                _snapshot = _snapshot with { ExpiresAt = long.MinValue };
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<UpstreamAccount>> RefreshAsync(CancellationToken cancellationToken)
+    {
+        Task<Snapshot> refresh;
+        lock (_lock)
+        {
+            if (_snapshot is not null && time.GetTimestamp() < _snapshot.ExpiresAt)
+            {
+                return _snapshot.Accounts;
+            }
+
+            if (_refresh is { IsCompleted: true })
+            {
+                _refresh = null;
+            }
+
+            // NOTE: the shared load runs without any caller's token: one client going away must not fail the others.
+            refresh = _refresh ??= LoadAsync(_generation);
+        }
+
+        try
+        {
+            return (await refresh.WaitAsync(cancellationToken)).Accounts;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _snapshot) is { } stale)
+        {
+            Log.RefreshFailedServingStale(logger, e);
+            return stale.Accounts;
+        }
+    }
+
+    private async Task<Snapshot> LoadAsync(long generation)
+    {
+        await Task.Yield(); // leave the caller's lock before any I/O
+        var rows = await store.ListAsync(CancellationToken.None);
+        var accounts = new List<UpstreamAccount>(rows.Count);
+        foreach (var row in rows)
+        {
+            var account = row.Account;
+            if (row.ProtectedApiKey is not null)
+            {
+                if (!store.TryUnprotectApiKey(account.Id, row.ProtectedApiKey, out var apiKey, out var error))
+                {
+                    // One unreadable secret (a removed kid, a tampered row) skips that account, not the directory.
+                    Log.SecretUnreadable(logger, account.Id, error);
+                    continue;
+                }
+
+                account = account with { ApiKey = apiKey };
+            }
+
+            accounts.Add(account);
+        }
+
+        accounts.Sort((a, b) => b.Priority != a.Priority ? b.Priority.CompareTo(a.Priority) : string.CompareOrdinal(a.Id, b.Id));
+        var snapshot = new Snapshot(accounts, time.GetTimestamp() + (long)(Ttl.TotalSeconds * time.TimestampFrequency));
+        lock (_lock)
+        {
+            // An invalidation during the load means what we read may predate the change: hand it to the waiting
+            // callers, but do not keep it.
+            if (_generation == generation)
+            {
+                _snapshot = snapshot;
+            }
+        }
+
+        Log.Refreshed(logger, accounts.Count);
+        return snapshot;
+    }
+
+    private sealed record Snapshot(IReadOnlyList<UpstreamAccount> Accounts, long ExpiresAt);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1200, Level = LogLevel.Debug, Message = "Account directory refreshed: {Count} accounts")]
+        public static partial void Refreshed(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "The API key of account {AccountId} cannot be decrypted ({Reason}); the account is skipped")]
+        public static partial void SecretUnreadable(ILogger logger, string accountId, SecretError reason);
+
+        [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Account directory refresh failed; serving the previous snapshot")]
+        public static partial void RefreshFailedServingStale(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,57 @@
+using Serverless.Relay.Accounts;
+
+namespace Serverless.Relay.Keys;
+
+/// <summary>A relay API key as the pipeline sees it. The plaintext is never kept; <see cref="Hint"/> identifies it to humans.</summary>
+internal sealed record ClientKey
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Who the key is for (a person, team or app); carried into usage rows.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>Model patterns (see <see cref="ModelPattern"/>) the key may use; empty means every model.</summary>
+    public IReadOnlyList<string> Models { get; init; } = [];
+
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    public bool Enabled { get; init; } = true;
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The start and end of the plaintext, e.g. <c>sk-relay-AbCd…wxYz</c>.</summary>
+    public required string Hint { get; init; }
+
+    public bool AllowsModel(string model)
+    {
+        if (Models.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var pattern in Models)
+        {
+            if (ModelPattern.IsMatch(pattern, model))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Expired at <see cref="ExpiresAt"/> itself, not one tick later.</summary>
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } expiresAt && now >= expiresAt;
+}
+
+/// <summary>Resolves a presented relay key to its record.</summary>
+internal interface IClientKeyAuthenticator
+{
+    /// <summary>
+    /// The key's record, or null when no such key exists. Disabled and expired keys are returned too: the caller
+    /// answers 403 for those, 401 for null.
+    /// </summary>
+    ValueTask<ClientKey?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken);
+}

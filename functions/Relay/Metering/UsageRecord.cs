@@ -1,0 +1,48 @@
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Metering;
+
+/// <summary>One relayed request, as metered. Holds no secret and no prompt text.</summary>
+internal sealed record UsageRecord
+{
+    public required string RequestId { get; init; }
+
+    public required string KeyId { get; init; }
+
+    public string? Owner { get; init; }
+
+    /// <summary>The upstream account that answered; null when none was reached.</summary>
+    public string? AccountId { get; init; }
+
+    /// <summary>The client API: <c>openai-chat</c>, <c>openai-responses</c>, <c>anthropic</c> or <c>gemini</c>.</summary>
+    public required string ClientApi { get; init; }
+
+    public required string RequestedModel { get; init; }
+
+    public string? UpstreamModel { get; init; }
+
+    /// <summary>The provider's wire name.</summary>
+    public string? Provider { get; init; }
+
+    public bool Stream { get; init; }
+
+    /// <summary>The status code the client got.</summary>
+    public int Status { get; init; }
+
+    /// <summary>A short description of a failure; never a secret or prompt text.</summary>
+    public string? Error { get; init; }
+
+    public Usage Usage { get; init; } = Usage.Empty;
+
+    public double LatencyMs { get; init; }
+
+    public double? TimeToFirstByteMs { get; init; }
+
+    public required DateTimeOffset Timestamp { get; init; }
+}
+
+/// <summary>Where the pipeline hands usage records. Never blocks the request, never throws.</summary>
+internal interface IUsageSink
+{
+    void Record(UsageRecord record);
+}

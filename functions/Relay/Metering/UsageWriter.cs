@@ -1,0 +1,357 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Storage;
+
+namespace Serverless.Relay.Metering;
+
+/// <summary>
+/// Writes usage records to <c>{prefix}usage</c> in the background: PK = key id, RK =
+/// <c>yyyyMMddHHmmssfff-&lt;requestId&gt;</c> (UTC), so a key's rows read back in time order.
+/// Records are batched per partition into transactions of at most 100, written idempotently (upsert) so a retry after
+/// an unknown outcome cannot fail or duplicate, retried with backoff on transient failures, and drained on stop.
+/// </summary>
+internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDisposable, IDisposable
+{
+    public const int MaxBatchSize = 100; // Table transactions take at most 100 entities, all in one partition.
+    private const int MaxRecordsPerRound = 1_000;
+    private const int MaxErrorLength = 500;
+
+    private readonly RelayTables _tables;
+    private readonly TimeProvider _time;
+    private readonly ILogger<UsageWriter> _logger;
+    private readonly UsageWriterOptions _options;
+
+    // NOTE: why a bounded channel plus an overflow queue rather than one unbounded channel. The bound keeps memory in
+    // check in the normal case and makes a sustained storage outage visible (the overflow warning) long before the
+    // process runs out of memory; but Record runs on the request path, so it must neither wait for room (blocking a
+    // request on metering) nor drop (lost usage is lost revenue). So when the channel is full, records go to an
+    // unbounded overflow queue that the same loop drains, and the first overflow of a burst is logged.
+    private readonly Channel<UsageRecord> _channel;
+    private readonly ConcurrentQueue<UsageRecord> _overflow = new();
+    private readonly SemaphoreSlim _overflowSignal = new(0);
+    private readonly CancellationTokenSource _abort = new();
+    private Task? _loop;
+    private int _overflowing;
+    private int _stopped;
+    private long _written;
+
+    public UsageWriter(RelayTables tables, TimeProvider time, IOptions<UsageWriterOptions> options, ILogger<UsageWriter> logger)
+    {
+        _tables = tables;
+        _time = time;
+        _logger = logger;
+        _options = options.Value;
+        _channel = Channel.CreateBounded<UsageRecord>(new BoundedChannelOptions(_options.Capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of dropping; we decide what happens then
+            SingleWriter = false,
+        });
+    }
+
+    /// <summary>Rows written since start; for tests and diagnostics.</summary>
+    public long Written => Interlocked.Read(ref _written);
+
+    public void Record(UsageRecord record)
+    {
+        try
+        {
+            if (_channel.Writer.TryWrite(record))
+            {
+                return;
+            }
+
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                Log.RecordedAfterStop(_logger, record.KeyId);
+                return;
+            }
+
+            _overflow.Enqueue(record);
+            _overflowSignal.Release();
+            if (Interlocked.Exchange(ref _overflowing, 1) == 0)
+            {
+                Log.Overflowing(_logger, _options.Capacity);
+            }
+        }
+        catch (Exception e)
+        {
+            // Metering must never fail a request.
+            Log.RecordFailed(_logger, e);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop ??= Task.Run(RunAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops taking records and returns once everything queued is written. If the host's shutdown timeout fires first
+    /// (<paramref name="cancellationToken"/>), backoff waits end and what still fails is logged as lost.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _stopped, 1);
+        _channel.Writer.TryComplete();
+        _overflowSignal.Release();
+        if (_loop is null)
+        {
+            // Never started (e.g. the host failed to start): drain here.
+            _loop = Task.Run(RunAsync, CancellationToken.None);
+        }
+
+        await using var registration = cancellationToken.Register(() => _abort.Cancel());
+        await _loop;
+
+        // A record that raced the stop into the overflow queue after the loop's last look.
+        await DrainOverflowAsync();
+    }
+
+    private async Task DrainOverflowAsync()
+    {
+        var batch = new List<UsageRecord>();
+        while (_overflow.TryDequeue(out var record))
+        {
+            batch.Add(record);
+        }
+
+        if (batch.Count > 0)
+        {
+            await WriteAsync(batch);
+        }
+    }
+
+    /// <summary>
+    /// Synchronous disposal (a container disposed without <c>DisposeAsync</c>) cannot wait for storage: it ends retry
+    /// waits and stops taking records. The host's <see cref="StopAsync"/> is the draining path.
+    /// </summary>
+    public void Dispose()
+    {
+        Volatile.Write(ref _stopped, 1);
+        _channel.Writer.TryComplete();
+        _overflowSignal.Release();
+        _abort.Cancel();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _stopped) == 0 && _loop is not null)
+        {
+            await StopAsync(CancellationToken.None);
+        }
+
+        _abort.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<UsageRecord>(MaxRecordsPerRound);
+        Task? overflowWait = null;
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < MaxRecordsPerRound && _channel.Reader.TryRead(out var record))
+            {
+                batch.Add(record);
+            }
+
+            while (batch.Count < MaxRecordsPerRound && _overflow.TryDequeue(out var record))
+            {
+                batch.Add(record);
+            }
+
+            if (batch.Count > 0)
+            {
+                await WriteAsync(batch);
+                continue;
+            }
+
+            if (_overflow.IsEmpty)
+            {
+                Interlocked.Exchange(ref _overflowing, 0);
+            }
+
+            if (_channel.Reader.Completion.IsCompleted && _overflow.IsEmpty)
+            {
+                return;
+            }
+
+            // Wake on a new record in either queue. The semaphore wait is kept across rounds: an abandoned waiter
+            // would swallow the next signal. A stale signal only costs one empty round.
+            overflowWait ??= _overflowSignal.WaitAsync();
+            await Task.WhenAny(_channel.Reader.WaitToReadAsync().AsTask(), overflowWait);
+            if (overflowWait.IsCompleted)
+            {
+                overflowWait = null;
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<UsageRecord> records)
+    {
+        try
+        {
+            foreach (var transaction in Transactions(records))
+            {
+                await SubmitWithRetryAsync(transaction);
+            }
+        }
+        catch (Exception e)
+        {
+            // A malformed record (a bug upstream of us) must not kill the loop and strand everything behind it.
+            Log.RowsLost(_logger, records.Count, e);
+        }
+    }
+
+    /// <summary>Groups by partition, then splits into transactions of ≤ 100 with distinct row keys each.</summary>
+    private static IEnumerable<List<TableEntity>> Transactions(List<UsageRecord> records)
+    {
+        foreach (var partition in records.Select(ToEntity).GroupBy(e => e.PartitionKey, StringComparer.Ordinal))
+        {
+            var open = new List<(List<TableEntity> Entities, HashSet<string> RowKeys)>();
+            foreach (var entity in partition)
+            {
+                // NOTE: a transaction may not touch one row twice (the same request recorded twice in one ms).
+                var slot = open.FindIndex(t => t.Entities.Count < MaxBatchSize && !t.RowKeys.Contains(entity.RowKey));
+                if (slot < 0)
+                {
+                    open.Add(([], new HashSet<string>(StringComparer.Ordinal)));
+                    slot = open.Count - 1;
+                }
+
+                open[slot].Entities.Add(entity);
+                open[slot].RowKeys.Add(entity.RowKey);
+            }
+
+            foreach (var (entities, _) in open)
+            {
+                yield return entities;
+            }
+        }
+    }
+
+    private async Task SubmitWithRetryAsync(List<TableEntity> entities)
+    {
+        var delay = _options.InitialBackoff;
+        for (var attempt = 1; entities.Count > 0; attempt++)
+        {
+            try
+            {
+                var table = await _tables.GetAsync(RelayTables.Usage, CancellationToken.None);
+                await table.SubmitTransactionAsync(entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), CancellationToken.None);
+                Interlocked.Add(ref _written, entities.Count);
+                return;
+            }
+            catch (TableTransactionFailedException e) when (!IsTransient(e) && e.FailedTransactionActionIndex is { } index && index < entities.Count)
+            {
+                // One bad row (e.g. too large) fails the whole transaction: drop that row, loudly, and keep the rest.
+                Log.RowRejected(_logger, entities[index].PartitionKey, entities[index].RowKey, e.Status, e.ErrorCode);
+                entities.RemoveAt(index);
+            }
+            catch (Exception e) when (IsTransient(e) && attempt < _options.MaxAttempts && !_abort.IsCancellationRequested)
+            {
+                Log.WriteRetrying(_logger, entities.Count, attempt, delay, e);
+                try
+                {
+                    await Task.Delay(delay, _time, _abort.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Shutdown timeout: one last attempt, then give up.
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxBackoff.Ticks));
+            }
+            catch (Exception e)
+            {
+                Log.RowsLost(_logger, entities.Count, e);
+                return;
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception e) => e switch
+    {
+        RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
+        HttpRequestException or IOException or TimeoutException => true,
+        OperationCanceledException => true, // the SDK's network timeout
+        _ => false,
+    };
+
+    internal static string RowKeyOf(UsageRecord record) =>
+        record.Timestamp.UtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + KeySafe(record.RequestId);
+
+    internal static TableEntity ToEntity(UsageRecord record) => new(KeySafe(record.KeyId), RowKeyOf(record))
+    {
+        ["RequestId"] = record.RequestId,
+        ["KeyId"] = record.KeyId,
+        ["Owner"] = record.Owner,
+        ["AccountId"] = record.AccountId,
+        ["ClientApi"] = record.ClientApi,
+        ["RequestedModel"] = record.RequestedModel,
+        ["UpstreamModel"] = record.UpstreamModel,
+        ["Provider"] = record.Provider,
+        ["Stream"] = record.Stream,
+        ["Status"] = record.Status,
+        ["Error"] = record.Error is { Length: > MaxErrorLength } error ? error[..MaxErrorLength] : record.Error,
+        ["InputTokens"] = record.Usage.InputTokens,
+        ["OutputTokens"] = record.Usage.OutputTokens,
+        ["CacheReadTokens"] = record.Usage.CacheReadTokens,
+        ["CacheWriteTokens"] = record.Usage.CacheWriteTokens,
+        ["ReasoningTokens"] = record.Usage.ReasoningTokens,
+        ["LatencyMs"] = record.LatencyMs,
+        ["TimeToFirstByteMs"] = record.TimeToFirstByteMs,
+        // NOTE: 'Timestamp' is the service's own last-modified column and cannot be written.
+        ["RequestTime"] = record.Timestamp,
+    };
+
+    /// <summary>Keys may not hold '/', '\', '#', '?' or control characters; such characters become '_'.</summary>
+    private static string KeySafe(string value)
+    {
+        if (value.Length == 0)
+        {
+            return "_";
+        }
+
+        return value.AsSpan().IndexOfAny(UnsafeKeyChars) < 0 && !value.Any(char.IsControl)
+            ? value
+            : string.Create(value.Length, value, static (span, source) =>
+            {
+                for (var i = 0; i < source.Length; i++)
+                {
+                    var c = source[i];
+                    span[i] = c is '/' or '\\' or '#' or '?' || char.IsControl(c) ? '_' : c;
+                }
+            });
+    }
+
+    private static readonly System.Buffers.SearchValues<char> UnsafeKeyChars = System.Buffers.SearchValues.Create("/\\#?");
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Usage queue is full ({Capacity}); records go to the overflow queue until it drains")]
+        public static partial void Overflowing(ILogger logger, int capacity);
+
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Writing {Count} usage rows failed (attempt {Attempt}); retrying in {Delay}")]
+        public static partial void WriteRetrying(ILogger logger, int count, int attempt, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "{Count} usage rows could not be written and are lost")]
+        public static partial void RowsLost(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Usage row {PartitionKey}/{RowKey} was rejected ({Status} {ErrorCode}) and is lost")]
+        public static partial void RowRejected(ILogger logger, string partitionKey, string rowKey, int status, string? errorCode);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Error, Message = "A usage record for key {KeyId} arrived after the writer stopped and is lost")]
+        public static partial void RecordedAfterStop(ILogger logger, string keyId);
+
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Error, Message = "Recording usage failed")]
+        public static partial void RecordFailed(ILogger logger, Exception exception);
+    }
+}

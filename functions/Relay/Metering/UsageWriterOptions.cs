@@ -1,0 +1,20 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Serverless.Relay.Metering;
+
+/// <summary>Tuning of <see cref="UsageWriter"/>. Not app settings: the defaults suit production, tests shrink them.</summary>
+internal sealed class UsageWriterOptions
+{
+    /// <summary>Records held in memory before <see cref="UsageWriter.Record"/> falls back to the overflow queue.</summary>
+    [Range(1, 10_000_000)]
+    public int Capacity { get; set; } = 100_000;
+
+    /// <summary>Attempts per batch when storage fails transiently (on top of the SDK's own retries).</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>First backoff delay; doubled per attempt up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Admin;
+using Serverless.Relay.Functions;
+using Serverless.Relay.Keys;
+using Serverless.Relay.Metering;
+using Serverless.Relay.Secrets;
+
+namespace Serverless.Relay.Storage;
+
+public static class RelayStorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers table storage, secret encryption, relay keys, upstream accounts, the usage writer (a hosted service)
+    /// and the admin function. Settings are read from flat keys (<c>AzureWebJobsStorage</c>, <c>RELAY_TABLE_PREFIX</c>,
+    /// <c>RELAY_ENCRYPTION_KEYS</c>, <c>RELAY_ENCRYPTION_KEY_ID</c>, <c>RELAY_ADMIN_KEY</c>) and validated at start-up;
+    /// no table is touched until first use.
+    /// </summary>
+    public static IServiceCollection AddRelayStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RelayStorageOptions>()
+            .Configure(o =>
+            {
+                o.ConnectionString = configuration[RelayStorageOptions.ConnectionStringSetting];
+                o.TablePrefix = configuration[RelayStorageOptions.TablePrefixSetting]?.Trim() ?? "";
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayStorageOptions>, RelayStorageOptionsValidator>());
+
+        services.AddOptions<SecretOptions>()
+            .Configure(o =>
+            {
+                o.EncryptionKeys = configuration[SecretOptions.KeysSetting];
+                o.EncryptionKeyId = configuration[SecretOptions.KeyIdSetting];
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecretOptions>, SecretOptionsValidator>());
+
+        services.AddOptions<AdminOptions>().Configure(o => o.AdminKey = configuration[AdminOptions.AdminKeySetting]);
+        services.AddOptions<UsageWriterOptions>().ValidateDataAnnotations().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RelayTables>();
+        services.TryAddSingleton<EncryptionKeyRing>();
+        services.TryAddSingleton<SecretProtector>();
+
+        services.TryAddSingleton<ClientKeyStore>();
+        services.TryAddSingleton<ClientKeyAuthenticator>();
+        services.TryAddSingleton<IClientKeyAuthenticator>(sp => sp.GetRequiredService<ClientKeyAuthenticator>());
+
+        services.TryAddSingleton<AccountStore>();
+        services.TryAddSingleton<AccountDirectory>();
+        services.TryAddSingleton<IAccountDirectory>(sp => sp.GetRequiredService<AccountDirectory>());
+
+        services.TryAddSingleton<UsageWriter>();
+        services.TryAddSingleton<IUsageSink>(sp => sp.GetRequiredService<UsageWriter>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<UsageWriter>());
+
+        services.AddSingleton<IHttpFunction, AdminFunction>();
+        return services;
+    }
+}

@@ -1,0 +1,153 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Metering;
+using Serverless.Relay.Storage;
+using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Storage;
+using Xunit;
+
+namespace Serverless.Tests.Metering;
+
+public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
+{
+    private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
+    private static readonly DateTimeOffset Start = new(2030, 5, 6, 7, 8, 9, 123, TimeSpan.Zero);
+    private readonly ServiceProvider _services = StorageTestKit.Services(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("usage")));
+
+    public void Dispose() => _services.Dispose();
+
+    private UsageWriter NewWriter(int capacity = 100_000) => new(
+        _services.GetRequiredService<RelayTables>(),
+        TimeProvider.System,
+        Options.Create(new UsageWriterOptions { Capacity = capacity }),
+        NullLogger<UsageWriter>.Instance);
+
+    private static UsageRecord Record(int i) => new()
+    {
+        RequestId = $"req-{i:D5}",
+        KeyId = $"key_{i % 3:D16}",
+        Owner = "team-a",
+        AccountId = "acct_0000000000000001",
+        ClientApi = "openai-chat",
+        RequestedModel = "gpt-4o",
+        UpstreamModel = "gpt-4o-2024-08-06",
+        Provider = "openai",
+        Stream = i % 2 == 0,
+        Status = 200,
+        Usage = new Usage { InputTokens = i, OutputTokens = 2L * i, CacheReadTokens = 3, CacheWriteTokens = 4, ReasoningTokens = 5 },
+        LatencyMs = 12.5,
+        TimeToFirstByteMs = i % 2 == 0 ? 3.25 : null,
+        Timestamp = Start.AddMilliseconds(i / 10), // ten records share each millisecond
+    };
+
+    private async Task<List<TableEntity>> ReadAllAsync(CancellationToken ct)
+    {
+        var table = await _services.GetRequiredService<RelayTables>().GetAsync(RelayTables.Usage, ct).AsTask().WaitAsync(Timeout, ct);
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: ct))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task StopAsync_RecordsQueued_WritesExactlyThoseRowsBeforeReturning()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var writer = NewWriter();
+        await writer.StartAsync(ct).WaitAsync(Timeout, ct);
+
+        for (var i = 0; i < 457; i++)
+        {
+            writer.Record(Record(i));
+        }
+
+        await writer.StopAsync(ct).WaitAsync(Timeout, ct);
+
+        var rows = await ReadAllAsync(ct);
+        Assert.Equal(457, rows.Count);
+        Assert.Equal(457, writer.Written);
+        Assert.Equal(Enumerable.Range(0, 457).Select(i => $"req-{i:D5}"), rows.Select(r => r.GetString("RequestId")).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task StopAsync_NeverStarted_StillDrains()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var writer = NewWriter();
+        writer.Record(Record(1));
+        writer.Record(Record(2));
+
+        await writer.StopAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.Equal(2, (await ReadAllAsync(ct)).Count);
+    }
+
+    [Fact]
+    public async Task Record_ChannelFull_OverflowsWithoutBlockingOrLoss()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var writer = NewWriter(capacity: 10);
+
+        // Not started yet: the channel fills after 10 and the rest must go to the overflow queue, at once.
+        var recording = Task.Run(() =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                writer.Record(Record(i));
+            }
+        }, ct);
+        await recording.WaitAsync(TimeSpan.FromSeconds(5), ct);
+        await writer.StartAsync(ct).WaitAsync(Timeout, ct);
+        await writer.StopAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.Equal(300, (await ReadAllAsync(ct)).Count);
+    }
+
+    [Fact]
+    public async Task StopAsync_SameRequestTwiceInOneMillisecond_SplitsTransactionsAndUpserts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var writer = NewWriter();
+        writer.Record(Record(7));
+        writer.Record(Record(7) with { Status = 500 });
+
+        await writer.StopAsync(ct).WaitAsync(Timeout, ct);
+
+        var row = Assert.Single(await ReadAllAsync(ct));
+        Assert.Equal(500, row.GetInt32("Status"));
+    }
+
+    [Fact]
+    public void ToEntity_Record_KeysAndEveryColumn()
+    {
+        var entity = UsageWriter.ToEntity(Record(4) with { RequestId = "a/b#c", Error = "upstream said no" });
+
+        Assert.Equal("key_0000000000000001", entity.PartitionKey);
+        Assert.Equal("20300506070809123-a_b_c", entity.RowKey);
+        Assert.Equal("a/b#c", entity.GetString("RequestId"));
+        Assert.Equal("key_0000000000000001", entity.GetString("KeyId"));
+        Assert.Equal("team-a", entity.GetString("Owner"));
+        Assert.Equal("acct_0000000000000001", entity.GetString("AccountId"));
+        Assert.Equal("openai-chat", entity.GetString("ClientApi"));
+        Assert.Equal("gpt-4o", entity.GetString("RequestedModel"));
+        Assert.Equal("gpt-4o-2024-08-06", entity.GetString("UpstreamModel"));
+        Assert.Equal("openai", entity.GetString("Provider"));
+        Assert.True(entity.GetBoolean("Stream"));
+        Assert.Equal(200, entity.GetInt32("Status"));
+        Assert.Equal("upstream said no", entity.GetString("Error"));
+        Assert.Equal(4L, entity.GetInt64("InputTokens"));
+        Assert.Equal(8L, entity.GetInt64("OutputTokens"));
+        Assert.Equal(3L, entity.GetInt64("CacheReadTokens"));
+        Assert.Equal(4L, entity.GetInt64("CacheWriteTokens"));
+        Assert.Equal(5L, entity.GetInt64("ReasoningTokens"));
+        Assert.Equal(12.5, entity.GetDouble("LatencyMs"));
+        Assert.Equal(3.25, entity.GetDouble("TimeToFirstByteMs"));
+        Assert.Equal(Start, entity.GetDateTimeOffset("RequestTime"));
+    }
+}
