@@ -45,7 +45,7 @@ internal static class OpenAIErrors
             writer.WriteString("param", error.Param);
         }
 
-        var code = CodeOf(error.Kind);
+        var code = CodeOf(error);
         if (code is null)
         {
             writer.WriteNull("code");
@@ -58,7 +58,7 @@ internal static class OpenAIErrors
         writer.WriteEndObject();
     }
 
-    private static string TypeOf(ErrorKind kind) => kind switch
+    public static string TypeOf(ErrorKind kind) => kind switch
     {
         ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.RequestTooLarge => "invalid_request_error",
         ErrorKind.Authentication => "authentication_error",
@@ -68,10 +68,10 @@ internal static class OpenAIErrors
         _ => "server_error",
     };
 
-    private static string? CodeOf(ErrorKind kind) => kind switch
+    public static string? CodeOf(RelayError error) => error.Kind switch
     {
         ErrorKind.Authentication => "invalid_api_key",
-        ErrorKind.NotFound => "model_not_found",
+        ErrorKind.NotFound when error.Param == "model" => "model_not_found",
         ErrorKind.RateLimited => "rate_limit_exceeded",
         ErrorKind.Overloaded or ErrorKind.Unavailable => "service_unavailable",
         _ => null,

@@ -116,18 +116,8 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
 
         _ended = true;
 
-        // The nested object is OpenAI's shared error shape; its code (or type, when there is no code) is the flat code.
-        var nested = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(nested, SseWriter.JsonWriterOptions))
-        {
-            writer.WriteStartObject();
-            OpenAIErrors.WriteErrorProperty(error, writer);
-            writer.WriteEndObject();
-        }
-
-        using var document = JsonDocument.Parse(nested.WrittenMemory);
-        var errorObject = document.RootElement.GetProperty("error");
-        var code = ResponsesResponseReader.GetString(errorObject, "code") ?? ResponsesResponseReader.GetString(errorObject, "type");
+        // The flat code is the shared shape's code, or its type when there is no code.
+        var code = OpenAIErrors.CodeOf(error) ?? OpenAIErrors.TypeOf(error.Kind);
 
         var json = Begin("error");
         json.WriteString("code", code);
@@ -141,8 +131,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
             json.WriteString("param", error.Param);
         }
 
-        json.WritePropertyName("error");
-        errorObject.WriteTo(json);
+        OpenAIErrors.WriteErrorProperty(error, json);
         End("error", output);
     }
 

@@ -1,0 +1,154 @@
+#pragma warning disable OPENAI001 // the Responses client is marked experimental
+using System.ClientModel;
+using System.Text;
+using OpenAI;
+using OpenAI.Chat;
+using OpenAI.Responses;
+using Xunit;
+using AnthropicSdk = global::Anthropic;
+using Messages = global::Anthropic.Models.Messages;
+
+namespace Serverless.Tests.EndToEnd;
+
+/// <summary>The official OpenAI and Anthropic .NET SDKs, unchanged, as clients of the running relay.</summary>
+[Collection(MatrixCollection.Name)]
+public sealed class OfficialSdkTests(RelayWithUpstreams relay)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private OpenAIClientOptions OpenAIOptions => new() { Endpoint = new Uri(relay.Host.BaseUri, "v1"), NetworkTimeout = Timeout, RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) };
+
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("anthropic")]
+    [InlineData("gemini")]
+    public async Task OpenAIChatClient_CompleteChat_AnswerAndUsage(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var client = new ChatClient(RelayWithUpstreams.ModelFor(provider), new ApiKeyCredential(relay.Key), OpenAIOptions);
+
+        var completion = (await client.CompleteChatAsync([new SystemChatMessage("Be brief"), new UserChatMessage("hello there")], cancellationToken: ct).WaitAsync(Timeout, ct)).Value;
+
+        Assert.Equal("[sys:Be brief] You said: hello there", completion.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal(provider == "anthropic" ? 29 : 26, completion.Usage.InputTokenCount);
+        Assert.Equal(5, completion.Usage.InputTokenDetails.CachedTokenCount);
+        Assert.Equal(7, completion.Usage.OutputTokenCount);
+    }
+
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("anthropic")]
+    [InlineData("gemini")]
+    public async Task OpenAIChatClient_CompleteChatStreaming_TextToolCallsAndUsage(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var client = new ChatClient(RelayWithUpstreams.ModelFor(provider), new ApiKeyCredential(relay.Key), OpenAIOptions);
+        var tool = ChatTool.CreateFunctionTool("get_weather", "Weather for a city", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""));
+        var options = new ChatCompletionOptions { Tools = { tool } };
+
+        var arguments = new StringBuilder();
+        string? toolName = null;
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Timeout);
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("what is the weather in Paris?")], options, timeout.Token))
+        {
+            foreach (var call in update.ToolCallUpdates)
+            {
+                toolName ??= call.FunctionName;
+                arguments.Append(call.FunctionArgumentsUpdate?.ToString());
+            }
+
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal("get_weather", toolName);
+        Assert.Equal("""{"city":"Paris"}""", arguments.ToString().Replace(" ", "", StringComparison.Ordinal));
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+        Assert.NotNull(usage);
+        Assert.Equal(7, usage.OutputTokenCount);
+    }
+
+    [Theory]
+    [InlineData("anthropic")]
+    [InlineData("openai")]
+    [InlineData("gemini")]
+    public async Task AnthropicClient_CreateAndCreateStreaming_AnswerAndUsage(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = new AnthropicSdk.AnthropicClient { ApiKey = relay.Key, BaseUrl = relay.Host.BaseUri.ToString().TrimEnd('/'), MaxRetries = 0 };
+        var parameters = new Messages.MessageCreateParams
+        {
+            Model = RelayWithUpstreams.ModelFor(provider),
+            MaxTokens = 100,
+            System = "Be brief",
+            Messages = [new Messages.UserMessageParam("hello there")],
+        };
+
+        var message = await client.Messages.Create(parameters, ct).WaitAsync(Timeout, ct);
+
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("[sys:Be brief] You said: hello there", text.Text);
+        Assert.Equal(Messages.StopReason.EndTurn, message.StopReason!.Value());
+        Assert.Equal(21, message.Usage.InputTokens);
+        Assert.Equal(provider == "anthropic" ? 3 : 0, message.Usage.CacheCreationInputTokens);
+        Assert.Equal(5, message.Usage.CacheReadInputTokens);
+        Assert.Equal(7, message.Usage.OutputTokens);
+
+        var streamed = new StringBuilder();
+        long? outputTokens = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Timeout);
+        await foreach (var streamEvent in client.Messages.CreateStreaming(parameters, timeout.Token).WithCancellation(timeout.Token))
+        {
+            if (streamEvent.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var textDelta))
+            {
+                streamed.Append(textDelta.Text);
+            }
+            else if (streamEvent.TryPickDelta(out var messageDelta))
+            {
+                outputTokens = messageDelta.Usage.OutputTokens;
+            }
+        }
+
+        Assert.Equal("[sys:Be brief] You said: hello there", streamed.ToString());
+        Assert.Equal(7, outputTokens);
+    }
+
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("anthropic")]
+    public async Task ResponsesClient_CreateAndStream_AnswerAndUsage(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var client = new ResponsesClient(new ApiKeyCredential(relay.Key), new ResponsesClientOptions { Endpoint = new Uri(relay.Host.BaseUri, "v1"), NetworkTimeout = Timeout, RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) });
+        var options = new CreateResponseOptions(RelayWithUpstreams.ModelFor(provider), [ResponseItem.CreateUserMessageItem("hello there")]);
+
+        var response = (await client.CreateResponseAsync(options, ct).WaitAsync(Timeout, ct)).Value;
+
+        Assert.Equal("You said: hello there", response.GetOutputText());
+        Assert.Equal(provider == "anthropic" ? 29 : 26, response.Usage.InputTokenCount);
+        Assert.Equal(5, response.Usage.InputTokenDetails.CachedTokenCount);
+        Assert.Equal(7, response.Usage.OutputTokenCount);
+
+        var streamed = new StringBuilder();
+        ResponseResult? completed = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Timeout);
+        await foreach (var update in await client.CreateResponseStreamingAsync(options, timeout.Token))
+        {
+            switch (update)
+            {
+                case StreamingResponseOutputTextDeltaUpdate delta: streamed.Append(delta.Delta); break;
+                case StreamingResponseCompletedUpdate done: completed = done.Response; break;
+            }
+        }
+
+        Assert.Equal("You said: hello there", streamed.ToString());
+        Assert.NotNull(completed);
+        Assert.Equal(7, completed.Usage.OutputTokenCount);
+    }
+}
