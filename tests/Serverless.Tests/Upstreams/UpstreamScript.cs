@@ -1,0 +1,28 @@
+namespace Serverless.Tests.Upstreams;
+
+/// <summary>How <see cref="LoopbackUpstream"/> misbehaves (or not) for the requests that follow.</summary>
+public sealed record UpstreamScript
+{
+    /// <summary>Delay between streamed events; the first event is sent at once.</summary>
+    public TimeSpan EventDelay { get; init; }
+
+    /// <summary>Answer this status with an error body in the endpoint's own error shape (after the credential check).</summary>
+    public int? FailStatus { get; init; }
+
+    /// <summary>How many requests <see cref="FailStatus"/> applies to before the fake behaves again; null means every request.</summary>
+    public int? FailTimes { get; init; }
+
+    public string FailMessage { get; init; } = "simulated upstream failure";
+
+    /// <summary>Sent as <c>retry-after</c> (whole seconds, rounded up) together with <see cref="FailStatus"/>.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>Streams: send this many events, then abort the connection.</summary>
+    public int? BreakAfterEvents { get; init; }
+
+    /// <summary>Streams: after the first content event send the format's own in-stream error event with this message, then end.</summary>
+    public string? ErrorEventAfter { get; init; }
+
+    /// <summary>When above zero, ignore the reply rule and answer <c>w1 w2 … wN</c>.</summary>
+    public int ReplyWords { get; init; }
+}
