@@ -138,6 +138,7 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
         ResponseResult? completed = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Timeout);
+        options.StreamingEnabled = true;
         await foreach (var update in await client.CreateResponseStreamingAsync(options, timeout.Token))
         {
             switch (update)

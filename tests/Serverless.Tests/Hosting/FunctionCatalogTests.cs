@@ -11,18 +11,12 @@ namespace Serverless.Tests.Hosting;
 /// <summary>Every function.json has exactly one handler entry point and every public route belongs to a function.json.</summary>
 public sealed class FunctionCatalogTests(AzuriteFixture azurite)
 {
-    private static string[] RepoFunctionNames() =>
-        Directory.GetFiles(Path.Combine(RepoPaths.Root, "functions"), "function.json", SearchOption.AllDirectories)
-            .Select(f => Path.GetFileName(Path.GetDirectoryName(f)!))
-            .Order(StringComparer.Ordinal)
-            .ToArray();
-
     [Fact]
     public void Load_EveryRepoFunction_IsProxiedHttpWithExactlyTwoBindings()
     {
         var catalog = FunctionCatalog.Load(AppContext.BaseDirectory);
 
-        Assert.Equal(RepoFunctionNames(), catalog.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(RepoPaths.FunctionNames(), catalog.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
         Assert.All(catalog.Functions, function =>
         {
             Assert.Equal(2, function.Bindings.Count);
@@ -34,7 +28,7 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     public void FunctionJson_HttpTriggers_AreAnonymous()
     {
         // The relay authenticates with its own keys; a function key would make every SDK call fail with 401.
-        foreach (var file in Directory.GetFiles(Path.Combine(RepoPaths.Root, "functions"), "function.json", SearchOption.AllDirectories))
+        foreach (var file in FunctionCatalog.Load(AppContext.BaseDirectory).Functions.Select(f => Path.Combine(AppContext.BaseDirectory, f.Name, "function.json")))
         {
             var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!;
             var trigger = json["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "httpTrigger")!;

@@ -37,8 +37,7 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
         Assert.True(File.Exists(Path.Combine(dest, "libhostfxr.so")), "self-contained: the runtime is in the app");
 
         // One folder per function at the root, and only those.
-        var repoFunctions = Directory.GetFiles(Path.Combine(RepoPaths.Root, "functions"), "function.json", SearchOption.AllDirectories)
-            .Select(f => Path.GetFileName(Path.GetDirectoryName(f)!)).Order(StringComparer.Ordinal).ToArray();
+        var repoFunctions = RepoPaths.FunctionNames();
         var publishedFunctions = Directory.GetDirectories(dest)
             .Where(d => File.Exists(Path.Combine(d, "function.json")))
             .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();

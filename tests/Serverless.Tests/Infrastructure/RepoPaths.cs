@@ -5,6 +5,17 @@ internal static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
+    /// <summary>The functions the source declares: <c>functions/&lt;Area&gt;/Functions/&lt;Name&gt;/function.json</c>, sorted by name.</summary>
+    public static string[] FunctionNames() =>
+        Directory.GetDirectories(Path.Combine(Root, "functions"))
+            .Select(area => Path.Combine(area, "Functions"))
+            .Where(Directory.Exists)
+            .SelectMany(Directory.GetDirectories)
+            .Where(dir => File.Exists(Path.Combine(dir, "function.json")))
+            .Select(dir => Path.GetFileName(dir))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
