@@ -136,21 +136,27 @@ internal sealed class AnthropicEndpoint(bool countTokens) : UpstreamEndpoint
                 }
             }
 
-            // Every tool_use must be answered by a tool_result in the very next (user) message.
-            var toolUseIds = blocks.Where(b => b.String("type") == "tool_use").Select(b => b.String("id")!).ToList();
-            if (toolUseIds.Count > 0)
+            // Every tool_use must be answered by a tool_result in the very next (user) message; checked after this
+            // message's own blocks so a stray tool_result id is reported first.
+            if (i > 0 && UnansweredToolUses(messages[i - 1], message) is { } missing)
             {
-                var answered = i + 1 < messages.Count ? ToolResultIds(messages[i + 1]) : [];
-                var missing = toolUseIds.Where(id => !answered.Contains(id)).ToList();
-                if (missing.Count > 0)
-                {
-                    return new($"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks immediately after: {string.Join(", ", missing)}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.");
-                }
+                return Unanswered(i, missing);
             }
         }
 
-        return null;
+        return UnansweredToolUses(messages[^1], default) is { } unanswered ? Unanswered(messages.Count, unanswered) : null;
     }
+
+    /// <summary>The tool_use ids of <paramref name="assistant"/> that <paramref name="next"/> does not answer, or null.</summary>
+    private static string? UnansweredToolUses(JsonElement assistant, JsonElement next)
+    {
+        var answered = ToolResultIds(next);
+        var missing = assistant.Items("content").Where(b => b.String("type") == "tool_use").Select(b => b.String("id")!).Where(id => !answered.Contains(id)).ToList();
+        return missing.Count == 0 ? null : string.Join(", ", missing);
+    }
+
+    private static Invalid Unanswered(int index, string ids) =>
+        new($"messages.{index}: `tool_use` ids were found without `tool_result` blocks immediately after: {ids}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.");
 
     private static Invalid? ValidateBlock(JsonElement block, string at, string role, int index, List<JsonElement> messages)
     {

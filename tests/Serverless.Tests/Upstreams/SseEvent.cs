@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 
 namespace Serverless.Tests.Upstreams;
@@ -29,8 +31,7 @@ internal static class SseStream
                 await SendAsync(sseEvent);
                 if (script.BreakAfterEvents is { } breakAfter && sent >= breakAfter)
                 {
-                    // Mid-stream death of the upstream: the client sees a reset, not a clean end of the body.
-                    context.Abort();
+                    await BreakConnectionAsync(context);
                     return;
                 }
 
@@ -60,5 +61,19 @@ internal static class SseStream
             await context.Response.Body.FlushAsync(cancellationToken);
             sent++;
         }
+    }
+
+    /// <summary>
+    /// Mid-stream death of the upstream: the client gets the events already sent, then the body ends without its
+    /// terminating chunk (an IOException on read), never a clean end of stream.
+    /// </summary>
+    private static async Task BreakConnectionAsync(HttpContext context)
+    {
+        // NOTE: an abort alone sends RST, and Linux drops received-but-unread bytes on RST, so the client could lose
+        // the events it was promised. Give the transport time to write them, then close our side (FIN) before aborting.
+        await Task.Delay(TimeSpan.FromMilliseconds(50), context.RequestAborted);
+        context.Features.Get<IConnectionSocketFeature>()?.Socket.Shutdown(SocketShutdown.Send);
+        await Task.Delay(TimeSpan.FromMilliseconds(50), context.RequestAborted);
+        context.Abort();
     }
 }
