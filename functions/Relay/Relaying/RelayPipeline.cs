@@ -274,11 +274,10 @@ internal sealed partial class RelayPipeline(
                     WriteEvents(events, encoder, output, trace);
                 }
 
-                if (output.UnflushedBytes > 0)
-                {
-                    trace.FirstByteSent();
-                    await output.FlushAsync(clientAborted).ConfigureAwait(false);
-                }
+                // NOTE: Kestrel's response writer reports no unflushed bytes, so there is no cheap "anything written?"
+                // test; a flush with nothing pending costs nothing.
+                trace.FirstByteSent();
+                await output.FlushAsync(clientAborted).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)

@@ -30,6 +30,9 @@ public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
 
     public static string ModelFor(string provider) => "m-" + provider;
 
+    /// <summary>A model the provider's account serves under its own name (no model map), so bodies can pass through untouched.</summary>
+    public static string ExactModelFor(string provider) => "exact-" + provider;
+
     public async ValueTask InitializeAsync()
     {
         Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
@@ -49,7 +52,7 @@ public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
                 },
                 apiVersion = provider == "azure-openai" ? "2024-10-21" : null,
                 apiKey = Upstream.ApiKey,
-                models = new[] { ModelFor(provider) },
+                models = new[] { ModelFor(provider), ExactModelFor(provider) },
                 modelMap = new Dictionary<string, string> { [ModelFor(provider)] = upstreamModel },
             });
         }

@@ -123,3 +123,10 @@ public sealed class MatrixCollection : ICollectionFixture<RelayWithUpstreams>
 {
     public const string Name = "relay with upstreams";
 }
+
+/// <summary>Tests that change the upstream's script get a relay and upstream of their own, and run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class ScriptedCollection : ICollectionFixture<RelayWithUpstreams>
+{
+    public const string Name = "relay with scripted upstreams";
+}

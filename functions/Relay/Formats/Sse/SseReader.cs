@@ -34,6 +34,10 @@ internal sealed class SseReader : IAsyncDisposable
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
+
+            // Everything is examined only when no complete event is left in it; after returning an event, the next read
+            // must not wait for new bytes while whole events are still buffered.
+            var examined = buffer.End;
             try
             {
                 while (TryReadLine(ref buffer, out var line, out var lineWithEnding))
@@ -48,6 +52,7 @@ internal sealed class SseReader : IAsyncDisposable
                     {
                         if (_hasData || _eventName is not null)
                         {
+                            examined = consumed;
                             return Dispatch();
                         }
 
@@ -77,7 +82,7 @@ internal sealed class SseReader : IAsyncDisposable
             }
             finally
             {
-                _reader.AdvanceTo(consumed, buffer.End);
+                _reader.AdvanceTo(consumed, examined);
             }
         }
     }

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Serverless.Tests.Upstreams;
+using Xunit;
+
+namespace Serverless.Tests.EndToEnd;
+
+/// <summary>Events reach the client as the upstream sends them: nothing is buffered on the way, translated or not.</summary>
+[Collection(ScriptedCollection.Name)]
+public sealed class StreamFlushTests(RelayWithUpstreams relay)
+{
+    private static readonly ClientDriver[] Clients = [new OpenAIChatDriver(), new ResponsesDriver(), new AnthropicDriver(), new GeminiDriver()];
+
+    [Theory]
+    [InlineData("openai-chat", "openai")]
+    [InlineData("anthropic", "anthropic")]
+    [InlineData("gemini", "gemini")]
+    [InlineData("openai-responses", "openai")]
+    [InlineData("anthropic", "openai")]
+    [InlineData("openai-chat", "anthropic")]
+    [InlineData("gemini", "azure-openai")]
+    [InlineData("openai-responses", "gemini")]
+    public async Task Stream_UpstreamEvents150msApart_ArriveSpreadTheSameWay(string clientName, string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(150), ReplyWords = 5 };
+        try
+        {
+            var client = Clients.Single(c => c.Name == clientName);
+            using var http = relay.Host.CreateClient();
+            using var request = client.Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), stream: true, relay.Key);
+            var clock = Stopwatch.StartNew();
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
+            var firstSeen = new TimeSpan?[5];
+            await foreach (var arrived in SseArrivals.ReadAsync(response, clock, ct).WithCancellation(ct))
+            {
+                for (var word = 0; word < firstSeen.Length; word++)
+                {
+                    if (firstSeen[word] is null && Regex.IsMatch(arrived.Data, $@"\bw{word + 1}\b"))
+                    {
+                        firstSeen[word] = arrived.At;
+                    }
+                }
+            }
+
+            Assert.All(firstSeen, at => Assert.NotNull(at));
+            for (var word = 1; word < firstSeen.Length; word++)
+            {
+                var gap = firstSeen[word]!.Value - firstSeen[word - 1]!.Value;
+                Assert.True(gap >= TimeSpan.FromMilliseconds(100), $"w{word} and w{word + 1} arrived {gap.TotalMilliseconds:0} ms apart: the relay held an event back");
+            }
+        }
+        finally
+        {
+            relay.Upstream.Reset();
+        }
+    }
+}
