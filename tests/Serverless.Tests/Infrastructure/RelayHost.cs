@@ -82,7 +82,10 @@ internal sealed class RelayHost : IAsyncDisposable
     }
 
     /// <summary>Creates a client key through the admin API; returns the plaintext key.</summary>
-    public async Task<string> CreateKeyAsync(object? key = null)
+    public async Task<string> CreateKeyAsync(object? key = null) => (await CreateKeyWithIdAsync(key)).Key;
+
+    /// <summary>Creates a client key through the admin API; returns its id and the plaintext key.</summary>
+    public async Task<(string Id, string Key)> CreateKeyWithIdAsync(object? key = null)
     {
         using var response = await Admin.PostAsJsonAsync("admin/keys", key ?? new { name = "test" }).WaitAsync(TimeSpan.FromSeconds(30));
         var body = await response.Content.ReadAsStringAsync();
@@ -91,7 +94,37 @@ internal sealed class RelayHost : IAsyncDisposable
             throw new InvalidOperationException($"creating the key failed: {(int)response.StatusCode} {body}");
         }
 
-        return JsonDocument.Parse(body).RootElement.GetProperty("key").GetString()!;
+        var created = JsonDocument.Parse(body).RootElement;
+        return (created.GetProperty("id").GetString()!, created.GetProperty("key").GetString()!);
+    }
+
+    /// <summary>Waits until the background writer has stored <paramref name="count"/> usage rows for a key, and returns them in request order.</summary>
+    public async Task<IReadOnlyList<TableEntity>> UsageRowsAsync(string keyId, int count, TimeSpan timeout)
+    {
+        var table = Table("usage");
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var rows = new List<TableEntity>();
+            try
+            {
+                await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == keyId))
+                {
+                    rows.Add(row);
+                }
+            }
+            catch (Azure.RequestFailedException e) when (e.Status == 404)
+            {
+                // The table is created with the first batch.
+            }
+
+            if (rows.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return rows.OrderBy(r => r.RowKey, StringComparer.Ordinal).ToArray();
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>An HttpClient for the client APIs (no credentials set).</summary>

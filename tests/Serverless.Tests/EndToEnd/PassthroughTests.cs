@@ -1,0 +1,100 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Serverless.Tests.EndToEnd;
+
+/// <summary>
+/// When client and upstream speak the same format the body goes up as the client sent it, so upstream prompt caching
+/// and every field the relay does not model survive.
+/// </summary>
+[Collection(ScriptedCollection.Name)]
+public sealed class PassthroughTests(RelayWithUpstreams relay)
+{
+    private async Task<string> SendAsync(string path, string body, Action<HttpRequestHeaders> headers)
+    {
+        using var http = relay.Host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        headers(request.Headers);
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, text);
+        return text;
+    }
+
+    [Fact]
+    public async Task OpenAIChat_SameFormat_BodyForwardedByteForByte()
+    {
+        const string body = "{ \"model\":\"exact-openai\",\n  \"messages\": [ {\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\",\"cache_control\":{\"type\":\"ephemeral\"}}]} ],\n  \"seed\": 7, \"logit_bias\": {\"50256\": -100}, \"x_unknown\": [1,2] }";
+
+        await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", relay.Key));
+
+        Assert.Equal(body, Encoding.UTF8.GetString(relay.Upstream.LastRequest.Body));
+    }
+
+    [Fact]
+    public async Task Anthropic_SameFormatStreaming_BodyForwardedByteForByte()
+    {
+        const string body = """{"model":"exact-anthropic","max_tokens":50,"stream":true,"system":[{"type":"text","text":"long cached prefix","cache_control":{"type":"ephemeral","ttl":"1h"}}],"messages":[{"role":"user","content":"hi"}],"top_k":5,"metadata":{"user_id":"u-1"}}""";
+
+        await SendAsync("v1/messages", body, h =>
+        {
+            h.Add("x-api-key", relay.Key);
+            h.Add("anthropic-version", "2023-06-01");
+            h.Add("anthropic-beta", "extended-cache-ttl-2025-04-11");
+        });
+
+        var seen = relay.Upstream.LastRequest;
+        Assert.Equal(body, Encoding.UTF8.GetString(seen.Body));
+        Assert.Equal("extended-cache-ttl-2025-04-11", seen.Headers["anthropic-beta"]);
+        Assert.Equal("2023-06-01", seen.Headers["anthropic-version"]);
+        Assert.Equal(relay.Upstream.ApiKey, seen.Headers["x-api-key"]);
+    }
+
+    [Fact]
+    public async Task Gemini_SameFormatWithModelMap_BodyUnchangedModelInUrl()
+    {
+        const string body = """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}]}""";
+
+        await SendAsync("v1beta/models/m-gemini:generateContent", body, h => h.Add("x-goog-api-key", relay.Key));
+
+        Assert.Equal(body, Encoding.UTF8.GetString(relay.Upstream.LastRequest.Body));
+        Assert.StartsWith("/v1beta/models/gemini-test:generateContent", relay.Upstream.LastRequest.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenAIChat_ModelMap_OnlyTheModelChanges()
+    {
+        const string body = """{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"seed":7,"n":1}""";
+
+        await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", relay.Key));
+
+        var expected = JsonNode.Parse(body)!;
+        expected["model"] = "gpt-test";
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(relay.Upstream.LastRequest.Body)));
+    }
+
+    [Fact]
+    public async Task OpenAIChatStream_ClientDidNotAskForUsage_RelayAsksAndHidesTheUsageChunk()
+    {
+        var (keyId, key) = await relay.Host.CreateKeyWithIdAsync(new { name = "hidden-usage" });
+        const string body = """{"model":"exact-openai","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
+
+        var stream = await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", key));
+
+        Assert.True(relay.Upstream.LastRequest.Json.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        var chunks = stream.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(f => f["data: ".Length..]).ToArray();
+        Assert.Equal("[DONE]", chunks[^1]);
+        Assert.All(chunks[..^1], chunk =>
+        {
+            var root = JsonDocument.Parse(chunk).RootElement;
+            Assert.NotEqual(0, root.GetProperty("choices").GetArrayLength());
+            Assert.True(!root.TryGetProperty("usage", out var usage) || usage.ValueKind == JsonValueKind.Null);
+        });
+        var row = Assert.Single(await relay.Host.UsageRowsAsync(keyId, 1, TimeSpan.FromSeconds(20)));
+        Assert.Equal(7, row.GetInt64("OutputTokens"));
+        Assert.Equal(21, row.GetInt64("InputTokens"));
+    }
+}
