@@ -28,7 +28,7 @@ internal static class AnthropicContentWriter
             writer.WriteString("media_type", image.MediaType ?? "image/png");
             writer.WriteString("data", image.Data);
         }
-        else if (image.Url is not null && AnthropicWire.TryParseDataUrl(image.Url, out var mediaType, out var data))
+        else if (image.Url is not null && DataUrl.TryParse(image.Url, out var mediaType, out var data))
         {
             writer.WriteString("type", "base64");
             writer.WriteString("media_type", mediaType);

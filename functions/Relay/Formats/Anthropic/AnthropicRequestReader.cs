@@ -304,7 +304,7 @@ internal static class AnthropicRequestReader
                 return error;
             }
 
-            part = AnthropicWire.TryParseDataUrl(url, out var mediaType, out var data)
+            part = DataUrl.TryParse(url, out var mediaType, out var data)
                 ? new ImagePart { MediaType = mediaType, Data = data, CacheControl = cacheControl }
                 : new ImagePart { Url = url, CacheControl = cacheControl };
             return null;

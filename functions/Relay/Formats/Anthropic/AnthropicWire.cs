@@ -124,27 +124,4 @@ internal static class AnthropicWire
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object
             ? JsonObject.Create(value.Clone())
             : null;
-
-    /// <summary>Splits <c>data:&lt;mime&gt;;base64,&lt;data&gt;</c>; false for any other URL.</summary>
-    public static bool TryParseDataUrl(string url, out string mediaType, out string data)
-    {
-        const string Prefix = "data:";
-        const string Marker = ";base64,";
-        mediaType = string.Empty;
-        data = string.Empty;
-        if (!url.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var marker = url.IndexOf(Marker, Prefix.Length, StringComparison.OrdinalIgnoreCase);
-        if (marker < 0)
-        {
-            return false;
-        }
-
-        mediaType = url[Prefix.Length..marker];
-        data = url[(marker + Marker.Length)..];
-        return true;
-    }
 }

@@ -212,26 +212,4 @@ internal static class GeminiJson
             }
         }
     }
-
-    /// <summary>Splits a <c>data:&lt;mime&gt;;base64,&lt;data&gt;</c> URL.</summary>
-    public static bool TryParseDataUrl(string url, out string mediaType, out string data)
-    {
-        mediaType = string.Empty;
-        data = string.Empty;
-        if (!url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var comma = url.IndexOf(',', StringComparison.Ordinal);
-        var marker = url.IndexOf(";base64", StringComparison.OrdinalIgnoreCase);
-        if (comma < 0 || marker < 0 || marker > comma)
-        {
-            return false;
-        }
-
-        mediaType = url[5..marker];
-        data = url[(comma + 1)..];
-        return mediaType.Length > 0;
-    }
 }

@@ -166,7 +166,7 @@ internal static class GeminiWire
         {
             WriteInline(writer, image.MediaType ?? "image/jpeg", image.Data);
         }
-        else if (image.Url is not null && GeminiJson.TryParseDataUrl(image.Url, out var mediaType, out var data))
+        else if (image.Url is not null && DataUrl.TryParse(image.Url, out var mediaType, out var data))
         {
             WriteInline(writer, mediaType, data);
         }

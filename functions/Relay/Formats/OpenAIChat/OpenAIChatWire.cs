@@ -7,8 +7,6 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// <summary>Pieces of the Chat Completions wire form shared by the readers, writers and stream translators.</summary>
 internal static class OpenAIChatWire
 {
-    private const string DataUrlPrefix = "data:";
-    private const string Base64Marker = ";base64,";
 
     public static StopReason ReadFinishReason(string? finishReason) => finishReason switch
     {
@@ -83,31 +81,13 @@ internal static class OpenAIChatWire
     }
 
     /// <summary>Turns an <c>image_url.url</c> into an <see cref="ImagePart"/>, unpacking base64 data URLs.</summary>
-    public static ImagePart ReadImageUrl(string url, string? detail, JsonObject? cacheControl)
-    {
-        if (url.StartsWith(DataUrlPrefix, StringComparison.OrdinalIgnoreCase))
-        {
-            var marker = url.IndexOf(Base64Marker, StringComparison.OrdinalIgnoreCase);
-            if (marker > 0)
-            {
-                // data:<mime>[;param=value]*;base64,<data>: the media type ends at the first ';'.
-                var mimeEnd = url.IndexOf(';', DataUrlPrefix.Length);
-                return new ImagePart
-                {
-                    MediaType = url[DataUrlPrefix.Length..mimeEnd],
-                    Data = url[(marker + Base64Marker.Length)..],
-                    Detail = detail,
-                    CacheControl = cacheControl,
-                };
-            }
-        }
-
-        return new ImagePart { Url = url, Detail = detail, CacheControl = cacheControl };
-    }
+    public static ImagePart ReadImageUrl(string url, string? detail, JsonObject? cacheControl) =>
+        DataUrl.TryParse(url, out var mediaType, out var data)
+            ? new ImagePart { MediaType = mediaType, Data = data, Detail = detail, CacheControl = cacheControl }
+            : new ImagePart { Url = url, Detail = detail, CacheControl = cacheControl };
 
     /// <summary>The URL to send for an image: its own, or a data URL built from inline data.</summary>
-    public static string ImageUrlOf(ImagePart image) =>
-        image.Url ?? string.Concat(DataUrlPrefix, image.MediaType ?? "application/octet-stream", Base64Marker, image.Data);
+    public static string ImageUrlOf(ImagePart image) => image.Url ?? DataUrl.Of(image.MediaType, image.Data);
 
     public static long? GetInt64(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)

@@ -403,38 +403,10 @@ internal static class ResponsesRequestReader
             return error;
         }
 
-        image = TryParseDataUrl(url, out var mediaType, out var data)
+        image = DataUrl.TryParse(url, out var mediaType, out var data)
             ? new ImagePart { MediaType = mediaType, Data = data, Detail = detail }
             : new ImagePart { Url = url, Detail = detail };
         return null;
-    }
-
-    /// <summary>Splits <c>data:&lt;mime&gt;;base64,&lt;data&gt;</c>; anything else is an ordinary URL.</summary>
-    internal static bool TryParseDataUrl(string url, out string mediaType, out string data)
-    {
-        mediaType = string.Empty;
-        data = string.Empty;
-        if (!url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var comma = url.IndexOf(',', StringComparison.Ordinal);
-        if (comma < 0)
-        {
-            return false;
-        }
-
-        var header = url.AsSpan(5, comma - 5);
-        const string Base64Marker = ";base64";
-        if (!header.EndsWith(Base64Marker, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        mediaType = header[..^Base64Marker.Length].ToString();
-        data = url[(comma + 1)..];
-        return true;
     }
 
     private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)

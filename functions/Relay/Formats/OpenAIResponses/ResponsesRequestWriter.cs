@@ -255,7 +255,7 @@ internal static class ResponsesRequestWriter
         writer.WriteString("type", "input_image");
         if (image.Data is not null)
         {
-            writer.WriteString("image_url", $"data:{image.MediaType ?? "image/png"};base64,{image.Data}");
+            writer.WriteString("image_url", DataUrl.Of(image.MediaType ?? "image/png", image.Data));
         }
         else
         {
