@@ -41,6 +41,25 @@ internal sealed record RelayError(ErrorKind Kind, string Message, string? Param 
     public int? UpstreamStatus { get; init; }
 
     public static RelayError Invalid(string message, string? param = null) => new(ErrorKind.InvalidRequest, message, param);
+
+    /// <summary>
+    /// The HTTP status most APIs use for this error: the upstream's own status when it spoke the client's format,
+    /// else by kind. A format whose convention differs (Anthropic's 529) maps that kind itself first.
+    /// </summary>
+    public int StatusCode => UpstreamStatus ?? Kind switch
+    {
+        ErrorKind.InvalidRequest => 400,
+        ErrorKind.Authentication => 401,
+        ErrorKind.PermissionDenied => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.RequestTooLarge => 413,
+        ErrorKind.RateLimited => 429,
+        ErrorKind.Upstream => 502,
+        ErrorKind.Overloaded => 503,
+        ErrorKind.Unavailable => 503,
+        ErrorKind.Timeout => 504,
+        _ => 500,
+    };
 }
 
 /// <summary>A parse outcome: a value or an error, never both.</summary>

@@ -8,20 +8,8 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// </summary>
 internal static class AnthropicErrors
 {
-    public static int StatusCodeOf(RelayError error) => error.UpstreamStatus ?? error.Kind switch
-    {
-        ErrorKind.InvalidRequest => 400,
-        ErrorKind.Authentication => 401,
-        ErrorKind.PermissionDenied => 403,
-        ErrorKind.NotFound => 404,
-        ErrorKind.RequestTooLarge => 413,
-        ErrorKind.RateLimited => 429,
-        ErrorKind.Upstream => 502,
-        ErrorKind.Overloaded => 529,
-        ErrorKind.Unavailable => 503,
-        ErrorKind.Timeout => 504,
-        _ => 500,
-    };
+    public static int StatusCodeOf(RelayError error) =>
+        error is { UpstreamStatus: null, Kind: ErrorKind.Overloaded } ? 529 : error.StatusCode;
 
     public static string TypeOf(ErrorKind kind) => kind switch
     {

@@ -8,20 +8,7 @@ namespace Serverless.Relay.Formats.Gemini;
 /// </summary>
 internal static class GeminiErrors
 {
-    public static int StatusCodeOf(RelayError error) => error.UpstreamStatus ?? error.Kind switch
-    {
-        ErrorKind.InvalidRequest => 400,
-        ErrorKind.Authentication => 401,
-        ErrorKind.PermissionDenied => 403,
-        ErrorKind.NotFound => 404,
-        ErrorKind.RequestTooLarge => 413,
-        ErrorKind.RateLimited => 429,
-        ErrorKind.Upstream => 502,
-        ErrorKind.Overloaded => 503,
-        ErrorKind.Unavailable => 503,
-        ErrorKind.Timeout => 504,
-        _ => 500,
-    };
+    public static int StatusCodeOf(RelayError error) => error.StatusCode;
 
     /// <summary>The <c>google.rpc.Code</c> name for an HTTP status, so code and status never disagree.</summary>
     public static string StatusNameOf(int statusCode) => statusCode switch

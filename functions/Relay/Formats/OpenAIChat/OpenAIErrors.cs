@@ -8,20 +8,7 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// </summary>
 internal static class OpenAIErrors
 {
-    public static int StatusCodeOf(RelayError error) => error.UpstreamStatus ?? error.Kind switch
-    {
-        ErrorKind.InvalidRequest => 400,
-        ErrorKind.Authentication => 401,
-        ErrorKind.PermissionDenied => 403,
-        ErrorKind.NotFound => 404,
-        ErrorKind.RequestTooLarge => 413,
-        ErrorKind.RateLimited => 429,
-        ErrorKind.Upstream => 502,
-        ErrorKind.Overloaded => 503,
-        ErrorKind.Unavailable => 503,
-        ErrorKind.Timeout => 504,
-        _ => 500,
-    };
+    public static int StatusCodeOf(RelayError error) => error.StatusCode;
 
     public static void Write(RelayError error, Utf8JsonWriter writer)
     {
