@@ -28,7 +28,12 @@ internal sealed class GeminiFunction(RelayPipeline pipeline, ModelsResponder mod
         return action switch
         {
             "generateContent" => pipeline.RelayAsync(context, ClientApis.Gemini, model, streamFromPath: false),
-            "streamGenerateContent" => pipeline.RelayAsync(context, ClientApis.Gemini, model, streamFromPath: true),
+            "streamGenerateContent" => pipeline.RelayAsync(
+                context,
+                ClientApis.Gemini,
+                model,
+                streamFromPath: true,
+                jsonArrayStream: !string.Equals(context.Request.Query["alt"], "sse", StringComparison.OrdinalIgnoreCase)),
             "countTokens" => counter.CountAsync(context, ClientApis.Gemini, model, body => ReadCountRequest(body, model), static (writer, count) =>
             {
                 writer.WriteStartObject();

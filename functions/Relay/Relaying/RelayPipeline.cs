@@ -30,7 +30,8 @@ internal sealed partial class RelayPipeline(
 {
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
-    public async Task RelayAsync(HttpContext context, ClientApi api, string? modelFromPath = null, bool streamFromPath = false)
+    /// <param name="jsonArrayStream">Gemini without <c>alt=sse</c>: stream one JSON array instead of SSE.</param>
+    public async Task RelayAsync(HttpContext context, ClientApi api, string? modelFromPath = null, bool streamFromPath = false, bool jsonArrayStream = false)
     {
         var cancellationToken = context.RequestAborted;
 
@@ -48,7 +49,7 @@ internal sealed partial class RelayPipeline(
         string? error;
         try
         {
-            (status, error) = await RelayForKeyAsync(context, api, trace, modelFromPath, streamFromPath).ConfigureAwait(false);
+            (status, error) = await RelayForKeyAsync(context, api, trace, modelFromPath, streamFromPath, jsonArrayStream).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -58,7 +59,7 @@ internal sealed partial class RelayPipeline(
         trace.Record(usageSink, status, error);
     }
 
-    private async Task<(int Status, string? Error)> RelayForKeyAsync(HttpContext context, ClientApi api, UsageTrace trace, string? modelFromPath, bool streamFromPath)
+    private async Task<(int Status, string? Error)> RelayForKeyAsync(HttpContext context, ClientApi api, UsageTrace trace, string? modelFromPath, bool streamFromPath, bool jsonArrayStream)
     {
         var cancellationToken = context.RequestAborted;
 
@@ -104,11 +105,11 @@ internal sealed partial class RelayPipeline(
             }
 
             // 4. Call it.
-            return await CallAsync(context, api, trace, request, body, candidates[0]).ConfigureAwait(false);
+            return await CallAsync(context, api, trace, request, body, candidates[0], jsonArrayStream).ConfigureAwait(false);
         }
     }
 
-    private async Task<(int Status, string? Error)> CallAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, ReadOnlyMemory<byte> body, UpstreamAccount account)
+    private async Task<(int Status, string? Error)> CallAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, ReadOnlyMemory<byte> body, UpstreamAccount account, bool jsonArrayStream)
     {
         var clientAborted = context.RequestAborted;
         var provider = ProviderRegistry.For(account.Provider);
@@ -156,7 +157,7 @@ internal sealed partial class RelayPipeline(
             try
             {
                 return request.Stream
-                    ? await StreamAsync(context, api, trace, request, upstreamFormat, passthrough, hideUsageChunk, response).ConfigureAwait(false)
+                    ? await StreamAsync(context, api, trace, request, upstreamFormat, passthrough, hideUsageChunk, jsonArrayStream, response).ConfigureAwait(false)
                     : await AnswerAsync(context, api, trace, upstreamFormat, passthrough, response, deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested && !context.Response.HasStarted)
@@ -218,17 +219,19 @@ internal sealed partial class RelayPipeline(
     /// Relays a stream event by event: each upstream event is decoded (for usage, and for translation), written in the
     /// client's format and flushed before the next is read, so nothing is held back.
     /// </summary>
-    private async Task<(int Status, string? Error)> StreamAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, IChatFormat upstreamFormat, bool passthrough, bool hideUsageChunk, HttpResponseMessage response)
+    private async Task<(int Status, string? Error)> StreamAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, IChatFormat upstreamFormat, bool passthrough, bool hideUsageChunk, bool jsonArrayStream, HttpResponseMessage response)
     {
         var clientAborted = context.RequestAborted;
         var clientResponse = context.Response;
         clientResponse.StatusCode = StatusCodes.Status200OK;
-        clientResponse.ContentType = "text/event-stream; charset=utf-8";
+        clientResponse.ContentType = jsonArrayStream ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8";
         clientResponse.Headers.CacheControl = "no-cache";
         clientResponse.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        var output = clientResponse.BodyWriter;
+        var body = clientResponse.BodyWriter;
+        var array = jsonArrayStream ? new JsonArrayFraming(body) : null;
+        IBufferWriter<byte> output = array is null ? body : array;
         var decoder = upstreamFormat.CreateStreamDecoder();
         var encoder = passthrough ? null : api.Format.CreateStreamEncoder(request);
         var events = new List<StreamEvent>(8);
@@ -265,7 +268,8 @@ internal sealed partial class RelayPipeline(
                     if (failure is not null)
                     {
                         // The upstream's own error event, already in the client's format, has been relayed.
-                        await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                        array?.Complete();
+                        await body.FlushAsync(clientAborted).ConfigureAwait(false);
                         return (StatusCodes.Status502BadGateway, failure.Message);
                     }
                 }
@@ -277,7 +281,8 @@ internal sealed partial class RelayPipeline(
                 // NOTE: Kestrel's response writer reports no unflushed bytes, so there is no cheap "anything written?"
                 // test; a flush with nothing pending costs nothing.
                 trace.FirstByteSent();
-                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                array?.Commit();
+                await body.FlushAsync(clientAborted).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
@@ -291,13 +296,20 @@ internal sealed partial class RelayPipeline(
 
         if (failure is null)
         {
+            if (array is not null)
+            {
+                array.Complete();
+                await body.FlushAsync(clientAborted).ConfigureAwait(false);
+            }
+
             return (StatusCodes.Status200OK, null);
         }
 
         // After the first byte there is no status code left to set: the stream ends with an error event in the client's format.
         (encoder ?? api.Format.CreateStreamEncoder(request)).WriteError(failure, output);
+        array?.Complete();
         trace.FirstByteSent();
-        await output.FlushAsync(clientAborted).ConfigureAwait(false);
+        await body.FlushAsync(clientAborted).ConfigureAwait(false);
         return (api.Format.StatusCodeOf(failure), failure.Message);
     }
 

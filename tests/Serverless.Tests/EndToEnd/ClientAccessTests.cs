@@ -168,4 +168,28 @@ public sealed class ClientAccessTests(RelayWithUpstreams relay)
             Assert.InRange(total, 3, 15);
         }
     }
+
+    [Theory]
+    [InlineData("gemini")]
+    [InlineData("openai")]
+    [InlineData("anthropic")]
+    public async Task GeminiStream_WithoutAltSse_StreamsOneJsonArray(string provider)
+    {
+        using var request = new GeminiDriver().Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), stream: true, relay.Key);
+        request.RequestUri = new Uri($"v1beta/models/{RelayWithUpstreams.ModelFor(provider)}:streamGenerateContent", UriKind.Relative);
+        using var http = relay.Host.CreateClient();
+
+        using var response = await http.SendAsync(request, Ct).WaitAsync(TimeSpan.FromSeconds(20), Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var chunks = JsonDocument.Parse(body).RootElement.EnumerateArray().ToArray();
+        Assert.True(chunks.Length > 2, body);
+        var text = string.Concat(chunks.SelectMany(c => c.TryGetProperty("candidates", out var candidates)
+            ? candidates[0].GetProperty("content").GetProperty("parts").EnumerateArray().Select(p => p.TryGetProperty("text", out var t) ? t.GetString() : "")
+            : []));
+        Assert.Equal("[sys:Be brief] You said: hello there", text);
+        Assert.Equal(7, chunks[^1].GetProperty("usageMetadata").GetProperty("candidatesTokenCount").GetInt32());
+    }
 }

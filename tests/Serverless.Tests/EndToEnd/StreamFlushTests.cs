@@ -44,11 +44,13 @@ public sealed class StreamFlushTests(RelayWithUpstreams relay)
             }
 
             Assert.All(firstSeen, at => Assert.NotNull(at));
-            for (var word = 1; word < firstSeen.Length; word++)
-            {
-                var gap = firstSeen[word]!.Value - firstSeen[word - 1]!.Value;
-                Assert.True(gap >= TimeSpan.FromMilliseconds(100), $"w{word} and w{word + 1} arrived {gap.TotalMilliseconds:0} ms apart: the relay held an event back");
-            }
+            var gaps = firstSeen.Zip(firstSeen.Skip(1), (a, b) => (b!.Value - a!.Value).TotalMilliseconds).ToArray();
+
+            // A relay that buffered would deliver the words together (gaps near 0). On a busy machine scheduling
+            // jitter moves single events by 100 ms or more, so the checks are on the median gap and the total spread.
+            var shown = string.Join(", ", gaps.Select(g => g.ToString("0", System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.True(gaps.Order().ElementAt(gaps.Length / 2) >= 100, $"gaps {shown} ms: the relay held events back");
+            Assert.True(gaps.Sum() >= 450, $"gaps {shown} ms: the words arrived closer together than they were sent");
         }
         finally
         {
