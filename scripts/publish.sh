@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="${1:-out/app}"
 rm -rf "$dest"
-dotnet publish functions/Handler/Handler.csproj -c Release -r linux-x64 --self-contained true -p:DebugType=none -o "$dest" --nologo
+dotnet publish functions/Handler/Handler.csproj -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:DebugType=none -o "$dest" --nologo
 echo "Published to $dest"

@@ -41,6 +41,10 @@ public static partial class HandlerApp
         // The Functions host polls GET / until the handler answers; it must not wait for storage.
         app.MapGet("/", static () => Results.Text("ok"));
         app.MapFunctions(catalog);
+
+        // The tokenizer's vocabulary is warmed after the readiness probe can answer, not before.
+        var estimator = app.Services.GetRequiredService<TokenEstimator>();
+        app.Lifetime.ApplicationStarted.Register(() => ThreadPool.UnsafeQueueUserWorkItem(static e => e.WarmUp(), estimator, preferLocal: false));
         return app;
     }
 

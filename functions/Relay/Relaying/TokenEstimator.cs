@@ -17,9 +17,14 @@ internal sealed class TokenEstimator
     // An image's size is unknown without decoding it; this is Anthropic's figure for a ~1.15 megapixel image.
     private const int PerImage = 1600;
 
-    private readonly Tokenizer _tokenizer = TiktokenTokenizer.CreateForEncoding("o200k_base");
+    // NOTE: loading the o200k vocabulary takes hundreds of milliseconds; it must not delay the handler's readiness,
+    // so it loads on first use (or when WarmUp runs in the background after start).
+    private readonly Lazy<Tokenizer> _tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public int CountText(string text) => _tokenizer.CountTokens(text);
+    /// <summary>Loads the vocabulary now, off the request path.</summary>
+    public void WarmUp() => _ = _tokenizer.Value;
+
+    public int CountText(string text) => _tokenizer.Value.CountTokens(text);
 
     public int Count(ChatRequest request)
     {
