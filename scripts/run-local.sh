@@ -25,5 +25,5 @@ if [ -z "${AzureWebJobsStorage:-}" ]; then
 fi
 
 export RELAY_ADMIN_KEY="${RELAY_ADMIN_KEY:-local-admin-key}"
-echo "Admin key: \$RELAY_ADMIN_KEY (default 'local-admin-key')"
+echo "Admin key: from RELAY_ADMIN_KEY (default: local-admin-key)"
 dotnet run --project functions/Handler/Handler.csproj -c Release -- "$@"
