@@ -13,7 +13,7 @@ internal sealed record AccountRow(UpstreamAccount Account, string? ProtectedApiK
 
 /// <summary>
 /// The <c>{prefix}accounts</c> table: PK <c>account</c>, RK = id; columns Name, Provider (wire name), BaseUrl,
-/// ApiVersion, Models and ModelMap (JSON), Priority, Enabled, CreatedAt, ApiKey (<c>kid:base64</c>, see <see cref="SecretProtector"/>).
+/// ApiVersion, Models and ModelMap (JSON), Priority, Enabled, Weight, MaxConcurrency, CreatedAt, ApiKey (<c>kid:base64</c>, see <see cref="SecretProtector"/>).
 /// </summary>
 internal sealed class AccountStore(RelayTables tables, SecretProtector protector)
 {
@@ -131,6 +131,8 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
             ["ModelMap"] = StorageJson.WriteMap(account.ModelMap),
             ["Priority"] = account.Priority,
             ["Enabled"] = account.Enabled,
+            ["Weight"] = account.Weight,
+            ["MaxConcurrency"] = account.MaxConcurrency,
             ["CreatedAt"] = account.CreatedAt,
             [ApiKeyColumn] = row.ProtectedApiKey,
         };
@@ -154,6 +156,8 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
             ModelMap = StorageJson.ReadMap(entity.GetString("ModelMap")),
             Priority = entity.GetInt32("Priority") ?? 0,
             Enabled = entity.GetBoolean("Enabled") ?? true,
+            Weight = entity.GetInt32("Weight") ?? 1,
+            MaxConcurrency = entity.GetInt32("MaxConcurrency"),
             CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? default,
         };
         return new AccountRow(account, entity.GetString(ApiKeyColumn));

@@ -29,6 +29,12 @@ internal sealed record UpstreamAccount
 
     public bool Enabled { get; init; } = true;
 
+    /// <summary>Inside a priority tier, after in-flight counts, a higher weight is tried first; weighted groups pick by it. 1 to 1000.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>At most this many requests in flight on this account per instance; null means no cap.</summary>
+    public int? MaxConcurrency { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>The decrypted upstream key; null when the account has none (e.g. a local Ollama).</summary>
@@ -81,6 +87,7 @@ internal sealed record UpstreamAccount
             .Append(", BaseUrl = ").Append(BaseUrl)
             .Append(", Priority = ").Append(Priority)
             .Append(", Enabled = ").Append(Enabled)
+            .Append(", Weight = ").Append(Weight)
             .Append(", ApiKey = ").Append(ApiKey is null ? "null" : "***");
         return true;
     }

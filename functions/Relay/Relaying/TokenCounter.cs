@@ -81,9 +81,9 @@ internal sealed class TokenCounter(ClientAuthenticator authenticator, AccountRou
             return;
         }
 
-        var account = candidates[0];
+        var account = candidates[0].Account;
         var provider = ProviderRegistry.For(account.Provider);
-        var upstreamModel = account.UpstreamModelFor(request.Model);
+        var upstreamModel = candidates[0].UpstreamModel;
         if (provider.UpstreamFormat(api.Format.Format).Format == api.Format.Format
             && provider.CountTokensEndpoint(account, upstreamModel) is { } endpoint)
         {
