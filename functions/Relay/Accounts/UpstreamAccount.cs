@@ -1,4 +1,5 @@
 using System.Text;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Accounts;
@@ -39,6 +40,15 @@ internal sealed record UpstreamAccount
 
     /// <summary>The decrypted upstream key; null when the account has none (e.g. a local Ollama).</summary>
     public string? ApiKey { get; init; }
+
+    /// <summary>Set when the account authenticates with OAuth tokens instead of an API key.</summary>
+    public OAuthSettings? OAuth { get; init; }
+
+    /// <summary>
+    /// The OAuth access token for one upstream call, set on a copy right before it (never on the shared snapshot);
+    /// providers send it as a bearer token instead of the API key.
+    /// </summary>
+    public string? AccessToken { get; init; }
 
     private static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();
 
@@ -88,7 +98,8 @@ internal sealed record UpstreamAccount
             .Append(", Priority = ").Append(Priority)
             .Append(", Enabled = ").Append(Enabled)
             .Append(", Weight = ").Append(Weight)
-            .Append(", ApiKey = ").Append(ApiKey is null ? "null" : "***");
+            .Append(", ApiKey = ").Append(ApiKey is null ? "null" : "***")
+            .Append(", AccessToken = ").Append(AccessToken is null ? "null" : "***");
         return true;
     }
 }

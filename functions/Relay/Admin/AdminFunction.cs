@@ -214,6 +214,8 @@ internal sealed partial class AdminFunction(
             ModelMap = request.ModelMap.Or(new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)),
             Priority = request.Priority.Or(0),
             Enabled = request.Enabled.Or(true),
+            Weight = request.Weight.Or(1),
+            MaxConcurrency = request.MaxConcurrency.Or(null),
             CreatedAt = time.GetUtcNow(),
         };
         if (request.Provider.IsSet)
