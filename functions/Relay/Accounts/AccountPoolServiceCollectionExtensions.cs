@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Failover;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Sessions;
 
 namespace Serverless.Relay.Accounts;
@@ -19,7 +20,10 @@ internal static class AccountPoolServiceCollectionExtensions
         services.AddOptions<AccountHealthOptions>().Bind(configuration.GetSection(AccountHealthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OAuthOptions>().Bind(configuration.GetSection(OAuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<Relaying.UpstreamHttp>();
+        services.TryAddSingleton<OAuthTokens>();
         services.TryAddSingleton<AccountEventLog>();
         services.TryAddSingleton<IAccountEventSink>(sp => sp.GetRequiredService<AccountEventLog>());
         services.TryAddSingleton<AccountHealth>();

@@ -92,6 +92,13 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
         }
     }
 
+    internal async Task<TableEntity?> GetEntityIfExistsAsync(string id, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
     internal static string ScopeOf(string id, string column) => SecretProtector.ScopeOf(RelayTables.Accounts, PartitionKey, id, column);
 
     public async Task CreateAsync(AccountRow row, CancellationToken cancellationToken)

@@ -20,6 +20,8 @@ internal sealed record AccountRequest
     public Optional<bool> Enabled { get; init; }
     public Optional<int> Weight { get; init; }
     public Optional<int?> MaxConcurrency { get; init; }
+    /// <summary>OAuth credentials instead of an API key (creation only).</summary>
+    public OAuthCredentialRequest? OAuth { get; init; }
 
     /// <summary>Reads every field, adding one error per bad field. Unknown fields are ignored.</summary>
     public static AccountRequest Parse(JsonElement body, FieldErrors errors, bool creating) => new()
@@ -35,6 +37,7 @@ internal sealed record AccountRequest
         Enabled = AdminFields.Enabled(body, errors),
         Weight = ParseWeight(body, errors),
         MaxConcurrency = ParseMaxConcurrency(body, errors),
+        OAuth = OAuthCredentialRequest.Parse(body, errors),
     };
 
     /// <summary>The account after this request: <paramref name="current"/> with the fields that were sent.</summary>

@@ -10,6 +10,7 @@ using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
@@ -220,7 +221,7 @@ internal sealed partial class AdminFunction(
         };
         if (request.Provider.IsSet)
         {
-            AccountRequest.CheckCombination(account, request.ApiKey.Or(null) is not null, errors);
+            AccountRequest.CheckCombination(account, request.ApiKey.Or(null) is not null || request.OAuth is not null, errors);
         }
 
         if (errors.Any)
@@ -230,7 +231,18 @@ internal sealed partial class AdminFunction(
         }
 
         var apiKey = request.ApiKey.Or(null);
-        var row = new AccountRow(account, apiKey is null ? null : accounts.ProtectApiKey(id, apiKey));
+        OAuthSecrets? oauthSecrets = null;
+        if (request.OAuth is { } oauth)
+        {
+            account = account with { OAuth = oauth.Settings };
+            oauthSecrets = new OAuthSecrets(
+                accounts.Protect(id, AccountStore.AccessTokenColumn, oauth.AccessToken),
+                accounts.Protect(id, AccountStore.RefreshTokenColumn, oauth.RefreshToken),
+                oauth.ClientSecret is null ? null : accounts.Protect(id, AccountStore.ClientSecretColumn, oauth.ClientSecret),
+                oauth.ExpiresAt);
+        }
+
+        var row = new AccountRow(account, apiKey is null ? null : accounts.ProtectApiKey(id, apiKey), oauthSecrets);
         await accounts.CreateAsync(row, ct);
         directory.Invalidate();
         Log.AccountCreated(logger, id);
@@ -264,7 +276,7 @@ internal sealed partial class AdminFunction(
         {
             var account = request.ApplyTo(row.Account);
             var combined = new FieldErrors();
-            var hasApiKey = request.ApiKey.IsSet ? request.ApiKey.Value is not null : row.ProtectedApiKey is not null;
+            var hasApiKey = (request.ApiKey.IsSet ? request.ApiKey.Value is not null : row.ProtectedApiKey is not null) || row.OAuth is not null;
             AccountRequest.CheckCombination(account, hasApiKey, combined);
             if (combined.Any)
             {
@@ -277,7 +289,7 @@ internal sealed partial class AdminFunction(
                 { Value: null } => null,
                 { Value: var plaintext } => accounts.ProtectApiKey(id, plaintext),
             };
-            return new AccountRow(account, protectedKey);
+            return new AccountRow(account, protectedKey, row.OAuth);
         }, ct);
 
         if (!updated.IsSuccess)

@@ -19,6 +19,18 @@ internal static class PoolViews
     /// <summary>What an account view carries beyond its stored fields: its health on this instance.</summary>
     public static void WriteAccountExtras(Utf8JsonWriter writer, AccountRow row, AccountHealthView? health)
     {
+        if (row.Account.OAuth is { } oauth && row.OAuth is { } secrets)
+        {
+            writer.WriteStartObject("oauth");
+            writer.WriteString("tokenUrl", oauth.TokenUrl);
+            writer.WriteString("clientId", oauth.ClientId);
+            writer.WriteString("requestFormat", OAuth.OAuthSettings.WireName(oauth.Format));
+            writer.WriteString("expiresAt", secrets.ExpiresAt);
+            writer.WriteBoolean("hasRefreshToken", secrets.ProtectedRefreshToken is not null);
+            WriteText(writer, "lastRefreshError", secrets.LastRefreshError);
+            writer.WriteEndObject();
+        }
+
         if (health is null)
         {
             return;
@@ -96,6 +108,18 @@ internal static class PoolViews
         writer.WriteEndArray();
         writer.WriteString("createdAt", group.CreatedAt);
         writer.WriteEndObject();
+    }
+
+    private static void WriteText(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
     }
 
     private static void WriteTime(Utf8JsonWriter writer, string name, DateTimeOffset? value)

@@ -12,6 +12,7 @@ using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Sse;
 using Serverless.Relay.Metering;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 using Serverless.Relay.Sessions;
 
@@ -28,6 +29,7 @@ internal sealed partial class RelayPipeline(
     SessionBindings sessions,
     FailoverExecutor failover,
     AccountHealth health,
+    OAuthTokens oauth,
     UpstreamHttp http,
     IUsageSink usageSink,
     IOptions<RelayOptions> options,
@@ -182,6 +184,18 @@ internal sealed partial class RelayPipeline(
     private async ValueTask<UpstreamAttempt> AttemptAsync(HttpContext context, ClientApi api, ChatRequest request, ReadOnlyMemory<byte> body, Candidate candidate, CancellationToken cancellationToken)
     {
         var account = candidate.Account;
+        if (account.OAuth is not null)
+        {
+            // A token near expiry is refreshed first (once per account, across instances); failing that, next account.
+            var token = await oauth.GetAccessTokenAsync(account, cancellationToken).ConfigureAwait(false);
+            if (!token.IsSuccess)
+            {
+                return UpstreamAttempt.Broken(candidate, FailureKind.TokenRefreshFailed, new RelayError(ErrorKind.Upstream, $"The upstream account '{account.Name}' has no valid OAuth token: {token.Error}"));
+            }
+
+            account = account with { AccessToken = token.AccessToken };
+        }
+
         var provider = ProviderRegistry.For(account.Provider);
         var upstreamFormat = provider.UpstreamFormat(api.Format.Format);
         var upstreamModel = candidate.UpstreamModel;
