@@ -30,6 +30,10 @@ internal sealed record FunctionDefinition(string Name, IReadOnlyList<FunctionBin
 
     public FunctionBinding? HttpTrigger => Bindings.FirstOrDefault(b => b.Type == "httpTrigger");
 
+    /// <summary>The trigger of a timer function: exactly one binding, a <c>timerTrigger</c> with a schedule.</summary>
+    public FunctionBinding? TimerTrigger =>
+        Bindings is [{ Type: "timerTrigger", Direction: "in", Schedule.Length: > 0 } trigger] ? trigger : null;
+
     internal static FunctionBinding ParseBinding(JsonObject json, string where)
     {
         string Required(string field) =>

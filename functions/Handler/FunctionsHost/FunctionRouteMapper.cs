@@ -1,3 +1,4 @@
+using Serverless.Handler.Hosting;
 using Serverless.Relay.Functions;
 
 namespace Serverless.Handler.FunctionsHost;
@@ -5,20 +6,44 @@ namespace Serverless.Handler.FunctionsHost;
 /// <summary>
 /// Binds every function of the catalog to its handler entry point. The same routes serve both modes: behind the
 /// Functions host (which proxies the original request path because <c>routePrefix</c> is empty) and in local mode.
+/// Timer functions are served as <c>POST /{Name}</c> with the JSON invocation protocol behind the host, and fired
+/// by <see cref="LocalTimerScheduler"/> in local mode.
 /// A function without an entry point, or an entry point without a function, stops start-up: neither can be reached.
 /// </summary>
 internal static class FunctionRouteMapper
 {
-    public static void MapFunctions(this WebApplication app, FunctionCatalog catalog)
+    /// <summary>The timer functions of the catalog with their parsed schedules (a bad schedule stops start-up).</summary>
+    public static IReadOnlyList<TimerRegistration> TimerRegistrations(FunctionCatalog catalog, IConfiguration configuration) =>
+        catalog.Functions
+            .Where(f => f.TimerTrigger is not null)
+            .Select(f => new TimerRegistration(f.Name, LocalTimerScheduler.ParseSchedule(f.TimerTrigger!.Schedule!, configuration)))
+            .ToArray();
+
+    public static void MapFunctions(this WebApplication app, FunctionCatalog catalog, HostingMode mode)
     {
         var entries = app.Services.GetServices<IHttpFunction>().ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var timers = app.Services.GetServices<ITimerFunction>().ToDictionary(f => f.Name, StringComparer.Ordinal);
         var problems = new List<string>();
 
         foreach (var function in catalog.Functions)
         {
+            if (function.TimerTrigger is { } timerTrigger)
+            {
+                if (!timers.Remove(function.Name, out var timer))
+                {
+                    problems.Add($"{function.Name}: function.json has no handler entry point");
+                }
+                else if (mode == HostingMode.CustomHandler)
+                {
+                    app.MapTimer(function.Name, timerTrigger.Name, timer);
+                }
+
+                continue;
+            }
+
             if (!function.IsProxiedHttp)
             {
-                problems.Add($"{function.Name}: only proxied HTTP functions (one httpTrigger in, one http out) are served by this handler");
+                problems.Add($"{function.Name}: only proxied HTTP functions (one httpTrigger in, one http out) and timer functions (one timerTrigger) are served by this handler");
                 continue;
             }
 
@@ -38,7 +63,7 @@ internal static class FunctionRouteMapper
             app.MapMethods("/" + trigger.Route, trigger.Methods, entry.InvokeAsync).WithName(function.Name);
         }
 
-        problems.AddRange(entries.Keys.Select(name => $"{name}: handler entry point has no function.json"));
+        problems.AddRange(entries.Keys.Concat(timers.Keys).Select(name => $"{name}: handler entry point has no function.json"));
         if (problems.Count > 0)
         {
             throw new FunctionCatalogException("The app's functions do not match the handler: " + string.Join("; ", problems));

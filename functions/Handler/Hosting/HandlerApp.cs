@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Serverless.Handler.FunctionsHost;
+using Serverless.Jobs;
 using Serverless.Relay.Relaying;
 using Serverless.Relay.Storage;
 
@@ -26,6 +27,7 @@ public static partial class HandlerApp
 
         builder.Services.AddRelayStorage(builder.Configuration);
         builder.Services.AddRelay(builder.Configuration);
+        builder.Services.AddJobs();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -34,13 +36,20 @@ public static partial class HandlerApp
 
         var appRoot = builder.Configuration["RELAY_APP_ROOT"] ?? AppContext.BaseDirectory;
         var catalog = FunctionCatalog.Load(appRoot);
+        var timers = FunctionRouteMapper.TimerRegistrations(catalog, builder.Configuration);
+        if (mode == HostingMode.Local)
+        {
+            // Behind the Functions host the host fires timers; locally the handler plays its part.
+            builder.Services.AddSingleton(timers);
+            builder.Services.AddHostedService<LocalTimerScheduler>();
+        }
 
         var app = builder.Build();
         Log.Starting(app.Logger, mode, catalog.Functions.Count);
 
         // The Functions host polls GET / until the handler answers; it must not wait for storage.
         app.MapGet("/", static () => Results.Text("ok"));
-        app.MapFunctions(catalog);
+        app.MapFunctions(catalog, mode);
 
         // The tokenizer's vocabulary is warmed after the readiness probe can answer, not before.
         var estimator = app.Services.GetRequiredService<TokenEstimator>();

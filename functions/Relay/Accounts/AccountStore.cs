@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Formats;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 using Serverless.Relay.Secrets;
 using Serverless.Relay.Storage;
@@ -9,16 +10,29 @@ using Serverless.Relay.Storage;
 namespace Serverless.Relay.Accounts;
 
 /// <summary>An account as stored: its fields (<see cref="UpstreamAccount.ApiKey"/> null) and its encrypted key.</summary>
-internal sealed record AccountRow(UpstreamAccount Account, string? ProtectedApiKey);
+internal sealed record AccountRow(UpstreamAccount Account, string? ProtectedApiKey, OAuthSecrets? OAuth = null);
+
+/// <summary>An account row with its ETag and refresh lease, for the OAuth refresher's conditional writes.</summary>
+internal sealed record AccountLeaseState(AccountRow Row, ETag ETag, string? LeaseOwner, DateTimeOffset? LeaseUntil);
 
 /// <summary>
 /// The <c>{prefix}accounts</c> table: PK <c>account</c>, RK = id; columns Name, Provider (wire name), BaseUrl,
-/// ApiVersion, Models and ModelMap (JSON), Priority, Enabled, CreatedAt, ApiKey (<c>kid:base64</c>, see <see cref="SecretProtector"/>).
+/// ApiVersion, Models and ModelMap (JSON), Priority, Enabled, Weight, MaxConcurrency, CreatedAt, ApiKey (<c>kid:base64</c>, see <see cref="SecretProtector"/>).
 /// </summary>
 internal sealed class AccountStore(RelayTables tables, SecretProtector protector)
 {
     internal const string PartitionKey = "account";
     internal const string ApiKeyColumn = "ApiKey";
+    internal const string AccessTokenColumn = "OAuthAccessToken";
+    internal const string RefreshTokenColumn = "OAuthRefreshToken";
+    internal const string ClientSecretColumn = "OAuthClientSecret";
+    internal const string ExpiresAtColumn = "OAuthExpiresAt";
+    internal const string LastRefreshErrorColumn = "OAuthLastError";
+    internal const string LeaseOwnerColumn = "RefreshLeaseOwner";
+    internal const string LeaseUntilColumn = "RefreshLeaseUntil";
+
+    /// <summary>Every column that holds a secret, for key rotation.</summary>
+    internal static readonly string[] SecretColumns = [ApiKeyColumn, AccessTokenColumn, RefreshTokenColumn, ClientSecretColumn];
     private const int MaxUpdateAttempts = 5;
 
     /// <summary>Encrypts an API key bound to this account's row: it cannot be copied to another account.</summary>
@@ -26,6 +40,66 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
 
     public bool TryUnprotectApiKey(string id, string stored, [NotNullWhen(true)] out string? apiKey, out SecretError error) =>
         protector.TryUnprotect(stored, ScopeOf(id), out apiKey, out error);
+
+    /// <summary>Encrypts a secret bound to one column of this account's row.</summary>
+    public string Protect(string id, string column, string plaintext) => protector.Protect(plaintext, ScopeOf(id, column));
+
+    public bool TryUnprotect(string id, string column, string stored, [NotNullWhen(true)] out string? plaintext, out SecretError error) =>
+        protector.TryUnprotect(stored, ScopeOf(id, column), out plaintext, out error);
+
+    /// <summary>The row with its ETag and refresh lease; null when the account is gone.</summary>
+    public async Task<AccountLeaseState?> GetLeaseStateAsync(string id, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken);
+        if (!response.HasValue || FromEntity(response.Value!) is not { } row)
+        {
+            return null;
+        }
+
+        var entity = response.Value!;
+        return new AccountLeaseState(row, entity.ETag, entity.GetString(LeaseOwnerColumn), entity.GetDateTimeOffset(LeaseUntilColumn));
+    }
+
+    /// <summary>Merges <paramref name="columns"/> into the row if it still has <paramref name="etag"/>; the new ETag, or null when another writer got there first.</summary>
+    public async Task<ETag?> TryMergeAsync(string id, ETag etag, IReadOnlyDictionary<string, object?> columns, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
+        var entity = new TableEntity(PartitionKey, id);
+        foreach (var (column, value) in columns)
+        {
+            entity[column] = value;
+        }
+
+        try
+        {
+            var response = await table.UpdateEntityAsync(entity, etag, TableUpdateMode.Merge, cancellationToken);
+            return response.Headers.ETag;
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every row as stored, with its ETag: for re-encrypting secrets under a new key.</summary>
+    internal async IAsyncEnumerable<TableEntity> ListEntitiesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKey}"), cancellationToken: cancellationToken))
+        {
+            yield return entity;
+        }
+    }
+
+    internal async Task<TableEntity?> GetEntityIfExistsAsync(string id, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
+    internal static string ScopeOf(string id, string column) => SecretProtector.ScopeOf(RelayTables.Accounts, PartitionKey, id, column);
 
     public async Task CreateAsync(AccountRow row, CancellationToken cancellationToken)
     {
@@ -116,12 +190,12 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
 
     internal static RelayError NotFound(string id) => new(ErrorKind.NotFound, $"no account has id '{id}'");
 
-    private static string ScopeOf(string id) => SecretProtector.ScopeOf(RelayTables.Accounts, PartitionKey, id, ApiKeyColumn);
+    private static string ScopeOf(string id) => ScopeOf(id, ApiKeyColumn);
 
     private static TableEntity ToEntity(AccountRow row)
     {
         var account = row.Account;
-        return new TableEntity(PartitionKey, account.Id)
+        var entity = new TableEntity(PartitionKey, account.Id)
         {
             ["Name"] = account.Name,
             ["Provider"] = account.Provider.WireName(),
@@ -131,9 +205,24 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
             ["ModelMap"] = StorageJson.WriteMap(account.ModelMap),
             ["Priority"] = account.Priority,
             ["Enabled"] = account.Enabled,
+            ["Weight"] = account.Weight,
+            ["MaxConcurrency"] = account.MaxConcurrency,
             ["CreatedAt"] = account.CreatedAt,
             [ApiKeyColumn] = row.ProtectedApiKey,
         };
+        if (account.OAuth is { } oauth && row.OAuth is { } secrets)
+        {
+            entity["OAuthTokenUrl"] = oauth.TokenUrl;
+            entity["OAuthClientId"] = oauth.ClientId;
+            entity["OAuthFormat"] = OAuthSettings.WireName(oauth.Format);
+            entity[AccessTokenColumn] = secrets.ProtectedAccessToken;
+            entity[RefreshTokenColumn] = secrets.ProtectedRefreshToken;
+            entity[ClientSecretColumn] = secrets.ProtectedClientSecret;
+            entity[ExpiresAtColumn] = secrets.ExpiresAt;
+            entity[LastRefreshErrorColumn] = secrets.LastRefreshError;
+        }
+
+        return entity;
     }
 
     private static AccountRow? FromEntity(TableEntity entity)
@@ -154,8 +243,22 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
             ModelMap = StorageJson.ReadMap(entity.GetString("ModelMap")),
             Priority = entity.GetInt32("Priority") ?? 0,
             Enabled = entity.GetBoolean("Enabled") ?? true,
+            Weight = entity.GetInt32("Weight") ?? 1,
+            MaxConcurrency = entity.GetInt32("MaxConcurrency"),
             CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? default,
         };
-        return new AccountRow(account, entity.GetString(ApiKeyColumn));
+        OAuthSecrets? secrets = null;
+        if (entity.GetString(AccessTokenColumn) is { } accessToken && entity.GetString("OAuthTokenUrl") is { } tokenUrl)
+        {
+            account = account with
+            {
+                OAuth = new OAuthSettings(tokenUrl, entity.GetString("OAuthClientId") ?? "", entity.GetString("OAuthFormat") == "json" ? TokenRequestFormat.Json : TokenRequestFormat.Form),
+            };
+            secrets = new OAuthSecrets(
+                accessToken, entity.GetString(RefreshTokenColumn), entity.GetString(ClientSecretColumn),
+                entity.GetDateTimeOffset(ExpiresAtColumn) ?? DateTimeOffset.MinValue, entity.GetString(LastRefreshErrorColumn));
+        }
+
+        return new AccountRow(account, entity.GetString(ApiKeyColumn), secrets);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Accounts;
@@ -29,10 +30,25 @@ internal sealed record UpstreamAccount
 
     public bool Enabled { get; init; } = true;
 
+    /// <summary>Inside a priority tier, after in-flight counts, a higher weight is tried first; weighted groups pick by it. 1 to 1000.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>At most this many requests in flight on this account per instance; null means no cap.</summary>
+    public int? MaxConcurrency { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>The decrypted upstream key; null when the account has none (e.g. a local Ollama).</summary>
     public string? ApiKey { get; init; }
+
+    /// <summary>Set when the account authenticates with OAuth tokens instead of an API key.</summary>
+    public OAuthSettings? OAuth { get; init; }
+
+    /// <summary>
+    /// The OAuth access token for one upstream call, set on a copy right before it (never on the shared snapshot);
+    /// providers send it as a bearer token instead of the API key.
+    /// </summary>
+    public string? AccessToken { get; init; }
 
     private static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();
 
@@ -81,7 +97,9 @@ internal sealed record UpstreamAccount
             .Append(", BaseUrl = ").Append(BaseUrl)
             .Append(", Priority = ").Append(Priority)
             .Append(", Enabled = ").Append(Enabled)
-            .Append(", ApiKey = ").Append(ApiKey is null ? "null" : "***");
+            .Append(", Weight = ").Append(Weight)
+            .Append(", ApiKey = ").Append(ApiKey is null ? "null" : "***")
+            .Append(", AccessToken = ").Append(AccessToken is null ? "null" : "***");
         return true;
     }
 }

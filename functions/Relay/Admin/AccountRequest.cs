@@ -18,6 +18,10 @@ internal sealed record AccountRequest
     public Optional<IReadOnlyDictionary<string, string>> ModelMap { get; init; }
     public Optional<int> Priority { get; init; }
     public Optional<bool> Enabled { get; init; }
+    public Optional<int> Weight { get; init; }
+    public Optional<int?> MaxConcurrency { get; init; }
+    /// <summary>OAuth credentials instead of an API key (creation only).</summary>
+    public OAuthCredentialRequest? OAuth { get; init; }
 
     /// <summary>Reads every field, adding one error per bad field. Unknown fields are ignored.</summary>
     public static AccountRequest Parse(JsonElement body, FieldErrors errors, bool creating) => new()
@@ -31,6 +35,9 @@ internal sealed record AccountRequest
         ModelMap = ParseModelMap(body, errors),
         Priority = ParsePriority(body, errors),
         Enabled = AdminFields.Enabled(body, errors),
+        Weight = ParseWeight(body, errors),
+        MaxConcurrency = ParseMaxConcurrency(body, errors),
+        OAuth = OAuthCredentialRequest.Parse(body, errors),
     };
 
     /// <summary>The account after this request: <paramref name="current"/> with the fields that were sent.</summary>
@@ -44,6 +51,8 @@ internal sealed record AccountRequest
         ModelMap = ModelMap.Or(current.ModelMap),
         Priority = Priority.Or(current.Priority),
         Enabled = Enabled.Or(current.Enabled),
+        Weight = Weight.Or(current.Weight),
+        MaxConcurrency = MaxConcurrency.Or(current.MaxConcurrency),
     };
 
     /// <summary>The rules that span fields, checked on the merged result (a PATCH may change the provider alone).</summary>
@@ -139,6 +148,43 @@ internal sealed record AccountRequest
         }
 
         errors.Add("modelMap", "modelMap must be an object mapping model names to non-empty strings");
+        return default;
+    }
+
+    private static Optional<int> ParseWeight(JsonElement body, FieldErrors errors)
+    {
+        if (!body.TryGetProperty("weight", out var value))
+        {
+            return default;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var weight) && weight is >= 1 and <= 1000)
+        {
+            return weight;
+        }
+
+        errors.Add("weight", "weight must be an integer from 1 to 1000");
+        return default;
+    }
+
+    private static Optional<int?> ParseMaxConcurrency(JsonElement body, FieldErrors errors)
+    {
+        if (!body.TryGetProperty("maxConcurrency", out var value))
+        {
+            return default;
+        }
+
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return new Optional<int?>(true, null);
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var cap) && cap >= 1)
+        {
+            return cap;
+        }
+
+        errors.Add("maxConcurrency", "maxConcurrency must be a positive integer or null");
         return default;
     }
 

@@ -10,13 +10,15 @@ using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
 
 /// <summary>
 /// The admin API, function route <c>admin/{*path}</c>: CRUD for upstream accounts (<c>accounts</c>,
-/// <c>accounts/{id}</c>) and relay keys (<c>keys</c>, <c>keys/{id}</c>). Authenticated by <c>RELAY_ADMIN_KEY</c>;
+/// <c>accounts/{id}</c>, with this instance's health marks; <c>accounts/events</c>), model groups (<c>models</c>,
+/// <c>models/{name}</c>, see <see cref="PoolAdmin"/>) and relay keys (<c>keys</c>, <c>keys/{id}</c>). Authenticated by <c>RELAY_ADMIN_KEY</c>;
 /// errors in OpenAI's shape.
 /// </summary>
 internal sealed partial class AdminFunction(
@@ -25,6 +27,8 @@ internal sealed partial class AdminFunction(
     AccountDirectory directory,
     ClientKeyStore keys,
     ClientKeyAuthenticator authenticator,
+    AccountHealth health,
+    PoolAdmin pool,
     TimeProvider time,
     ILogger<AdminFunction> logger) : IHttpFunction
 {
@@ -66,6 +70,25 @@ internal sealed partial class AdminFunction(
                         "GET" => ListAccountsAsync(context, ct),
                         "POST" => CreateAccountAsync(context, ct),
                         _ => MethodNotAllowedAsync(context, path, "GET, POST"),
+                    });
+                    break;
+                case [AccountsSegment, PoolAdmin.EventsSegment] when method == "GET":
+                    await pool.ListEventsAsync(context);
+                    break;
+                case [PoolAdmin.ModelsSegment]:
+                    await (method switch
+                    {
+                        "GET" => pool.ListGroupsAsync(context, ct),
+                        "POST" => PutGroupAsync(context, ct),
+                        _ => MethodNotAllowedAsync(context, path, "GET, POST"),
+                    });
+                    break;
+                case [PoolAdmin.ModelsSegment, var group]:
+                    await (method switch
+                    {
+                        "GET" => pool.GetGroupAsync(context, group, ct),
+                        "DELETE" => pool.DeleteGroupAsync(context, group, ct),
+                        _ => MethodNotAllowedAsync(context, path, "GET, DELETE"),
                     });
                     break;
                 case [AccountsSegment, var id]:
@@ -141,7 +164,7 @@ internal sealed partial class AdminFunction(
             writer.WriteStartArray("data");
             foreach (var row in rows)
             {
-                AdminViews.WriteAccount(writer, row);
+                AdminViews.WriteAccount(writer, row, health.View(row.Account.Id));
             }
 
             writer.WriteEndArray();
@@ -158,7 +181,16 @@ internal sealed partial class AdminFunction(
             return;
         }
 
-        await WriteJsonAsync(context, 200, writer => AdminViews.WriteAccount(writer, row));
+        await WriteJsonAsync(context, 200, writer => AdminViews.WriteAccount(writer, row, health.View(id)));
+    }
+
+    private async Task PutGroupAsync(HttpContext context, CancellationToken ct)
+    {
+        using var body = await ReadBodyAsync(context, ct);
+        if (body is not null)
+        {
+            await pool.PutGroupAsync(context, body.RootElement, ct);
+        }
     }
 
     private async Task CreateAccountAsync(HttpContext context, CancellationToken ct)
@@ -183,11 +215,13 @@ internal sealed partial class AdminFunction(
             ModelMap = request.ModelMap.Or(new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)),
             Priority = request.Priority.Or(0),
             Enabled = request.Enabled.Or(true),
+            Weight = request.Weight.Or(1),
+            MaxConcurrency = request.MaxConcurrency.Or(null),
             CreatedAt = time.GetUtcNow(),
         };
         if (request.Provider.IsSet)
         {
-            AccountRequest.CheckCombination(account, request.ApiKey.Or(null) is not null, errors);
+            AccountRequest.CheckCombination(account, request.ApiKey.Or(null) is not null || request.OAuth is not null, errors);
         }
 
         if (errors.Any)
@@ -197,12 +231,23 @@ internal sealed partial class AdminFunction(
         }
 
         var apiKey = request.ApiKey.Or(null);
-        var row = new AccountRow(account, apiKey is null ? null : accounts.ProtectApiKey(id, apiKey));
+        OAuthSecrets? oauthSecrets = null;
+        if (request.OAuth is { } oauth)
+        {
+            account = account with { OAuth = oauth.Settings };
+            oauthSecrets = new OAuthSecrets(
+                accounts.Protect(id, AccountStore.AccessTokenColumn, oauth.AccessToken),
+                accounts.Protect(id, AccountStore.RefreshTokenColumn, oauth.RefreshToken),
+                oauth.ClientSecret is null ? null : accounts.Protect(id, AccountStore.ClientSecretColumn, oauth.ClientSecret),
+                oauth.ExpiresAt);
+        }
+
+        var row = new AccountRow(account, apiKey is null ? null : accounts.ProtectApiKey(id, apiKey), oauthSecrets);
         await accounts.CreateAsync(row, ct);
         directory.Invalidate();
         Log.AccountCreated(logger, id);
         context.Response.Headers.Location = "/admin/accounts/" + id;
-        await WriteJsonAsync(context, 201, writer => AdminViews.WriteAccount(writer, row));
+        await WriteJsonAsync(context, 201, writer => AdminViews.WriteAccount(writer, row, health.View(id)));
     }
 
     private async Task UpdateAccountAsync(HttpContext context, string id, CancellationToken ct)
@@ -231,7 +276,7 @@ internal sealed partial class AdminFunction(
         {
             var account = request.ApplyTo(row.Account);
             var combined = new FieldErrors();
-            var hasApiKey = request.ApiKey.IsSet ? request.ApiKey.Value is not null : row.ProtectedApiKey is not null;
+            var hasApiKey = (request.ApiKey.IsSet ? request.ApiKey.Value is not null : row.ProtectedApiKey is not null) || row.OAuth is not null;
             AccountRequest.CheckCombination(account, hasApiKey, combined);
             if (combined.Any)
             {
@@ -244,7 +289,7 @@ internal sealed partial class AdminFunction(
                 { Value: null } => null,
                 { Value: var plaintext } => accounts.ProtectApiKey(id, plaintext),
             };
-            return new AccountRow(account, protectedKey);
+            return new AccountRow(account, protectedKey, row.OAuth);
         }, ct);
 
         if (!updated.IsSuccess)
@@ -254,8 +299,9 @@ internal sealed partial class AdminFunction(
         }
 
         directory.Invalidate();
+        health.Reset(id); // an admin change (new key, re-enabled) is a fresh start for the account's marks
         Log.AccountUpdated(logger, id);
-        await WriteJsonAsync(context, 200, writer => AdminViews.WriteAccount(writer, updated.Value!));
+        await WriteJsonAsync(context, 200, writer => AdminViews.WriteAccount(writer, updated.Value!, health.View(id)));
     }
 
     private async Task DeleteAccountAsync(HttpContext context, string id, CancellationToken ct)
@@ -423,10 +469,10 @@ internal sealed partial class AdminFunction(
             writer => OpenAIErrors.Write(RelayError.Invalid($"{context.Request.Method} is not allowed on /admin/{path}; allowed: {allow}"), writer));
     }
 
-    private static Task WriteErrorAsync(HttpContext context, RelayError error) =>
+    internal static Task WriteErrorAsync(HttpContext context, RelayError error) =>
         WriteJsonAsync(context, OpenAIErrors.StatusCodeOf(error), writer => OpenAIErrors.Write(error, writer));
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    internal static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";

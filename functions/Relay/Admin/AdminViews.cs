@@ -8,7 +8,8 @@ namespace Serverless.Relay.Admin;
 /// <summary>The JSON the admin API answers. Secrets are never written: accounts say <c>hasApiKey</c>, keys show only their hint.</summary>
 internal static class AdminViews
 {
-    public static void WriteAccount(Utf8JsonWriter writer, AccountRow row)
+    /// <param name="health">This instance's marks on the account, when known.</param>
+    public static void WriteAccount(Utf8JsonWriter writer, AccountRow row, AccountHealthView? health = null)
     {
         var account = row.Account;
         writer.WriteStartObject();
@@ -30,6 +31,17 @@ internal static class AdminViews
         writer.WriteBoolean("enabled", account.Enabled);
         writer.WriteString("createdAt", account.CreatedAt);
         writer.WriteBoolean("hasApiKey", row.ProtectedApiKey is not null);
+        writer.WriteNumber("weight", account.Weight);
+        if (account.MaxConcurrency is { } cap)
+        {
+            writer.WriteNumber("maxConcurrency", cap);
+        }
+        else
+        {
+            writer.WriteNull("maxConcurrency");
+        }
+
+        PoolViews.WriteAccountExtras(writer, row, health);
         writer.WriteEndObject();
     }
 

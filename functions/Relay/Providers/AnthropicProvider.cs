@@ -11,6 +11,7 @@ internal sealed class AnthropicProvider : IProvider
 
     private const string DefaultBaseUrl = "https://api.anthropic.com";
     private const string DefaultVersion = "2023-06-01";
+    private const string OAuthBeta = "oauth-2025-04-20";
 
     public ProviderKind Kind => ProviderKind.Anthropic;
 
@@ -24,7 +25,13 @@ internal sealed class AnthropicProvider : IProvider
 
     public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
     {
-        if (!string.IsNullOrEmpty(account.ApiKey))
+        if (account.AccessToken is { } token)
+        {
+            // Claude OAuth tokens go as a bearer token, and the API only accepts them with the OAuth beta flag.
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            request.Headers.TryAddWithoutValidation("anthropic-beta", OAuthBeta);
+        }
+        else if (!string.IsNullOrEmpty(account.ApiKey))
         {
             request.Headers.TryAddWithoutValidation("x-api-key", account.ApiKey);
         }

@@ -27,7 +27,11 @@ internal sealed class AzureOpenAIProvider : IProvider
 
     public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
     {
-        if (!string.IsNullOrEmpty(account.ApiKey))
+        if (account.AccessToken is { } token)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        }
+        else if (!string.IsNullOrEmpty(account.ApiKey))
         {
             request.Headers.TryAddWithoutValidation("api-key", account.ApiKey);
         }

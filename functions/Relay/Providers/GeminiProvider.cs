@@ -29,7 +29,11 @@ internal sealed class GeminiProvider : IProvider
 
     public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
     {
-        if (!string.IsNullOrEmpty(account.ApiKey))
+        if (account.AccessToken is { } token)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        }
+        else if (!string.IsNullOrEmpty(account.ApiKey))
         {
             request.Headers.TryAddWithoutValidation("x-goog-api-key", account.ApiKey);
         }

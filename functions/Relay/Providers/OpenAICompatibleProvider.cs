@@ -29,9 +29,9 @@ internal sealed class OpenAICompatibleProvider(ProviderKind kind, string default
 
     public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
     {
-        if (!string.IsNullOrEmpty(account.ApiKey))
+        if ((account.AccessToken ?? account.ApiKey) is { Length: > 0 } credential)
         {
-            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + account.ApiKey);
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + credential);
         }
     }
 }

@@ -8,23 +8,32 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Sse;
 using Serverless.Relay.Metering;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Sessions;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// The request path of every chat API: authenticate, parse, route, call the upstream (passing the body through
-/// untouched when both sides speak the same format), relay the answer or stream, and meter it.
+/// The request path of every chat API: authenticate, parse, schedule (sticky session first), call the upstream
+/// (passing the body through untouched when both sides speak the same format) failing over to the next account until
+/// the first byte, relay the answer or stream, and meter it.
 /// </summary>
 internal sealed partial class RelayPipeline(
     ClientAuthenticator authenticator,
-    AccountRouter router,
+    AccountScheduler scheduler,
+    SessionBindings sessions,
+    FailoverExecutor failover,
+    AccountHealth health,
+    OAuthTokens oauth,
     UpstreamHttp http,
     IUsageSink usageSink,
     IOptions<RelayOptions> options,
+    IOptions<FailoverOptions> failoverOptions,
     TimeProvider time,
     ILogger<RelayPipeline> logger)
 {
@@ -98,28 +107,102 @@ internal sealed partial class RelayPipeline(
                 return await FailAsync(context, api, new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{request.Model}'.", "model")).ConfigureAwait(false);
             }
 
-            var candidates = await router.CandidatesAsync(request.Model, cancellationToken).ConfigureAwait(false);
-            if (candidates.Count == 0)
+            // A conversation keeps its account while that account is available (upstream prompt caches keep hitting).
+            SessionBinding? session = null;
+            if (sessions.Enabled && SessionKey.Of(context.Request, trace.Key.Id, request, document.RootElement) is { } sessionKey)
+            {
+                session = await sessions.ResolveAsync(sessionKey, cancellationToken).ConfigureAwait(false);
+            }
+
+            var plan = await scheduler.PlanAsync(request.Model, session?.AccountId, cancellationToken).ConfigureAwait(false);
+            if (plan.Matched == 0)
             {
                 return await FailAsync(context, api, new RelayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or is not served by this relay.", "model")).ConfigureAwait(false);
             }
 
-            // 4. Call it.
-            return await CallAsync(context, api, trace, request, body, candidates[0], jsonArrayStream).ConfigureAwait(false);
+            // 4. Call it, failing over to the next candidate until the first byte.
+            return await CallAsync(context, api, trace, request, body, plan, session, jsonArrayStream).ConfigureAwait(false);
         }
     }
 
-    private async Task<(int Status, string? Error)> CallAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, ReadOnlyMemory<byte> body, UpstreamAccount account, bool jsonArrayStream)
+    private async Task<(int Status, string? Error)> CallAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, ReadOnlyMemory<byte> body, SchedulePlan plan, SessionBinding? session, bool jsonArrayStream)
     {
         var clientAborted = context.RequestAborted;
+        var result = await failover.ExecuteAsync(plan, (candidate, token) => AttemptAsync(context, api, request, body, candidate, token), clientAborted).ConfigureAwait(false);
+        if (result.Success is { } success)
+        {
+            using (success)
+            {
+                var account = success.Candidate.Account;
+                trace.Account = account;
+                trace.UpstreamModel = success.Candidate.UpstreamModel;
+                if (session is not null)
+                {
+                    sessions.Bind(session, account.Id);
+                }
+
+                var upstreamFormat = ProviderRegistry.For(account.Provider).UpstreamFormat(api.Format.Format);
+                var passthrough = upstreamFormat.Format == api.Format.Format;
+                if (!request.Stream)
+                {
+                    return await AnswerAsync(context, api, trace, upstreamFormat, passthrough, success).ConfigureAwait(false);
+                }
+
+                var hideUsageChunk = passthrough && api.Format.Format == WireFormat.OpenAIChat && !request.StreamUsage;
+                var streamed = await StreamAsync(context, api, trace, request, upstreamFormat, passthrough, hideUsageChunk, jsonArrayStream, success.Response!).ConfigureAwait(false);
+                if (streamed.Failure is { } failure)
+                {
+                    // After the first byte there is no retry, but the account is still marked for what it did.
+                    health.ReportFailure(account.Id, failure, streamed.Error ?? "the stream failed");
+                }
+
+                return (streamed.Status, streamed.Error);
+            }
+        }
+
+        using var last = result.LastFailure;
+        if (last is null)
+        {
+            // Accounts match, but none could even be tried: all cooling down, circuit-open, disabled or at their cap.
+            return await FailAsync(context, api, plan.NothingAvailable(request.Model)).ConfigureAwait(false);
+        }
+
+        trace.Account = last.Candidate.Account;
+        trace.UpstreamModel = last.Candidate.UpstreamModel;
+        if (last.Error is { } error)
+        {
+            return await FailAsync(context, api, error).ConfigureAwait(false);
+        }
+
+        return await RelayUpstreamErrorAsync(context, api, last).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One call to one account, returned as a value whatever happens upstream. Everything here is before the first byte
+    /// reaches the client, so any failure may be retried on another account; a non-streamed answer is read whole here
+    /// for the same reason.
+    /// </summary>
+    private async ValueTask<UpstreamAttempt> AttemptAsync(HttpContext context, ClientApi api, ChatRequest request, ReadOnlyMemory<byte> body, Candidate candidate, CancellationToken cancellationToken)
+    {
+        var account = candidate.Account;
+        if (account.OAuth is not null)
+        {
+            // A token near expiry is refreshed first (once per account, across instances); failing that, next account.
+            var token = await oauth.GetAccessTokenAsync(account, cancellationToken).ConfigureAwait(false);
+            if (!token.IsSuccess)
+            {
+                return UpstreamAttempt.Broken(candidate, FailureKind.TokenRefreshFailed, new RelayError(ErrorKind.Upstream, $"The upstream account '{account.Name}' has no valid OAuth token: {token.Error}"));
+            }
+
+            account = account with { AccessToken = token.AccessToken };
+        }
+
         var provider = ProviderRegistry.For(account.Provider);
         var upstreamFormat = provider.UpstreamFormat(api.Format.Format);
-        var upstreamModel = account.UpstreamModelFor(request.Model);
+        var upstreamModel = candidate.UpstreamModel;
         var passthrough = upstreamFormat.Format == api.Format.Format;
-        trace.Account = account;
-        trace.UpstreamModel = upstreamModel;
 
-        var (content, hideUsageChunk) = passthrough
+        var (content, _) = passthrough
             ? PassthroughBody(api.Format.Format, request, body, upstreamModel)
             : (TranslatedBody(request, upstreamFormat, upstreamModel), false);
 
@@ -130,47 +213,53 @@ internal sealed partial class RelayPipeline(
             message.Headers.Accept.ParseAdd("text/event-stream");
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Value.ResponseTimeout);
-        HttpResponseMessage response;
+        HttpResponseMessage? response = null;
         try
         {
             response = await http.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
-        {
-            return await FailAsync(context, api, new RelayError(ErrorKind.Timeout, $"The upstream did not answer within {options.Value.ResponseTimeout.TotalSeconds:0} s.")).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            Log.UpstreamUnreachable(logger, account.Id, e.HttpRequestError.ToString());
-            return await FailAsync(context, api, new RelayError(ErrorKind.Upstream, $"Could not reach the upstream {account.Provider.WireName()} ({e.HttpRequestError}).")).ConfigureAwait(false);
-        }
-
-        using (response)
-        {
             if (!response.IsSuccessStatusCode)
             {
-                return await RelayUpstreamErrorAsync(context, api, account, upstreamFormat, passthrough, response, deadline.Token).ConfigureAwait(false);
+                using (response)
+                {
+                    var status = (int)response.StatusCode;
+                    var errorBody = await ReadBoundedAsync(response.Content, RelayLimits.MaxErrorBodyBytes, deadline.Token).ConfigureAwait(false);
+                    var retryAfter = response.Headers.RetryAfter?.Delta
+                        ?? (response.Headers.RetryAfter?.Date is { } date ? date - time.GetUtcNow() : null);
+                    Log.UpstreamRefused(logger, account.Id, status);
+                    return UpstreamAttempt.Refused(candidate, status, errorBody, response.Content.Headers.ContentType?.ToString(), retryAfter);
+                }
             }
 
-            try
+            if (request.Stream)
             {
-                return request.Stream
-                    ? await StreamAsync(context, api, trace, request, upstreamFormat, passthrough, hideUsageChunk, jsonArrayStream, response).ConfigureAwait(false)
-                    : await AnswerAsync(context, api, trace, upstreamFormat, passthrough, response, deadline.Token).ConfigureAwait(false);
+                return UpstreamAttempt.Answered(candidate, response);
             }
-            catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested && !context.Response.HasStarted)
-            {
-                return await FailAsync(context, api, new RelayError(ErrorKind.Timeout, $"The upstream did not answer within {options.Value.ResponseTimeout.TotalSeconds:0} s.")).ConfigureAwait(false);
-            }
+
+            var bytes = await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
+            return UpstreamAttempt.Answered(candidate, response, bytes);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            response?.Dispose();
+            var seconds = Math.Min(options.Value.ResponseTimeout.TotalSeconds, failoverOptions.Value.AttemptTimeout.TotalSeconds);
+            return UpstreamAttempt.Broken(candidate, FailureKind.Timeout, new RelayError(ErrorKind.Timeout, $"The upstream did not answer within {seconds:0.#} s."));
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            response?.Dispose();
+            var reason = e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection reset";
+            Log.UpstreamUnreachable(logger, account.Id, reason);
+            return UpstreamAttempt.Broken(candidate, FailureKind.Unreachable, new RelayError(ErrorKind.Upstream, $"Could not reach the upstream {account.Provider.WireName()} ({reason})."));
         }
     }
 
     /// <summary>A complete (non-streamed) answer.</summary>
-    private static async Task<(int Status, string? Error)> AnswerAsync(HttpContext context, ClientApi api, UsageTrace trace, IChatFormat upstreamFormat, bool passthrough, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<(int Status, string? Error)> AnswerAsync(HttpContext context, ClientApi api, UsageTrace trace, IChatFormat upstreamFormat, bool passthrough, UpstreamAttempt attempt)
     {
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var response = attempt.Response!;
+        var bytes = attempt.Body;
         ChatResponse? answer = null;
         try
         {
@@ -219,7 +308,7 @@ internal sealed partial class RelayPipeline(
     /// Relays a stream event by event: each upstream event is decoded (for usage, and for translation), written in the
     /// client's format and flushed before the next is read, so nothing is held back.
     /// </summary>
-    private async Task<(int Status, string? Error)> StreamAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, IChatFormat upstreamFormat, bool passthrough, bool hideUsageChunk, bool jsonArrayStream, HttpResponseMessage response)
+    private async Task<(int Status, string? Error, FailureKind? Failure)> StreamAsync(HttpContext context, ClientApi api, UsageTrace trace, ChatRequest request, IChatFormat upstreamFormat, bool passthrough, bool hideUsageChunk, bool jsonArrayStream, HttpResponseMessage response)
     {
         var clientAborted = context.RequestAborted;
         var clientResponse = context.Response;
@@ -237,6 +326,7 @@ internal sealed partial class RelayPipeline(
         var events = new List<StreamEvent>(8);
         var idle = options.Value.StreamIdleTimeout;
         RelayError? failure = null;
+        FailureKind? broken = null;
 
         using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
         await using var upstream = await response.Content.ReadAsStreamAsync(clientAborted).ConfigureAwait(false);
@@ -270,7 +360,7 @@ internal sealed partial class RelayPipeline(
                         // The upstream's own error event, already in the client's format, has been relayed.
                         array?.Complete();
                         await body.FlushAsync(clientAborted).ConfigureAwait(false);
-                        return (StatusCodes.Status502BadGateway, failure.Message);
+                        return (StatusCodes.Status502BadGateway, failure.Message, null);
                     }
                 }
                 else
@@ -288,10 +378,12 @@ internal sealed partial class RelayPipeline(
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
         {
             failure = new RelayError(ErrorKind.Timeout, $"The upstream stream sent nothing for {idle.TotalSeconds:0} s.");
+            broken = FailureKind.Timeout;
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !clientAborted.IsCancellationRequested)
         {
             failure = new RelayError(ErrorKind.Upstream, "The upstream stream broke off: " + e.Message);
+            broken = FailureKind.Unreachable;
         }
 
         if (failure is null)
@@ -302,7 +394,7 @@ internal sealed partial class RelayPipeline(
                 await body.FlushAsync(clientAborted).ConfigureAwait(false);
             }
 
-            return (StatusCodes.Status200OK, null);
+            return (StatusCodes.Status200OK, null, null);
         }
 
         // After the first byte there is no status code left to set: the stream ends with an error event in the client's format.
@@ -310,7 +402,7 @@ internal sealed partial class RelayPipeline(
         array?.Complete();
         trace.FirstByteSent();
         await body.FlushAsync(clientAborted).ConfigureAwait(false);
-        return (api.Format.StatusCodeOf(failure), failure.Message);
+        return (api.Format.StatusCodeOf(failure), failure.Message, broken);
     }
 
     private static void WriteEvents(List<StreamEvent> events, IStreamEncoder? encoder, IBufferWriter<byte> output, UsageTrace trace)
@@ -345,29 +437,28 @@ internal sealed partial class RelayPipeline(
         return usageOnly;
     }
 
-    private async Task<(int Status, string? Error)> RelayUpstreamErrorAsync(HttpContext context, ClientApi api, UpstreamAccount account, IChatFormat upstreamFormat, bool passthrough, HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>The last upstream refusal, in the client's shape (exactly as it came when the formats match).</summary>
+    private static async Task<(int Status, string? Error)> RelayUpstreamErrorAsync(HttpContext context, ClientApi api, UpstreamAttempt attempt)
     {
-        var status = (int)response.StatusCode;
-        var body = await ReadBoundedAsync(response.Content, RelayLimits.MaxErrorBodyBytes, cancellationToken).ConfigureAwait(false);
-        var retryAfter = response.Headers.RetryAfter?.Delta
-            ?? (response.Headers.RetryAfter?.Date is { } date ? date - time.GetUtcNow() : null);
-        Log.UpstreamRefused(logger, account.Id, status);
-
+        var account = attempt.Candidate.Account;
+        var upstreamFormat = ProviderRegistry.For(account.Provider).UpstreamFormat(api.Format.Format);
+        var passthrough = upstreamFormat.Format == api.Format.Format;
+        var status = attempt.Status;
         if (passthrough && status is not (401 or 403))
         {
             // Same format: the client gets exactly what the upstream said.
             context.Response.StatusCode = status;
-            context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
-            if (retryAfter is { } wait)
+            context.Response.ContentType = attempt.ContentType ?? "application/json";
+            if (attempt.RetryAfter is { } wait)
             {
                 context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
-            await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.WriteAsync(attempt.Body, context.RequestAborted).ConfigureAwait(false);
             return (status, $"upstream {status}");
         }
 
-        var error = UpstreamErrors.FromStatus(status, body.Span, upstreamFormat, account, retryAfter);
+        var error = UpstreamErrors.FromStatus(status, attempt.Body.Span, upstreamFormat, account, attempt.RetryAfter);
         return await FailAsync(context, api, error).ConfigureAwait(false);
     }
 

@@ -15,7 +15,7 @@ public static class RelayServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<UpstreamHttp>();
+        services.TryAddSingleton<UpstreamHttp>();
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<AccountRouter>();
         services.AddSingleton<ModelCatalog>();

@@ -13,7 +13,7 @@ namespace Serverless.Relay.Relaying;
 /// client's format and has a count endpoint, so the number is exact; otherwise estimates with <see cref="TokenEstimator"/>.
 /// Counting is free upstream and writes no usage row.
 /// </summary>
-internal sealed class TokenCounter(ClientAuthenticator authenticator, AccountRouter router, UpstreamHttp http, TokenEstimator estimator)
+internal sealed class TokenCounter(ClientAuthenticator authenticator, AccountRouter router, UpstreamHttp http, TokenEstimator estimator, OAuth.OAuthTokens oauth)
 {
     /// <param name="readRequest">Parses the count body into a canonical request (formats differ in what a count body holds).</param>
     /// <param name="writeCount">Writes the estimated count in the client's shape.</param>
@@ -81,9 +81,13 @@ internal sealed class TokenCounter(ClientAuthenticator authenticator, AccountRou
             return;
         }
 
-        var account = candidates[0];
+        var account = candidates[0].Account;
+        if (account.OAuth is not null && await oauth.GetAccessTokenAsync(account, cancellationToken).ConfigureAwait(false) is { IsSuccess: true } token)
+        {
+            account = account with { AccessToken = token.AccessToken };
+        }
         var provider = ProviderRegistry.For(account.Provider);
-        var upstreamModel = account.UpstreamModelFor(request.Model);
+        var upstreamModel = candidates[0].UpstreamModel;
         if (provider.UpstreamFormat(api.Format.Format).Format == api.Format.Format
             && provider.CountTokensEndpoint(account, upstreamModel) is { } endpoint)
         {

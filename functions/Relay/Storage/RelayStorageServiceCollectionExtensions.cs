@@ -60,6 +60,7 @@ public static class RelayStorageServiceCollectionExtensions
         services.TryAddSingleton<IUsageSink>(sp => sp.GetRequiredService<UsageWriter>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<UsageWriter>());
 
+        services.AddAccountPool(configuration);
         services.AddSingleton<IHttpFunction, AdminFunction>();
         return services;
     }

@@ -15,6 +15,8 @@ internal sealed partial class RelayTables
     public const string ClientKeys = "clientkeys";
     public const string Accounts = "accounts";
     public const string Usage = "usage";
+    public const string ModelGroups = "modelgroups";
+    public const string Sessions = "sessions";
 
     private readonly Lazy<TableServiceClient> _service;
     private readonly string _prefix;

@@ -32,15 +32,23 @@ internal sealed record ClientError(int Status, string Type, string Message)
 
 /// <summary>Every failure answers in the client API's own error shape, with the right status.</summary>
 [Collection(ScriptedCollection.Name)]
-public sealed class ErrorShapeTests(RelayWithUpstreams relay)
+public sealed class ErrorShapeTests
 {
+    private readonly RelayWithUpstreams _relay;
+
+    public ErrorShapeTests(RelayWithUpstreams relay)
+    {
+        _relay = relay;
+        relay.StartClean();
+    }
+
     private static readonly ClientDriver[] Clients = [new OpenAIChatDriver(), new ResponsesDriver(), new AnthropicDriver(), new GeminiDriver()];
 
     private static ClientDriver Client(string name) => Clients.Single(c => c.Name == name);
 
     private async Task<(ClientError Error, HttpResponseMessage Response)> SendAsync(string client, HttpRequestMessage request)
     {
-        using var http = relay.Host.CreateClient();
+        using var http = _relay.Host.CreateClient();
         var response = await http.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
@@ -49,7 +57,7 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
 
     private HttpRequestMessage WithBody(string client, string provider, string body)
     {
-        var request = Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, relay.Key);
+        var request = Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key);
         request.Content = new StringContent(body, Encoding.UTF8, "application/json");
         return request;
     }
@@ -88,11 +96,11 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
     [InlineData("gemini", "NOT_FOUND")]
     public async Task UnknownModel_Answers404InClientShape(string client, string type)
     {
-        var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, "no-such-model", false, relay.Key));
+        var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, "no-such-model", false, _relay.Key));
 
         Assert.Equal(404, error.Status);
         Assert.Equal(type, error.Type);
-        Assert.Equal("The model 'no-such-model' does not exist or is not served by this relay.", error.Message);
+        Assert.Equal("The model 'no-such-model' does not exist or is not served by this _relay.", error.Message);
     }
 
     [Theory]
@@ -129,10 +137,10 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
     [InlineData("anthropic", "gemini", 529, 529, "overloaded_error")]
     public async Task UpstreamFailure_Translated_MappedToClientShapeWithUpstreamMessage(string client, string provider, int upstreamStatus, int status, string type)
     {
-        relay.Upstream.Script = new UpstreamScript { FailStatus = upstreamStatus, FailMessage = "the upstream fell over" };
+        _relay.Upstream.Script = new UpstreamScript { FailStatus = upstreamStatus, FailMessage = "the upstream fell over" };
         try
         {
-            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, relay.Key));
+            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key));
 
             Assert.Equal(status, error.Status);
             Assert.Equal(type, error.Type);
@@ -140,7 +148,7 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
         }
         finally
         {
-            relay.Upstream.Reset();
+            _relay.Upstream.Reset();
         }
     }
 
@@ -150,17 +158,17 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
     [InlineData("gemini", "gemini")]
     public async Task UpstreamFailure_SameFormat_RelayedExactly(string client, string provider)
     {
-        relay.Upstream.Script = new UpstreamScript { FailStatus = 500, FailMessage = "exactly this" };
+        _relay.Upstream.Script = new UpstreamScript { FailStatus = 500, FailMessage = "exactly this" };
         try
         {
-            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, relay.Key));
+            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key));
 
             Assert.Equal(500, error.Status);
             Assert.Contains("exactly this", error.Message, StringComparison.Ordinal);
         }
         finally
         {
-            relay.Upstream.Reset();
+            _relay.Upstream.Reset();
         }
     }
 
@@ -170,17 +178,17 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
     [InlineData("gemini", "anthropic")]
     public async Task UpstreamRateLimit_Answers429WithRetryAfter(string client, string provider)
     {
-        relay.Upstream.Script = new UpstreamScript { FailStatus = 429, RetryAfter = TimeSpan.FromSeconds(7) };
+        _relay.Upstream.Script = new UpstreamScript { FailStatus = 429, RetryAfter = TimeSpan.FromSeconds(7) };
         try
         {
-            var (error, response) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, relay.Key));
+            var (error, response) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key));
 
             Assert.Equal(429, error.Status);
             Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
         }
         finally
         {
-            relay.Upstream.Reset();
+            _relay.Upstream.Reset();
         }
     }
 
@@ -190,17 +198,17 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
     [InlineData("gemini", "gemini")]
     public async Task UpstreamRefusesAccountKey_Answers502WithoutUpstreamText(string client, string provider)
     {
-        relay.Upstream.ApiKey = "the-account-key-is-now-wrong";
+        _relay.Upstream.ApiKey = "the-account-key-is-now-wrong";
         try
         {
-            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, relay.Key));
+            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key));
 
             Assert.Equal(502, error.Status);
             Assert.Equal($"The upstream account '{provider} account' was refused by {provider} (401).", error.Message);
         }
         finally
         {
-            relay.Upstream.ApiKey = "upstream-secret";
+            _relay.Upstream.ApiKey = "upstream-secret";
         }
     }
 
@@ -213,11 +221,11 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
     [InlineData("openai-responses", "anthropic", "error")]
     public async Task StreamBrokenMidway_EndsWithErrorEventInClientFormat(string client, string provider, string? eventName)
     {
-        relay.Upstream.Script = new UpstreamScript { BreakAfterEvents = 3, ReplyWords = 20 };
+        _relay.Upstream.Script = new UpstreamScript { BreakAfterEvents = 3, ReplyWords = 20 };
         try
         {
-            using var http = relay.Host.CreateClient();
-            using var request = Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), true, relay.Key);
+            using var http = _relay.Host.CreateClient();
+            using var request = Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), true, _relay.Key);
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
             var events = new List<ArrivedEvent>();
             await foreach (var arrived in SseArrivals.ReadAsync(response, System.Diagnostics.Stopwatch.StartNew(), TestContext.Current.CancellationToken))
@@ -233,7 +241,7 @@ public sealed class ErrorShapeTests(RelayWithUpstreams relay)
         }
         finally
         {
-            relay.Upstream.Reset();
+            _relay.Upstream.Reset();
         }
     }
 }

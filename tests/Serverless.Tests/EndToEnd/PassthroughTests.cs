@@ -11,11 +11,19 @@ namespace Serverless.Tests.EndToEnd;
 /// and every field the relay does not model survive.
 /// </summary>
 [Collection(ScriptedCollection.Name)]
-public sealed class PassthroughTests(RelayWithUpstreams relay)
+public sealed class PassthroughTests
 {
+    private readonly RelayWithUpstreams _relay;
+
+    public PassthroughTests(RelayWithUpstreams relay)
+    {
+        _relay = relay;
+        relay.StartClean();
+    }
+
     private async Task<string> SendAsync(string path, string body, Action<HttpRequestHeaders> headers)
     {
-        using var http = relay.Host.CreateClient();
+        using var http = _relay.Host.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         headers(request.Headers);
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
@@ -29,9 +37,9 @@ public sealed class PassthroughTests(RelayWithUpstreams relay)
     {
         const string body = "{ \"model\":\"exact-openai\",\n  \"messages\": [ {\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\",\"cache_control\":{\"type\":\"ephemeral\"}}]} ],\n  \"seed\": 7, \"logit_bias\": {\"50256\": -100}, \"x_unknown\": [1,2] }";
 
-        await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", relay.Key));
+        await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", _relay.Key));
 
-        Assert.Equal(body, Encoding.UTF8.GetString(relay.Upstream.LastRequest.Body));
+        Assert.Equal(body, Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
     }
 
     [Fact]
@@ -41,16 +49,16 @@ public sealed class PassthroughTests(RelayWithUpstreams relay)
 
         await SendAsync("v1/messages", body, h =>
         {
-            h.Add("x-api-key", relay.Key);
+            h.Add("x-api-key", _relay.Key);
             h.Add("anthropic-version", "2023-06-01");
             h.Add("anthropic-beta", "extended-cache-ttl-2025-04-11");
         });
 
-        var seen = relay.Upstream.LastRequest;
+        var seen = _relay.Upstream.LastRequest;
         Assert.Equal(body, Encoding.UTF8.GetString(seen.Body));
         Assert.Equal("extended-cache-ttl-2025-04-11", seen.Headers["anthropic-beta"]);
         Assert.Equal("2023-06-01", seen.Headers["anthropic-version"]);
-        Assert.Equal(relay.Upstream.ApiKey, seen.Headers["x-api-key"]);
+        Assert.Equal(_relay.Upstream.ApiKey, seen.Headers["x-api-key"]);
     }
 
     [Fact]
@@ -58,10 +66,10 @@ public sealed class PassthroughTests(RelayWithUpstreams relay)
     {
         const string body = """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}]}""";
 
-        await SendAsync("v1beta/models/m-gemini:generateContent", body, h => h.Add("x-goog-api-key", relay.Key));
+        await SendAsync("v1beta/models/m-gemini:generateContent", body, h => h.Add("x-goog-api-key", _relay.Key));
 
-        Assert.Equal(body, Encoding.UTF8.GetString(relay.Upstream.LastRequest.Body));
-        Assert.StartsWith("/v1beta/models/gemini-test:generateContent", relay.Upstream.LastRequest.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal(body, Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
+        Assert.StartsWith("/v1beta/models/gemini-test:generateContent", _relay.Upstream.LastRequest.PathAndQuery, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -69,22 +77,22 @@ public sealed class PassthroughTests(RelayWithUpstreams relay)
     {
         const string body = """{"model":"m-openai","messages":[{"role":"user","content":"hi"}],"seed":7,"n":1}""";
 
-        await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", relay.Key));
+        await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", _relay.Key));
 
         var expected = JsonNode.Parse(body)!;
         expected["model"] = "gpt-test";
-        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(relay.Upstream.LastRequest.Body)));
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(_relay.Upstream.LastRequest.Body)));
     }
 
     [Fact]
     public async Task OpenAIChatStream_ClientDidNotAskForUsage_RelayAsksAndHidesTheUsageChunk()
     {
-        var (keyId, key) = await relay.Host.CreateKeyWithIdAsync(new { name = "hidden-usage" });
+        var (keyId, key) = await _relay.Host.CreateKeyWithIdAsync(new { name = "hidden-usage" });
         const string body = """{"model":"exact-openai","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
 
         var stream = await SendAsync("v1/chat/completions", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", key));
 
-        Assert.True(relay.Upstream.LastRequest.Json.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        Assert.True(_relay.Upstream.LastRequest.Json.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
         var chunks = stream.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(f => f["data: ".Length..]).ToArray();
         Assert.Equal("[DONE]", chunks[^1]);
         Assert.All(chunks[..^1], chunk =>
@@ -93,7 +101,7 @@ public sealed class PassthroughTests(RelayWithUpstreams relay)
             Assert.NotEqual(0, root.GetProperty("choices").GetArrayLength());
             Assert.True(!root.TryGetProperty("usage", out var usage) || usage.ValueKind == JsonValueKind.Null);
         });
-        var row = Assert.Single(await relay.Host.UsageRowsAsync(keyId, 1, TimeSpan.FromSeconds(20)));
+        var row = Assert.Single(await _relay.Host.UsageRowsAsync(keyId, 1, TimeSpan.FromSeconds(20)));
         Assert.Equal(7, row.GetInt64("OutputTokens"));
         Assert.Equal(21, row.GetInt64("InputTokens"));
     }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Relay.Accounts;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
 using Xunit;
@@ -25,6 +27,8 @@ public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
 
     internal LoopbackUpstream Upstream { get; private set; } = null!;
 
+    private readonly List<string> _accountIds = [];
+
     /// <summary>A client key allowed every model.</summary>
     public string Key { get; private set; } = "";
 
@@ -39,7 +43,7 @@ public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
         Host = await RelayHost.StartAsync(azurite);
         foreach (var (provider, upstreamModel) in UpstreamModels)
         {
-            await Host.CreateAccountAsync(new
+            _accountIds.Add(await Host.CreateAccountAsync(new
             {
                 name = provider + " account",
                 provider,
@@ -54,10 +58,24 @@ public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
                 apiKey = Upstream.ApiKey,
                 models = new[] { ModelFor(provider), ExactModelFor(provider) },
                 modelMap = new Dictionary<string, string> { [ModelFor(provider)] = upstreamModel },
-            });
+            }));
         }
 
         Key = await Host.CreateKeyAsync(new { name = "matrix", owner = "user-1" });
+    }
+
+    /// <summary>
+    /// Clears the marks (cool-downs, open circuits, disabled accounts) that earlier tests' simulated failures left, so
+    /// each test starts with every account available and a well-behaved upstream.
+    /// </summary>
+    public void StartClean()
+    {
+        Upstream.Reset();
+        var health = Host.Services.GetRequiredService<AccountHealth>();
+        foreach (var id in _accountIds)
+        {
+            health.Reset(id);
+        }
     }
 
     public async ValueTask DisposeAsync()

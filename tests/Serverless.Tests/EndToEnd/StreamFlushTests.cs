@@ -7,8 +7,16 @@ namespace Serverless.Tests.EndToEnd;
 
 /// <summary>Events reach the client as the upstream sends them: nothing is buffered on the way, translated or not.</summary>
 [Collection(ScriptedCollection.Name)]
-public sealed class StreamFlushTests(RelayWithUpstreams relay)
+public sealed class StreamFlushTests
 {
+    private readonly RelayWithUpstreams _relay;
+
+    public StreamFlushTests(RelayWithUpstreams relay)
+    {
+        _relay = relay;
+        relay.StartClean();
+    }
+
     private static readonly ClientDriver[] Clients = [new OpenAIChatDriver(), new ResponsesDriver(), new AnthropicDriver(), new GeminiDriver()];
 
     [Theory]
@@ -23,12 +31,12 @@ public sealed class StreamFlushTests(RelayWithUpstreams relay)
     public async Task Stream_UpstreamEvents150msApart_ArriveSpreadTheSameWay(string clientName, string provider)
     {
         var ct = TestContext.Current.CancellationToken;
-        relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(150), ReplyWords = 5 };
+        _relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(150), ReplyWords = 5 };
         try
         {
             var client = Clients.Single(c => c.Name == clientName);
-            using var http = relay.Host.CreateClient();
-            using var request = client.Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), stream: true, relay.Key);
+            using var http = _relay.Host.CreateClient();
+            using var request = client.Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), stream: true, _relay.Key);
             var clock = Stopwatch.StartNew();
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
             var firstSeen = new TimeSpan?[5];
@@ -54,7 +62,7 @@ public sealed class StreamFlushTests(RelayWithUpstreams relay)
         }
         finally
         {
-            relay.Upstream.Reset();
+            _relay.Upstream.Reset();
         }
     }
 }

@@ -8,20 +8,28 @@ namespace Serverless.Tests.EndToEnd;
 
 /// <summary>Every request a key makes leaves exactly one usage row, failed and cut-off ones included.</summary>
 [Collection(ScriptedCollection.Name)]
-public sealed class UsageRowTests(RelayWithUpstreams relay)
+public sealed class UsageRowTests
 {
+    private readonly RelayWithUpstreams _relay;
+
+    public UsageRowTests(RelayWithUpstreams relay)
+    {
+        _relay = relay;
+        relay.StartClean();
+    }
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
     {
-        using var http = relay.Host.CreateClient();
+        using var http = _relay.Host.CreateClient();
         return await http.SendAsync(request, option, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
     }
 
     [Fact]
     public async Task Requests_SuccessStreamAndFailures_OneRowEachWithTokensAndTimings()
     {
-        var (keyId, key) = await relay.Host.CreateKeyWithIdAsync(new { name = "usage", owner = "usage-owner" });
+        var (keyId, key) = await _relay.Host.CreateKeyWithIdAsync(new { name = "usage", owner = "usage-owner" });
 
         (await SendAsync(new AnthropicDriver().Build(Scenario.Text, "m-anthropic", false, key))).EnsureSuccessStatusCode();
         using (var stream = await SendAsync(new OpenAIChatDriver().Build(Scenario.Text, "m-gemini", true, key)))
@@ -34,7 +42,7 @@ public sealed class UsageRowTests(RelayWithUpstreams relay)
         badJson.Content = new StringContent("{oops", Encoding.UTF8, "application/json");
         Assert.Equal(400, (int)(await SendAsync(badJson)).StatusCode);
 
-        var rows = await relay.Host.UsageRowsAsync(keyId, 4, Timeout);
+        var rows = await _relay.Host.UsageRowsAsync(keyId, 4, Timeout);
 
         Assert.Equal(4, rows.Count);
         var answer = rows[0];
@@ -59,7 +67,7 @@ public sealed class UsageRowTests(RelayWithUpstreams relay)
 
         Assert.Equal(404, rows[2].GetInt32("Status"));
         Assert.Equal("no-such-model", rows[2].GetString("RequestedModel"));
-        Assert.Equal("The model 'no-such-model' does not exist or is not served by this relay.", rows[2].GetString("Error"));
+        Assert.Equal("The model 'no-such-model' does not exist or is not served by this _relay.", rows[2].GetString("Error"));
         AssertTokens(rows[2], 0, 0, 0, 0);
 
         Assert.Equal(400, rows[3].GetInt32("Status"));
@@ -70,8 +78,8 @@ public sealed class UsageRowTests(RelayWithUpstreams relay)
     [Fact]
     public async Task ClientDisconnects_MidStream_UpstreamCancelledAndSeenUsageMetered()
     {
-        var (keyId, key) = await relay.Host.CreateKeyWithIdAsync(new { name = "disconnect" });
-        relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(200), ReplyWords = 40 };
+        var (keyId, key) = await _relay.Host.CreateKeyWithIdAsync(new { name = "disconnect" });
+        _relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(200), ReplyWords = 40 };
         try
         {
             var clock = Stopwatch.StartNew();
@@ -86,7 +94,7 @@ public sealed class UsageRowTests(RelayWithUpstreams relay)
                 }
             }
 
-            var row = Assert.Single(await relay.Host.UsageRowsAsync(keyId, 1, Timeout));
+            var row = Assert.Single(await _relay.Host.UsageRowsAsync(keyId, 1, Timeout));
 
             Assert.Equal(499, row.GetInt32("Status"));
             // Anthropic reports input and cache tokens at the start; they were seen, so they are billed.
@@ -97,7 +105,7 @@ public sealed class UsageRowTests(RelayWithUpstreams relay)
         }
         finally
         {
-            relay.Upstream.Reset();
+            _relay.Upstream.Reset();
         }
     }
 

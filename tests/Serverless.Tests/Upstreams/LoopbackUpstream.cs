@@ -25,6 +25,8 @@ public sealed class LoopbackUpstream : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private UpstreamScript _script = new();
     private int _failuresServed;
+    private int _inFlight;
+    private int _maxInFlight;
 
     private LoopbackUpstream(WebApplication app)
     {
@@ -102,6 +104,9 @@ public sealed class LoopbackUpstream : IAsyncDisposable
         return upstream;
     }
 
+    /// <summary>The most requests this fake has been handling at once since it started.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
     /// <summary>Forgets recorded requests and returns to the default script.</summary>
     public void Reset()
     {
@@ -121,6 +126,24 @@ public sealed class LoopbackUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        var now = Interlocked.Increment(ref _inFlight);
+        int max;
+        while (now > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
+        {
+        }
+
+        try
+        {
+            await HandleOneAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task HandleOneAsync(HttpContext context)
+    {
         var request = context.Request;
         var endpoint = Route(request);
 
@@ -137,7 +160,7 @@ public sealed class LoopbackUpstream : IAsyncDisposable
         {
             _requests.Add(recorded);
             script = _script;
-            fail = script.FailStatus is not null && (script.FailTimes is null || _failuresServed < script.FailTimes);
+            fail = (script.FailStatus is not null || script.Hang || script.Reset) && (script.FailTimes is null || _failuresServed < script.FailTimes);
         }
 
         if (endpoint is null)
@@ -158,6 +181,26 @@ public sealed class LoopbackUpstream : IAsyncDisposable
             lock (_gate)
             {
                 _failuresServed++;
+            }
+
+            if (script.Hang)
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The caller gave up, as it should.
+                }
+
+                return;
+            }
+
+            if (script.Reset)
+            {
+                context.Abort();
+                return;
             }
 
             if (script.RetryAfter is { } retryAfter)

@@ -23,6 +23,12 @@ public sealed record UpstreamScript
     /// <summary>Streams: after the first content event send the format's own in-stream error event with this message, then end.</summary>
     public string? ErrorEventAfter { get; init; }
 
+    /// <summary>Accept the request and never answer until the caller gives up (counted like <see cref="FailStatus"/> by <see cref="FailTimes"/>).</summary>
+    public bool Hang { get; init; }
+
+    /// <summary>Abort the connection without any response (counted like <see cref="FailStatus"/> by <see cref="FailTimes"/>).</summary>
+    public bool Reset { get; init; }
+
     /// <summary>When above zero, ignore the reply rule and answer <c>w1 w2 … wN</c>.</summary>
     public int ReplyWords { get; init; }
 }

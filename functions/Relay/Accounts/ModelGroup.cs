@@ -1,0 +1,275 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Serverless.Relay.Providers;
+using Serverless.Relay.Storage;
+
+namespace Serverless.Relay.Accounts;
+
+/// <summary>How a model group orders its targets.</summary>
+internal enum ModelGroupStrategy
+{
+    /// <summary>Targets in their listed order (then account priority, load, weight).</summary>
+    Priority,
+    /// <summary>The fewest in-flight requests first, whatever the target.</summary>
+    LeastBusy,
+    /// <summary>Weighted random by account weight.</summary>
+    Weighted,
+}
+
+/// <summary>One target of a group: one account, or every account of a provider that serves the upstream model.</summary>
+internal sealed record ModelGroupTarget(string? AccountId, ProviderKind? Provider, string UpstreamModel)
+{
+    public bool Matches(UpstreamAccount account) => AccountId is not null
+        ? string.Equals(account.Id, AccountId, StringComparison.Ordinal)
+        : account.Provider == Provider && account.Serves(UpstreamModel);
+}
+
+/// <summary>A logical model: one client model name spread over accounts and providers, with fallbacks in order.</summary>
+internal sealed record ModelGroup
+{
+    public required string Name { get; init; }
+    public required IReadOnlyList<ModelGroupTarget> Targets { get; init; }
+    public ModelGroupStrategy Strategy { get; init; }
+    /// <summary>Models (or groups) tried, in order, after every target of this group.</summary>
+    public IReadOnlyList<string> Fallback { get; init; } = [];
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public static string WireName(ModelGroupStrategy strategy) => strategy switch
+    {
+        ModelGroupStrategy.LeastBusy => "least-busy",
+        ModelGroupStrategy.Weighted => "weighted",
+        _ => "priority",
+    };
+
+    public static bool TryParseStrategy(string? name, out ModelGroupStrategy strategy)
+    {
+        foreach (var candidate in Enum.GetValues<ModelGroupStrategy>())
+        {
+            if (string.Equals(WireName(candidate), name, StringComparison.Ordinal))
+            {
+                strategy = candidate;
+                return true;
+            }
+        }
+
+        strategy = default;
+        return false;
+    }
+}
+
+/// <summary>The model groups, as a snapshot shared by all requests.</summary>
+internal interface IModelGroupDirectory
+{
+    ValueTask<ModelGroup?> FindAsync(string model, CancellationToken cancellationToken);
+
+    /// <summary>From the current snapshot only (no I/O); for fallbacks named inside a plan.</summary>
+    ModelGroup? FindCached(string model);
+}
+
+/// <summary>
+/// The <c>{prefix}modelgroups</c> table: PK <c>group</c>, RK = the name lower-cased; columns Name, Strategy,
+/// Targets (JSON <c>[{"account"|"provider", "upstreamModel"}]</c>), Fallback (JSON list), CreatedAt.
+/// </summary>
+internal sealed class ModelGroupStore(RelayTables tables)
+{
+    internal const string PartitionKey = "group";
+
+    public static string RowKeyOf(string name) => name.ToLowerInvariant();
+
+    public async Task UpsertAsync(ModelGroup group, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.ModelGroups, cancellationToken);
+        await table.UpsertEntityAsync(ToEntity(group), TableUpdateMode.Replace, cancellationToken);
+    }
+
+    public async Task<ModelGroup?> GetIfExistsAsync(string name, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.ModelGroups, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKeyOf(name), cancellationToken: cancellationToken);
+        return response.HasValue ? FromEntity(response.Value!) : null;
+    }
+
+    public async Task<IReadOnlyList<ModelGroup>> ListAsync(CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.ModelGroups, cancellationToken);
+        var groups = new List<ModelGroup>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKey}"), cancellationToken: cancellationToken))
+        {
+            if (FromEntity(entity) is { } group)
+            {
+                groups.Add(group);
+            }
+        }
+
+        return groups;
+    }
+
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.ModelGroups, cancellationToken);
+        // NOTE: read first: Azurite answers 204 to a delete of a missing entity with ETag '*', where Azure answers 404.
+        var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKeyOf(name), select: ["PartitionKey"], cancellationToken);
+        if (!current.HasValue)
+        {
+            return false;
+        }
+
+        try
+        {
+            await table.DeleteEntityAsync(PartitionKey, RowKeyOf(name), ETag.All, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    private static TableEntity ToEntity(ModelGroup group)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var target in group.Targets)
+            {
+                writer.WriteStartObject();
+                if (target.AccountId is not null)
+                {
+                    writer.WriteString("account", target.AccountId);
+                }
+                else
+                {
+                    writer.WriteString("provider", target.Provider!.Value.WireName());
+                }
+
+                writer.WriteString("upstreamModel", target.UpstreamModel);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return new TableEntity(PartitionKey, RowKeyOf(group.Name))
+        {
+            ["Name"] = group.Name,
+            ["Strategy"] = ModelGroup.WireName(group.Strategy),
+            ["Targets"] = Encoding.UTF8.GetString(buffer.WrittenSpan),
+            ["Fallback"] = StorageJson.WriteList(group.Fallback),
+            ["CreatedAt"] = group.CreatedAt,
+        };
+    }
+
+    private static ModelGroup? FromEntity(TableEntity entity)
+    {
+        var targets = new List<ModelGroupTarget>();
+        using (var document = JsonDocument.Parse(entity.GetString("Targets") ?? "[]"))
+        {
+            foreach (var item in document.RootElement.EnumerateArray())
+            {
+                var upstreamModel = item.GetProperty("upstreamModel").GetString() ?? "";
+                if (item.TryGetProperty("account", out var account))
+                {
+                    targets.Add(new ModelGroupTarget(account.GetString(), null, upstreamModel));
+                }
+                else if (ProviderKinds.TryParse(item.TryGetProperty("provider", out var p) ? p.GetString() : null, out var provider))
+                {
+                    targets.Add(new ModelGroupTarget(null, provider, upstreamModel));
+                }
+            }
+        }
+
+        _ = ModelGroup.TryParseStrategy(entity.GetString("Strategy"), out var strategy);
+        return new ModelGroup
+        {
+            Name = entity.GetString("Name") ?? entity.RowKey,
+            Strategy = strategy,
+            Targets = targets,
+            Fallback = StorageJson.ReadList(entity.GetString("Fallback")),
+            CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? default,
+        };
+    }
+}
+
+/// <summary>
+/// Every model group in memory, reloaded at most every 5 s (like <see cref="AccountDirectory"/>); concurrent callers
+/// after expiry share one load, and a failed load keeps serving the previous snapshot.
+/// </summary>
+internal sealed partial class ModelGroupDirectory(ModelGroupStore store, TimeProvider time, ILogger<ModelGroupDirectory> logger) : IModelGroupDirectory
+{
+    private readonly Lock _lock = new();
+    private Snapshot? _snapshot;
+    private Task<Snapshot>? _load;
+
+    public ValueTask<ModelGroup?> FindAsync(string model, CancellationToken cancellationToken)
+    {
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot is not null && time.GetTimestamp() < snapshot.ExpiresAt)
+        {
+            return new ValueTask<ModelGroup?>(snapshot.Groups.GetValueOrDefault(model));
+        }
+
+        return LoadAndFindAsync(model, cancellationToken);
+    }
+
+    public ModelGroup? FindCached(string model) => Volatile.Read(ref _snapshot)?.Groups.GetValueOrDefault(model);
+
+    public void Invalidate()
+    {
+        lock (_lock)
+        {
+            _load = null;
+            if (_snapshot is not null)
+            {
+                _snapshot = _snapshot with { ExpiresAt = long.MinValue };
+            }
+        }
+    }
+
+    private async ValueTask<ModelGroup?> LoadAndFindAsync(string model, CancellationToken cancellationToken)
+    {
+        Task<Snapshot> load;
+        lock (_lock)
+        {
+            if (_load is { IsCompleted: true })
+            {
+                _load = null;
+            }
+
+            load = _load ??= LoadAsync();
+        }
+
+        try
+        {
+            return (await load.WaitAsync(cancellationToken).ConfigureAwait(false)).Groups.GetValueOrDefault(model);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _snapshot) is { } stale)
+        {
+            Log.LoadFailed(logger, e);
+            return stale.Groups.GetValueOrDefault(model);
+        }
+    }
+
+    private async Task<Snapshot> LoadAsync()
+    {
+        await Task.Yield();
+        var groups = await store.ListAsync(CancellationToken.None).ConfigureAwait(false);
+        var snapshot = new Snapshot(
+            groups.ToDictionary(g => g.Name, StringComparer.OrdinalIgnoreCase),
+            time.GetTimestamp() + (long)(AccountDirectory.Ttl.TotalSeconds * time.TimestampFrequency));
+        Volatile.Write(ref _snapshot, snapshot);
+        return snapshot;
+    }
+
+    private sealed record Snapshot(Dictionary<string, ModelGroup> Groups, long ExpiresAt);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1621, Level = LogLevel.Warning, Message = "Model group reload failed; serving the previous snapshot")]
+        public static partial void LoadFailed(ILogger logger, Exception exception);
+    }
+}

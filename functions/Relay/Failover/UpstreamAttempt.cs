@@ -1,0 +1,73 @@
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Formats;
+
+namespace Serverless.Relay.Failover;
+
+/// <summary>
+/// One call to one account, as a value: answered (a 2xx with its response, and for a non-streamed call its whole
+/// body), refused (an upstream status with its error body), or broken (no answer: connect failure, reset, timeout).
+/// Owns the response and the account slot until disposed.
+/// </summary>
+internal sealed class UpstreamAttempt : IDisposable
+{
+    private UpstreamAttempt(Candidate candidate) => Candidate = candidate;
+
+    public Candidate Candidate { get; }
+
+    /// <summary>The slot on the account, held until the answer or stream is done.</summary>
+    public AccountHealth.AccountLease? Lease { get; internal set; }
+
+    /// <summary>The 2xx response (headers read); null unless <see cref="Succeeded"/>.</summary>
+    public HttpResponseMessage? Response { get; private init; }
+
+    /// <summary>A non-streamed answer's body, or a refusal's (bounded) error body.</summary>
+    public ReadOnlyMemory<byte> Body { get; private init; }
+
+    /// <summary>The upstream status; 0 when it never answered.</summary>
+    public int Status { get; private init; }
+
+    public string? ContentType { get; private init; }
+
+    public TimeSpan? RetryAfter { get; private init; }
+
+    /// <summary>For a broken attempt, what the client is told if it is the last.</summary>
+    public RelayError? Error { get; private init; }
+
+    /// <summary>How the account is marked: null for a success or a refusal that is the client's own fault (400, 404…).</summary>
+    public FailureKind? Failure { get; internal set; }
+
+    public bool Succeeded => Response is not null;
+
+    /// <summary>Worth another account: the failure was the account's, not the request's.</summary>
+    public bool Retryable => Failure is not null;
+
+    public static UpstreamAttempt Answered(Candidate candidate, HttpResponseMessage response, ReadOnlyMemory<byte> body = default) =>
+        new(candidate) { Response = response, Status = (int)response.StatusCode, Body = body, ContentType = response.Content.Headers.ContentType?.ToString() };
+
+    public static UpstreamAttempt Refused(Candidate candidate, int status, ReadOnlyMemory<byte> body, string? contentType, TimeSpan? retryAfter) =>
+        new(candidate) { Status = status, Body = body, ContentType = contentType, RetryAfter = retryAfter, Failure = UpstreamFailures.Classify(status, body.Span) };
+
+    public static UpstreamAttempt Broken(Candidate candidate, FailureKind failure, RelayError error) =>
+        new(candidate) { Failure = failure, Error = error };
+
+    public void Dispose()
+    {
+        Response?.Dispose();
+        Lease?.Dispose();
+    }
+}
+
+/// <summary>Which upstream statuses mark the account and move on to the next one.</summary>
+internal static class UpstreamFailures
+{
+    public static FailureKind? Classify(int status, ReadOnlySpan<byte> body) => status switch
+    {
+        429 => FailureKind.RateLimited,
+        529 => FailureKind.Overloaded,
+        401 or 403 => FailureKind.Unauthorized,
+        503 when body.IndexOf("overloaded"u8) >= 0 => FailureKind.Overloaded,
+        408 or 504 => FailureKind.Timeout,
+        >= 500 and <= 599 => FailureKind.ServerError,
+        _ => null,
+    };
+}

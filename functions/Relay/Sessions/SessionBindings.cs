@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Storage;
+
+namespace Serverless.Relay.Sessions;
+
+/// <summary>A request's session: its key, and the account it is bound to (null when new or expired).</summary>
+internal sealed record SessionBinding(string Key, string? AccountId);
+
+/// <summary>
+/// Sticky sessions: session key → account, in the <c>{prefix}sessions</c> table (PK = the key's first two hex digits,
+/// RK = the key; AccountId, ExpiresAt) so every instance honours them, with a sliding TTL. Each instance keeps what it
+/// read or wrote for <see cref="SessionOptions.LocalCacheTtl"/>. Writes go in the background: a binding never holds up
+/// an answer, and a lost write only costs one cache miss upstream.
+/// </summary>
+internal sealed partial class SessionBindings(RelayTables tables, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionBindings> logger)
+{
+    private const int MaxCached = 50_000;
+
+    private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+    private readonly SessionOptions _options = options.Value;
+
+    public bool Enabled => _options.Enabled;
+
+    /// <summary>The account <paramref name="key"/> is bound to, or null. Reads storage only on a local cache miss.</summary>
+    public async ValueTask<SessionBinding> ResolveAsync(string key, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_cache.TryGetValue(key, out var cached) && now < cached.FreshUntil)
+        {
+            return new SessionBinding(key, cached.AccountId);
+        }
+
+        var table = await tables.GetAsync(RelayTables.Sessions, cancellationToken).ConfigureAwait(false);
+        var entity = await table.GetEntityIfExistsAsync<TableEntity>(PartitionOf(key), key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        string? accountId = null;
+        if (entity.HasValue && entity.Value!.GetDateTimeOffset("ExpiresAt") is { } expiresAt && now < expiresAt)
+        {
+            accountId = entity.Value.GetString("AccountId");
+
+            // Slide the TTL, but write at most once per tenth of it.
+            if (expiresAt - now < _options.Ttl - _options.Ttl / 10)
+            {
+                Write(key, accountId!, now);
+            }
+        }
+
+        Remember(key, accountId, now);
+        return new SessionBinding(key, accountId);
+    }
+
+    /// <summary>Binds (or moves) the session to the account that served it.</summary>
+    public void Bind(SessionBinding binding, string accountId)
+    {
+        if (string.Equals(binding.AccountId, accountId, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (binding.AccountId is not null)
+        {
+            Log.Moved(logger, binding.AccountId, accountId);
+        }
+
+        Remember(binding.Key, accountId, now);
+        Write(binding.Key, accountId, now);
+    }
+
+    /// <summary>Writes in the background; failures are logged, never thrown.</summary>
+    private void Write(string key, string accountId, DateTimeOffset now) => _ = WriteAsync(key, accountId, now);
+
+    internal async Task WriteAsync(string key, string accountId, DateTimeOffset now)
+    {
+        try
+        {
+            var table = await tables.GetAsync(RelayTables.Sessions, CancellationToken.None).ConfigureAwait(false);
+            var entity = new TableEntity(PartitionOf(key), key) { ["AccountId"] = accountId, ["ExpiresAt"] = now + _options.Ttl };
+            await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e)
+        {
+            Log.WriteFailed(logger, e);
+        }
+    }
+
+    private void Remember(string key, string? accountId, DateTimeOffset now)
+    {
+        if (_cache.Count >= MaxCached)
+        {
+            // NOTE: crude but bounded: the cache only saves reads, storage holds the truth.
+            _cache.Clear();
+        }
+
+        _cache[key] = new Cached(accountId, now + _options.LocalCacheTtl);
+    }
+
+    private static string PartitionOf(string key) => key[..2];
+
+    private readonly record struct Cached(string? AccountId, DateTimeOffset FreshUntil);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1610, Level = LogLevel.Information, Message = "Session moved from account {From} to {To}")]
+        public static partial void Moved(ILogger logger, string from, string to);
+
+        [LoggerMessage(EventId = 1611, Level = LogLevel.Warning, Message = "Writing a session binding failed")]
+        public static partial void WriteFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Serverless.Relay.Sessions;
+
+/// <summary>Sticky sessions. Bound from the <c>Sessions</c> section.</summary>
+internal sealed class SessionOptions
+{
+    public const string Section = "Sessions";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A binding unused this long is forgotten; every use slides it.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long an instance trusts a binding it read or wrote before reading storage again: a move made by another
+    /// instance is seen within this.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan LocalCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Sessions;
+using Xunit;
+
+namespace Serverless.Tests.Sessions;
+
+public sealed class SessionKeyTests
+{
+    private static ChatRequest Request(string system, params (ChatRole Role, string Text)[] messages) => new()
+    {
+        Model = "m",
+        System = system.Length > 0 ? [new TextPart(system)] : [],
+        Messages = messages.Select(m => new ChatMessage(m.Role, [new TextPart(m.Text)])).ToArray(),
+    };
+
+    private static string? Key(ChatRequest request, string body = "{}", string? header = null, string keyId = "key_1")
+    {
+        var http = new DefaultHttpContext().Request;
+        if (header is not null)
+        {
+            http.Headers[SessionKey.Header] = header;
+        }
+
+        return SessionKey.Of(http, keyId, request, JsonDocument.Parse(body).RootElement);
+    }
+
+    [Fact]
+    public void Of_LaterTurnsOfOneConversation_SameKey()
+    {
+        var first = Request("be brief", (ChatRole.User, "hello"));
+        var later = Request("be brief", (ChatRole.User, "hello"), (ChatRole.Assistant, "hi"), (ChatRole.User, "more"));
+
+        Assert.Equal(Key(first), Key(later));
+        Assert.NotEqual(Key(first), Key(Request("be brief", (ChatRole.User, "other"))));
+    }
+
+    [Fact]
+    public void Of_ExplicitIds_WinOverTheDerivedHash()
+    {
+        var request = Request("s", (ChatRole.User, "hello"));
+
+        Assert.Equal(Key(request, header: "abc"), Key(Request("x", (ChatRole.User, "y")), header: "abc"));
+        Assert.Equal(Key(request, """{"prompt_cache_key":"p1"}"""), Key(Request("x", (ChatRole.User, "y")), """{"prompt_cache_key":"p1"}"""));
+        Assert.Equal(Key(request with { User = "u1" }), Key(Request("x", (ChatRole.User, "y")) with { User = "u1" }));
+    }
+
+    [Fact]
+    public void Of_OtherClientKeyOrModel_OtherBinding()
+    {
+        var request = Request("", (ChatRole.User, "hello"));
+
+        Assert.NotEqual(Key(request, keyId: "key_1"), Key(request, keyId: "key_2"));
+        Assert.NotEqual(Key(request), Key(request with { Model = "n" }));
+        Assert.Matches("^[0-9a-f]{32}$", Key(request));
+    }
+
+    [Fact]
+    public void Of_NothingToIdentify_Null()
+    {
+        Assert.Null(Key(new ChatRequest { Model = "m", Messages = [] }));
+    }
+}
