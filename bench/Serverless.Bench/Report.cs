@@ -52,8 +52,8 @@ internal static class Report
                 ? "## Chat completions, not streamed (~1 KB in, ~1 KB out)"
                 : "## Chat completions, streamed (50 events + usage + [DONE]; latency = whole stream)");
             md.AppendLine();
-            md.AppendLine("| conc. | target | req/s | p50 | p90 | p99 | + p50 | + p90 | + p99 | errors |");
-            md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| conc. | target | req/s | p50 | p90 | p99 | + p50 | + p90 | + p99 | CPU µs/req | storage CPU µs/req | errors |");
+            md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var c in rows.Select(r => r.Concurrency).Distinct().Order())
             {
                 var direct = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "direct");
@@ -66,12 +66,14 @@ internal static class Report
                     }
 
                     string Plus(Func<Median, double> f) => direct is null || target == "direct" ? "" : Signed(f(row) - f(direct));
-                    md.AppendLine(s, $"| {c} | {target} | {row.Rps:0} | {row.P50:0.000} | {row.P90:0.000} | {row.P99:0.000} | {Plus(r => r.P50)} | {Plus(r => r.P90)} | {Plus(r => r.P99)} | {row.Errors} |");
+                    md.AppendLine(s, $"| {c} | {target} | {row.Rps:0} | {row.P50:0.000} | {row.P90:0.000} | {row.P99:0.000} | {Plus(r => r.P50)} | {Plus(r => r.P90)} | {Plus(r => r.P99)} | {row.CpuUs:0} | {(target == "relay" ? row.StorageUs.ToString("0", s) : "")} | {row.Errors} |");
                 }
             }
 
             md.AppendLine();
-            md.AppendLine("`+ pNN`: that percentile minus direct's (the gateway's added latency). Side by side:");
+            md.AppendLine("`+ pNN`: that percentile minus direct's (the gateway's added latency). `CPU µs/req`: CPU time (user + system, /proc/PID/stat) " +
+                          "of the process under test per request (for direct: the mock upstream's own cost, which the relay and Portkey rows also pay on CPU 0); " +
+                          "`storage`: Azurite's CPU during the relay's runs (the relay's batched usage rows). Less sensitive to a noisy neighbour than latency. Side by side:");
             md.AppendLine();
             md.AppendLine("| conc. | relay / direct req/s | portkey / direct req/s | relay / portkey req/s | relay + p50 | portkey + p50 | relay + p99 | portkey + p99 |");
             md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -106,15 +108,16 @@ internal static class Report
 
         md.AppendLine("## Memory (resident set, VmRSS from /proc)");
         md.AppendLine();
-        md.AppendLine("| process | idle (after set-up and one call of each kind) | peak during the load matrix |");
-        md.AppendLine("|---|---:|---:|");
+        md.AppendLine("| process | just started | idle (after set-up and one call of each kind) | peak during the load matrix (VmHWM) |");
+        md.AppendLine("|---|---:|---:|---:|");
         foreach (var target in new[] { "relay", "portkey", "upstream" })
         {
             var idle = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "idle");
             var peak = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "peak");
+            var started = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "started");
             if (idle.ValueKind == JsonValueKind.Object || peak.ValueKind == JsonValueKind.Object)
             {
-                md.AppendLine(s, $"| {target} | {Mb(idle)} | {Mb(peak)} |");
+                md.AppendLine(s, $"| {target} | {Mb(started)} | {Mb(idle)} | {Mb(peak)} |");
             }
         }
 
@@ -191,7 +194,7 @@ internal static class Report
             md.AppendLine(s, $"| {label} | {(value is null ? "not measured" : value.Value.ToString(unit == "ms" && limit < 10 ? "0.000" : "0", s) + " " + unit)} | {(value is null ? "–" : value <= limit ? "yes" : "**no**")} |");
     }
 
-    private sealed record Median(string Scenario, int Concurrency, string Target, double Rps, double P50, double P90, double P99, long Errors);
+    private sealed record Median(string Scenario, int Concurrency, string Target, double Rps, double P50, double P90, double P99, double CpuUs, double StorageUs, long Errors);
 
     /// <summary>Each metric's median over the repeats of one scenario × concurrency × target (latencies in ms).</summary>
     private static List<Median> Medians(List<JsonElement> wrk) => wrk
@@ -201,6 +204,8 @@ internal static class Report
             Stats.Median(g.Select(w => Num(w, "p50") / 1000)),
             Stats.Median(g.Select(w => Num(w, "p90") / 1000)),
             Stats.Median(g.Select(w => Num(w, "p99") / 1000)),
+            Stats.Median(g.Select(w => Num(w, "requests") > 0 ? Num(w, "cpu_ms") * 1000 / Num(w, "requests") : 0)),
+            Stats.Median(g.Select(w => Num(w, "requests") > 0 ? Num(w, "storage_cpu_ms") * 1000 / Num(w, "requests") : 0)),
             g.Sum(w => (long)(Num(w, "errors") + Num(w, "non2xx")))))
         .ToList();
 
