@@ -73,7 +73,7 @@ internal static class Report
             md.AppendLine();
             md.AppendLine("`+ pNN`: that percentile minus direct's (the gateway's added latency). `CPU µs/req`: CPU time (user + system, /proc/PID/stat) " +
                           "of the process under test per request (for direct: the mock upstream's own cost, which the relay and Portkey rows also pay on CPU 0); " +
-                          "`storage`: Azurite's CPU during the relay's runs (the relay's batched usage rows). Less sensitive to a noisy neighbour than latency. Side by side:");
+                          "`storage`: Azurite's CPU during the relay's runs and until it is idle again (writing the relay's batched usage rows; after every run the harness waits for Azurite to go quiet so no backlog spills into the next measurement). Less sensitive to a noisy neighbour than latency. Side by side:");
             md.AppendLine();
             md.AppendLine("| conc. | relay / direct req/s | portkey / direct req/s | relay / portkey req/s | relay + p50 | portkey + p50 | relay + p99 | portkey + p99 |");
             md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -132,7 +132,7 @@ internal static class Report
         {
             var all = cold.Value.TryGetProperty("first_ok_ms", out var list) ? string.Join(", ", list.EnumerateArray().Select(v => v.GetDouble().ToString("0", s))) : "";
             md.AppendLine(s, $"Median **{Num(cold, "first_ok_median"):0} ms** over {Num(cold, "runs")} runs (min {Num(cold, "first_ok_min"):0}, max {Num(cold, "first_ok_max"):0}; each: {all}). " +
-                             $"First HTTP answer of any kind (the port is up): median {Num(cold, "first_answer_median"):0} ms.{(Str(cold, "error") is { Length: > 0 } e ? " Error: " + e : "")}");
+                             $"Of which start-up (process start to the first 200 on `GET /`, the host's readiness probe): median {Num(cold, "ready_median"):0} ms; the rest is the first relayed call (JIT of the request path, key and account read from storage, the upstream call).{(Str(cold, "error") is { Length: > 0 } e ? " Error: " + e : "")}");
         }
 
         md.AppendLine();
