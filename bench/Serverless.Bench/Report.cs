@@ -19,7 +19,7 @@ internal static class Report
         var wrk = ReadLines(Path.Combine(work, "wrk.jsonl"));
         var streams = ReadLines(Path.Combine(work, "streams.jsonl"));
         var rss = ReadLines(Path.Combine(work, "rss.jsonl"));
-        JsonElement? cold = File.Exists(Path.Combine(work, "coldstart.json")) ? ReadObject(Path.Combine(work, "coldstart.json")) : null;
+        JsonElement? cold = TryReadObject(Path.Combine(work, "coldstart.json"));
         var md = new StringBuilder();
         var s = CultureInfo.InvariantCulture;
 
@@ -124,15 +124,17 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("## Cold start (handler process start → first successful relayed chat completion)");
         md.AppendLine();
-        if (cold is null)
+        if (cold is null || Num(cold, "runs") == 0)
         {
-            md.AppendLine("Not measured in this run.");
+            md.AppendLine("Not measured in this run." + (Str(cold, "error") is { Length: > 0 } why ? " " + why : ""));
+            cold = null;
         }
         else
         {
             var all = cold.Value.TryGetProperty("first_ok_ms", out var list) ? string.Join(", ", list.EnumerateArray().Select(v => v.GetDouble().ToString("0", s))) : "";
             md.AppendLine(s, $"Median **{Num(cold, "first_ok_median"):0} ms** over {Num(cold, "runs")} runs (min {Num(cold, "first_ok_min"):0}, max {Num(cold, "first_ok_max"):0}; each: {all}). " +
-                             $"Of which start-up (process start to the first 200 on `GET /`, the host's readiness probe): median {Num(cold, "ready_median"):0} ms; the rest is the first relayed call (JIT of the request path, key and account read from storage, the upstream call).{(Str(cold, "error") is { Length: > 0 } e ? " Error: " + e : "")}");
+                             $"Of which start-up (process start to the first 200 on `GET /`, the host's readiness probe): median {Num(cold, "ready_median"):0} ms; the rest is the first relayed call (JIT of the request path, key and account read from storage, the upstream call). " +
+                             $"CPU time the handler used up to its first answer (user + system, immune to a busy neighbour, a floor for the wall time on a quiet core): median {Num(cold, "cpu_median"):0} ms.{(Str(cold, "error") is { Length: > 0 } e ? " Error: " + e : "")}");
         }
 
         md.AppendLine();
@@ -222,6 +224,18 @@ internal static class Report
 
     private static double Num(JsonElement? e, string name) =>
         e is { ValueKind: JsonValueKind.Object } v && v.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetDouble() : 0;
+
+    private static JsonElement? TryReadObject(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? ReadObject(path) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static JsonElement ReadObject(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone();
 
