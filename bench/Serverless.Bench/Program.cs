@@ -1,0 +1,39 @@
+using Serverless.Bench;
+
+// Subcommands of the harness; bench/run drives them. Each prints one JSON line (or Markdown) to stdout.
+var command = args.Length > 0 ? args[0] : "help";
+var options = CommandLine.Parse(args.Skip(1));
+try
+{
+    return command switch
+    {
+        "upstream" => await MockUpstream.RunAsync(options),
+        "bodies" => RequestBodies.Write(options),
+        "setup" => await RelaySetup.RunAsync(options),
+        "check" => await TargetCheck.RunAsync(options),
+        "streamclient" => await StreamClient.RunAsync(options),
+        "coldstart" => await ColdStart.RunAsync(options),
+        "report" => Report.Write(options),
+        _ => Usage(),
+    };
+}
+catch (CommandLineException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    return 2;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        Serverless.Bench <command> [--name value ...]
+          upstream      --port P [--ready-file F]                 the fast mock OpenAI upstream
+          bodies        --dir D                                    write the request bodies wrk sends
+          setup         --relay URL --admin-key K --upstream URL   create the account and a key; prints the key
+          check         --url URL [--header 'k: v' ...] --stream   one call, fails unless it is a correct answer
+          streamclient  --url URL [--header ...] --requests N --concurrency C [--model M] [--label L]
+          coldstart     --exe PATH --key K --runs N [--cpu C]      process start to first relayed 200, N times
+          report        --work DIR --out FILE                      RESULTS.md from the raw results
+        """);
+    return 2;
+}
