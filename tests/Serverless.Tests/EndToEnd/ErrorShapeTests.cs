@@ -100,7 +100,7 @@ public sealed class ErrorShapeTests
 
         Assert.Equal(404, error.Status);
         Assert.Equal(type, error.Type);
-        Assert.Equal("The model 'no-such-model' does not exist or is not served by this _relay.", error.Message);
+        Assert.Equal("The model 'no-such-model' does not exist or is not served by this relay.", error.Message);
     }
 
     [Theory]

@@ -67,7 +67,7 @@ public sealed class UsageRowTests
 
         Assert.Equal(404, rows[2].GetInt32("Status"));
         Assert.Equal("no-such-model", rows[2].GetString("RequestedModel"));
-        Assert.Equal("The model 'no-such-model' does not exist or is not served by this _relay.", rows[2].GetString("Error"));
+        Assert.Equal("The model 'no-such-model' does not exist or is not served by this relay.", rows[2].GetString("Error"));
         AssertTokens(rows[2], 0, 0, 0, 0);
 
         Assert.Equal(400, rows[3].GetInt32("Status"));
