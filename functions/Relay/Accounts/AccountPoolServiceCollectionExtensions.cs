@@ -24,6 +24,8 @@ internal static class AccountPoolServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<Relaying.UpstreamHttp>();
         services.TryAddSingleton<OAuthTokens>();
+        services.TryAddSingleton<PendingAuthorizationStore>();
+        services.TryAddSingleton<PkceAuthorizations>();
         services.TryAddSingleton<AccountEventLog>();
         services.TryAddSingleton<IAccountEventSink>(sp => sp.GetRequiredService<AccountEventLog>());
         services.TryAddSingleton<AccountHealth>();

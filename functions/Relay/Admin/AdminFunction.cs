@@ -18,7 +18,8 @@ namespace Serverless.Relay.Admin;
 /// <summary>
 /// The admin API, function route <c>admin/{*path}</c>: CRUD for upstream accounts (<c>accounts</c>,
 /// <c>accounts/{id}</c>, with this instance's health marks; <c>accounts/events</c>), model groups (<c>models</c>,
-/// <c>models/{name}</c>, see <see cref="PoolAdmin"/>) and relay keys (<c>keys</c>, <c>keys/{id}</c>). Authenticated by <c>RELAY_ADMIN_KEY</c>;
+/// <c>models/{name}</c>, see <see cref="PoolAdmin"/>), relay keys (<c>keys</c>, <c>keys/{id}</c>) and adding OAuth
+/// accounts by authorization code with PKCE (<c>oauth/authorize</c>, <c>oauth/complete</c>, see <see cref="PkceAuthorizations"/>). Authenticated by <c>RELAY_ADMIN_KEY</c>;
 /// errors in OpenAI's shape.
 /// </summary>
 internal sealed partial class AdminFunction(
@@ -29,12 +30,14 @@ internal sealed partial class AdminFunction(
     ClientKeyAuthenticator authenticator,
     AccountHealth health,
     PoolAdmin pool,
+    PkceAuthorizations pkce,
     TimeProvider time,
     ILogger<AdminFunction> logger) : IHttpFunction
 {
     public const string FunctionName = "Admin";
     private const string AccountsSegment = "accounts";
     private const string KeysSegment = "keys";
+    private const string OAuthSegment = "oauth";
 
     // Hashing both sides gives equal-length inputs, so the comparison's time says nothing about the key's length either.
     private readonly byte[]? _adminKeyHash = string.IsNullOrEmpty(options.Value.AdminKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminKey));
@@ -99,6 +102,12 @@ internal sealed partial class AdminFunction(
                         "DELETE" => DeleteAccountAsync(context, id, ct),
                         _ => MethodNotAllowedAsync(context, path, "GET, PATCH, DELETE"),
                     });
+                    break;
+                case [OAuthSegment, "authorize"]:
+                    await (method == "POST" ? AuthorizeOAuthAsync(context, ct) : MethodNotAllowedAsync(context, path, "POST"));
+                    break;
+                case [OAuthSegment, "complete"]:
+                    await (method == "POST" ? CompleteOAuthAsync(context, ct) : MethodNotAllowedAsync(context, path, "POST"));
                     break;
                 case [KeysSegment]:
                     await (method switch
@@ -201,8 +210,14 @@ internal sealed partial class AdminFunction(
             return;
         }
 
+        await CreateAccountAsync(context, body.RootElement, ct);
+    }
+
+    /// <summary>Creates an account from a <c>POST /admin/accounts</c> body: the admin's, or the one a completed OAuth authorization builds.</summary>
+    private async Task CreateAccountAsync(HttpContext context, JsonElement body, CancellationToken ct)
+    {
         var errors = new FieldErrors();
-        var request = AccountRequest.Parse(body.RootElement, errors, creating: true);
+        var request = AccountRequest.Parse(body, errors, creating: true);
         var id = StorageIds.New(AccountIdPrefix);
         var account = new UpstreamAccount
         {
@@ -248,6 +263,54 @@ internal sealed partial class AdminFunction(
         Log.AccountCreated(logger, id);
         context.Response.Headers.Location = "/admin/accounts/" + id;
         await WriteJsonAsync(context, 201, writer => AdminViews.WriteAccount(writer, row, health.View(id)));
+    }
+
+    // ----- OAuth authorization (PKCE) -----
+
+    private async Task AuthorizeOAuthAsync(HttpContext context, CancellationToken ct)
+    {
+        using var body = await ReadBodyAsync(context, ct);
+        if (body is null)
+        {
+            return;
+        }
+
+        var errors = new FieldErrors();
+        if (AuthorizationRequest.Parse(body.RootElement, errors) is not { } request)
+        {
+            await WriteErrorAsync(context, errors.ToError());
+            return;
+        }
+
+        var started = await pkce.StartAsync(request, ct);
+        await WriteJsonAsync(context, 200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("object", "oauth.authorization");
+            writer.WriteString("state", started.State);
+            writer.WriteString("authorizationUrl", started.AuthorizationUrl);
+            writer.WriteString("expiresAt", started.ExpiresAt);
+            writer.WriteEndObject();
+        });
+    }
+
+    private async Task CompleteOAuthAsync(HttpContext context, CancellationToken ct)
+    {
+        using var body = await ReadBodyAsync(context, ct);
+        if (body is null)
+        {
+            return;
+        }
+
+        var completed = await pkce.CompleteAsync(body.RootElement, ct);
+        if (!completed.IsSuccess)
+        {
+            await WriteErrorAsync(context, completed.Error!);
+            return;
+        }
+
+        using var account = completed.Value!;
+        await CreateAccountAsync(context, account.RootElement, ct);
     }
 
     private async Task UpdateAccountAsync(HttpContext context, string id, CancellationToken ct)

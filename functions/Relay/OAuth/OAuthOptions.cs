@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Serverless.Relay.OAuth;
 
-/// <summary>Token refresh. Bound from the <c>OAuth</c> section.</summary>
+/// <summary>Token refresh and authorization. Bound from the <c>OAuth</c> section.</summary>
 internal sealed class OAuthOptions
 {
     public const string Section = "OAuth";
@@ -26,6 +26,10 @@ internal sealed class OAuthOptions
     /// <summary>Decrypted tokens stay in memory at most this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a started authorization (<c>POST /admin/oauth/authorize</c>) can be completed.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
+    public TimeSpan AuthorizationTtl { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The token endpoint must answer within this.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:02:00")]

@@ -194,7 +194,7 @@ internal sealed partial class OAuthTokens(
         return new TokenResult(accessToken, secrets.ExpiresAt, null);
     }
 
-    private async Task<(TokenAnswer? Answer, string? Error)> CallTokenEndpointAsync(OAuthSettings settings, string refreshToken, string? clientSecret, CancellationToken cancellationToken)
+    private Task<(TokenAnswer? Answer, string? Error)> CallTokenEndpointAsync(OAuthSettings settings, string refreshToken, string? clientSecret, CancellationToken cancellationToken)
     {
         var fields = new List<KeyValuePair<string, string>>
         {
@@ -207,6 +207,15 @@ internal sealed partial class OAuthTokens(
             fields.Add(new("client_secret", clientSecret));
         }
 
+        return RequestTokensAsync(settings, fields, cancellationToken);
+    }
+
+    /// <summary>
+    /// One call to the token endpoint (a refresh, or an authorization-code exchange), in the body format it wants.
+    /// A refusal comes back as an error that names the status and the OAuth error code only, never the body.
+    /// </summary>
+    internal async Task<(TokenAnswer? Answer, string? Error)> RequestTokensAsync(OAuthSettings settings, IReadOnlyList<KeyValuePair<string, string>> fields, CancellationToken cancellationToken)
+    {
         HttpContent content = settings.Format == TokenRequestFormat.Json
             ? new StringContent(JsonSerializer.Serialize(fields.ToDictionary(f => f.Key, f => f.Value), OAuthJson.Default.DictionaryStringString), Encoding.UTF8, "application/json")
             : new FormUrlEncodedContent(fields);
@@ -254,7 +263,7 @@ internal sealed partial class OAuthTokens(
         }
     }
 
-    private sealed record TokenAnswer(string AccessToken, string? RefreshToken, TimeSpan ExpiresIn);
+    internal sealed record TokenAnswer(string AccessToken, string? RefreshToken, TimeSpan ExpiresIn);
 
     private readonly record struct CachedToken(string AccessToken, DateTimeOffset ExpiresAt, DateTimeOffset FreshUntil);
 
