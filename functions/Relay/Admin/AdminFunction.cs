@@ -10,6 +10,8 @@ using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
+using Serverless.Relay.Pricing;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
@@ -25,6 +27,8 @@ internal sealed partial class AdminFunction(
     AccountDirectory directory,
     ClientKeyStore keys,
     ClientKeyAuthenticator authenticator,
+    PriceBook prices,
+    QuotaReader quotas,
     TimeProvider time,
     ILogger<AdminFunction> logger) : IHttpFunction
 {
@@ -93,6 +97,12 @@ internal sealed partial class AdminFunction(
                         "DELETE" => DeleteKeyAsync(context, id, ct),
                         _ => MethodNotAllowedAsync(context, path, "GET, PATCH, DELETE"),
                     });
+                    break;
+                case [KeysSegment, var id, QuotaSegment]:
+                    await GetQuotaAsync(context, path, id, ct);
+                    break;
+                case [PricingSegment]:
+                    await PricingAsync(context, path, ct);
                     break;
                 default:
                     await WriteErrorAsync(context, new RelayError(ErrorKind.NotFound, $"no admin endpoint at /admin/{path}"));
@@ -328,6 +338,7 @@ internal sealed partial class AdminFunction(
             Owner = request.Owner.Or(null),
             Models = request.Models.Or([]),
             ExpiresAt = request.ExpiresAt.Or(null),
+            Limits = request.Limits.IsSet ? KeyLimits.None.Merge(request.Limits.Value) : KeyLimits.None,
             Enabled = request.Enabled.Or(true),
             CreatedAt = now,
             Hint = hint,
@@ -463,5 +474,8 @@ internal sealed partial class AdminFunction(
 
         [LoggerMessage(EventId = 1407, Level = LogLevel.Error, Message = "Admin request failed in storage ({Status} {ErrorCode})")]
         public static partial void StorageFailed(ILogger logger, int status, string? errorCode, Exception exception);
+
+        [LoggerMessage(EventId = 1408, Level = LogLevel.Information, Message = "Admin set the price table ({Count} prices)")]
+        public static partial void PricingChanged(ILogger logger, int count);
     }
 }

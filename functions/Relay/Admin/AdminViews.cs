@@ -57,6 +57,8 @@ internal static class AdminViews
         }
 
         writer.WriteBoolean("enabled", key.Enabled);
+        writer.WritePropertyName("limits");
+        key.Limits.Write(writer);
         writer.WriteString("createdAt", key.CreatedAt);
         writer.WriteString("hint", key.Hint);
         writer.WriteEndObject();

@@ -1,4 +1,5 @@
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Keys;
 
@@ -16,6 +17,9 @@ internal sealed record ClientKey
     public IReadOnlyList<string> Models { get; init; } = [];
 
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>Rate limits, quotas and budgets; <see cref="KeyLimits.None"/> when unlimited.</summary>
+    public KeyLimits Limits { get; init; } = KeyLimits.None;
 
     public bool Enabled { get; init; } = true;
 

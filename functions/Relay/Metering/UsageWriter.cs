@@ -306,6 +306,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         ["CacheReadTokens"] = record.Usage.CacheReadTokens,
         ["CacheWriteTokens"] = record.Usage.CacheWriteTokens,
         ["ReasoningTokens"] = record.Usage.ReasoningTokens,
+        ["CostUsd"] = record.CostUsd is { } cost ? (double)cost : null,
+        ["Unpriced"] = record.Unpriced,
         ["LatencyMs"] = record.LatencyMs,
         ["TimeToFirstByteMs"] = record.TimeToFirstByteMs,
         // NOTE: 'Timestamp' is the service's own last-modified column and cannot be written.

@@ -20,7 +20,7 @@ public static class RelayServiceCollectionExtensions
         services.AddSingleton<AccountRouter>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelsResponder>();
-        services.AddSingleton<TokenEstimator>();
+        services.TryAddSingleton<TokenEstimator>();
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<RelayPipeline>();
 

@@ -7,6 +7,7 @@ using Serverless.Relay.Accounts;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Secrets;
 
@@ -60,6 +61,7 @@ public static class RelayStorageServiceCollectionExtensions
         services.TryAddSingleton<IUsageSink>(sp => sp.GetRequiredService<UsageWriter>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<UsageWriter>());
 
+        services.AddRelayLimits(configuration);
         services.AddSingleton<IHttpFunction, AdminFunction>();
         return services;
     }

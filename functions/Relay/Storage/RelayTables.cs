@@ -15,6 +15,9 @@ internal sealed partial class RelayTables
     public const string ClientKeys = "clientkeys";
     public const string Accounts = "accounts";
     public const string Usage = "usage";
+    public const string Counters = "counters";
+    public const string UsageTotals = "usagetotals";
+    public const string Pricing = "pricing";
 
     private readonly Lazy<TableServiceClient> _service;
     private readonly string _prefix;

@@ -1,0 +1,236 @@
+using System.Net;
+using Azure.Data.Tables;
+using Serverless.Relay.Storage;
+using Serverless.Tests.EndToEnd;
+using Serverless.Tests.Upstreams;
+using Xunit;
+
+namespace Serverless.Tests.Limits;
+
+/// <summary>Limits through the real request path: refusals in each client API's shape, headers, slots, budgets.</summary>
+public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<LimitedRelay>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private static ClientDriver Driver(string name) => name switch
+    {
+        "openai-chat" => new OpenAIChatDriver(),
+        "openai-responses" => new ResponsesDriver(),
+        "anthropic" => new AnthropicDriver(),
+        _ => new GeminiDriver(),
+    };
+
+    private static string ProviderOf(string client) => client switch
+    {
+        "anthropic" => "anthropic",
+        "gemini" => "gemini",
+        _ => "openai",
+    };
+
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> SendAsync(string client, string key, bool stream = false)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = relay.Host.CreateClient();
+        using var request = Driver(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(ProviderOf(client)), stream, key);
+        var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
+        return (response.StatusCode, body, response);
+    }
+
+    [Theory]
+    [InlineData("openai-chat", """{"error":{"message":"This API key has reached its requestsPerDay limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
+    [InlineData("openai-responses", """{"error":{"message":"This API key has reached its requestsPerDay limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
+    [InlineData("anthropic", """{"type":"error","error":{"type":"rate_limit_error","message":"This API key has reached its requestsPerDay limit of 1. Try again in""", "anthropic-ratelimit-requests-remaining")]
+    [InlineData("gemini", """{"error":{"code":429,"message":"This API key has reached its requestsPerDay limit of 1. Try again in""", null)]
+    public async Task Relay_LimitReached_429InTheClientsShapeWithRetryAfter(string client, string bodyStart, string? remainingHeader)
+    {
+        var (key, _) = await relay.CreateKeyAsync(new { requestsPerDay = 1 });
+
+        var first = await SendAsync(client, key);
+        var second = await SendAsync(client, key);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.Status);
+        Assert.StartsWith(bodyStart, second.Body, StringComparison.Ordinal);
+        var retryAfter = second.Response.Headers.RetryAfter?.Delta;
+        Assert.InRange(retryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (remainingHeader is null)
+        {
+            Assert.DoesNotContain(first.Response.Headers, h => h.Key.Contains("ratelimit", StringComparison.OrdinalIgnoreCase));
+        }
+        else
+        {
+            Assert.Equal("0", first.Response.Headers.GetValues(remainingHeader).Single());
+            Assert.Equal("0", second.Response.Headers.GetValues(remainingHeader).Single());
+        }
+
+        if (client == "gemini")
+        {
+            Assert.Contains("\"status\":\"RESOURCE_EXHAUSTED\"", second.Body, StringComparison.Ordinal);
+        }
+        else if (client != "anthropic")
+        {
+            Assert.Contains("\"type\":\"rate_limit_error\",\"param\":null,\"code\":\"rate_limit_exceeded\"", second.Body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Relay_Success_OpenAIHeadersForRequestsAndTokens()
+    {
+        var (key, _) = await relay.CreateKeyAsync(new { requestsPerMinute = 100, requestsPerDay = 10, tokensPerDay = 100_000 });
+
+        var answer = await SendAsync("openai-chat", key);
+
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var headers = answer.Response.Headers;
+        Assert.Equal("10", headers.GetValues("x-ratelimit-limit-requests").Single()); // the tighter of the two windows
+        Assert.Equal("9", headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.Matches("^([0-9]+h)?([0-9]+m)?[0-9]+s$", headers.GetValues("x-ratelimit-reset-requests").Single());
+        Assert.Equal("100000", headers.GetValues("x-ratelimit-limit-tokens").Single());
+        Assert.InRange(long.Parse(headers.GetValues("x-ratelimit-remaining-tokens").Single(), System.Globalization.CultureInfo.InvariantCulture), 99_900, 99_999);
+    }
+
+    [Fact]
+    public async Task Relay_Success_AnthropicHeadersWithRfc3339Reset()
+    {
+        var (key, _) = await relay.CreateKeyAsync(new { requestsPerMinute = 50, tokensPerMinute = 10_000 });
+
+        var answer = await SendAsync("anthropic", key);
+
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var headers = answer.Response.Headers;
+        Assert.Equal("50", headers.GetValues("anthropic-ratelimit-requests-limit").Single());
+        Assert.Equal("49", headers.GetValues("anthropic-ratelimit-requests-remaining").Single());
+        var reset = DateTimeOffset.Parse(headers.GetValues("anthropic-ratelimit-requests-reset").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(reset - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(61));
+        Assert.Equal("10000", headers.GetValues("anthropic-ratelimit-tokens-limit").Single());
+    }
+
+    [Theory]
+    [InlineData("openai-chat", 4)]   // 3,300 µ$ a request: admitted at 0, 3,300, 6,600, 9,900; refused at 13,200
+    [InlineData("anthropic", 3)]     // 3,600 µ$ a request: admitted at 0, 3,600, 7,200; refused at 10,800
+    [InlineData("gemini", 4)]
+    public async Task Relay_CostBudget_KeyThatSpendsOnlyThroughStreamsIsStopped(string client, int admitted)
+    {
+        var (key, id) = await relay.CreateKeyAsync(new { budget = 0.01 });
+        var statuses = new List<HttpStatusCode>();
+
+        for (var i = 0; i < admitted + 2; i++)
+        {
+            var answer = await SendAsync(client, key, stream: true);
+            statuses.Add(answer.Status);
+        }
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.OK, admitted), HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        var refused = await SendAsync(client, key, stream: true);
+        Assert.Null(refused.Response.Headers.RetryAfter);
+        Assert.Contains("has spent its budget of 0.01 USD (limits.budget).", refused.Body, StringComparison.Ordinal);
+
+        using var quota = await relay.Host.Admin.GetAsync($"admin/keys/{id}/quota", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, quota.StatusCode);
+    }
+
+    [Fact]
+    public async Task Relay_MaxConcurrent_SlotReleasedAtStreamEndFailureAndDisconnect()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, _) = await relay.CreateKeyAsync(new { maxConcurrent = 1 });
+        relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(300) };
+        try
+        {
+            using var http = relay.Host.CreateClient();
+
+            // A stream in flight holds the one slot.
+            using (var open = await OpenStreamAsync(http, key))
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, (await SendAsync("openai-chat", key)).Status);
+                await open.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct); // to its end
+            }
+
+            // Stream end released it.
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+
+            // Client disconnect releases it.
+            var dropped = await OpenStreamAsync(http, key);
+            dropped.Dispose();
+            await EventuallyOkAsync(key);
+
+            // An upstream failure releases it.
+            relay.Upstream.Script = new UpstreamScript { FailStatus = 500, FailTimes = 1 };
+            Assert.Equal(HttpStatusCode.InternalServerError, (await SendAsync("anthropic", key)).Status); // same format: relayed as the upstream said
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+        }
+        finally
+        {
+            relay.Upstream.Script = new UpstreamScript();
+        }
+    }
+
+    [Fact]
+    public async Task Relay_Usage_RowCarriesCostOrUnpricedFlag()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, id) = await relay.CreateKeyAsync(new { requestsPerDay = 100 });
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+
+        var rows = await EventuallyRowsAsync(id, 1);
+        var row = Assert.Single(rows);
+        Assert.Equal(0.0033, row.GetDouble("CostUsd")!.Value, 9);
+        Assert.False(row.GetBoolean("Unpriced"));
+
+        using var put = await relay.Host.Admin.PutAsync("admin/pricing", new StringContent("""{"prices": []}""", System.Text.Encoding.UTF8, "application/json"), ct).WaitAsync(Timeout, ct);
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+            var unpriced = (await EventuallyRowsAsync(id, 2)).OrderBy(r => r.RowKey, StringComparer.Ordinal).Last();
+            Assert.Null(unpriced.GetDouble("CostUsd"));
+            Assert.True(unpriced.GetBoolean("Unpriced"));
+        }
+        finally
+        {
+            await relay.PutPricesAsync();
+        }
+    }
+
+    private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient http, string key)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var request = new OpenAIChatDriver().Build(Scenario.Text, RelayWithUpstreams.ModelFor("openai"), stream: true, key);
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).WaitAsync(Timeout, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response;
+    }
+
+    /// <summary>Polls until a request succeeds: the server notices a disconnect on its own schedule.</summary>
+    private async Task EventuallyOkAsync(string key)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while ((await SendAsync("openai-chat", key)).Status != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the slot was never released");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private async Task<List<TableEntity>> EventuallyRowsAsync(string keyId, int count)
+    {
+        var table = relay.Host.Table(RelayTables.Usage);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var row in table.QueryAsync<TableEntity>(r => r.PartitionKey == keyId, cancellationToken: TestContext.Current.CancellationToken))
+            {
+                rows.Add(row);
+            }
+
+            if (rows.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return rows;
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+}
