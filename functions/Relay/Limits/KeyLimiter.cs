@@ -27,13 +27,14 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private readonly ICounterStore _store;
     private readonly TimeProvider _time;
     private readonly LimitOptions _options;
-    private readonly Relaying.TokenEstimator _estimator;
+    private readonly Lazy<Relaying.TokenEstimator> _estimator;
     private readonly ILogger<KeyLimiter> _logger;
     private readonly ConcurrentDictionary<string, KeyCounters> _keys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task? _flushLoop;
 
-    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Relaying.TokenEstimator estimator, ILogger<KeyLimiter> logger)
+    /// <param name="estimator">Lazy: loading the tokenizer takes a while, and start-up must not wait for it (only token limits need it).</param>
+    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<Relaying.TokenEstimator> estimator, ILogger<KeyLimiter> logger)
     {
         _store = store;
         _time = time;
@@ -67,7 +68,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             long amount = 1;
             if (rule.Metric == LimitMetric.Tokens)
             {
-                estimate ??= Math.Max(1, _estimator.Count(request));
+                estimate ??= Math.Max(1, _estimator.Value.Count(request));
                 amount = estimate.Value;
                 if (amount > rule.Amount)
                 {

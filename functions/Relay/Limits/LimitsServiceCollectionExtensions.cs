@@ -17,7 +17,12 @@ internal static class LimitsServiceCollectionExtensions
         services.TryAddSingleton<ICounterStore, TableCounterStore>();
         services.TryAddSingleton<PriceBook>();
         services.TryAddSingleton<QuotaReader>();
-        services.TryAddSingleton<KeyLimiter>();
+        services.TryAddSingleton(sp => new KeyLimiter(
+            sp.GetRequiredService<ICounterStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitOptions>>(),
+            new Lazy<TokenEstimator>(sp.GetRequiredService<TokenEstimator>),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimiter>>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<KeyLimiter>());
         return services;
     }

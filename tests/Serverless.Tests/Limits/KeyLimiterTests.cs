@@ -29,7 +29,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
 
     private KeyLimiter NewLimiter(LimitOptions? options = null)
     {
-        var limiter = new KeyLimiter(_store, _time, Options.Create(options ?? new LimitOptions()), Estimator, NullLogger<KeyLimiter>.Instance);
+        var limiter = new KeyLimiter(_store, _time, Options.Create(options ?? new LimitOptions()), new Lazy<TokenEstimator>(Estimator), NullLogger<KeyLimiter>.Instance);
         _limiters.Add(limiter);
         return limiter;
     }
