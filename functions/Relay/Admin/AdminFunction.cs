@@ -11,6 +11,7 @@ using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
+using Serverless.Relay.Metering;
 using Serverless.Relay.Pricing;
 using Serverless.Relay.Storage;
 
@@ -29,6 +30,7 @@ internal sealed partial class AdminFunction(
     ClientKeyAuthenticator authenticator,
     PriceBook prices,
     QuotaReader quotas,
+    UsageTotals usageTotals,
     TimeProvider time,
     ILogger<AdminFunction> logger) : IHttpFunction
 {
@@ -103,6 +105,9 @@ internal sealed partial class AdminFunction(
                     break;
                 case [PricingSegment]:
                     await PricingAsync(context, path, ct);
+                    break;
+                case [UsageSegment]:
+                    await GetUsageAsync(context, path, ct);
                     break;
                 default:
                     await WriteErrorAsync(context, new RelayError(ErrorKind.NotFound, $"no admin endpoint at /admin/{path}"));

@@ -17,6 +17,7 @@ internal static class LimitsServiceCollectionExtensions
         services.TryAddSingleton<ICounterStore, TableCounterStore>();
         services.TryAddSingleton<PriceBook>();
         services.TryAddSingleton<QuotaReader>();
+        services.TryAddSingleton<Metering.UsageTotals>();
         services.TryAddSingleton(sp => new KeyLimiter(
             sp.GetRequiredService<ICounterStore>(),
             sp.GetRequiredService<TimeProvider>(),

@@ -32,6 +32,7 @@ public static class RelayServiceCollectionExtensions
         services.AddSingleton<IHttpFunction, GeminiFunction>();
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
+        services.AddSingleton<IHttpFunction, Limits.KeyInfoFunction>();
         return services;
     }
 }

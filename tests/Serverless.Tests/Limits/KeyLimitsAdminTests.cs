@@ -80,6 +80,30 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("admin/usage?from=2030-01-02&to=2030-01-01", "from must not be after to")]
+    [InlineData("admin/usage?from=2028-12-31&to=2030-01-01", "at most 366 days at once")]
+    [InlineData("admin/usage?from=yesterday&to=2030-1-1", "to must be a date as yyyy-MM-dd; from must be a date as yyyy-MM-dd")]
+    [InlineData("admin/usage?keyId=alice", "keyId 'alice' is not a key id")]
+    public async Task GetUsage_BadQuery_400(string path, string message)
+    {
+        var answer = await SendAsync(HttpMethod.Get, path);
+
+        Assert.Equal(400, answer.Status);
+        Assert.Equal(message, answer.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task GetUsage_NothingRecorded_DefaultLast30DaysEmpty()
+    {
+        var answer = await SendAsync(HttpMethod.Get, "admin/usage");
+
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(
+            """{"object":"usage","from":"2029-12-03","to":"2030-01-01","keyId":null,"data":[],"total":{"requests":0,"errors":0,"inputTokens":0,"outputTokens":0,"cacheReadTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":0,"unpricedRequests":0}}""",
+            answer.Body);
+    }
+
+    [Theory]
     [InlineData("GET", "admin/keys/key_0000000000000000/quota", 404, "no key has id 'key_0000000000000000'")]
     [InlineData("POST", "admin/keys/key_0000000000000000/quota", 405, "POST is not allowed on /admin/keys/key_0000000000000000/quota; allowed: GET")]
     [InlineData("POST", "admin/pricing", 405, "POST is not allowed on /admin/pricing; allowed: GET, PUT, DELETE")]

@@ -193,6 +193,60 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         }
     }
 
+    [Fact]
+    public async Task AdminUsage_AfterRequests_DailyTotalsWithCost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, id) = await relay.CreateKeyAsync(new { requestsPerDay = 100 });
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(i == 1 ? "anthropic" : "openai-chat", key, stream: i == 2)).Status);
+        }
+
+        var deadline = DateTime.UtcNow + Timeout;
+        System.Text.Json.JsonElement usage;
+        do
+        {
+            using var response = await relay.Host.Admin.GetAsync($"admin/usage?keyId={id}", ct).WaitAsync(Timeout, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            usage = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+            await Task.Delay(50, ct);
+        }
+        while (usage.GetProperty("total").GetProperty("requests").GetInt64() < 3 && DateTime.UtcNow < deadline);
+
+        var total = usage.GetProperty("total");
+        Assert.Equal(3, total.GetProperty("requests").GetInt64());
+        Assert.Equal(0.0033m + 0.0036m + 0.0033m, total.GetProperty("costUsd").GetDecimal());
+        Assert.Equal(21 * 3, total.GetProperty("inputTokens").GetInt64());
+        Assert.Equal(3, total.GetProperty("cacheWriteTokens").GetInt64());
+        var day = Assert.Single(usage.GetProperty("data").EnumerateArray());
+        Assert.Equal(id, day.GetProperty("keyId").GetString());
+        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), day.GetProperty("date").GetString());
+    }
+
+    [Fact]
+    public async Task KeyInfo_OwnKey_LimitsAndQuotaWithoutTheSecret()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, id) = await relay.CreateKeyAsync(new { requestsPerDay = 7, budget = 2 });
+        using var http = relay.Host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/key");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var root = System.Text.Json.JsonDocument.Parse(body).RootElement;
+        Assert.Equal(id, root.GetProperty("key").GetProperty("id").GetString());
+        Assert.DoesNotContain(key, body, StringComparison.Ordinal);
+        Assert.Equal("""{"requestsPerDay":7,"budget":2}""", root.GetProperty("quota").GetProperty("limits").GetRawText());
+        Assert.Equal(7, root.GetProperty("quota").GetProperty("usage")[0].GetProperty("remaining").GetInt64());
+
+        using var anonymous = await http.GetAsync("v1/key", ct).WaitAsync(Timeout, ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient http, string key)
     {
         var ct = TestContext.Current.CancellationToken;
