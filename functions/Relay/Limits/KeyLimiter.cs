@@ -64,7 +64,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         for (var i = 0; i < rules.Count; i++)
         {
             var rule = rules[i];
-            var (period, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
+            var (start, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
             long amount = 1;
             if (rule.Metric == LimitMetric.Tokens)
             {
@@ -77,7 +77,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 }
             }
 
-            needs[i] = new Need(rule, LimitWindows.CounterName(rule, period), resetsAt, amount);
+            needs[i] = new Need(rule, new CounterKey(rule.Metric, rule.Window, start.UtcTicks), start, resetsAt, amount);
         }
 
         var state = _keys.GetOrAdd(key.Id, static id => new KeyCounters(id));
@@ -134,7 +134,8 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 {
                     if (!state.Counters.TryGetValue(need.Counter, out counter!))
                     {
-                        state.Counters[need.Counter] = counter = new LocalCounter(need.Counter, need.Rule, need.ResetsAt);
+                        // NOTE: the row name is formatted once per counter and period, never on the hot path.
+                        state.Counters[need.Counter] = counter = new LocalCounter(need.Counter, LimitWindows.CounterName(need.Rule, need.PeriodStart), need.Rule, need.ResetsAt);
                     }
 
                     counter.Rule = need.Rule;
@@ -302,7 +303,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     {
                         if (counter is { Pending: 0, Held: 0, Free: <= 0 } && (!counter.Active || counter.ResetsAt <= now))
                         {
-                            state.Counters.Remove(counter.Name);
+                            state.Counters.Remove(counter.Key);
                         }
 
                         counter.Active = false;
@@ -359,7 +360,10 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         }
     }
 
-    private readonly record struct Need(LimitRule Rule, string Counter, DateTimeOffset? ResetsAt, long Amount);
+    private readonly record struct Need(LimitRule Rule, CounterKey Counter, DateTimeOffset PeriodStart, DateTimeOffset? ResetsAt, long Amount);
+
+    /// <summary>A counter without its formatted name: metric, window and the period's start.</summary>
+    internal readonly record struct CounterKey(LimitMetric Metric, LimitWindow Window, long PeriodStartTicks);
 
     internal readonly record struct Take(KeyCounters State, LocalCounter Counter, long Amount);
 
@@ -368,14 +372,17 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     {
         public string KeyId { get; } = keyId;
 
-        public Dictionary<string, LocalCounter> Counters { get; } = new(StringComparer.Ordinal);
+        public Dictionary<CounterKey, LocalCounter> Counters { get; } = [];
 
         public SemaphoreSlim SyncLock { get; } = new(1, 1);
     }
 
     /// <summary>This instance's side of one shared counter.</summary>
-    internal sealed class LocalCounter(string name, LimitRule rule, DateTimeOffset? resetsAt)
+    internal sealed class LocalCounter(CounterKey key, string name, LimitRule rule, DateTimeOffset? resetsAt)
     {
+        public CounterKey Key { get; } = key;
+
+        /// <summary>The row name in the store, e.g. <c>tokens-day-20261123</c>.</summary>
         public string Name { get; } = name;
 
         public LimitRule Rule { get; set; } = rule;

@@ -20,8 +20,8 @@ internal sealed class QuotaReader(ICounterStore store, TimeProvider time)
         var lines = new List<QuotaLine>(key.Limits.Rules.Count);
         foreach (var rule in key.Limits.Rules)
         {
-            var (period, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
-            var reading = await store.ReadAsync(key.Id, LimitWindows.CounterName(rule, period), now, cancellationToken).ConfigureAwait(false);
+            var (start, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
+            var reading = await store.ReadAsync(key.Id, LimitWindows.CounterName(rule, start), now, cancellationToken).ConfigureAwait(false);
             lines.Add(new QuotaLine(rule, reading?.Used ?? 0, reading?.Leased ?? 0, resetsAt));
         }
 

@@ -90,9 +90,9 @@ public sealed class KeyLimitsTests
     [InlineData("Total", "2030-12-15T10:00:00Z", "total", null)]
     public void PeriodOf_Moment_FixedUtcWindow(string window, string now, string period, string? resetsAt)
     {
-        var (actual, reset) = LimitWindows.PeriodOf(Enum.Parse<LimitWindow>(window), DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture));
+        var (start, reset) = LimitWindows.PeriodOf(Enum.Parse<LimitWindow>(window), DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture));
 
-        Assert.Equal(period, actual);
+        Assert.Equal(period, LimitWindows.PeriodName(Enum.Parse<LimitWindow>(window), start));
         Assert.Equal(resetsAt is null ? null : DateTimeOffset.Parse(resetsAt, System.Globalization.CultureInfo.InvariantCulture), reset);
     }
 

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
+using Serverless.Relay.Relaying;
+
+// The per-request cost of KeyLimiter: acquire, complete, dispose, against counters in memory (so the numbers are
+// the limiter's own work; a Table sync happens only when a lease runs out and is counted separately).
+var estimator = new Lazy<TokenEstimator>(() => new TokenEstimator());
+var store = new InMemoryCounterStore();
+var limiter = new KeyLimiter(store, TimeProvider.System, Options.Create(new LimitOptions()), estimator, NullLogger<KeyLimiter>.Instance);
+var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, [new TextPart("What is the capital of France? Answer in one word.")])] };
+
+ClientKey Key(string id, string limits) => new()
+{
+    Id = id,
+    Name = "bench",
+    CreatedAt = DateTimeOffset.UtcNow,
+    Hint = "sk-relay-…",
+    Limits = KeyLimits.FromJson(limits),
+};
+
+var cases = new (string Name, ClientKey Key)[]
+{
+    ("no limits", Key("key_0000000000000000", "{}")),
+    ("requests/min + requests/day + budget + maxConcurrent", Key("key_0000000000000001", """{"requestsPerMinute": 1000000000, "requestsPerDay": 1000000000, "budget": 1000000, "maxConcurrent": 64}""")),
+    ("+ tokens/min (tokenizes the prompt)", Key("key_0000000000000002", """{"requestsPerMinute": 1000000000, "tokensPerMinute": 1000000000000, "budget": 1000000}""")),
+};
+
+Console.WriteLine($"KeyLimiter microbenchmark, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
+Console.WriteLine($"{"case",-55} {"threads",7} {"ns/op",9} {"ops/s",12} {"B/op",7} {"sync%",6}");
+foreach (var (name, key) in cases)
+{
+    foreach (var threads in new[] { 1, 2 })
+    {
+        Run(name, key, threads, iterations: 200_000); // warm-up and JIT
+        Run(name, key, threads, iterations: 1_000_000, print: true);
+    }
+}
+
+await limiter.FlushAsync(CancellationToken.None);
+
+void Run(string name, ClientKey key, int threads, int iterations, bool print = false)
+{
+    var syncsBefore = store.Syncs;
+    var perThread = iterations / threads;
+    long allocated = 0;
+    var clock = Stopwatch.StartNew();
+    Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ =>
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < perThread; i++)
+        {
+            var pending = limiter.AcquireAsync(key, request, CancellationToken.None);
+            var lease = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+            if (!lease.IsAcquired)
+            {
+                throw new InvalidOperationException("refused: " + lease.ToError().Message);
+            }
+
+            lease.Complete(tokens: 40, costMicros: 1);
+            lease.Dispose();
+        }
+
+        Interlocked.Add(ref allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+    });
+    clock.Stop();
+    if (print)
+    {
+        var total = perThread * threads;
+        var ns = clock.Elapsed.TotalNanoseconds / total * threads;
+        Console.WriteLine($"{name,-55} {threads,7} {ns,9:0} {total / clock.Elapsed.TotalSeconds,12:N0} {allocated / total,7} {100.0 * (store.Syncs - syncsBefore) / total,6:0.00}");
+    }
+}
