@@ -20,12 +20,14 @@ internal sealed class KeyLease : IDisposable
     public static readonly KeyLease Unlimited = new([], null, null, []);
 
     private readonly KeyLimiter.Take[] _takes;
+    private readonly long? _oversizedTokens;
     private long _tokens;
     private long _costMicros;
     private int _released;
 
-    internal KeyLease(KeyLimiter.Take[] takes, LimitRule? refusedBy, TimeSpan? retryAfter, IReadOnlyList<LimitStatus> statuses, string? message = null)
+    internal KeyLease(KeyLimiter.Take[] takes, LimitRule? refusedBy, TimeSpan? retryAfter, IReadOnlyList<LimitStatus> statuses, string? message = null, long? oversizedTokens = null)
     {
+        _oversizedTokens = oversizedTokens;
         _takes = takes;
         RefusedBy = refusedBy;
         RetryAfter = retryAfter;
@@ -72,6 +74,7 @@ internal sealed class KeyLease : IDisposable
         var rule = RefusedBy!;
         var message = rule switch
         {
+            _ when _oversizedTokens is { } tokens => $"This request's ~{tokens.ToString(CultureInfo.InvariantCulture)} input tokens exceed this API key's {rule.FieldName} limit of {rule.Amount.ToString(CultureInfo.InvariantCulture)}; it cannot be served as it is.",
             { Metric: LimitMetric.Concurrency } => $"This API key already has {rule.Amount} requests in flight (limits.maxConcurrent); try again when one ends.",
             { Metric: LimitMetric.Cost, Window: LimitWindow.Total } => $"This API key has spent its budget of {Usd(rule.Amount)} USD (limits.budget).",
             { Metric: LimitMetric.Cost } => $"This API key has spent its {rule.FieldName} limit of {Usd(rule.Amount)} USD.",

@@ -73,7 +73,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 if (amount > rule.Amount)
                 {
                     // No wait makes this fit: say so rather than promise a retry.
-                    return new ValueTask<KeyLease>(new KeyLease([], rule, null, [new LimitStatus(rule, rule.Amount, resetsAt)]));
+                    return new ValueTask<KeyLease>(new KeyLease([], rule, null, [new LimitStatus(rule, rule.Amount, resetsAt)], oversizedTokens: amount));
                 }
             }
 

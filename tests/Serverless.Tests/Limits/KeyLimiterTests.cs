@@ -221,6 +221,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
 
         Assert.False(lease.IsAcquired);
         Assert.Null(lease.RetryAfter);
+        Assert.Equal($"This request's ~{Estimator.Count(Request(string.Join(' ', Enumerable.Repeat("word", 50))))} input tokens exceed this API key's tokensPerMinute limit of 5; it cannot be served as it is.", lease.ToError().Message);
         Assert.Equal(0, _store.Syncs);
     }
 
