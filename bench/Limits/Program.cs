@@ -11,6 +11,7 @@ using Serverless.Relay.Relaying;
 var estimator = new Lazy<TokenEstimator>(() => new TokenEstimator());
 var store = new InMemoryCounterStore();
 var limiter = new KeyLimiter(store, TimeProvider.System, Options.Create(new LimitOptions()), estimator, NullLogger<KeyLimiter>.Instance);
+var usage = new Usage { InputTokens = 30, OutputTokens = 10 };
 var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, [new TextPart("What is the capital of France? Answer in one word.")])] };
 
 ClientKey Key(string id, string limits) => new()
@@ -25,8 +26,8 @@ ClientKey Key(string id, string limits) => new()
 var cases = new (string Name, ClientKey Key)[]
 {
     ("no limits", Key("key_0000000000000000", "{}")),
-    ("requests/min + requests/day + budget + maxConcurrent", Key("key_0000000000000001", """{"requestsPerMinute": 1000000000, "requestsPerDay": 1000000000, "budget": 1000000, "maxConcurrent": 64}""")),
-    ("+ tokens/min (tokenizes the prompt)", Key("key_0000000000000002", """{"requestsPerMinute": 1000000000, "tokensPerMinute": 1000000000000, "budget": 1000000}""")),
+    ("requests/min + requests/day + budget + maxConcurrency", Key("key_0000000000000001", """{"rpm": 1000000000, "rpd": 1000000000, "totalCostUsd": 1000000, "maxConcurrency": 64}""")),
+    ("+ tokens/min (tokenizes the prompt)", Key("key_0000000000000002", """{"rpm": 1000000000, "tpm": 1000000000000, "totalCostUsd": 1000000}""")),
 };
 
 Console.WriteLine($"KeyLimiter microbenchmark, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}");
@@ -60,7 +61,7 @@ void Run(string name, ClientKey key, int threads, int iterations, bool print = f
                 throw new InvalidOperationException("refused: " + lease.ToError().Message);
             }
 
-            lease.Complete(tokens: 40, costMicros: 1);
+            lease.Complete(usage, costMicros: 1);
             lease.Dispose();
         }
 

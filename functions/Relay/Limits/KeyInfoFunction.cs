@@ -7,7 +7,7 @@ using Serverless.Relay.Relaying;
 namespace Serverless.Relay.Limits;
 
 /// <summary>
-/// <c>GET /v1/key</c>: the calling key's own record (never the secret), its limits and where each stands, so a client
+/// <c>GET /v1/key-info</c>: the calling key's own record (never the secret), its limits and where each stands, so a client
 /// can see its quota before it hits a 429. Authenticated like the chat APIs; errors in OpenAI's shape.
 /// </summary>
 internal sealed class KeyInfoFunction(ClientAuthenticator authenticator, QuotaReader quotas) : IHttpFunction

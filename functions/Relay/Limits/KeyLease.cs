@@ -1,4 +1,5 @@
 using System.Globalization;
+using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
 
 namespace Serverless.Relay.Limits;
@@ -21,7 +22,7 @@ internal sealed class KeyLease : IDisposable
 
     private readonly KeyLimiter.Take[] _takes;
     private readonly long? _oversizedTokens;
-    private long _tokens;
+    private Usage _usage = Usage.Empty;
     private long _costMicros;
     private int _released;
 
@@ -49,9 +50,9 @@ internal sealed class KeyLease : IDisposable
     private string? Message { get; }
 
     /// <summary>Records what the request really used; charged when the lease is disposed. Call at most once.</summary>
-    public void Complete(long tokens, long costMicros)
+    public void Complete(Usage usage, long costMicros)
     {
-        _tokens = tokens;
+        _usage = usage;
         _costMicros = costMicros;
     }
 
@@ -59,7 +60,7 @@ internal sealed class KeyLease : IDisposable
     {
         if (_takes.Length > 0 && Interlocked.Exchange(ref _released, 1) == 0)
         {
-            KeyLimiter.Release(_takes, _tokens, _costMicros);
+            KeyLimiter.Release(_takes, _usage, _costMicros);
         }
     }
 
@@ -75,9 +76,8 @@ internal sealed class KeyLease : IDisposable
         var message = rule switch
         {
             _ when _oversizedTokens is { } tokens => $"This request's ~{tokens.ToString(CultureInfo.InvariantCulture)} input tokens exceed this API key's {rule.FieldName} limit of {rule.Amount.ToString(CultureInfo.InvariantCulture)}; it cannot be served as it is.",
-            { Metric: LimitMetric.Concurrency } => $"This API key already has {rule.Amount} requests in flight (limits.maxConcurrent); try again when one ends.",
-            { Metric: LimitMetric.Cost, Window: LimitWindow.Total } => $"This API key has spent its budget of {Usd(rule.Amount)} USD (limits.budget).",
-            { Metric: LimitMetric.Cost } => $"This API key has spent its {rule.FieldName} limit of {Usd(rule.Amount)} USD.",
+            { Metric: LimitMetric.Concurrency } => $"This API key already has {rule.Amount} requests in flight (limits.maxConcurrency); try again when one ends.",
+            { Metric: LimitMetric.Cost } => $"This API key has spent its {rule.FieldName} budget of {Usd(rule.Amount)} USD.",
             _ => $"This API key has reached its {rule.FieldName} limit of {rule.Amount.ToString(CultureInfo.InvariantCulture)}.",
         };
         if (RetryAfter is { } wait)

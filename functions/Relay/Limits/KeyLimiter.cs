@@ -18,8 +18,8 @@ namespace Serverless.Relay.Limits;
 /// </summary>
 /// <remarks>
 /// Requests and concurrency are exact: a request is admitted only against allowance leased to it. Tokens and cost are
-/// known only when a request ends, so a request is admitted while its estimated input tokens (and at least one
-/// micro-USD) fit; what it really used is charged after. The overshoot is therefore bounded by what the requests
+/// known only when a request ends, so a request is admitted while its estimated input tokens (and at least one output
+/// token, one micro-USD) fit; what it really used is charged after. The overshoot is therefore bounded by what the requests
 /// already admitted when the allowance ran out spend beyond their reservation (README, "Limits").
 /// </remarks>
 internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
@@ -66,7 +66,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             var rule = rules[i];
             var (start, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
             long amount = 1;
-            if (rule.Metric == LimitMetric.Tokens)
+            if (rule.Metric is LimitMetric.Tokens or LimitMetric.InputTokens)
             {
                 estimate ??= Math.Max(1, _estimator.Value.Count(request));
                 amount = estimate.Value;
@@ -245,7 +245,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Charges a finished request's real use and gives back its reservations.</summary>
-    internal static void Release(Take[] takes, long tokens, long costMicros)
+    internal static void Release(Take[] takes, Usage usage, long costMicros)
     {
         var state = takes[0].State;
         lock (state)
@@ -257,7 +257,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 var used = counter.Rule.Metric switch
                 {
                     LimitMetric.Requests => take.Amount,
-                    LimitMetric.Tokens => tokens,
+                    LimitMetric.Tokens => usage.TotalTokens,
+                    LimitMetric.InputTokens => usage.TotalInputTokens,
+                    LimitMetric.OutputTokens => usage.OutputTokens,
                     LimitMetric.Cost => costMicros,
                     _ => 0, // a concurrency slot is returned, not spent
                 };

@@ -11,6 +11,10 @@ internal enum LimitMetric
     Requests,
     /// <summary>All tokens: uncached input, cache reads and writes, output.</summary>
     Tokens,
+    /// <summary>Input tokens, cache reads and writes included.</summary>
+    InputTokens,
+    /// <summary>Output tokens, reasoning included.</summary>
+    OutputTokens,
     /// <summary>Cost in micro-USD (1 USD = 1,000,000), from the price table.</summary>
     Cost,
     /// <summary>Requests in flight at once.</summary>
@@ -34,8 +38,9 @@ internal sealed record LimitRule(LimitMetric Metric, LimitWindow Window, long Am
 }
 
 /// <summary>
-/// A key's limits, as the admin API writes them: <c>{"requestsPerMinute": 60, "tokensPerDay": 1000000,
-/// "costPerMonth": 25.5, "budget": 100, "maxConcurrent": 4}</c>. Every field is optional; an absent one does not limit.
+/// A key's limits, as the admin API writes them (issue 3's names): <c>{"rpm": 60, "rpd": 1000, "tpm": 100000,
+/// "dailyInputTokens": 1000000, "monthlyOutputTokens": 5000000, "dailyCostUsd": 5, "totalCostUsd": 100,
+/// "maxConcurrency": 4}</c>. Every field is optional; an absent one does not limit.
 /// Costs are USD in JSON and whole micro-USD inside, so counters stay exact integers.
 /// </summary>
 internal sealed record KeyLimits
@@ -49,16 +54,17 @@ internal sealed record KeyLimits
     /// <summary>Every field the admin API knows, in the order they are written back.</summary>
     public static readonly IReadOnlyList<(string Field, LimitMetric Metric, LimitWindow Window)> Fields =
     [
-        ("requestsPerMinute", LimitMetric.Requests, LimitWindow.Minute),
-        ("requestsPerDay", LimitMetric.Requests, LimitWindow.Day),
-        ("requestsPerMonth", LimitMetric.Requests, LimitWindow.Month),
-        ("tokensPerMinute", LimitMetric.Tokens, LimitWindow.Minute),
-        ("tokensPerDay", LimitMetric.Tokens, LimitWindow.Day),
-        ("tokensPerMonth", LimitMetric.Tokens, LimitWindow.Month),
-        ("costPerDay", LimitMetric.Cost, LimitWindow.Day),
-        ("costPerMonth", LimitMetric.Cost, LimitWindow.Month),
-        ("budget", LimitMetric.Cost, LimitWindow.Total),
-        ("maxConcurrent", LimitMetric.Concurrency, LimitWindow.Total),
+        ("rpm", LimitMetric.Requests, LimitWindow.Minute),
+        ("rpd", LimitMetric.Requests, LimitWindow.Day),
+        ("tpm", LimitMetric.Tokens, LimitWindow.Minute),
+        ("dailyInputTokens", LimitMetric.InputTokens, LimitWindow.Day),
+        ("dailyOutputTokens", LimitMetric.OutputTokens, LimitWindow.Day),
+        ("monthlyInputTokens", LimitMetric.InputTokens, LimitWindow.Month),
+        ("monthlyOutputTokens", LimitMetric.OutputTokens, LimitWindow.Month),
+        ("dailyCostUsd", LimitMetric.Cost, LimitWindow.Day),
+        ("monthlyCostUsd", LimitMetric.Cost, LimitWindow.Month),
+        ("totalCostUsd", LimitMetric.Cost, LimitWindow.Total),
+        ("maxConcurrency", LimitMetric.Concurrency, LimitWindow.Total),
     ];
 
     public IReadOnlyList<LimitRule> Rules { get; init; } = [];

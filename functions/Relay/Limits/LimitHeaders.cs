@@ -7,7 +7,8 @@ namespace Serverless.Relay.Limits;
 /// <summary>
 /// The rate-limit headers each client API's own SDKs and tools read, on successes and refusals alike:
 /// OpenAI <c>x-ratelimit-{limit,remaining,reset}-{requests,tokens}</c> (reset as a duration: <c>1s</c>, <c>6m0s</c>),
-/// Anthropic <c>anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}</c> (reset as an RFC 3339 time).
+/// Anthropic <c>anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}</c> (reset as
+/// an RFC 3339 time).
 /// Gemini sends none (Google's API has none); every API gets <c>Retry-After</c> on a 429.
 /// Of several windows on one metric (per minute and per day), the one with the least left is shown.
 /// </summary>
@@ -22,6 +23,12 @@ internal static class LimitHeaders
 
         Write(response, format, Tightest(lease.Statuses, LimitMetric.Requests), "requests", now);
         Write(response, format, Tightest(lease.Statuses, LimitMetric.Tokens), "tokens", now);
+        if (format == WireFormat.Anthropic)
+        {
+            // Anthropic also reports input and output token limits apart.
+            Write(response, format, Tightest(lease.Statuses, LimitMetric.InputTokens), "input-tokens", now);
+            Write(response, format, Tightest(lease.Statuses, LimitMetric.OutputTokens), "output-tokens", now);
+        }
     }
 
     private static void Write(HttpResponse response, WireFormat format, LimitStatus? status, string metric, DateTimeOffset now)

@@ -42,6 +42,8 @@ internal static class LimitWindows
     {
         LimitMetric.Requests => "requests",
         LimitMetric.Tokens => "tokens",
+        LimitMetric.InputTokens => "inputtokens",
+        LimitMetric.OutputTokens => "outputtokens",
         LimitMetric.Cost => "cost",
         _ => "concurrency",
     };

@@ -55,7 +55,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         _recorded = true;
         var usage = Usage.Current;
         var costMicros = prices.CostMicros(UpstreamModel, RequestedModel, usage);
-        Lease.Complete(usage.TotalTokens, costMicros is { } micros ? (long)Math.Ceiling(micros) : 0);
+        Lease.Complete(usage, costMicros is { } micros ? (long)Math.Ceiling(micros) : 0);
         Lease.Dispose();
         sink.Record(new UsageRecord
         {
@@ -71,7 +71,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
             Status = status,
             Error = error,
             Usage = usage,
-            CostUsd = costMicros / KeyLimits.MicrosPerUsd,
+            CostUsd = (costMicros ?? 0) / KeyLimits.MicrosPerUsd,
             Unpriced = costMicros is null && usage.TotalTokens > 0,
             LatencyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
             TimeToFirstByteMs = _firstByte == 0 ? null : Stopwatch.GetElapsedTime(_started, _firstByte).TotalMilliseconds,

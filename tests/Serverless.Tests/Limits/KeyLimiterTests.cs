@@ -66,7 +66,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task AcquireAsync_RequestsPerMinute_AdmitsExactlyTheLimitThenRefusesUntilTheMinuteEnds()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"requestsPerMinute": 5}""");
+        var key = Key("""{"rpm": 5}""");
         _time.Advance(TimeSpan.FromSeconds(20));
 
         for (var i = 0; i < 5; i++)
@@ -80,7 +80,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         Assert.Equal(TimeSpan.FromSeconds(40), refused.RetryAfter);
         var error = refused.ToError();
         Assert.Equal(ErrorKind.RateLimited, error.Kind);
-        Assert.Equal("This API key has reached its requestsPerMinute limit of 5. Try again in 40 s.", error.Message);
+        Assert.Equal("This API key has reached its rpm limit of 5. Try again in 40 s.", error.Message);
 
         _time.Advance(TimeSpan.FromSeconds(40));
         using var next = await AcquireAsync(limiter, key);
@@ -91,7 +91,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task AcquireAsync_LeaseCoversRequest_CompletesSynchronouslyWithoutStorage()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"requestsPerDay": 1000}""");
+        var key = Key("""{"rpd": 1000}""");
         (await AcquireAsync(limiter, key)).Dispose();
         var syncs = _store.Syncs;
 
@@ -106,14 +106,14 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task Dispose_ConcurrencySlot_ReturnedForTheNextRequest()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"maxConcurrent": 2}""");
+        var key = Key("""{"maxConcurrency": 2}""");
 
         var first = await AcquireAsync(limiter, key);
         using var second = await AcquireAsync(limiter, key);
         using var third = await AcquireAsync(limiter, key);
         Assert.True(first.IsAcquired && second.IsAcquired);
         Assert.False(third.IsAcquired);
-        Assert.Equal("This API key already has 2 requests in flight (limits.maxConcurrent); try again when one ends. Try again in 1 s.", third.ToError().Message);
+        Assert.Equal("This API key already has 2 requests in flight (limits.maxConcurrency); try again when one ends. Try again in 1 s.", third.ToError().Message);
 
         first.Dispose();
         first.Dispose(); // twice is harmless
@@ -128,7 +128,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     {
         var a = NewLimiter();
         var b = NewLimiter();
-        var key = Key("""{"requestsPerDay": 50}""");
+        var key = Key("""{"rpd": 50}""");
         var admitted = 0;
 
         for (var i = 0; i < 100; i++)
@@ -154,7 +154,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         var a = NewLimiter();
         var b = NewLimiter();
         var estimate = Estimator.Count(Request());
-        var key = Key($$"""{"tokensPerMonth": {{estimate + 3}}}""");
+        var key = Key($$"""{"monthlyInputTokens": {{estimate + 3}}}""");
 
         var held = await AcquireAsync(a, key); // reserves the estimate while in flight
         using var refused = await AcquireAsync(b, key);
@@ -162,7 +162,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         Assert.False(refused.IsAcquired);
         Assert.Equal(new LimitOptions().LeaseDuration, refused.RetryAfter);
 
-        held.Complete(tokens: 2, costMicros: 0); // used less than it reserved
+        held.Complete(new Usage { InputTokens = 2 }, costMicros: 0); // used less than it reserved
         held.Dispose();
         await a.FlushAsync(TestContext.Current.CancellationToken); // reports 2 and returns the rest
         using var admitted = await AcquireAsync(b, key);
@@ -174,7 +174,7 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     {
         var crashed = NewLimiter();
         var survivor = NewLimiter();
-        var key = Key("""{"maxConcurrent": 1}""");
+        var key = Key("""{"maxConcurrency": 1}""");
         _ = await AcquireAsync(crashed, key); // never disposed, never flushed: the process died
 
         using var refused = await AcquireAsync(survivor, key);
@@ -189,24 +189,24 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task Complete_CostBeyondBudget_NextRequestRefusedWithoutRetryAfter()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"budget": 0.01}"""); // 10,000 micro-USD
+        var key = Key("""{"totalCostUsd": 0.01}"""); // 10,000 micro-USD
 
         using (var first = await AcquireAsync(limiter, key))
         {
             Assert.True(first.IsAcquired);
-            first.Complete(tokens: 100, costMicros: 6_000);
+            first.Complete(new Usage { InputTokens = 100 }, costMicros: 6_000);
         }
 
         using (var second = await AcquireAsync(limiter, key))
         {
             Assert.True(second.IsAcquired); // 4,000 left: admitted, then overspends
-            second.Complete(tokens: 100, costMicros: 6_000);
+            second.Complete(new Usage { InputTokens = 100 }, costMicros: 6_000);
         }
 
         using var third = await AcquireAsync(limiter, key);
         Assert.False(third.IsAcquired);
         Assert.Null(third.RetryAfter);
-        Assert.Equal("This API key has spent its budget of 0.01 USD (limits.budget).", third.ToError().Message);
+        Assert.Equal("This API key has spent its totalCostUsd budget of 0.01 USD.", third.ToError().Message);
         await limiter.FlushAsync(TestContext.Current.CancellationToken);
         Assert.Equal(12_000, (await _store.ReadAsync(key.Id, "cost-total-total", _time.GetUtcNow(), TestContext.Current.CancellationToken))!.Used);
     }
@@ -215,13 +215,13 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task AcquireAsync_PromptLargerThanTokenLimit_RefusedWithoutRetry()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"tokensPerMinute": 5}""");
+        var key = Key("""{"tpm": 5}""");
 
         using var lease = await AcquireAsync(limiter, key, Request(string.Join(' ', Enumerable.Repeat("word", 50))));
 
         Assert.False(lease.IsAcquired);
         Assert.Null(lease.RetryAfter);
-        Assert.Equal($"This request's ~{Estimator.Count(Request(string.Join(' ', Enumerable.Repeat("word", 50))))} input tokens exceed this API key's tokensPerMinute limit of 5; it cannot be served as it is.", lease.ToError().Message);
+        Assert.Equal($"This request's ~{Estimator.Count(Request(string.Join(' ', Enumerable.Repeat("word", 50))))} input tokens exceed this API key's tpm limit of 5; it cannot be served as it is.", lease.ToError().Message);
         Assert.Equal(0, _store.Syncs);
     }
 
@@ -229,16 +229,18 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task Complete_TokensCharged_RemainingFallsByRealUse()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"tokensPerDay": 1000}""");
+        var key = Key("""{"dailyInputTokens": 1000, "dailyOutputTokens": 100, "tpm": 5000}""");
 
         using (var lease = await AcquireAsync(limiter, key))
         {
-            lease.Complete(tokens: 300, costMicros: 0);
+            lease.Complete(new Usage { InputTokens = 200, CacheReadTokens = 90, CacheWriteTokens = 10, OutputTokens = 30 }, costMicros: 0);
         }
 
         using var next = await AcquireAsync(limiter, key);
-        var status = Assert.Single(next.Statuses);
-        Assert.Equal(1000 - 300 - Estimator.Count(Request()), status.Remaining);
+        var estimate = Estimator.Count(Request());
+        Assert.Equal(
+            [("tpm", 5000 - 330 - estimate), ("dailyInputTokens", 1000 - 300 - estimate), ("dailyOutputTokens", 100 - 30 - 1)],
+            next.Statuses.Select(s => (s.Rule.FieldName, s.Remaining)).ToArray());
         await limiter.FlushAsync(TestContext.Current.CancellationToken);
     }
 
@@ -246,18 +248,18 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     public async Task StopAsync_LeasesHeld_ReportsUseAndReturnsEverything()
     {
         var limiter = NewLimiter();
-        var key = Key("""{"requestsPerDay": 100, "tokensPerDay": 10000}""");
+        var key = Key("""{"rpd": 100, "dailyInputTokens": 10000}""");
         await limiter.StartAsync(TestContext.Current.CancellationToken);
         using (var lease = await AcquireAsync(limiter, key))
         {
-            lease.Complete(tokens: 40, costMicros: 0);
+            lease.Complete(new Usage { InputTokens = 40 }, costMicros: 0);
         }
 
         await limiter.StopAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
         var now = _time.GetUtcNow();
         Assert.Equal(new CounterReading(1, 0), await _store.ReadAsync(key.Id, "requests-day-20300101", now, TestContext.Current.CancellationToken));
-        Assert.Equal(new CounterReading(40, 0), await _store.ReadAsync(key.Id, "tokens-day-20300101", now, TestContext.Current.CancellationToken));
+        Assert.Equal(new CounterReading(40, 0), await _store.ReadAsync(key.Id, "inputtokens-day-20300101", now, TestContext.Current.CancellationToken));
     }
 
     [Fact]

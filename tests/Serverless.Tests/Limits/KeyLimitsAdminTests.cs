@@ -23,12 +23,12 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateKey_WithLimits_StoredAndShown()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "limited", "limits": {"requestsPerMinute": 60, "costPerMonth": 12.5, "maxConcurrent": 2}}""");
+        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "limited", "limits": {"rpm": 60, "monthlyCostUsd": 12.5, "maxConcurrency": 2}}""");
 
         Assert.Equal(201, created.Status);
-        Assert.Equal("""{"requestsPerMinute":60,"costPerMonth":12.5,"maxConcurrent":2}""", created.Json.GetProperty("limits").GetRawText());
+        Assert.Equal("""{"rpm":60,"monthlyCostUsd":12.5,"maxConcurrency":2}""", created.Json.GetProperty("limits").GetRawText());
         var read = await SendAsync(HttpMethod.Get, "admin/keys/" + created.Json.GetProperty("id").GetString());
-        Assert.Equal("""{"requestsPerMinute":60,"costPerMonth":12.5,"maxConcurrent":2}""", read.Json.GetProperty("limits").GetRawText());
+        Assert.Equal("""{"rpm":60,"monthlyCostUsd":12.5,"maxConcurrency":2}""", read.Json.GetProperty("limits").GetRawText());
     }
 
     [Fact]
@@ -42,25 +42,25 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateKey_InvalidLimits_400ListingEveryProblem()
     {
-        var answer = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "x", "limits": {"requestsPerMinute": -1, "budget": "ten"}}""");
+        var answer = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "x", "limits": {"rpm": -1, "totalCostUsd": "ten"}}""");
 
         Assert.Equal(400, answer.Status);
         Assert.Equal("limits", answer.ErrorParam);
         Assert.Equal(
-            "limits.requestsPerMinute must be a positive whole number of at most 1000000000000; limits.budget must be a positive number of USD of at most 1000000000, with at most 6 decimals",
+            "limits.rpm must be a positive whole number of at most 1000000000000; limits.totalCostUsd must be a positive number of USD of at most 1000000000, with at most 6 decimals",
             answer.ErrorMessage);
     }
 
     [Fact]
     public async Task UpdateKey_LimitsPatch_MergesPerField()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"requestsPerMinute": 60, "tokensPerDay": 1000}}""");
+        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"rpm": 60, "dailyInputTokens": 1000}}""");
         var id = created.Json.GetProperty("id").GetString();
 
-        var patched = await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"limits": {"tokensPerDay": null, "budget": 3}}""");
+        var patched = await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"limits": {"dailyInputTokens": null, "totalCostUsd": 3}}""");
 
         Assert.Equal(200, patched.Status);
-        Assert.Equal("""{"requestsPerMinute":60,"budget":3}""", patched.Json.GetProperty("limits").GetRawText());
+        Assert.Equal("""{"rpm":60,"totalCostUsd":3}""", patched.Json.GetProperty("limits").GetRawText());
         var cleared = await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"limits": null}""");
         Assert.Equal("{}", cleared.Json.GetProperty("limits").GetRawText());
     }
@@ -68,14 +68,14 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task GetQuota_FreshKey_EveryLimitWithNothingUsed()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"requestsPerMinute": 60, "budget": 2.5, "maxConcurrent": 3}}""");
+        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"rpm": 60, "totalCostUsd": 2.5, "maxConcurrency": 3}}""");
         var id = created.Json.GetProperty("id").GetString();
 
         var quota = await SendAsync(HttpMethod.Get, $"admin/keys/{id}/quota");
 
         Assert.Equal(200, quota.Status);
         Assert.Equal(
-            """[{"limit":"requestsPerMinute","metric":"requests","window":"minute","unit":"requests","amount":60,"used":0,"remaining":60,"resetsAt":"2030-01-01T00:01:00+00:00"},{"limit":"budget","metric":"cost","window":"total","unit":"USD","amount":2.5,"used":0,"remaining":2.5,"resetsAt":null},{"limit":"maxConcurrent","metric":"concurrency","window":"total","unit":"concurrency","amount":3,"inFlightOrReserved":0,"resetsAt":null}]""",
+            """[{"limit":"rpm","metric":"requests","window":"minute","unit":"requests","amount":60,"used":0,"remaining":60,"resetsAt":"2030-01-01T00:01:00+00:00"},{"limit":"totalCostUsd","metric":"cost","window":"total","unit":"USD","amount":2.5,"used":0,"remaining":2.5,"resetsAt":null},{"limit":"maxConcurrency","metric":"concurrency","window":"total","unit":"concurrency","amount":3,"inFlightOrReserved":0,"resetsAt":null}]""",
             quota.Json.GetProperty("usage").GetRawText());
     }
 

@@ -16,10 +16,11 @@ public sealed class KeyLimitsTests
     [Fact]
     public void Parse_EveryField_ReadsCountsAndUsdAsMicros()
     {
-        var (limits, errors) = Parse("""{"requestsPerMinute": 60, "requestsPerDay": 1000, "requestsPerMonth": 9000, "tokensPerMinute": 10000, "tokensPerDay": 100000, "tokensPerMonth": 1000000, "costPerDay": 1.5, "costPerMonth": 20, "budget": 100.000001, "maxConcurrent": 4}""");
+        var (limits, errors) = Parse("""{"rpm": 60, "rpd": 1000, "tpm": 10000, "dailyInputTokens": 100000, "dailyOutputTokens": 5000, "monthlyInputTokens": 1000000, "monthlyOutputTokens": 9000, "dailyCostUsd": 1.5, "monthlyCostUsd": 20, "totalCostUsd": 100.000001, "maxConcurrency": 4}""");
 
         Assert.Empty(errors);
-        Assert.Equal(10, limits!.Rules.Count);
+        Assert.Equal(11, limits!.Rules.Count);
+        Assert.Equal(9000, limits.Find(LimitMetric.OutputTokens, LimitWindow.Month)!.Amount);
         Assert.Equal(new LimitRule(LimitMetric.Cost, LimitWindow.Total, 100_000_001), limits.Find(LimitMetric.Cost, LimitWindow.Total));
         Assert.Equal(1_500_000, limits.Find(LimitMetric.Cost, LimitWindow.Day)!.Amount);
         Assert.Equal(4, limits.Find(LimitMetric.Concurrency, LimitWindow.Total)!.Amount);
@@ -28,17 +29,17 @@ public sealed class KeyLimitsTests
     [Fact]
     public void Parse_BadFields_ReportsEveryProblemExactly()
     {
-        var (limits, errors) = Parse("""{"requestsPerMinute": 0, "tokensPerDay": 1.5, "budget": 0.0000001, "costPerMonth": "5", "perHour": 3, "maxConcurrent": -1}""");
+        var (limits, errors) = Parse("""{"rpm": 0, "dailyInputTokens": 1.5, "totalCostUsd": 0.0000001, "monthlyCostUsd": "5", "perHour": 3, "maxConcurrency": -1}""");
 
         Assert.Null(limits);
         Assert.Equal(
             [
-                "limits.requestsPerMinute must be a positive whole number of at most 1000000000000",
-                "limits.tokensPerDay must be a positive whole number of at most 1000000000000",
-                "limits.budget must be a positive number of USD of at most 1000000000, with at most 6 decimals",
-                "limits.costPerMonth must be a positive number of USD of at most 1000000000, with at most 6 decimals",
-                "limits.perHour is not a known limit; known: requestsPerMinute, requestsPerDay, requestsPerMonth, tokensPerMinute, tokensPerDay, tokensPerMonth, costPerDay, costPerMonth, budget, maxConcurrent",
-                "limits.maxConcurrent must be a positive whole number of at most 1000000000000",
+                "limits.rpm must be a positive whole number of at most 1000000000000",
+                "limits.dailyInputTokens must be a positive whole number of at most 1000000000000",
+                "limits.totalCostUsd must be a positive number of USD of at most 1000000000, with at most 6 decimals",
+                "limits.monthlyCostUsd must be a positive number of USD of at most 1000000000, with at most 6 decimals",
+                "limits.perHour is not a known limit; known: rpm, rpd, tpm, dailyInputTokens, dailyOutputTokens, monthlyInputTokens, monthlyOutputTokens, dailyCostUsd, monthlyCostUsd, totalCostUsd, maxConcurrency",
+                "limits.maxConcurrency must be a positive whole number of at most 1000000000000",
             ],
             errors);
     }
@@ -57,19 +58,19 @@ public sealed class KeyLimitsTests
     [Fact]
     public void Merge_Patch_SetsAndRemovesNamedFieldsKeepsOthers()
     {
-        var current = Parse("""{"requestsPerMinute": 60, "tokensPerDay": 1000, "budget": 5}""").Limits!;
-        using var patch = JsonDocument.Parse("""{"requestsPerMinute": 10, "tokensPerDay": null, "maxConcurrent": 2}""");
+        var current = Parse("""{"rpm": 60, "dailyInputTokens": 1000, "totalCostUsd": 5}""").Limits!;
+        using var patch = JsonDocument.Parse("""{"rpm": 10, "dailyInputTokens": null, "maxConcurrency": 2}""");
         var errors = new List<string>();
 
         var merged = current.Merge(KeyLimitsPatch.Parse(patch.RootElement, errors)!);
 
-        Assert.Equal("""{"requestsPerMinute":10,"budget":5,"maxConcurrent":2}""", merged.ToJson());
+        Assert.Equal("""{"rpm":10,"totalCostUsd":5,"maxConcurrency":2}""", merged.ToJson());
     }
 
     [Fact]
     public void Merge_NullPatch_RemovesEveryLimit()
     {
-        var current = Parse("""{"requestsPerMinute": 60}""").Limits!;
+        var current = Parse("""{"rpm": 60}""").Limits!;
         using var patch = JsonDocument.Parse("null");
 
         Assert.True(current.Merge(KeyLimitsPatch.Parse(patch.RootElement, [])!).IsEmpty);
@@ -78,7 +79,7 @@ public sealed class KeyLimitsTests
     [Fact]
     public void FromJson_WhatToJsonWrote_RoundTrips()
     {
-        var limits = Parse("""{"costPerDay": 0.25, "tokensPerMinute": 500}""").Limits!;
+        var limits = Parse("""{"dailyCostUsd": 0.25, "tpm": 500}""").Limits!;
 
         Assert.Equal(limits.Rules, KeyLimits.FromJson(limits.ToJson()).Rules);
     }

@@ -38,13 +38,13 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     }
 
     [Theory]
-    [InlineData("openai-chat", """{"error":{"message":"This API key has reached its requestsPerDay limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
-    [InlineData("openai-responses", """{"error":{"message":"This API key has reached its requestsPerDay limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
-    [InlineData("anthropic", """{"type":"error","error":{"type":"rate_limit_error","message":"This API key has reached its requestsPerDay limit of 1. Try again in""", "anthropic-ratelimit-requests-remaining")]
-    [InlineData("gemini", """{"error":{"code":429,"message":"This API key has reached its requestsPerDay limit of 1. Try again in""", null)]
+    [InlineData("openai-chat", """{"error":{"message":"This API key has reached its rpd limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
+    [InlineData("openai-responses", """{"error":{"message":"This API key has reached its rpd limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
+    [InlineData("anthropic", """{"type":"error","error":{"type":"rate_limit_error","message":"This API key has reached its rpd limit of 1. Try again in""", "anthropic-ratelimit-requests-remaining")]
+    [InlineData("gemini", """{"error":{"code":429,"message":"This API key has reached its rpd limit of 1. Try again in""", null)]
     public async Task Relay_LimitReached_429InTheClientsShapeWithRetryAfter(string client, string bodyStart, string? remainingHeader)
     {
-        var (key, _) = await relay.CreateKeyAsync(new { requestsPerDay = 1 });
+        var (key, _) = await relay.CreateKeyAsync(new { rpd = 1 });
 
         var first = await SendAsync(client, key);
         var second = await SendAsync(client, key);
@@ -77,7 +77,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     [Fact]
     public async Task Relay_Success_OpenAIHeadersForRequestsAndTokens()
     {
-        var (key, _) = await relay.CreateKeyAsync(new { requestsPerMinute = 100, requestsPerDay = 10, tokensPerDay = 100_000 });
+        var (key, _) = await relay.CreateKeyAsync(new { rpm = 100, rpd = 10, tpm = 100_000 });
 
         var answer = await SendAsync("openai-chat", key);
 
@@ -93,7 +93,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     [Fact]
     public async Task Relay_Success_AnthropicHeadersWithRfc3339Reset()
     {
-        var (key, _) = await relay.CreateKeyAsync(new { requestsPerMinute = 50, tokensPerMinute = 10_000 });
+        var (key, _) = await relay.CreateKeyAsync(new { rpm = 50, tpm = 10_000, dailyInputTokens = 5_000 });
 
         var answer = await SendAsync("anthropic", key);
 
@@ -104,6 +104,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         var reset = DateTimeOffset.Parse(headers.GetValues("anthropic-ratelimit-requests-reset").Single(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(reset - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(61));
         Assert.Equal("10000", headers.GetValues("anthropic-ratelimit-tokens-limit").Single());
+        Assert.Equal("5000", headers.GetValues("anthropic-ratelimit-input-tokens-limit").Single());
     }
 
     [Theory]
@@ -112,7 +113,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     [InlineData("gemini", 4)]
     public async Task Relay_CostBudget_KeyThatSpendsOnlyThroughStreamsIsStopped(string client, int admitted)
     {
-        var (key, id) = await relay.CreateKeyAsync(new { budget = 0.01 });
+        var (key, id) = await relay.CreateKeyAsync(new { totalCostUsd = 0.01 });
         var statuses = new List<HttpStatusCode>();
 
         for (var i = 0; i < admitted + 2; i++)
@@ -124,7 +125,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.OK, admitted), HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
         var refused = await SendAsync(client, key, stream: true);
         Assert.Null(refused.Response.Headers.RetryAfter);
-        Assert.Contains("has spent its budget of 0.01 USD (limits.budget).", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("has spent its totalCostUsd budget of 0.01 USD.", refused.Body, StringComparison.Ordinal);
 
         using var quota = await relay.Host.Admin.GetAsync($"admin/keys/{id}/quota", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, quota.StatusCode);
@@ -134,7 +135,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     public async Task Relay_MaxConcurrent_SlotReleasedAtStreamEndFailureAndDisconnect()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (key, _) = await relay.CreateKeyAsync(new { maxConcurrent = 1 });
+        var (key, _) = await relay.CreateKeyAsync(new { maxConcurrency = 1 });
         relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(300) };
         try
         {
@@ -170,7 +171,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     public async Task Relay_Usage_RowCarriesCostOrUnpricedFlag()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (key, id) = await relay.CreateKeyAsync(new { requestsPerDay = 100 });
+        var (key, id) = await relay.CreateKeyAsync(new { rpd = 100 });
 
         Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
 
@@ -184,7 +185,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         {
             Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
             var unpriced = (await EventuallyRowsAsync(id, 2)).OrderBy(r => r.RowKey, StringComparer.Ordinal).Last();
-            Assert.Null(unpriced.GetDouble("CostUsd"));
+            Assert.Equal(0, unpriced.GetDouble("CostUsd")); // metered at 0, and flagged
             Assert.True(unpriced.GetBoolean("Unpriced"));
         }
         finally
@@ -197,7 +198,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     public async Task AdminUsage_AfterRequests_DailyTotalsWithCost()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (key, id) = await relay.CreateKeyAsync(new { requestsPerDay = 100 });
+        var (key, id) = await relay.CreateKeyAsync(new { rpd = 100 });
         for (var i = 0; i < 3; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(i == 1 ? "anthropic" : "openai-chat", key, stream: i == 2)).Status);
@@ -228,9 +229,9 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     public async Task KeyInfo_OwnKey_LimitsAndQuotaWithoutTheSecret()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (key, id) = await relay.CreateKeyAsync(new { requestsPerDay = 7, budget = 2 });
+        var (key, id) = await relay.CreateKeyAsync(new { rpd = 7, totalCostUsd = 2 });
         using var http = relay.Host.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/key");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/key-info");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
 
         using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
@@ -240,10 +241,10 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         var root = System.Text.Json.JsonDocument.Parse(body).RootElement;
         Assert.Equal(id, root.GetProperty("key").GetProperty("id").GetString());
         Assert.DoesNotContain(key, body, StringComparison.Ordinal);
-        Assert.Equal("""{"requestsPerDay":7,"budget":2}""", root.GetProperty("quota").GetProperty("limits").GetRawText());
+        Assert.Equal("""{"rpd":7,"totalCostUsd":2}""", root.GetProperty("quota").GetProperty("limits").GetRawText());
         Assert.Equal(7, root.GetProperty("quota").GetProperty("usage")[0].GetProperty("remaining").GetInt64());
 
-        using var anonymous = await http.GetAsync("v1/key", ct).WaitAsync(Timeout, ct);
+        using var anonymous = await http.GetAsync("v1/key-info", ct).WaitAsync(Timeout, ct);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 

@@ -132,7 +132,7 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         await using var setup = await StartAsync();
         var day = DateTime.UtcNow.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
-        var (key, keyId) = await CreateKeyAsync(setup.A, new { requestsPerDay = 100, budget = 1 });
+        var (key, keyId) = await CreateKeyAsync(setup.A, new { rpd = 100, totalCostUsd = 1 });
         setup.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(150), ReplyWords = 12 };
         using var http = new HttpClient { BaseAddress = setup.A.BaseUri, Timeout = Timeout };
         using var request = new OpenAIChatDriver().Build(Scenario.Text, "m-openai", stream: true, key);
@@ -157,38 +157,66 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
         Assert.Equal(200, Assert.Single(rows).GetInt32("Status"));
     }
 
+    /// <summary>Sends <paramref name="attempts"/> requests all at once, alternating between the two processes.</summary>
+    private static async Task<(int Ok, int Refused)> AttemptAtOnceAsync(Setup setup, string key, int attempts)
+    {
+        using var a = new HttpClient { BaseAddress = setup.A.BaseUri, Timeout = Timeout };
+        using var b = new HttpClient { BaseAddress = setup.B.BaseUri, Timeout = Timeout };
+        var statuses = await Task.WhenAll(Enumerable.Range(0, attempts).Select(async i =>
+        {
+            using var request = new OpenAIChatDriver().Build(Scenario.Text, "m-openai", stream: false, key);
+            using var response = await (i % 2 == 0 ? a : b).SendAsync(request);
+            return response.StatusCode;
+        }));
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, s.ToString()));
+        return (statuses.Count(s => s == HttpStatusCode.OK), statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+    }
+
     [Fact]
-    public async Task TwoProcesses_RequestsPerDayAndBudget_HeldAcrossInstances_DrainedOnSigterm()
+    public async Task TwoProcesses_RpmAndBudget_HeldAcrossInstances_NothingLostOnSigterm()
     {
         await using var setup = await StartAsync();
-        var day = DateTime.UtcNow.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
 
-        // Requests: exact. 8 clients × 8 requests against a limit of 30.
-        var (requestKey, requestKeyId) = await CreateKeyAsync(setup.A, new { requestsPerDay = 30 });
-        var requests = await HammerAsync(setup, requestKey, requestsEach: 8, stopOnRefusal: false).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        // Requests: exact. 300 attempts at once, split across both processes, against rpm 100.
+        var (requestKey, requestKeyId) = await CreateKeyAsync(setup.A, new { rpm = 100 });
+        var requests = await AttemptAtOnceAsync(setup, requestKey, 300).WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
-        // Cost: within the bound. A 0.05 USD budget spent only through streams, 3,300 µ$ each.
+        // Cost: within the bound. A 0.05 USD budget spent only through streams, 3,300 µ$ each, 8 clients at once.
         const long budget = 50_000;
-        var (costKey, costKeyId) = await CreateKeyAsync(setup.B, new { budget = 0.05 });
+        var (costKey, costKeyId) = await CreateKeyAsync(setup.B, new { totalCostUsd = 0.05 });
         var cost = await HammerAsync(setup, costKey, requestsEach: 100, stopOnRefusal: true).WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
-        // SIGTERM both: each reports what it consumed and returns its leases before it exits.
+        // SIGTERM both: each reports what it consumed, returns its leases and drains its usage rows before it exits.
         Assert.Equal(0, await setup.A.TerminateAsync(Timeout));
         Assert.Equal(0, await setup.B.TerminateAsync(Timeout));
 
+        var counters = new TableClient(azurite.ConnectionString, setup.Prefix + RelayTables.Counters);
+        var minutes = new List<long>();
+        await foreach (var row in counters.QueryAsync<TableEntity>(r => r.PartitionKey == requestKeyId, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            minutes.Add(row.GetInt64("Used") ?? 0);
+        }
+
         var exactlyEnough = (int)((budget + CostPerRequestMicros - 1) / CostPerRequestMicros); // admitted one at a time: 16
         TestContext.Current.SendDiagnosticMessage(
-            $"requestsPerDay 30: {requests.Ok} admitted, {requests.Refused} refused; budget 50,000 µ$: {cost.Ok} admitted (sequential: {exactlyEnough}), spent {cost.Ok * CostPerRequestMicros} µ$");
-        Assert.Equal(30, requests.Ok);
-        Assert.Equal(Workers * 8 - 30, requests.Refused);
-        Assert.Equal(30, await CounterAsync(azurite, setup.Prefix, requestKeyId, "requests-day-" + day));
+            $"rpm 100, 300 at once: {requests.Ok} admitted ({string.Join(" + ", minutes)} by minute); budget 50,000 µ$: {cost.Ok} admitted (one at a time: {exactlyEnough}), spent {cost.Ok * CostPerRequestMicros} µ$");
+
+        // rpm: no minute window admits more than 100 (a run that straddles a minute boundary may use two windows).
+        Assert.All(minutes, used => Assert.InRange(used, 1, 100));
+        Assert.Equal(requests.Ok, minutes.Sum());
+        if (minutes.Count == 1)
+        {
+            Assert.Equal(100, requests.Ok);
+        }
+
+        Assert.Equal(300 - requests.Ok, requests.Refused);
 
         // README's bound: spend < budget + (requests in flight across instances) × (largest request cost).
         Assert.InRange(cost.Ok, exactlyEnough, exactlyEnough + Workers - 1);
         Assert.True(cost.Ok * CostPerRequestMicros < budget + (Workers * CostPerRequestMicros));
         Assert.Equal(cost.Ok * CostPerRequestMicros, await CounterAsync(azurite, setup.Prefix, costKeyId, "cost-total-total"));
 
-        // Every request of both keys has its usage row: nothing was lost in the drain.
+        // Every attempt of both keys has its usage row: nothing was lost in the drain.
         var usage = new TableClient(azurite.ConnectionString, setup.Prefix + RelayTables.Usage);
         var rows = 0;
         await foreach (var row in usage.QueryAsync<TableEntity>(r => r.PartitionKey == requestKeyId || r.PartitionKey == costKeyId, cancellationToken: TestContext.Current.CancellationToken))
@@ -196,6 +224,6 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
             rows++;
         }
 
-        Assert.Equal(requests.Ok + requests.Refused + cost.Ok + cost.Refused, rows);
+        Assert.Equal(300 + cost.Ok + cost.Refused, rows);
     }
 }
