@@ -344,6 +344,7 @@ internal sealed partial class AdminFunction(
             Models = request.Models.Or([]),
             ExpiresAt = request.ExpiresAt.Or(null),
             Limits = request.Limits.IsSet ? KeyLimits.None.Merge(request.Limits.Value) : KeyLimits.None,
+            Role = request.Role.Or(ClientKey.UserRole),
             Enabled = request.Enabled.Or(true),
             CreatedAt = now,
             Hint = hint,

@@ -57,6 +57,7 @@ internal static class AdminViews
         }
 
         writer.WriteBoolean("enabled", key.Enabled);
+        writer.WriteString("role", key.Role);
         writer.WritePropertyName("limits");
         key.Limits.Write(writer);
         writer.WriteString("createdAt", key.CreatedAt);

@@ -13,6 +13,7 @@ internal sealed record KeyRequest
     public Optional<DateTimeOffset?> ExpiresAt { get; init; }
     public Optional<bool> Enabled { get; init; }
     public Optional<KeyLimitsPatch> Limits { get; init; }
+    public Optional<string> Role { get; init; }
 
     public static KeyRequest Parse(JsonElement body, FieldErrors errors, bool creating, DateTimeOffset now) => new()
     {
@@ -22,6 +23,7 @@ internal sealed record KeyRequest
         ExpiresAt = ParseExpiresAt(body, errors, now),
         Enabled = AdminFields.Enabled(body, errors),
         Limits = ParseLimits(body, errors),
+        Role = ParseRole(body, errors),
     };
 
     public ClientKey ApplyTo(ClientKey current) => current with
@@ -32,7 +34,24 @@ internal sealed record KeyRequest
         ExpiresAt = ExpiresAt.Or(current.ExpiresAt),
         Enabled = Enabled.Or(current.Enabled),
         Limits = Limits.IsSet ? current.Limits.Merge(Limits.Value) : current.Limits,
+        Role = Role.Or(current.Role),
     };
+
+    private static Optional<string> ParseRole(JsonElement body, FieldErrors errors)
+    {
+        if (!body.TryGetProperty("role", out var value))
+        {
+            return default;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && value.GetString() is ClientKey.UserRole or ClientKey.AdminRole)
+        {
+            return value.GetString()!;
+        }
+
+        errors.Add("role", "role must be 'user' or 'admin'");
+        return default;
+    }
 
     private static Optional<KeyLimitsPatch> ParseLimits(JsonElement body, FieldErrors errors)
     {

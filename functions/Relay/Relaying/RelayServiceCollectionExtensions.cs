@@ -33,6 +33,7 @@ public static class RelayServiceCollectionExtensions
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
         services.AddSingleton<IHttpFunction, Limits.KeyInfoFunction>();
+        services.AddSingleton<IHttpFunction, Limits.QuotaFunction>();
         return services;
     }
 }

@@ -52,6 +52,19 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateKey_Role_DefaultsToUserOnlyUserOrAdmin()
+    {
+        var plain = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "u"}""");
+        var admin = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "a", "role": "admin"}""");
+        var wrong = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "r", "role": "root"}""");
+
+        Assert.Equal("user", plain.Json.GetProperty("role").GetString());
+        Assert.Equal("admin", admin.Json.GetProperty("role").GetString());
+        Assert.Equal(400, wrong.Status);
+        Assert.Equal("role must be 'user' or 'admin'", wrong.ErrorMessage);
+    }
+
+    [Fact]
     public async Task UpdateKey_LimitsPatch_MergesPerField()
     {
         var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"rpm": 60, "dailyInputTokens": 1000}}""");

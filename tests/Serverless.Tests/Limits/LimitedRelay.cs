@@ -55,9 +55,9 @@ public sealed class LimitedRelay(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     /// <summary>Creates a key with these limits; returns its plaintext and id.</summary>
-    public async Task<(string Key, string Id)> CreateKeyAsync(object limits)
+    public async Task<(string Key, string Id)> CreateKeyAsync(object limits, string? owner = null, string role = "user")
     {
-        using var response = await Host.Admin.PostAsJsonAsync("admin/keys", new { name = "limited", limits }).WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await Host.Admin.PostAsJsonAsync("admin/keys", new { name = "limited", owner, role, limits }).WaitAsync(TimeSpan.FromSeconds(30));
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.True(response.IsSuccessStatusCode, body.ToString());
         return (body.GetProperty("key").GetString()!, body.GetProperty("id").GetString()!);

@@ -248,6 +248,58 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 
+    [Fact]
+    public async Task QuotaApi_UserAndAdminKeys_OwnQuotaForUsersOthersForAdminsOnly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var user = "alice-" + Guid.NewGuid().ToString("N")[..6];
+        var (alice, _) = await relay.CreateKeyAsync(new { dailyInputTokens = 1000, rpd = 10 }, owner: user);
+        var (admin, _) = await relay.CreateKeyAsync(new { }, owner: "ops", role: "admin");
+        using var http = relay.Host.CreateClient();
+        async Task<(HttpStatusCode Status, System.Text.Json.JsonElement Body)> CallAsync(HttpMethod method, string path, string key, string? json = null)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            if (json is not null)
+            {
+                request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            }
+
+            using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+            return (response.StatusCode, System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement);
+        }
+
+        var forbiddenRead = await CallAsync(HttpMethod.Get, "api/v1/quota/ops", alice);
+        var forbiddenWrite = await CallAsync(HttpMethod.Put, $"api/v1/quota/{user}", alice, """{"daily_output_tokens": 1}""");
+        var put = await CallAsync(HttpMethod.Put, $"api/v1/quota/{user}", admin, """{"daily_output_tokens": 500}""");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", alice)).Status);
+
+        Assert.Equal(HttpStatusCode.Forbidden, forbiddenRead.Status);
+        Assert.Equal("Only an admin key may read or set another user's quota.", forbiddenRead.Body.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, forbiddenWrite.Status);
+        Assert.Equal(HttpStatusCode.OK, put.Status);
+        Assert.Equal(
+            """{"daily_input_tokens":1000,"daily_output_tokens":500,"daily_requests":10,"monthly_input_tokens":null,"monthly_output_tokens":null}""",
+            put.Body.GetProperty("limits").GetRawText());
+
+        var deadline = DateTime.UtcNow + Timeout;
+        System.Text.Json.JsonElement own;
+        do
+        {
+            var answer = await CallAsync(HttpMethod.Get, "api/v1/quota", alice);
+            Assert.Equal(HttpStatusCode.OK, answer.Status);
+            own = answer.Body;
+            await Task.Delay(50, ct);
+        }
+        while (own.GetProperty("usage").GetProperty("requests").GetInt64() < 1 && DateTime.UtcNow < deadline);
+
+        Assert.Equal(user, own.GetProperty("user_id").GetString());
+        Assert.Equal(
+            $$"""{"user_id":"{{user}}","period":"daily","input_tokens":26,"output_tokens":7,"total_tokens":33,"requests":1,"limit_input":1000,"limit_output":500,"percentage_used":10}""",
+            own.GetProperty("usage").GetRawText());
+        Assert.Equal(own.GetRawText(), (await CallAsync(HttpMethod.Get, $"api/v1/quota/{user}", admin)).Body.GetRawText());
+    }
+
     private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient http, string key)
     {
         var ct = TestContext.Current.CancellationToken;
