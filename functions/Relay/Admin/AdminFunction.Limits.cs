@@ -93,8 +93,9 @@ internal sealed partial class AdminFunction
     }
 
     /// <summary>
-    /// <c>GET /admin/usage?keyId=&amp;from=yyyy-MM-dd&amp;to=yyyy-MM-dd</c>: per key and UTC day, from the daily totals the
-    /// usage writer keeps (never a scan of request rows). Default: the last 30 days through today, every key.
+    /// <c>GET /admin/usage?from=yyyy-MM-dd&amp;to=yyyy-MM-dd&amp;groupBy=key|owner|model|account|day|hour&amp;keyId=</c>: requests,
+    /// errors, tokens, cost and latency percentiles per group, from the hourly totals the usage writer keeps (never a
+    /// scan of request rows). Default: the last 30 days through today, grouped by key.
     /// </summary>
     private async Task GetUsageAsync(HttpContext context, string path, CancellationToken ct)
     {
@@ -115,6 +116,22 @@ internal sealed partial class AdminFunction
             errors.Add("keyId", $"keyId '{keyId}' is not a key id");
         }
 
+        var groupBy = query["groupBy"].ToString() is { Length: > 0 } g ? g : "key";
+        Func<UsageTotal, string>? group = groupBy switch
+        {
+            "key" => t => t.KeyId,
+            "owner" => t => t.Owner ?? "",
+            "model" => t => t.Model,
+            "account" => t => t.AccountId,
+            "day" => t => t.Hour.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            "hour" => t => t.Hour.ToString("yyyy-MM-dd'T'HH':00Z'", System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        };
+        if (group is null)
+        {
+            errors.Add("groupBy", "groupBy must be one of key, owner, model, account, day, hour");
+        }
+
         if (!errors.Any && from > to)
         {
             errors.Add("from", "from must not be after to");
@@ -130,10 +147,15 @@ internal sealed partial class AdminFunction
             return;
         }
 
-        var rows = await usageTotals.ReadAsync(keyId, from, to, ct);
-        var total = new UsageTotal { KeyId = keyId ?? "", Date = from };
+        var start = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var end = new DateTimeOffset(to.ToDateTime(new TimeOnly(23, 0)), TimeSpan.Zero);
+        var rows = await usageTotals.ReadAsync(keyId, start, end, ct);
+        var groups = new SortedDictionary<string, UsageTotal>(StringComparer.Ordinal);
+        var total = new UsageTotal { Hour = start, KeyId = "" };
         foreach (var row in rows)
         {
+            var name = group!(row);
+            groups[name] = groups.TryGetValue(name, out var sum) ? sum.Plus(row) : row;
             total = total.Plus(row);
         }
 
@@ -143,6 +165,7 @@ internal sealed partial class AdminFunction
             writer.WriteString("object", "usage");
             writer.WriteString("from", from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
             writer.WriteString("to", to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteString("groupBy", groupBy);
             if (keyId is null)
             {
                 writer.WriteNull("keyId");
@@ -153,12 +176,11 @@ internal sealed partial class AdminFunction
             }
 
             writer.WriteStartArray("data");
-            foreach (var row in rows)
+            foreach (var (name, sum) in groups)
             {
                 writer.WriteStartObject();
-                writer.WriteString("keyId", row.KeyId);
-                writer.WriteString("date", row.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-                WriteTotals(writer, row);
+                writer.WriteString(groupBy, name);
+                WriteTotals(writer, sum);
                 writer.WriteEndObject();
             }
 
@@ -197,5 +219,25 @@ internal sealed partial class AdminFunction
         writer.WriteNumber("reasoningTokens", total.ReasoningTokens);
         writer.WriteNumber("costUsd", total.CostUsd);
         writer.WriteNumber("unpricedRequests", total.UnpricedRequests);
+        WritePercentiles(writer, "latencyMs", total.Latency);
+        WritePercentiles(writer, "timeToFirstByteMs", total.TimeToFirstByte);
+    }
+
+    private static void WritePercentiles(Utf8JsonWriter writer, string name, LatencyHistogram histogram)
+    {
+        writer.WriteStartObject(name);
+        foreach (var (label, quantile) in new[] { ("p50", 0.50), ("p95", 0.95), ("p99", 0.99) })
+        {
+            if (histogram.Percentile(quantile) is { } value)
+            {
+                writer.WriteNumber(label, value);
+            }
+            else
+            {
+                writer.WriteNull(label);
+            }
+        }
+
+        writer.WriteEndObject();
     }
 }

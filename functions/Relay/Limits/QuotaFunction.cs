@@ -84,11 +84,13 @@ internal sealed class QuotaFunction(ClientAuthenticator authenticator, ClientKey
             }
         }
 
-        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        var used = new UsageTotal { KeyId = "", Date = today };
-        foreach (var key in userKeys)
+        var now = time.GetUtcNow().UtcDateTime;
+        var today = new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero);
+        var used = new UsageTotal { Hour = today, KeyId = "" };
+        var ids = userKeys.Select(k => k.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var row in await totals.ReadAsync(null, today, today.AddHours(23), ct).ConfigureAwait(false))
         {
-            foreach (var row in await totals.ReadAsync(key.Id, today, today, ct).ConfigureAwait(false))
+            if (ids.Contains(row.KeyId))
             {
                 used = used.Plus(row);
             }

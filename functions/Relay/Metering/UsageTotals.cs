@@ -1,16 +1,101 @@
 using System.Globalization;
+using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Metering;
 
-/// <summary>One key's usage over one UTC day, summed.</summary>
+/// <summary>
+/// Latencies as counts in log-spaced buckets (bucket i holds values up to 1.25^i ms), so totals from many rows merge
+/// by addition and still give percentiles, to within one bucket (±12.5%).
+/// </summary>
+internal sealed class LatencyHistogram
+{
+    public const int Buckets = 64; // 1.25^63 ms ≈ 21 minutes
+    private const double Growth = 1.25;
+    private readonly long[] _counts = new long[Buckets];
+
+    public long Count => _counts.Sum();
+
+    public void Add(double milliseconds) => _counts[BucketOf(milliseconds)]++;
+
+    public void Add(LatencyHistogram other)
+    {
+        for (var i = 0; i < Buckets; i++)
+        {
+            _counts[i] += other._counts[i];
+        }
+    }
+
+    /// <summary>The upper bound of the bucket holding the <paramref name="quantile"/>; null when empty.</summary>
+    public double? Percentile(double quantile)
+    {
+        var total = Count;
+        if (total == 0)
+        {
+            return null;
+        }
+
+        var rank = (long)Math.Ceiling(quantile * total);
+        long seen = 0;
+        for (var i = 0; i < Buckets; i++)
+        {
+            seen += _counts[i];
+            if (seen >= Math.Max(1, rank))
+            {
+                return Math.Round(Math.Pow(Growth, i), 1);
+            }
+        }
+
+        return Math.Round(Math.Pow(Growth, Buckets - 1), 1);
+    }
+
+    /// <summary>Sparse text for a Table column: <c>bucket:count,…</c>.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < Buckets; i++)
+        {
+            if (_counts[i] != 0)
+            {
+                text.Append(text.Length == 0 ? "" : ",").Append(i.ToString(CultureInfo.InvariantCulture)).Append(':').Append(_counts[i].ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public static LatencyHistogram Parse(string? text)
+    {
+        var histogram = new LatencyHistogram();
+        foreach (var pair in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = pair.IndexOf(':', StringComparison.Ordinal);
+            histogram._counts[int.Parse(pair.AsSpan(0, colon), CultureInfo.InvariantCulture)] += long.Parse(pair.AsSpan(colon + 1), CultureInfo.InvariantCulture);
+        }
+
+        return histogram;
+    }
+
+    private static int BucketOf(double milliseconds) =>
+        milliseconds <= 1 ? 0 : Math.Min(Buckets - 1, (int)Math.Ceiling(Math.Log(milliseconds) / Math.Log(Growth)));
+}
+
+/// <summary>Usage summed over one UTC hour for one key, model and account (or any merge of such rows).</summary>
 internal sealed record UsageTotal
 {
+    public required DateTimeOffset Hour { get; init; }
+
     public required string KeyId { get; init; }
 
-    public required DateOnly Date { get; init; }
+    public string? Owner { get; init; }
+
+    /// <summary>The model the client asked for.</summary>
+    public string Model { get; init; } = "";
+
+    /// <summary>The account that served; empty when none did (refused, no route).</summary>
+    public string AccountId { get; init; } = "";
 
     public long Requests { get; init; }
 
@@ -29,60 +114,93 @@ internal sealed record UsageTotal
 
     public decimal CostUsd { get; init; }
 
-    /// <summary>Requests that used tokens of a model without a price: their cost is missing from <see cref="CostUsd"/>.</summary>
+    /// <summary>Requests that used tokens of a model without a price (metered at 0).</summary>
     public long UnpricedRequests { get; init; }
 
-    public UsageTotal Plus(UsageTotal other) => this with
-    {
-        Requests = Requests + other.Requests,
-        Errors = Errors + other.Errors,
-        InputTokens = InputTokens + other.InputTokens,
-        OutputTokens = OutputTokens + other.OutputTokens,
-        CacheReadTokens = CacheReadTokens + other.CacheReadTokens,
-        CacheWriteTokens = CacheWriteTokens + other.CacheWriteTokens,
-        ReasoningTokens = ReasoningTokens + other.ReasoningTokens,
-        CostUsd = CostUsd + other.CostUsd,
-        UnpricedRequests = UnpricedRequests + other.UnpricedRequests,
-    };
+    public LatencyHistogram Latency { get; init; } = new();
 
-    public static UsageTotal Of(UsageRecord record) => new()
+    public LatencyHistogram TimeToFirstByte { get; init; } = new();
+
+    public UsageTotal Plus(UsageTotal other)
     {
-        KeyId = record.KeyId,
-        Date = DateOnly.FromDateTime(record.Timestamp.UtcDateTime),
-        Requests = 1,
-        Errors = record.Status >= 400 ? 1 : 0,
-        InputTokens = record.Usage.InputTokens,
-        OutputTokens = record.Usage.OutputTokens,
-        CacheReadTokens = record.Usage.CacheReadTokens,
-        CacheWriteTokens = record.Usage.CacheWriteTokens,
-        ReasoningTokens = record.Usage.ReasoningTokens,
-        CostUsd = record.CostUsd ?? 0,
-        UnpricedRequests = record.Unpriced ? 1 : 0,
-    };
+        var latency = new LatencyHistogram();
+        latency.Add(Latency);
+        latency.Add(other.Latency);
+        var ttfb = new LatencyHistogram();
+        ttfb.Add(TimeToFirstByte);
+        ttfb.Add(other.TimeToFirstByte);
+        return this with
+        {
+            Requests = Requests + other.Requests,
+            Errors = Errors + other.Errors,
+            InputTokens = InputTokens + other.InputTokens,
+            OutputTokens = OutputTokens + other.OutputTokens,
+            CacheReadTokens = CacheReadTokens + other.CacheReadTokens,
+            CacheWriteTokens = CacheWriteTokens + other.CacheWriteTokens,
+            ReasoningTokens = ReasoningTokens + other.ReasoningTokens,
+            CostUsd = CostUsd + other.CostUsd,
+            UnpricedRequests = UnpricedRequests + other.UnpricedRequests,
+            Latency = latency,
+            TimeToFirstByte = ttfb,
+        };
+    }
+
+    public static UsageTotal Of(UsageRecord record)
+    {
+        var utc = record.Timestamp.UtcDateTime;
+        var latency = new LatencyHistogram();
+        latency.Add(record.LatencyMs);
+        var ttfb = new LatencyHistogram();
+        if (record.TimeToFirstByteMs is { } firstByte)
+        {
+            ttfb.Add(firstByte);
+        }
+
+        return new UsageTotal
+        {
+            Hour = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero),
+            KeyId = record.KeyId,
+            Owner = record.Owner,
+            Model = record.RequestedModel,
+            AccountId = record.AccountId ?? "",
+            Requests = 1,
+            Errors = record.Status >= 400 ? 1 : 0,
+            InputTokens = record.Usage.InputTokens,
+            OutputTokens = record.Usage.OutputTokens,
+            CacheReadTokens = record.Usage.CacheReadTokens,
+            CacheWriteTokens = record.Usage.CacheWriteTokens,
+            ReasoningTokens = record.Usage.ReasoningTokens,
+            CostUsd = record.CostUsd ?? 0,
+            UnpricedRequests = record.Unpriced ? 1 : 0,
+            Latency = latency,
+            TimeToFirstByte = ttfb,
+        };
+    }
 }
 
 /// <summary>
-/// <c>{prefix}usagetotals</c>: PK = key id, RK = <c>day-yyyyMMdd</c>, one row per key and UTC day, kept by the usage
-/// writer as it writes request rows (so reading usage never scans request rows). Each batch is summed in memory
-/// first, then added to each row with an ETag-conditional read-modify-write, retried when another instance wrote.
+/// <c>{prefix}usagetotals</c>: one row per UTC hour, key, model and account (PK = <c>yyyyMMddHH</c>, RK = the three
+/// encoded), kept by the usage writer as it writes request rows, so usage reports never scan request rows. Each batch
+/// is summed in memory first, then added to its rows with ETag-conditional read-modify-writes, retried when another
+/// instance wrote in between.
 /// NOTE: a write whose outcome is unknown (a timeout after the service applied it) and is retried counts twice; the
 /// request rows stay the record of truth.
 /// </summary>
 internal sealed class UsageTotals(RelayTables tables)
 {
-    private const string DayPrefix = "day-";
     private const int MaxAttempts = 20;
 
-    public static string RowKeyOf(DateOnly date) => DayPrefix + date.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+    public static string PartitionOf(DateTimeOffset hour) => hour.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
 
-    /// <summary>Sums <paramref name="records"/> per key and day and adds each sum to its row.</summary>
+    /// <summary>Sums <paramref name="records"/> per hour, key, model and account and adds each sum to its row.</summary>
     public async Task AddAsync(IEnumerable<UsageRecord> records, CancellationToken cancellationToken)
     {
-        var sums = new Dictionary<(string, DateOnly), UsageTotal>();
+        var sums = new Dictionary<(string, string), UsageTotal>();
         foreach (var record in records)
         {
             var total = UsageTotal.Of(record);
-            sums[(total.KeyId, total.Date)] = sums.TryGetValue((total.KeyId, total.Date), out var sum) ? sum.Plus(total) : total;
+            var id = (PartitionOf(total.Hour), RowKeyOf(total));
+            sums[id] = sums.TryGetValue(id, out var sum) ? sum.Plus(total) : total;
         }
 
         var table = await tables.GetAsync(RelayTables.UsageTotals, cancellationToken).ConfigureAwait(false);
@@ -92,34 +210,38 @@ internal sealed class UsageTotals(RelayTables tables)
         }
     }
 
-    /// <summary>Rows of one key (or every key) between two UTC days, both included.</summary>
-    public async Task<IReadOnlyList<UsageTotal>> ReadAsync(string? keyId, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    /// <summary>Every row from the hour of <paramref name="from"/> to the hour of <paramref name="to"/>, both included; optionally one key's only.</summary>
+    public async Task<IReadOnlyList<UsageTotal>> ReadAsync(string? keyId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.UsageTotals, cancellationToken).ConfigureAwait(false);
-        var filter = keyId is null
-            ? TableClient.CreateQueryFilter($"RowKey ge {RowKeyOf(from)} and RowKey le {RowKeyOf(to)}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {keyId} and RowKey ge {RowKeyOf(from)} and RowKey le {RowKeyOf(to)}");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {PartitionOf(from)} and PartitionKey le {PartitionOf(to)}");
         var rows = new List<UsageTotal>();
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(FromEntity(entity));
+            if (keyId is null || entity.GetString("KeyId") == keyId)
+            {
+                rows.Add(FromEntity(entity));
+            }
         }
 
-        rows.Sort((a, b) => a.Date != b.Date ? a.Date.CompareTo(b.Date) : string.CompareOrdinal(a.KeyId, b.KeyId));
         return rows;
     }
 
+    private static string RowKeyOf(UsageTotal total) =>
+        System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(total.KeyId + "\n" + total.Model + "\n" + total.AccountId));
+
     private static async Task AddAsync(TableClient table, UsageTotal sum, CancellationToken cancellationToken)
     {
+        var partition = PartitionOf(sum.Hour);
+        var row = RowKeyOf(sum);
         for (var attempt = 1; ; attempt++)
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(sum.KeyId, RowKeyOf(sum.Date), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
             try
             {
                 if (current.HasValue)
                 {
-                    var entity = ToEntity(FromEntity(current.Value!).Plus(sum));
-                    await table.UpdateEntityAsync(entity, current.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    await table.UpdateEntityAsync(ToEntity(FromEntity(current.Value!).Plus(sum)), current.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -135,8 +257,12 @@ internal sealed class UsageTotals(RelayTables tables)
         }
     }
 
-    private static TableEntity ToEntity(UsageTotal total) => new(total.KeyId, RowKeyOf(total.Date))
+    private static TableEntity ToEntity(UsageTotal total) => new(PartitionOf(total.Hour), RowKeyOf(total))
     {
+        ["KeyId"] = total.KeyId,
+        ["Owner"] = total.Owner,
+        ["Model"] = total.Model,
+        ["AccountId"] = total.AccountId,
         ["Requests"] = total.Requests,
         ["Errors"] = total.Errors,
         ["InputTokens"] = total.InputTokens,
@@ -147,12 +273,17 @@ internal sealed class UsageTotals(RelayTables tables)
         // NOTE: Table storage has no decimal type; the string keeps sums exact.
         ["CostUsd"] = total.CostUsd.ToString(CultureInfo.InvariantCulture),
         ["UnpricedRequests"] = total.UnpricedRequests,
+        ["LatencyMs"] = total.Latency.ToString(),
+        ["TimeToFirstByteMs"] = total.TimeToFirstByte.ToString(),
     };
 
     private static UsageTotal FromEntity(TableEntity entity) => new()
     {
-        KeyId = entity.PartitionKey,
-        Date = DateOnly.ParseExact(entity.RowKey.AsSpan(DayPrefix.Length), "yyyyMMdd", CultureInfo.InvariantCulture),
+        Hour = DateTimeOffset.ParseExact(entity.PartitionKey, "yyyyMMddHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+        KeyId = entity.GetString("KeyId") ?? "",
+        Owner = entity.GetString("Owner"),
+        Model = entity.GetString("Model") ?? "",
+        AccountId = entity.GetString("AccountId") ?? "",
         Requests = entity.GetInt64("Requests") ?? 0,
         Errors = entity.GetInt64("Errors") ?? 0,
         InputTokens = entity.GetInt64("InputTokens") ?? 0,
@@ -162,5 +293,7 @@ internal sealed class UsageTotals(RelayTables tables)
         ReasoningTokens = entity.GetInt64("ReasoningTokens") ?? 0,
         CostUsd = decimal.Parse(entity.GetString("CostUsd") ?? "0", CultureInfo.InvariantCulture),
         UnpricedRequests = entity.GetInt64("UnpricedRequests") ?? 0,
+        Latency = LatencyHistogram.Parse(entity.GetString("LatencyMs")),
+        TimeToFirstByte = LatencyHistogram.Parse(entity.GetString("TimeToFirstByteMs")),
     };
 }

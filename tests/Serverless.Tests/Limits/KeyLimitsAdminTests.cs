@@ -97,6 +97,7 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("admin/usage?from=2028-12-31&to=2030-01-01", "at most 366 days at once")]
     [InlineData("admin/usage?from=yesterday&to=2030-1-1", "to must be a date as yyyy-MM-dd; from must be a date as yyyy-MM-dd")]
     [InlineData("admin/usage?keyId=alice", "keyId 'alice' is not a key id")]
+    [InlineData("admin/usage?groupBy=region", "groupBy must be one of key, owner, model, account, day, hour")]
     public async Task GetUsage_BadQuery_400(string path, string message)
     {
         var answer = await SendAsync(HttpMethod.Get, path);
@@ -112,7 +113,7 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(200, answer.Status);
         Assert.Equal(
-            """{"object":"usage","from":"2029-12-03","to":"2030-01-01","keyId":null,"data":[],"total":{"requests":0,"errors":0,"inputTokens":0,"outputTokens":0,"cacheReadTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":0,"unpricedRequests":0}}""",
+            """{"object":"usage","from":"2029-12-03","to":"2030-01-01","groupBy":"key","keyId":null,"data":[],"total":{"requests":0,"errors":0,"inputTokens":0,"outputTokens":0,"cacheReadTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"costUsd":0,"unpricedRequests":0,"latencyMs":{"p50":null,"p95":null,"p99":null},"timeToFirstByteMs":{"p50":null,"p95":null,"p99":null}}}""",
             answer.Body);
     }
 

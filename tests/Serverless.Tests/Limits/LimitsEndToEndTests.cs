@@ -220,9 +220,16 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.Equal(0.0033m + 0.0036m + 0.0033m, total.GetProperty("costUsd").GetDecimal());
         Assert.Equal(21 * 3, total.GetProperty("inputTokens").GetInt64());
         Assert.Equal(3, total.GetProperty("cacheWriteTokens").GetInt64());
-        var day = Assert.Single(usage.GetProperty("data").EnumerateArray());
-        Assert.Equal(id, day.GetProperty("keyId").GetString());
-        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), day.GetProperty("date").GetString());
+        var row = Assert.Single(usage.GetProperty("data").EnumerateArray());
+        Assert.Equal(id, row.GetProperty("key").GetString());
+        Assert.True(total.GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0);
+        Assert.True(total.GetProperty("timeToFirstByteMs").GetProperty("p50").GetDouble() > 0);
+
+        using var byModel = await relay.Host.Admin.GetAsync($"admin/usage?keyId={id}&groupBy=model", ct).WaitAsync(Timeout, ct);
+        var models = System.Text.Json.JsonDocument.Parse(await byModel.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("data");
+        Assert.Equal(
+            [("m-anthropic", 1L), ("m-openai", 2L)],
+            models.EnumerateArray().Select(m => (m.GetProperty("model").GetString(), m.GetProperty("requests").GetInt64())).ToArray());
     }
 
     [Fact]
