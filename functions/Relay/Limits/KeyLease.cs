@@ -52,6 +52,11 @@ internal sealed class KeyLease : IDisposable
     /// <summary>Records what the request really used; charged when the lease is disposed. Call at most once.</summary>
     public void Complete(Usage usage, long costMicros)
     {
+        if (_takes.Length == 0)
+        {
+            return; // nothing to charge (and Unlimited is shared)
+        }
+
         _usage = usage;
         _costMicros = costMicros;
     }
