@@ -211,6 +211,32 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         Assert.Equal(12_000, (await _store.ReadAsync(key.Id, "cost-total-total", _time.GetUtcNow(), TestContext.Current.CancellationToken))!.Used);
     }
 
+    [Theory]
+    [InlineData("dailyOutputTokens", 1)]
+    [InlineData("monthlyOutputTokens", 31)]
+    [InlineData("monthlyInputTokens", 31)]
+    public async Task Complete_QuotaSpentMidWindow_RefusedFromTheNextRequestUntilTheWindowEnds(string limit, int days)
+    {
+        var limiter = NewLimiter();
+        var key = Key($$"""{"{{limit}}": 50}""");
+        _time.Advance(TimeSpan.FromHours(6)); // 16:00 on January 1st
+
+        using (var lease = await AcquireAsync(limiter, key))
+        {
+            Assert.True(lease.IsAcquired);
+            lease.Complete(new Usage { InputTokens = 60, OutputTokens = 60 }, costMicros: 0);
+        }
+
+        using var refused = await AcquireAsync(limiter, key);
+        Assert.False(refused.IsAcquired);
+        Assert.Equal(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(days) - _time.GetUtcNow(), refused.RetryAfter);
+        Assert.Equal(limit, refused.RefusedBy!.FieldName);
+
+        _time.Advance(refused.RetryAfter!.Value);
+        using var next = await AcquireAsync(limiter, key);
+        Assert.True(next.IsAcquired);
+    }
+
     [Fact]
     public async Task AcquireAsync_PromptLargerThanTokenLimit_RefusedWithoutRetry()
     {
