@@ -11,6 +11,9 @@ using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
 using Serverless.Relay.OAuth;
+using Serverless.Relay.Limits;
+using Serverless.Relay.Metering;
+using Serverless.Relay.Pricing;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
@@ -31,6 +34,9 @@ internal sealed partial class AdminFunction(
     AccountHealth health,
     PoolAdmin pool,
     PkceAuthorizations pkce,
+    PriceBook prices,
+    QuotaReader quotas,
+    UsageTotals usageTotals,
     TimeProvider time,
     ILogger<AdminFunction> logger) : IHttpFunction
 {
@@ -125,6 +131,15 @@ internal sealed partial class AdminFunction(
                         "DELETE" => DeleteKeyAsync(context, id, ct),
                         _ => MethodNotAllowedAsync(context, path, "GET, PATCH, DELETE"),
                     });
+                    break;
+                case [KeysSegment, var id, QuotaSegment]:
+                    await GetQuotaAsync(context, path, id, ct);
+                    break;
+                case [PricingSegment]:
+                    await PricingAsync(context, path, ct);
+                    break;
+                case [UsageSegment]:
+                    await GetUsageAsync(context, path, ct);
                     break;
                 default:
                     await WriteErrorAsync(context, new RelayError(ErrorKind.NotFound, $"no admin endpoint at /admin/{path}"));
@@ -437,6 +452,8 @@ internal sealed partial class AdminFunction(
             Owner = request.Owner.Or(null),
             Models = request.Models.Or([]),
             ExpiresAt = request.ExpiresAt.Or(null),
+            Limits = request.Limits.IsSet ? KeyLimits.None.Merge(request.Limits.Value) : KeyLimits.None,
+            Role = request.Role.Or(ClientKey.UserRole),
             Enabled = request.Enabled.Or(true),
             CreatedAt = now,
             Hint = hint,
@@ -572,5 +589,8 @@ internal sealed partial class AdminFunction(
 
         [LoggerMessage(EventId = 1407, Level = LogLevel.Error, Message = "Admin request failed in storage ({Status} {ErrorCode})")]
         public static partial void StorageFailed(ILogger logger, int status, string? errorCode, Exception exception);
+
+        [LoggerMessage(EventId = 1408, Level = LogLevel.Information, Message = "Admin set the price table ({Count} prices)")]
+        public static partial void PricingChanged(ILogger logger, int count);
     }
 }

@@ -69,6 +69,9 @@ internal static class AdminViews
         }
 
         writer.WriteBoolean("enabled", key.Enabled);
+        writer.WriteString("role", key.Role);
+        writer.WritePropertyName("limits");
+        key.Limits.Write(writer);
         writer.WriteString("createdAt", key.CreatedAt);
         writer.WriteString("hint", key.Hint);
         writer.WriteEndObject();

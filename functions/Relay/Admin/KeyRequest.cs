@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Admin;
 
@@ -11,6 +12,8 @@ internal sealed record KeyRequest
     public Optional<IReadOnlyList<string>> Models { get; init; }
     public Optional<DateTimeOffset?> ExpiresAt { get; init; }
     public Optional<bool> Enabled { get; init; }
+    public Optional<KeyLimitsPatch> Limits { get; init; }
+    public Optional<string> Role { get; init; }
 
     public static KeyRequest Parse(JsonElement body, FieldErrors errors, bool creating, DateTimeOffset now) => new()
     {
@@ -19,6 +22,8 @@ internal sealed record KeyRequest
         Models = AdminFields.Models(body, errors, required: false, allowEmpty: true, "models must be an array of non-empty strings"),
         ExpiresAt = ParseExpiresAt(body, errors, now),
         Enabled = AdminFields.Enabled(body, errors),
+        Limits = ParseLimits(body, errors),
+        Role = ParseRole(body, errors),
     };
 
     public ClientKey ApplyTo(ClientKey current) => current with
@@ -28,7 +33,42 @@ internal sealed record KeyRequest
         Models = Models.Or(current.Models),
         ExpiresAt = ExpiresAt.Or(current.ExpiresAt),
         Enabled = Enabled.Or(current.Enabled),
+        Limits = Limits.IsSet ? current.Limits.Merge(Limits.Value) : current.Limits,
+        Role = Role.Or(current.Role),
     };
+
+    private static Optional<string> ParseRole(JsonElement body, FieldErrors errors)
+    {
+        if (!body.TryGetProperty("role", out var value))
+        {
+            return default;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && value.GetString() is ClientKey.UserRole or ClientKey.AdminRole)
+        {
+            return value.GetString()!;
+        }
+
+        errors.Add("role", "role must be 'user' or 'admin'");
+        return default;
+    }
+
+    private static Optional<KeyLimitsPatch> ParseLimits(JsonElement body, FieldErrors errors)
+    {
+        if (!body.TryGetProperty("limits", out var value))
+        {
+            return default;
+        }
+
+        var messages = new List<string>();
+        var patch = KeyLimitsPatch.Parse(value, messages);
+        foreach (var message in messages)
+        {
+            errors.Add("limits", message);
+        }
+
+        return patch is null ? default : new Optional<KeyLimitsPatch>(true, patch);
+    }
 
     private static Optional<DateTimeOffset?> ParseExpiresAt(JsonElement body, FieldErrors errors, DateTimeOffset now)
     {

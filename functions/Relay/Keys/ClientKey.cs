@@ -1,4 +1,5 @@
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Keys;
 
@@ -16,6 +17,17 @@ internal sealed record ClientKey
     public IReadOnlyList<string> Models { get; init; } = [];
 
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary><see cref="UserRole"/> or <see cref="AdminRole"/>: an admin key may read and set other users' quotas.</summary>
+    public string Role { get; init; } = UserRole;
+
+    public const string UserRole = "user";
+    public const string AdminRole = "admin";
+
+    public bool IsAdmin => Role == AdminRole;
+
+    /// <summary>Rate limits, quotas and budgets; <see cref="KeyLimits.None"/> when unlimited.</summary>
+    public KeyLimits Limits { get; init; } = KeyLimits.None;
 
     public bool Enabled { get; init; } = true;
 

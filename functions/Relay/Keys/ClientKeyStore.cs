@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Keys;
@@ -153,6 +154,8 @@ internal sealed class ClientKeyStore(RelayTables tables)
         ["Owner"] = key.Owner,
         ["Models"] = StorageJson.WriteList(key.Models),
         ["ExpiresAt"] = key.ExpiresAt,
+        ["Limits"] = key.Limits.IsEmpty ? null : key.Limits.ToJson(),
+        ["Role"] = key.Role,
         ["Enabled"] = key.Enabled,
         ["CreatedAt"] = key.CreatedAt,
         ["Hint"] = key.Hint,
@@ -166,6 +169,8 @@ internal sealed class ClientKeyStore(RelayTables tables)
         Owner = entity.GetString("Owner"),
         Models = StorageJson.ReadList(entity.GetString("Models")),
         ExpiresAt = entity.GetDateTimeOffset("ExpiresAt"),
+        Limits = KeyLimits.FromJson(entity.GetString("Limits")),
+        Role = entity.GetString("Role") ?? ClientKey.UserRole,
         Enabled = entity.GetBoolean("Enabled") ?? true,
         CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? default,
         Hint = entity.GetString("Hint") ?? "",

@@ -34,6 +34,12 @@ internal sealed record UsageRecord
 
     public Usage Usage { get; init; } = Usage.Empty;
 
+    /// <summary>What the usage cost in USD by the price table in force; 0 (and <see cref="Unpriced"/>) when the model has no price.</summary>
+    public decimal? CostUsd { get; init; }
+
+    /// <summary>Tokens were used but neither the upstream nor the requested model has a price: metered at 0, flagged so it is seen.</summary>
+    public bool Unpriced { get; init; }
+
     public double LatencyMs { get; init; }
 
     public double? TimeToFirstByteMs { get; init; }

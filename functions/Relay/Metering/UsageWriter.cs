@@ -23,6 +23,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private const int MaxErrorLength = 500;
 
     private readonly RelayTables _tables;
+    private readonly UsageTotals _totals;
     private readonly TimeProvider _time;
     private readonly ILogger<UsageWriter> _logger;
     private readonly UsageWriterOptions _options;
@@ -44,6 +45,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     public UsageWriter(RelayTables tables, TimeProvider time, IOptions<UsageWriterOptions> options, ILogger<UsageWriter> logger)
     {
         _tables = tables;
+        _totals = new UsageTotals(tables);
         _time = time;
         _logger = logger;
         _options = options.Value;
@@ -202,6 +204,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             {
                 await SubmitWithRetryAsync(transaction);
             }
+
+            await AddTotalsWithRetryAsync(records);
         }
         catch (Exception e)
         {
@@ -277,6 +281,38 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
+    /// <summary>Adds the batch to the per-key daily totals (what <c>/admin/usage</c> reads), with the same retry policy as the rows.</summary>
+    private async Task AddTotalsWithRetryAsync(List<UsageRecord> records)
+    {
+        var delay = _options.InitialBackoff;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _totals.AddAsync(records, CancellationToken.None);
+                return;
+            }
+            catch (Exception e) when (IsTransient(e) && attempt < _options.MaxAttempts && !_abort.IsCancellationRequested)
+            {
+                Log.WriteRetrying(_logger, records.Count, attempt, delay, e);
+                try
+                {
+                    await Task.Delay(delay, _time, _abort.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxBackoff.Ticks));
+            }
+            catch (Exception e)
+            {
+                Log.TotalsLost(_logger, records.Count, e);
+                return;
+            }
+        }
+    }
+
     private static bool IsTransient(Exception e) => e switch
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
@@ -306,6 +342,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         ["CacheReadTokens"] = record.Usage.CacheReadTokens,
         ["CacheWriteTokens"] = record.Usage.CacheWriteTokens,
         ["ReasoningTokens"] = record.Usage.ReasoningTokens,
+        ["CostUsd"] = record.CostUsd is { } cost ? (double)cost : null,
+        ["Unpriced"] = record.Unpriced,
         ["LatencyMs"] = record.LatencyMs,
         ["TimeToFirstByteMs"] = record.TimeToFirstByteMs,
         // NOTE: 'Timestamp' is the service's own last-modified column and cannot be written.
@@ -353,5 +391,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
         [LoggerMessage(EventId = 1305, Level = LogLevel.Error, Message = "Recording usage failed")]
         public static partial void RecordFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "The daily totals of {Count} usage rows could not be added and are missing")]
+        public static partial void TotalsLost(ILogger logger, int count, Exception exception);
     }
 }

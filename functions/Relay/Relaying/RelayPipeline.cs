@@ -11,8 +11,10 @@ using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Sse;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.OAuth;
+using Serverless.Relay.Pricing;
 using Serverless.Relay.Providers;
 using Serverless.Relay.Sessions;
 
@@ -32,6 +34,8 @@ internal sealed partial class RelayPipeline(
     OAuthTokens oauth,
     UpstreamHttp http,
     IUsageSink usageSink,
+    KeyLimiter limiter,
+    PriceBook prices,
     IOptions<RelayOptions> options,
     IOptions<FailoverOptions> failoverOptions,
     TimeProvider time,
@@ -64,8 +68,14 @@ internal sealed partial class RelayPipeline(
         {
             (status, error) = (StatusCodes.Status499ClientClosedRequest, "client closed the request");
         }
+        catch
+        {
+            // A bug's exception must not keep the key's concurrency slot; recording below releases it on every other path.
+            trace.Lease.Dispose();
+            throw;
+        }
 
-        trace.Record(usageSink, status, error);
+        trace.Record(usageSink, await prices.GetAsync(CancellationToken.None).ConfigureAwait(false), status, error);
     }
 
     private async Task<(int Status, string? Error)> RelayForKeyAsync(HttpContext context, ClientApi api, UsageTrace trace, string? modelFromPath, bool streamFromPath, bool jsonArrayStream)
@@ -105,6 +115,14 @@ internal sealed partial class RelayPipeline(
             if (!trace.Key.AllowsModel(request.Model))
             {
                 return await FailAsync(context, api, new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{request.Model}'.", "model")).ConfigureAwait(false);
+            }
+
+            // 3b. Within its limits: the lease holds a concurrency slot and reserved tokens until the request is recorded.
+            trace.Lease = await limiter.AcquireAsync(trace.Key, request, cancellationToken).ConfigureAwait(false);
+            LimitHeaders.Write(context.Response, api.Format.Format, trace.Lease, time.GetUtcNow());
+            if (!trace.Lease.IsAcquired)
+            {
+                return await FailAsync(context, api, trace.Lease.ToError()).ConfigureAwait(false);
             }
 
             // A conversation keeps its account while that account is available (upstream prompt caches keep hitting).

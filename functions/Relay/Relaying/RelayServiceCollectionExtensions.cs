@@ -20,7 +20,7 @@ public static class RelayServiceCollectionExtensions
         services.AddSingleton<AccountRouter>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelsResponder>();
-        services.AddSingleton<TokenEstimator>();
+        services.TryAddSingleton<TokenEstimator>();
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<RelayPipeline>();
 
@@ -32,6 +32,8 @@ public static class RelayServiceCollectionExtensions
         services.AddSingleton<IHttpFunction, GeminiFunction>();
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
+        services.AddSingleton<IHttpFunction, Limits.KeyInfoFunction>();
+        services.AddSingleton<IHttpFunction, Limits.QuotaFunction>();
         return services;
     }
 }

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
+using Serverless.Relay.Pricing;
 using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Relaying;
@@ -31,6 +33,9 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
 
     public UsageAccumulator Usage { get; } = new();
 
+    /// <summary>What the key's limits admitted; charged with the real usage and released when the request is recorded.</summary>
+    public KeyLease Lease { get; set; } = KeyLease.Unlimited;
+
     public void FirstByteSent()
     {
         if (_firstByte == 0)
@@ -39,7 +44,8 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         }
     }
 
-    public void Record(IUsageSink sink, int status, string? error)
+    /// <summary>Prices the usage, records the row, and charges and releases the limits lease.</summary>
+    public void Record(IUsageSink sink, PriceTable prices, int status, string? error)
     {
         if (_recorded)
         {
@@ -47,6 +53,10 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         }
 
         _recorded = true;
+        var usage = Usage.Current;
+        var costMicros = prices.CostMicros(UpstreamModel, RequestedModel, usage);
+        Lease.Complete(usage, costMicros is { } micros ? (long)Math.Ceiling(micros) : 0);
+        Lease.Dispose();
         sink.Record(new UsageRecord
         {
             RequestId = RequestId,
@@ -60,7 +70,9 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
             Stream = Stream,
             Status = status,
             Error = error,
-            Usage = Usage.Current,
+            Usage = usage,
+            CostUsd = (costMicros ?? 0) / KeyLimits.MicrosPerUsd,
+            Unpriced = costMicros is null && usage.TotalTokens > 0,
             LatencyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
             TimeToFirstByteMs = _firstByte == 0 ? null : Stopwatch.GetElapsedTime(_started, _firstByte).TotalMilliseconds,
             Timestamp = time.GetUtcNow(),

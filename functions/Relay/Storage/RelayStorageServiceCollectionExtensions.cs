@@ -7,6 +7,7 @@ using Serverless.Relay.Accounts;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Secrets;
 
@@ -61,6 +62,7 @@ public static class RelayStorageServiceCollectionExtensions
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<UsageWriter>());
 
         services.AddAccountPool(configuration);
+        services.AddRelayLimits(configuration);
         services.AddSingleton<IHttpFunction, AdminFunction>();
         return services;
     }

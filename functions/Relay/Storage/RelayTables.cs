@@ -17,6 +17,9 @@ internal sealed partial class RelayTables
     public const string Usage = "usage";
     public const string ModelGroups = "modelgroups";
     public const string Sessions = "sessions";
+    public const string Counters = "counters";
+    public const string UsageTotals = "usagetotals";
+    public const string Pricing = "pricing";
 
     private readonly Lazy<TableServiceClient> _service;
     private readonly string _prefix;

@@ -1,0 +1,424 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Keys;
+
+namespace Serverless.Relay.Limits;
+
+/// <summary>
+/// Enforces every key's limits across all instances. Each counter (key, metric, window period) lives in an
+/// <see cref="ICounterStore"/>; this instance holds a <em>lease</em> on it — a slice of the remaining allowance —
+/// and decides requests in memory while the slice lasts (the synchronous fast path: no I/O, no Task). When it runs
+/// out, the instance syncs: reports what it consumed and asks for another slice; the store's ETag-conditional write
+/// makes sure no allowance is handed out twice. Every <see cref="LimitOptions.FlushInterval"/> (and on stop) the
+/// instance reports its use and returns what it holds unused, so an idle instance does not sit on another's share.
+/// </summary>
+/// <remarks>
+/// Requests and concurrency are exact: a request is admitted only against allowance leased to it. Tokens and cost are
+/// known only when a request ends, so a request is admitted while its estimated input tokens (and at least one output
+/// token, one micro-USD) fit; what it really used is charged after. The overshoot is therefore bounded by what the requests
+/// already admitted when the allowance ran out spend beyond their reservation (README, "Limits").
+/// </remarks>
+internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
+{
+    private readonly ICounterStore _store;
+    private readonly TimeProvider _time;
+    private readonly LimitOptions _options;
+    private readonly Lazy<Relaying.TokenEstimator> _estimator;
+    private readonly ILogger<KeyLimiter> _logger;
+    private readonly ConcurrentDictionary<string, KeyCounters> _keys = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _flushLoop;
+
+    /// <param name="estimator">Lazy: loading the tokenizer takes a while, and start-up must not wait for it (only token limits need it).</param>
+    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<Relaying.TokenEstimator> estimator, ILogger<KeyLimiter> logger)
+    {
+        _store = store;
+        _time = time;
+        _options = options.Value;
+        _estimator = estimator;
+        _logger = logger;
+    }
+
+    /// <summary>This instance's name in the counters' lease lists.</summary>
+    public string Instance { get; } = "i" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+
+    /// <summary>
+    /// Admits the request or refuses it. Completes synchronously when this instance's leases cover it (the common case).
+    /// Dispose the lease when the request ends.
+    /// </summary>
+    public ValueTask<KeyLease> AcquireAsync(ClientKey key, ChatRequest request, CancellationToken cancellationToken)
+    {
+        var rules = key.Limits.Rules;
+        if (rules.Count == 0)
+        {
+            return new ValueTask<KeyLease>(KeyLease.Unlimited);
+        }
+
+        var now = _time.GetUtcNow();
+        var needs = new Need[rules.Count];
+        long? estimate = null;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var rule = rules[i];
+            var (start, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
+            long amount = 1;
+            if (rule.Metric is LimitMetric.Tokens or LimitMetric.InputTokens)
+            {
+                estimate ??= Math.Max(1, _estimator.Value.Count(request));
+                amount = estimate.Value;
+                if (amount > rule.Amount)
+                {
+                    // No wait makes this fit: say so rather than promise a retry.
+                    return new ValueTask<KeyLease>(new KeyLease([], rule, null, [new LimitStatus(rule, rule.Amount, resetsAt)], oversizedTokens: amount));
+                }
+            }
+
+            needs[i] = new Need(rule, new CounterKey(rule.Metric, rule.Window, start.UtcTicks), start, resetsAt, amount);
+        }
+
+        var state = _keys.GetOrAdd(key.Id, static id => new KeyCounters(id));
+        var lease = TryTake(state, needs, now);
+        return lease is not null ? new ValueTask<KeyLease>(lease) : new ValueTask<KeyLease>(AcquireSlowAsync(state, needs, cancellationToken));
+    }
+
+    /// <summary>Takes every need from the local leases, or nothing; null when some lease is missing, lapsing or short.</summary>
+    private KeyLease? TryTake(KeyCounters state, Need[] needs, DateTimeOffset now)
+    {
+        var renewBy = now + _options.FlushInterval;
+        lock (state)
+        {
+            foreach (var need in needs)
+            {
+                if (!state.Counters.TryGetValue(need.Counter, out var counter) || counter.LeaseUntil <= renewBy || counter.Free < need.Amount)
+                {
+                    return null;
+                }
+            }
+
+            var takes = new Take[needs.Length];
+            var statuses = new LimitStatus[needs.Length];
+            for (var i = 0; i < needs.Length; i++)
+            {
+                var counter = state.Counters[needs[i].Counter];
+                counter.Rule = needs[i].Rule;
+                counter.Free -= needs[i].Amount;
+                counter.Held += needs[i].Amount;
+                counter.Active = true;
+                takes[i] = new Take(state, counter, needs[i].Amount);
+                statuses[i] = counter.Status();
+            }
+
+            return new KeyLease(takes, null, null, statuses);
+        }
+    }
+
+    private async Task<KeyLease> AcquireSlowAsync(KeyCounters state, Need[] needs, CancellationToken cancellationToken)
+    {
+        await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _time.GetUtcNow();
+            if (TryTake(state, needs, now) is { } lease)
+            {
+                return lease;
+            }
+
+            foreach (var need in needs)
+            {
+                LocalCounter counter;
+                lock (state)
+                {
+                    if (!state.Counters.TryGetValue(need.Counter, out counter!))
+                    {
+                        // NOTE: the row name is formatted once per counter and period, never on the hot path.
+                        state.Counters[need.Counter] = counter = new LocalCounter(need.Counter, LimitWindows.CounterName(need.Rule, need.PeriodStart), need.Rule, need.ResetsAt);
+                    }
+
+                    counter.Rule = need.Rule;
+                    if (counter.LeaseUntil > now + _options.FlushInterval && counter.Free >= need.Amount)
+                    {
+                        continue;
+                    }
+                }
+
+                await SyncAsync(state, counter, need.Amount, now, cancellationToken).ConfigureAwait(false);
+            }
+
+            return TryTake(state, needs, now) ?? Refuse(state, needs, now);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Fail closed: a budget must not be overspent because storage is briefly away.
+            Log.SyncFailed(_logger, state.KeyId, e);
+            return new KeyLease([], null, TimeSpan.FromSeconds(1), [], "Usage limits could not be checked just now; try again.");
+        }
+        finally
+        {
+            state.SyncLock.Release();
+        }
+    }
+
+    private KeyLease Refuse(KeyCounters state, Need[] needs, DateTimeOffset now)
+    {
+        lock (state)
+        {
+            LimitRule? refusedBy = null;
+            TimeSpan? retryAfter = TimeSpan.Zero;
+            var statuses = new LimitStatus[needs.Length];
+            for (var i = 0; i < needs.Length; i++)
+            {
+                var counter = state.Counters[needs[i].Counter];
+                statuses[i] = counter.Status();
+                if (counter.Free >= needs[i].Amount)
+                {
+                    continue;
+                }
+
+                refusedBy ??= needs[i].Rule;
+                var wait = WaitFor(counter, now);
+                retryAfter = retryAfter is null || wait is null ? null : wait > retryAfter ? wait : retryAfter;
+            }
+
+            Log.Refused(_logger, state.KeyId, refusedBy!.FieldName);
+            return new KeyLease([], refusedBy, retryAfter, statuses);
+        }
+    }
+
+    /// <summary>How long until the counter can have room: its window's end, or sooner when other instances' leases lapse.</summary>
+    private static TimeSpan? WaitFor(LocalCounter counter, DateTimeOffset now)
+    {
+        if (counter.Rule.Metric == LimitMetric.Concurrency)
+        {
+            return TimeSpan.FromSeconds(1);
+        }
+
+        DateTimeOffset? at = counter.ResetsAt;
+        if (counter.OthersFreeAt is { } othersFree && (at is null || othersFree < at))
+        {
+            at = othersFree;
+        }
+
+        return at is { } when ? (when > now ? when - now : TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Reports the counter's pending use to the store and replaces its free lease with what the store grants for <paramref name="need"/>.</summary>
+    private async ValueTask SyncAsync(KeyCounters state, LocalCounter counter, long need, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long consumed, held, freeBefore, limit;
+        lock (state)
+        {
+            consumed = counter.Pending;
+            counter.Pending = 0;
+            held = counter.Held;
+            freeBefore = counter.Free;
+            limit = counter.Rule.Amount;
+        }
+
+        CounterGrant grant;
+        try
+        {
+            grant = await _store.SyncAsync(new CounterSync(state.KeyId, counter.Name, Instance, limit, consumed, held, need, now, now + _options.LeaseDuration), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (state)
+            {
+                counter.Pending += consumed;
+            }
+
+            throw;
+        }
+
+        lock (state)
+        {
+            // NOTE: requests of this key kept taking from and returning to the old free lease while we waited; their net
+            // change carries over onto the new one, so the store's lease (granted + held) still covers them.
+            counter.Free = grant.Granted + (counter.Free - freeBefore);
+            counter.LeaseUntil = now + _options.LeaseDuration;
+            counter.KnownUsed = grant.Used + grant.OthersLeased;
+            counter.OthersFreeAt = grant.OthersFreeAt;
+        }
+    }
+
+    /// <summary>Charges a finished request's real use and gives back its reservations.</summary>
+    internal static void Release(Take[] takes, Usage usage, long costMicros)
+    {
+        var state = takes[0].State;
+        lock (state)
+        {
+            foreach (var take in takes)
+            {
+                var counter = take.Counter;
+                counter.Held -= take.Amount;
+                var used = counter.Rule.Metric switch
+                {
+                    LimitMetric.Requests => take.Amount,
+                    LimitMetric.Tokens => usage.TotalTokens,
+                    LimitMetric.InputTokens => usage.TotalInputTokens,
+                    LimitMetric.OutputTokens => usage.OutputTokens,
+                    LimitMetric.Cost => costMicros,
+                    _ => 0, // a concurrency slot is returned, not spent
+                };
+                counter.Free += take.Amount - used;
+                counter.Pending += used;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One flush round: every counter reports its use and hands back its free lease; counters still serving requests
+    /// renew their held part. Counters of ended windows are forgotten once settled.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var state in _keys.Values)
+        {
+            await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                List<LocalCounter> due;
+                lock (state)
+                {
+                    due = [.. state.Counters.Values.Where(c => c.Pending != 0 || c.Free != 0 || c.Held != 0)];
+                }
+
+                foreach (var counter in due)
+                {
+                    try
+                    {
+                        await SyncAsync(state, counter, 0, now, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Log.SyncFailed(_logger, state.KeyId, e);
+                    }
+                }
+
+                lock (state)
+                {
+                    foreach (var counter in state.Counters.Values.ToList())
+                    {
+                        if (counter is { Pending: 0, Held: 0, Free: <= 0 } && (!counter.Active || counter.ResetsAt <= now))
+                        {
+                            state.Counters.Remove(counter.Key);
+                        }
+
+                        counter.Active = false;
+                    }
+                }
+            }
+            finally
+            {
+                state.SyncLock.Release();
+            }
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _flushLoop ??= Task.Run(FlushLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops the periodic flush, then reports everything and returns every unused lease.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_flushLoop is not null)
+        {
+            await _flushLoop.ConfigureAwait(false);
+        }
+
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.FlushInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                await FlushAsync(_stopping.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private readonly record struct Need(LimitRule Rule, CounterKey Counter, DateTimeOffset PeriodStart, DateTimeOffset? ResetsAt, long Amount);
+
+    /// <summary>A counter without its formatted name: metric, window and the period's start.</summary>
+    internal readonly record struct CounterKey(LimitMetric Metric, LimitWindow Window, long PeriodStartTicks);
+
+    internal readonly record struct Take(KeyCounters State, LocalCounter Counter, long Amount);
+
+    /// <summary>One key's counters on this instance; locked for decisions, <see cref="SyncLock"/> serializes its storage syncs.</summary>
+    internal sealed class KeyCounters(string keyId)
+    {
+        public string KeyId { get; } = keyId;
+
+        public Dictionary<CounterKey, LocalCounter> Counters { get; } = [];
+
+        public SemaphoreSlim SyncLock { get; } = new(1, 1);
+    }
+
+    /// <summary>This instance's side of one shared counter.</summary>
+    internal sealed class LocalCounter(CounterKey key, string name, LimitRule rule, DateTimeOffset? resetsAt)
+    {
+        public CounterKey Key { get; } = key;
+
+        /// <summary>The row name in the store, e.g. <c>tokens-day-20261123</c>.</summary>
+        public string Name { get; } = name;
+
+        public LimitRule Rule { get; set; } = rule;
+
+        public DateTimeOffset? ResetsAt { get; } = resetsAt;
+
+        /// <summary>Leased allowance this instance may still hand out (negative after a request spent more than it reserved).</summary>
+        public long Free { get; set; }
+
+        /// <summary>Reserved by requests in flight.</summary>
+        public long Held { get; set; }
+
+        /// <summary>Spent, not yet reported to the store.</summary>
+        public long Pending { get; set; }
+
+        public DateTimeOffset LeaseUntil { get; set; }
+
+        /// <summary>At the last sync: committed use plus other instances' leases.</summary>
+        public long KnownUsed { get; set; }
+
+        public DateTimeOffset? OthersFreeAt { get; set; }
+
+        /// <summary>Took a request since the last flush.</summary>
+        public bool Active { get; set; }
+
+        public LimitStatus Status() => new(Rule, Math.Max(0, Rule.Amount - KnownUsed - Pending - Held), ResetsAt);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1510, Level = LogLevel.Information, Message = "Key {KeyId} refused by its {Limit} limit")]
+        public static partial void Refused(ILogger logger, string keyId, string limit);
+
+        [LoggerMessage(EventId = 1511, Level = LogLevel.Warning, Message = "Syncing the limit counters of key {KeyId} failed")]
+        public static partial void SyncFailed(ILogger logger, string keyId, Exception exception);
+    }
+}

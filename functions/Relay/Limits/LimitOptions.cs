@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Serverless.Relay.Limits;
+
+/// <summary>Tuning of <see cref="KeyLimiter"/>. Bound from the <c>Limits</c> section (<c>Limits__FlushInterval</c>).</summary>
+internal sealed class LimitOptions : IValidatableObject
+{
+    /// <summary>
+    /// How long a lease outlives its instance's last sync. A crashed instance's unspent allowance comes back after
+    /// this; a live instance renews well before (every <see cref="FlushInterval"/>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:10:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an instance reports what it consumed and returns the allowance it holds unused.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (FlushInterval * 2 > LeaseDuration)
+        {
+            yield return new ValidationResult("Limits:FlushInterval must be at most half of Limits:LeaseDuration, so leases are renewed before they lapse.", [nameof(FlushInterval)]);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Serverless.Relay.Pricing;
+using Serverless.Relay.Relaying;
+
+namespace Serverless.Relay.Limits;
+
+internal static class LimitsServiceCollectionExtensions
+{
+    /// <summary>Registers the key limiter (a hosted service: it flushes counters periodically and on stop), its Table-backed counters and the price book.</summary>
+    public static IServiceCollection AddRelayLimits(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<TokenEstimator>();
+        services.TryAddSingleton<ICounterStore, TableCounterStore>();
+        services.TryAddSingleton<PriceBook>();
+        services.TryAddSingleton<QuotaReader>();
+        services.TryAddSingleton<Metering.UsageTotals>();
+        services.TryAddSingleton(sp => new KeyLimiter(
+            sp.GetRequiredService<ICounterStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitOptions>>(),
+            new Lazy<TokenEstimator>(sp.GetRequiredService<TokenEstimator>),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimiter>>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<KeyLimiter>());
+        return services;
+    }
+}

@@ -1,0 +1,299 @@
+using System.Globalization;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Serverless.Relay.Storage;
+
+namespace Serverless.Relay.Metering;
+
+/// <summary>
+/// Latencies as counts in log-spaced buckets (bucket i holds values up to 1.25^i ms), so totals from many rows merge
+/// by addition and still give percentiles, to within one bucket (±12.5%).
+/// </summary>
+internal sealed class LatencyHistogram
+{
+    public const int Buckets = 64; // 1.25^63 ms ≈ 21 minutes
+    private const double Growth = 1.25;
+    private readonly long[] _counts = new long[Buckets];
+
+    public long Count => _counts.Sum();
+
+    public void Add(double milliseconds) => _counts[BucketOf(milliseconds)]++;
+
+    public void Add(LatencyHistogram other)
+    {
+        for (var i = 0; i < Buckets; i++)
+        {
+            _counts[i] += other._counts[i];
+        }
+    }
+
+    /// <summary>The upper bound of the bucket holding the <paramref name="quantile"/>; null when empty.</summary>
+    public double? Percentile(double quantile)
+    {
+        var total = Count;
+        if (total == 0)
+        {
+            return null;
+        }
+
+        var rank = (long)Math.Ceiling(quantile * total);
+        long seen = 0;
+        for (var i = 0; i < Buckets; i++)
+        {
+            seen += _counts[i];
+            if (seen >= Math.Max(1, rank))
+            {
+                return Math.Round(Math.Pow(Growth, i), 1);
+            }
+        }
+
+        return Math.Round(Math.Pow(Growth, Buckets - 1), 1);
+    }
+
+    /// <summary>Sparse text for a Table column: <c>bucket:count,…</c>.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < Buckets; i++)
+        {
+            if (_counts[i] != 0)
+            {
+                text.Append(text.Length == 0 ? "" : ",").Append(i.ToString(CultureInfo.InvariantCulture)).Append(':').Append(_counts[i].ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public static LatencyHistogram Parse(string? text)
+    {
+        var histogram = new LatencyHistogram();
+        foreach (var pair in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = pair.IndexOf(':', StringComparison.Ordinal);
+            histogram._counts[int.Parse(pair.AsSpan(0, colon), CultureInfo.InvariantCulture)] += long.Parse(pair.AsSpan(colon + 1), CultureInfo.InvariantCulture);
+        }
+
+        return histogram;
+    }
+
+    private static int BucketOf(double milliseconds) =>
+        milliseconds <= 1 ? 0 : Math.Min(Buckets - 1, (int)Math.Ceiling(Math.Log(milliseconds) / Math.Log(Growth)));
+}
+
+/// <summary>Usage summed over one UTC hour for one key, model and account (or any merge of such rows).</summary>
+internal sealed record UsageTotal
+{
+    public required DateTimeOffset Hour { get; init; }
+
+    public required string KeyId { get; init; }
+
+    public string? Owner { get; init; }
+
+    /// <summary>The model the client asked for.</summary>
+    public string Model { get; init; } = "";
+
+    /// <summary>The account that served; empty when none did (refused, no route).</summary>
+    public string AccountId { get; init; } = "";
+
+    public long Requests { get; init; }
+
+    /// <summary>Requests answered with a status of 400 or more (refusals included).</summary>
+    public long Errors { get; init; }
+
+    public long InputTokens { get; init; }
+
+    public long OutputTokens { get; init; }
+
+    public long CacheReadTokens { get; init; }
+
+    public long CacheWriteTokens { get; init; }
+
+    public long ReasoningTokens { get; init; }
+
+    public decimal CostUsd { get; init; }
+
+    /// <summary>Requests that used tokens of a model without a price (metered at 0).</summary>
+    public long UnpricedRequests { get; init; }
+
+    public LatencyHistogram Latency { get; init; } = new();
+
+    public LatencyHistogram TimeToFirstByte { get; init; } = new();
+
+    public UsageTotal Plus(UsageTotal other)
+    {
+        var latency = new LatencyHistogram();
+        latency.Add(Latency);
+        latency.Add(other.Latency);
+        var ttfb = new LatencyHistogram();
+        ttfb.Add(TimeToFirstByte);
+        ttfb.Add(other.TimeToFirstByte);
+        return this with
+        {
+            Requests = Requests + other.Requests,
+            Errors = Errors + other.Errors,
+            InputTokens = InputTokens + other.InputTokens,
+            OutputTokens = OutputTokens + other.OutputTokens,
+            CacheReadTokens = CacheReadTokens + other.CacheReadTokens,
+            CacheWriteTokens = CacheWriteTokens + other.CacheWriteTokens,
+            ReasoningTokens = ReasoningTokens + other.ReasoningTokens,
+            CostUsd = CostUsd + other.CostUsd,
+            UnpricedRequests = UnpricedRequests + other.UnpricedRequests,
+            Latency = latency,
+            TimeToFirstByte = ttfb,
+        };
+    }
+
+    public static UsageTotal Of(UsageRecord record)
+    {
+        var utc = record.Timestamp.UtcDateTime;
+        var latency = new LatencyHistogram();
+        latency.Add(record.LatencyMs);
+        var ttfb = new LatencyHistogram();
+        if (record.TimeToFirstByteMs is { } firstByte)
+        {
+            ttfb.Add(firstByte);
+        }
+
+        return new UsageTotal
+        {
+            Hour = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero),
+            KeyId = record.KeyId,
+            Owner = record.Owner,
+            Model = record.RequestedModel,
+            AccountId = record.AccountId ?? "",
+            Requests = 1,
+            Errors = record.Status >= 400 ? 1 : 0,
+            InputTokens = record.Usage.InputTokens,
+            OutputTokens = record.Usage.OutputTokens,
+            CacheReadTokens = record.Usage.CacheReadTokens,
+            CacheWriteTokens = record.Usage.CacheWriteTokens,
+            ReasoningTokens = record.Usage.ReasoningTokens,
+            CostUsd = record.CostUsd ?? 0,
+            UnpricedRequests = record.Unpriced ? 1 : 0,
+            Latency = latency,
+            TimeToFirstByte = ttfb,
+        };
+    }
+}
+
+/// <summary>
+/// <c>{prefix}usagetotals</c>: one row per UTC hour, key, model and account (PK = <c>yyyyMMddHH</c>, RK = the three
+/// encoded), kept by the usage writer as it writes request rows, so usage reports never scan request rows. Each batch
+/// is summed in memory first, then added to its rows with ETag-conditional read-modify-writes, retried when another
+/// instance wrote in between.
+/// NOTE: a write whose outcome is unknown (a timeout after the service applied it) and is retried counts twice; the
+/// request rows stay the record of truth.
+/// </summary>
+internal sealed class UsageTotals(RelayTables tables)
+{
+    private const int MaxAttempts = 20;
+
+    public static string PartitionOf(DateTimeOffset hour) => hour.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
+
+    /// <summary>Sums <paramref name="records"/> per hour, key, model and account and adds each sum to its row.</summary>
+    public async Task AddAsync(IEnumerable<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        var sums = new Dictionary<(string, string), UsageTotal>();
+        foreach (var record in records)
+        {
+            var total = UsageTotal.Of(record);
+            var id = (PartitionOf(total.Hour), RowKeyOf(total));
+            sums[id] = sums.TryGetValue(id, out var sum) ? sum.Plus(total) : total;
+        }
+
+        var table = await tables.GetAsync(RelayTables.UsageTotals, cancellationToken).ConfigureAwait(false);
+        foreach (var sum in sums.Values)
+        {
+            await AddAsync(table, sum, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every row from the hour of <paramref name="from"/> to the hour of <paramref name="to"/>, both included; optionally one key's only.</summary>
+    public async Task<IReadOnlyList<UsageTotal>> ReadAsync(string? keyId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.UsageTotals, cancellationToken).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {PartitionOf(from)} and PartitionKey le {PartitionOf(to)}");
+        var rows = new List<UsageTotal>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (keyId is null || entity.GetString("KeyId") == keyId)
+            {
+                rows.Add(FromEntity(entity));
+            }
+        }
+
+        return rows;
+    }
+
+    private static string RowKeyOf(UsageTotal total) =>
+        System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(total.KeyId + "\n" + total.Model + "\n" + total.AccountId));
+
+    private static async Task AddAsync(TableClient table, UsageTotal sum, CancellationToken cancellationToken)
+    {
+        var partition = PartitionOf(sum.Hour);
+        var row = RowKeyOf(sum);
+        for (var attempt = 1; ; attempt++)
+        {
+            var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (current.HasValue)
+                {
+                    await table.UpdateEntityAsync(ToEntity(FromEntity(current.Value!).Plus(sum)), current.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await table.AddEntityAsync(ToEntity(sum), cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
+            {
+                // Another instance added its batch first: read again and add ours on top.
+            }
+        }
+    }
+
+    private static TableEntity ToEntity(UsageTotal total) => new(PartitionOf(total.Hour), RowKeyOf(total))
+    {
+        ["KeyId"] = total.KeyId,
+        ["Owner"] = total.Owner,
+        ["Model"] = total.Model,
+        ["AccountId"] = total.AccountId,
+        ["Requests"] = total.Requests,
+        ["Errors"] = total.Errors,
+        ["InputTokens"] = total.InputTokens,
+        ["OutputTokens"] = total.OutputTokens,
+        ["CacheReadTokens"] = total.CacheReadTokens,
+        ["CacheWriteTokens"] = total.CacheWriteTokens,
+        ["ReasoningTokens"] = total.ReasoningTokens,
+        // NOTE: Table storage has no decimal type; the string keeps sums exact.
+        ["CostUsd"] = total.CostUsd.ToString(CultureInfo.InvariantCulture),
+        ["UnpricedRequests"] = total.UnpricedRequests,
+        ["LatencyMs"] = total.Latency.ToString(),
+        ["TimeToFirstByteMs"] = total.TimeToFirstByte.ToString(),
+    };
+
+    private static UsageTotal FromEntity(TableEntity entity) => new()
+    {
+        Hour = DateTimeOffset.ParseExact(entity.PartitionKey, "yyyyMMddHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+        KeyId = entity.GetString("KeyId") ?? "",
+        Owner = entity.GetString("Owner"),
+        Model = entity.GetString("Model") ?? "",
+        AccountId = entity.GetString("AccountId") ?? "",
+        Requests = entity.GetInt64("Requests") ?? 0,
+        Errors = entity.GetInt64("Errors") ?? 0,
+        InputTokens = entity.GetInt64("InputTokens") ?? 0,
+        OutputTokens = entity.GetInt64("OutputTokens") ?? 0,
+        CacheReadTokens = entity.GetInt64("CacheReadTokens") ?? 0,
+        CacheWriteTokens = entity.GetInt64("CacheWriteTokens") ?? 0,
+        ReasoningTokens = entity.GetInt64("ReasoningTokens") ?? 0,
+        CostUsd = decimal.Parse(entity.GetString("CostUsd") ?? "0", CultureInfo.InvariantCulture),
+        UnpricedRequests = entity.GetInt64("UnpricedRequests") ?? 0,
+        Latency = LatencyHistogram.Parse(entity.GetString("LatencyMs")),
+        TimeToFirstByte = LatencyHistogram.Parse(entity.GetString("TimeToFirstByteMs")),
+    };
+}

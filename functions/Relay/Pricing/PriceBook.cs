@@ -1,0 +1,79 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Serverless.Relay.Storage;
+
+namespace Serverless.Relay.Pricing;
+
+/// <summary>
+/// The price table in force: the one an admin put (<c>{prefix}pricing</c>, one row), else <see cref="DefaultPrices"/>.
+/// Cached for <see cref="Ttl"/>; a change made through this instance applies at once, on others within the TTL.
+/// Never throws on the request path: when storage fails, the last table read (or the default) stays in force.
+/// </summary>
+internal sealed partial class PriceBook(RelayTables tables, TimeProvider time, ILogger<PriceBook> logger)
+{
+    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
+    private const string PartitionKey = "pricing";
+    private const string RowKey = "current";
+
+    private volatile Cached? _cached;
+
+    /// <summary>The current table; synchronous while the cache is fresh.</summary>
+    public ValueTask<PriceTable> GetAsync(CancellationToken cancellationToken)
+    {
+        var cached = _cached;
+        return cached is not null && time.GetUtcNow() < cached.ExpiresAt
+            ? new ValueTask<PriceTable>(cached.Table)
+            : new ValueTask<PriceTable>(LoadAsync(cached, cancellationToken));
+    }
+
+    /// <summary>Replaces the table for every instance.</summary>
+    public async Task PutAsync(PriceTable table, CancellationToken cancellationToken)
+    {
+        var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
+        var stored = table with { IsDefault = false };
+        await client.UpsertEntityAsync(new TableEntity(PartitionKey, RowKey) { ["Json"] = stored.ToJson() }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        _cached = new Cached(stored, time.GetUtcNow() + Ttl);
+    }
+
+    /// <summary>Goes back to the built-in table.</summary>
+    public async Task ResetAsync(CancellationToken cancellationToken)
+    {
+        var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
+        await client.DeleteEntityAsync(PartitionKey, RowKey, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
+        _cached = new Cached(DefaultPrices.Table, time.GetUtcNow() + Ttl);
+    }
+
+    private async Task<PriceTable> LoadAsync(Cached? previous, CancellationToken cancellationToken)
+    {
+        PriceTable table;
+        try
+        {
+            var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
+            var row = await client.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            table = row.HasValue ? Parse(row.Value!.GetString("Json")) : DefaultPrices.Table;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.LoadFailed(logger, e);
+            table = previous?.Table ?? DefaultPrices.Table;
+        }
+
+        _cached = new Cached(table, time.GetUtcNow() + Ttl);
+        return table;
+    }
+
+    private static PriceTable Parse(string? json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json ?? "{}");
+        var errors = new List<string>();
+        return PriceTable.Parse(document.RootElement, errors) ?? throw new InvalidDataException("the stored price table is invalid: " + string.Join("; ", errors));
+    }
+
+    private sealed record Cached(PriceTable Table, DateTimeOffset ExpiresAt);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1520, Level = LogLevel.Warning, Message = "Reading the price table failed; the previous one stays in force")]
+        public static partial void LoadFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,300 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
+using Serverless.Relay.Relaying;
+using Serverless.Tests.Storage;
+using Xunit;
+
+namespace Serverless.Tests.Limits;
+
+/// <summary>The limiter against counters in memory and a clock that moves only when told to.</summary>
+public sealed class KeyLimiterTests : IAsyncDisposable
+{
+    internal static readonly TokenEstimator Estimator = new();
+    private static readonly DateTimeOffset Start = new(2030, 1, 1, 10, 0, 0, TimeSpan.Zero);
+    private readonly ManualTimeProvider _time = new(Start);
+    private readonly InMemoryCounterStore _store = new();
+    private readonly List<KeyLimiter> _limiters = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var limiter in _limiters)
+        {
+            await limiter.DisposeAsync();
+        }
+    }
+
+    private KeyLimiter NewLimiter(LimitOptions? options = null)
+    {
+        var limiter = new KeyLimiter(_store, _time, Options.Create(options ?? new LimitOptions()), new Lazy<TokenEstimator>(Estimator), NullLogger<KeyLimiter>.Instance);
+        _limiters.Add(limiter);
+        return limiter;
+    }
+
+    internal static ClientKey Key(string limitsJson, string id = "key_0000000000000001") => new()
+    {
+        Id = id,
+        Name = "test",
+        CreatedAt = Start,
+        Hint = "sk-relay-…",
+        Limits = KeyLimits.FromJson(limitsJson),
+    };
+
+    internal static ChatRequest Request(string text = "hello") => new()
+    {
+        Model = "m",
+        Messages = [new ChatMessage(ChatRole.User, [new TextPart(text)])],
+    };
+
+    private static async Task<KeyLease> AcquireAsync(KeyLimiter limiter, ClientKey key, ChatRequest? request = null) =>
+        await limiter.AcquireAsync(key, request ?? Request(), TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+    [Fact]
+    public async Task AcquireAsync_NoLimits_UnlimitedLeaseSynchronously()
+    {
+        var pending = NewLimiter().AcquireAsync(Key("{}"), Request(), TestContext.Current.CancellationToken);
+
+        Assert.True(pending.IsCompletedSuccessfully);
+        Assert.Same(KeyLease.Unlimited, await pending);
+        Assert.Equal(0, _store.Syncs);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_RequestsPerMinute_AdmitsExactlyTheLimitThenRefusesUntilTheMinuteEnds()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"rpm": 5}""");
+        _time.Advance(TimeSpan.FromSeconds(20));
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var lease = await AcquireAsync(limiter, key);
+            Assert.True(lease.IsAcquired, $"request {i}");
+        }
+
+        using var refused = await AcquireAsync(limiter, key);
+        Assert.False(refused.IsAcquired);
+        Assert.Equal(TimeSpan.FromSeconds(40), refused.RetryAfter);
+        var error = refused.ToError();
+        Assert.Equal(ErrorKind.RateLimited, error.Kind);
+        Assert.Equal("This API key has reached its rpm limit of 5. Try again in 40 s.", error.Message);
+
+        _time.Advance(TimeSpan.FromSeconds(40));
+        using var next = await AcquireAsync(limiter, key);
+        Assert.True(next.IsAcquired);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_LeaseCoversRequest_CompletesSynchronouslyWithoutStorage()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"rpd": 1000}""");
+        (await AcquireAsync(limiter, key)).Dispose();
+        var syncs = _store.Syncs;
+
+        var pending = limiter.AcquireAsync(key, Request(), TestContext.Current.CancellationToken);
+
+        Assert.True(pending.IsCompletedSuccessfully);
+        (await pending).Dispose();
+        Assert.Equal(syncs, _store.Syncs);
+    }
+
+    [Fact]
+    public async Task Dispose_ConcurrencySlot_ReturnedForTheNextRequest()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"maxConcurrency": 2}""");
+
+        var first = await AcquireAsync(limiter, key);
+        using var second = await AcquireAsync(limiter, key);
+        using var third = await AcquireAsync(limiter, key);
+        Assert.True(first.IsAcquired && second.IsAcquired);
+        Assert.False(third.IsAcquired);
+        Assert.Equal("This API key already has 2 requests in flight (limits.maxConcurrency); try again when one ends. Try again in 1 s.", third.ToError().Message);
+
+        first.Dispose();
+        first.Dispose(); // twice is harmless
+        using var fourth = await AcquireAsync(limiter, key);
+        using var fifth = await AcquireAsync(limiter, key);
+        Assert.True(fourth.IsAcquired);
+        Assert.False(fifth.IsAcquired);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_TwoInstancesOneStore_TogetherAdmitExactlyTheLimit()
+    {
+        var a = NewLimiter();
+        var b = NewLimiter();
+        var key = Key("""{"rpd": 50}""");
+        var admitted = 0;
+
+        for (var i = 0; i < 100; i++)
+        {
+            using var lease = await AcquireAsync(i % 3 == 0 ? a : b, key);
+            admitted += lease.IsAcquired ? 1 : 0;
+            if (i % 10 == 0)
+            {
+                await (i % 20 == 0 ? a : b).FlushAsync(TestContext.Current.CancellationToken);
+            }
+        }
+
+        await a.FlushAsync(TestContext.Current.CancellationToken);
+        await b.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(50, admitted);
+        var counter = await _store.ReadAsync(key.Id, "requests-day-20300101", _time.GetUtcNow(), TestContext.Current.CancellationToken);
+        Assert.Equal(new CounterReading(50, 0), counter);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_OtherInstanceHoldsTheRest_RetryAfterIsWhenItsLeaseLapses()
+    {
+        var a = NewLimiter();
+        var b = NewLimiter();
+        var estimate = Estimator.Count(Request());
+        var key = Key($$"""{"monthlyInputTokens": {{estimate + 3}}}""");
+
+        var held = await AcquireAsync(a, key); // reserves the estimate while in flight
+        using var refused = await AcquireAsync(b, key);
+
+        Assert.False(refused.IsAcquired);
+        Assert.Equal(new LimitOptions().LeaseDuration, refused.RetryAfter);
+
+        held.Complete(new Usage { InputTokens = 2 }, costMicros: 0); // used less than it reserved
+        held.Dispose();
+        await a.FlushAsync(TestContext.Current.CancellationToken); // reports 2 and returns the rest
+        using var admitted = await AcquireAsync(b, key);
+        Assert.True(admitted.IsAcquired);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_InstanceCrashedHoldingALease_AllowanceComesBackWhenTheLeaseLapses()
+    {
+        var crashed = NewLimiter();
+        var survivor = NewLimiter();
+        var key = Key("""{"maxConcurrency": 1}""");
+        _ = await AcquireAsync(crashed, key); // never disposed, never flushed: the process died
+
+        using var refused = await AcquireAsync(survivor, key);
+        Assert.False(refused.IsAcquired);
+
+        _time.Advance(new LimitOptions().LeaseDuration);
+        using var admitted = await AcquireAsync(survivor, key);
+        Assert.True(admitted.IsAcquired);
+    }
+
+    [Fact]
+    public async Task Complete_CostBeyondBudget_NextRequestRefusedWithoutRetryAfter()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"totalCostUsd": 0.01}"""); // 10,000 micro-USD
+
+        using (var first = await AcquireAsync(limiter, key))
+        {
+            Assert.True(first.IsAcquired);
+            first.Complete(new Usage { InputTokens = 100 }, costMicros: 6_000);
+        }
+
+        using (var second = await AcquireAsync(limiter, key))
+        {
+            Assert.True(second.IsAcquired); // 4,000 left: admitted, then overspends
+            second.Complete(new Usage { InputTokens = 100 }, costMicros: 6_000);
+        }
+
+        using var third = await AcquireAsync(limiter, key);
+        Assert.False(third.IsAcquired);
+        Assert.Null(third.RetryAfter);
+        Assert.Equal("This API key has spent its totalCostUsd budget of 0.01 USD.", third.ToError().Message);
+        await limiter.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(12_000, (await _store.ReadAsync(key.Id, "cost-total-total", _time.GetUtcNow(), TestContext.Current.CancellationToken))!.Used);
+    }
+
+    [Theory]
+    [InlineData("dailyOutputTokens", 1)]
+    [InlineData("monthlyOutputTokens", 31)]
+    [InlineData("monthlyInputTokens", 31)]
+    public async Task Complete_QuotaSpentMidWindow_RefusedFromTheNextRequestUntilTheWindowEnds(string limit, int days)
+    {
+        var limiter = NewLimiter();
+        var key = Key($$"""{"{{limit}}": 50}""");
+        _time.Advance(TimeSpan.FromHours(6)); // 16:00 on January 1st
+
+        using (var lease = await AcquireAsync(limiter, key))
+        {
+            Assert.True(lease.IsAcquired);
+            lease.Complete(new Usage { InputTokens = 60, OutputTokens = 60 }, costMicros: 0);
+        }
+
+        using var refused = await AcquireAsync(limiter, key);
+        Assert.False(refused.IsAcquired);
+        Assert.Equal(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(days) - _time.GetUtcNow(), refused.RetryAfter);
+        Assert.Equal(limit, refused.RefusedBy!.FieldName);
+
+        _time.Advance(refused.RetryAfter!.Value);
+        using var next = await AcquireAsync(limiter, key);
+        Assert.True(next.IsAcquired);
+    }
+
+    [Fact]
+    public async Task AcquireAsync_PromptLargerThanTokenLimit_RefusedWithoutRetry()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"tpm": 5}""");
+
+        using var lease = await AcquireAsync(limiter, key, Request(string.Join(' ', Enumerable.Repeat("word", 50))));
+
+        Assert.False(lease.IsAcquired);
+        Assert.Null(lease.RetryAfter);
+        Assert.Equal($"This request's ~{Estimator.Count(Request(string.Join(' ', Enumerable.Repeat("word", 50))))} input tokens exceed this API key's tpm limit of 5; it cannot be served as it is.", lease.ToError().Message);
+        Assert.Equal(0, _store.Syncs);
+    }
+
+    [Fact]
+    public async Task Complete_TokensCharged_RemainingFallsByRealUse()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"dailyInputTokens": 1000, "dailyOutputTokens": 100, "tpm": 5000}""");
+
+        using (var lease = await AcquireAsync(limiter, key))
+        {
+            lease.Complete(new Usage { InputTokens = 200, CacheReadTokens = 90, CacheWriteTokens = 10, OutputTokens = 30 }, costMicros: 0);
+        }
+
+        using var next = await AcquireAsync(limiter, key);
+        var estimate = Estimator.Count(Request());
+        Assert.Equal(
+            [("tpm", 5000 - 330 - estimate), ("dailyInputTokens", 1000 - 300 - estimate), ("dailyOutputTokens", 100 - 30 - 1)],
+            next.Statuses.Select(s => (s.Rule.FieldName, s.Remaining)).ToArray());
+        await limiter.FlushAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task StopAsync_LeasesHeld_ReportsUseAndReturnsEverything()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"rpd": 100, "dailyInputTokens": 10000}""");
+        await limiter.StartAsync(TestContext.Current.CancellationToken);
+        using (var lease = await AcquireAsync(limiter, key))
+        {
+            lease.Complete(new Usage { InputTokens = 40 }, costMicros: 0);
+        }
+
+        await limiter.StopAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        var now = _time.GetUtcNow();
+        Assert.Equal(new CounterReading(1, 0), await _store.ReadAsync(key.Id, "requests-day-20300101", now, TestContext.Current.CancellationToken));
+        Assert.Equal(new CounterReading(40, 0), await _store.ReadAsync(key.Id, "inputtokens-day-20300101", now, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void Validate_FlushNotWellInsideLease_Refused()
+    {
+        var options = new LimitOptions { LeaseDuration = TimeSpan.FromSeconds(10), FlushInterval = TimeSpan.FromSeconds(6) };
+
+        var results = options.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(options)).ToList();
+
+        Assert.Equal("Limits:FlushInterval must be at most half of Limits:LeaseDuration, so leases are renewed before they lapse.", Assert.Single(results).ErrorMessage);
+    }
+}

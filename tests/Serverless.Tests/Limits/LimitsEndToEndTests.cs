@@ -1,0 +1,350 @@
+using System.Net;
+using Azure.Data.Tables;
+using Serverless.Relay.Storage;
+using Serverless.Tests.EndToEnd;
+using Serverless.Tests.Upstreams;
+using Xunit;
+
+namespace Serverless.Tests.Limits;
+
+/// <summary>Limits through the real request path: refusals in each client API's shape, headers, slots, budgets.</summary>
+public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<LimitedRelay>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private static ClientDriver Driver(string name) => name switch
+    {
+        "openai-chat" => new OpenAIChatDriver(),
+        "openai-responses" => new ResponsesDriver(),
+        "anthropic" => new AnthropicDriver(),
+        _ => new GeminiDriver(),
+    };
+
+    private static string ProviderOf(string client) => client switch
+    {
+        "anthropic" => "anthropic",
+        "gemini" => "gemini",
+        _ => "openai",
+    };
+
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> SendAsync(string client, string key, bool stream = false)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = relay.Host.CreateClient();
+        using var request = Driver(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(ProviderOf(client)), stream, key);
+        var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
+        return (response.StatusCode, body, response);
+    }
+
+    [Theory]
+    [InlineData("openai-chat", """{"error":{"message":"This API key has reached its rpd limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
+    [InlineData("openai-responses", """{"error":{"message":"This API key has reached its rpd limit of 1. Try again in""", "x-ratelimit-remaining-requests")]
+    [InlineData("anthropic", """{"type":"error","error":{"type":"rate_limit_error","message":"This API key has reached its rpd limit of 1. Try again in""", "anthropic-ratelimit-requests-remaining")]
+    [InlineData("gemini", """{"error":{"code":429,"message":"This API key has reached its rpd limit of 1. Try again in""", null)]
+    public async Task Relay_LimitReached_429InTheClientsShapeWithRetryAfter(string client, string bodyStart, string? remainingHeader)
+    {
+        var (key, _) = await relay.CreateKeyAsync(new { rpd = 1 });
+
+        var first = await SendAsync(client, key);
+        var second = await SendAsync(client, key);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.Status);
+        Assert.StartsWith(bodyStart, second.Body, StringComparison.Ordinal);
+        var retryAfter = second.Response.Headers.RetryAfter?.Delta;
+        Assert.InRange(retryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (remainingHeader is null)
+        {
+            Assert.DoesNotContain(first.Response.Headers, h => h.Key.Contains("ratelimit", StringComparison.OrdinalIgnoreCase));
+        }
+        else
+        {
+            Assert.Equal("0", first.Response.Headers.GetValues(remainingHeader).Single());
+            Assert.Equal("0", second.Response.Headers.GetValues(remainingHeader).Single());
+        }
+
+        if (client == "gemini")
+        {
+            Assert.Contains("\"status\":\"RESOURCE_EXHAUSTED\"", second.Body, StringComparison.Ordinal);
+        }
+        else if (client != "anthropic")
+        {
+            Assert.Contains("\"type\":\"rate_limit_error\",\"param\":null,\"code\":\"rate_limit_exceeded\"", second.Body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Relay_Success_OpenAIHeadersForRequestsAndTokens()
+    {
+        var (key, _) = await relay.CreateKeyAsync(new { rpm = 100, rpd = 10, tpm = 100_000 });
+
+        var answer = await SendAsync("openai-chat", key);
+
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var headers = answer.Response.Headers;
+        Assert.Equal("10", headers.GetValues("x-ratelimit-limit-requests").Single()); // the tighter of the two windows
+        Assert.Equal("9", headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.Matches("^([0-9]+h)?([0-9]+m)?[0-9]+s$", headers.GetValues("x-ratelimit-reset-requests").Single());
+        Assert.Equal("100000", headers.GetValues("x-ratelimit-limit-tokens").Single());
+        Assert.InRange(long.Parse(headers.GetValues("x-ratelimit-remaining-tokens").Single(), System.Globalization.CultureInfo.InvariantCulture), 99_900, 99_999);
+    }
+
+    [Fact]
+    public async Task Relay_Success_AnthropicHeadersWithRfc3339Reset()
+    {
+        var (key, _) = await relay.CreateKeyAsync(new { rpm = 50, tpm = 10_000, dailyInputTokens = 5_000 });
+
+        var answer = await SendAsync("anthropic", key);
+
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var headers = answer.Response.Headers;
+        Assert.Equal("50", headers.GetValues("anthropic-ratelimit-requests-limit").Single());
+        Assert.Equal("49", headers.GetValues("anthropic-ratelimit-requests-remaining").Single());
+        var reset = DateTimeOffset.Parse(headers.GetValues("anthropic-ratelimit-requests-reset").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(reset - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(61));
+        Assert.Equal("10000", headers.GetValues("anthropic-ratelimit-tokens-limit").Single());
+        Assert.Equal("5000", headers.GetValues("anthropic-ratelimit-input-tokens-limit").Single());
+    }
+
+    [Theory]
+    [InlineData("openai-chat", 4)]   // 3,300 µ$ a request: admitted at 0, 3,300, 6,600, 9,900; refused at 13,200
+    [InlineData("anthropic", 3)]     // 3,600 µ$ a request: admitted at 0, 3,600, 7,200; refused at 10,800
+    [InlineData("gemini", 4)]
+    public async Task Relay_CostBudget_KeyThatSpendsOnlyThroughStreamsIsStopped(string client, int admitted)
+    {
+        var (key, id) = await relay.CreateKeyAsync(new { totalCostUsd = 0.01 });
+        var statuses = new List<HttpStatusCode>();
+
+        for (var i = 0; i < admitted + 2; i++)
+        {
+            var answer = await SendAsync(client, key, stream: true);
+            statuses.Add(answer.Status);
+        }
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.OK, admitted), HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        var refused = await SendAsync(client, key, stream: true);
+        Assert.Null(refused.Response.Headers.RetryAfter);
+        Assert.Contains("has spent its totalCostUsd budget of 0.01 USD.", refused.Body, StringComparison.Ordinal);
+
+        using var quota = await relay.Host.Admin.GetAsync($"admin/keys/{id}/quota", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, quota.StatusCode);
+    }
+
+    [Fact]
+    public async Task Relay_MaxConcurrent_SlotReleasedAtStreamEndFailureAndDisconnect()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, _) = await relay.CreateKeyAsync(new { maxConcurrency = 1 });
+        relay.Upstream.Script = new UpstreamScript { EventDelay = TimeSpan.FromMilliseconds(300) };
+        try
+        {
+            using var http = relay.Host.CreateClient();
+
+            // A stream in flight holds the one slot.
+            using (var open = await OpenStreamAsync(http, key))
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, (await SendAsync("openai-chat", key)).Status);
+                await open.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct); // to its end
+            }
+
+            // Stream end released it.
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+
+            // Client disconnect releases it.
+            var dropped = await OpenStreamAsync(http, key);
+            dropped.Dispose();
+            await EventuallyOkAsync(key);
+
+            // An upstream failure releases it.
+            relay.Upstream.Script = new UpstreamScript { FailStatus = 500, FailTimes = 1 };
+            Assert.Equal(HttpStatusCode.InternalServerError, (await SendAsync("anthropic", key)).Status); // same format: relayed as the upstream said
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+        }
+        finally
+        {
+            relay.Upstream.Script = new UpstreamScript();
+        }
+    }
+
+    [Fact]
+    public async Task Relay_Usage_RowCarriesCostOrUnpricedFlag()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, id) = await relay.CreateKeyAsync(new { rpd = 100 });
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+
+        var rows = await EventuallyRowsAsync(id, 1);
+        var row = Assert.Single(rows);
+        Assert.Equal(0.0033, row.GetDouble("CostUsd")!.Value, 9);
+        Assert.False(row.GetBoolean("Unpriced"));
+
+        using var put = await relay.Host.Admin.PutAsync("admin/pricing", new StringContent("""{"prices": []}""", System.Text.Encoding.UTF8, "application/json"), ct).WaitAsync(Timeout, ct);
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
+            var unpriced = (await EventuallyRowsAsync(id, 2)).OrderBy(r => r.RowKey, StringComparer.Ordinal).Last();
+            Assert.Equal(0, unpriced.GetDouble("CostUsd")); // metered at 0, and flagged
+            Assert.True(unpriced.GetBoolean("Unpriced"));
+        }
+        finally
+        {
+            await relay.PutPricesAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AdminUsage_AfterRequests_DailyTotalsWithCost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, id) = await relay.CreateKeyAsync(new { rpd = 100 });
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(i == 1 ? "anthropic" : "openai-chat", key, stream: i == 2)).Status);
+        }
+
+        var deadline = DateTime.UtcNow + Timeout;
+        System.Text.Json.JsonElement usage;
+        do
+        {
+            using var response = await relay.Host.Admin.GetAsync($"admin/usage?keyId={id}", ct).WaitAsync(Timeout, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            usage = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+            await Task.Delay(50, ct);
+        }
+        while (usage.GetProperty("total").GetProperty("requests").GetInt64() < 3 && DateTime.UtcNow < deadline);
+
+        var total = usage.GetProperty("total");
+        Assert.Equal(3, total.GetProperty("requests").GetInt64());
+        Assert.Equal(0.0033m + 0.0036m + 0.0033m, total.GetProperty("costUsd").GetDecimal());
+        Assert.Equal(21 * 3, total.GetProperty("inputTokens").GetInt64());
+        Assert.Equal(3, total.GetProperty("cacheWriteTokens").GetInt64());
+        var row = Assert.Single(usage.GetProperty("data").EnumerateArray());
+        Assert.Equal(id, row.GetProperty("key").GetString());
+        Assert.True(total.GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0);
+        Assert.True(total.GetProperty("timeToFirstByteMs").GetProperty("p50").GetDouble() > 0);
+
+        using var byModel = await relay.Host.Admin.GetAsync($"admin/usage?keyId={id}&groupBy=model", ct).WaitAsync(Timeout, ct);
+        var models = System.Text.Json.JsonDocument.Parse(await byModel.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("data");
+        Assert.Equal(
+            [("m-anthropic", 1L), ("m-openai", 2L)],
+            models.EnumerateArray().Select(m => (m.GetProperty("model").GetString(), m.GetProperty("requests").GetInt64())).ToArray());
+    }
+
+    [Fact]
+    public async Task KeyInfo_OwnKey_LimitsAndQuotaWithoutTheSecret()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, id) = await relay.CreateKeyAsync(new { rpd = 7, totalCostUsd = 2 });
+        using var http = relay.Host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/key-info");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var root = System.Text.Json.JsonDocument.Parse(body).RootElement;
+        Assert.Equal(id, root.GetProperty("key").GetProperty("id").GetString());
+        Assert.DoesNotContain(key, body, StringComparison.Ordinal);
+        Assert.Equal("""{"rpd":7,"totalCostUsd":2}""", root.GetProperty("quota").GetProperty("limits").GetRawText());
+        Assert.Equal(7, root.GetProperty("quota").GetProperty("usage")[0].GetProperty("remaining").GetInt64());
+
+        using var anonymous = await http.GetAsync("v1/key-info", ct).WaitAsync(Timeout, ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
+    public async Task QuotaApi_UserAndAdminKeys_OwnQuotaForUsersOthersForAdminsOnly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var user = "alice-" + Guid.NewGuid().ToString("N")[..6];
+        var (alice, _) = await relay.CreateKeyAsync(new { dailyInputTokens = 1000, rpd = 10 }, owner: user);
+        var (admin, _) = await relay.CreateKeyAsync(new { }, owner: "ops", role: "admin");
+        using var http = relay.Host.CreateClient();
+        async Task<(HttpStatusCode Status, System.Text.Json.JsonElement Body)> CallAsync(HttpMethod method, string path, string key, string? json = null)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            if (json is not null)
+            {
+                request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            }
+
+            using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+            return (response.StatusCode, System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement);
+        }
+
+        var forbiddenRead = await CallAsync(HttpMethod.Get, "api/v1/quota/ops", alice);
+        var forbiddenWrite = await CallAsync(HttpMethod.Put, $"api/v1/quota/{user}", alice, """{"daily_output_tokens": 1}""");
+        var put = await CallAsync(HttpMethod.Put, $"api/v1/quota/{user}", admin, """{"daily_output_tokens": 500}""");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", alice)).Status);
+
+        Assert.Equal(HttpStatusCode.Forbidden, forbiddenRead.Status);
+        Assert.Equal("Only an admin key may read or set another user's quota.", forbiddenRead.Body.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, forbiddenWrite.Status);
+        Assert.Equal(HttpStatusCode.OK, put.Status);
+        Assert.Equal(
+            """{"daily_input_tokens":1000,"daily_output_tokens":500,"daily_requests":10,"monthly_input_tokens":null,"monthly_output_tokens":null}""",
+            put.Body.GetProperty("limits").GetRawText());
+
+        var deadline = DateTime.UtcNow + Timeout;
+        System.Text.Json.JsonElement own;
+        do
+        {
+            var answer = await CallAsync(HttpMethod.Get, "api/v1/quota", alice);
+            Assert.Equal(HttpStatusCode.OK, answer.Status);
+            own = answer.Body;
+            await Task.Delay(50, ct);
+        }
+        while (own.GetProperty("usage").GetProperty("requests").GetInt64() < 1 && DateTime.UtcNow < deadline);
+
+        Assert.Equal(user, own.GetProperty("user_id").GetString());
+        Assert.Equal(
+            $$"""{"user_id":"{{user}}","period":"daily","input_tokens":26,"output_tokens":7,"total_tokens":33,"requests":1,"limit_input":1000,"limit_output":500,"percentage_used":10}""",
+            own.GetProperty("usage").GetRawText());
+        Assert.Equal(own.GetRawText(), (await CallAsync(HttpMethod.Get, $"api/v1/quota/{user}", admin)).Body.GetRawText());
+    }
+
+    private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient http, string key)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var request = new OpenAIChatDriver().Build(Scenario.Text, RelayWithUpstreams.ModelFor("openai"), stream: true, key);
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).WaitAsync(Timeout, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response;
+    }
+
+    /// <summary>Polls until a request succeeds: the server notices a disconnect on its own schedule.</summary>
+    private async Task EventuallyOkAsync(string key)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while ((await SendAsync("openai-chat", key)).Status != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the slot was never released");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private async Task<List<TableEntity>> EventuallyRowsAsync(string keyId, int count)
+    {
+        var table = relay.Host.Table(RelayTables.Usage);
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var row in table.QueryAsync<TableEntity>(r => r.PartitionKey == keyId, cancellationToken: TestContext.Current.CancellationToken))
+            {
+                rows.Add(row);
+            }
+
+            if (rows.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return rows;
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+}

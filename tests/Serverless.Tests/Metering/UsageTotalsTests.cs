@@ -1,0 +1,94 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Metering;
+using Serverless.Relay.Storage;
+using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Storage;
+using Xunit;
+
+namespace Serverless.Tests.Metering;
+
+/// <summary>The daily totals the usage writer keeps beside the request rows.</summary>
+public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
+{
+    private static readonly DateTimeOffset Day1 = new(2030, 5, 6, 23, 59, 0, TimeSpan.Zero);
+    private readonly ServiceProvider _services = StorageTestKit.Services(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("totals")));
+
+    public void Dispose() => _services.Dispose();
+
+    private static UsageRecord Record(int i, string keyId, DateTimeOffset at, int status = 200, decimal? cost = 0.001m, string model = "m") => new()
+    {
+        RequestId = $"req-{i}",
+        KeyId = keyId,
+        Owner = "team",
+        AccountId = "acct_1",
+        ClientApi = "openai-chat",
+        RequestedModel = model,
+        Status = status,
+        Usage = new Usage { InputTokens = 10, OutputTokens = 2, CacheReadTokens = 1, CacheWriteTokens = 1, ReasoningTokens = 1 },
+        CostUsd = cost ?? 0,
+        Unpriced = cost is null,
+        LatencyMs = 10 * (i + 1),
+        TimeToFirstByteMs = i,
+        Timestamp = at,
+    };
+
+    [Fact]
+    public async Task StopAsync_RecordsOfTwoKeysOverTwoHours_OneSummedRowPerHourKeyModelAccount()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tables = _services.GetRequiredService<RelayTables>();
+        var writer = new UsageWriter(tables, TimeProvider.System, Options.Create(new UsageWriterOptions()), NullLogger<UsageWriter>.Instance);
+        await writer.StartAsync(ct);
+        for (var i = 0; i < 150; i++)
+        {
+            // key a: 100 in hour 23 of day 1 (one refused, one unpriced, two models); key b: 50 in hour 0 of day 2
+            writer.Record(i < 100
+                ? Record(i, "key_a", Day1, status: i == 0 ? 429 : 200, cost: i == 1 ? null : 0.001m, model: i % 2 == 0 ? "m" : "vendor/m2")
+                : Record(i, "key_b", Day1.AddMinutes(5)));
+        }
+
+        await writer.StopAsync(ct).WaitAsync(StorageTestKit.Timeout, ct);
+        var totals = await new UsageTotals(tables).ReadAsync(null, Day1, Day1.AddHours(1), ct);
+
+        Assert.Equal(3, totals.Count);
+        var a = totals.Where(t => t.KeyId == "key_a").Aggregate((x, y) => x.Plus(y));
+        Assert.Equal((100L, 1L, 1000L, 200L, 100L, 100L, 100L, 0.099m, 1L), (a.Requests, a.Errors, a.InputTokens, a.OutputTokens, a.CacheReadTokens, a.CacheWriteTokens, a.ReasoningTokens, a.CostUsd, a.UnpricedRequests));
+        Assert.Equal(["m", "vendor/m2"], totals.Where(t => t.KeyId == "key_a").Select(t => t.Model).Order(StringComparer.Ordinal));
+        var b = Assert.Single(totals, t => t.KeyId == "key_b");
+        Assert.Equal((new DateTimeOffset(2030, 5, 7, 0, 0, 0, TimeSpan.Zero), 50L, 0.05m, "team", "acct_1"), (b.Hour, b.Requests, b.CostUsd, b.Owner, b.AccountId));
+        Assert.Single(await new UsageTotals(tables).ReadAsync("key_b", Day1, Day1.AddHours(1), ct));
+        Assert.Empty(await new UsageTotals(tables).ReadAsync("key_b", Day1, Day1, ct));
+    }
+
+    [Fact]
+    public async Task AddAsync_TwoWritersAtOnce_NothingLost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var totals = new UsageTotals(_services.GetRequiredService<RelayTables>());
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => totals.AddAsync(Enumerable.Range(0, 10).Select(i => Record(i, "key_c", Day1)), ct))).WaitAsync(StorageTestKit.Timeout, ct);
+
+        var row = Assert.Single(await totals.ReadAsync("key_c", Day1, Day1, ct));
+        Assert.Equal(80, row.Requests);
+        Assert.Equal(0.08m, row.CostUsd);
+        Assert.Equal(80, row.Latency.Count);
+    }
+
+    [Theory]
+    [InlineData(0.5, 50.0)]
+    [InlineData(0.99, 100.0)]
+    public void Percentile_HundredLatencies_WithinOneBucket(double quantile, double exact)
+    {
+        var histogram = new LatencyHistogram();
+        for (var ms = 1; ms <= 100; ms++)
+        {
+            histogram.Add(ms);
+        }
+
+        Assert.InRange(histogram.Percentile(quantile)!.Value, exact, exact * 1.25);
+        Assert.Equal(histogram.ToString(), LatencyHistogram.Parse(histogram.ToString()).ToString());
+    }
+}
