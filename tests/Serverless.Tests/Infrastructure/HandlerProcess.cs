@@ -11,11 +11,12 @@ namespace Serverless.Tests.Infrastructure;
 internal sealed class HandlerProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly List<string> _output = [];
+    private readonly List<string> _output;
 
-    private HandlerProcess(Process process, Uri baseUri, TimeSpan readyAfter)
+    private HandlerProcess(Process process, List<string> output, Uri baseUri, TimeSpan readyAfter)
     {
         _process = process;
+        _output = output;
         BaseUri = baseUri;
         ReadyAfter = readyAfter;
     }
@@ -27,6 +28,7 @@ internal sealed class HandlerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>Everything the process has written to stdout and stderr so far.</summary>
     public string Output
     {
         get
@@ -82,13 +84,7 @@ internal sealed class HandlerProcess : IAsyncDisposable
                 using var response = await probe.GetAsync("/");
                 if (response.IsSuccessStatusCode)
                 {
-                    var handler = new HandlerProcess(process, baseUri, stopwatch.Elapsed);
-                    lock (output)
-                    {
-                        handler._output.AddRange(output);
-                    }
-
-                    return handler;
+                    return new HandlerProcess(process, output, baseUri, stopwatch.Elapsed);
                 }
             }
             catch (HttpRequestException)

@@ -157,8 +157,10 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
         Assert.Equal(200, Assert.Single(rows).GetInt32("Status"));
     }
 
+    private static string Tail(string output) => output.Length > 4000 ? output[^4000..] : output;
+
     /// <summary>Sends <paramref name="attempts"/> requests all at once, alternating between the two processes.</summary>
-    private static async Task<(int Ok, int Refused)> AttemptAtOnceAsync(Setup setup, string key, int attempts)
+    private static async Task<(int Ok, int Refused, int Unavailable)> AttemptAtOnceAsync(Setup setup, string key, int attempts)
     {
         using var a = new HttpClient { BaseAddress = setup.A.BaseUri, Timeout = Timeout };
         using var b = new HttpClient { BaseAddress = setup.B.BaseUri, Timeout = Timeout };
@@ -168,9 +170,13 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
             using var response = await (i % 2 == 0 ? a : b).SendAsync(request);
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
         }));
-        var unexpected = statuses.Where(s => s.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.TooManyRequests)).ToList();
-        Assert.True(unexpected.Count == 0, string.Join("\n", unexpected.Select(s => $"{(int)s.StatusCode}: {s.Body}")));
-        return (statuses.Count(s => s.StatusCode == HttpStatusCode.OK), statuses.Count(s => s.StatusCode == HttpStatusCode.TooManyRequests));
+        // NOTE: the limiter fails closed (503, Retry-After 1 s) when a counter sync to storage fails; on a heavily loaded
+        // machine Azurite occasionally makes one of 300 simultaneous syncs fail. That is the designed answer, never an
+        // admission, so a few are tolerated; anything else, or many of them, fails with both handlers' logs.
+        var unavailable = statuses.Count(s => s.StatusCode == HttpStatusCode.ServiceUnavailable && s.Body.Contains("Usage limits could not be checked", StringComparison.Ordinal));
+        var unexpected = statuses.Where(s => s.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)).ToList();
+        Assert.True(unexpected.Count == 0 && unavailable <= 3, $"{unavailable} unavailable; " + string.Join("\n", unexpected.Select(s => $"{(int)s.StatusCode}: {s.Body}")) + "\nA:\n" + Tail(setup.A.Output) + "\nB:\n" + Tail(setup.B.Output));
+        return (statuses.Count(s => s.StatusCode == HttpStatusCode.OK), statuses.Count(s => s.StatusCode == HttpStatusCode.TooManyRequests), unavailable);
     }
 
     [Fact]
@@ -210,7 +216,7 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
             Assert.Equal(100, requests.Ok);
         }
 
-        Assert.Equal(300 - requests.Ok, requests.Refused);
+        Assert.Equal(300 - requests.Ok - requests.Unavailable, requests.Refused);
 
         // README's bound: spend < budget + (requests in flight across instances) × (largest request cost).
         Assert.InRange(cost.Ok, exactlyEnough, exactlyEnough + Workers - 1);

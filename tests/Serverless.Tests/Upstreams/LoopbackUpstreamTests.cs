@@ -568,8 +568,11 @@ public sealed class LoopbackUpstreamTests : IAsyncLifetime
 
         var events = await ReadEventsAsync(response);
         Assert.True(events.Count >= 5);
-        var gaps = events.Zip(events.Skip(1), (a, b) => b.ArrivedAt - a.ArrivedAt).ToList();
-        Assert.All(gaps, gap => Assert.True(gap >= TimeSpan.FromMilliseconds(100), $"gap {gap.TotalMilliseconds} ms"));
+        var gaps = events.Zip(events.Skip(1), (a, b) => (b.ArrivedAt - a.ArrivedAt).TotalMilliseconds).ToList();
+
+        // Scheduling jitter on a loaded machine can shorten one gap after a late event: check the median gap and the spread.
+        Assert.True(gaps.Order().ElementAt(gaps.Count / 2) >= 100, $"gaps {string.Join(", ", gaps.Select(g => (int)g))} ms");
+        Assert.True(gaps.Sum() >= 100 * gaps.Count, $"gaps {string.Join(", ", gaps.Select(g => (int)g))} ms");
     }
 
     [Theory]
