@@ -193,6 +193,19 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             {
                 overflowWait = null;
             }
+
+            if (_options.BatchLinger > TimeSpan.Zero && Volatile.Read(ref _stopped) == 0)
+            {
+                // NOTE: real time on purpose: this only shapes batches, and a test's fake clock must not stall the writer.
+                try
+                {
+                    await Task.Delay(_options.BatchLinger, _abort.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Shutting down: write what is queued now.
+                }
+            }
         }
     }
 

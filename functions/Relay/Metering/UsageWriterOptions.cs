@@ -17,4 +17,12 @@ internal sealed class UsageWriterOptions
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// After waking for a new record, wait this long before writing, so requests that arrive together share one
+    /// transaction. Without it, at low load every request cost its own storage round trip (bench/RESULTS.md: about
+    /// 1 ms of relay CPU and 1 ms of storage CPU per request at concurrency 1). Zero writes at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(50);
 }
