@@ -156,8 +156,26 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         var batch = new List<UsageRecord>(MaxRecordsPerRound);
         Task? overflowWait = null;
+
+        // After a round that was not full (or a wait for the first record), give the requests in flight a moment to
+        // finish, so a trickle shares one transaction; under load rounds are full and nothing waits.
+        var linger = false;
         while (true)
         {
+            if (linger && _options.BatchLinger > TimeSpan.Zero && Volatile.Read(ref _stopped) == 0)
+            {
+                // NOTE: real time on purpose: this only shapes batches, and a test's fake clock must not stall the writer.
+                try
+                {
+                    await Task.Delay(_options.BatchLinger, _abort.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Shutting down: write what is queued now.
+                }
+            }
+
+            linger = false;
             batch.Clear();
             while (batch.Count < MaxRecordsPerRound && _channel.Reader.TryRead(out var record))
             {
@@ -172,6 +190,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             if (batch.Count > 0)
             {
                 await WriteAsync(batch);
+                linger = batch.Count < MaxRecordsPerRound;
                 continue;
             }
 
@@ -194,18 +213,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 overflowWait = null;
             }
 
-            if (_options.BatchLinger > TimeSpan.Zero && Volatile.Read(ref _stopped) == 0)
-            {
-                // NOTE: real time on purpose: this only shapes batches, and a test's fake clock must not stall the writer.
-                try
-                {
-                    await Task.Delay(_options.BatchLinger, _abort.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Shutting down: write what is queued now.
-                }
-            }
+            linger = true;
         }
     }
 
