@@ -3,10 +3,25 @@ using System.Text.Json;
 
 namespace Serverless.Bench;
 
-/// <summary>Creates, through the admin API, the upstream account pointing at the mock and a client key; prints the key.</summary>
+/// <summary>
+/// Creates, through the admin API, the upstream account pointing at the mock and two client keys; prints the key with
+/// no limits, then on a second line the key with limits (for the <c>relay-limited</c> target).
+/// </summary>
 internal static class RelaySetup
 {
     private static readonly string[] Models = ["bench-*"];
+
+    // Far above what a run can reach, so the limited key is never refused, but every request still goes through the
+    // limiter: request and token windows, the cost budget (bench models are unpriced, so it stays at 0) and the
+    // concurrency lease (above the matrix's largest concurrency, 256).
+    private static readonly object Limits = new
+    {
+        rpm = 1_000_000_000,
+        rpd = 1_000_000_000,
+        tpm = 1_000_000_000_000,
+        totalCostUsd = 1_000_000,
+        maxConcurrency = 1024,
+    };
 
     public static async Task<int> RunAsync(CommandLine options)
     {
@@ -28,16 +43,29 @@ internal static class RelaySetup
             return 1;
         }
 
-        using var key = await http.PostAsJsonAsync("/admin/keys", new { name = "bench", owner = "bench" });
+        var plain = await CreateKeyAsync(http, new { name = "bench", owner = "bench" });
+        var limited = await CreateKeyAsync(http, new { name = "bench-limited", owner = "bench", limits = Limits });
+        if (plain is null || limited is null)
+        {
+            return 1;
+        }
+
+        Console.WriteLine(plain);
+        Console.WriteLine(limited);
+        return 0;
+    }
+
+    private static async Task<string?> CreateKeyAsync(HttpClient http, object body)
+    {
+        using var key = await http.PostAsJsonAsync("/admin/keys", body);
         var text = await key.Content.ReadAsStringAsync();
         if (!key.IsSuccessStatusCode)
         {
             await Console.Error.WriteLineAsync($"key: {(int)key.StatusCode} {text}");
-            return 1;
+            return null;
         }
 
         using var json = JsonDocument.Parse(text);
-        Console.WriteLine(json.RootElement.GetProperty("key").GetString());
-        return 0;
+        return json.RootElement.GetProperty("key").GetString();
     }
 }

@@ -10,7 +10,7 @@ namespace Serverless.Bench;
 /// </summary>
 internal static class Report
 {
-    private static readonly string[] Targets = ["direct", "relay", "portkey"];
+    private static readonly string[] Targets = ["direct", "relay", "relay-limited", "portkey"];
 
     public static int Write(CommandLine options)
     {
@@ -66,7 +66,7 @@ internal static class Report
                     }
 
                     string Plus(Func<Median, double> f) => direct is null || target == "direct" ? "" : Signed(f(row) - f(direct));
-                    md.AppendLine(s, $"| {c} | {target} | {row.Rps:0} | {row.P50:0.000} | {row.P90:0.000} | {row.P99:0.000} | {Plus(r => r.P50)} | {Plus(r => r.P90)} | {Plus(r => r.P99)} | {row.CpuUs:0} | {(target == "relay" ? row.StorageUs.ToString("0", s) : "")} | {row.Errors} |");
+                    md.AppendLine(s, $"| {c} | {target} | {row.Rps:0} | {row.P50:0.000} | {row.P90:0.000} | {row.P99:0.000} | {Plus(r => r.P50)} | {Plus(r => r.P90)} | {Plus(r => r.P99)} | {row.CpuUs:0} | {(target.StartsWith("relay", StringComparison.Ordinal) ? row.StorageUs.ToString("0", s) : "")} | {row.Errors} |");
                 }
             }
 
@@ -86,6 +86,7 @@ internal static class Report
             }
 
             md.AppendLine();
+            AppendLimitsOnOff(md, rows);
         }
 
         if (streams.Count > 0)
@@ -149,6 +150,31 @@ internal static class Report
 
         File.WriteAllText(options.Required("out"), md.ToString());
         return 0;
+    }
+
+    /// <summary>The same relay with a key without limits (<c>relay</c>) and one with limits it never reaches (<c>relay-limited</c>).</summary>
+    private static void AppendLimitsOnOff(StringBuilder md, List<Median> rows)
+    {
+        var s = CultureInfo.InvariantCulture;
+        var concurrencies = rows.Where(r => r.Target == "relay-limited").Select(r => r.Concurrency).Distinct().Order().ToList();
+        if (concurrencies.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("Limits on vs off: `off` is the key with no limits, `on` a key with rpm, rpd, tpm, totalCostUsd and maxConcurrency " +
+                      "set far above what the run reaches, so every request acquires and commits a limiter lease and none is refused.");
+        md.AppendLine();
+        md.AppendLine("| conc. | req/s off | req/s on | on / off | p50 off | p50 on | Δ p50 | p99 off | p99 on | Δ p99 | CPU µs/req off | CPU µs/req on | errors on |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var c in concurrencies)
+        {
+            var off = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "relay");
+            var on = rows.First(r => r.Concurrency == c && r.Target == "relay-limited");
+            md.AppendLine(s, $"| {c} | {off?.Rps:0} | {on.Rps:0} | {Ratio(on.Rps, off?.Rps)} | {off?.P50:0.000} | {on.P50:0.000} | {Diff(on.P50, off?.P50)} | {off?.P99:0.000} | {on.P99:0.000} | {Diff(on.P99, off?.P99)} | {off?.CpuUs:0} | {on.CpuUs:0} | {on.Errors} |");
+        }
+
+        md.AppendLine();
     }
 
     private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold)

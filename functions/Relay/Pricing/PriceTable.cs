@@ -8,17 +8,46 @@ namespace Serverless.Relay.Pricing;
 
 /// <summary>
 /// What one model costs, in USD per 1M tokens. Cache reads and writes fall back to the input price when unset.
+/// <see cref="Tiers"/> replace these prices for requests whose whole prompt is long (Gemini 2.5 Pro and Claude Sonnet
+/// 4/4.5 above 200k input tokens): the tier with the highest threshold below the request's total input applies to
+/// every token of the request, output included.
 /// NOTE: tokens × (USD per 1M tokens) is exactly micro-USD, so costs need no scaling.
 /// </summary>
 internal sealed record ModelPrice(string Model, decimal Input, decimal Output, decimal? CacheRead = null, decimal? CacheWrite = null)
 {
+    /// <summary>Long-prompt prices, thresholds strictly ascending (the parser and <see cref="DefaultPrices"/> keep them so).</summary>
+    public IReadOnlyList<PriceTier> Tiers { get; init; } = [];
+
     /// <summary>The cost of <paramref name="usage"/> in micro-USD (fractions kept).</summary>
-    public decimal CostMicros(Usage usage) =>
-        (usage.InputTokens * Input)
-        + (usage.CacheReadTokens * (CacheRead ?? Input))
-        + (usage.CacheWriteTokens * (CacheWrite ?? Input))
-        + (usage.OutputTokens * Output);
+    public decimal CostMicros(Usage usage)
+    {
+        // NOTE: the threshold counts cached tokens too (Anthropic and Google both measure the whole prompt), so a
+        // mostly cached 250k prompt is still priced at the long-context tier.
+        var totalInput = usage.TotalInputTokens;
+        for (var i = Tiers.Count - 1; i >= 0; i--)
+        {
+            var tier = Tiers[i];
+            if (totalInput > tier.AboveInputTokens)
+            {
+                return Cost(usage, tier.Input, tier.Output, tier.CacheRead, tier.CacheWrite);
+            }
+        }
+
+        return Cost(usage, Input, Output, CacheRead, CacheWrite);
+    }
+
+    private static decimal Cost(Usage usage, decimal input, decimal output, decimal? cacheRead, decimal? cacheWrite) =>
+        (usage.InputTokens * input)
+        + (usage.CacheReadTokens * (cacheRead ?? input))
+        + (usage.CacheWriteTokens * (cacheWrite ?? input))
+        + (usage.OutputTokens * output);
 }
+
+/// <summary>
+/// The prices of a model for requests whose total input (uncached + cache read + cache write) exceeds
+/// <see cref="AboveInputTokens"/>. Cache prices fall back to this tier's input price when unset.
+/// </summary>
+internal sealed record PriceTier(long AboveInputTokens, decimal Input, decimal Output, decimal? CacheRead = null, decimal? CacheWrite = null);
 
 /// <summary>
 /// The price table: model patterns (the globs of <see cref="ModelPattern"/>) and their prices. A model takes the
@@ -29,6 +58,7 @@ internal sealed record PriceTable
     public const int MaxEntries = 2_000;
     public const int MaxModelLength = 200;
     public const decimal MaxPrice = 100_000m;
+    public const int MaxTiers = 10;
 
     public IReadOnlyList<ModelPrice> Prices { get; init; } = [];
 
@@ -66,7 +96,10 @@ internal sealed record PriceTable
     public decimal? CostMicros(string? upstreamModel, string requestedModel, Usage usage) =>
         (Find(upstreamModel) ?? Find(requestedModel))?.CostMicros(usage);
 
-    /// <summary>Reads <c>{"prices": [{"model", "input", "output", "cacheRead"?, "cacheWrite"?}], "source"?}</c>; every problem is reported.</summary>
+    /// <summary>
+    /// Reads <c>{"prices": [{"model", "input", "output", "cacheRead"?, "cacheWrite"?, "tiers"?: [{"aboveInputTokens",
+    /// "input", "output", "cacheRead"?, "cacheWrite"?}]}], "source"?}</c>; every problem is reported.
+    /// </summary>
     public static PriceTable? Parse(JsonElement body, List<string> errors)
     {
         if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("prices", out var prices) || prices.ValueKind != JsonValueKind.Array)
@@ -120,9 +153,10 @@ internal sealed record PriceTable
             var output = Price(entry, "output", at, required: true, errors);
             var cacheRead = Price(entry, "cacheRead", at, required: false, errors);
             var cacheWrite = Price(entry, "cacheWrite", at, required: false, errors);
-            if (model is { Length: > 0 } && input is not null && output is not null)
+            var tiers = Tiers(entry, at, errors);
+            if (model is { Length: > 0 } && input is not null && output is not null && tiers is not null)
             {
-                list.Add(new ModelPrice(model, input.Value, output.Value, cacheRead, cacheWrite));
+                list.Add(new ModelPrice(model, input.Value, output.Value, cacheRead, cacheWrite) { Tiers = tiers });
             }
         }
 
@@ -154,6 +188,19 @@ internal sealed record PriceTable
             writer.WriteNumber("output", price.Output);
             WriteNullable(writer, "cacheRead", price.CacheRead);
             WriteNullable(writer, "cacheWrite", price.CacheWrite);
+            writer.WriteStartArray("tiers");
+            foreach (var tier in price.Tiers)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("aboveInputTokens", tier.AboveInputTokens);
+                writer.WriteNumber("input", tier.Input);
+                writer.WriteNumber("output", tier.Output);
+                WriteNullable(writer, "cacheRead", tier.CacheRead);
+                WriteNullable(writer, "cacheWrite", tier.CacheWrite);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 
@@ -182,6 +229,67 @@ internal sealed record PriceTable
         {
             writer.WriteNull(name);
         }
+    }
+
+    /// <summary>The entry's tiers (empty when absent), or null when any is invalid.</summary>
+    private static List<PriceTier>? Tiers(JsonElement entry, string at, List<string> errors)
+    {
+        var tiers = new List<PriceTier>();
+        if (!entry.TryGetProperty("tiers", out var array) || array.ValueKind == JsonValueKind.Null)
+        {
+            return tiers;
+        }
+
+        if (array.ValueKind != JsonValueKind.Array || array.GetArrayLength() > MaxTiers)
+        {
+            errors.Add($"{at}.tiers must be an array of at most {MaxTiers} {{aboveInputTokens, input, output, cacheRead?, cacheWrite?}}");
+            return null;
+        }
+
+        var valid = true;
+        var index = 0;
+        long? previous = null;
+        foreach (var tier in array.EnumerateArray())
+        {
+            var tierAt = $"{at}.tiers[{index++}]";
+            if (tier.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add($"{tierAt} must be an object");
+                valid = false;
+                continue;
+            }
+
+            long? above = null;
+            if (tier.TryGetProperty("aboveInputTokens", out var a) && a.ValueKind == JsonValueKind.Number && a.TryGetInt64(out var tokens) && tokens > 0)
+            {
+                above = tokens;
+                if (previous is { } p && tokens <= p)
+                {
+                    errors.Add($"{tierAt}.aboveInputTokens must be greater than the previous tier's ({p.ToString(CultureInfo.InvariantCulture)})");
+                    valid = false;
+                }
+
+                previous = tokens;
+            }
+            else
+            {
+                errors.Add($"{tierAt}.aboveInputTokens must be a positive integer");
+            }
+
+            var input = Price(tier, "input", tierAt, required: true, errors);
+            var output = Price(tier, "output", tierAt, required: true, errors);
+            var cacheRead = Price(tier, "cacheRead", tierAt, required: false, errors);
+            var cacheWrite = Price(tier, "cacheWrite", tierAt, required: false, errors);
+            if (above is null || input is null || output is null)
+            {
+                valid = false;
+                continue;
+            }
+
+            tiers.Add(new PriceTier(above.Value, input.Value, output.Value, cacheRead, cacheWrite));
+        }
+
+        return valid ? tiers : null;
     }
 
     private static decimal? Price(JsonElement entry, string field, string at, bool required, List<string> errors)
