@@ -44,6 +44,7 @@ internal static class DefaultPrices
 
             // Anthropic (cache write = 5-minute write, 1.25 × input; cache read = 0.1 × input)
             new("claude-opus-4-5*", 5.00m, 25.00m, 0.50m, 6.25m),
+            new("claude-opus-4-6*", 5.00m, 25.00m, 0.50m, 6.25m),
             new("claude-opus-4*", 15.00m, 75.00m, 1.50m, 18.75m),
             // Sonnet 4 and 4.5 with the 1M-context beta: a prompt above 200k tokens bills every token at the long-context
             // rates (input and cache prices doubled, output × 1.5).

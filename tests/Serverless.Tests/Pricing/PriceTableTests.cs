@@ -17,6 +17,8 @@ public sealed class PriceTableTests
     [InlineData("gpt-5.4-mini", "gpt-5.4-mini*", 0.75)]
     [InlineData("claude-sonnet-4-5-20250929", "claude-sonnet-4*", 3.00)]
     [InlineData("claude-opus-4-5-20251101", "claude-opus-4-5*", 5.00)]
+    [InlineData("claude-opus-4-6", "claude-opus-4-6*", 5.00)]
+    [InlineData("claude-opus-4-1-20250805", "claude-opus-4*", 15.00)]
     [InlineData("gemini-2.5-flash-lite", "gemini-2.5-flash-lite*", 0.10)]
     public void Find_DefaultTable_LongestMatchingPatternWins(string model, string pattern, double input)
     {
