@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Failover;
 using Serverless.Relay.OAuth;
+using Serverless.Relay.Providers;
 using Serverless.Relay.Sessions;
 
 namespace Serverless.Relay.Accounts;
@@ -22,7 +23,7 @@ internal static class AccountPoolServiceCollectionExtensions
         services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OAuthOptions>().Bind(configuration.GetSection(OAuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<Relaying.UpstreamHttp>();
+        services.AddUpstreamHttp();
         services.TryAddSingleton<OAuthTokens>();
         services.TryAddSingleton<PendingAuthorizationStore>();
         services.TryAddSingleton<PkceAuthorizations>();

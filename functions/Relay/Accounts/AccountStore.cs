@@ -132,7 +132,7 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
     }
 
     /// <summary>Read, change, write conditional on the ETag; retried when another writer got there first.</summary>
-    public async Task<Parsed<AccountRow>> UpdateAsync(string id, Func<AccountRow, Parsed<AccountRow>> change, CancellationToken cancellationToken)
+    public async Task<Result<AccountRow>> UpdateAsync(string id, Func<AccountRow, Result<AccountRow>> change, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
         for (var attempt = 1; ; attempt++)

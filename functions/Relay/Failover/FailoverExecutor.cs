@@ -49,7 +49,7 @@ internal sealed partial class FailoverExecutor
     }
 
     /// <param name="attempt">
-    /// Calls one candidate. It must return a value for every upstream outcome, timeouts included (its token is cancelled
+    /// Calls one candidate (the relay's <c>UpstreamSender</c>: resolve the call, send it, read the answer). It must return a value for every upstream outcome, timeouts included (its token is cancelled
     /// by the attempt timeout or the total deadline), and throw only when the client went away.
     /// </param>
     public async ValueTask<FailoverResult> ExecuteAsync(
@@ -75,6 +75,17 @@ internal sealed partial class FailoverExecutor
         }
 
         return new FailoverResult(null, cursor.LastFailure, cursor.Attempts);
+    }
+
+    /// <summary>
+    /// Marks the account of an attempt that answered but whose stream broke after the first byte: nothing can be
+    /// retried then, but the account is marked for what it did, here like every other attempt.
+    /// </summary>
+    public void ReportBroken(UpstreamAttempt answered, FailureKind failure, string message)
+    {
+        var account = answered.Candidate.Account;
+        Log.BrokenAfterFirstByte(_logger, account.Id, failure);
+        _health.ReportFailure(account.Id, failure, message);
     }
 
     private void Mark(UpstreamAttempt attempt)
@@ -151,5 +162,8 @@ internal sealed partial class FailoverExecutor
     {
         [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Attempt on account {AccountId} failed ({Failure}, status {Status}); trying the next candidate")]
         public static partial void AttemptFailed(ILogger logger, string accountId, FailureKind failure, int status);
+
+        [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Stream from account {AccountId} broke after the first byte ({Failure})")]
+        public static partial void BrokenAfterFirstByte(ILogger logger, string accountId, FailureKind failure);
     }
 }

@@ -14,6 +14,11 @@ internal sealed class UpstreamAttempt : IDisposable
 
     public Candidate Candidate { get; }
 
+    /// <summary>The format the upstream was spoken to in, and whether it is the client's own (bytes relayed as they came).</summary>
+    public IChatFormat? UpstreamFormat { get; internal set; }
+
+    public bool Passthrough { get; internal set; }
+
     /// <summary>The slot on the account, held until the answer or stream is done.</summary>
     public AccountHealth.AccountLease? Lease { get; internal set; }
 
@@ -45,7 +50,7 @@ internal sealed class UpstreamAttempt : IDisposable
         new(candidate) { Response = response, Status = (int)response.StatusCode, Body = body, ContentType = response.Content.Headers.ContentType?.ToString() };
 
     public static UpstreamAttempt Refused(Candidate candidate, int status, ReadOnlyMemory<byte> body, string? contentType, TimeSpan? retryAfter) =>
-        new(candidate) { Status = status, Body = body, ContentType = contentType, RetryAfter = retryAfter, Failure = UpstreamFailures.Classify(status, body.Span) };
+        new(candidate) { Status = status, Body = body, ContentType = contentType, RetryAfter = retryAfter, Failure = UpstreamStatus.Classify(status, body.Span).Failure };
 
     public static UpstreamAttempt Broken(Candidate candidate, FailureKind failure, RelayError error) =>
         new(candidate) { Failure = failure, Error = error };
@@ -55,19 +60,4 @@ internal sealed class UpstreamAttempt : IDisposable
         Response?.Dispose();
         Lease?.Dispose();
     }
-}
-
-/// <summary>Which upstream statuses mark the account and move on to the next one.</summary>
-internal static class UpstreamFailures
-{
-    public static FailureKind? Classify(int status, ReadOnlySpan<byte> body) => status switch
-    {
-        429 => FailureKind.RateLimited,
-        529 => FailureKind.Overloaded,
-        401 or 403 => FailureKind.Unauthorized,
-        503 when body.IndexOf("overloaded"u8) >= 0 => FailureKind.Overloaded,
-        408 or 504 => FailureKind.Timeout,
-        >= 500 and <= 599 => FailureKind.ServerError,
-        _ => null,
-    };
 }

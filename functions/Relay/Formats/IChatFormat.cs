@@ -18,13 +18,20 @@ internal interface IChatFormat
 
     /// <summary>Parses a client request body. <paramref name="modelFromPath"/> is set for APIs that carry the model in the URL (Gemini).</summary>
     /// <param name="stream">Set when the URL chose streaming (Gemini <c>:streamGenerateContent</c>); body-driven formats ignore it.</param>
-    Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream);
+    Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream);
 
     /// <summary>Writes a complete answer in this format.</summary>
     void WriteResponse(ChatResponse response, Utf8JsonWriter writer);
 
     /// <summary>A stateful encoder for one streamed answer to a client; <paramref name="request"/> is what that client asked (e.g. <see cref="ChatRequest.StreamUsage"/>).</summary>
     IStreamEncoder CreateStreamEncoder(ChatRequest request);
+
+    /// <summary>
+    /// An encoder that continues a stream whose events so far were the upstream's own, relayed as they came through
+    /// <paramref name="passedThrough"/> (a same-format relay that must end the stream with its own error event). By
+    /// default a fresh encoder; a format whose events are numbered continues the numbering.
+    /// </summary>
+    IStreamEncoder CreateStreamEncoderAfter(IStreamDecoder passedThrough, ChatRequest request) => CreateStreamEncoder(request);
 
     /// <summary>HTTP status for an error in this API's convention.</summary>
     int StatusCodeOf(RelayError error);
@@ -38,7 +45,7 @@ internal interface IChatFormat
     void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer);
 
     /// <summary>Reads a complete upstream answer.</summary>
-    Parsed<ChatResponse> ReadResponse(JsonElement body);
+    Result<ChatResponse> ReadResponse(JsonElement body);
 
     /// <summary>A stateful decoder for one upstream stream.</summary>
     IStreamDecoder CreateStreamDecoder();

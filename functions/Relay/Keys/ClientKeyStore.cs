@@ -70,7 +70,7 @@ internal sealed class ClientKeyStore(RelayTables tables)
     /// Read, change, write both rows in one transaction, conditional on the id row's ETag; retried when another writer
     /// got there first. <paramref name="change"/> may refuse with an error. Unknown id: a <see cref="ErrorKind.NotFound"/> error.
     /// </summary>
-    public async Task<Parsed<ClientKey>> UpdateAsync(string id, Func<ClientKey, Parsed<ClientKey>> change, CancellationToken cancellationToken)
+    public async Task<Result<ClientKey>> UpdateAsync(string id, Func<ClientKey, Result<ClientKey>> change, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.ClientKeys, cancellationToken);
         for (var attempt = 1; ; attempt++)

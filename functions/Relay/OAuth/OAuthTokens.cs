@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Formats;
-using Serverless.Relay.Relaying;
+using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.OAuth;
 

@@ -62,7 +62,7 @@ internal sealed partial class PkceAuthorizations(
     /// Reads <c>{state, code}</c>; <c>code</c> may be <c>code#state</c> as Anthropic's console shows it, and then
     /// <c>state</c> may be left out. The result is the account body (the caller disposes it), or the error to answer.
     /// </summary>
-    public async Task<Parsed<JsonDocument>> CompleteAsync(JsonElement body, CancellationToken cancellationToken)
+    public async Task<Result<JsonDocument>> CompleteAsync(JsonElement body, CancellationToken cancellationToken)
     {
         // 1. Read the request.
         var errors = new FieldErrors();

@@ -23,7 +23,28 @@ internal sealed class AnthropicProvider : IProvider
     public Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel) =>
         ProviderUrls.Join(account, DefaultBaseUrl, "v1/messages/count_tokens");
 
-    public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
+    public void ForwardClientHeaders(HttpRequestMessage request, IHeaderDictionary? clientHeaders)
+    {
+        if (clientHeaders is null)
+        {
+            return;
+        }
+
+        // An Anthropic client's version and beta flags (prompt caching, tools, ...) change what the upstream accepts: keep them.
+        var version = clientHeaders["anthropic-version"].ToString();
+        if (version.Length > 0)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-version", version);
+        }
+
+        var beta = clientHeaders["anthropic-beta"].ToString();
+        if (beta.Length > 0)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+        }
+    }
+
+    public void Authorize(HttpRequestMessage request, UpstreamAccount account)
     {
         if (account.AccessToken is { } token)
         {
@@ -36,13 +57,9 @@ internal sealed class AnthropicProvider : IProvider
             request.Headers.TryAddWithoutValidation("x-api-key", account.ApiKey);
         }
 
-        // An Anthropic client's version and beta flags (prompt caching, tools, ...) change what the upstream accepts: keep them.
-        var version = clientRequest.Headers["anthropic-version"].ToString();
-        request.Headers.TryAddWithoutValidation("anthropic-version", version.Length > 0 ? version : DefaultVersion);
-        var beta = clientRequest.Headers["anthropic-beta"].ToString();
-        if (beta.Length > 0)
+        if (!request.Headers.Contains("anthropic-version"))
         {
-            request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+            request.Headers.TryAddWithoutValidation("anthropic-version", DefaultVersion);
         }
     }
 }

@@ -25,7 +25,12 @@ internal sealed class AzureOpenAIProvider : IProvider
 
     public Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel) => null;
 
-    public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
+    public void ForwardClientHeaders(HttpRequestMessage request, IHeaderDictionary? clientHeaders)
+    {
+        // No client header changes what this vendor accepts.
+    }
+
+    public void Authorize(HttpRequestMessage request, UpstreamAccount account)
     {
         if (account.AccessToken is { } token)
         {

@@ -27,7 +27,12 @@ internal sealed class GeminiProvider : IProvider
     public Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel) =>
         ProviderUrls.Join(account, DefaultBaseUrl, $"v1beta/models/{Uri.EscapeDataString(upstreamModel)}:countTokens");
 
-    public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
+    public void ForwardClientHeaders(HttpRequestMessage request, IHeaderDictionary? clientHeaders)
+    {
+        // No client header changes what this vendor accepts.
+    }
+
+    public void Authorize(HttpRequestMessage request, UpstreamAccount account)
     {
         if (account.AccessToken is { } token)
         {

@@ -21,6 +21,12 @@ internal interface IProvider
     /// <summary>The URL of a native token count, or null when the vendor has none (the relay then estimates).</summary>
     Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel);
 
-    /// <summary>Adds the account's credentials and the vendor's required headers; copies the client headers the vendor understands.</summary>
-    void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest);
+    /// <summary>
+    /// Copies the client headers this vendor understands and that change what it accepts (Anthropic's version and beta
+    /// flags). Called before <see cref="Authorize"/>; <paramref name="clientHeaders"/> is null for an in-process caller.
+    /// </summary>
+    void ForwardClientHeaders(HttpRequestMessage request, IHeaderDictionary? clientHeaders);
+
+    /// <summary>Adds the account's credentials and the headers the vendor requires (with defaults for any the client did not send).</summary>
+    void Authorize(HttpRequestMessage request, UpstreamAccount account);
 }

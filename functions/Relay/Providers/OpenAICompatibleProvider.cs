@@ -27,7 +27,12 @@ internal sealed class OpenAICompatibleProvider(ProviderKind kind, string default
 
     public Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel) => null;
 
-    public void Authorize(HttpRequestMessage request, UpstreamAccount account, HttpRequest clientRequest)
+    public void ForwardClientHeaders(HttpRequestMessage request, IHeaderDictionary? clientHeaders)
+    {
+        // No client header changes what this vendor accepts.
+    }
+
+    public void Authorize(HttpRequestMessage request, UpstreamAccount account)
     {
         if ((account.AccessToken ?? account.ApiKey) is { Length: > 0 } credential)
         {

@@ -4,9 +4,9 @@ using Serverless.Relay.Functions;
 namespace Serverless.Relay.Relaying;
 
 /// <summary>A chat API whose model and stream flag travel in the body (OpenAI Chat Completions and Responses, Anthropic Messages).</summary>
-internal sealed class ChatFunction(ClientApi api, RelayPipeline pipeline) : IHttpFunction
+internal sealed class ChatFunction(ClientApi api, HttpRelay relay) : IHttpFunction
 {
     public string Name => api.FunctionName;
 
-    public Task InvokeAsync(HttpContext context) => pipeline.RelayAsync(context, api);
+    public Task InvokeAsync(HttpContext context) => relay.RelayAsync(context, api, RouteHints.None);
 }

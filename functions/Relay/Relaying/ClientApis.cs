@@ -13,4 +13,7 @@ internal static class ClientApis
     public static readonly ClientApi ResponsesUnversioned = new("ResponsesUnversioned", OpenAIResponsesFormat.Instance, "openai-responses");
     public static readonly ClientApi Messages = new("Messages", AnthropicFormat.Instance, "anthropic");
     public static readonly ClientApi Gemini = new("Gemini", GeminiFormat.Instance, "gemini");
+
+    /// <summary>A caller inside the relay's process (<see cref="IRelay"/>): answers in OpenAI Chat's shape, recorded as <c>in-process</c>.</summary>
+    public static readonly ClientApi InProcess = new("InProcess", OpenAIChatFormat.Default, "in-process");
 }

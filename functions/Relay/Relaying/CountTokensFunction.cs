@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Canonical;
-using Serverless.Relay.Formats;
 using Serverless.Relay.Functions;
 
 namespace Serverless.Relay.Relaying;
@@ -13,14 +12,14 @@ internal sealed class CountTokensFunction(TokenCounter counter) : IHttpFunction
     public string Name => "CountTokens";
 
     public Task InvokeAsync(HttpContext context) =>
-        counter.CountAsync(context, ClientApis.Messages, null, ReadRequest, static (writer, count) =>
+        counter.CountAsync(context, ClientApis.Messages, RouteHints.None, ReadRequest, static (writer, count) =>
         {
             writer.WriteStartObject();
             writer.WriteNumber("input_tokens", count);
             writer.WriteEndObject();
         });
 
-    private static Parsed<ChatRequest> ReadRequest(JsonElement body)
+    private static Result<ChatRequest> ReadRequest(JsonElement body, RouteHints hints)
     {
         // NOTE: a count_tokens body is a Messages body without max_tokens, which the Messages reader requires.
         if (body.ValueKind == JsonValueKind.Object && !body.TryGetProperty("max_tokens", out _))

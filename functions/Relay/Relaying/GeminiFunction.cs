@@ -1,18 +1,18 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Canonical;
-using Serverless.Relay.Formats;
 using Serverless.Relay.Functions;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// The Gemini API under <c>/v1beta/models/</c>: <c>GET</c> lists or describes models;
-/// <c>POST {model}:generateContent</c>, <c>:streamGenerateContent</c> and <c>:countTokens</c> call them.
+/// The Gemini API under <c>/{version}/models/</c>: <c>GET</c> lists or describes models;
+/// <c>POST {model}:generateContent</c>, <c>:streamGenerateContent</c> and <c>:countTokens</c> call them. One instance
+/// per function (API version route), each registered with its own function name.
 /// </summary>
-internal sealed class GeminiFunction(RelayPipeline pipeline, ModelsResponder models, TokenCounter counter) : IHttpFunction
+internal sealed class GeminiFunction(string functionName, HttpRelay relay, ModelsResponder models, TokenCounter counter) : IHttpFunction
 {
-    public string Name => "Gemini";
+    public string Name => functionName;
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -22,32 +22,27 @@ internal sealed class GeminiFunction(RelayPipeline pipeline, ModelsResponder mod
             return models.RespondAsync(context, ModelListShape.Gemini, path.Length == 0 ? null : path);
         }
 
-        var colon = path.LastIndexOf(':');
-        var model = colon > 0 ? path[..colon] : path;
-        var action = colon > 0 ? path[(colon + 1)..] : "";
-        return action switch
+        var (method, hints) = GeminiRoute.Read(path, context.Request.Query);
+        var api = ClientApis.Gemini;
+        return method switch
         {
-            "generateContent" => pipeline.RelayAsync(context, ClientApis.Gemini, model, streamFromPath: false),
-            "streamGenerateContent" => pipeline.RelayAsync(
-                context,
-                ClientApis.Gemini,
-                model,
-                streamFromPath: true,
-                jsonArrayStream: !string.Equals(context.Request.Query["alt"], "sse", StringComparison.OrdinalIgnoreCase)),
-            "countTokens" => counter.CountAsync(context, ClientApis.Gemini, model, body => ReadCountRequest(body, model), static (writer, count) =>
+            GeminiRoute.Generate or GeminiRoute.StreamGenerate => relay.RelayAsync(context, api, hints),
+            GeminiRoute.CountTokens => counter.CountAsync(context, api, hints, ReadCountRequest, static (writer, count) =>
             {
                 writer.WriteStartObject();
                 writer.WriteNumber("totalTokens", count);
                 writer.WriteEndObject();
             }),
-            _ => RelayResults.WriteErrorAsync(context, ClientApis.Gemini.Format, new RelayError(ErrorKind.NotFound, $"Unknown method '{action}': use generateContent, streamGenerateContent or countTokens.")),
+            _ => RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(
+                new RelayError(ErrorKind.NotFound, $"Unknown method '{method}': use generateContent, streamGenerateContent or countTokens."),
+                404)),
         };
     }
 
     /// <summary>A countTokens body holds either <c>contents</c> or a whole <c>generateContentRequest</c>.</summary>
-    private static Parsed<ChatRequest> ReadCountRequest(JsonElement body, string model) =>
+    private static Result<ChatRequest> ReadCountRequest(JsonElement body, RouteHints hints) =>
         ClientApis.Gemini.Format.ReadRequest(
             body.ValueKind == JsonValueKind.Object && body.TryGetProperty("generateContentRequest", out var inner) ? inner : body,
-            model,
+            hints.Model,
             false);
 }

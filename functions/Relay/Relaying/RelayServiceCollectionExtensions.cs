@@ -2,12 +2,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Relay.Functions;
+using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Relaying;
 
 public static class RelayServiceCollectionExtensions
 {
-    /// <summary>Registers the request path and one <see cref="IHttpFunction"/> per client API function.</summary>
+    /// <summary>Registers the request path, the in-process <see cref="IRelay"/>, and one <see cref="IHttpFunction"/> per client API function.</summary>
     public static IServiceCollection AddRelay(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RelayOptions>()
@@ -15,25 +16,32 @@ public static class RelayServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<UpstreamHttp>();
+        services.AddUpstreamHttp();
         services.AddSingleton<ClientAuthenticator>();
-        services.AddSingleton<AccountRouter>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelsResponder>();
         services.TryAddSingleton<TokenEstimator>();
+        services.AddSingleton<RelayRequestReader>();
+        services.AddSingleton<UpstreamSender>();
+        services.AddSingleton<RelayForwarder>();
+        services.AddSingleton<HttpRelay>();
+        services.AddSingleton<IRelay, RelayInProcess>();
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton<RelayPipeline>();
 
         foreach (var api in new[] { ClientApis.ChatCompletions, ClientApis.Responses, ClientApis.ResponsesUnversioned, ClientApis.Messages })
         {
-            services.AddSingleton<IHttpFunction>(sp => new ChatFunction(api, sp.GetRequiredService<RelayPipeline>()));
+            services.AddSingleton<IHttpFunction>(sp => new ChatFunction(api, sp.GetRequiredService<HttpRelay>()));
         }
 
-        services.AddSingleton<IHttpFunction, GeminiFunction>();
+        services.AddGeminiFunction("Gemini");
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
         services.AddSingleton<IHttpFunction, Limits.KeyInfoFunction>();
         services.AddSingleton<IHttpFunction, Limits.QuotaFunction>();
         return services;
     }
+
+    /// <summary>One more Gemini entry point (e.g. another API version's route), served by its own function.</summary>
+    internal static IServiceCollection AddGeminiFunction(this IServiceCollection services, string functionName) =>
+        services.AddSingleton<IHttpFunction>(sp => ActivatorUtilities.CreateInstance<GeminiFunction>(sp, functionName));
 }

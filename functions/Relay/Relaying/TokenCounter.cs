@@ -1,144 +1,123 @@
+using System.Buffers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Serverless.Relay.Accounts;
-using Serverless.Relay.Canonical;
-using Serverless.Relay.Formats;
-using Serverless.Relay.Providers;
+using Serverless.Relay.Failover;
+using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// Token counting (Anthropic <c>count_tokens</c>, Gemini <c>countTokens</c>): asks the upstream when it speaks the
-/// client's format and has a count endpoint, so the number is exact; otherwise estimates with <see cref="TokenEstimator"/>.
-/// Counting is free upstream and writes no usage row.
+/// Token counting (Anthropic <c>count_tokens</c>, Gemini <c>countTokens</c>): asks an upstream that speaks the client's
+/// format and has a count endpoint, so the number is exact; otherwise estimates with <see cref="TokenEstimator"/>.
+/// It reuses the chat path's parts: the same <see cref="RelayRequestReader"/>, the same <see cref="UpstreamSender"/>
+/// (credentials, <see cref="UpstreamCall"/> resolution) under the same <see cref="FailoverExecutor"/> deadlines.
+/// Counting is free upstream: no limits are taken and no usage row is written.
 /// </summary>
-internal sealed class TokenCounter(ClientAuthenticator authenticator, AccountRouter router, UpstreamHttp http, TokenEstimator estimator, OAuth.OAuthTokens oauth)
+internal sealed partial class TokenCounter(RelayRequestReader reader, AccountScheduler scheduler, FailoverExecutor failover, UpstreamSender sender, TokenEstimator estimator, TimeProvider time, ILogger<TokenCounter> logger)
 {
     /// <param name="readRequest">Parses the count body into a canonical request (formats differ in what a count body holds).</param>
     /// <param name="writeCount">Writes the estimated count in the client's shape.</param>
-    public async Task CountAsync(
-        HttpContext context,
-        ClientApi api,
-        string? modelFromPath,
-        Func<JsonElement, Parsed<ChatRequest>> readRequest,
-        Action<Utf8JsonWriter, int> writeCount)
+    public async Task CountAsync(HttpContext context, ClientApi api, RouteHints hints, CanonicalReader readRequest, Action<Utf8JsonWriter, int> writeCount)
     {
-        var cancellationToken = context.RequestAborted;
-        var (key, authError) = await authenticator.AuthenticateAsync(context.Request, cancellationToken).ConfigureAwait(false);
-        if (key is null)
+        // :: Step 1 Build the request, as for a chat.
+        var read = await reader.ReadAsync(context, api, hints, readRequest).ConfigureAwait(false);
+        RelayOutcome outcome;
+        if (read.Fault is { } fault)
         {
-            await RelayResults.WriteErrorAsync(context, api.Format, authError!).ConfigureAwait(false);
-            return;
+            Log.Faulted(logger, fault);
+            outcome = RelayOutcome.Refusal(RelayOutcome.InternalError, StatusCodes.Status500InternalServerError);
         }
-
-        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
-        if (bodyError is not null)
+        else if (read.Request is not { } request)
         {
-            await RelayResults.WriteErrorAsync(context, api.Format, bodyError).ConfigureAwait(false);
-            return;
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            await RelayResults.WriteErrorAsync(context, api.Format, RelayError.Invalid($"Request body is not valid JSON: {e.Message}")).ConfigureAwait(false);
-            return;
-        }
-
-        // The parsed request may still point into the document (e.g. tool schemas), so it lives until the count is written.
-        using (document)
-        {
-            await CountParsedAsync(context, api, key, body, readRequest(document.RootElement), writeCount).ConfigureAwait(false);
-        }
-    }
-
-    private async Task CountParsedAsync(HttpContext context, ClientApi api, Keys.ClientKey key, ReadOnlyMemory<byte> body, Parsed<ChatRequest> parsed, Action<Utf8JsonWriter, int> writeCount)
-    {
-        var cancellationToken = context.RequestAborted;
-
-        if (!parsed.IsSuccess)
-        {
-            await RelayResults.WriteErrorAsync(context, api.Format, parsed.Error!).ConfigureAwait(false);
-            return;
-        }
-
-        var request = parsed.Value!;
-        if (!key.AllowsModel(request.Model))
-        {
-            await RelayResults.WriteErrorAsync(context, api.Format, new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{request.Model}'.", "model")).ConfigureAwait(false);
-            return;
-        }
-
-        var candidates = await router.CandidatesAsync(request.Model, cancellationToken).ConfigureAwait(false);
-        if (candidates.Count == 0)
-        {
-            await RelayResults.WriteErrorAsync(context, api.Format, new RelayError(ErrorKind.NotFound, $"The model '{request.Model}' does not exist or is not served by this relay.", "model")).ConfigureAwait(false);
-            return;
-        }
-
-        var account = candidates[0].Account;
-        if (account.OAuth is not null && await oauth.GetAccessTokenAsync(account, cancellationToken).ConfigureAwait(false) is { IsSuccess: true } token)
-        {
-            account = account with { AccessToken = token.AccessToken };
-        }
-        var provider = ProviderRegistry.For(account.Provider);
-        var upstreamModel = candidates[0].UpstreamModel;
-        if (provider.UpstreamFormat(api.Format.Format).Format == api.Format.Format
-            && provider.CountTokensEndpoint(account, upstreamModel) is { } endpoint)
-        {
-            await ForwardAsync(context, api, account, provider, endpoint, body, request.Model, upstreamModel).ConfigureAwait(false);
-            return;
-        }
-
-        var count = estimator.Count(request);
-        await RelayResults.WriteJsonAsync(context, StatusCodes.Status200OK, writer => writeCount(writer, count)).ConfigureAwait(false);
-    }
-
-    private async Task ForwardAsync(HttpContext context, ClientApi api, UpstreamAccount account, IProvider provider, Uri endpoint, ReadOnlyMemory<byte> body, string requestedModel, string upstreamModel)
-    {
-        HttpContent content;
-        if (api.Format.Format != WireFormat.Gemini && !string.Equals(requestedModel, upstreamModel, StringComparison.Ordinal))
-        {
-            var json = JsonNode.Parse(body.Span)!.AsObject();
-            json["model"] = upstreamModel;
-            content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(json));
+            outcome = RelayOutcome.Refusal(read.Error!, api.Format.StatusCodeOf(read.Error!));
         }
         else
         {
-            content = new ReadOnlyMemoryContent(body);
-        }
-
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = content };
-        provider.Authorize(message, account, context.Request);
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            await RelayResults.WriteErrorAsync(context, api.Format, new RelayError(ErrorKind.Upstream, $"Could not reach the upstream {account.Provider.WireName()} ({e.HttpRequestError}).")).ConfigureAwait(false);
-            return;
-        }
-
-        using (response)
-        {
-            var bytes = await response.Content.ReadAsByteArrayAsync(context.RequestAborted).ConfigureAwait(false);
-            if ((int)response.StatusCode is 401 or 403)
+            using (request)
             {
-                await RelayResults.WriteErrorAsync(context, api.Format, UpstreamErrors.FromStatus((int)response.StatusCode, bytes, api.Format, account, null)).ConfigureAwait(false);
-                return;
+                outcome = await CountAsync(request, new HttpRelayOutput(context, time), writeCount, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+
+        // :: Step 5 Answer a failure in the client's shape.
+        await RelayResults.WriteFailureAsync(context, api.Format, outcome).ConfigureAwait(false);
+    }
+
+    private async Task<RelayOutcome> CountAsync(RelayRequest request, HttpRelayOutput output, Action<Utf8JsonWriter, int> writeCount, CancellationToken clientAborted)
+    {
+        var api = request.Api;
+        var model = request.Chat.Model;
+
+        // :: Step 2 Permission and candidates: accounts that can count natively, in the scheduler's order.
+        if (!request.Key.AllowsModel(model))
+        {
+            return Refused(new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{model}'.", "model"));
+        }
+
+        var plan = await scheduler.PlanAsync(model, null, clientAborted).ConfigureAwait(false);
+        if (plan.Matched == 0)
+        {
+            return Refused(new RelayError(ErrorKind.NotFound, $"The model '{model}' does not exist or is not served by this relay.", "model"));
+        }
+
+        var counting = plan.Candidates.Where(candidate => UpstreamCall.CountsNatively(api, candidate)).ToArray();
+        if (counting.Length == 0 || request.Body.IsEmpty)
+        {
+            var count = estimator.Count(request.Chat);
+            output.Start(StatusCodes.Status200OK, "application/json", null, stream: false);
+            using (var writer = new Utf8JsonWriter(output.Body, SseWriter.JsonWriterOptions))
+            {
+                writeCount(writer, count);
             }
 
-            context.Response.StatusCode = (int)response.StatusCode;
-            context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+            await output.FlushAsync(clientAborted).ConfigureAwait(false);
+            return Answered();
         }
+
+        // :: Step 3 Call with failover, under the same per-attempt deadline as a chat.
+        var result = await failover.ExecuteAsync(
+            plan with { Candidates = counting },
+            (candidate, attemptToken) => sender.SendAsync(request, UpstreamOperation.CountTokens, candidate, attemptToken, clientAborted),
+            clientAborted).ConfigureAwait(false);
+        if (result.Success is not { } success)
+        {
+            using var last = result.LastFailure;
+            if (last is null)
+            {
+                return Refused(plan.NothingAvailable(model));
+            }
+
+            var (error, relayed) = UpstreamErrors.Of(last);
+            return new RelayOutcome
+            {
+                Kind = RelayOutcomeKind.UpstreamFailed,
+                Status = relayed is null ? api.Format.StatusCodeOf(error!) : last.Status,
+                Error = error,
+                Relayed = relayed,
+                Account = last.Candidate.Account,
+            };
+        }
+
+        // :: Step 4 Relay the upstream's count as it came.
+        using (success)
+        {
+            var response = success.Response!;
+            output.Start((int)response.StatusCode, "application/json", success.Body.Length, stream: false);
+            output.Body.Write(success.Body.Span);
+            await output.FlushAsync(clientAborted).ConfigureAwait(false);
+            return Answered();
+        }
+
+        RelayOutcome Refused(RelayError error) => RelayOutcome.Refusal(error, api.Format.StatusCodeOf(error));
+
+        static RelayOutcome Answered() => new() { Kind = RelayOutcomeKind.Answered, Status = StatusCodes.Status200OK, ResponseStarted = true };
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 103, Level = LogLevel.Error, Message = "Reading a token count request failed inside the relay")]
+        public static partial void Faulted(ILogger logger, Exception exception);
     }
 }

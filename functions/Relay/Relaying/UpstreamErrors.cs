@@ -1,13 +1,36 @@
 using System.Text.Json;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Relaying;
 
-/// <summary>Maps an upstream refusal to the relay's error, so each client sees it in its own format.</summary>
+/// <summary>
+/// Maps an upstream refusal to the relay's error, so each client sees it in its own format. The kind comes from
+/// <see cref="UpstreamStatus"/>, the same table that marks the account.
+/// </summary>
 internal static class UpstreamErrors
 {
+    /// <summary>
+    /// What the client is told of an attempt that failed before the first byte: the upstream's own error exactly as it
+    /// came when it speaks the client's format (except a refused account), else the relay's error.
+    /// </summary>
+    public static (RelayError? Error, RelayedError? Relayed) Of(UpstreamAttempt last)
+    {
+        if (last.Error is { } broken)
+        {
+            return (broken, null);
+        }
+
+        if (last.Passthrough && last.Status is not (401 or 403))
+        {
+            return (null, new RelayedError(last.Body, last.ContentType, last.RetryAfter));
+        }
+
+        return (FromStatus(last.Status, last.Body.Span, last.UpstreamFormat!, last.Candidate.Account, last.RetryAfter), null);
+    }
+
     public static RelayError FromStatus(int status, ReadOnlySpan<byte> body, IChatFormat upstreamFormat, UpstreamAccount account, TimeSpan? retryAfter)
     {
         // NOTE: a 401/403 from the upstream means the relay's account was refused, not the client's key; its message
@@ -18,16 +41,7 @@ internal static class UpstreamErrors
         }
 
         var message = ReadMessage(body, upstreamFormat) ?? $"HTTP {status}";
-        var kind = status switch
-        {
-            400 or 422 => ErrorKind.InvalidRequest,
-            404 => ErrorKind.NotFound,
-            413 => ErrorKind.RequestTooLarge,
-            429 => ErrorKind.RateLimited,
-            408 or 504 => ErrorKind.Timeout,
-            503 or 529 => ErrorKind.Overloaded,
-            _ => ErrorKind.Upstream,
-        };
+        var kind = UpstreamStatus.Classify(status, body).Kind;
         return new RelayError(kind, $"Upstream error from {account.Provider.WireName()}: {message}") { RetryAfter = retryAfter };
     }
 

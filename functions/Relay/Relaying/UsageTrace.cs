@@ -44,8 +44,29 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         }
     }
 
-    /// <summary>Prices the usage, records the row, and charges and releases the limits lease.</summary>
-    public void Record(IUsageSink sink, PriceTable prices, int status, string? error)
+    /// <summary>
+    /// The outcome of the request from what was collected so far. <paramref name="started"/> says whether the client
+    /// already has a status line.
+    /// </summary>
+    public RelayOutcome End(RelayOutcomeKind kind, int status, bool started, RelayError? error = null, RelayedError? relayed = null, string? detail = null) => new()
+    {
+        Kind = kind,
+        Status = status,
+        Error = error,
+        Relayed = relayed,
+        Detail = detail,
+        ResponseStarted = started,
+        Usage = Usage.Current,
+        Account = Account,
+        UpstreamModel = UpstreamModel,
+        TimeToFirstByte = _firstByte == 0 ? null : Stopwatch.GetElapsedTime(_started, _firstByte),
+    };
+
+    /// <summary>
+    /// The one place an outcome becomes a usage row: prices the usage, records the row, and charges and releases the
+    /// limits lease. Exactly once per request, whatever path it took.
+    /// </summary>
+    public void Record(IUsageSink sink, PriceTable prices, RelayOutcome outcome)
     {
         if (_recorded)
         {
@@ -53,8 +74,8 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         }
 
         _recorded = true;
-        var usage = Usage.Current;
-        var costMicros = prices.CostMicros(UpstreamModel, RequestedModel, usage);
+        var usage = outcome.Usage;
+        var costMicros = prices.CostMicros(outcome.UpstreamModel, RequestedModel, usage);
         Lease.Complete(usage, costMicros is { } micros ? (long)Math.Ceiling(micros) : 0);
         Lease.Dispose();
         sink.Record(new UsageRecord
@@ -62,20 +83,23 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
             RequestId = RequestId,
             KeyId = key.Id,
             Owner = key.Owner,
-            AccountId = Account?.Id,
+            AccountId = outcome.Account?.Id,
             ClientApi = api.UsageName,
             RequestedModel = RequestedModel,
-            UpstreamModel = UpstreamModel,
-            Provider = Account?.Provider.WireName(),
+            UpstreamModel = outcome.UpstreamModel,
+            Provider = outcome.Account?.Provider.WireName(),
             Stream = Stream,
-            Status = status,
-            Error = error,
+            Status = outcome.Status,
+            Error = outcome.RecordedError,
             Usage = usage,
             CostUsd = (costMicros ?? 0) / KeyLimits.MicrosPerUsd,
             Unpriced = costMicros is null && usage.TotalTokens > 0,
             LatencyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
-            TimeToFirstByteMs = _firstByte == 0 ? null : Stopwatch.GetElapsedTime(_started, _firstByte).TotalMilliseconds,
+            TimeToFirstByteMs = outcome.TimeToFirstByte?.TotalMilliseconds,
             Timestamp = time.GetUtcNow(),
         });
     }
+
+    /// <summary>Releases the limits lease without a row, when recording itself failed.</summary>
+    public void ReleaseLease() => Lease.Dispose();
 }

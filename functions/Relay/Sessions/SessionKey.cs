@@ -19,9 +19,14 @@ internal static class SessionKey
     /// The binding's storage key: a hash of the relay key, the model and the session id, so two clients or two models
     /// never share a binding and no client text is stored. Null when the request carries nothing to identify it.
     /// </summary>
-    public static string? Of(HttpRequest httpRequest, string clientKeyId, ChatRequest request, JsonElement body)
+    public static string? Of(HttpRequest httpRequest, string clientKeyId, ChatRequest request, JsonElement body) =>
+        Of(clientKeyId, request, ClientHint(httpRequest.Headers, body));
+
+    /// <summary>The binding's storage key from a hint read once when the request arrived (see <see cref="ClientHint"/>).</summary>
+    public static string? Of(string clientKeyId, ChatRequest request, string? clientHint)
     {
-        var id = Explicit(httpRequest, request, body) ?? Derived(request);
+        // The readers put Anthropic metadata.user_id and OpenAI user in ChatRequest.User.
+        var id = clientHint ?? (string.IsNullOrEmpty(request.User) ? null : "u:" + request.User) ?? Derived(request);
         if (id is null)
         {
             return null;
@@ -31,10 +36,14 @@ internal static class SessionKey
         return Convert.ToHexStringLower(hash.AsSpan(0, 16));
     }
 
-    private static string? Explicit(HttpRequest httpRequest, ChatRequest request, JsonElement body)
+    /// <summary>
+    /// The session id the client sent outside the canonical request: an <c>x-session-id</c> header, or OpenAI's
+    /// <c>prompt_cache_key</c> in the body. Null when it sent neither.
+    /// </summary>
+    public static string? ClientHint(IHeaderDictionary? headers, JsonElement body)
     {
-        var header = httpRequest.Headers[Header].ToString();
-        if (header.Length > 0)
+        var header = headers?[Header].ToString();
+        if (!string.IsNullOrEmpty(header))
         {
             return "h:" + header;
         }
@@ -44,8 +53,7 @@ internal static class SessionKey
             return "c:" + key;
         }
 
-        // The readers put Anthropic metadata.user_id and OpenAI user here.
-        return string.IsNullOrEmpty(request.User) ? null : "u:" + request.User;
+        return null;
     }
 
     private static string? Derived(ChatRequest request)

@@ -53,7 +53,7 @@ public sealed class TimeoutTests(AzuriteFixture azurite) : IAsyncLifetime
 
         _relay = await RelayHost.StartAsync(azurite, new Dictionary<string, string?>
         {
-            ["Relay:ResponseTimeout"] = "00:00:01",
+            ["Failover:AttemptTimeout"] = "00:00:01",
             ["Relay:StreamIdleTimeout"] = "00:00:01",
         });
         await _relay.CreateAccountAsync(new { name = "slow", provider = "openai-compatible", baseUrl = slowUrl + "/v1", apiKey = "k", models = new[] { "slow" } });
@@ -82,7 +82,7 @@ public sealed class TimeoutTests(AzuriteFixture azurite) : IAsyncLifetime
     [Theory]
     [InlineData("openai-chat", "timeout_error")]
     [InlineData("anthropic", "timeout_error")]
-    public async Task Answer_SlowerThanResponseTimeout_504InClientShape(string client, string type)
+    public async Task Answer_SlowerThanAttemptTimeout_504InClientShape(string client, string type)
     {
         var (status, body) = await ChatAsync(client, "answer 3000 0", stream: false);
 
@@ -105,9 +105,9 @@ public sealed class TimeoutTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Stream_KeepsSending_OutlivesResponseTimeout()
+    public async Task Stream_KeepsSending_OutlivesAttemptTimeout()
     {
-        // 8 chunks 400 ms apart: 3.2 s in all, over three times the 1 s response timeout, never idle for 1 s.
+        // 8 chunks 400 ms apart: 3.2 s in all, over three times the 1 s attempt timeout (which ends at the first byte), never idle for 1 s.
         var (status, body) = await ChatAsync("openai-chat", "stream 400 8", stream: true);
 
         Assert.Equal(HttpStatusCode.OK, status);

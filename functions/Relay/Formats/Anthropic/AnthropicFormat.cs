@@ -14,7 +14,7 @@ internal sealed class AnthropicFormat : IChatFormat
 
     public WireFormat Format => WireFormat.Anthropic;
 
-    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.Read(body);
+    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.Read(body);
 
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => AnthropicResponseWriter.Write(response, writer);
 
@@ -27,7 +27,7 @@ internal sealed class AnthropicFormat : IChatFormat
     public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
         AnthropicRequestWriter.Write(request, upstreamModel, writer);
 
-    public Parsed<ChatResponse> ReadResponse(JsonElement body) => AnthropicResponseReader.Read(body);
+    public Result<ChatResponse> ReadResponse(JsonElement body) => AnthropicResponseReader.Read(body);
 
     public IStreamDecoder CreateStreamDecoder() => new AnthropicStreamDecoder();
 

@@ -10,7 +10,7 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// </summary>
 internal static class AnthropicRequestReader
 {
-    public static Parsed<ChatRequest> Read(JsonElement body)
+    public static Result<ChatRequest> Read(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

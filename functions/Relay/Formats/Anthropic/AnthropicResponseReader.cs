@@ -6,7 +6,7 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// <summary>Reads an upstream Messages API answer (<c>{"type":"message",...}</c>) into a <see cref="ChatResponse"/>.</summary>
 internal static class AnthropicResponseReader
 {
-    public static Parsed<ChatResponse> Read(JsonElement body)
+    public static Result<ChatResponse> Read(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

@@ -17,7 +17,7 @@ internal sealed class GeminiFormat : IChatFormat
 
     public WireFormat Format => WireFormat.Gemini;
 
-    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
+    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
         GeminiRequestReader.Read(body, modelFromPath, stream);
 
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => GeminiResponseWriter.Write(response, writer);
@@ -31,7 +31,7 @@ internal sealed class GeminiFormat : IChatFormat
     public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
         GeminiRequestWriter.Write(request, upstreamModel, writer);
 
-    public Parsed<ChatResponse> ReadResponse(JsonElement body) => GeminiResponseReader.Read(body);
+    public Result<ChatResponse> ReadResponse(JsonElement body) => GeminiResponseReader.Read(body);
 
     public IStreamDecoder CreateStreamDecoder() => new GeminiStreamDecoder();
 

@@ -10,7 +10,7 @@ namespace Serverless.Relay.Formats.Gemini;
 /// </summary>
 internal static class GeminiRequestReader
 {
-    public static Parsed<ChatRequest> Read(JsonElement body, string? modelFromPath, bool stream)
+    public static Result<ChatRequest> Read(JsonElement body, string? modelFromPath, bool stream)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

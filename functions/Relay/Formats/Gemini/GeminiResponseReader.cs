@@ -7,7 +7,7 @@ namespace Serverless.Relay.Formats.Gemini;
 /// <summary>Reads an upstream <c>GenerateContentResponse</c> (https://ai.google.dev/api/generate-content#generatecontentresponse).</summary>
 internal static class GeminiResponseReader
 {
-    public static Parsed<ChatResponse> Read(JsonElement body)
+    public static Result<ChatResponse> Read(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

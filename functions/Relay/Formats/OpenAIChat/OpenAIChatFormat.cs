@@ -27,7 +27,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
 
     public WireFormat Format => WireFormat.OpenAIChat;
 
-    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
+    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
         OpenAIChatRequestReader.Read(body);
 
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) =>
@@ -42,7 +42,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
         OpenAIChatRequestWriter.Write(request, upstreamModel, _dialect, writer);
 
-    public Parsed<ChatResponse> ReadResponse(JsonElement body) => OpenAIChatResponseReader.Read(body);
+    public Result<ChatResponse> ReadResponse(JsonElement body) => OpenAIChatResponseReader.Read(body);
 
     public IStreamDecoder CreateStreamDecoder() => new OpenAIChatStreamDecoder();
 

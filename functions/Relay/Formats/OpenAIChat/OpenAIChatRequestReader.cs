@@ -23,9 +23,9 @@ internal sealed class OpenAIChatRequestReader
     {
     }
 
-    public static Parsed<ChatRequest> Read(JsonElement body) => new OpenAIChatRequestReader().ReadBody(body);
+    public static Result<ChatRequest> Read(JsonElement body) => new OpenAIChatRequestReader().ReadBody(body);
 
-    private Parsed<ChatRequest> ReadBody(JsonElement body)
+    private Result<ChatRequest> ReadBody(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

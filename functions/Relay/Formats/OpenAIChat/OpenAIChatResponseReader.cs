@@ -6,7 +6,7 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// <summary>Reads an upstream <c>chat.completion</c> object.</summary>
 internal static class OpenAIChatResponseReader
 {
-    public static Parsed<ChatResponse> Read(JsonElement body)
+    public static Result<ChatResponse> Read(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

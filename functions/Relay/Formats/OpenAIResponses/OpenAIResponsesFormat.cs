@@ -20,11 +20,15 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public WireFormat Format => WireFormat.OpenAIResponses;
 
-    public Parsed<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.Read(body);
+    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.Read(body);
 
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);
+
+    /// <summary>Continues the upstream's <c>sequence_number</c>s, so a relayed stream's error event does not restart at 0.</summary>
+    public IStreamEncoder CreateStreamEncoderAfter(IStreamDecoder passedThrough, ChatRequest request) =>
+        new ResponsesStreamEncoder(request, _timeProvider, (passedThrough as ResponsesStreamDecoder)?.NextSequenceNumber ?? 0);
 
     public int StatusCodeOf(RelayError error) => OpenAIErrors.StatusCodeOf(error);
 
@@ -32,7 +36,7 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) => ResponsesRequestWriter.Write(request, upstreamModel, writer);
 
-    public Parsed<ChatResponse> ReadResponse(JsonElement body) => ResponsesResponseReader.Read(body);
+    public Result<ChatResponse> ReadResponse(JsonElement body) => ResponsesResponseReader.Read(body);
 
     public IStreamDecoder CreateStreamDecoder() => new ResponsesStreamDecoder();
 

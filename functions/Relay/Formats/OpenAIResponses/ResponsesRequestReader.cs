@@ -11,7 +11,7 @@ internal static class ResponsesRequestReader
     private const string RoleList = "user, assistant, system, developer";
     private const string PartTypeList = "input_text, output_text, refusal, input_image";
 
-    public static Parsed<ChatRequest> Read(JsonElement body)
+    public static Result<ChatRequest> Read(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

@@ -7,7 +7,7 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// <summary>Reads an upstream Responses API response object into a <see cref="ChatResponse"/>.</summary>
 internal static class ResponsesResponseReader
 {
-    public static Parsed<ChatResponse> Read(JsonElement body)
+    public static Result<ChatResponse> Read(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {

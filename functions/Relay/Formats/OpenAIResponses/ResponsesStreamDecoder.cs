@@ -22,6 +22,9 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
     private readonly HashSet<int> _streamedItems = [];
 
     private int _nextIndex;
+
+    /// <summary>One past the last <c>sequence_number</c> the upstream sent, for a relay that continues its stream.</summary>
+    public int NextSequenceNumber { get; private set; }
     private bool _started;
     private bool _sawToolCall;
     private bool _terminal;
@@ -57,6 +60,11 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
             if (data.ValueKind != JsonValueKind.Object)
             {
                 return new RelayError(ErrorKind.Upstream, "upstream stream: event data is not a JSON object");
+            }
+
+            if (data.TryGetProperty("sequence_number", out var sequence) && sequence.TryGetInt32(out var number))
+            {
+                NextSequenceNumber = number + 1;
             }
 
             var type = ResponsesResponseReader.GetString(data, "type") ?? sseEvent.Event;

@@ -37,8 +37,10 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     private StopReason? _stopReason;
     private bool _ended;
 
-    public ResponsesStreamEncoder(ChatRequest request, TimeProvider timeProvider)
+    /// <param name="firstSequenceNumber">Where numbering starts: 0 for a new stream, past the upstream's last event when continuing one.</param>
+    public ResponsesStreamEncoder(ChatRequest request, TimeProvider timeProvider, int firstSequenceNumber = 0)
     {
+        _sequence = firstSequenceNumber;
         _echo = RequestEcho.From(request);
         _timeProvider = timeProvider;
         _json = new Utf8JsonWriter(_frame, SseWriter.JsonWriterOptions);

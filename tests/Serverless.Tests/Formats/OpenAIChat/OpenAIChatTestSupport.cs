@@ -103,4 +103,4 @@ internal static class OpenAIChatTestSupport
 }
 
 /// <summary>Wraps a nullable error so tuples read clearly in assertions.</summary>
-internal readonly record struct RelayErrorResult(Serverless.Relay.Formats.RelayError? Value);
+internal readonly record struct RelayErrorResult(RelayError? Value);

@@ -1,10 +1,10 @@
 using System.Net;
 
-namespace Serverless.Relay.Relaying;
+namespace Serverless.Relay.Providers;
 
 /// <summary>
 /// The one HTTP client for upstream calls: pooled connections, no automatic decompression (bodies are relayed as
-/// they come), no client-wide timeout (each call sets its own: a total one for answers, an idle one for streams).
+/// they come), no client-wide timeout (each call has its own: the failover attempt timeout until the answer, then a stream idle timeout).
 /// </summary>
 internal sealed class UpstreamHttp : IDisposable
 {

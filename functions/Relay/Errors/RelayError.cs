@@ -1,4 +1,4 @@
-namespace Serverless.Relay.Formats;
+namespace Serverless.Relay.Errors;
 
 /// <summary>What went wrong, independent of any client API. Each client format maps it to its own status and shape.</summary>
 internal enum ErrorKind
@@ -60,25 +60,4 @@ internal sealed record RelayError(ErrorKind Kind, string Message, string? Param 
         ErrorKind.Timeout => 504,
         _ => 500,
     };
-}
-
-/// <summary>A parse outcome: a value or an error, never both.</summary>
-internal readonly struct Parsed<T>
-    where T : class
-{
-    private Parsed(T? value, RelayError? error)
-    {
-        Value = value;
-        Error = error;
-    }
-
-    public T? Value { get; }
-
-    public RelayError? Error { get; }
-
-    public bool IsSuccess => Error is null;
-
-    public static implicit operator Parsed<T>(T value) => new(value, null);
-
-    public static implicit operator Parsed<T>(RelayError error) => new(null, error);
 }

@@ -1,0 +1,35 @@
+using Serverless.Relay.Accounts;
+
+namespace Serverless.Relay.Failover;
+
+/// <summary>What an upstream status means: how the account is marked, and what kind of error the client is told.</summary>
+/// <param name="Failure">The account's mark; null when the refusal is the request's own fault (400, 404…), not the account's.</param>
+/// <param name="Kind">The client-facing error kind, mapped by each client format to its own status and shape.</param>
+internal readonly record struct UpstreamStatus(FailureKind? Failure, ErrorKind Kind)
+{
+    /// <summary>
+    /// The one table for upstream statuses, used both to mark accounts (<see cref="FailoverExecutor"/>) and to build the
+    /// client's error (<c>UpstreamErrors</c>), so the two never disagree.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: 503 is "overloaded" only when the body says so (Anthropic and Gemini write "overloaded" in it); any other
+    /// 503 is a server error: the account is marked like a 5xx, and the client gets 503 as
+    /// <see cref="ErrorKind.Unavailable"/>. Both kinds answer 503 in every client format except Anthropic's, which
+    /// answers 529 only for a real overload. Before, the marking table said server error and the client table said
+    /// overloaded for the same 503.
+    /// </remarks>
+    public static UpstreamStatus Classify(int status, ReadOnlySpan<byte> body) => status switch
+    {
+        429 => new(FailureKind.RateLimited, ErrorKind.RateLimited),
+        529 => new(FailureKind.Overloaded, ErrorKind.Overloaded),
+        401 or 403 => new(FailureKind.Unauthorized, ErrorKind.Upstream),
+        503 when body.IndexOf("overloaded"u8) >= 0 => new(FailureKind.Overloaded, ErrorKind.Overloaded),
+        503 => new(FailureKind.ServerError, ErrorKind.Unavailable),
+        408 or 504 => new(FailureKind.Timeout, ErrorKind.Timeout),
+        >= 500 and <= 599 => new(FailureKind.ServerError, ErrorKind.Upstream),
+        400 or 422 => new(null, ErrorKind.InvalidRequest),
+        404 => new(null, ErrorKind.NotFound),
+        413 => new(null, ErrorKind.RequestTooLarge),
+        _ => new(null, ErrorKind.Upstream),
+    };
+}

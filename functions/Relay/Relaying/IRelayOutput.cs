@@ -1,0 +1,30 @@
+using System.Buffers;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Limits;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>
+/// Where the forwarder writes a successful answer: an HTTP response (<see cref="HttpRelayOutput"/>) or memory for an
+/// in-process caller (<see cref="BufferedRelayOutput"/>). Errors before the first byte are not written here: they come
+/// back as a <see cref="RelayOutcome"/>.
+/// </summary>
+internal interface IRelayOutput
+{
+    /// <summary>Set once <see cref="Start"/> has been called: from then on an error can only travel inside the body.</summary>
+    bool Started { get; }
+
+    IBufferWriter<byte> Body { get; }
+
+    void SetHeader(string name, string value);
+
+    /// <summary>The rate-limit headers of the client's API, on successes and refusals alike.</summary>
+    void WriteLimitHeaders(KeyLease lease, WireFormat format);
+
+    /// <summary>Commits the status line of a successful answer.</summary>
+    /// <param name="stream">A stream: nothing may buffer it (proxies, compression).</param>
+    void Start(int status, string contentType, long? contentLength, bool stream);
+
+    /// <summary>Sends what <see cref="Body"/> holds; completes synchronously when nothing had to wait.</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken);
+}

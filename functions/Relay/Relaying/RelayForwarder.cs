@@ -1,0 +1,185 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Failover;
+using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
+using Serverless.Relay.Metering;
+using Serverless.Relay.Pricing;
+using Serverless.Relay.Sessions;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>
+/// The request path of every chat API, modelled on YARP's <c>HttpForwarder</c>: one <see cref="RelayRequest"/> in,
+/// one <see cref="RelayOutcome"/> out, each step a call into a focused type. The answer goes to an
+/// <see cref="IRelayOutput"/>; errors before the first byte are returned, never written here; exactly one usage row is
+/// recorded for every request, whatever happens (exceptions included).
+/// </summary>
+internal sealed partial class RelayForwarder(
+    AccountScheduler scheduler,
+    SessionBindings sessions,
+    FailoverExecutor failover,
+    UpstreamSender sender,
+    KeyLimiter limiter,
+    IUsageSink usageSink,
+    PriceBook prices,
+    IOptions<RelayOptions> options,
+    TimeProvider time,
+    ILogger<RelayForwarder> logger)
+{
+    public async Task<RelayOutcome> RelayAsync(RelayRequest request, IRelayOutput output, CancellationToken clientAborted)
+    {
+        var trace = new UsageTrace(request.Api, request.Key, time) { RequestedModel = request.Chat.Model, Stream = request.Chat.Stream };
+        output.SetHeader("x-request-id", trace.RequestId);
+        RelayOutcome outcome;
+        try
+        {
+            outcome = await ForwardAsync(request, output, trace, clientAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
+        {
+            outcome = trace.End(RelayOutcomeKind.ClientClosed, 499, output.Started, detail: "client closed the request");
+        }
+        catch (Exception e)
+        {
+            // A bug: the client gets a 500 in its shape (if nothing was sent yet), the row and the lease are settled below.
+            Log.Faulted(logger, trace.RequestId, e);
+            outcome = trace.End(RelayOutcomeKind.Faulted, 500, output.Started, RelayOutcome.InternalError, detail: $"{e.GetType().Name}: {e.Message}");
+        }
+
+        // :: Step 6 Meter: exactly one usage row; it also charges and releases the key's lease.
+        await RecordAsync(trace, outcome).ConfigureAwait(false);
+        return outcome;
+    }
+
+    /// <summary>
+    /// A request refused while it was being read (bad body, a bug in a reader): metered like any other, with the key
+    /// that sent it.
+    /// </summary>
+    public async Task<RelayOutcome> RefuseAsync(ClientKey key, ClientApi api, RelayError error, Exception? fault, IRelayOutput output, string? requestedModel)
+    {
+        var trace = new UsageTrace(api, key, time) { RequestedModel = requestedModel ?? "" };
+        output.SetHeader("x-request-id", trace.RequestId);
+        RelayOutcome outcome;
+        if (fault is not null)
+        {
+            Log.Faulted(logger, trace.RequestId, fault);
+            outcome = trace.End(RelayOutcomeKind.Faulted, 500, started: false, error, detail: $"{fault.GetType().Name}: {fault.Message}");
+        }
+        else
+        {
+            outcome = trace.End(RelayOutcomeKind.Refused, api.Format.StatusCodeOf(error), started: false, error);
+        }
+
+        await RecordAsync(trace, outcome).ConfigureAwait(false);
+        return outcome;
+    }
+
+    private async Task<RelayOutcome> ForwardAsync(RelayRequest request, IRelayOutput output, UsageTrace trace, CancellationToken clientAborted)
+    {
+        var api = request.Api;
+        var chat = request.Chat;
+
+        // :: Step 1 Permission: the key may use this model.
+        if (!request.Key.AllowsModel(chat.Model))
+        {
+            return Refused(new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{chat.Model}'.", "model"));
+        }
+
+        // :: Step 2 Limits: the lease holds a concurrency slot and reserved tokens until the row is recorded.
+        trace.Lease = await limiter.AcquireAsync(request.Key, chat, clientAborted).ConfigureAwait(false);
+        output.WriteLimitHeaders(trace.Lease, api.Format.Format);
+        if (!trace.Lease.IsAcquired)
+        {
+            return Refused(trace.Lease.ToError());
+        }
+
+        // :: Step 3 Schedule: a conversation keeps its account while that account is available (upstream prompt caches keep hitting).
+        SessionBinding? session = null;
+        if (sessions.Enabled && SessionKey.Of(request.Key.Id, chat, request.SessionHint) is { } sessionKey)
+        {
+            session = await sessions.ResolveAsync(sessionKey, clientAborted).ConfigureAwait(false);
+        }
+
+        var plan = await scheduler.PlanAsync(chat.Model, session?.AccountId, clientAborted).ConfigureAwait(false);
+        if (plan.Matched == 0)
+        {
+            return Refused(new RelayError(ErrorKind.NotFound, $"The model '{chat.Model}' does not exist or is not served by this relay.", "model"));
+        }
+
+        // :: Step 4 Call the upstream, failing over to the next candidate until the first byte (the executor marks every attempt).
+        var result = await failover.ExecuteAsync(
+            plan,
+            (candidate, attemptToken) => sender.SendAsync(request, UpstreamOperation.Chat, candidate, attemptToken, clientAborted),
+            clientAborted).ConfigureAwait(false);
+        if (result.Success is not { } success)
+        {
+            using var last = result.LastFailure;
+            if (last is null)
+            {
+                // Accounts match, but none could even be tried: all cooling down, circuit-open, disabled or at their cap.
+                return Refused(plan.NothingAvailable(chat.Model));
+            }
+
+            trace.Account = last.Candidate.Account;
+            trace.UpstreamModel = last.Candidate.UpstreamModel;
+            var (error, relayed) = UpstreamErrors.Of(last);
+            return trace.End(RelayOutcomeKind.UpstreamFailed, relayed is null ? api.Format.StatusCodeOf(error!) : last.Status, output.Started, error, relayed);
+        }
+
+        // :: Step 5 Relay the answer or the stream to the output.
+        using (success)
+        {
+            trace.Account = success.Candidate.Account;
+            trace.UpstreamModel = success.Candidate.UpstreamModel;
+            if (session is not null)
+            {
+                sessions.Bind(session, success.Candidate.Account.Id);
+            }
+
+            if (!chat.Stream)
+            {
+                var unreadable = await AnswerRelay.RelayAsync(request, success, output, trace, clientAborted).ConfigureAwait(false);
+                return unreadable is null
+                    ? trace.End(RelayOutcomeKind.Answered, 200, output.Started)
+                    : trace.End(RelayOutcomeKind.UpstreamFailed, api.Format.StatusCodeOf(unreadable), output.Started, unreadable);
+            }
+
+            var end = await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, clientAborted).ConfigureAwait(false);
+            if (end.Error is not { } failure)
+            {
+                return trace.End(RelayOutcomeKind.Answered, 200, output.Started);
+            }
+
+            if (end.Failure is { } kind)
+            {
+                // After the first byte there is no retry, but the account is still marked for what it did.
+                failover.ReportBroken(success, kind, failure.Message);
+            }
+
+            return trace.End(RelayOutcomeKind.BrokenAfterFirstByte, end.UpstreamErrorRelayed ? 502 : api.Format.StatusCodeOf(failure), output.Started, failure);
+        }
+
+        RelayOutcome Refused(RelayError error) => trace.End(RelayOutcomeKind.Refused, api.Format.StatusCodeOf(error), output.Started, error);
+    }
+
+    private async Task RecordAsync(UsageTrace trace, RelayOutcome outcome)
+    {
+        try
+        {
+            trace.Record(usageSink, await prices.GetAsync(CancellationToken.None).ConfigureAwait(false), outcome);
+        }
+        finally
+        {
+            // Whatever happened to the row, the key's concurrency slot is never kept.
+            trace.ReleaseLease();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Request {RequestId} failed inside the relay")]
+        public static partial void Faulted(ILogger logger, string requestId, Exception exception);
+    }
+}

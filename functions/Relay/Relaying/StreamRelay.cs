@@ -1,0 +1,148 @@
+using System.Buffers;
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Failover;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Sse;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>How a relayed stream ended: whole (no error), or with an error event, and how to mark the account for it.</summary>
+/// <param name="UpstreamErrorRelayed">The upstream's own error event, already in the client's format, ended the stream.</param>
+internal readonly record struct StreamEnd(RelayError? Error, FailureKind? Failure, bool UpstreamErrorRelayed);
+
+/// <summary>
+/// The stream copier (YARP's <c>StreamCopier</c>): relays a stream event by event. Each upstream event is decoded (for
+/// usage, and for translation), written in the client's format and flushed before the next is read, so nothing is held
+/// back. The idle timeout resets on every event; there is no total one.
+/// </summary>
+internal static class StreamRelay
+{
+    public static async ValueTask<StreamEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken clientAborted)
+    {
+        var api = request.Api;
+        var passthrough = attempt.Passthrough;
+        var hideUsageChunk = passthrough && PassthroughTransform.HidesUsageChunk(request);
+        var jsonArray = request.Framing == StreamFraming.JsonArray;
+        output.Start(200, jsonArray ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8", null, stream: true);
+
+        var array = jsonArray ? new JsonArrayFraming(output.Body) : null;
+        IBufferWriter<byte> body = array is null ? output.Body : array;
+        var decoder = attempt.UpstreamFormat!.CreateStreamDecoder();
+        var encoder = passthrough ? null : api.Format.CreateStreamEncoder(request.Chat);
+        var events = new List<StreamEvent>(8);
+        RelayError? failure = null;
+        FailureKind? broken = null;
+
+        using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        await using var upstream = await attempt.Response!.Content.ReadAsStreamAsync(clientAborted).ConfigureAwait(false);
+        await using var reader = new SseReader(upstream);
+        try
+        {
+            while (failure is null)
+            {
+                idleTimer.CancelAfter(idle);
+                var sse = await reader.ReadAsync(idleTimer.Token).ConfigureAwait(false);
+                events.Clear();
+                if (sse is null)
+                {
+                    failure = decoder.Complete(events);
+                    WriteEvents(events, encoder, body);
+                    break;
+                }
+
+                failure = decoder.Decode(sse.Value, events);
+                var usageOnly = AccumulateUsage(events, trace);
+                if (passthrough)
+                {
+                    // The relay asked for usage the client did not: that chunk is the relay's, not the client's.
+                    if (!(hideUsageChunk && usageOnly))
+                    {
+                        body.Write(reader.RawFrame.Span);
+                    }
+
+                    if (failure is not null)
+                    {
+                        // The upstream's own error event, already in the client's format, has been relayed.
+                        array?.Complete();
+                        trace.FirstByteSent();
+                        await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                        return new StreamEnd(failure, null, UpstreamErrorRelayed: true);
+                    }
+                }
+                else
+                {
+                    WriteEvents(events, encoder, body);
+                }
+
+                // NOTE: Kestrel's response writer reports no unflushed bytes, so there is no cheap "anything written?"
+                // test; a flush with nothing pending costs nothing.
+                trace.FirstByteSent();
+                array?.Commit();
+                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
+        {
+            failure = new RelayError(ErrorKind.Timeout, $"The upstream stream sent nothing for {idle.TotalSeconds:0} s.");
+            broken = FailureKind.Timeout;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !clientAborted.IsCancellationRequested)
+        {
+            failure = new RelayError(ErrorKind.Upstream, "The upstream stream broke off: " + e.Message);
+            broken = FailureKind.Unreachable;
+        }
+
+        if (failure is null)
+        {
+            if (array is not null)
+            {
+                array.Complete();
+                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+            }
+
+            return default;
+        }
+
+        // After the first byte there is no status code left to set: the stream ends with an error event in the client's
+        // format. A passthrough stream has no encoder of its own; the format continues what the upstream sent (e.g. the
+        // Responses API's sequence_number) rather than starting a new stream.
+        (encoder ?? api.Format.CreateStreamEncoderAfter(decoder, request.Chat)).WriteError(failure, body);
+        array?.Complete();
+        trace.FirstByteSent();
+        await output.FlushAsync(clientAborted).ConfigureAwait(false);
+        return new StreamEnd(failure, broken, UpstreamErrorRelayed: false);
+    }
+
+    private static void WriteEvents(List<StreamEvent> events, IStreamEncoder? encoder, IBufferWriter<byte> output)
+    {
+        if (encoder is null)
+        {
+            return;
+        }
+
+        foreach (var streamEvent in events)
+        {
+            encoder.Write(streamEvent, output);
+        }
+    }
+
+    /// <summary>Feeds usage to the trace; true when the event carried nothing but usage.</summary>
+    private static bool AccumulateUsage(List<StreamEvent> events, UsageTrace trace)
+    {
+        var usageOnly = events.Count > 0;
+        foreach (var streamEvent in events)
+        {
+            if (streamEvent is UsageReported reported)
+            {
+                trace.Usage.Add(reported.Usage);
+            }
+            else
+            {
+                usageOnly = false;
+            }
+        }
+
+        return usageOnly;
+    }
+}

@@ -1,0 +1,85 @@
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Providers;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>What an upstream call is for.</summary>
+internal enum UpstreamOperation
+{
+    Chat,
+    CountTokens,
+}
+
+/// <summary>
+/// One attempt's upstream request, resolved once: the provider, the format it is spoken to in, whether that is the
+/// client's own format (then bytes pass through), and the authorized message ready to send (YARP's transformed
+/// <c>HttpRequestMessage</c>). Disposing it disposes the message.
+/// </summary>
+internal sealed class UpstreamCall : IDisposable
+{
+    private UpstreamCall(IProvider provider, IChatFormat format, bool passthrough, HttpRequestMessage message)
+    {
+        Provider = provider;
+        Format = format;
+        Passthrough = passthrough;
+        Message = message;
+    }
+
+    public IProvider Provider { get; }
+
+    public IChatFormat Format { get; }
+
+    /// <summary>The upstream speaks the client's format: its answer and errors are relayed as they come.</summary>
+    public bool Passthrough { get; }
+
+    public HttpRequestMessage Message { get; }
+
+    /// <summary>
+    /// Resolves the call for <paramref name="account"/> (credentials already fresh). Null for a token count the
+    /// account cannot answer natively (another format, or no count endpoint): the relay estimates instead.
+    /// </summary>
+    public static UpstreamCall? Resolve(RelayRequest request, UpstreamAccount account, string upstreamModel, UpstreamOperation operation)
+    {
+        var provider = ProviderRegistry.For(account.Provider);
+        var clientFormat = request.Api.Format.Format;
+        var format = provider.UpstreamFormat(clientFormat);
+        var passthrough = format.Format == clientFormat;
+        Uri endpoint;
+        if (operation == UpstreamOperation.CountTokens)
+        {
+            if (!passthrough || request.Body.IsEmpty || provider.CountTokensEndpoint(account, upstreamModel) is not { } countEndpoint)
+            {
+                return null;
+            }
+
+            endpoint = countEndpoint;
+        }
+        else
+        {
+            endpoint = provider.ChatEndpoint(account, format, upstreamModel, request.Chat.Stream);
+        }
+
+        // A request built in code has no bytes to pass through: it is written in the upstream's format like any translation.
+        IUpstreamTransform transform = passthrough && !request.Body.IsEmpty ? PassthroughTransform.Instance : TranslatingTransform.Instance;
+        var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = transform.CreateContent(request, format, upstreamModel) };
+        provider.ForwardClientHeaders(message, request.ClientHeaders);
+        provider.Authorize(message, account);
+        if (operation == UpstreamOperation.Chat && request.Chat.Stream)
+        {
+            message.Headers.Accept.ParseAdd("text/event-stream");
+        }
+
+        return new UpstreamCall(provider, format, passthrough, message);
+    }
+
+    /// <summary>Whether a token count for <paramref name="api"/> can be asked of <paramref name="candidate"/>'s upstream.</summary>
+    public static bool CountsNatively(ClientApi api, Candidate candidate)
+    {
+        var provider = ProviderRegistry.For(candidate.Account.Provider);
+        return provider.UpstreamFormat(api.Format.Format).Format == api.Format.Format
+            && provider.CountTokensEndpoint(candidate.Account, candidate.UpstreamModel) is not null;
+    }
+
+    public void Dispose() => Message.Dispose();
+}
