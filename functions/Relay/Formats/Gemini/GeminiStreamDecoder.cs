@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.Gemini;
@@ -41,6 +42,12 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
         catch (JsonException)
         {
             return new RelayError(ErrorKind.Upstream, "Gemini stream: a chunk was not valid JSON.");
+        }
+
+        if (JsonFields.CheckAnswerText(document.RootElement) is { } textError)
+        {
+            document.Dispose();
+            return textError;
         }
 
         using (document)
@@ -173,7 +180,7 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
             }
 
             var index = _nextIndex++;
-            output.Add(new ToolCallStarted(index, _callIds.Next(GeminiJson.GetString(call, "id")), GeminiJson.GetString(call, "name") ?? string.Empty));
+            output.Add(new ToolCallStarted(index, _callIds.Next(JsonFields.GetString(call, "id")), JsonFields.GetString(call, "name") ?? string.Empty));
             output.Add(new ToolArgumentsDelta(index, GeminiJson.TryGet(call, "args", out var args) && args.ValueKind == JsonValueKind.Object ? args.GetRawText() : "{}"));
             output.Add(new BlockStopped(index));
         }
