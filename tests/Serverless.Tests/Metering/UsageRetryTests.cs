@@ -32,7 +32,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
         var rows = new[] { UsageWriter.ToEntity(Record("req-1")), UsageWriter.ToEntity(Record("req-2")) };
         var attempts = 0;
 
-        var run = NewRetry().ExecuteAsync(
+        var run = NewRetry(ct).ExecuteAsync(
             async client =>
             {
                 if (Interlocked.Increment(ref attempts) == 1)
@@ -70,7 +70,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
         var ct = TestContext.Current.CancellationToken;
         var attempts = 0;
 
-        var thrown = await Assert.ThrowsAsync<RequestFailedException>(() => NewRetry().ExecuteAsync<int>(
+        var thrown = await Assert.ThrowsAsync<RequestFailedException>(() => NewRetry(ct).ExecuteAsync<int>(
             _ =>
             {
                 Interlocked.Increment(ref attempts);
