@@ -32,20 +32,9 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, sseEvent.Event, static name => new RelayError(ErrorKind.Upstream, $"upstream stream: event '{name ?? "message"}' is not valid JSON"), out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, $"upstream stream: event '{sseEvent.Event ?? "message"}' is not valid JSON");
-        }
-
-        if (JsonFields.CheckAnswerText(document.RootElement) is { } textError)
-        {
-            document.Dispose();
-            return textError;
+            return parseError;
         }
 
         using (document)

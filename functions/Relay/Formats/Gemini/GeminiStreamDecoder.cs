@@ -12,6 +12,8 @@ namespace Serverless.Relay.Formats.Gemini;
 /// </summary>
 internal sealed class GeminiStreamDecoder : IStreamDecoder
 {
+    private static readonly RelayError NotJson = new(ErrorKind.Upstream, "Gemini stream: a chunk was not valid JSON.");
+
     private enum Block
     {
         None,
@@ -34,20 +36,9 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, NotJson, out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, "Gemini stream: a chunk was not valid JSON.");
-        }
-
-        if (JsonFields.CheckAnswerText(document.RootElement) is { } textError)
-        {
-            document.Dispose();
-            return textError;
+            return parseError;
         }
 
         using (document)

@@ -90,6 +90,36 @@ internal static class JsonFields
     public static RelayError? CheckAnswerText(JsonElement root) =>
         CheckText(root) is { } error ? new RelayError(ErrorKind.Upstream, "upstream response: " + error.Message) : null;
 
+    /// <summary>
+    /// Parses one upstream stream event's data: <paramref name="notJson"/> when it is not JSON, the
+    /// <see cref="CheckAnswerText"/> error when it holds unreadable text, else null and the document (the caller disposes it).
+    /// </summary>
+    public static RelayError? ParseEvent(string data, RelayError notJson, out JsonDocument document) =>
+        ParseEvent(data, notJson, static error => error, out document);
+
+    /// <summary>As <see cref="ParseEvent(string, RelayError, out JsonDocument)"/>, the not-JSON error built only when needed.</summary>
+    public static RelayError? ParseEvent<TState>(string data, TState state, Func<TState, RelayError> notJson, out JsonDocument document)
+    {
+        try
+        {
+            document = JsonDocument.Parse(data);
+        }
+        catch (JsonException)
+        {
+            document = null!;
+            return notJson(state);
+        }
+
+        if (CheckAnswerText(document.RootElement) is { } textError)
+        {
+            document.Dispose();
+            document = null!;
+            return textError;
+        }
+
+        return null;
+    }
+
     /// <summary>A number field; absent or null is null, anything but a number an error naming <paramref name="field"/>.</summary>
     public static RelayError? ReadNumber(JsonElement obj, string name, out double? value, string? field = null)
     {

@@ -12,6 +12,8 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// </summary>
 internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
 {
+    private static readonly RelayError NotJson = new(ErrorKind.Upstream, "upstream stream event is not valid JSON");
+
     private const int None = -1;
 
     // Upstream tool_calls[].index → canonical block index; a handful of entries per stream.
@@ -46,20 +48,9 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, NotJson, out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, "upstream stream event is not valid JSON");
-        }
-
-        if (JsonFields.CheckAnswerText(document.RootElement) is { } textError)
-        {
-            document.Dispose();
-            return textError;
+            return parseError;
         }
 
         using (document)

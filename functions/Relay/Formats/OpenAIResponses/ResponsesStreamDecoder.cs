@@ -17,6 +17,8 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// </remarks>
 internal sealed class ResponsesStreamDecoder : IStreamDecoder
 {
+    private static readonly RelayError NotJson = new(ErrorKind.Upstream, "upstream stream: event data is not JSON");
+
     private readonly List<OpenBlock> _open = [];
 
     // Output indices that produced at least one block, so a finished item is replayed only when nothing streamed.
@@ -42,20 +44,9 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, NotJson, out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, "upstream stream: event data is not JSON");
-        }
-
-        if (JsonFields.CheckAnswerText(document.RootElement) is { } textError)
-        {
-            document.Dispose();
-            return textError;
+            return parseError;
         }
 
         using (document)

@@ -100,6 +100,21 @@ public sealed class UnreadableTextTests
         Assert.Equal("upstream response: choices[0].message.content: must be valid UTF-8 text without unpaired surrogates", parsed.Error?.Message);
     }
 
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void StreamDecoder_LoneSurrogateInEvent_UpstreamError(string format)
+    {
+        var chat = Cases[format].Format;
+        var decoder = chat.CreateStreamDecoder();
+        var output = new List<Serverless.Relay.Canonical.StreamEvent>();
+
+        var error = decoder.Decode(new Serverless.Relay.Formats.Sse.SseEvent("message", """{"type":"x","text":"\ud800"}"""), output);
+
+        Assert.Equal(ErrorKind.Upstream, error?.Kind);
+        Assert.Equal("upstream response: text: must be valid UTF-8 text without unpaired surrogates", error?.Message);
+        Assert.Empty(output);
+    }
+
     private static void AssertUnreadable(IChatFormat format, RelayError error, string path, string param)
     {
         Assert.Equal(ErrorKind.InvalidRequest, error.Kind);
