@@ -135,35 +135,30 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
     public async Task<Result<AccountRow>> UpdateAsync(string id, Func<AccountRow, Result<AccountRow>> change, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        for (var attempt = 1; ; attempt++)
+        return await ETagUpdate.RunAsync<Parsed<AccountRow>>(table, PartitionKey, id, async (current, token) =>
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken);
-            if (!current.HasValue || FromEntity(current.Value!) is not { } row)
+            if (current is null || FromEntity(current) is not { } row)
             {
-                return NotFound(id);
+                return ETagWrite.Done<Parsed<AccountRow>>(NotFound(id));
             }
 
             var changed = change(row);
             if (!changed.IsSuccess)
             {
-                return changed;
+                return ETagWrite.Done(changed);
             }
 
             var updated = changed.Value! with { Account = changed.Value!.Account with { Id = id, ApiKey = null } };
             try
             {
-                await table.UpdateEntityAsync(ToEntity(updated), current.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
-                return updated;
-            }
-            catch (RequestFailedException e) when (e.Status is 412 && attempt < MaxUpdateAttempts)
-            {
-                // Changed between our read and write: read again.
+                await table.UpdateEntityAsync(ToEntity(updated), current.ETag, TableUpdateMode.Replace, token);
+                return ETagWrite.Done<Parsed<AccountRow>>(updated);
             }
             catch (RequestFailedException e) when (e.Status is 404)
             {
-                return NotFound(id);
+                return ETagWrite.Done<Parsed<AccountRow>>(NotFound(id));
             }
-        }
+        }, cancellationToken, MaxUpdateAttempts);
     }
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)

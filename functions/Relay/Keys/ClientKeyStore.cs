@@ -73,19 +73,17 @@ internal sealed class ClientKeyStore(RelayTables tables)
     public async Task<Result<ClientKey>> UpdateAsync(string id, Func<ClientKey, Result<ClientKey>> change, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.ClientKeys, cancellationToken);
-        for (var attempt = 1; ; attempt++)
+        return await ETagUpdate.RunAsync<Parsed<ClientKey>>(table, PartitionKey, IdRowKey(id), async (entity, token) =>
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, IdRowKey(id), cancellationToken: cancellationToken);
-            if (!current.HasValue)
+            if (entity is null)
             {
-                return NotFound(id);
+                return ETagWrite.Done<Parsed<ClientKey>>(NotFound(id));
             }
 
-            var entity = current.Value!;
             var changed = change(FromEntity(entity));
             if (!changed.IsSuccess)
             {
-                return changed;
+                return ETagWrite.Done(changed);
             }
 
             var hash = entity.GetString("KeyHash");
@@ -97,14 +95,15 @@ internal sealed class ClientKeyStore(RelayTables tables)
                         new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(updated, IdRowKey(id), hash), entity.ETag),
                         new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(updated, HashRowKey(hash), hash)),
                     ],
-                    cancellationToken);
-                return updated;
+                    token);
+                return ETagWrite.Done<Parsed<ClientKey>>(updated);
             }
-            catch (RequestFailedException e) when (e.Status is 412 or 404 && attempt < MaxUpdateAttempts)
+            catch (RequestFailedException e) when (e.Status is 404)
             {
-                // Another writer changed or deleted it between our read and write: read again.
+                // Deleted between our read and write: read again, which finds it gone.
+                return default;
             }
-        }
+        }, cancellationToken, MaxUpdateAttempts);
     }
 
     /// <summary>Deletes both rows; false when no key has this id.</summary>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Storage;
@@ -20,31 +19,20 @@ internal sealed partial class TableCounterStore(RelayTables tables, ILogger<Tabl
     public async ValueTask<CounterGrant> SyncAsync(CounterSync sync, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.Counters, cancellationToken).ConfigureAwait(false);
-        for (var attempt = 1; ; attempt++)
+        var attempt = 0;
+        return await ETagUpdate.RunAsync(table, sync.KeyId, sync.Counter, async (current, token) =>
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(sync.KeyId, sync.Counter, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var state = current.HasValue ? Read(current.Value!) : new CounterState();
-            var grant = state.Apply(sync);
-            var entity = Write(sync.KeyId, sync.Counter, state);
-            try
+            if (++attempt > 1)
             {
-                if (current.HasValue)
-                {
-                    await table.UpdateEntityAsync(entity, current.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
-                }
+                // Another instance wrote first: its result was read again, and ours is applied on top.
+                Log.Contended(logger, sync.Counter, attempt - 1);
+            }
 
-                return grant;
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
-            {
-                // Another instance wrote first: read its result and apply ours on top.
-                Log.Contended(logger, sync.Counter, attempt);
-            }
-        }
+            var state = current is not null ? Read(current) : new CounterState();
+            var grant = state.Apply(sync);
+            await ETagUpdate.ReplaceOrAddAsync(table, current, Write(sync.KeyId, sync.Counter, state), token).ConfigureAwait(false);
+            return ETagWrite.Done(grant);
+        }, cancellationToken, MaxAttempts).ConfigureAwait(false);
     }
 
     public async ValueTask<CounterReading?> ReadAsync(string keyId, string counter, DateTimeOffset now, CancellationToken cancellationToken)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Storage;
 
@@ -232,29 +231,13 @@ internal sealed class UsageTotals(RelayTables tables)
 
     private static async Task AddAsync(TableClient table, UsageTotal sum, CancellationToken cancellationToken)
     {
-        var partition = PartitionOf(sum.Hour);
-        var row = RowKeyOf(sum);
-        for (var attempt = 1; ; attempt++)
+        // A conflict means another instance added its batch first: read again and add ours on top.
+        await ETagUpdate.RunAsync(table, PartitionOf(sum.Hour), RowKeyOf(sum), async (current, token) =>
         {
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken).ConfigureAwait(false);
-            try
-            {
-                if (current.HasValue)
-                {
-                    await table.UpdateEntityAsync(ToEntity(FromEntity(current.Value!).Plus(sum)), current.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await table.AddEntityAsync(ToEntity(sum), cancellationToken).ConfigureAwait(false);
-                }
-
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
-            {
-                // Another instance added its batch first: read again and add ours on top.
-            }
-        }
+            var updated = current is not null ? ToEntity(FromEntity(current).Plus(sum)) : ToEntity(sum);
+            await ETagUpdate.ReplaceOrAddAsync(table, current, updated, token).ConfigureAwait(false);
+            return ETagWrite.Done(true);
+        }, cancellationToken, MaxAttempts).ConfigureAwait(false);
     }
 
     private static TableEntity ToEntity(UsageTotal total) => new(PartitionOf(total.Hour), RowKeyOf(total))

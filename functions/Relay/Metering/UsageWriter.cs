@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.Channels;
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,7 +13,7 @@ namespace Serverless.Relay.Metering;
 /// Writes usage records to <c>{prefix}usage</c> in the background: PK = key id, RK =
 /// <c>yyyyMMddHHmmssfff-&lt;requestId&gt;</c> (UTC), so a key's rows read back in time order.
 /// Records are batched per partition into transactions of at most 100, written idempotently (upsert) so a retry after
-/// an unknown outcome cannot fail or duplicate, retried with backoff on transient failures, and drained on stop.
+/// an unknown outcome cannot fail or duplicate, retried with back-off on transient failures (<see cref="UsageRetry"/>), and drained on stop.
 /// </summary>
 internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDisposable, IDisposable
 {
@@ -27,6 +26,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private readonly TimeProvider _time;
     private readonly ILogger<UsageWriter> _logger;
     private readonly UsageWriterOptions _options;
+    private readonly UsageRetry _retry;
 
     // NOTE: why a bounded channel plus an overflow queue rather than one unbounded channel. The bound keeps memory in
     // check in the normal case and makes a sustained storage outage visible (the overflow warning) long before the
@@ -49,6 +49,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         _time = time;
         _logger = logger;
         _options = options.Value;
+        _retry = new UsageRetry(_options, time, logger, _abort.Token);
         _channel = Channel.CreateBounded<UsageRecord>(new BoundedChannelOptions(_options.Capacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of dropping; we decide what happens then
@@ -264,8 +265,19 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
     private async Task SubmitWithRetryAsync(List<TableEntity> entities)
     {
-        var delay = _options.InitialBackoff;
-        for (var attempt = 1; entities.Count > 0; attempt++)
+        try
+        {
+            await _retry.ExecuteAsync(static state => state.Self.SubmitAsync(state.Entities), (Self: this, Entities: entities), entities.Count);
+        }
+        catch (Exception e)
+        {
+            Log.RowsLost(_logger, entities.Count, e);
+        }
+    }
+
+    private async ValueTask SubmitAsync(List<TableEntity> entities)
+    {
+        while (entities.Count > 0)
         {
             try
             {
@@ -274,30 +286,11 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 Interlocked.Add(ref _written, entities.Count);
                 return;
             }
-            catch (TableTransactionFailedException e) when (!IsTransient(e) && e.FailedTransactionActionIndex is { } index && index < entities.Count)
+            catch (TableTransactionFailedException e) when (!UsageRetry.IsTransient(e) && e.FailedTransactionActionIndex is { } index && index < entities.Count)
             {
-                // One bad row (e.g. too large) fails the whole transaction: drop that row, loudly, and keep the rest.
+                // One bad row (e.g. too large) fails the whole transaction: drop that row, loudly, and send the rest now.
                 Log.RowRejected(_logger, entities[index].PartitionKey, entities[index].RowKey, e.Status, e.ErrorCode);
                 entities.RemoveAt(index);
-            }
-            catch (Exception e) when (IsTransient(e) && attempt < _options.MaxAttempts && !_abort.IsCancellationRequested)
-            {
-                Log.WriteRetrying(_logger, entities.Count, attempt, delay, e);
-                try
-                {
-                    await Task.Delay(delay, _time, _abort.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Shutdown timeout: one last attempt, then give up.
-                }
-
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxBackoff.Ticks));
-            }
-            catch (Exception e)
-            {
-                Log.RowsLost(_logger, entities.Count, e);
-                return;
             }
         }
     }
@@ -305,42 +298,15 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     /// <summary>Adds the batch to the per-key daily totals (what <c>/admin/usage</c> reads), with the same retry policy as the rows.</summary>
     private async Task AddTotalsWithRetryAsync(List<UsageRecord> records)
     {
-        var delay = _options.InitialBackoff;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                await _totals.AddAsync(records, CancellationToken.None);
-                return;
-            }
-            catch (Exception e) when (IsTransient(e) && attempt < _options.MaxAttempts && !_abort.IsCancellationRequested)
-            {
-                Log.WriteRetrying(_logger, records.Count, attempt, delay, e);
-                try
-                {
-                    await Task.Delay(delay, _time, _abort.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxBackoff.Ticks));
-            }
-            catch (Exception e)
-            {
-                Log.TotalsLost(_logger, records.Count, e);
-                return;
-            }
+            await _retry.ExecuteAsync(static state => new ValueTask(state.Totals.AddAsync(state.Records, CancellationToken.None)), (Totals: _totals, Records: records), records.Count);
+        }
+        catch (Exception e)
+        {
+            Log.TotalsLost(_logger, records.Count, e);
         }
     }
-
-    private static bool IsTransient(Exception e) => e switch
-    {
-        RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
-        HttpRequestException or IOException or TimeoutException => true,
-        OperationCanceledException => true, // the SDK's network timeout
-        _ => false,
-    };
 
     internal static string RowKeyOf(UsageRecord record) =>
         record.Timestamp.UtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + KeySafe(record.RequestId);
@@ -397,9 +363,6 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Usage queue is full ({Capacity}); records go to the overflow queue until it drains")]
         public static partial void Overflowing(ILogger logger, int capacity);
-
-        [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Writing {Count} usage rows failed (attempt {Attempt}); retrying in {Delay}")]
-        public static partial void WriteRetrying(ILogger logger, int count, int attempt, TimeSpan delay, Exception exception);
 
         [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "{Count} usage rows could not be written and are lost")]
         public static partial void RowsLost(ILogger logger, int count, Exception exception);

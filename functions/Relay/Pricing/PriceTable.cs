@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Pricing;
 
@@ -186,8 +187,8 @@ internal sealed record PriceTable
             writer.WriteString("model", price.Model);
             writer.WriteNumber("input", price.Input);
             writer.WriteNumber("output", price.Output);
-            WriteNullable(writer, "cacheRead", price.CacheRead);
-            WriteNullable(writer, "cacheWrite", price.CacheWrite);
+            JsonFields.WriteNumberOrNull(writer, "cacheRead", price.CacheRead);
+            JsonFields.WriteNumberOrNull(writer, "cacheWrite", price.CacheWrite);
             writer.WriteStartArray("tiers");
             foreach (var tier in price.Tiers)
             {
@@ -195,8 +196,8 @@ internal sealed record PriceTable
                 writer.WriteNumber("aboveInputTokens", tier.AboveInputTokens);
                 writer.WriteNumber("input", tier.Input);
                 writer.WriteNumber("output", tier.Output);
-                WriteNullable(writer, "cacheRead", tier.CacheRead);
-                WriteNullable(writer, "cacheWrite", tier.CacheWrite);
+                JsonFields.WriteNumberOrNull(writer, "cacheRead", tier.CacheRead);
+                JsonFields.WriteNumberOrNull(writer, "cacheWrite", tier.CacheWrite);
                 writer.WriteEndObject();
             }
 
@@ -219,17 +220,6 @@ internal sealed record PriceTable
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteNullable(Utf8JsonWriter writer, string name, decimal? value)
-    {
-        if (value is { } v)
-        {
-            writer.WriteNumber(name, v);
-        }
-        else
-        {
-            writer.WriteNull(name);
-        }
-    }
 
     /// <summary>The entry's tiers (empty when absent), or null when any is invalid.</summary>
     private static List<PriceTier>? Tiers(JsonElement entry, string at, List<string> errors)

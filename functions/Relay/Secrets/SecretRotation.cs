@@ -1,6 +1,8 @@
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Secrets;
 
@@ -24,35 +26,43 @@ internal sealed partial class SecretRotation(AccountStore accounts, EncryptionKe
         await foreach (var listed in accounts.ListEntitiesAsync(cancellationToken).ConfigureAwait(false))
         {
             rows++;
-            var entity = listed;
-            for (var attempt = 1; ; attempt++)
+
+            // The listed row is the first read; a conflict (changed since, e.g. by an OAuth refresh) reads it again.
+            TableEntity? first = listed;
+            try
             {
-                var (changes, upToDate, failed) = Reencrypt(entity);
-                if (failed.Count > 0)
-                {
-                    unreadable.AddRange(failed.Select(column => $"{entity.RowKey}/{column}"));
-                }
+                await ETagUpdate.RunAsync<bool>(
+                    async token =>
+                    {
+                        var read = first ?? await accounts.GetEntityIfExistsAsync(listed.RowKey, token).ConfigureAwait(false);
+                        first = null;
+                        return read;
+                    },
+                    async (entity, token) =>
+                    {
+                        if (entity is null)
+                        {
+                            return ETagWrite.Done(false); // deleted meanwhile: nothing left to rotate
+                        }
 
-                if (changes.Count == 0)
-                {
-                    current += upToDate;
-                    break;
-                }
+                        var (changes, upToDate, failed) = Reencrypt(entity);
+                        if (changes.Count > 0 && await accounts.TryMergeAsync(entity.RowKey, entity.ETag, changes, token).ConfigureAwait(false) is null)
+                        {
+                            return default;
+                        }
 
-                if (await accounts.TryMergeAsync(entity.RowKey, entity.ETag, changes, cancellationToken).ConfigureAwait(false) is not null)
-                {
-                    reencrypted += changes.Count;
-                    current += upToDate;
-                    break;
-                }
-
-                // Changed since we read it: read again and redo the row.
-                if (attempt == MaxAttemptsPerRow || await accounts.GetEntityIfExistsAsync(entity.RowKey, cancellationToken).ConfigureAwait(false) is not { } fresh)
-                {
-                    break;
-                }
-
-                entity = fresh;
+                        unreadable.AddRange(failed.Select(column => $"{entity.RowKey}/{column}"));
+                        reencrypted += changes.Count;
+                        current += upToDate;
+                        return ETagWrite.Done(true);
+                    },
+                    cancellationToken,
+                    MaxAttemptsPerRow).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // Kept changing: left under its old key for the next rotation, which an operator runs until all is current.
+                Log.RowSkipped(logger, listed.RowKey);
             }
         }
 
@@ -92,6 +102,9 @@ internal sealed partial class SecretRotation(AccountStore accounts, EncryptionKe
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1648, Level = LogLevel.Warning, Message = "Account {AccountId} kept changing during rotation and was left under its old key")]
+        public static partial void RowSkipped(ILogger logger, string accountId);
+
         [LoggerMessage(EventId = 1640, Level = LogLevel.Information, Message = "Secrets rotated to key {KeyId}: {Rows} rows, {Reencrypted} secrets re-encrypted, {Unreadable} unreadable")]
         public static partial void Rotated(ILogger logger, string keyId, int rows, int reencrypted, int unreadable);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Anthropic;
 
@@ -15,6 +16,11 @@ internal static class AnthropicRequestReader
         if (body.ValueKind != JsonValueKind.Object)
         {
             return RelayError.Invalid("request body: must be a JSON object");
+        }
+
+        if (JsonFields.CheckText(body) is { } textError)
+        {
+            return textError;
         }
 
         if (!body.TryGetProperty("model", out var modelElement) || modelElement.ValueKind == JsonValueKind.Null)
@@ -42,9 +48,9 @@ internal static class AnthropicRequestReader
             || (error = ReadSystem(body, out var system)) is not null
             || (error = ReadTools(body, out var tools)) is not null
             || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
-            || (error = ReadNumber(body, "temperature", out var temperature)) is not null
-            || (error = ReadNumber(body, "top_p", out var topP)) is not null
-            || (error = ReadStopSequences(body, out var stopSequences)) is not null
+            || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
+            || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
+            || (error = JsonFields.ReadStopSequences(body, "stop_sequences", out var stopSequences)) is not null
             || (error = ReadStream(body, out var stream)) is not null)
         {
             return error;
@@ -53,7 +59,7 @@ internal static class AnthropicRequestReader
         string? user = null;
         if (body.TryGetProperty("metadata", out var metadata))
         {
-            user = AnthropicWire.GetString(metadata, "user_id");
+            user = JsonFields.GetString(metadata, "user_id");
         }
 
         return new ChatRequest
@@ -121,11 +127,11 @@ internal static class AnthropicRequestReader
         }
 
         ChatRole role;
-        if (roleElement.ValueEquals("user"u8))
+        if (JsonFields.IsText(roleElement, "user"u8))
         {
             role = ChatRole.User;
         }
-        else if (roleElement.ValueEquals("assistant"u8))
+        else if (JsonFields.IsText(roleElement, "assistant"u8))
         {
             role = ChatRole.Assistant;
         }
@@ -213,31 +219,31 @@ internal static class AnthropicRequestReader
             return Invalid(at, ".type: must be a string");
         }
 
-        if (type.ValueEquals("text"u8))
+        if (JsonFields.IsText(type, "text"u8))
         {
             return ReadText(block, at, out part);
         }
 
-        if (type.ValueEquals("image"u8))
+        if (JsonFields.IsText(type, "image"u8))
         {
             return ReadImage(block, at, out part);
         }
 
-        if (type.ValueEquals("tool_use"u8))
+        if (JsonFields.IsText(type, "tool_use"u8))
         {
             return role == ChatRole.Assistant
                 ? ReadToolUse(block, at, out part)
                 : Invalid(at, ": tool_use blocks are only allowed in assistant messages");
         }
 
-        if (type.ValueEquals("tool_result"u8))
+        if (JsonFields.IsText(type, "tool_result"u8))
         {
             return role == ChatRole.User
                 ? ReadToolResult(block, at, toolNames, out part)
                 : Invalid(at, ": tool_result blocks are only allowed in user messages");
         }
 
-        if (type.ValueEquals("thinking"u8))
+        if (JsonFields.IsText(type, "thinking"u8))
         {
             var error = RequiredString(block, "thinking", at, out var thinking);
             if (error is not null)
@@ -246,7 +252,7 @@ internal static class AnthropicRequestReader
             }
 
             // An empty signature is as good as none: no provider will accept it back.
-            var signature = AnthropicWire.GetString(block, "signature");
+            var signature = JsonFields.GetString(block, "signature");
             part = new ThinkingPart(thinking, string.IsNullOrEmpty(signature) ? null : signature);
             return null;
         }
@@ -262,7 +268,7 @@ internal static class AnthropicRequestReader
         var error = RequiredString(block, "text", at, out var text);
         if (error is null)
         {
-            part = new TextPart(text, AnthropicWire.GetObject(block, "cache_control"));
+            part = new TextPart(text, JsonFields.GetObjectCopy(block, "cache_control"));
         }
 
         return error;
@@ -281,8 +287,8 @@ internal static class AnthropicRequestReader
             return Invalid(at, ".source: must be an object");
         }
 
-        var cacheControl = AnthropicWire.GetObject(block, "cache_control");
-        var sourceType = AnthropicWire.GetString(source, "type");
+        var cacheControl = JsonFields.GetObjectCopy(block, "cache_control");
+        var sourceType = JsonFields.GetString(source, "type");
         if (sourceType == "base64")
         {
             RelayError? error;
@@ -393,7 +399,7 @@ internal static class AnthropicRequestReader
         toolNames?.TryGetValue(toolUseId, out toolName);
         part = new ToolResultPart(toolUseId, content, isError, toolName)
         {
-            CacheControl = AnthropicWire.GetObject(block, "cache_control"),
+            CacheControl = JsonFields.GetObjectCopy(block, "cache_control"),
         };
         return null;
     }
@@ -407,7 +413,7 @@ internal static class AnthropicRequestReader
             return Invalid(at, ": must be an object");
         }
 
-        return AnthropicWire.GetString(item, "type") switch
+        return JsonFields.GetString(item, "type") switch
         {
             "text" => ReadText(item, at, out part),
             "image" => ReadImage(item, at, out part),
@@ -442,17 +448,17 @@ internal static class AnthropicRequestReader
                         return RelayError.Invalid($"system[{index}]: must be an object", "system");
                     }
 
-                    if (AnthropicWire.GetString(block, "type") != "text")
+                    if (JsonFields.GetString(block, "type") != "text")
                     {
                         return RelayError.Invalid($"system[{index}].type: must be text", "system");
                     }
 
-                    if (AnthropicWire.GetString(block, "text") is not { } blockText)
+                    if (JsonFields.GetString(block, "text") is not { } blockText)
                     {
                         return RelayError.Invalid($"system[{index}].text: must be a string", "system");
                     }
 
-                    parts.Add(new TextPart(blockText, AnthropicWire.GetObject(block, "cache_control")));
+                    parts.Add(new TextPart(blockText, JsonFields.GetObjectCopy(block, "cache_control")));
                     index++;
                 }
 
@@ -486,14 +492,14 @@ internal static class AnthropicRequestReader
             }
 
             // Server tools (web_search_20250305, bash_20250124, text_editor_…) run inside Anthropic; no other upstream has them.
-            var type = AnthropicWire.GetString(tool, "type");
+            var type = JsonFields.GetString(tool, "type");
             if (type is not null && type != "custom")
             {
                 index++;
                 continue;
             }
 
-            if (AnthropicWire.GetString(tool, "name") is not { Length: > 0 } name)
+            if (JsonFields.GetString(tool, "name") is not { Length: > 0 } name)
             {
                 return RelayError.Invalid($"tools[{index}].name: field required", "tools");
             }
@@ -508,9 +514,9 @@ internal static class AnthropicRequestReader
                 return RelayError.Invalid($"tools[{index}].input_schema: must be an object", "tools");
             }
 
-            list.Add(new ToolDefinition(name, AnthropicWire.GetString(tool, "description"), AnthropicWire.GetObject(tool, "input_schema")!)
+            list.Add(new ToolDefinition(name, JsonFields.GetString(tool, "description"), JsonFields.GetObjectCopy(tool, "input_schema")!)
             {
-                CacheControl = AnthropicWire.GetObject(tool, "cache_control"),
+                CacheControl = JsonFields.GetObjectCopy(tool, "cache_control"),
             });
             index++;
         }
@@ -533,7 +539,7 @@ internal static class AnthropicRequestReader
             return RelayError.Invalid("tool_choice: must be an object", "tool_choice");
         }
 
-        switch (AnthropicWire.GetString(element, "type"))
+        switch (JsonFields.GetString(element, "type"))
         {
             case "auto":
                 toolChoice = new ToolChoice(ToolChoiceKind.Auto);
@@ -545,7 +551,7 @@ internal static class AnthropicRequestReader
                 toolChoice = new ToolChoice(ToolChoiceKind.None);
                 break;
             case "tool":
-                if (AnthropicWire.GetString(element, "name") is not { Length: > 0 } name)
+                if (JsonFields.GetString(element, "name") is not { Length: > 0 } name)
                 {
                     return RelayError.Invalid("tool_choice.name: field required", "tool_choice");
                 }
@@ -567,50 +573,7 @@ internal static class AnthropicRequestReader
         return null;
     }
 
-    private static RelayError? ReadNumber(JsonElement body, string name, out double? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
 
-        if (element.ValueKind != JsonValueKind.Number)
-        {
-            return RelayError.Invalid($"{name}: must be a number", name);
-        }
-
-        value = element.GetDouble();
-        return null;
-    }
-
-    private static RelayError? ReadStopSequences(JsonElement body, out IReadOnlyList<string> stopSequences)
-    {
-        stopSequences = [];
-        if (!body.TryGetProperty("stop_sequences", out var array) || array.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            return RelayError.Invalid("stop_sequences: must be an array of strings", "stop_sequences");
-        }
-
-        var list = new List<string>(array.GetArrayLength());
-        foreach (var item in array.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.String)
-            {
-                return RelayError.Invalid("stop_sequences: must be an array of strings", "stop_sequences");
-            }
-
-            list.Add(item.GetString()!);
-        }
-
-        stopSequences = list;
-        return null;
-    }
 
     private static RelayError? ReadStream(JsonElement body, out bool stream)
     {

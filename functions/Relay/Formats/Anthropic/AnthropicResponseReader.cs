@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Anthropic;
 
@@ -13,6 +14,11 @@ internal static class AnthropicResponseReader
             return Unusable("the body is not a JSON object");
         }
 
+        if (JsonFields.CheckAnswerText(body) is { } textError)
+        {
+            return textError;
+        }
+
         if (!body.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
         {
             return Unusable("content is missing or not an array");
@@ -21,24 +27,24 @@ internal static class AnthropicResponseReader
         var parts = new List<ContentPart>(content.GetArrayLength());
         foreach (var block in content.EnumerateArray())
         {
-            switch (AnthropicWire.GetString(block, "type"))
+            switch (JsonFields.GetString(block, "type"))
             {
                 case "text":
-                    parts.Add(new TextPart(AnthropicWire.GetString(block, "text") ?? string.Empty));
+                    parts.Add(new TextPart(JsonFields.GetString(block, "text") ?? string.Empty));
                     break;
                 case "tool_use":
                     var input = block.TryGetProperty("input", out var inputElement) && inputElement.ValueKind == JsonValueKind.Object
                         ? inputElement.GetRawText()
                         : "{}";
                     parts.Add(new ToolCallPart(
-                        AnthropicWire.GetString(block, "id") ?? string.Empty,
-                        AnthropicWire.GetString(block, "name") ?? string.Empty,
+                        JsonFields.GetString(block, "id") ?? string.Empty,
+                        JsonFields.GetString(block, "name") ?? string.Empty,
                         input));
                     break;
                 case "thinking":
-                    var signature = AnthropicWire.GetString(block, "signature");
+                    var signature = JsonFields.GetString(block, "signature");
                     parts.Add(new ThinkingPart(
-                        AnthropicWire.GetString(block, "thinking") ?? string.Empty,
+                        JsonFields.GetString(block, "thinking") ?? string.Empty,
                         string.IsNullOrEmpty(signature) ? null : signature));
                     break;
 
@@ -48,11 +54,11 @@ internal static class AnthropicResponseReader
 
         return new ChatResponse
         {
-            Id = AnthropicWire.GetString(body, "id") ?? string.Empty,
-            Model = AnthropicWire.GetString(body, "model") ?? string.Empty,
+            Id = JsonFields.GetString(body, "id") ?? string.Empty,
+            Model = JsonFields.GetString(body, "model") ?? string.Empty,
             Content = parts,
-            StopReason = AnthropicWire.ReadStopReason(AnthropicWire.GetString(body, "stop_reason")),
-            StopSequence = AnthropicWire.GetString(body, "stop_sequence"),
+            StopReason = AnthropicWire.ReadStopReason(JsonFields.GetString(body, "stop_reason")),
+            StopSequence = JsonFields.GetString(body, "stop_sequence"),
             Usage = body.TryGetProperty("usage", out var usage) ? AnthropicWire.ReadUsage(usage) : Usage.Empty,
         };
     }

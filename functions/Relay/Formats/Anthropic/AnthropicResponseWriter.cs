@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Anthropic;
 
@@ -34,7 +35,7 @@ internal static class AnthropicResponseWriter
 
         writer.WriteEndArray();
         writer.WriteString("stop_reason", AnthropicWire.WriteStopReason(response.StopReason));
-        AnthropicWire.WriteNullableString(writer, "stop_sequence", response.StopReason == StopReason.StopSequence ? response.StopSequence : null);
+        JsonFields.WriteStringOrNull(writer, "stop_sequence", response.StopReason == StopReason.StopSequence ? response.StopSequence : null);
         AnthropicWire.WriteUsage(response.Usage, writer);
         writer.WriteEndObject();
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.Anthropic;
@@ -31,14 +32,9 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, sseEvent.Event, static name => new RelayError(ErrorKind.Upstream, $"upstream stream: event '{name ?? "message"}' is not valid JSON"), out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, $"upstream stream: event '{sseEvent.Event ?? "message"}' is not valid JSON");
+            return parseError;
         }
 
         using (document)
@@ -50,7 +46,7 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
             }
 
             // The data's own "type" is authoritative; the SSE event name repeats it.
-            switch (AnthropicWire.GetString(data, "type") ?? sseEvent.Event)
+            switch (JsonFields.GetString(data, "type") ?? sseEvent.Event)
             {
                 case "message_start":
                     OnMessageStart(data, output);
@@ -109,8 +105,8 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
         }
 
         output.Add(new MessageStarted(
-            AnthropicWire.GetString(message, "id") ?? string.Empty,
-            AnthropicWire.GetString(message, "model") ?? string.Empty,
+            JsonFields.GetString(message, "id") ?? string.Empty,
+            JsonFields.GetString(message, "model") ?? string.Empty,
             usage));
         if (usage is not null)
         {
@@ -125,12 +121,12 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
             return;
         }
 
-        switch (AnthropicWire.GetString(block, "type"))
+        switch (JsonFields.GetString(block, "type"))
         {
             case "text":
                 _blocks[index] = BlockKind.Text;
                 output.Add(new TextStarted(index));
-                if (AnthropicWire.GetString(block, "text") is { Length: > 0 } text)
+                if (JsonFields.GetString(block, "text") is { Length: > 0 } text)
                 {
                     output.Add(new TextDelta(index, text));
                 }
@@ -141,18 +137,18 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
                 _blocks[index] = BlockKind.ToolUse;
                 output.Add(new ToolCallStarted(
                     index,
-                    AnthropicWire.GetString(block, "id") ?? string.Empty,
-                    AnthropicWire.GetString(block, "name") ?? string.Empty));
+                    JsonFields.GetString(block, "id") ?? string.Empty,
+                    JsonFields.GetString(block, "name") ?? string.Empty));
                 break;
             case "thinking":
                 _blocks[index] = BlockKind.Thinking;
                 output.Add(new ThinkingStarted(index));
-                if (AnthropicWire.GetString(block, "thinking") is { Length: > 0 } thinking)
+                if (JsonFields.GetString(block, "thinking") is { Length: > 0 } thinking)
                 {
                     output.Add(new ThinkingDelta(index, thinking));
                 }
 
-                if (AnthropicWire.GetString(block, "signature") is { Length: > 0 } signature)
+                if (JsonFields.GetString(block, "signature") is { Length: > 0 } signature)
                 {
                     output.Add(new ThinkingSignature(index, signature));
                 }
@@ -171,19 +167,19 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
             return;
         }
 
-        switch (AnthropicWire.GetString(delta, "type"))
+        switch (JsonFields.GetString(delta, "type"))
         {
-            case "text_delta" when AnthropicWire.GetString(delta, "text") is { Length: > 0 } text:
+            case "text_delta" when JsonFields.GetString(delta, "text") is { Length: > 0 } text:
                 output.Add(new TextDelta(index, text));
                 break;
-            case "input_json_delta" when AnthropicWire.GetString(delta, "partial_json") is { Length: > 0 } json:
+            case "input_json_delta" when JsonFields.GetString(delta, "partial_json") is { Length: > 0 } json:
                 // NOTE: Anthropic opens a tool_use block with an empty fragment; it carries nothing, so it is skipped.
                 output.Add(new ToolArgumentsDelta(index, json));
                 break;
-            case "thinking_delta" when AnthropicWire.GetString(delta, "thinking") is { Length: > 0 } thinking:
+            case "thinking_delta" when JsonFields.GetString(delta, "thinking") is { Length: > 0 } thinking:
                 output.Add(new ThinkingDelta(index, thinking));
                 break;
-            case "signature_delta" when AnthropicWire.GetString(delta, "signature") is { Length: > 0 } signature:
+            case "signature_delta" when JsonFields.GetString(delta, "signature") is { Length: > 0 } signature:
                 output.Add(new ThinkingSignature(index, signature));
                 break;
 
@@ -200,10 +196,10 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
         }
 
         if (data.TryGetProperty("delta", out var delta)
-            && AnthropicWire.GetString(delta, "stop_reason") is { } stopReason
+            && JsonFields.GetString(delta, "stop_reason") is { } stopReason
             && !_finished)
         {
-            output.Add(new MessageFinished(AnthropicWire.ReadStopReason(stopReason), AnthropicWire.GetString(delta, "stop_sequence")));
+            output.Add(new MessageFinished(AnthropicWire.ReadStopReason(stopReason), JsonFields.GetString(delta, "stop_sequence")));
             _finished = true;
         }
     }
@@ -211,8 +207,8 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
     private static RelayError ReadError(JsonElement data)
     {
         var error = data.TryGetProperty("error", out var errorElement) ? errorElement : default;
-        var type = AnthropicWire.GetString(error, "type");
-        var message = AnthropicWire.GetString(error, "message") ?? "upstream stream failed without a message";
+        var type = JsonFields.GetString(error, "type");
+        var message = JsonFields.GetString(error, "message") ?? "upstream stream failed without a message";
         return new RelayError(AnthropicErrors.KindOf(type), message);
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.Anthropic;
@@ -223,7 +224,7 @@ internal sealed class AnthropicStreamEncoder : IStreamEncoder
         writer.WriteString("type", "message_delta");
         writer.WriteStartObject("delta");
         writer.WriteString("stop_reason", AnthropicWire.WriteStopReason(_stopReason));
-        AnthropicWire.WriteNullableString(writer, "stop_sequence", _stopReason == StopReason.StopSequence ? _stopSequence : null);
+        JsonFields.WriteStringOrNull(writer, "stop_sequence", _stopReason == StopReason.StopSequence ? _stopSequence : null);
         writer.WriteEndObject();
         AnthropicWire.WriteUsage(_usage.Current, writer, outputFirst: true);
         writer.WriteEndObject();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Anthropic;
 
@@ -31,18 +32,18 @@ internal static class AnthropicWire
     /// <summary>Reads the token fields an Anthropic <c>usage</c> object carries; absent or null fields stay null.</summary>
     public static UsageReport ReadUsageReport(JsonElement usage) => new()
     {
-        InputTokens = GetInt64(usage, "input_tokens"),
-        OutputTokens = GetInt64(usage, "output_tokens"),
-        CacheReadTokens = GetInt64(usage, "cache_read_input_tokens"),
-        CacheWriteTokens = GetInt64(usage, "cache_creation_input_tokens"),
+        InputTokens = JsonFields.GetInt64(usage, "input_tokens"),
+        OutputTokens = JsonFields.GetInt64(usage, "output_tokens"),
+        CacheReadTokens = JsonFields.GetInt64(usage, "cache_read_input_tokens"),
+        CacheWriteTokens = JsonFields.GetInt64(usage, "cache_creation_input_tokens"),
     };
 
     public static Usage ReadUsage(JsonElement usage) => new()
     {
-        InputTokens = GetInt64(usage, "input_tokens") ?? 0,
-        OutputTokens = GetInt64(usage, "output_tokens") ?? 0,
-        CacheReadTokens = GetInt64(usage, "cache_read_input_tokens") ?? 0,
-        CacheWriteTokens = GetInt64(usage, "cache_creation_input_tokens") ?? 0,
+        InputTokens = JsonFields.GetInt64(usage, "input_tokens") ?? 0,
+        OutputTokens = JsonFields.GetInt64(usage, "output_tokens") ?? 0,
+        CacheReadTokens = JsonFields.GetInt64(usage, "cache_read_input_tokens") ?? 0,
+        CacheWriteTokens = JsonFields.GetInt64(usage, "cache_creation_input_tokens") ?? 0,
     };
 
     /// <summary>Writes <c>"usage": {...}</c> with the four token counters Anthropic clients read.</summary>
@@ -66,17 +67,6 @@ internal static class AnthropicWire
         writer.WriteEndObject();
     }
 
-    public static void WriteNullableString(Utf8JsonWriter writer, string propertyName, string? value)
-    {
-        if (value is null)
-        {
-            writer.WriteNull(propertyName);
-        }
-        else
-        {
-            writer.WriteString(propertyName, value);
-        }
-    }
 
     /// <summary>Writes a tool call's arguments JSON text as the <c>input</c> object; anything but an object becomes <c>{}</c>.</summary>
     public static void WriteToolInput(Utf8JsonWriter writer, string argumentsJson)
@@ -103,25 +93,6 @@ internal static class AnthropicWire
         writer.WriteEndObject();
     }
 
-    public static long? GetInt64(JsonElement obj, string name) =>
-        obj.ValueKind == JsonValueKind.Object
-        && obj.TryGetProperty(name, out var value)
-        && value.ValueKind == JsonValueKind.Number
-        && value.TryGetInt64(out var number)
-            ? number
-            : null;
 
-    public static string? GetString(JsonElement obj, string name) =>
-        obj.ValueKind == JsonValueKind.Object
-        && obj.TryGetProperty(name, out var value)
-        && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 
-    /// <summary>A detached copy of an object property (e.g. <c>cache_control</c>), or null when absent or not an object.</summary>
-    /// <remarks>NOTE: the copy must not point into the request's <see cref="JsonDocument"/>, which is disposed after parsing.</remarks>
-    public static JsonObject? GetObject(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object
-            ? JsonObject.Create(value.Clone())
-            : null;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -48,14 +49,14 @@ internal static class GeminiErrors
         body.ValueKind == JsonValueKind.Object
         && body.TryGetProperty("error", out var error)
         && error.ValueKind == JsonValueKind.Object
-            ? GeminiJson.GetString(error, "message")
+            ? JsonFields.GetString(error, "message")
             : null;
 
     /// <summary>Turns an upstream <c>{"error":{...}}</c> (e.g. inside a stream) into a relay error.</summary>
     public static RelayError FromUpstream(JsonElement error)
     {
-        var message = error.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(error, "message") : null;
-        var status = error.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(error, "status") : null;
+        var message = error.ValueKind == JsonValueKind.Object ? JsonFields.GetString(error, "message") : null;
+        var status = error.ValueKind == JsonValueKind.Object ? JsonFields.GetString(error, "status") : null;
         var kind = status switch
         {
             "INVALID_ARGUMENT" or "FAILED_PRECONDITION" or "OUT_OF_RANGE" => ErrorKind.InvalidRequest,

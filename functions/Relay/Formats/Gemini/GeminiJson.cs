@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -42,10 +43,7 @@ internal static class GeminiJson
     }
 
     public static string? GetString(JsonElement obj, string camel, string snake) =>
-        TryGet(obj, camel, snake, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    public static string? GetString(JsonElement obj, string name) =>
-        TryGet(obj, name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        TryGet(obj, camel, snake, out var value) && JsonFields.TryReadText(value, out var text) ? text : null;
 
     public static bool IsTrue(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;

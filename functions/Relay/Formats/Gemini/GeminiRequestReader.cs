@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -15,6 +16,11 @@ internal static class GeminiRequestReader
         if (body.ValueKind != JsonValueKind.Object)
         {
             return RelayError.Invalid("request body: must be a JSON object");
+        }
+
+        if (JsonFields.CheckText(body) is { } textError)
+        {
+            return textError;
         }
 
         var model = NormalizeModel(modelFromPath);
@@ -262,7 +268,7 @@ internal static class GeminiRequestReader
             else if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
             {
                 var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
-                var data = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "data") : null;
+                var data = inline.ValueKind == JsonValueKind.Object ? JsonFields.GetString(inline, "data") : null;
                 if (mimeType is null)
                 {
                     return Invalid($"{partPath}.inlineData.mimeType", "field required");
@@ -311,7 +317,7 @@ internal static class GeminiRequestReader
             return Invalid(path, "must be an object");
         }
 
-        var name = GeminiJson.GetString(call, "name");
+        var name = JsonFields.GetString(call, "name");
         if (string.IsNullOrEmpty(name))
         {
             return Invalid($"{path}.name", "field required");
@@ -340,7 +346,7 @@ internal static class GeminiRequestReader
             items.Add(new ThinkingPart(string.Empty, signature));
         }
 
-        var id = GeminiJson.GetString(call, "id") is { Length: > 0 } given ? given : syntheticId;
+        var id = JsonFields.GetString(call, "id") is { Length: > 0 } given ? given : syntheticId;
         items.Add(new ToolCallPart(id, name, arguments));
         pending.Add((id, name));
         return null;
@@ -353,7 +359,7 @@ internal static class GeminiRequestReader
             return Invalid(path, "must be an object");
         }
 
-        var name = GeminiJson.GetString(response, "name");
+        var name = JsonFields.GetString(response, "name");
         if (string.IsNullOrEmpty(name))
         {
             return Invalid($"{path}.name", "field required");
@@ -371,7 +377,7 @@ internal static class GeminiRequestReader
             text = ResultText(value, out isError);
         }
 
-        var id = Answer(pending, GeminiJson.GetString(response, "id"), name) ?? syntheticId;
+        var id = Answer(pending, JsonFields.GetString(response, "id"), name) ?? syntheticId;
         results.Add(new ToolResultPart(id, [new TextPart(text)], isError, name));
         return null;
     }
@@ -476,7 +482,7 @@ internal static class GeminiRequestReader
                 foreach (var declaration in declarations.EnumerateArray())
                 {
                     var path = $"tools[{toolIndex}].functionDeclarations[{declarationIndex}]";
-                    var name = declaration.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(declaration, "name") : null;
+                    var name = declaration.ValueKind == JsonValueKind.Object ? JsonFields.GetString(declaration, "name") : null;
                     if (string.IsNullOrEmpty(name))
                     {
                         error = Invalid($"{path}.name", "field required");
@@ -498,7 +504,7 @@ internal static class GeminiRequestReader
                         parameters = EmptyObjectSchema();
                     }
 
-                    definitions.Add(new ToolDefinition(name, GeminiJson.GetString(declaration, "description"), parameters));
+                    definitions.Add(new ToolDefinition(name, JsonFields.GetString(declaration, "description"), parameters));
                     declarationIndex++;
                 }
             }
@@ -540,7 +546,7 @@ internal static class GeminiRequestReader
             }
         }
 
-        switch (GeminiJson.GetString(config, "mode"))
+        switch (JsonFields.GetString(config, "mode"))
         {
             case null:
                 return null;
@@ -560,63 +566,21 @@ internal static class GeminiRequestReader
     private static RelayError? ReadNumber(JsonElement config, string camel, string snake, out double? value)
     {
         value = null;
-        if (!GeminiJson.TryGet(config, camel, snake, out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number)
-        {
-            return Invalid($"generationConfig.{camel}", "must be a number");
-        }
-
-        value = element.GetDouble();
-        return null;
+        return GeminiJson.TryGet(config, camel, snake, out var element) ? JsonFields.Number(element, $"generationConfig.{camel}", out value) : null;
     }
 
     private static RelayError? ReadInteger(JsonElement config, string camel, string snake, out int? value)
     {
         value = null;
-        if (!GeminiJson.TryGet(config, camel, snake, out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var number) || number < 1)
-        {
-            return Invalid($"generationConfig.{camel}", "must be a positive integer");
-        }
-
-        value = number;
-        return null;
+        return GeminiJson.TryGet(config, camel, snake, out var element) ? JsonFields.PositiveInt(element, $"generationConfig.{camel}", out value) : null;
     }
 
     private static RelayError? ReadStopSequences(JsonElement config, out IReadOnlyList<string> value)
     {
         value = [];
-        if (!GeminiJson.TryGet(config, "stopSequences", "stop_sequences", out var element))
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Array)
-        {
-            return Invalid("generationConfig.stopSequences", "must be an array of strings");
-        }
-
-        var list = new List<string>(element.GetArrayLength());
-        foreach (var item in element.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.String)
-            {
-                return Invalid("generationConfig.stopSequences", "must be an array of strings");
-            }
-
-            list.Add(item.GetString()!);
-        }
-
-        value = list;
-        return null;
+        return GeminiJson.TryGet(config, "stopSequences", "stop_sequences", out var element)
+            ? JsonFields.StopSequences(element, "generationConfig.stopSequences", out value)
+            : null;
     }
 
     private static RelayError Invalid(string field, string problem) => RelayError.Invalid($"{field}: {problem}", field);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -12,6 +13,11 @@ internal static class GeminiResponseReader
         if (body.ValueKind != JsonValueKind.Object)
         {
             return new RelayError(ErrorKind.Upstream, "Gemini response: expected a JSON object.");
+        }
+
+        if (JsonFields.CheckAnswerText(body) is { } textError)
+        {
+            return textError;
         }
 
         if (body.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
@@ -105,8 +111,8 @@ internal static class GeminiResponseReader
             }
 
             content.Add(new ToolCallPart(
-                callIds.Next(GeminiJson.GetString(call, "id")),
-                GeminiJson.GetString(call, "name") ?? string.Empty,
+                callIds.Next(JsonFields.GetString(call, "id")),
+                JsonFields.GetString(call, "name") ?? string.Empty,
                 GeminiJson.TryGet(call, "args", out var args) && args.ValueKind == JsonValueKind.Object ? args.GetRawText() : "{}"));
             return true;
         }

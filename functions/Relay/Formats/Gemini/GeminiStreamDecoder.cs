@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.Gemini;
@@ -11,6 +12,8 @@ namespace Serverless.Relay.Formats.Gemini;
 /// </summary>
 internal sealed class GeminiStreamDecoder : IStreamDecoder
 {
+    private static readonly RelayError NotJson = new(ErrorKind.Upstream, "Gemini stream: a chunk was not valid JSON.");
+
     private enum Block
     {
         None,
@@ -33,14 +36,9 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, NotJson, out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, "Gemini stream: a chunk was not valid JSON.");
+            return parseError;
         }
 
         using (document)
@@ -173,7 +171,7 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
             }
 
             var index = _nextIndex++;
-            output.Add(new ToolCallStarted(index, _callIds.Next(GeminiJson.GetString(call, "id")), GeminiJson.GetString(call, "name") ?? string.Empty));
+            output.Add(new ToolCallStarted(index, _callIds.Next(JsonFields.GetString(call, "id")), JsonFields.GetString(call, "name") ?? string.Empty));
             output.Add(new ToolArgumentsDelta(index, GeminiJson.TryGet(call, "args", out var args) && args.ValueKind == JsonValueKind.Object ? args.GetRawText() : "{}"));
             output.Add(new BlockStopped(index));
         }

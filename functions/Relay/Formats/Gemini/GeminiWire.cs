@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -219,7 +220,7 @@ internal static class GeminiWire
             return new ImagePart
             {
                 MediaType = GeminiJson.GetString(inline, "mimeType", "mime_type"),
-                Data = GeminiJson.GetString(inline, "data"),
+                Data = JsonFields.GetString(inline, "data"),
             };
         }
 

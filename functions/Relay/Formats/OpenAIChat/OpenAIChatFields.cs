@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
@@ -10,8 +11,7 @@ internal sealed class OpenAIChatFields
 {
     public RelayError? Error { get; private set; }
 
-    public static bool TryGetPresent(JsonElement obj, string name, out JsonElement value) =>
-        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+    public static bool TryGetPresent(JsonElement obj, string name, out JsonElement value) => JsonFields.TryGetPresent(obj, name, out value);
 
     /// <summary>A required string at <c>parentPath.name</c>; the error names that path.</summary>
     public static RelayError? RequireString(JsonElement obj, string name, string parentPath, out string value)
@@ -42,10 +42,7 @@ internal sealed class OpenAIChatFields
             ? element.GetBoolean()
             : null;
 
-    public double? Double(JsonElement obj, string name) =>
-        TryGetPresent(obj, name, out var element) && Check(element.ValueKind == JsonValueKind.Number, name, "must be a number")
-            ? element.GetDouble()
-            : null;
+    public double? Double(JsonElement obj, string name) => Keep(JsonFields.ReadNumber(obj, name, out var value)) ? value : null;
 
     public int? PositiveInt(JsonElement obj, string name)
     {
@@ -70,39 +67,14 @@ internal sealed class OpenAIChatFields
             : null;
 
     /// <summary>A string or an array of strings (OpenAI's <c>stop</c>), as a list.</summary>
-    public List<string> StringOrStrings(JsonElement obj, string name)
+    public IReadOnlyList<string> StringOrStrings(JsonElement obj, string name) =>
+        Keep(JsonFields.ReadStopSequences(obj, name, out var values, allowSingle: true)) ? values : [];
+
+    /// <summary>Keeps the first error; true when there was none.</summary>
+    private bool Keep(RelayError? error)
     {
-        if (!TryGetPresent(obj, name, out var element))
-        {
-            return [];
-        }
-
-        if (element.ValueKind == JsonValueKind.String)
-        {
-            return [element.GetString()!];
-        }
-
-        if (element.ValueKind == JsonValueKind.Array)
-        {
-            var values = new List<string>(element.GetArrayLength());
-            foreach (var item in element.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.String)
-                {
-                    break;
-                }
-
-                values.Add(item.GetString()!);
-            }
-
-            if (values.Count == element.GetArrayLength())
-            {
-                return values;
-            }
-        }
-
-        Check(false, name, "must be a string or an array of strings");
-        return [];
+        Error ??= error;
+        return error is null;
     }
 
     private bool Check(bool valid, string path, string problem)

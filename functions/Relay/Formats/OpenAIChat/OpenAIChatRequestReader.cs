@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
@@ -30,6 +31,11 @@ internal sealed class OpenAIChatRequestReader
         if (body.ValueKind != JsonValueKind.Object)
         {
             return RelayError.Invalid("body: must be a JSON object");
+        }
+
+        if (JsonFields.CheckText(body) is { } textError)
+        {
+            return textError;
         }
 
         if (!OpenAIChatFields.TryGetPresent(body, "model", out var modelElement))
@@ -251,7 +257,7 @@ internal sealed class OpenAIChatRequestReader
         }
 
         var typePath = path + ".type";
-        if (OpenAIChatFields.TryGetPresent(toolCall, "type", out var type) && !type.ValueEquals("function"u8))
+        if (OpenAIChatFields.TryGetPresent(toolCall, "type", out var type) && !JsonFields.IsText(type, "function"u8))
         {
             return RelayError.Invalid($"{typePath}: must be function", typePath);
         }
@@ -355,7 +361,7 @@ internal sealed class OpenAIChatRequestReader
             }
 
             var typePath = partPath + ".type";
-            var type = OpenAIChatWire.GetString(part, "type");
+            var type = JsonFields.GetString(part, "type");
             if (type == "text" && (allowed & ContentKinds.Text) != 0)
             {
                 if (OpenAIChatFields.RequireString(part, "text", partPath, out var text) is { } textError)
@@ -363,7 +369,7 @@ internal sealed class OpenAIChatRequestReader
                     return textError;
                 }
 
-                parts.Add(new TextPart(text, OpenAIChatWire.GetObjectCopy(part, "cache_control")));
+                parts.Add(new TextPart(text, JsonFields.GetObjectCopy(part, "cache_control")));
             }
             else if (type == "refusal" && (allowed & ContentKinds.Refusal) != 0)
             {
@@ -407,7 +413,7 @@ internal sealed class OpenAIChatRequestReader
                 return urlError;
             }
 
-            detail = OpenAIChatWire.GetString(image, "detail");
+            detail = JsonFields.GetString(image, "detail");
         }
         else if (image.ValueKind == JsonValueKind.String)
         {
@@ -419,7 +425,7 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid($"{imagePath}: must be an object", imagePath);
         }
 
-        parts.Add(OpenAIChatWire.ReadImageUrl(url, detail, OpenAIChatWire.GetObjectCopy(part, "cache_control")));
+        parts.Add(OpenAIChatWire.ReadImageUrl(url, detail, JsonFields.GetObjectCopy(part, "cache_control")));
         return null;
     }
 
@@ -449,7 +455,7 @@ internal sealed class OpenAIChatRequestReader
             }
 
             var typePath = path + ".type";
-            if (!tool.TryGetProperty("type", out var type) || !type.ValueEquals("function"u8))
+            if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
             {
                 error = RelayError.Invalid($"{typePath}: must be function", typePath);
                 return [];
@@ -485,9 +491,9 @@ internal sealed class OpenAIChatRequestReader
                 return [];
             }
 
-            definitions.Add(new ToolDefinition(name, OpenAIChatWire.GetString(function, "description"), parameters)
+            definitions.Add(new ToolDefinition(name, JsonFields.GetString(function, "description"), parameters)
             {
-                CacheControl = OpenAIChatWire.GetObjectCopy(tool, "cache_control"),
+                CacheControl = JsonFields.GetObjectCopy(tool, "cache_control"),
             });
         }
 
@@ -502,20 +508,13 @@ internal sealed class OpenAIChatRequestReader
             return null;
         }
 
-        if (choice.ValueKind == JsonValueKind.String)
+        if (JsonFields.ToolChoiceKeyword(choice) is { } keyword)
         {
-            switch (choice.GetString())
-            {
-                case "auto":
-                    return new ToolChoice(ToolChoiceKind.Auto);
-                case "none":
-                    return new ToolChoice(ToolChoiceKind.None);
-                case "required":
-                    return new ToolChoice(ToolChoiceKind.Required);
-            }
+            return keyword;
         }
-        else if (choice.ValueKind == JsonValueKind.Object
-            && choice.TryGetProperty("type", out var type) && type.ValueEquals("function"u8)
+
+        if (choice.ValueKind == JsonValueKind.Object
+            && choice.TryGetProperty("type", out var type) && JsonFields.IsText(type, "function"u8)
             && choice.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
         {
             if (OpenAIChatFields.RequireString(function, "name", "tool_choice.function", out var name) is { } nameError)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
@@ -11,6 +12,11 @@ internal static class OpenAIChatResponseReader
         if (body.ValueKind != JsonValueKind.Object)
         {
             return Unusable("must be a JSON object");
+        }
+
+        if (JsonFields.CheckAnswerText(body) is { } textError)
+        {
+            return textError;
         }
 
         if (OpenAIChatWire.ReadErrorMessage(body) is { } errorMessage)
@@ -44,7 +50,7 @@ internal static class OpenAIChatResponseReader
         var content = new List<ContentPart>();
 
         // DeepSeek, vLLM and others send reasoning as reasoning_content, OpenRouter as reasoning; it came first.
-        if ((OpenAIChatWire.GetString(message, "reasoning_content") ?? OpenAIChatWire.GetString(message, "reasoning")) is { Length: > 0 } reasoning)
+        if ((JsonFields.GetString(message, "reasoning_content") ?? JsonFields.GetString(message, "reasoning")) is { Length: > 0 } reasoning)
         {
             content.Add(new ThinkingPart(reasoning));
         }
@@ -63,7 +69,7 @@ internal static class OpenAIChatResponseReader
                 // Not OpenAI's shape, but some compatible servers answer with parts.
                 foreach (var part in text.EnumerateArray())
                 {
-                    if (part.ValueKind == JsonValueKind.Object && OpenAIChatWire.GetString(part, "text") is { } partText)
+                    if (part.ValueKind == JsonValueKind.Object && JsonFields.GetString(part, "text") is { } partText)
                     {
                         content.Add(new TextPart(partText));
                     }
@@ -71,7 +77,7 @@ internal static class OpenAIChatResponseReader
             }
         }
 
-        if (OpenAIChatWire.GetString(message, "refusal") is { Length: > 0 } refusal)
+        if (JsonFields.GetString(message, "refusal") is { Length: > 0 } refusal)
         {
             content.Add(new TextPart(refusal));
         }
@@ -100,12 +106,12 @@ internal static class OpenAIChatResponseReader
 
         return new ChatResponse
         {
-            Id = OpenAIChatWire.GetString(body, "id") ?? string.Empty,
-            Model = OpenAIChatWire.GetString(body, "model") ?? string.Empty,
+            Id = JsonFields.GetString(body, "id") ?? string.Empty,
+            Model = JsonFields.GetString(body, "model") ?? string.Empty,
             Content = content,
-            StopReason = OpenAIChatWire.ReadFinishReason(OpenAIChatWire.GetString(choice, "finish_reason")),
+            StopReason = OpenAIChatWire.ReadFinishReason(JsonFields.GetString(choice, "finish_reason")),
             Usage = usage,
-            Created = OpenAIChatWire.GetInt64(body, "created") ?? 0,
+            Created = JsonFields.GetInt64(body, "created") ?? 0,
         };
     }
 
@@ -114,7 +120,7 @@ internal static class OpenAIChatResponseReader
         if (toolCall.ValueKind != JsonValueKind.Object
             || !toolCall.TryGetProperty("function", out var function)
             || function.ValueKind != JsonValueKind.Object
-            || OpenAIChatWire.GetString(function, "name") is not { } name)
+            || JsonFields.GetString(function, "name") is not { } name)
         {
             return null;
         }
@@ -133,7 +139,7 @@ internal static class OpenAIChatResponseReader
         }
 
         // Some compatible servers (older Ollama) leave the id out; the next turn still has to reference the call.
-        var id = OpenAIChatWire.GetString(toolCall, "id") is { Length: > 0 } given ? given : $"call_{index}";
+        var id = JsonFields.GetString(toolCall, "id") is { Length: > 0 } given ? given : $"call_{index}";
         return new ToolCallPart(id, name, arguments);
     }
 

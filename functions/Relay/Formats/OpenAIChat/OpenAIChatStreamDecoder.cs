@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
@@ -11,6 +12,8 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// </summary>
 internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
 {
+    private static readonly RelayError NotJson = new(ErrorKind.Upstream, "upstream stream event is not valid JSON");
+
     private const int None = -1;
 
     // Upstream tool_calls[].index → canonical block index; a handful of entries per stream.
@@ -45,14 +48,9 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, NotJson, out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, "upstream stream event is not valid JSON");
+            return parseError;
         }
 
         using (document)
@@ -82,8 +80,8 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
 
                 _started = true;
                 output.Add(new MessageStarted(
-                    OpenAIChatWire.GetString(chunk, "id") ?? string.Empty,
-                    OpenAIChatWire.GetString(chunk, "model") ?? string.Empty));
+                    JsonFields.GetString(chunk, "id") ?? string.Empty,
+                    JsonFields.GetString(chunk, "model") ?? string.Empty));
             }
 
             if (hasChoices)
@@ -91,7 +89,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
                 foreach (var choice in choices.EnumerateArray())
                 {
                     // n > 1 is not part of the canonical model: only the first choice is relayed.
-                    if (choice.ValueKind == JsonValueKind.Object && (OpenAIChatWire.GetInt64(choice, "index") ?? 0) == 0)
+                    if (choice.ValueKind == JsonValueKind.Object && (JsonFields.GetInt64(choice, "index") ?? 0) == 0)
                     {
                         DecodeChoice(choice, output);
                     }
@@ -135,7 +133,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
         // Azure's content-filter annotation chunks carry a choice without a delta.
         if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
         {
-            if ((OpenAIChatWire.GetString(delta, "reasoning_content") ?? OpenAIChatWire.GetString(delta, "reasoning")) is { Length: > 0 } reasoning)
+            if ((JsonFields.GetString(delta, "reasoning_content") ?? JsonFields.GetString(delta, "reasoning")) is { Length: > 0 } reasoning)
             {
                 if (_thinkingBlock == None)
                 {
@@ -148,8 +146,8 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
             }
 
             // The first chunk carries content "" with the role; a block only starts on real text.
-            AppendText(OpenAIChatWire.GetString(delta, "content"), output);
-            AppendText(OpenAIChatWire.GetString(delta, "refusal"), output);
+            AppendText(JsonFields.GetString(delta, "content"), output);
+            AppendText(JsonFields.GetString(delta, "refusal"), output);
 
             if (delta.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
             {
@@ -161,7 +159,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
             }
         }
 
-        if (OpenAIChatWire.GetString(choice, "finish_reason") is { } finishReason)
+        if (JsonFields.GetString(choice, "finish_reason") is { } finishReason)
         {
             Finish(OpenAIChatWire.ReadFinishReason(finishReason), output);
         }
@@ -192,7 +190,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
         }
 
         // NOTE: Gemini's OpenAI endpoint and some others omit tool_calls[].index; the position in the array stands in.
-        var index = (int)(OpenAIChatWire.GetInt64(toolCall, "index") ?? position);
+        var index = (int)(JsonFields.GetInt64(toolCall, "index") ?? position);
         toolCall.TryGetProperty("function", out var function);
         var hasFunction = function.ValueKind == JsonValueKind.Object;
 
@@ -203,12 +201,12 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
             block = _nextBlock++;
             _toolBlocks[index] = block;
             _openToolBlocks.Add(block);
-            var id = OpenAIChatWire.GetString(toolCall, "id") is { Length: > 0 } given ? given : $"call_{index}";
-            var name = hasFunction ? OpenAIChatWire.GetString(function, "name") ?? string.Empty : string.Empty;
+            var id = JsonFields.GetString(toolCall, "id") is { Length: > 0 } given ? given : $"call_{index}";
+            var name = hasFunction ? JsonFields.GetString(function, "name") ?? string.Empty : string.Empty;
             output.Add(new ToolCallStarted(block, id, name));
         }
 
-        if (hasFunction && OpenAIChatWire.GetString(function, "arguments") is { Length: > 0 } arguments)
+        if (hasFunction && JsonFields.GetString(function, "arguments") is { Length: > 0 } arguments)
         {
             output.Add(new ToolArgumentsDelta(block, arguments));
         }

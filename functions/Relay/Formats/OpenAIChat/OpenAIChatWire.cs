@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
@@ -33,19 +34,19 @@ internal static class OpenAIChatWire
     /// </summary>
     public static UsageReport ReadUsage(JsonElement usage)
     {
-        var prompt = GetInt64(usage, "prompt_tokens");
-        var completion = GetInt64(usage, "completion_tokens");
+        var prompt = JsonFields.GetInt64(usage, "prompt_tokens");
+        var completion = JsonFields.GetInt64(usage, "completion_tokens");
         long cacheRead = 0, cacheWrite = 0;
         long? reasoning = null;
         if (usage.TryGetProperty("prompt_tokens_details", out var promptDetails) && promptDetails.ValueKind == JsonValueKind.Object)
         {
-            cacheRead = GetInt64(promptDetails, "cached_tokens") ?? 0;
-            cacheWrite = GetInt64(promptDetails, "cache_write_tokens") ?? 0;
+            cacheRead = JsonFields.GetInt64(promptDetails, "cached_tokens") ?? 0;
+            cacheWrite = JsonFields.GetInt64(promptDetails, "cache_write_tokens") ?? 0;
         }
 
         if (usage.TryGetProperty("completion_tokens_details", out var completionDetails) && completionDetails.ValueKind == JsonValueKind.Object)
         {
-            reasoning = GetInt64(completionDetails, "reasoning_tokens");
+            reasoning = JsonFields.GetInt64(completionDetails, "reasoning_tokens");
         }
 
         return new UsageReport
@@ -89,17 +90,8 @@ internal static class OpenAIChatWire
     /// <summary>The URL to send for an image: its own, or a data URL built from inline data.</summary>
     public static string ImageUrlOf(ImagePart image) => image.Url ?? DataUrl.Of(image.MediaType, image.Data);
 
-    public static long? GetInt64(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
-            ? number
-            : null;
 
-    public static string? GetString(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    /// <summary>A detached copy of an object-valued property (the request document is disposed after reading).</summary>
-    public static JsonObject? GetObjectCopy(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? JsonObject.Create(value.Clone()) : null;
 
     /// <summary>Reads <c>{"error": {"message": ...}}</c>, or the bare <c>{"error": "..."}</c> some compatible servers send.</summary>
     public static string? ReadErrorMessage(JsonElement body)
@@ -111,7 +103,7 @@ internal static class OpenAIChatWire
 
         return error.ValueKind switch
         {
-            JsonValueKind.Object => GetString(error, "message"),
+            JsonValueKind.Object => JsonFields.GetString(error, "message"),
             JsonValueKind.String => error.GetString(),
             _ => null,
         };

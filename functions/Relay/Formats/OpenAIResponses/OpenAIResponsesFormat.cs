@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.OpenAIChat;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
@@ -51,7 +52,7 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
         {
             if (error.ValueKind == JsonValueKind.Object)
             {
-                return ResponsesResponseReader.GetString(error, "message");
+                return JsonFields.GetString(error, "message");
             }
 
             if (error.ValueKind == JsonValueKind.String)
@@ -61,6 +62,6 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
         }
 
         // Some compatible servers answer a flat {"message": …}.
-        return ResponsesResponseReader.GetString(body, "message");
+        return JsonFields.GetString(body, "message");
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
 
@@ -16,6 +17,11 @@ internal static class ResponsesRequestReader
         if (body.ValueKind != JsonValueKind.Object)
         {
             return RelayError.Invalid("body: must be a JSON object");
+        }
+
+        if (JsonFields.CheckText(body) is { } textError)
+        {
+            return textError;
         }
 
         // Step 1: model.
@@ -83,17 +89,17 @@ internal static class ResponsesRequestReader
             return e1;
         }
 
-        if (ReadNumber(body, "temperature", out var temperature) is { } e2)
+        if (JsonFields.ReadNumber(body, "temperature", out var temperature) is { } e2)
         {
             return e2;
         }
 
-        if (ReadNumber(body, "top_p", out var topP) is { } e3)
+        if (JsonFields.ReadNumber(body, "top_p", out var topP) is { } e3)
         {
             return e3;
         }
 
-        if (ReadInt(body, "max_output_tokens", out var maxOutputTokens) is { } e4)
+        if (JsonFields.ReadPositiveInt(body, "max_output_tokens", out var maxOutputTokens) is { } e4)
         {
             return e4;
         }
@@ -490,19 +496,12 @@ internal static class ResponsesRequestReader
             return null;
         }
 
-        if (choice.ValueKind == JsonValueKind.String)
+        if (JsonFields.ToolChoiceKeyword(choice) is { } keyword)
         {
-            switch (choice.GetString())
-            {
-                case "auto":
-                    return new ToolChoice(ToolChoiceKind.Auto);
-                case "none":
-                    return new ToolChoice(ToolChoiceKind.None);
-                case "required":
-                    return new ToolChoice(ToolChoiceKind.Required);
-            }
+            return keyword;
         }
-        else if (choice.ValueKind == JsonValueKind.Object)
+
+        if (choice.ValueKind == JsonValueKind.Object)
         {
             var type = choice.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
             if (type == "function")
@@ -581,37 +580,5 @@ internal static class ResponsesRequestReader
         return null;
     }
 
-    private static RelayError? ReadNumber(JsonElement body, string name, out double? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
 
-        if (element.ValueKind != JsonValueKind.Number)
-        {
-            return RelayError.Invalid($"{name}: must be a number", name);
-        }
-
-        value = element.GetDouble();
-        return null;
-    }
-
-    private static RelayError? ReadInt(JsonElement body, string name, out int? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var number) || number < 1)
-        {
-            return RelayError.Invalid($"{name}: must be a positive integer", name);
-        }
-
-        value = number;
-        return null;
-    }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
 
@@ -14,7 +15,12 @@ internal static class ResponsesResponseReader
             return Unusable("body: must be a JSON object");
         }
 
-        var status = GetString(body, "status");
+        if (JsonFields.CheckAnswerText(body) is { } textError)
+        {
+            return textError;
+        }
+
+        var status = JsonFields.GetString(body, "status");
         if (status == "failed")
         {
             return Failed(body);
@@ -34,13 +40,13 @@ internal static class ResponsesResponseReader
                 continue;
             }
 
-            switch (GetString(item, "type"))
+            switch (JsonFields.GetString(item, "type"))
             {
                 case "message":
                     ReadMessage(item, content);
                     break;
                 case "function_call":
-                    content.Add(new ToolCallPart(GetString(item, "call_id") ?? string.Empty, GetString(item, "name") ?? string.Empty, GetString(item, "arguments") ?? "{}"));
+                    content.Add(new ToolCallPart(JsonFields.GetString(item, "call_id") ?? string.Empty, JsonFields.GetString(item, "name") ?? string.Empty, JsonFields.GetString(item, "arguments") ?? "{}"));
                     hasToolCall = true;
                     break;
                 case "reasoning":
@@ -55,8 +61,8 @@ internal static class ResponsesResponseReader
 
         return new ChatResponse
         {
-            Id = GetString(body, "id") ?? string.Empty,
-            Model = GetString(body, "model") ?? string.Empty,
+            Id = JsonFields.GetString(body, "id") ?? string.Empty,
+            Model = JsonFields.GetString(body, "model") ?? string.Empty,
             Content = content,
             StopReason = StopReasonOf(status, body, hasToolCall),
             Usage = body.TryGetProperty("usage", out var usage) ? ReadUsage(usage) : Usage.Empty,
@@ -70,7 +76,7 @@ internal static class ResponsesResponseReader
         if (status == "incomplete")
         {
             var reason = response.TryGetProperty("incomplete_details", out var details) && details.ValueKind == JsonValueKind.Object
-                ? GetString(details, "reason")
+                ? JsonFields.GetString(details, "reason")
                 : null;
             return reason switch
             {
@@ -91,21 +97,21 @@ internal static class ResponsesResponseReader
             return Usage.Empty;
         }
 
-        var input = GetLong(usage, "input_tokens");
+        var input = JsonFields.GetInt64(usage, "input_tokens") ?? 0;
         long cached = 0, cacheWrite = 0;
         if (usage.TryGetProperty("input_tokens_details", out var inputDetails) && inputDetails.ValueKind == JsonValueKind.Object)
         {
-            cached = GetLong(inputDetails, "cached_tokens");
-            cacheWrite = GetLong(inputDetails, "cache_write_tokens");
+            cached = JsonFields.GetInt64(inputDetails, "cached_tokens") ?? 0;
+            cacheWrite = JsonFields.GetInt64(inputDetails, "cache_write_tokens") ?? 0;
         }
 
-        var reasoning = usage.TryGetProperty("output_tokens_details", out var outputDetails) && outputDetails.ValueKind == JsonValueKind.Object ? GetLong(outputDetails, "reasoning_tokens") : 0;
+        var reasoning = usage.TryGetProperty("output_tokens_details", out var outputDetails) && outputDetails.ValueKind == JsonValueKind.Object ? (JsonFields.GetInt64(outputDetails, "reasoning_tokens") ?? 0) : 0;
         return new Usage
         {
             InputTokens = Math.Max(0, input - cached - cacheWrite),
             CacheReadTokens = cached,
             CacheWriteTokens = cacheWrite,
-            OutputTokens = GetLong(usage, "output_tokens"),
+            OutputTokens = JsonFields.GetInt64(usage, "output_tokens") ?? 0,
             ReasoningTokens = reasoning,
         };
     }
@@ -113,15 +119,11 @@ internal static class ResponsesResponseReader
     /// <summary>The message of a <c>response.failed</c> object's <c>error</c>.</summary>
     internal static RelayError Failed(JsonElement response)
     {
-        var message = response.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object ? GetString(error, "message") : null;
+        var message = response.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object ? JsonFields.GetString(error, "message") : null;
         return new RelayError(ErrorKind.Upstream, message ?? "upstream response failed");
     }
 
-    internal static string? GetString(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.String ? element.GetString() : null;
 
-    private static long GetLong(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out var value) ? value : 0;
 
     private static void ReadMessage(JsonElement item, List<ContentPart> content)
     {
@@ -132,14 +134,14 @@ internal static class ResponsesResponseReader
 
         foreach (var part in parts.EnumerateArray())
         {
-            switch (GetString(part, "type"))
+            switch (JsonFields.GetString(part, "type"))
             {
                 case "output_text":
-                    content.Add(new TextPart(GetString(part, "text") ?? string.Empty));
+                    content.Add(new TextPart(JsonFields.GetString(part, "text") ?? string.Empty));
                     break;
                 case "refusal":
                     // Other formats have no refusal part; the refusal is the answer's text.
-                    content.Add(new TextPart(GetString(part, "refusal") ?? string.Empty));
+                    content.Add(new TextPart(JsonFields.GetString(part, "refusal") ?? string.Empty));
                     break;
             }
         }
@@ -166,7 +168,7 @@ internal static class ResponsesResponseReader
         StringBuilder? builder = null;
         foreach (var part in parts.EnumerateArray())
         {
-            if (GetString(part, "type") != partType || GetString(part, "text") is not { } text)
+            if (JsonFields.GetString(part, "type") != partType || JsonFields.GetString(part, "text") is not { } text)
             {
                 continue;
             }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
@@ -16,6 +17,8 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// </remarks>
 internal sealed class ResponsesStreamDecoder : IStreamDecoder
 {
+    private static readonly RelayError NotJson = new(ErrorKind.Upstream, "upstream stream: event data is not JSON");
+
     private readonly List<OpenBlock> _open = [];
 
     // Output indices that produced at least one block, so a finished item is replayed only when nothing streamed.
@@ -44,14 +47,9 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
             return null;
         }
 
-        JsonDocument document;
-        try
+        if (JsonFields.ParseEvent(sseEvent.Data, NotJson, out var document) is { } parseError)
         {
-            document = JsonDocument.Parse(sseEvent.Data);
-        }
-        catch (JsonException)
-        {
-            return new RelayError(ErrorKind.Upstream, "upstream stream: event data is not JSON");
+            return parseError;
         }
 
         using (document)
@@ -67,7 +65,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
                 NextSequenceNumber = number + 1;
             }
 
-            var type = ResponsesResponseReader.GetString(data, "type") ?? sseEvent.Event;
+            var type = JsonFields.GetString(data, "type") ?? sseEvent.Event;
             return Decode(type, data, output);
         }
     }
@@ -88,7 +86,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
                 return null;
             case "response.content_part.added":
                 EnsureStarted(default, output);
-                if (data.TryGetProperty("part", out var part) && ResponsesResponseReader.GetString(part, "type") is "output_text" or "refusal")
+                if (data.TryGetProperty("part", out var part) && JsonFields.GetString(part, "type") is "output_text" or "refusal")
                 {
                     StartBlock(BlockKind.Text, OutputIndex(data), Int(data, "content_index"), output);
                 }
@@ -150,8 +148,8 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
         string? id = null, model = null;
         if (data.ValueKind == JsonValueKind.Object && data.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object)
         {
-            id = ResponsesResponseReader.GetString(response, "id");
-            model = ResponsesResponseReader.GetString(response, "model");
+            id = JsonFields.GetString(response, "id");
+            model = JsonFields.GetString(response, "model");
         }
 
         output.Add(new MessageStarted(id ?? string.Empty, model ?? string.Empty));
@@ -159,7 +157,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
 
     private void OnItemAdded(JsonElement data, List<StreamEvent> output)
     {
-        if (!data.TryGetProperty("item", out var item) || ResponsesResponseReader.GetString(item, "type") != "function_call")
+        if (!data.TryGetProperty("item", out var item) || JsonFields.GetString(item, "type") != "function_call")
         {
             // Message and reasoning items start their blocks with their first part.
             return;
@@ -168,13 +166,13 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
         var outputIndex = OutputIndex(data);
         var index = Open(BlockKind.ToolCall, outputIndex, 0);
         _sawToolCall = true;
-        output.Add(new ToolCallStarted(index, ResponsesResponseReader.GetString(item, "call_id") ?? string.Empty, ResponsesResponseReader.GetString(item, "name") ?? string.Empty));
+        output.Add(new ToolCallStarted(index, JsonFields.GetString(item, "call_id") ?? string.Empty, JsonFields.GetString(item, "name") ?? string.Empty));
     }
 
     private void OnDelta(BlockKind kind, JsonElement data, string? subIndexName, List<StreamEvent> output)
     {
         EnsureStarted(default, output);
-        var delta = ResponsesResponseReader.GetString(data, "delta");
+        var delta = JsonFields.GetString(data, "delta");
         if (string.IsNullOrEmpty(delta))
         {
             return;
@@ -217,7 +215,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
         }
 
         // Some servers send the arguments only here.
-        if (ResponsesResponseReader.GetString(data, "arguments") is { Length: > 0 } arguments)
+        if (JsonFields.GetString(data, "arguments") is { Length: > 0 } arguments)
         {
             output.Add(new ToolArgumentsDelta(_open[position].Index, arguments));
             _open[position] = _open[position] with { HadDelta = true };
@@ -315,7 +313,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
         var hasToolCall = _sawToolCall;
         if (data.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object)
         {
-            status = ResponsesResponseReader.GetString(response, "status") ?? status;
+            status = JsonFields.GetString(response, "status") ?? status;
             if (response.TryGetProperty("usage", out var usageElement) && usageElement.ValueKind == JsonValueKind.Object)
             {
                 output.Add(new UsageReported(UsageReport.From(ResponsesResponseReader.ReadUsage(usageElement))));
@@ -344,7 +342,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
 
         foreach (var item in items.EnumerateArray())
         {
-            if (item.ValueKind == JsonValueKind.Object && ResponsesResponseReader.GetString(item, "type") == "function_call")
+            if (item.ValueKind == JsonValueKind.Object && JsonFields.GetString(item, "type") == "function_call")
             {
                 return true;
             }
@@ -361,7 +359,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
     {
         var nested = data.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object ? error : default;
         string? Field(string name) =>
-            ResponsesResponseReader.GetString(data, name) ?? (nested.ValueKind == JsonValueKind.Object ? ResponsesResponseReader.GetString(nested, name) : null);
+            JsonFields.GetString(data, name) ?? (nested.ValueKind == JsonValueKind.Object ? JsonFields.GetString(nested, name) : null);
 
         var code = Field("code");
         var kind = code switch

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
 
@@ -58,8 +59,8 @@ internal static class ResponsesWire
             writer.WriteEndObject();
         }
 
-        WriteStringOrNull(writer, "instructions", head.Echo?.Instructions);
-        WriteNumberOrNull(writer, "max_output_tokens", head.Echo?.MaxOutputTokens);
+        JsonFields.WriteStringOrNull(writer, "instructions", head.Echo?.Instructions);
+        JsonFields.WriteNumberOrNull(writer, "max_output_tokens", head.Echo?.MaxOutputTokens);
         writer.WriteString("model", head.Model);
         writer.WritePropertyName("output");
     }
@@ -75,7 +76,7 @@ internal static class ResponsesWire
         writer.WriteNull("summary");
         writer.WriteEndObject();
         writer.WriteBoolean("store", false);
-        WriteNumberOrNull(writer, "temperature", echo?.Temperature);
+        JsonFields.WriteNumberOrNull(writer, "temperature", echo?.Temperature);
         writer.WriteStartObject("text");
         writer.WriteStartObject("format");
         writer.WriteString("type", "text");
@@ -92,7 +93,7 @@ internal static class ResponsesWire
         }
 
         writer.WriteEndArray();
-        WriteNumberOrNull(writer, "top_p", echo?.TopP);
+        JsonFields.WriteNumberOrNull(writer, "top_p", echo?.TopP);
         writer.WriteString("truncation", "disabled");
         if (usage is null)
         {
@@ -103,7 +104,7 @@ internal static class ResponsesWire
             WriteUsage(writer, usage);
         }
 
-        WriteStringOrNull(writer, "user", echo?.User);
+        JsonFields.WriteStringOrNull(writer, "user", echo?.User);
         writer.WriteStartObject("metadata");
         writer.WriteEndObject();
         writer.WriteEndObject();
@@ -236,41 +237,8 @@ internal static class ResponsesWire
         writer.WriteEndObject();
     }
 
-    private static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
-    {
-        if (value is null)
-        {
-            writer.WriteNull(name);
-        }
-        else
-        {
-            writer.WriteString(name, value);
-        }
-    }
 
-    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, double? value)
-    {
-        if (value is { } number)
-        {
-            writer.WriteNumber(name, number);
-        }
-        else
-        {
-            writer.WriteNull(name);
-        }
-    }
 
-    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, int? value)
-    {
-        if (value is { } number)
-        {
-            writer.WriteNumber(name, number);
-        }
-        else
-        {
-            writer.WriteNull(name);
-        }
-    }
 }
 
 /// <summary>The top-level fields of a response object other than its output and usage.</summary>

@@ -1,0 +1,347 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Unicode;
+using Serverless.Relay.Canonical;
+
+namespace Serverless.Relay.Formats.Json;
+
+/// <summary>
+/// The JSON field readers and writers every wire format shares: lenient getters for answers (a missing or mistyped
+/// field is null), validating readers for client requests (a mistyped field is an <see cref="ErrorKind.InvalidRequest"/>
+/// naming it), and write-null-or-value helpers. An explicit <c>null</c> reads like an absent field everywhere.
+/// </summary>
+internal static class JsonFields
+{
+    // ---- lenient getters: never throw, whatever the element holds ----
+
+    /// <summary>The property when <paramref name="obj"/> is an object that has it with a non-null value.</summary>
+    public static bool TryGetPresent(JsonElement obj, string name, out JsonElement value)
+    {
+        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>A string property, or null when absent, not a string or not readable text.</summary>
+    public static string? GetString(JsonElement obj, string name) =>
+        TryGetPresent(obj, name, out var value) && TryReadText(value, out var text) ? text : null;
+
+    /// <summary>An integer property, or null when absent or not an integer that fits.</summary>
+    public static long? GetInt64(JsonElement obj, string name) =>
+        TryGetPresent(obj, name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
+            ? number
+            : null;
+
+    /// <summary>
+    /// Whether the element is the string <paramref name="utf8"/>. NOTE: <see cref="JsonElement.ValueEquals(ReadOnlySpan{byte})"/>
+    /// throws on anything but a string, so a client's <c>"role": 1</c> must be checked through here.
+    /// </summary>
+    public static bool IsText(JsonElement element, ReadOnlySpan<byte> utf8) =>
+        element.ValueKind == JsonValueKind.String && element.ValueEquals(utf8);
+
+    /// <summary>A detached copy of an object property (e.g. <c>cache_control</c>), or null when absent or not an object.</summary>
+    /// <remarks>NOTE: the copy must not point into the request's <see cref="JsonDocument"/>, which is disposed after reading.</remarks>
+    public static JsonObject? GetObjectCopy(JsonElement obj, string name) =>
+        TryGetPresent(obj, name, out var value) && value.ValueKind == JsonValueKind.Object ? JsonObject.Create(value.Clone()) : null;
+
+    /// <summary>
+    /// The text of a string element; false for any other kind and for text that is not valid UTF-8 or holds an
+    /// unpaired surrogate escape (<c>"\ud800"</c>), where <see cref="JsonElement.GetString"/> would throw.
+    /// </summary>
+    public static bool TryReadText(JsonElement element, out string? text)
+    {
+        text = null;
+        if (element.ValueKind != JsonValueKind.String || !IsReadable(JsonMarshal.GetRawUtf8Value(element)))
+        {
+            return false;
+        }
+
+        text = element.GetString();
+        return true;
+    }
+
+    // ---- validating readers for client requests ----
+
+    /// <summary>
+    /// Finds the first string (value or property name) in <paramref name="root"/> that cannot be read as text: invalid
+    /// UTF-8 bytes or an unpaired surrogate escape. Every request and answer reader checks this first, so the field
+    /// readers after it never meet a string that throws.
+    /// </summary>
+    /// <returns>An <see cref="ErrorKind.InvalidRequest"/> naming the field (e.g. <c>messages[0].content</c>), or null.</returns>
+    public static RelayError? CheckText(JsonElement root)
+    {
+        if (FindUnreadable(root) is not { } path)
+        {
+            return null;
+        }
+
+        var field = path.Length == 0 ? "body" : path.TrimStart('.');
+        var end = field.AsSpan().IndexOfAny('.', '[');
+        var param = end < 0 ? field : field[..end];
+        return RelayError.Invalid($"{field}: must be valid UTF-8 text without unpaired surrogates", param);
+    }
+
+    /// <summary>As <see cref="CheckText"/> for an upstream's answer: an <see cref="ErrorKind.Upstream"/> error, or null.</summary>
+    public static RelayError? CheckAnswerText(JsonElement root) =>
+        CheckText(root) is { } error ? new RelayError(ErrorKind.Upstream, "upstream response: " + error.Message) : null;
+
+    /// <summary>
+    /// Parses one upstream stream event's data: <paramref name="notJson"/> when it is not JSON, the
+    /// <see cref="CheckAnswerText"/> error when it holds unreadable text, else null and the document (the caller disposes it).
+    /// </summary>
+    public static RelayError? ParseEvent(string data, RelayError notJson, out JsonDocument document) =>
+        ParseEvent(data, notJson, static error => error, out document);
+
+    /// <summary>As <see cref="ParseEvent(string, RelayError, out JsonDocument)"/>, the not-JSON error built only when needed.</summary>
+    public static RelayError? ParseEvent<TState>(string data, TState state, Func<TState, RelayError> notJson, out JsonDocument document)
+    {
+        try
+        {
+            document = JsonDocument.Parse(data);
+        }
+        catch (JsonException)
+        {
+            document = null!;
+            return notJson(state);
+        }
+
+        if (CheckAnswerText(document.RootElement) is { } textError)
+        {
+            document.Dispose();
+            document = null!;
+            return textError;
+        }
+
+        return null;
+    }
+
+    /// <summary>A number field; absent or null is null, anything but a number an error naming <paramref name="field"/>.</summary>
+    public static RelayError? ReadNumber(JsonElement obj, string name, out double? value, string? field = null)
+    {
+        value = null;
+        return TryGetPresent(obj, name, out var element) ? Number(element, field ?? name, out value) : null;
+    }
+
+    /// <summary>A present element that must be a number.</summary>
+    public static RelayError? Number(JsonElement element, string field, out double? value)
+    {
+        value = null;
+        if (element.ValueKind != JsonValueKind.Number)
+        {
+            return RelayError.Invalid($"{field}: must be a number", field);
+        }
+
+        value = element.GetDouble();
+        return null;
+    }
+
+    /// <summary>A positive 32-bit integer field; absent or null is null.</summary>
+    public static RelayError? ReadPositiveInt(JsonElement obj, string name, out int? value, string? field = null)
+    {
+        value = null;
+        return TryGetPresent(obj, name, out var element) ? PositiveInt(element, field ?? name, out value) : null;
+    }
+
+    /// <summary>A present element that must be an integer of at least 1.</summary>
+    public static RelayError? PositiveInt(JsonElement element, string field, out int? value)
+    {
+        value = null;
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var number) || number < 1)
+        {
+            return RelayError.Invalid($"{field}: must be a positive integer", field);
+        }
+
+        value = number;
+        return null;
+    }
+
+    /// <summary>
+    /// A stop-sequence list: an array of strings, or (when <paramref name="allowSingle"/>, OpenAI's <c>stop</c>) one
+    /// string. Absent or null is empty.
+    /// </summary>
+    public static RelayError? ReadStopSequences(JsonElement obj, string name, out IReadOnlyList<string> values, string? field = null, bool allowSingle = false)
+    {
+        values = [];
+        return TryGetPresent(obj, name, out var element) ? StopSequences(element, field ?? name, out values, allowSingle) : null;
+    }
+
+    /// <summary>A present element that must be an array of strings (or one string when <paramref name="allowSingle"/>).</summary>
+    public static RelayError? StopSequences(JsonElement element, string field, out IReadOnlyList<string> values, bool allowSingle = false)
+    {
+        values = [];
+        if (allowSingle && element.ValueKind == JsonValueKind.String)
+        {
+            values = [element.GetString()!];
+            return null;
+        }
+
+        var problem = allowSingle ? "must be a string or an array of strings" : "must be an array of strings";
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            return RelayError.Invalid($"{field}: {problem}", field);
+        }
+
+        var list = new List<string>(element.GetArrayLength());
+        foreach (var item in element.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return RelayError.Invalid($"{field}: {problem}", field);
+            }
+
+            list.Add(item.GetString()!);
+        }
+
+        values = list;
+        return null;
+    }
+
+    /// <summary>
+    /// OpenAI's keyword tool choices (<c>"auto"</c>, <c>"none"</c>, <c>"required"</c>), shared by Chat Completions and
+    /// Responses; null for any other element (the caller reads its object form or refuses).
+    /// </summary>
+    public static ToolChoice? ToolChoiceKeyword(JsonElement choice) =>
+        choice.ValueKind != JsonValueKind.String ? null
+        : choice.ValueEquals("auto"u8) ? new ToolChoice(ToolChoiceKind.Auto)
+        : choice.ValueEquals("none"u8) ? new ToolChoice(ToolChoiceKind.None)
+        : choice.ValueEquals("required"u8) ? new ToolChoice(ToolChoiceKind.Required)
+        : null;
+
+    // ---- writers ----
+
+    public static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, double? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, long? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, decimal? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    // ---- text checking ----
+
+    /// <summary>The path below <paramref name="element"/> of its first unreadable string (empty: the element itself), or null.</summary>
+    private static string? FindUnreadable(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return IsReadable(JsonMarshal.GetRawUtf8Value(element)) ? null : string.Empty;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!IsReadable(JsonMarshal.GetRawUtf8PropertyName(property)))
+                    {
+                        // The name itself cannot be printed; name the object that holds it.
+                        return string.Empty;
+                    }
+
+                    if (FindUnreadable(property.Value) is { } rest)
+                    {
+                        return "." + property.Name + rest;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindUnreadable(item) is { } rest)
+                    {
+                        return $"[{index}]{rest}";
+                    }
+
+                    index++;
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether raw string bytes (as in the document, escapes not undone) decode to text. Valid UTF-8 without a
+    /// backslash is readable as it stands; escaped text is decoded once to find an unpaired <c>\uD800</c>-style escape.
+    /// </summary>
+    private static bool IsReadable(ReadOnlySpan<byte> raw)
+    {
+        if (!Utf8.IsValid(raw))
+        {
+            return false;
+        }
+
+        if (raw.IndexOf((byte)'\\') < 0)
+        {
+            return true;
+        }
+
+        // NOTE: rare (escapes in client text are mostly \n and \"), so a decode through the reader is cheap enough.
+        // A value's raw bytes keep their quotes; a property name's do not.
+        var reader = new Utf8JsonReader(raw.Length >= 2 && raw[0] == (byte)'"' ? raw : Quoted(raw));
+        try
+        {
+            reader.Read();
+            _ = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static byte[] Quoted(ReadOnlySpan<byte> raw)
+    {
+        var quoted = new byte[raw.Length + 2];
+        quoted[0] = (byte)'"';
+        raw.CopyTo(quoted.AsSpan(1));
+        quoted[^1] = (byte)'"';
+        return quoted;
+    }
+}
