@@ -135,11 +135,11 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
     public async Task<Result<AccountRow>> UpdateAsync(string id, Func<AccountRow, Result<AccountRow>> change, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        return await ETagUpdate.RunAsync<Parsed<AccountRow>>(table, PartitionKey, id, async (current, token) =>
+        return await ETagUpdate.RunAsync<Result<AccountRow>>(table, PartitionKey, id, async (current, token) =>
         {
             if (current is null || FromEntity(current) is not { } row)
             {
-                return ETagWrite.Done<Parsed<AccountRow>>(NotFound(id));
+                return ETagWrite.Done<Result<AccountRow>>(NotFound(id));
             }
 
             var changed = change(row);
@@ -152,11 +152,11 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
             try
             {
                 await table.UpdateEntityAsync(ToEntity(updated), current.ETag, TableUpdateMode.Replace, token);
-                return ETagWrite.Done<Parsed<AccountRow>>(updated);
+                return ETagWrite.Done<Result<AccountRow>>(updated);
             }
             catch (RequestFailedException e) when (e.Status is 404)
             {
-                return ETagWrite.Done<Parsed<AccountRow>>(NotFound(id));
+                return ETagWrite.Done<Result<AccountRow>>(NotFound(id));
             }
         }, cancellationToken, MaxUpdateAttempts);
     }

@@ -73,11 +73,11 @@ internal sealed class ClientKeyStore(RelayTables tables)
     public async Task<Result<ClientKey>> UpdateAsync(string id, Func<ClientKey, Result<ClientKey>> change, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.ClientKeys, cancellationToken);
-        return await ETagUpdate.RunAsync<Parsed<ClientKey>>(table, PartitionKey, IdRowKey(id), async (entity, token) =>
+        return await ETagUpdate.RunAsync<Result<ClientKey>>(table, PartitionKey, IdRowKey(id), async (entity, token) =>
         {
             if (entity is null)
             {
-                return ETagWrite.Done<Parsed<ClientKey>>(NotFound(id));
+                return ETagWrite.Done<Result<ClientKey>>(NotFound(id));
             }
 
             var changed = change(FromEntity(entity));
@@ -96,7 +96,7 @@ internal sealed class ClientKeyStore(RelayTables tables)
                         new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(updated, HashRowKey(hash), hash)),
                     ],
                     token);
-                return ETagWrite.Done<Parsed<ClientKey>>(updated);
+                return ETagWrite.Done<Result<ClientKey>>(updated);
             }
             catch (RequestFailedException e) when (e.Status is 404)
             {

@@ -123,7 +123,7 @@ public sealed class UnreadableTextTests
         Assert.Equal(400, format.StatusCodeOf(error));
     }
 
-    private static Parsed<Serverless.Relay.Canonical.ChatRequest> Read(IChatFormat format, byte[] body)
+    private static Result<Serverless.Relay.Canonical.ChatRequest> Read(IChatFormat format, byte[] body)
     {
         // NOTE: the document parses: System.Text.Json checks UTF-8 and escapes only when a string is read.
         using var document = JsonDocument.Parse(body);
