@@ -4,7 +4,7 @@ using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Admin;
 
-/// <summary>The body of <c>POST /admin/accounts</c> (every required field) or <c>PATCH /admin/accounts/{id}</c> (any subset).</summary>
+/// <summary>The body of <c>POST /api/admin/accounts</c> (every required field) or <c>PATCH /api/admin/accounts/{id}</c> (any subset).</summary>
 internal sealed record AccountRequest
 {
     public static readonly string ProviderMessage = "provider must be one of: " + string.Join(", ", ProviderKinds.AllWireNames);
