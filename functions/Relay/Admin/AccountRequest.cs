@@ -107,6 +107,13 @@ internal sealed record AccountRequest
             && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             && uri.Host.Length > 0)
         {
+            if (uri.UserInfo.Length > 0)
+            {
+                // NOTE: never echo the URL: it holds a credential, and GET answers would show it to every admin.
+                errors.Add("baseUrl", "baseUrl must not contain credentials (user:password@); send the key as apiKey");
+                return default;
+            }
+
             return value.GetString()!.TrimEnd('/');
         }
 
