@@ -43,6 +43,7 @@ internal static class FunctionRouteMapper
 
             if (function.Protocol != InvocationProtocol.ProxiedHttp)
             {
+                entries.Remove(function.Name);
                 // The host would not refuse it: it would invoke it with the JSON protocol (Data.req in, Outputs.res out),
                 // which this handler serves for timers only. Better to stop here than to answer it the wrong way.
                 problems.Add(function.HttpTrigger is null

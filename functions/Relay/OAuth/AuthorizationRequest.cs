@@ -45,9 +45,9 @@ internal sealed record OAuthProviderProfile(
 }
 
 /// <summary>
-/// The body of <c>POST /admin/oauth/authorize</c>: <c>{provider: "anthropic" | "gemini", clientId, redirectUri,
+/// The body of <c>POST /api/admin/oauth/authorize</c>: <c>{provider: "anthropic" | "gemini", clientId, redirectUri,
 /// authorizeUrl?, tokenUrl?, scopes?, clientSecret?}</c> plus the fields of the account to create (<c>name</c>,
-/// <c>models</c>, <c>priority</c>, <c>modelMap</c>, <c>baseUrl</c>…), checked exactly as <c>POST /admin/accounts</c> checks them.
+/// <c>models</c>, <c>priority</c>, <c>modelMap</c>, <c>baseUrl</c>…), checked exactly as <c>POST /api/admin/accounts</c> checks them.
 /// </summary>
 internal sealed record AuthorizationRequest(
     OAuthProviderProfile Profile, string ClientId, string RedirectUri, string AuthorizeUrl, string TokenUrl,

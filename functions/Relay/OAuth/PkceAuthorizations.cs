@@ -15,7 +15,7 @@ internal sealed record StartedAuthorization(string State, string AuthorizationUr
 /// Adding an OAuth account by the authorization-code grant with PKCE (RFC 6749 §4.1, RFC 7636): <see cref="StartAsync"/>
 /// keeps a pending authorization (the verifier encrypted) and returns the URL to send the user to;
 /// <see cref="CompleteAsync"/> consumes it, exchanges the code with the verifier, and returns the body of the account
-/// to create, shaped as <c>POST /admin/accounts</c> with <c>oauth</c>, so the account is created the one way accounts are.
+/// to create, shaped as <c>POST /api/admin/accounts</c> with <c>oauth</c>, so the account is created the one way accounts are.
 /// </summary>
 internal sealed partial class PkceAuthorizations(
     PendingAuthorizationStore pending,
@@ -24,7 +24,7 @@ internal sealed partial class PkceAuthorizations(
     TimeProvider time,
     ILogger<PkceAuthorizations> logger)
 {
-    public const string UnknownStateMessage = "state is unknown, expired or already used; start again with POST /admin/oauth/authorize";
+    public const string UnknownStateMessage = "state is unknown, expired or already used; start again with POST /api/admin/oauth/authorize";
     private const int MaxStateLength = 128;
     private const int MaxCodeLength = 4096;
 
@@ -173,7 +173,7 @@ internal sealed partial class PkceAuthorizations(
             return new RelayError(ErrorKind.Upstream, "the authorization code exchange failed: " + error);
         }
 
-        // 4. The account, exactly as POST /admin/accounts takes it.
+        // 4. The account, exactly as POST /api/admin/accounts takes it.
         var account = JsonNode.Parse(authorization.AccountJson)!.AsObject();
         var oauth = new JsonObject
         {

@@ -55,7 +55,9 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     {
         var root = CopyAppRoot();
         Directory.CreateDirectory(Path.Combine(root, "Orphan"));
-        File.Copy(Path.Combine(root, "Models", "function.json"), Path.Combine(root, "Orphan", "function.json"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(root, "Models", "function.json")))!;
+        json["bindings"]![0]!["route"] = "v1/orphan"; // a route of its own: the same route twice is the host's refusal
+        File.WriteAllText(Path.Combine(root, "Orphan", "function.json"), json.ToJsonString());
 
         var error = Assert.Throws<FunctionCatalogException>(() => Build(root));
 
