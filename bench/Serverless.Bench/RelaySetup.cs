@@ -28,7 +28,7 @@ internal static class RelaySetup
         using var http = new HttpClient { BaseAddress = new Uri(options.Required("relay")), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", options.Required("admin-key"));
 
-        using var account = await http.PostAsJsonAsync("/admin/accounts", new
+        using var account = await http.PostAsJsonAsync("/api/admin/accounts", new
         {
             name = "bench mock upstream",
             provider = "openai-compatible",
@@ -57,7 +57,7 @@ internal static class RelaySetup
 
     private static async Task<string?> CreateKeyAsync(HttpClient http, object body)
     {
-        using var key = await http.PostAsJsonAsync("/admin/keys", body);
+        using var key = await http.PostAsJsonAsync("/api/admin/keys", body);
         var text = await key.Content.ReadAsStringAsync();
         if (!key.IsSuccessStatusCode)
         {

@@ -59,6 +59,56 @@ internal sealed class FunctionCatalog
                     $"{name}/function.json bindings[{i}]")).ToArray()));
         }
 
+        var refusals = HostRefusals(functions);
+        if (refusals.Count > 0)
+        {
+            throw new FunctionCatalogException("The Functions host would refuse these functions: " + string.Join("; ", refusals));
+        }
+
         return new FunctionCatalog(appRoot, functions);
+    }
+
+    /// <summary>
+    /// What the real host refuses when it indexes HTTP functions, with its own messages (azure-functions-host,
+    /// <c>ScriptHost.ValidateHttpFunction</c> and <c>ValidateFunction</c>): a route under the reserved <c>admin</c> or
+    /// <c>runtime</c> prefixes, and a route equal (ignoring case and outer slashes) to an earlier function's with methods
+    /// in common (no methods means all). Functions are checked in name order; a refused one is not compared further.
+    /// </summary>
+    internal static IReadOnlyList<string> HostRefusals(IEnumerable<FunctionDefinition> functions)
+    {
+        const string BuiltInRoute = "The specified route conflicts with one or more built in routes.";
+        var refusals = new List<string>();
+        var accepted = new List<FunctionDefinition>();
+        foreach (var function in functions.Where(f => f.HttpTrigger is not null))
+        {
+            var route = function.HttpRoute!.ToLowerInvariant();
+            if (route.StartsWith("admin", StringComparison.Ordinal) || route.StartsWith("runtime", StringComparison.Ordinal))
+            {
+                refusals.Add($"{function.Name}: {BuiltInRoute}");
+                continue;
+            }
+
+            if (accepted.FirstOrDefault(other => RoutesConflict(function, other)) is { } conflicting)
+            {
+                refusals.Add($"{function.Name}: The route specified conflicts with the route defined by function '{conflicting.Name}'.");
+                continue;
+            }
+
+            accepted.Add(function);
+        }
+
+        return refusals;
+    }
+
+    private static bool RoutesConflict(FunctionDefinition function, FunctionDefinition other)
+    {
+        if (!string.Equals(function.HttpRoute, other.HttpRoute, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var methods = function.HttpTrigger!.Methods;
+        var otherMethods = other.HttpTrigger!.Methods;
+        return methods.Count == 0 || otherMethods.Count == 0 || methods.Intersect(otherMethods, StringComparer.OrdinalIgnoreCase).Any();
     }
 }

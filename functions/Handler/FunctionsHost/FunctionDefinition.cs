@@ -16,23 +16,45 @@ internal sealed record FunctionBinding
     public string? QueueName { get; init; }
 }
 
+/// <summary>How the Functions host hands an invocation to the custom handler.</summary>
+internal enum InvocationProtocol
+{
+    /// <summary>The HTTP request itself, forwarded untouched and streamed (<c>enableProxyingHttpRequest</c>).</summary>
+    ProxiedHttp,
+    /// <summary>A JSON POST to <c>/{FunctionName}</c> with <c>Data</c> and <c>Metadata</c>, answered with <c>Outputs</c>.</summary>
+    JsonInvocation,
+}
+
 /// <summary>A function as the Functions host sees it: the folder name and the bindings of its <c>function.json</c>.</summary>
 internal sealed record FunctionDefinition(string Name, IReadOnlyList<FunctionBinding> Bindings)
 {
     /// <summary>
     /// The host proxies a function to the handler (streamed, untouched) only when its bindings are exactly one
-    /// <c>httpTrigger</c> in and one <c>http</c> out; any other shape gets the JSON invocation protocol.
+    /// <c>httpTrigger</c> in and one <c>http</c> out (the host's <c>IsHttpInAndOutFunction</c>, types compared ignoring
+    /// case); any other shape, an HTTP trigger with extra bindings included, gets the JSON invocation protocol.
     /// </summary>
     public bool IsProxiedHttp =>
-        Bindings.Count == 2
-        && Bindings.Count(b => b is { Type: "httpTrigger", Direction: "in" }) == 1
-        && Bindings.Count(b => b is { Type: "http", Direction: "out" }) == 1;
+        Bindings.Count(b => IsDirection(b, "in")) == 1
+        && Bindings.Count(b => IsDirection(b, "out")) == 1
+        && Bindings.Any(b => IsDirection(b, "in") && IsType(b, "httpTrigger"))
+        && Bindings.Any(b => IsDirection(b, "out") && IsType(b, "http"));
 
-    public FunctionBinding? HttpTrigger => Bindings.FirstOrDefault(b => b.Type == "httpTrigger");
+    public InvocationProtocol Protocol => IsProxiedHttp ? InvocationProtocol.ProxiedHttp : InvocationProtocol.JsonInvocation;
+
+    public FunctionBinding? HttpTrigger => Bindings.FirstOrDefault(b => IsType(b, "httpTrigger"));
+
+    /// <summary>The route the host serves the HTTP trigger on: its <c>route</c> without outer slashes, or the function name when it has none.</summary>
+    public string? HttpRoute => HttpTrigger is { } trigger
+        ? (string.IsNullOrWhiteSpace(trigger.Route) ? Name : trigger.Route.Trim('/'))
+        : null;
 
     /// <summary>The trigger of a timer function: exactly one binding, a <c>timerTrigger</c> with a schedule.</summary>
     public FunctionBinding? TimerTrigger =>
         Bindings is [{ Type: "timerTrigger", Direction: "in", Schedule.Length: > 0 } trigger] ? trigger : null;
+
+    private static bool IsType(FunctionBinding binding, string type) => string.Equals(binding.Type, type, StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsDirection(FunctionBinding binding, string direction) => string.Equals(binding.Direction, direction, StringComparison.OrdinalIgnoreCase);
 
     internal static FunctionBinding ParseBinding(JsonObject json, string where)
     {

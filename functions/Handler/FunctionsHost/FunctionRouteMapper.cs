@@ -41,9 +41,14 @@ internal static class FunctionRouteMapper
                 continue;
             }
 
-            if (!function.IsProxiedHttp)
+            if (function.Protocol != InvocationProtocol.ProxiedHttp)
             {
-                problems.Add($"{function.Name}: only proxied HTTP functions (one httpTrigger in, one http out) and timer functions (one timerTrigger) are served by this handler");
+                entries.Remove(function.Name);
+                // The host would not refuse it: it would invoke it with the JSON protocol (Data.req in, Outputs.res out),
+                // which this handler serves for timers only. Better to stop here than to answer it the wrong way.
+                problems.Add(function.HttpTrigger is null
+                    ? $"{function.Name}: only proxied HTTP functions (one httpTrigger in, one http out) and timer functions (one timerTrigger) are served by this handler"
+                    : $"{function.Name}: its bindings are not exactly one httpTrigger in and one http out, so the host would use the JSON invocation protocol, which this handler serves only for timer functions");
                 continue;
             }
 
@@ -54,13 +59,14 @@ internal static class FunctionRouteMapper
             }
 
             var trigger = function.HttpTrigger!;
-            if (string.IsNullOrEmpty(trigger.Route) || trigger.Methods.Count == 0)
+            if (trigger.Methods.Count == 0)
             {
-                problems.Add($"{function.Name}: the httpTrigger needs a route and methods");
+                // As the host does: no methods means every method.
+                app.Map("/" + function.HttpRoute, entry.InvokeAsync).WithName(function.Name);
                 continue;
             }
 
-            app.MapMethods("/" + trigger.Route, trigger.Methods, entry.InvokeAsync).WithName(function.Name);
+            app.MapMethods("/" + function.HttpRoute, trigger.Methods, entry.InvokeAsync).WithName(function.Name);
         }
 
         problems.AddRange(entries.Keys.Concat(timers.Keys).Select(name => $"{name}: handler entry point has no function.json"));

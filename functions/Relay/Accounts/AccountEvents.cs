@@ -13,7 +13,7 @@ internal interface IAccountEventSink
     void Raise(AccountEvent accountEvent);
 }
 
-/// <summary>The default sink: logs each event and keeps the latest ones for <c>GET /admin/accounts/events</c>.</summary>
+/// <summary>The default sink: logs each event and keeps the latest ones for <c>GET /api/admin/accounts/events</c>.</summary>
 internal sealed partial class AccountEventLog(ILogger<AccountEventLog> logger) : IAccountEventSink
 {
     public const int Capacity = 200;

@@ -30,7 +30,7 @@ internal enum FailureKind
     TokenRefreshFailed,
 }
 
-/// <summary>What <c>GET /admin/accounts</c> shows of an account's health on this instance.</summary>
+/// <summary>What <c>GET /api/admin/accounts</c> shows of an account's health on this instance.</summary>
 internal sealed record AccountHealthView(AccountStatus Status, DateTimeOffset? Until, string? LastError, DateTimeOffset? LastErrorAt, int InFlight, int RecentRequests, double? SuccessRate);
 
 /// <summary>

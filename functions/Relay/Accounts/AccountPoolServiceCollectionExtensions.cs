@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Serverless.Relay.Admin;
 using Serverless.Relay.Failover;
 using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
@@ -36,7 +35,6 @@ internal static class AccountPoolServiceCollectionExtensions
         services.TryAddSingleton<AccountScheduler>();
         services.TryAddSingleton<SessionBindings>();
         services.TryAddSingleton<FailoverExecutor>();
-        services.TryAddSingleton<PoolAdmin>();
         return services;
     }
 }

@@ -12,6 +12,9 @@ namespace Serverless.Relay.Accounts;
 /// <summary>An account as stored: its fields (<see cref="UpstreamAccount.ApiKey"/> null) and its encrypted key.</summary>
 internal sealed record AccountRow(UpstreamAccount Account, string? ProtectedApiKey, OAuthSecrets? OAuth = null);
 
+/// <summary>The plaintext OAuth credentials of a new account; the store encrypts them.</summary>
+internal sealed record OAuthCredentials(string AccessToken, string RefreshToken, string? ClientSecret, DateTimeOffset ExpiresAt, OAuthSettings Settings);
+
 /// <summary>An account row with its ETag and refresh lease, for the OAuth refresher's conditional writes.</summary>
 internal sealed record AccountLeaseState(AccountRow Row, ETag ETag, string? LeaseOwner, DateTimeOffset? LeaseUntil);
 
@@ -106,6 +109,40 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
         var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
         await table.AddEntityAsync(ToEntity(row), cancellationToken);
     }
+
+    /// <summary>Stores a new account with its credentials, encrypting every secret here (the caller never sees a column).</summary>
+    public async Task<AccountRow> CreateAsync(UpstreamAccount account, string? apiKey, OAuthCredentials? oauth, CancellationToken cancellationToken)
+    {
+        var id = account.Id;
+        var secrets = oauth is null
+            ? null
+            : new OAuthSecrets(
+                Protect(id, AccessTokenColumn, oauth.AccessToken),
+                Protect(id, RefreshTokenColumn, oauth.RefreshToken),
+                oauth.ClientSecret is null ? null : Protect(id, ClientSecretColumn, oauth.ClientSecret),
+                oauth.ExpiresAt);
+        var row = new AccountRow(account with { OAuth = oauth?.Settings ?? account.OAuth }, apiKey is null ? null : ProtectApiKey(id, apiKey), secrets);
+        await CreateAsync(row, cancellationToken);
+        return row;
+    }
+
+    /// <summary>
+    /// Changes an account's fields and, when <paramref name="apiKey"/> is set, replaces its API key (encrypted here; a
+    /// null value removes it). <paramref name="change"/> sees the stored row and whether the account will have a credential.
+    /// </summary>
+    public Task<Result<AccountRow>> UpdateAsync(string id, Func<AccountRow, bool, Result<UpstreamAccount>> change, (bool IsSet, string? Value) apiKey, CancellationToken cancellationToken) =>
+        UpdateAsync(id, row =>
+        {
+            var hasCredential = (apiKey.IsSet ? apiKey.Value is not null : row.ProtectedApiKey is not null) || row.OAuth is not null;
+            var changed = change(row, hasCredential);
+            if (!changed.IsSuccess)
+            {
+                return changed.Error!;
+            }
+
+            var protectedKey = !apiKey.IsSet ? row.ProtectedApiKey : apiKey.Value is null ? null : ProtectApiKey(id, apiKey.Value);
+            return new AccountRow(changed.Value!, protectedKey, row.OAuth);
+        }, cancellationToken);
 
     public async Task<AccountRow?> GetIfExistsAsync(string id, CancellationToken cancellationToken)
     {

@@ -80,6 +80,28 @@ internal sealed class ModelGroupStore(RelayTables tables)
 
     public static string RowKeyOf(string name) => name.ToLowerInvariant();
 
+    /// <summary>
+    /// Whether a name can be a row key: Table storage forbids '/', '\', '#', '?' and control characters in keys
+    /// (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
+    /// </summary>
+    public static bool IsStorableName(string name) =>
+        name.Length > 0 && !name.AsSpan().ContainsAny(ForbiddenKeyCharacters) && !name.Any(char.IsControl);
+
+    private static readonly System.Buffers.SearchValues<char> ForbiddenKeyCharacters = System.Buffers.SearchValues.Create("/\\#?");
+
+    /// <summary>Creates or replaces a group; a new group keeps nothing, a replaced one keeps its creation time. True when created.</summary>
+    public async Task<(ModelGroup Group, bool Created)> PutAsync(ModelGroup group, CancellationToken cancellationToken)
+    {
+        var existing = await GetIfExistsAsync(group.Name, cancellationToken);
+        if (existing is not null)
+        {
+            group = group with { CreatedAt = existing.CreatedAt };
+        }
+
+        await UpsertAsync(group, cancellationToken);
+        return (group, existing is null);
+    }
+
     public async Task UpsertAsync(ModelGroup group, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.ModelGroups, cancellationToken);

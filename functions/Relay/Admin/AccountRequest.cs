@@ -4,7 +4,7 @@ using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Admin;
 
-/// <summary>The body of <c>POST /admin/accounts</c> (every required field) or <c>PATCH /admin/accounts/{id}</c> (any subset).</summary>
+/// <summary>The body of <c>POST /api/admin/accounts</c> (every required field) or <c>PATCH /api/admin/accounts/{id}</c> (any subset).</summary>
 internal sealed record AccountRequest
 {
     public static readonly string ProviderMessage = "provider must be one of: " + string.Join(", ", ProviderKinds.AllWireNames);
@@ -107,6 +107,13 @@ internal sealed record AccountRequest
             && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             && uri.Host.Length > 0)
         {
+            if (uri.UserInfo.Length > 0)
+            {
+                // NOTE: never echo the URL: it holds a credential, and GET answers would show it to every admin.
+                errors.Add("baseUrl", "baseUrl must not contain credentials (user:password@); send the key as apiKey");
+                return default;
+            }
+
             return value.GetString()!.TrimEnd('/');
         }
 

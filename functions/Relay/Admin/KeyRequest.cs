@@ -4,7 +4,7 @@ using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Admin;
 
-/// <summary>The body of <c>POST /admin/keys</c> or <c>PATCH /admin/keys/{id}</c>.</summary>
+/// <summary>The body of <c>POST /api/admin/keys</c> or <c>PATCH /api/admin/keys/{id}</c>.</summary>
 internal sealed record KeyRequest
 {
     public Optional<string> Name { get; init; }

@@ -4,7 +4,7 @@ using Serverless.Relay.OAuth;
 namespace Serverless.Relay.Admin;
 
 /// <summary>
-/// The <c>oauth</c> object of <c>POST /admin/accounts</c>: <c>{accessToken, refreshToken, expiresAt, tokenUrl,
+/// The <c>oauth</c> object of <c>POST /api/admin/accounts</c>: <c>{accessToken, refreshToken, expiresAt, tokenUrl,
 /// clientId, clientSecret?, requestFormat?: "form" | "json"}</c> (Google and Anthropic style). Secrets are encrypted
 /// at rest like API keys.
 /// </summary>

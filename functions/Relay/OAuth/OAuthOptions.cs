@@ -27,7 +27,7 @@ internal sealed class OAuthOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a started authorization (<c>POST /admin/oauth/authorize</c>) can be completed.</summary>
+    /// <summary>How long a started authorization (<c>POST /api/admin/oauth/authorize</c>) can be completed.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
     public TimeSpan AuthorizationTtl { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Serverless.Relay.Admin;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Providers;
 
@@ -15,7 +14,7 @@ internal sealed record StartedAuthorization(string State, string AuthorizationUr
 /// Adding an OAuth account by the authorization-code grant with PKCE (RFC 6749 §4.1, RFC 7636): <see cref="StartAsync"/>
 /// keeps a pending authorization (the verifier encrypted) and returns the URL to send the user to;
 /// <see cref="CompleteAsync"/> consumes it, exchanges the code with the verifier, and returns the body of the account
-/// to create, shaped as <c>POST /admin/accounts</c> with <c>oauth</c>, so the account is created the one way accounts are.
+/// to create, shaped as <c>POST /api/admin/accounts</c> with <c>oauth</c>, so the account is created the one way accounts are.
 /// </summary>
 internal sealed partial class PkceAuthorizations(
     PendingAuthorizationStore pending,
@@ -24,9 +23,9 @@ internal sealed partial class PkceAuthorizations(
     TimeProvider time,
     ILogger<PkceAuthorizations> logger)
 {
-    public const string UnknownStateMessage = "state is unknown, expired or already used; start again with POST /admin/oauth/authorize";
+    public const string UnknownStateMessage = "state is unknown, expired or already used; start again with POST /api/admin/oauth/authorize";
     private const int MaxStateLength = 128;
-    private const int MaxCodeLength = 4096;
+    public const int MaxCodeLength = 4096;
 
     public async Task<StartedAuthorization> StartAsync(AuthorizationRequest request, CancellationToken cancellationToken)
     {
@@ -59,59 +58,11 @@ internal sealed partial class PkceAuthorizations(
     }
 
     /// <summary>
-    /// Reads <c>{state, code}</c>; <c>code</c> may be <c>code#state</c> as Anthropic's console shows it, and then
-    /// <c>state</c> may be left out. The result is the account body (the caller disposes it), or the error to answer.
+    /// Completes the authorization <paramref name="state"/> with the authorization <paramref name="code"/>. The result is
+    /// the account body (the caller disposes it), or the error to answer.
     /// </summary>
-    public async Task<Result<JsonDocument>> CompleteAsync(JsonElement body, CancellationToken cancellationToken)
+    public async Task<Result<JsonDocument>> CompleteAsync(string state, string code, CancellationToken cancellationToken)
     {
-        // 1. Read the request.
-        var errors = new FieldErrors();
-        string? code = null, state = null, stateInCode = null;
-        if (!body.TryGetProperty("code", out var codeValue))
-        {
-            errors.Add("code", "code is required");
-        }
-        else if (codeValue.ValueKind != JsonValueKind.String || codeValue.GetString()!.Trim() is not { Length: > 0 and <= MaxCodeLength } text)
-        {
-            errors.Add("code", "code must be a non-empty string");
-        }
-        else
-        {
-            var hash = text.IndexOf('#', StringComparison.Ordinal);
-            code = hash < 0 ? text : text[..hash];
-            stateInCode = hash < 0 ? null : text[(hash + 1)..];
-            if (code.Length == 0)
-            {
-                errors.Add("code", "code must be a non-empty string");
-            }
-        }
-
-        if (body.TryGetProperty("state", out var stateValue) && stateValue.ValueKind != JsonValueKind.Null)
-        {
-            state = stateValue.ValueKind == JsonValueKind.String && stateValue.GetString() is { Length: > 0 } given ? given : null;
-            if (state is null)
-            {
-                errors.Add("state", "state must be a non-empty string");
-            }
-            else if (stateInCode is { Length: > 0 } && stateInCode != state)
-            {
-                errors.Add("state", "state does not match the state after '#' in code");
-            }
-        }
-        else if (stateInCode is { Length: > 0 })
-        {
-            state = stateInCode;
-        }
-        else if (!errors.Has("code"))
-        {
-            errors.Add("state", "state is required (or send code as 'code#state')");
-        }
-
-        if (errors.Any)
-        {
-            return errors.ToError();
-        }
-
         // 2. Take the pending authorization: once, and only before it expires.
         if (!IsWellFormedState(state!) || await pending.GetIfExistsAsync(state!, cancellationToken) is not { } authorization)
         {
@@ -173,7 +124,7 @@ internal sealed partial class PkceAuthorizations(
             return new RelayError(ErrorKind.Upstream, "the authorization code exchange failed: " + error);
         }
 
-        // 4. The account, exactly as POST /admin/accounts takes it.
+        // 4. The account, exactly as POST /api/admin/accounts takes it.
         var account = JsonNode.Parse(authorization.AccountJson)!.AsObject();
         var oauth = new JsonObject
         {

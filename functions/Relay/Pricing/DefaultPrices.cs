@@ -1,7 +1,7 @@
 namespace Serverless.Relay.Pricing;
 
 /// <summary>
-/// The built-in price table, used until an admin puts one (<c>PUT /admin/pricing</c>). USD per 1M tokens, standard
+/// The built-in price table, used until an admin puts one (<c>PUT /api/admin/pricing</c>). USD per 1M tokens, standard
 /// (non-batch) tier, with the long-prompt tiers where a vendor prices by prompt length: Gemini 2.5 Pro and Claude
 /// Sonnet 4/4.5 above 200k input tokens (added <see cref="TiersAsOf"/>, from Anthropic's pricing page and summaries of
 /// ai.google.dev/pricing dated March–April 2026).

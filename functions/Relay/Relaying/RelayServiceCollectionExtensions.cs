@@ -36,8 +36,8 @@ public static class RelayServiceCollectionExtensions
         services.AddGeminiFunction("Gemini");
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
-        services.AddSingleton<IHttpFunction, Limits.KeyInfoFunction>();
-        services.AddSingleton<IHttpFunction, Limits.QuotaFunction>();
+        services.AddSingleton<IHttpFunction, Admin.KeyInfoFunction>();
+        services.AddSingleton<IHttpFunction, Admin.QuotaFunction>();
         return services;
     }
 

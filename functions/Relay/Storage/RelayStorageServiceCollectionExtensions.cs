@@ -5,7 +5,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Admin;
-using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
@@ -41,7 +40,6 @@ public static class RelayStorageServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecretOptions>, SecretOptionsValidator>());
 
-        services.AddOptions<AdminOptions>().Configure(o => o.AdminKey = configuration[AdminOptions.AdminKeySetting]);
         services.AddOptions<UsageWriterOptions>().ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
@@ -63,7 +61,7 @@ public static class RelayStorageServiceCollectionExtensions
 
         services.AddAccountPool(configuration);
         services.AddRelayLimits(configuration);
-        services.AddSingleton<IHttpFunction, AdminFunction>();
+        services.AddAdminApi(configuration);
         return services;
     }
 }

@@ -15,7 +15,7 @@ public sealed class ModelGroupTests(AzuriteFixture azurite)
     {
         await using var pool = await PoolRelay.StartAsync(azurite, [PoolRelay.Account(), PoolRelay.Account()]);
         using var created = await pool.Host.Admin.PostAsJsonAsync(
-            "admin/models",
+            "api/admin/models",
             new { name = "smart", strategy = "priority", targets = new[] { new { account = pool.AccountIds[0], upstreamModel = "real-a" } }, fallback = new[] { "m" } },
             TestContext.Current.CancellationToken);
         Assert.Equal(201, (int)created.StatusCode);
@@ -27,9 +27,9 @@ public sealed class ModelGroupTests(AzuriteFixture azurite)
         Assert.Equal(200, (await ChatAsync(pool, "smart")).Status);
         Assert.Equal("m", pool.Upstreams[1].LastRequest.Json.GetProperty("model").GetString());
 
-        var listed = JsonDocument.Parse(await pool.Host.Admin.GetStringAsync("admin/models", TestContext.Current.CancellationToken)).RootElement;
+        var listed = JsonDocument.Parse(await pool.Host.Admin.GetStringAsync("api/admin/models", TestContext.Current.CancellationToken)).RootElement;
         Assert.Equal("smart", listed.GetProperty("data")[0].GetProperty("name").GetString());
-        using var deleted = await pool.Host.Admin.DeleteAsync("admin/models/smart", TestContext.Current.CancellationToken);
+        using var deleted = await pool.Host.Admin.DeleteAsync("api/admin/models/smart", TestContext.Current.CancellationToken);
         Assert.Equal(204, (int)deleted.StatusCode);
         Assert.Equal(404, (await ChatAsync(pool, "smart")).Status);
     }
@@ -40,14 +40,14 @@ public sealed class ModelGroupTests(AzuriteFixture azurite)
         await using var pool = await PoolRelay.StartAsync(azurite, []);
 
         using var answer = await pool.Host.Admin.PostAsync(
-            "admin/models",
+            "api/admin/models",
             new StringContent("""{"name":"a/b","targets":[{"provider":"nope","upstreamModel":"x"}],"strategy":"random","fallback":"m"}""", Encoding.UTF8, "application/json"),
             TestContext.Current.CancellationToken);
 
         Assert.Equal(400, (int)answer.StatusCode);
         var error = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("error");
         Assert.Equal(
-            "name must be a non-empty string of at most 200 characters without '/'; "
+            "name must be a non-empty string of at most 200 characters without '/', '\\', '#', '?' or control characters; "
             + "targets must be a non-empty array of {\"account\": id} or {\"provider\": name} objects, each with a non-empty upstreamModel; "
             + "strategy must be one of: priority, least-busy, weighted; fallback must be an array of model names",
             error.GetProperty("message").GetString());

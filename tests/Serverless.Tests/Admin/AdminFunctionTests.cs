@@ -38,7 +38,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task InvokeAsync_Credentials_OnlyTheAdminKeyPasses(string? authorization, string? apiKey, int expected)
     {
         var ct = TestContext.Current.CancellationToken;
-        using var request = new HttpRequestMessage(HttpMethod.Get, "admin/keys");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/admin/keys");
         if (authorization is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -65,21 +65,21 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         await using var host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, "noadmin", adminKey: null), _time, ct).WaitAsync(Timeout, ct);
 
-        var answer = await host.SendAsync(HttpMethod.Get, "admin/keys", ct: ct).WaitAsync(Timeout, ct);
+        var answer = await host.SendAsync(HttpMethod.Get, "api/admin/keys", ct: ct).WaitAsync(Timeout, ct);
 
         Assert.Equal(503, answer.Status);
         Assert.Equal("the admin API is disabled: set RELAY_ADMIN_KEY to enable it", answer.ErrorMessage);
     }
 
     [Theory]
-    [InlineData("GET", "admin/", 404, "no admin endpoint at /admin/")]
-    [InlineData("GET", "admin/users", 404, "no admin endpoint at /admin/users")]
-    [InlineData("GET", "admin/keys/key_0000000000000000/x", 404, "no admin endpoint at /admin/keys/key_0000000000000000/x")]
-    [InlineData("GET", "admin/keys/key_0000000000000000", 404, "no key has id 'key_0000000000000000'")]
-    [InlineData("GET", "admin/keys/nonsense", 404, "no key has id 'nonsense'")]
-    [InlineData("DELETE", "admin/accounts/acct_0000000000000000", 404, "no account has id 'acct_0000000000000000'")]
-    [InlineData("PUT", "admin/keys", 405, "PUT is not allowed on /admin/keys; allowed: GET, POST")]
-    [InlineData("POST", "admin/accounts/acct_0000000000000000", 405, "POST is not allowed on /admin/accounts/acct_0000000000000000; allowed: GET, PATCH, DELETE")]
+    [InlineData("GET", "api/admin/", 404, "no admin endpoint at /api/admin/")]
+    [InlineData("GET", "api/admin/users", 404, "no admin endpoint at /api/admin/users")]
+    [InlineData("GET", "api/admin/keys/key_0000000000000000/x", 404, "no admin endpoint at /api/admin/keys/key_0000000000000000/x")]
+    [InlineData("GET", "api/admin/keys/key_0000000000000000", 404, "no key has id 'key_0000000000000000'")]
+    [InlineData("GET", "api/admin/keys/nonsense", 404, "no key has id 'nonsense'")]
+    [InlineData("DELETE", "api/admin/accounts/acct_0000000000000000", 404, "no account has id 'acct_0000000000000000'")]
+    [InlineData("PUT", "api/admin/keys", 405, "PUT is not allowed on /api/admin/keys; allowed: GET, POST")]
+    [InlineData("POST", "api/admin/accounts/acct_0000000000000000", 405, "POST is not allowed on /api/admin/accounts/acct_0000000000000000; allowed: GET, PATCH, DELETE")]
     public async Task InvokeAsync_UnknownPathOrMethod_404Or405(string method, string path, int status, string message)
     {
         var answer = await SendAsync(new HttpMethod(method), path, method is "POST" or "PUT" ? "{}" : null);
@@ -97,7 +97,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         const string rotated = "sk-upstream-ROTATED-0987654321";
         var bodies = new List<string>();
 
-        var created = await SendAsync(HttpMethod.Post, "admin/accounts", $$"""
+        var created = await SendAsync(HttpMethod.Post, "api/admin/accounts", $$"""
             {"name":"azure east","provider":"azure-openai","baseUrl":"https://east.openai.azure.com/","apiVersion":"2024-10-21",
              "apiKey":"{{secret}}","models":["gpt-4o*"],"modelMap":{"gpt-4o":"prod-gpt4o"},"priority":3,"unknownField":true}
             """);
@@ -105,7 +105,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(201, created.Status);
         var id = created.Json.GetProperty("id").GetString()!;
         Assert.Matches("^acct_[0-9a-f]{16}$", id);
-        Assert.Equal("/admin/accounts/" + id, created.Response.Headers.Location?.ToString());
+        Assert.Equal("/api/admin/accounts/" + id, created.Response.Headers.Location?.ToString());
         Assert.Equal("azure east", created.Json.GetProperty("name").GetString());
         Assert.Equal("azure-openai", created.Json.GetProperty("provider").GetString());
         Assert.Equal("https://east.openai.azure.com", created.Json.GetProperty("baseUrl").GetString());
@@ -115,11 +115,11 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.True(created.Json.GetProperty("enabled").GetBoolean());
         Assert.True(created.Json.GetProperty("hasApiKey").GetBoolean());
 
-        var listed = await SendAsync(HttpMethod.Get, "admin/accounts");
+        var listed = await SendAsync(HttpMethod.Get, "api/admin/accounts");
         bodies.Add(listed.Body);
         Assert.Equal([id], listed.Json.GetProperty("data").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
 
-        var read = await SendAsync(HttpMethod.Get, "admin/accounts/" + id);
+        var read = await SendAsync(HttpMethod.Get, "api/admin/accounts/" + id);
         bodies.Add(read.Body);
         Assert.Equal(200, read.Status);
         Assert.Equal(created.Body, read.Body);
@@ -129,7 +129,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(secret, before.ApiKey);
         Assert.Equal("prod-gpt4o", before.UpstreamModelFor("gpt-4o"));
 
-        var patched = await SendAsync(HttpMethod.Patch, "admin/accounts/" + id, $$"""{"apiKey":"{{rotated}}","priority":7,"enabled":false}""");
+        var patched = await SendAsync(HttpMethod.Patch, "api/admin/accounts/" + id, $$"""{"apiKey":"{{rotated}}","priority":7,"enabled":false}""");
         bodies.Add(patched.Body);
         Assert.Equal(200, patched.Status);
         Assert.Equal(7, patched.Json.GetProperty("priority").GetInt32());
@@ -146,16 +146,16 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.All(raw.Select(kv => kv.Value), v => Assert.DoesNotContain("upstream", v?.ToString() ?? "", StringComparison.Ordinal));
         Assert.All(bodies, b => Assert.DoesNotContain("upstream", b, StringComparison.Ordinal));
 
-        var deleted = await SendAsync(HttpMethod.Delete, "admin/accounts/" + id);
+        var deleted = await SendAsync(HttpMethod.Delete, "api/admin/accounts/" + id);
         Assert.Equal(204, deleted.Status);
-        Assert.Equal(404, (await SendAsync(HttpMethod.Get, "admin/accounts/" + id)).Status);
+        Assert.Equal(404, (await SendAsync(HttpMethod.Get, "api/admin/accounts/" + id)).Status);
         Assert.Empty(await directory.GetAllAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken));
     }
 
     [Fact]
     public async Task CreateAccount_OllamaWithoutKey_Accepted()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/accounts", """{"name":"local","provider":"ollama","models":["llama*"]}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/accounts", """{"name":"local","provider":"ollama","models":["llama*"]}""");
 
         Assert.Equal(201, created.Status);
         Assert.False(created.Json.GetProperty("hasApiKey").GetBoolean());
@@ -186,7 +186,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("""[1]""", null, "request body must be a JSON object")]
     public async Task CreateAccount_InvalidBody_400NamingEveryField(string body, string? param, string message)
     {
-        var answer = await SendAsync(HttpMethod.Post, "admin/accounts", body);
+        var answer = await SendAsync(HttpMethod.Post, "api/admin/accounts", body);
 
         Assert.Equal(400, answer.Status);
         Assert.Equal(message, answer.ErrorMessage);
@@ -197,7 +197,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateAccount_NameTooLong_400()
     {
-        var answer = await SendAsync(HttpMethod.Post, "admin/accounts", $$"""{"name":"{{new string('n', 101)}}","provider":"openai","apiKey":"k","models":["m"]}""");
+        var answer = await SendAsync(HttpMethod.Post, "api/admin/accounts", $$"""{"name":"{{new string('n', 101)}}","provider":"openai","apiKey":"k","models":["m"]}""");
 
         Assert.Equal("name must be at most 100 characters", answer.ErrorMessage);
     }
@@ -208,15 +208,15 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("""{"name":null,"priority":"x"}""", "name", "name is required; priority must be an integer")]
     public async Task UpdateAccount_InvalidResult_400AndUnchanged(string patch, string param, string message)
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/accounts", """{"name":"a","provider":"openai","apiKey":"k","models":["m"]}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/accounts", """{"name":"a","provider":"openai","apiKey":"k","models":["m"]}""");
         var id = created.Json.GetProperty("id").GetString();
 
-        var answer = await SendAsync(HttpMethod.Patch, "admin/accounts/" + id, patch);
+        var answer = await SendAsync(HttpMethod.Patch, "api/admin/accounts/" + id, patch);
 
         Assert.Equal(400, answer.Status);
         Assert.Equal(message, answer.ErrorMessage);
         Assert.Equal(param, answer.ErrorParam);
-        Assert.Equal(created.Body, (await SendAsync(HttpMethod.Get, "admin/accounts/" + id)).Body);
+        Assert.Equal(created.Body, (await SendAsync(HttpMethod.Get, "api/admin/accounts/" + id)).Body);
     }
 
     // ----- keys -----
@@ -225,7 +225,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task Keys_CrudRoundTrip_PlaintextOnlyOnCreate()
     {
         var ct = TestContext.Current.CancellationToken;
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name":"ci bot","owner":"team-a","models":["gpt-4o*"],"expiresAt":"2031-01-01T00:00:00Z"}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name":"ci bot","owner":"team-a","models":["gpt-4o*"],"expiresAt":"2031-01-01T00:00:00Z"}""");
         Assert.Equal(201, created.Status);
         var id = created.Json.GetProperty("id").GetString()!;
         var plaintext = created.Json.GetProperty("key").GetString()!;
@@ -236,8 +236,8 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero), created.Json.GetProperty("expiresAt").GetDateTimeOffset());
         Assert.Equal(_time.GetUtcNow(), created.Json.GetProperty("createdAt").GetDateTimeOffset());
 
-        var read = await SendAsync(HttpMethod.Get, "admin/keys/" + id);
-        var listed = await SendAsync(HttpMethod.Get, "admin/keys");
+        var read = await SendAsync(HttpMethod.Get, "api/admin/keys/" + id);
+        var listed = await SendAsync(HttpMethod.Get, "api/admin/keys");
         Assert.False(read.Json.TryGetProperty("key", out _));
         Assert.DoesNotContain(plaintext[9..], read.Body, StringComparison.Ordinal);
         Assert.DoesNotContain(plaintext[9..], listed.Body, StringComparison.Ordinal);
@@ -249,7 +249,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.True(authenticated.AllowsModel("gpt-4o-mini"));
 
         // The clock never moves, so only invalidation can make the authenticator see these changes.
-        var disabled = await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"enabled":false,"owner":null,"models":null}""");
+        var disabled = await SendAsync(HttpMethod.Patch, "api/admin/keys/" + id, """{"enabled":false,"owner":null,"models":null}""");
         Assert.Equal(200, disabled.Status);
         Assert.False(disabled.Json.TryGetProperty("key", out _));
         Assert.Equal(System.Text.Json.JsonValueKind.Null, disabled.Json.GetProperty("owner").ValueKind);
@@ -257,10 +257,10 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.False(afterDisable!.Enabled);
         Assert.Empty(afterDisable.Models);
 
-        Assert.Equal(204, (await SendAsync(HttpMethod.Delete, "admin/keys/" + id)).Status);
+        Assert.Equal(204, (await SendAsync(HttpMethod.Delete, "api/admin/keys/" + id)).Status);
         Assert.Null(await authenticator.AuthenticateAsync(plaintext, ct).AsTask().WaitAsync(Timeout, ct));
-        Assert.Equal(404, (await SendAsync(HttpMethod.Get, "admin/keys/" + id)).Status);
-        Assert.Equal(404, (await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"enabled":true}""")).Status);
+        Assert.Equal(404, (await SendAsync(HttpMethod.Get, "api/admin/keys/" + id)).Status);
+        Assert.Equal(404, (await SendAsync(HttpMethod.Patch, "api/admin/keys/" + id, """{"enabled":true}""")).Status);
     }
 
     [Theory]
@@ -275,7 +275,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("""{"owner":"","expiresAt":"2020-01-01T00:00:00Z","enabled":null}""", "name", "name is required; owner must be a non-empty string of at most 200 characters; expiresAt must be in the future; enabled must be a boolean")]
     public async Task CreateKey_InvalidBody_400NamingEveryField(string body, string param, string message)
     {
-        var answer = await SendAsync(HttpMethod.Post, "admin/keys", body);
+        var answer = await SendAsync(HttpMethod.Post, "api/admin/keys", body);
 
         Assert.Equal(400, answer.Status);
         Assert.Equal(message, answer.ErrorMessage);
@@ -285,7 +285,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateKey_MinimalBody_DefaultsToEveryModelNoExpiryEnabled()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name":"plain"}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name":"plain"}""");
 
         Assert.Equal(201, created.Status);
         Assert.Empty(created.Json.GetProperty("models").EnumerateArray());

@@ -37,7 +37,7 @@ internal sealed class AdminHost : IAsyncDisposable
         builder.Services.AddRelayStorage(builder.Configuration);
         var app = builder.Build();
         var admin = app.Services.GetServices<IHttpFunction>().Single(f => f.Name == "Admin");
-        app.Map("admin/{*path}", context => admin.InvokeAsync(context));
+        app.Map("api/admin/{*path}", context => admin.InvokeAsync(context));
         await app.StartAsync(ct);
         var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(20) };
         return new AdminHost(app, client);

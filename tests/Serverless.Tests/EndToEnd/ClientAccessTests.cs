@@ -99,9 +99,9 @@ public sealed class ClientAccessTests(RelayWithUpstreams relay)
         var (id, key) = await relay.Host.CreateKeyWithIdAsync(new { name = "short-lived" });
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(new OpenAIChatDriver().Build(Scenario.Text, "m-openai", false, key))).Status);
 
-        (await relay.Host.Admin.PatchAsJsonAsync($"admin/keys/{id}", new { enabled = false }, Ct)).EnsureSuccessStatusCode();
+        (await relay.Host.Admin.PatchAsJsonAsync($"api/admin/keys/{id}", new { enabled = false }, Ct)).EnsureSuccessStatusCode();
         var (disabledStatus, disabled) = await SendAsync(new OpenAIChatDriver().Build(Scenario.Text, "m-openai", false, key));
-        (await relay.Host.Admin.DeleteAsync($"admin/keys/{id}", Ct)).EnsureSuccessStatusCode();
+        (await relay.Host.Admin.DeleteAsync($"api/admin/keys/{id}", Ct)).EnsureSuccessStatusCode();
         var (deletedStatus, _) = await SendAsync(new OpenAIChatDriver().Build(Scenario.Text, "m-openai", false, key));
 
         Assert.Equal(HttpStatusCode.Forbidden, disabledStatus);

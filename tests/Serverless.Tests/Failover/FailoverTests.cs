@@ -106,7 +106,7 @@ public sealed class FailoverTests(AzuriteFixture azurite)
         Assert.Equal(4, pool.Hits(1));
         var health = await pool.HealthAsync(0);
         Assert.Equal("circuit-open", health.GetProperty("status").GetString());
-        var events = JsonDocument.Parse(await pool.Host.Admin.GetStringAsync("admin/accounts/events", TestContext.Current.CancellationToken)).RootElement.GetProperty("data");
+        var events = JsonDocument.Parse(await pool.Host.Admin.GetStringAsync("api/admin/accounts/events", TestContext.Current.CancellationToken)).RootElement.GetProperty("data");
         var opened = Assert.Single(events.EnumerateArray());
         Assert.Equal(pool.AccountIds[0], opened.GetProperty("account").GetString());
         Assert.Equal("circuit-open", opened.GetProperty("status").GetString());
@@ -128,7 +128,7 @@ public sealed class FailoverTests(AzuriteFixture azurite)
 
         // An admin change (a new key) clears the mark.
         pool.Upstreams[0].ApiKey = "upstream-secret";
-        using var patch = await pool.Host.Admin.PatchAsync("admin/accounts/" + pool.AccountIds[0], new StringContent("{\"apiKey\":\"upstream-secret\"}", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        using var patch = await pool.Host.Admin.PatchAsync("api/admin/accounts/" + pool.AccountIds[0], new StringContent("{\"apiKey\":\"upstream-secret\"}", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         Assert.Equal("available", (await pool.HealthAsync(0)).GetProperty("status").GetString());
     }
 

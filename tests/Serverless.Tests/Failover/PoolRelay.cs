@@ -81,10 +81,10 @@ internal sealed class PoolRelay : IAsyncDisposable
         return ((int)response.StatusCode, body, response);
     }
 
-    /// <summary>The health object of an account in <c>GET /admin/accounts</c>.</summary>
+    /// <summary>The health object of an account in <c>GET /api/admin/accounts</c>.</summary>
     public async Task<JsonElement> HealthAsync(int index)
     {
-        var list = JsonDocument.Parse(await Host.Admin.GetStringAsync("admin/accounts", TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30))).RootElement;
+        var list = JsonDocument.Parse(await Host.Admin.GetStringAsync("api/admin/accounts", TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30))).RootElement;
         return list.GetProperty("data").EnumerateArray().Single(a => a.GetProperty("id").GetString() == AccountIds[index]).GetProperty("health").Clone();
     }
 

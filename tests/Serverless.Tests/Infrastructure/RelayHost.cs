@@ -71,7 +71,7 @@ internal sealed class RelayHost : IAsyncDisposable
     /// <summary>Creates an upstream account through the admin API; returns its id.</summary>
     public async Task<string> CreateAccountAsync(object account)
     {
-        using var response = await Admin.PostAsJsonAsync("admin/accounts", account).WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await Admin.PostAsJsonAsync("api/admin/accounts", account).WaitAsync(TimeSpan.FromSeconds(30));
         var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
         {
@@ -87,7 +87,7 @@ internal sealed class RelayHost : IAsyncDisposable
     /// <summary>Creates a client key through the admin API; returns its id and the plaintext key.</summary>
     public async Task<(string Id, string Key)> CreateKeyWithIdAsync(object? key = null)
     {
-        using var response = await Admin.PostAsJsonAsync("admin/keys", key ?? new { name = "test" }).WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await Admin.PostAsJsonAsync("api/admin/keys", key ?? new { name = "test" }).WaitAsync(TimeSpan.FromSeconds(30));
         var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
         {

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace Serverless.Tests.Limits;
 
-/// <summary><c>limits</c> on <c>POST|PATCH /admin/keys</c> and <c>GET /admin/keys/{id}/quota</c>.</summary>
+/// <summary><c>limits</c> on <c>POST|PATCH /api/admin/keys</c> and <c>GET /api/admin/keys/{id}/quota</c>.</summary>
 public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
@@ -23,18 +23,18 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateKey_WithLimits_StoredAndShown()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "limited", "limits": {"rpm": 60, "monthlyCostUsd": 12.5, "maxConcurrency": 2}}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "limited", "limits": {"rpm": 60, "monthlyCostUsd": 12.5, "maxConcurrency": 2}}""");
 
         Assert.Equal(201, created.Status);
         Assert.Equal("""{"rpm":60,"monthlyCostUsd":12.5,"maxConcurrency":2}""", created.Json.GetProperty("limits").GetRawText());
-        var read = await SendAsync(HttpMethod.Get, "admin/keys/" + created.Json.GetProperty("id").GetString());
+        var read = await SendAsync(HttpMethod.Get, "api/admin/keys/" + created.Json.GetProperty("id").GetString());
         Assert.Equal("""{"rpm":60,"monthlyCostUsd":12.5,"maxConcurrency":2}""", read.Json.GetProperty("limits").GetRawText());
     }
 
     [Fact]
     public async Task CreateKey_NoLimits_EmptyObject()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "free"}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "free"}""");
 
         Assert.Equal("{}", created.Json.GetProperty("limits").GetRawText());
     }
@@ -42,7 +42,7 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateKey_InvalidLimits_400ListingEveryProblem()
     {
-        var answer = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "x", "limits": {"rpm": -1, "totalCostUsd": "ten"}}""");
+        var answer = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "x", "limits": {"rpm": -1, "totalCostUsd": "ten"}}""");
 
         Assert.Equal(400, answer.Status);
         Assert.Equal("limits", answer.ErrorParam);
@@ -54,9 +54,9 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task CreateKey_Role_DefaultsToUserOnlyUserOrAdmin()
     {
-        var plain = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "u"}""");
-        var admin = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "a", "role": "admin"}""");
-        var wrong = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "r", "role": "root"}""");
+        var plain = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "u"}""");
+        var admin = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "a", "role": "admin"}""");
+        var wrong = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "r", "role": "root"}""");
 
         Assert.Equal("user", plain.Json.GetProperty("role").GetString());
         Assert.Equal("admin", admin.Json.GetProperty("role").GetString());
@@ -67,24 +67,24 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task UpdateKey_LimitsPatch_MergesPerField()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"rpm": 60, "dailyInputTokens": 1000}}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "k", "limits": {"rpm": 60, "dailyInputTokens": 1000}}""");
         var id = created.Json.GetProperty("id").GetString();
 
-        var patched = await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"limits": {"dailyInputTokens": null, "totalCostUsd": 3}}""");
+        var patched = await SendAsync(HttpMethod.Patch, "api/admin/keys/" + id, """{"limits": {"dailyInputTokens": null, "totalCostUsd": 3}}""");
 
         Assert.Equal(200, patched.Status);
         Assert.Equal("""{"rpm":60,"totalCostUsd":3}""", patched.Json.GetProperty("limits").GetRawText());
-        var cleared = await SendAsync(HttpMethod.Patch, "admin/keys/" + id, """{"limits": null}""");
+        var cleared = await SendAsync(HttpMethod.Patch, "api/admin/keys/" + id, """{"limits": null}""");
         Assert.Equal("{}", cleared.Json.GetProperty("limits").GetRawText());
     }
 
     [Fact]
     public async Task GetQuota_FreshKey_EveryLimitWithNothingUsed()
     {
-        var created = await SendAsync(HttpMethod.Post, "admin/keys", """{"name": "k", "limits": {"rpm": 60, "totalCostUsd": 2.5, "maxConcurrency": 3}}""");
+        var created = await SendAsync(HttpMethod.Post, "api/admin/keys", """{"name": "k", "limits": {"rpm": 60, "totalCostUsd": 2.5, "maxConcurrency": 3}}""");
         var id = created.Json.GetProperty("id").GetString();
 
-        var quota = await SendAsync(HttpMethod.Get, $"admin/keys/{id}/quota");
+        var quota = await SendAsync(HttpMethod.Get, $"api/admin/keys/{id}/quota");
 
         Assert.Equal(200, quota.Status);
         Assert.Equal(
@@ -93,11 +93,11 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("admin/usage?from=2030-01-02&to=2030-01-01", "from must not be after to")]
-    [InlineData("admin/usage?from=2028-12-31&to=2030-01-01", "at most 366 days at once")]
-    [InlineData("admin/usage?from=yesterday&to=2030-1-1", "to must be a date as yyyy-MM-dd; from must be a date as yyyy-MM-dd")]
-    [InlineData("admin/usage?keyId=alice", "keyId 'alice' is not a key id")]
-    [InlineData("admin/usage?groupBy=region", "groupBy must be one of key, owner, model, account, day, hour")]
+    [InlineData("api/admin/usage?from=2030-01-02&to=2030-01-01", "from must not be after to")]
+    [InlineData("api/admin/usage?from=2028-12-31&to=2030-01-01", "at most 366 days at once")]
+    [InlineData("api/admin/usage?from=yesterday&to=2030-1-1", "to must be a date as yyyy-MM-dd; from must be a date as yyyy-MM-dd")]
+    [InlineData("api/admin/usage?keyId=alice", "keyId 'alice' is not a key id")]
+    [InlineData("api/admin/usage?groupBy=region", "groupBy must be one of key, owner, model, account, day, hour")]
     public async Task GetUsage_BadQuery_400(string path, string message)
     {
         var answer = await SendAsync(HttpMethod.Get, path);
@@ -109,7 +109,7 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task GetUsage_NothingRecorded_DefaultLast30DaysEmpty()
     {
-        var answer = await SendAsync(HttpMethod.Get, "admin/usage");
+        var answer = await SendAsync(HttpMethod.Get, "api/admin/usage");
 
         Assert.Equal(200, answer.Status);
         Assert.Equal(
@@ -118,9 +118,9 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("GET", "admin/keys/key_0000000000000000/quota", 404, "no key has id 'key_0000000000000000'")]
-    [InlineData("POST", "admin/keys/key_0000000000000000/quota", 405, "POST is not allowed on /admin/keys/key_0000000000000000/quota; allowed: GET")]
-    [InlineData("POST", "admin/pricing", 405, "POST is not allowed on /admin/pricing; allowed: GET, PUT, DELETE")]
+    [InlineData("GET", "api/admin/keys/key_0000000000000000/quota", 404, "no key has id 'key_0000000000000000'")]
+    [InlineData("POST", "api/admin/keys/key_0000000000000000/quota", 405, "POST is not allowed on /api/admin/keys/key_0000000000000000/quota; allowed: GET")]
+    [InlineData("POST", "api/admin/pricing", 405, "POST is not allowed on /api/admin/pricing; allowed: GET, PUT, DELETE")]
     public async Task Routes_WrongIdOrMethod_Refused(string method, string path, int status, string message)
     {
         var answer = await SendAsync(new HttpMethod(method), path, method == "GET" ? null : "{}");

@@ -50,14 +50,14 @@ public sealed class LimitedRelay(AzuriteFixture azurite) : IAsyncLifetime
     {
         var prices = new[] { "gpt-test", "claude-test", "gemini-test" }
             .Select(model => new { model, input = PricePerMillion, output = PricePerMillion, cacheRead = PricePerMillion, cacheWrite = PricePerMillion });
-        using var response = await Host.Admin.PutAsJsonAsync("admin/pricing", new { prices }).WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await Host.Admin.PutAsJsonAsync("api/admin/pricing", new { prices }).WaitAsync(TimeSpan.FromSeconds(30));
         response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Creates a key with these limits; returns its plaintext and id.</summary>
     public async Task<(string Key, string Id)> CreateKeyAsync(object limits, string? owner = null, string role = "user")
     {
-        using var response = await Host.Admin.PostAsJsonAsync("admin/keys", new { name = "limited", owner, role, limits }).WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await Host.Admin.PostAsJsonAsync("api/admin/keys", new { name = "limited", owner, role, limits }).WaitAsync(TimeSpan.FromSeconds(30));
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.True(response.IsSuccessStatusCode, body.ToString());
         return (body.GetProperty("key").GetString()!, body.GetProperty("id").GetString()!);

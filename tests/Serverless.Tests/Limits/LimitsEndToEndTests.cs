@@ -127,7 +127,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.Null(refused.Response.Headers.RetryAfter);
         Assert.Contains("has spent its totalCostUsd budget of 0.01 USD.", refused.Body, StringComparison.Ordinal);
 
-        using var quota = await relay.Host.Admin.GetAsync($"admin/keys/{id}/quota", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        using var quota = await relay.Host.Admin.GetAsync($"api/admin/keys/{id}/quota", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, quota.StatusCode);
     }
 
@@ -180,7 +180,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.Equal(0.0033, row.GetDouble("CostUsd")!.Value, 9);
         Assert.False(row.GetBoolean("Unpriced"));
 
-        using var put = await relay.Host.Admin.PutAsync("admin/pricing", new StringContent("""{"prices": []}""", System.Text.Encoding.UTF8, "application/json"), ct).WaitAsync(Timeout, ct);
+        using var put = await relay.Host.Admin.PutAsync("api/admin/pricing", new StringContent("""{"prices": []}""", System.Text.Encoding.UTF8, "application/json"), ct).WaitAsync(Timeout, ct);
         try
         {
             Assert.Equal(HttpStatusCode.OK, (await SendAsync("openai-chat", key)).Status);
@@ -208,7 +208,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         System.Text.Json.JsonElement usage;
         do
         {
-            using var response = await relay.Host.Admin.GetAsync($"admin/usage?keyId={id}", ct).WaitAsync(Timeout, ct);
+            using var response = await relay.Host.Admin.GetAsync($"api/admin/usage?keyId={id}", ct).WaitAsync(Timeout, ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             usage = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
             await Task.Delay(50, ct);
@@ -225,7 +225,7 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.True(total.GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0);
         Assert.True(total.GetProperty("timeToFirstByteMs").GetProperty("p50").GetDouble() > 0);
 
-        using var byModel = await relay.Host.Admin.GetAsync($"admin/usage?keyId={id}&groupBy=model", ct).WaitAsync(Timeout, ct);
+        using var byModel = await relay.Host.Admin.GetAsync($"api/admin/usage?keyId={id}&groupBy=model", ct).WaitAsync(Timeout, ct);
         var models = System.Text.Json.JsonDocument.Parse(await byModel.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("data");
         Assert.Equal(
             [("m-anthropic", 1L), ("m-openai", 2L)],

@@ -56,7 +56,7 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
         var processes = await Task.WhenAll(StartOneAsync(), StartOneAsync());
         var setup = new Setup(processes[0], processes[1], upstream, prefix);
         using var admin = Admin(setup.A);
-        using var account = await admin.PostAsJsonAsync("admin/accounts", new
+        using var account = await admin.PostAsJsonAsync("api/admin/accounts", new
         {
             name = "openai",
             provider = "openai",
@@ -66,7 +66,7 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
             modelMap = new Dictionary<string, string> { ["m-openai"] = "gpt-test" },
         });
         account.EnsureSuccessStatusCode();
-        using var pricing = await admin.PutAsJsonAsync("admin/pricing", new { prices = new[] { new { model = "gpt-test", input = 100, output = 100, cacheRead = 100 } } });
+        using var pricing = await admin.PutAsJsonAsync("api/admin/pricing", new { prices = new[] { new { model = "gpt-test", input = 100, output = 100, cacheRead = 100 } } });
         pricing.EnsureSuccessStatusCode();
         return setup;
     }
@@ -81,7 +81,7 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
     private static async Task<(string Key, string Id)> CreateKeyAsync(HandlerProcess process, object limits)
     {
         using var admin = Admin(process);
-        using var response = await admin.PostAsJsonAsync("admin/keys", new { name = "shared", limits });
+        using var response = await admin.PostAsJsonAsync("api/admin/keys", new { name = "shared", limits });
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.True(response.IsSuccessStatusCode, body.ToString());
         return (body.GetProperty("key").GetString()!, body.GetProperty("id").GetString()!);

@@ -43,7 +43,7 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         Assert.Equal(1, tokens.Calls);
         Assert.Equal([contentType], tokens.ContentTypes);
         Assert.Equal("Bearer at-1", upstream.LastRequest.Headers["Authorization"]);
-        var view = await host.Admin.GetStringAsync("admin/accounts/" + id, TestContext.Current.CancellationToken);
+        var view = await host.Admin.GetStringAsync("api/admin/accounts/" + id, TestContext.Current.CancellationToken);
         Assert.DoesNotContain("at-1", view, StringComparison.Ordinal);
         Assert.DoesNotContain("rt-1", view, StringComparison.Ordinal);
         var oauth = JsonDocument.Parse(view).RootElement.GetProperty("oauth");
@@ -85,7 +85,7 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         Assert.Equal(200, (int)answer.StatusCode);
         Assert.Equal("""{"Outputs":{},"Logs":[],"ReturnValue":null}""", await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal(1, tokens.Calls);
-        var view = JsonDocument.Parse(await client.GetStringAsync("admin/accounts/" + due, TestContext.Current.CancellationToken)).RootElement;
+        var view = JsonDocument.Parse(await client.GetStringAsync("api/admin/accounts/" + due, TestContext.Current.CancellationToken)).RootElement;
         Assert.True(view.GetProperty("oauth").GetProperty("expiresAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(50));
     }
 
@@ -104,10 +104,10 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         using var answer = await client.PostAsync("RefreshTokens", new StringContent("""{"Data":{"timer":"{\"IsPastDue\":true}"},"Metadata":{}}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
 
         Assert.Equal(200, (int)answer.StatusCode);
-        var view = JsonDocument.Parse(await client.GetStringAsync("admin/accounts/" + id, TestContext.Current.CancellationToken)).RootElement;
+        var view = JsonDocument.Parse(await client.GetStringAsync("api/admin/accounts/" + id, TestContext.Current.CancellationToken)).RootElement;
         Assert.Equal("disabled", view.GetProperty("health").GetProperty("status").GetString());
         Assert.Equal("the token endpoint answered 400 (invalid_grant)", view.GetProperty("oauth").GetProperty("lastRefreshError").GetString());
-        var events = JsonDocument.Parse(await client.GetStringAsync("admin/accounts/events", TestContext.Current.CancellationToken)).RootElement.GetProperty("data");
+        var events = JsonDocument.Parse(await client.GetStringAsync("api/admin/accounts/events", TestContext.Current.CancellationToken)).RootElement.GetProperty("data");
         Assert.Equal("the token endpoint answered 400 (invalid_grant)", Assert.Single(events.EnumerateArray()).GetProperty("reason").GetString());
     }
 
@@ -132,7 +132,7 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         using var admin = new HttpClient { BaseAddress = first.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RelayHost.AdminKey);
         await CreateAsync(admin, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(1), "json"));
-        using var keyAnswer = await admin.PostAsJsonAsync("admin/keys", new { name = "k" }, TestContext.Current.CancellationToken);
+        using var keyAnswer = await admin.PostAsJsonAsync("api/admin/keys", new { name = "k" }, TestContext.Current.CancellationToken);
         var key = JsonDocument.Parse(await keyAnswer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("key").GetString()!;
 
         var answers = await Task.WhenAll(
@@ -163,7 +163,7 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
 
     private static async Task<string> CreateAsync(HttpClient admin, object account)
     {
-        using var response = await admin.PostAsJsonAsync("admin/accounts", account, TestContext.Current.CancellationToken);
+        using var response = await admin.PostAsJsonAsync("api/admin/accounts", account, TestContext.Current.CancellationToken);
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, body);
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;

@@ -19,7 +19,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
 {
     private const string ClientId = "client-pkce";
     private const string RedirectUri = "https://console.example.com/oauth/code/callback";
-    private const string UnknownState = "state is unknown, expired or already used; start again with POST /admin/oauth/authorize";
+    private const string UnknownState = "state is unknown, expired or already used; start again with POST /api/admin/oauth/authorize";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly string _prefix = "p" + Guid.NewGuid().ToString("N")[..12];
@@ -78,7 +78,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         var body = AuthorizeBody();
         body["scopes"] = new[] { "user:inference", "user:profile" };
 
-        var (status, json) = await PostAsync("admin/oauth/authorize", body);
+        var (status, json) = await PostAsync("api/admin/oauth/authorize", body);
 
         Assert.Equal(200, status);
         var url = new Uri(json.GetProperty("authorizationUrl").GetString()!);
@@ -98,7 +98,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Matches("^[A-Za-z0-9_-]{43}$", query["state"]);
         Assert.Equal(_time.GetUtcNow().AddMinutes(10), json.GetProperty("expiresAt").GetDateTimeOffset());
 
-        var (_, again) = await PostAsync("admin/oauth/authorize", body);
+        var (_, again) = await PostAsync("api/admin/oauth/authorize", body);
         Assert.NotEqual(query["state"], Query(new Uri(again.GetProperty("authorizationUrl").GetString()!))["state"]);
         Assert.NotEqual(query["code_challenge"], Query(new Uri(again.GetProperty("authorizationUrl").GetString()!))["code_challenge"]);
     }
@@ -109,7 +109,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         var body = AuthorizeBody("gemini");
         body.Remove("authorizeUrl");
 
-        var (status, json) = await PostAsync("admin/oauth/authorize", body);
+        var (status, json) = await PostAsync("api/admin/oauth/authorize", body);
 
         Assert.Equal(200, status);
         var url = new Uri(json.GetProperty("authorizationUrl").GetString()!);
@@ -146,7 +146,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
             body[field] = value;
         }
 
-        var (status, json) = await PostAsync("admin/oauth/authorize", body);
+        var (status, json) = await PostAsync("api/admin/oauth/authorize", body);
 
         Assert.Equal(400, status);
         Assert.Equal(message, json.GetProperty("error").GetProperty("message").GetString());
@@ -156,7 +156,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task Authorize_SeveralBadFields_EveryMessageAtOnce()
     {
-        var (status, json) = await PostAsync("admin/oauth/authorize", new { provider = "x", models = new[] { "m" } });
+        var (status, json) = await PostAsync("api/admin/oauth/authorize", new { provider = "x", models = new[] { "m" } });
 
         Assert.Equal(400, status);
         Assert.Equal("provider must be one of: anthropic, gemini; name is required; clientId is required; redirectUri is required", json.GetProperty("error").GetProperty("message").GetString());
@@ -170,7 +170,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     {
         var state = await AuthorizeAndGrantAsync("code-1");
 
-        using var response = await _admin.PostAsJsonAsync("admin/oauth/complete", new { state, code = "code-1" }, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        using var response = await _admin.PostAsJsonAsync("api/admin/oauth/complete", new { state, code = "code-1" }, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(201, (int)response.StatusCode);
@@ -178,7 +178,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.DoesNotContain(AuthorizationServer.RefreshToken, body, StringComparison.Ordinal);
         var account = JsonDocument.Parse(body).RootElement;
         var id = account.GetProperty("id").GetString()!;
-        Assert.Equal("/admin/accounts/" + id, response.Headers.Location?.ToString());
+        Assert.Equal("/api/admin/accounts/" + id, response.Headers.Location?.ToString());
         Assert.Equal("claude max", account.GetProperty("name").GetString());
         Assert.Equal("anthropic", account.GetProperty("provider").GetString());
         Assert.Equal(2, account.GetProperty("priority").GetInt32());
@@ -196,7 +196,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Matches("^[A-Za-z0-9._~-]{43,128}$", _server.LastFields["code_verifier"]);
 
         // The account relays: a chat call reaches the upstream with the issued access token.
-        using var keyAnswer = await _admin.PostAsJsonAsync("admin/keys", new { name = "k" }, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        using var keyAnswer = await _admin.PostAsJsonAsync("api/admin/keys", new { name = "k" }, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
         var key = JsonDocument.Parse(await keyAnswer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("key").GetString()!;
         using var chat = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
         {
@@ -220,7 +220,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         body["clientSecret"] = "gemini-client-secret";
         var state = await AuthorizeAndGrantAsync("code-2", body);
 
-        var (status, json) = await PostAsync("admin/oauth/complete", new { code = "code-2#" + state });
+        var (status, json) = await PostAsync("api/admin/oauth/complete", new { code = "code-2#" + state });
 
         Assert.Equal(201, status);
         Assert.Equal("gemini", json.GetProperty("provider").GetString());
@@ -235,9 +235,9 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     public async Task Complete_SameStateTwice_SecondRefusedWithoutCallingTheTokenEndpoint()
     {
         var state = await AuthorizeAndGrantAsync("code-3");
-        var (first, _) = await PostAsync("admin/oauth/complete", new { state, code = "code-3" });
+        var (first, _) = await PostAsync("api/admin/oauth/complete", new { state, code = "code-3" });
 
-        var (status, json) = await PostAsync("admin/oauth/complete", new { state, code = "code-3" });
+        var (status, json) = await PostAsync("api/admin/oauth/complete", new { state, code = "code-3" });
 
         Assert.Equal(201, first);
         Assert.Equal(400, status);
@@ -252,7 +252,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         var state = await AuthorizeAndGrantAsync("code-4");
         _time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
 
-        var (status, json) = await PostAsync("admin/oauth/complete", new { state, code = "code-4" });
+        var (status, json) = await PostAsync("api/admin/oauth/complete", new { state, code = "code-4" });
 
         Assert.Equal(400, status);
         Assert.Equal(UnknownState, json.GetProperty("error").GetProperty("message").GetString());
@@ -270,7 +270,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         var state = await AuthorizeAndGrantAsync("code-5");
         _time.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
 
-        var (status, _) = await PostAsync("admin/oauth/complete", new { state, code = "code-5" });
+        var (status, _) = await PostAsync("api/admin/oauth/complete", new { state, code = "code-5" });
 
         Assert.Equal(201, status);
     }
@@ -281,13 +281,13 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         var state = await AuthorizeAndGrantAsync("code-6");
         _server.FailWith = "invalid_grant";
 
-        var (status, json) = await PostAsync("admin/oauth/complete", new { state, code = "code-6" });
+        var (status, json) = await PostAsync("api/admin/oauth/complete", new { state, code = "code-6" });
 
         Assert.Equal(502, status);
         Assert.Equal("the authorization code exchange failed: the token endpoint answered 400 (invalid_grant)", json.GetProperty("error").GetProperty("message").GetString());
         Assert.DoesNotContain("code-6", json.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain(_server.LastFields["code_verifier"], json.GetRawText(), StringComparison.Ordinal);
-        var accounts = JsonDocument.Parse(await _admin.GetStringAsync("admin/accounts", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken)).RootElement;
+        var accounts = JsonDocument.Parse(await _admin.GetStringAsync("api/admin/accounts", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken)).RootElement;
         Assert.Empty(accounts.GetProperty("data").EnumerateArray());
     }
 
@@ -296,10 +296,10 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     {
         // The user consented to a different authorization's challenge: the verifier this state holds cannot match it.
         var state = await AuthorizeAndGrantAsync("code-7");
-        var (_, other) = await PostAsync("admin/oauth/authorize", AuthorizeBody());
+        var (_, other) = await PostAsync("api/admin/oauth/authorize", AuthorizeBody());
         _server.Grant("code-7", Query(new Uri(other.GetProperty("authorizationUrl").GetString()!))["code_challenge"], ClientId, RedirectUri);
 
-        var (status, _) = await PostAsync("admin/oauth/complete", new { state, code = "code-7" });
+        var (status, _) = await PostAsync("api/admin/oauth/complete", new { state, code = "code-7" });
 
         Assert.Equal(502, status);
     }
@@ -314,7 +314,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     [InlineData("""{"state":"bad/state#","code":"c"}""", "state", UnknownState)]
     public async Task Complete_BadRequest_400NamingTheField(string request, string param, string message)
     {
-        using var response = await _admin.PostAsync("admin/oauth/complete", new StringContent(request, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        using var response = await _admin.PostAsync("api/admin/oauth/complete", new StringContent(request, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
         var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
 
         Assert.Equal(400, (int)response.StatusCode);
@@ -327,7 +327,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     [InlineData("complete")]
     public async Task OAuthEndpoints_Get_405(string step)
     {
-        using var response = await _admin.GetAsync("admin/oauth/" + step, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        using var response = await _admin.GetAsync("api/admin/oauth/" + step, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
         Assert.Equal(405, (int)response.StatusCode);
         Assert.Equal("POST", response.Content.Headers.Allow.Single());
@@ -336,7 +336,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
     /// <summary>Starts an authorization and plays the user's consent: the server issues <paramref name="code"/> for its challenge.</summary>
     private async Task<string> AuthorizeAndGrantAsync(string code, Dictionary<string, object?>? body = null)
     {
-        var (status, json) = await PostAsync("admin/oauth/authorize", body ?? AuthorizeBody());
+        var (status, json) = await PostAsync("api/admin/oauth/authorize", body ?? AuthorizeBody());
         Assert.Equal(200, status);
         var query = Query(new Uri(json.GetProperty("authorizationUrl").GetString()!));
         _server.Grant(code, query["code_challenge"], query["client_id"], query["redirect_uri"]);

@@ -144,7 +144,7 @@ public sealed class PriceTableTests
     }
 }
 
-/// <summary><c>GET|PUT|DELETE /admin/pricing</c>.</summary>
+/// <summary><c>GET|PUT|DELETE /api/admin/pricing</c>.</summary>
 public sealed class PricingAdminTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
@@ -161,7 +161,7 @@ public sealed class PricingAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Get_NothingPut_TheDatedDefaultTable()
     {
-        var answer = await SendAsync(HttpMethod.Get, "admin/pricing");
+        var answer = await SendAsync(HttpMethod.Get, "api/admin/pricing");
 
         Assert.Equal(200, answer.Status);
         Assert.True(answer.Json.GetProperty("default").GetBoolean());
@@ -172,29 +172,29 @@ public sealed class PricingAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Put_ValidTable_ReplacesItUntilDeleted()
     {
-        var put = await SendAsync(HttpMethod.Put, "admin/pricing", """{"source": "contract 2030", "prices": [{"model": "gpt-test", "input": 1, "output": 2.5, "cacheRead": 0.1}]}""");
+        var put = await SendAsync(HttpMethod.Put, "api/admin/pricing", """{"source": "contract 2030", "prices": [{"model": "gpt-test", "input": 1, "output": 2.5, "cacheRead": 0.1}]}""");
 
         Assert.Equal(200, put.Status);
         Assert.Equal(
             """{"object":"pricing","currency":"USD","unit":"per 1M tokens","default":false,"source":"contract 2030","prices":[{"model":"gpt-test","input":1,"output":2.5,"cacheRead":0.1,"cacheWrite":null,"tiers":[]}]}""",
             put.Body);
-        Assert.Equal(put.Body, (await SendAsync(HttpMethod.Get, "admin/pricing")).Body);
+        Assert.Equal(put.Body, (await SendAsync(HttpMethod.Get, "api/admin/pricing")).Body);
 
-        var reset = await SendAsync(HttpMethod.Delete, "admin/pricing");
+        var reset = await SendAsync(HttpMethod.Delete, "api/admin/pricing");
         Assert.Equal(200, reset.Status);
-        Assert.True((await SendAsync(HttpMethod.Get, "admin/pricing")).Json.GetProperty("default").GetBoolean());
+        Assert.True((await SendAsync(HttpMethod.Get, "api/admin/pricing")).Json.GetProperty("default").GetBoolean());
     }
 
     [Fact]
     public async Task Put_Tiers_ShownByGetAndUsedForCost()
     {
-        var put = await SendAsync(HttpMethod.Put, "admin/pricing", """{"prices": [{"model": "gem-test", "input": 1.25, "output": 10, "tiers": [{"aboveInputTokens": 200000, "input": 2.5, "output": 15, "cacheRead": 0.625}]}]}""");
+        var put = await SendAsync(HttpMethod.Put, "api/admin/pricing", """{"prices": [{"model": "gem-test", "input": 1.25, "output": 10, "tiers": [{"aboveInputTokens": 200000, "input": 2.5, "output": 15, "cacheRead": 0.625}]}]}""");
 
         Assert.Equal(200, put.Status);
         Assert.Equal(
             """{"object":"pricing","currency":"USD","unit":"per 1M tokens","default":false,"source":null,"prices":[{"model":"gem-test","input":1.25,"output":10,"cacheRead":null,"cacheWrite":null,"tiers":[{"aboveInputTokens":200000,"input":2.5,"output":15,"cacheRead":0.625,"cacheWrite":null}]}]}""",
             put.Body);
-        Assert.Equal(put.Body, (await SendAsync(HttpMethod.Get, "admin/pricing")).Body);
+        Assert.Equal(put.Body, (await SendAsync(HttpMethod.Get, "api/admin/pricing")).Body);
 
         // What was stored parses back to the same prices: 200001×2.5 + 10×15 micro-USD.
         var errors = new List<string>();
@@ -205,20 +205,20 @@ public sealed class PricingAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Put_InvalidTier_400NamingTheField()
     {
-        var answer = await SendAsync(HttpMethod.Put, "admin/pricing", """{"prices": [{"model": "m", "input": 1, "output": 1}, {"model": "n", "input": 1, "output": 1}, {"model": "o", "input": 1, "output": 1, "tiers": [{"aboveInputTokens": -5, "input": 1, "output": 1}]}]}""");
+        var answer = await SendAsync(HttpMethod.Put, "api/admin/pricing", """{"prices": [{"model": "m", "input": 1, "output": 1}, {"model": "n", "input": 1, "output": 1}, {"model": "o", "input": 1, "output": 1, "tiers": [{"aboveInputTokens": -5, "input": 1, "output": 1}]}]}""");
 
         Assert.Equal(400, answer.Status);
         Assert.Equal("prices[2].tiers[0].aboveInputTokens must be a positive integer", answer.ErrorMessage);
-        Assert.True((await SendAsync(HttpMethod.Get, "admin/pricing")).Json.GetProperty("default").GetBoolean());
+        Assert.True((await SendAsync(HttpMethod.Get, "api/admin/pricing")).Json.GetProperty("default").GetBoolean());
     }
 
     [Fact]
     public async Task Put_Invalid_400AndTableUnchanged()
     {
-        var answer = await SendAsync(HttpMethod.Put, "admin/pricing", """{"prices": [{"model": "m", "output": 1}]}""");
+        var answer = await SendAsync(HttpMethod.Put, "api/admin/pricing", """{"prices": [{"model": "m", "output": 1}]}""");
 
         Assert.Equal(400, answer.Status);
         Assert.Equal("prices[0].input is required", answer.ErrorMessage);
-        Assert.True((await SendAsync(HttpMethod.Get, "admin/pricing")).Json.GetProperty("default").GetBoolean());
+        Assert.True((await SendAsync(HttpMethod.Get, "api/admin/pricing")).Json.GetProperty("default").GetBoolean());
     }
 }

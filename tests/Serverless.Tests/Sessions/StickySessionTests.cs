@@ -70,11 +70,11 @@ public sealed class StickySessionTests(AzuriteFixture azurite)
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RelayHost.AdminKey);
         foreach (var upstream in new[] { upstreamA, upstreamB })
         {
-            using var created = await admin.PostAsync("admin/accounts", Json($$"""{"name":"a","provider":"openai","baseUrl":"{{upstream.OpenAIBaseUrl}}","apiKey":"{{upstream.ApiKey}}","models":["m"]}"""), TestContext.Current.CancellationToken);
+            using var created = await admin.PostAsync("api/admin/accounts", Json($$"""{"name":"a","provider":"openai","baseUrl":"{{upstream.OpenAIBaseUrl}}","apiKey":"{{upstream.ApiKey}}","models":["m"]}"""), TestContext.Current.CancellationToken);
             Assert.True(created.IsSuccessStatusCode);
         }
 
-        using var keyAnswer = await admin.PostAsync("admin/keys", Json("""{"name":"k"}"""), TestContext.Current.CancellationToken);
+        using var keyAnswer = await admin.PostAsync("api/admin/keys", Json("""{"name":"k"}"""), TestContext.Current.CancellationToken);
         var key = System.Text.Json.JsonDocument.Parse(await keyAnswer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("key").GetString();
         var sessions = new TableClient(azurite.ConnectionString, prefix + "sessions");
 

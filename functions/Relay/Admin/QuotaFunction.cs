@@ -2,21 +2,28 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Formats;
-using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Relaying;
 
-namespace Serverless.Relay.Limits;
+namespace Serverless.Relay.Admin;
 
 /// <summary>
 /// The per-user quota API, authenticated by a relay key: <c>GET /api/v1/quota</c> (the caller's own user),
-/// <c>GET /api/v1/quota/{userId}</c> and <c>PUT /api/v1/quota/{userId}</c> (admin-role keys only; a user key gets 403).
+/// <c>GET /api/v1/quota/{userId}</c> and <c>PUT /api/v1/quota/{userId}</c> (admin-role keys and the operator's
+/// <c>RELAY_ADMIN_KEY</c> only; a user key gets 403).
 /// A user is a key's <c>owner</c> (a key without one is its own user). Limits are enforced per key: PUT sets them on
 /// every key of the user; GET shows the tightest of them and today's (UTC) use summed over the user's keys.
 /// </summary>
-internal sealed class QuotaFunction(ClientAuthenticator authenticator, ClientKeyStore keys, ClientKeyAuthenticator keyCache, UsageTotals totals, TimeProvider time) : IHttpFunction
+internal sealed class QuotaFunction(
+    AdminKeyFilter adminKey,
+    ClientAuthenticator authenticator,
+    ClientKeyStore keys,
+    ClientKeyAuthenticator keyCache,
+    UsageTotals totals,
+    TimeProvider time) : IHttpFunction
 {
     public const string FunctionName = "Quota";
 
@@ -34,43 +41,57 @@ internal sealed class QuotaFunction(ClientAuthenticator authenticator, ClientKey
 
     public async Task InvokeAsync(HttpContext context)
     {
+        var result = await InvokeCoreAsync(context).ConfigureAwait(false);
+        await result.ExecuteAsync(context).ConfigureAwait(false);
+    }
+
+    private async Task<AdminResult> InvokeCoreAsync(HttpContext context)
+    {
         var ct = context.RequestAborted;
-        var (caller, error) = await authenticator.AuthenticateAsync(context.Request, ct).ConfigureAwait(false);
-        if (caller is null)
+
+        // :: Step 1: the caller: the operator's admin key, else a relay key
+        ClientKey? caller = null;
+        if (adminKey.Check(context.Request) != AdminKeyCheck.Valid)
         {
-            await FailAsync(context, error!).ConfigureAwait(false);
-            return;
+            (caller, var error) = await authenticator.AuthenticateAsync(context.Request, ct).ConfigureAwait(false);
+            if (caller is null)
+            {
+                return error!;
+            }
         }
 
+        // :: Step 2: whose quota, and may the caller see or set it
         var userId = (context.Request.RouteValues["userId"] as string)?.Trim('/') is { Length: > 0 } id ? id : null;
         var isPut = HttpMethods.IsPut(context.Request.Method);
-        if ((userId is not null || isPut) && !caller.IsAdmin)
+        if ((userId is not null || isPut) && caller is { IsAdmin: false })
         {
-            await FailAsync(context, new RelayError(ErrorKind.PermissionDenied, "Only an admin key may read or set another user's quota.")).ConfigureAwait(false);
-            return;
+            return new RelayError(ErrorKind.PermissionDenied, "Only an admin key may read or set another user's quota.");
         }
 
         if (isPut && userId is null)
         {
-            await FailAsync(context, RelayError.Invalid("PUT needs the user: /api/v1/quota/{userId}.")).ConfigureAwait(false);
-            return;
+            return RelayError.Invalid("PUT needs the user: /api/v1/quota/{userId}.");
         }
 
-        userId ??= UserOf(caller);
+        if (caller is null && userId is null)
+        {
+            return RelayError.Invalid("The admin key belongs to no user: ask for /api/v1/quota/{userId}.");
+        }
+
+        userId ??= UserOf(caller!);
         var userKeys = (await keys.ListAsync(ct).ConfigureAwait(false)).Where(k => UserOf(k) == userId).ToList();
         if (userKeys.Count == 0)
         {
-            await FailAsync(context, new RelayError(ErrorKind.NotFound, $"No key belongs to user '{userId}'.")).ConfigureAwait(false);
-            return;
+            return new RelayError(ErrorKind.NotFound, $"No key belongs to user '{userId}'.");
         }
 
+        // :: Step 3: a PUT sets the limits on every key of the user
         if (isPut)
         {
             var (patch, invalid) = await ReadPatchAsync(context, ct).ConfigureAwait(false);
             if (patch is null)
             {
-                await FailAsync(context, invalid!).ConfigureAwait(false);
-                return;
+                return invalid!;
             }
 
             for (var i = 0; i < userKeys.Count; i++)
@@ -84,6 +105,7 @@ internal sealed class QuotaFunction(ClientAuthenticator authenticator, ClientKey
             }
         }
 
+        // :: Step 4: today's use over the user's keys
         var now = time.GetUtcNow().UtcDateTime;
         var today = new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero);
         var used = new UsageTotal { Hour = today, KeyId = "" };
@@ -96,27 +118,28 @@ internal sealed class QuotaFunction(ClientAuthenticator authenticator, ClientKey
             }
         }
 
-        await RelayResults.WriteJsonAsync(context, StatusCodes.Status200OK, writer => Write(writer, userId, userKeys, used)).ConfigureAwait(false);
+        return AdminResult.Ok(writer => Write(writer, userId, userKeys, used));
     }
 
     private static string UserOf(ClientKey key) => key.Owner ?? key.Id;
 
-    private static Task FailAsync(HttpContext context, RelayError error) => RelayResults.WriteErrorAsync(context, OpenAIChatFormat.Default, error);
-
     /// <summary>The body's snake_case limits as a key-limits patch; validated by the same rules as the admin API.</summary>
     private static async Task<(KeyLimitsPatch? Patch, RelayError? Error)> ReadPatchAsync(HttpContext context, CancellationToken ct)
     {
-        JsonNode? body;
-        try
+        var (document, invalid) = await AdminBody.ReadAsync(context.Request, ct).ConfigureAwait(false);
+        if (document is null)
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: ct).ConfigureAwait(false);
-        }
-        catch (JsonException)
-        {
-            return (null, RelayError.Invalid("Request body is not valid JSON."));
+            return (null, invalid);
         }
 
-        var limits = (body as JsonObject)?["limits"] as JsonObject ?? body as JsonObject;
+        JsonObject? limits;
+        using (document)
+        {
+            var root = document.RootElement;
+            var source = root.TryGetProperty("limits", out var nested) && nested.ValueKind == JsonValueKind.Object ? nested : root;
+            limits = JsonNode.Parse(source.GetRawText()) as JsonObject;
+        }
+
         if (limits is null)
         {
             return (null, RelayError.Invalid("Request body must be an object of limits: " + string.Join(", ", Fields.Select(f => f.Name)) + "."));
@@ -134,9 +157,9 @@ internal sealed class QuotaFunction(ClientAuthenticator authenticator, ClientKey
             translated[field] = value?.DeepClone();
         }
 
-        using var document = JsonDocument.Parse(translated.ToJsonString());
+        using var patchDocument = JsonDocument.Parse(translated.ToJsonString());
         var errors = new List<string>();
-        var patch = KeyLimitsPatch.Parse(document.RootElement, errors);
+        var patch = KeyLimitsPatch.Parse(patchDocument.RootElement, errors);
         return patch is null ? (null, RelayError.Invalid(string.Join("; ", errors), "limits")) : (patch, null);
     }
 

@@ -1,117 +1,32 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using Serverless.Relay.Formats;
-using Serverless.Relay.Keys;
-using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
-using Serverless.Relay.Pricing;
 using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
 
-/// <summary>The admin API's limits side: the price table (<c>pricing</c>) and a key's quota (<c>keys/{id}/quota</c>).</summary>
-internal sealed partial class AdminFunction
+/// <summary><c>usage</c>: requests, errors, tokens, cost and latency per group, from the usage writer's hourly totals.</summary>
+internal sealed class UsageEndpoints(UsageTotals usageTotals, TimeProvider time) : IAdminEndpointGroup
 {
-    private const string PricingSegment = "pricing";
-    private const string QuotaSegment = "quota";
-    private const string UsageSegment = "usage";
     private const int MaxUsageDays = 366;
     private const int DefaultUsageDays = 30;
 
-    private Task PricingAsync(HttpContext context, string path, CancellationToken ct) => context.Request.Method switch
-    {
-        "GET" => GetPricingAsync(context, ct),
-        "PUT" => PutPricingAsync(context, ct),
-        "DELETE" => ResetPricingAsync(context, ct),
-        _ => MethodNotAllowedAsync(context, path, "GET, PUT, DELETE"),
-    };
-
-    private async Task GetPricingAsync(HttpContext context, CancellationToken ct)
-    {
-        var table = await prices.GetAsync(ct);
-        await WriteJsonAsync(context, 200, table.Write);
-    }
-
-    private async Task PutPricingAsync(HttpContext context, CancellationToken ct)
-    {
-        using var body = await ReadBodyAsync(context, ct);
-        if (body is null)
-        {
-            return;
-        }
-
-        var errors = new List<string>();
-        var table = PriceTable.Parse(body.RootElement, errors);
-        if (table is null)
-        {
-            await WriteErrorAsync(context, RelayError.Invalid(string.Join("; ", errors), "prices"));
-            return;
-        }
-
-        await prices.PutAsync(table, ct);
-        Log.PricingChanged(logger, table.Prices.Count);
-        await WriteJsonAsync(context, 200, table.Write);
-    }
-
-    private async Task ResetPricingAsync(HttpContext context, CancellationToken ct)
-    {
-        await prices.ResetAsync(ct);
-        Log.PricingChanged(logger, DefaultPrices.Table.Prices.Count);
-        await WriteJsonAsync(context, 200, DefaultPrices.Table.Write);
-    }
-
-    private async Task GetQuotaAsync(HttpContext context, string path, string id, CancellationToken ct)
-    {
-        if (context.Request.Method != "GET")
-        {
-            await MethodNotAllowedAsync(context, path, "GET");
-            return;
-        }
-
-        var key = StorageIds.IsWellFormed(KeyIdPrefix, id) ? await keys.GetIfExistsAsync(id, ct) : null;
-        if (key is null)
-        {
-            await WriteErrorAsync(context, ClientKeyStore.NotFound(id));
-            return;
-        }
-
-        var lines = await quotas.ReadAsync(key, ct);
-        await WriteJsonAsync(context, 200, writer => WriteQuota(writer, key, lines));
-    }
-
-    /// <summary>A key's limits and where each stands; shared with the key-info API.</summary>
-    internal static void WriteQuota(Utf8JsonWriter writer, ClientKey key, IReadOnlyList<QuotaLine> lines)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("object", "quota");
-        writer.WriteString("keyId", key.Id);
-        writer.WritePropertyName("limits");
-        key.Limits.Write(writer);
-        QuotaReader.Write(writer, "usage", lines);
-        writer.WriteEndObject();
-    }
+    public void Map(AdminRouteGroup group) => group.MapGroup("usage")
+        .MapGet("", GetAsync);
 
     /// <summary>
-    /// <c>GET /admin/usage?from=yyyy-MM-dd&amp;to=yyyy-MM-dd&amp;groupBy=key|owner|model|account|day|hour&amp;keyId=</c>: requests,
+    /// <c>GET usage?from=yyyy-MM-dd&amp;to=yyyy-MM-dd&amp;groupBy=key|owner|model|account|day|hour&amp;keyId=</c>: requests,
     /// errors, tokens, cost and latency percentiles per group, from the hourly totals the usage writer keeps (never a
     /// scan of request rows). Default: the last 30 days through today, grouped by key.
     /// </summary>
-    private async Task GetUsageAsync(HttpContext context, string path, CancellationToken ct)
+    private async Task<AdminResult> GetAsync(AdminCall call)
     {
-        if (context.Request.Method != "GET")
-        {
-            await MethodNotAllowedAsync(context, path, "GET");
-            return;
-        }
-
-        var query = context.Request.Query;
+        var query = call.Query;
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var errors = new FieldErrors();
         var to = ParseDate(query["to"], "to", today, errors);
         var from = ParseDate(query["from"], "from", to.AddDays(1 - DefaultUsageDays), errors);
         var keyId = query["keyId"].ToString() is { Length: > 0 } id ? id : null;
-        if (keyId is not null && !StorageIds.IsWellFormed(KeyIdPrefix, keyId))
+        if (keyId is not null && !StorageIds.IsWellFormed(KeyEndpoints.IdPrefix, keyId))
         {
             errors.Add("keyId", $"keyId '{keyId}' is not a key id");
         }
@@ -143,13 +58,12 @@ internal sealed partial class AdminFunction
 
         if (errors.Any)
         {
-            await WriteErrorAsync(context, errors.ToError());
-            return;
+            return errors.ToError();
         }
 
         var start = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var end = new DateTimeOffset(to.ToDateTime(new TimeOnly(23, 0)), TimeSpan.Zero);
-        var rows = await usageTotals.ReadAsync(keyId, start, end, ct);
+        var rows = await usageTotals.ReadAsync(keyId, start, end, call.Aborted);
         var groups = new SortedDictionary<string, UsageTotal>(StringComparer.Ordinal);
         var total = new UsageTotal { Hour = start, KeyId = "" };
         foreach (var row in rows)
@@ -159,7 +73,7 @@ internal sealed partial class AdminFunction
             total = total.Plus(row);
         }
 
-        await WriteJsonAsync(context, 200, writer =>
+        return AdminResult.Ok(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("object", "usage");

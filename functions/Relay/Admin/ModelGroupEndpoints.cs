@@ -1,97 +1,58 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Admin;
 
-/// <summary>
-/// The account-pool part of the admin API: <c>accounts/events</c> (recent marks) and model groups
-/// (<c>models</c>, <c>models/{name}</c>). Called by <see cref="AdminFunction"/> after it has authenticated the caller.
-/// </summary>
-internal sealed class PoolAdmin(AccountEventLog events, ModelGroupStore groups, ModelGroupDirectory groupDirectory, TimeProvider time)
+/// <summary><c>models</c> and <c>models/{name}</c>: model groups (a name that fans out to several upstream models).</summary>
+internal sealed class ModelGroupEndpoints(ModelGroupStore groups, ModelGroupDirectory groupDirectory, TimeProvider time) : IAdminEndpointGroup
 {
-    public const string ModelsSegment = "models";
-    public const string EventsSegment = "events";
+    public const string NameMessage = "name must be a non-empty string of at most 200 characters without '/', '\\', '#', '?' or control characters";
 
-    public Task ListEventsAsync(HttpContext context) =>
-        AdminFunction.WriteJsonAsync(context, 200, writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("object", "list");
-            writer.WriteStartArray("data");
-            foreach (var accountEvent in events.Recent)
-            {
-                PoolViews.WriteEvent(writer, accountEvent);
-            }
+    public void Map(AdminRouteGroup group) => group.MapGroup("models")
+        .MapGet("", ListAsync)
+        .MapPost("", PutAsync)
+        .MapGet("{name}", GetAsync)
+        .MapDelete("{name}", DeleteAsync);
 
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        });
+    private async Task<AdminResult> ListAsync(AdminCall call) =>
+        AdminResult.List(await groups.ListAsync(call.Aborted), PoolViews.WriteGroup);
 
-    public async Task ListGroupsAsync(HttpContext context, CancellationToken ct)
+    private async Task<AdminResult> GetAsync(AdminCall call)
     {
-        var list = await groups.ListAsync(ct);
-        await AdminFunction.WriteJsonAsync(context, 200, writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("object", "list");
-            writer.WriteStartArray("data");
-            foreach (var group in list)
-            {
-                PoolViews.WriteGroup(writer, group);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        });
-    }
-
-    public async Task GetGroupAsync(HttpContext context, string name, CancellationToken ct)
-    {
-        if (await groups.GetIfExistsAsync(name, ct) is not { } group)
-        {
-            await AdminFunction.WriteErrorAsync(context, NotFound(name));
-            return;
-        }
-
-        await AdminFunction.WriteJsonAsync(context, 200, writer => PoolViews.WriteGroup(writer, group));
+        var name = call["name"];
+        // A name storage cannot hold names no group: answer without asking storage (which would refuse the key).
+        return ModelGroupStore.IsStorableName(name) && await groups.GetIfExistsAsync(name, call.Aborted) is { } group
+            ? AdminResult.Ok(writer => PoolViews.WriteGroup(writer, group))
+            : NotFound(name);
     }
 
     /// <summary>Creates or replaces a group (its name is its identity).</summary>
-    public async Task PutGroupAsync(HttpContext context, JsonElement body, CancellationToken ct)
+    private async Task<AdminResult> PutAsync(AdminCall call)
     {
         var errors = new FieldErrors();
-        var group = ParseGroup(body, errors, time.GetUtcNow());
+        var parsed = ParseGroup(call.Body, errors, time.GetUtcNow());
         if (errors.Any)
         {
-            await AdminFunction.WriteErrorAsync(context, errors.ToError());
-            return;
+            return errors.ToError();
         }
 
-        var existing = await groups.GetIfExistsAsync(group!.Name, ct);
-        if (existing is not null)
-        {
-            group = group with { CreatedAt = existing.CreatedAt };
-        }
-
-        await groups.UpsertAsync(group, ct);
+        var (group, created) = await groups.PutAsync(parsed!, call.Aborted);
         groupDirectory.Invalidate();
-        context.Response.Headers.Location = "/admin/models/" + Uri.EscapeDataString(group.Name);
-        await AdminFunction.WriteJsonAsync(context, existing is null ? 201 : 200, writer => PoolViews.WriteGroup(writer, group));
+        return AdminResult.Upserted(created, AdminFunction.PathPrefix + "models/" + Uri.EscapeDataString(group.Name), writer => PoolViews.WriteGroup(writer, group));
     }
 
-    public async Task DeleteGroupAsync(HttpContext context, string name, CancellationToken ct)
+    private async Task<AdminResult> DeleteAsync(AdminCall call)
     {
-        if (!await groups.DeleteAsync(name, ct))
+        var name = call["name"];
+        if (!ModelGroupStore.IsStorableName(name) || !await groups.DeleteAsync(name, call.Aborted))
         {
-            await AdminFunction.WriteErrorAsync(context, NotFound(name));
-            return;
+            return NotFound(name);
         }
 
         groupDirectory.Invalidate();
-        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        return AdminResult.NoContent;
     }
 
     private static RelayError NotFound(string name) => new(ErrorKind.NotFound, $"no model group is named '{name}'");
@@ -101,13 +62,13 @@ internal sealed class PoolAdmin(AccountEventLog events, ModelGroupStore groups, 
     {
         string? name = null;
         if (body.TryGetProperty("name", out var nameValue) && nameValue.ValueKind == JsonValueKind.String
-            && nameValue.GetString()!.Trim() is { Length: > 0 and <= 200 } trimmed && !trimmed.Contains('/', StringComparison.Ordinal))
+            && nameValue.GetString()!.Trim() is { Length: > 0 and <= 200 } trimmed && ModelGroupStore.IsStorableName(trimmed))
         {
             name = trimmed;
         }
         else
         {
-            errors.Add("name", "name must be a non-empty string of at most 200 characters without '/'");
+            errors.Add("name", NameMessage);
         }
 
         var targets = new List<ModelGroupTarget>();
@@ -171,7 +132,7 @@ internal sealed class PoolAdmin(AccountEventLog events, ModelGroupStore groups, 
 
         if (hasAccount)
         {
-            return account.ValueKind == JsonValueKind.String && Storage.StorageIds.IsWellFormed(AdminFunction.AccountIdPrefix, account.GetString())
+            return account.ValueKind == JsonValueKind.String && Storage.StorageIds.IsWellFormed(AccountEndpoints.IdPrefix, account.GetString())
                 ? new ModelGroupTarget(account.GetString(), null, upstreamModel)
                 : null;
         }

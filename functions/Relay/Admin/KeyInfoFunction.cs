@@ -1,10 +1,9 @@
 using Microsoft.AspNetCore.Http;
-using Serverless.Relay.Admin;
-using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Functions;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Relaying;
 
-namespace Serverless.Relay.Limits;
+namespace Serverless.Relay.Admin;
 
 /// <summary>
 /// <c>GET /v1/key-info</c>: the calling key's own record (never the secret), its limits and where each stands, so a client
@@ -22,19 +21,19 @@ internal sealed class KeyInfoFunction(ClientAuthenticator authenticator, QuotaRe
         var (key, error) = await authenticator.AuthenticateAsync(context.Request, ct).ConfigureAwait(false);
         if (key is null)
         {
-            await RelayResults.WriteErrorAsync(context, OpenAIChatFormat.Default, error!).ConfigureAwait(false);
+            await AdminResult.Fail(error!).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
         var lines = await quotas.ReadAsync(key, ct).ConfigureAwait(false);
-        await RelayResults.WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        await AdminResult.Ok(writer =>
         {
             writer.WriteStartObject();
             writer.WritePropertyName("key");
             AdminViews.WriteKey(writer, key);
             writer.WritePropertyName("quota");
-            AdminFunction.WriteQuota(writer, key, lines);
+            QuotaEndpoints.WriteQuota(writer, key, lines);
             writer.WriteEndObject();
-        }).ConfigureAwait(false);
+        }).ExecuteAsync(context).ConfigureAwait(false);
     }
 }
