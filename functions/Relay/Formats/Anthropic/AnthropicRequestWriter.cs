@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Anthropic;
 
@@ -20,10 +21,7 @@ internal static class AnthropicRequestWriter
         WriteMessages(request.Messages, writer);
         WriteTools(request, writer);
 
-        if (request.Temperature is { } temperature)
-        {
-            writer.WriteNumber("temperature", temperature);
-        }
+        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
 
         // NOTE: recent Claude models reject temperature and top_p together; top_p = 1 (a common client default) means
         // "no nucleus sampling", so it is dropped rather than sent alongside a temperature.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -242,20 +243,9 @@ internal static class GeminiRequestWriter
         }
 
         writer.WriteStartObject("generationConfig");
-        if (request.Temperature is { } temperature)
-        {
-            writer.WriteNumber("temperature", temperature);
-        }
-
-        if (request.TopP is { } topP)
-        {
-            writer.WriteNumber("topP", topP);
-        }
-
-        if (request.MaxOutputTokens is { } maxOutputTokens)
-        {
-            writer.WriteNumber("maxOutputTokens", maxOutputTokens);
-        }
+        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
+        JsonFields.WriteNumberIfPresent(writer, "topP", request.TopP);
+        JsonFields.WriteNumberIfPresent(writer, "maxOutputTokens", request.MaxOutputTokens);
 
         if (request.StopSequences.Count > 0)
         {

@@ -214,6 +214,40 @@ internal static class JsonFields
 
     // ---- writers ----
 
+    // NOTE: "IfPresent" writes nothing for null (an optional request setting the client left out); "OrNull" writes
+    // an explicit null (a field a response object always carries).
+    public static void WriteNumberIfPresent(Utf8JsonWriter writer, string name, double? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+    }
+
+    public static void WriteNumberIfPresent(Utf8JsonWriter writer, string name, long? value)
+    {
+        if (value is { } number)
+        {
+            writer.WriteNumber(name, number);
+        }
+    }
+
+    public static void WriteBooleanIfPresent(Utf8JsonWriter writer, string name, bool? value)
+    {
+        if (value is { } flag)
+        {
+            writer.WriteBoolean(name, flag);
+        }
+    }
+
+    public static void WriteStringIfPresent(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
     public static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
     {
         if (value is null)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
@@ -43,26 +44,12 @@ internal static class OpenAIChatRequestWriter
                 WriteToolChoice(toolChoice, writer);
             }
 
-            if (request.ParallelToolCalls is { } parallel)
-            {
-                writer.WriteBoolean("parallel_tool_calls", parallel);
-            }
+            JsonFields.WriteBooleanIfPresent(writer, "parallel_tool_calls", request.ParallelToolCalls);
         }
 
-        if (request.Temperature is { } temperature)
-        {
-            writer.WriteNumber("temperature", temperature);
-        }
-
-        if (request.TopP is { } topP)
-        {
-            writer.WriteNumber("top_p", topP);
-        }
-
-        if (request.MaxOutputTokens is { } maxTokens)
-        {
-            writer.WriteNumber(dialect.MaxTokensField, maxTokens);
-        }
+        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
+        JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+        JsonFields.WriteNumberIfPresent(writer, dialect.MaxTokensField, request.MaxOutputTokens);
 
         if (request.StopSequences.Count > 0)
         {
@@ -85,10 +72,7 @@ internal static class OpenAIChatRequestWriter
             writer.WriteEndObject();
         }
 
-        if (request.User is { } user)
-        {
-            writer.WriteString("user", user);
-        }
+        JsonFields.WriteStringIfPresent(writer, "user", request.User);
 
         writer.WriteEndObject();
     }
@@ -143,10 +127,7 @@ internal static class OpenAIChatRequestWriter
                         writer.WriteString("type", "image_url");
                         writer.WriteStartObject("image_url");
                         writer.WriteString("url", OpenAIChatWire.ImageUrlOf(image));
-                        if (image.Detail is { } detail)
-                        {
-                            writer.WriteString("detail", detail);
-                        }
+                        JsonFields.WriteStringIfPresent(writer, "detail", image.Detail);
 
                         writer.WriteEndObject();
                         WriteCacheControl(image.CacheControl, dialect, writer);
@@ -294,10 +275,7 @@ internal static class OpenAIChatRequestWriter
             writer.WriteString("type", "function");
             writer.WriteStartObject("function");
             writer.WriteString("name", tool.Name);
-            if (tool.Description is { } description)
-            {
-                writer.WriteString("description", description);
-            }
+            JsonFields.WriteStringIfPresent(writer, "description", tool.Description);
 
             writer.WritePropertyName("parameters");
             tool.Parameters.WriteTo(writer);

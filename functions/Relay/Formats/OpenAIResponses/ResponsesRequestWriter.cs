@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
 
@@ -40,35 +41,17 @@ internal static class ResponsesRequestWriter
             ResponsesWire.WriteToolChoice(writer, choice);
         }
 
-        if (request.ParallelToolCalls is { } parallel)
-        {
-            writer.WriteBoolean("parallel_tool_calls", parallel);
-        }
-
-        if (request.Temperature is { } temperature)
-        {
-            writer.WriteNumber("temperature", temperature);
-        }
-
-        if (request.TopP is { } topP)
-        {
-            writer.WriteNumber("top_p", topP);
-        }
-
-        if (request.MaxOutputTokens is { } maxOutputTokens)
-        {
-            writer.WriteNumber("max_output_tokens", maxOutputTokens);
-        }
+        JsonFields.WriteBooleanIfPresent(writer, "parallel_tool_calls", request.ParallelToolCalls);
+        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
+        JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+        JsonFields.WriteNumberIfPresent(writer, "max_output_tokens", request.MaxOutputTokens);
 
         if (request.Stream)
         {
             writer.WriteBoolean("stream", true);
         }
 
-        if (request.User is { } user)
-        {
-            writer.WriteString("user", user);
-        }
+        JsonFields.WriteStringIfPresent(writer, "user", request.User);
 
         // The relay keeps no conversation state, and a stored response would only cost the upstream account storage.
         writer.WriteBoolean("store", false);
