@@ -30,6 +30,11 @@ public static class RelayServiceCollectionExtensions
         }
 
         services.AddSingleton<IHttpFunction, GeminiFunction>();
+
+        // The Google GenAI SDKs call /v1/ by default and /v1alpha/ for previews (issue 8). v1 takes only POST: the
+        // Models function keeps GET /v1/models and answers Gemini's list shape to a Gemini caller.
+        services.AddSingleton<IHttpFunction>(sp => new FunctionAlias("GeminiV1", ActivatorUtilities.CreateInstance<GeminiFunction>(sp)));
+        services.AddSingleton<IHttpFunction>(sp => new FunctionAlias("GeminiV1Alpha", ActivatorUtilities.CreateInstance<GeminiFunction>(sp)));
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
         services.AddSingleton<IHttpFunction, Limits.KeyInfoFunction>();
