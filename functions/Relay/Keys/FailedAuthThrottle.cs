@@ -10,7 +10,7 @@ namespace Serverless.Relay.Keys;
 /// Slows down repeated failed authentications per client address (issue 8: made-up keys were a cheap way to run up
 /// storage reads). Each failure adds one to the address's score, which drains by one per
 /// <see cref="FailedAuthThrottleOptions.ForgiveEvery"/>; at <see cref="FailedAuthThrottleOptions.Burst"/> the address
-/// is refused, without a lookup, until the score drains below it. A refused attempt adds nothing, so a client that
+/// is refused, without a lookup, until one more failure would stay within it. A refused attempt adds nothing, so a client that
 /// honours Retry-After gets in as soon as it is told. Decided in memory, per instance; any credential check can use it
 /// (relay keys, the admin key).
 /// </summary>
@@ -44,15 +44,14 @@ internal sealed partial class FailedAuthThrottle
         lock (score)
         {
             var now = _time.GetTimestamp();
-            var value = score.ValueAt(now, _forgiveTicks);
-            if (value < _burst)
+            var excess = score.ValueAt(now, _forgiveTicks) - (_burst - 1);
+            if (excess <= 0)
             {
                 return null;
             }
 
-            // Until the score has drained just below the burst.
-            var ticks = (value - _burst + 1) * _forgiveTicks;
-            return TimeSpan.FromSeconds(ticks / _time.TimestampFrequency);
+            // Until one more failure would stay within the burst.
+            return TimeSpan.FromSeconds(excess * _forgiveTicks / _time.TimestampFrequency);
         }
     }
 
@@ -68,9 +67,10 @@ internal sealed partial class FailedAuthThrottle
         lock (score)
         {
             var now = _time.GetTimestamp();
-            score.Value = score.ValueAt(now, _forgiveTicks) + 1;
+            var before = score.ValueAt(now, _forgiveTicks);
+            score.Value = before + 1;
             score.UpdatedAt = now;
-            if (score.Value >= _burst && score.Value < _burst + 1)
+            if (before <= _burst - 1 && score.Value > _burst - 1)
             {
                 Log.Throttled(_logger, client);
             }
