@@ -72,6 +72,9 @@ internal interface IClientKeyAuthenticator
     /// while storage is down), which the request path answers 503 rather than 401.
     /// </summary>
     ValueTask<KeyLookup> LookupAsync(string presentedKey, CancellationToken cancellationToken);
+
+    /// <summary>The key's record if memory holds a fresh one, else null; never reads storage.</summary>
+    ClientKey? FindCached(string presentedKey);
 }
 
 /// <summary>What a key lookup found: the record (possibly served stale while storage is down), nothing, or no answer.</summary>

@@ -70,6 +70,18 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         return new ValueTask<KeyLookup>(LoadAsync(new string(hash), found ? entry!.Key : null, cancellationToken));
     }
 
+    public ClientKey? FindCached(string presentedKey)
+    {
+        if (!ClientKeySecret.IsWellFormed(presentedKey))
+        {
+            return null;
+        }
+
+        Span<char> hash = stackalloc char[ClientKeySecret.HashHexLength];
+        ClientKeySecret.Hash(presentedKey, hash);
+        return _bySpan.TryGetValue(hash, out var entry) && _time.GetTimestamp() < entry.ExpiresAt ? entry.Key : null;
+    }
+
     /// <summary>
     /// Forgets every cached entry of the key with this id (after an admin change), at once, and every cached "unknown":
     /// a key created on this instance works here at once, even if its secret was presented before it existed.

@@ -19,13 +19,24 @@ internal sealed class ClientAuthenticator(IClientKeyAuthenticator keys, FailedAu
         }
 
         // An address that keeps presenting wrong keys is refused before the lookup, which may cost a storage read.
+        // A key this instance already knows is still served: one broken client behind a shared address (NAT) must
+        // not lock out the others.
         var client = FailedAuthThrottle.ClientOf(request.HttpContext);
+        KeyLookup lookup;
         if (throttle.RetryAfter(client) is { } wait)
         {
-            return (null, new RelayError(ErrorKind.RateLimited, "Too many requests with invalid API keys from this address; retry later.") { RetryAfter = wait });
+            if (keys.FindCached(presented) is not { } known)
+            {
+                return (null, new RelayError(ErrorKind.RateLimited, "Too many requests with invalid API keys from this address; retry later.") { RetryAfter = wait });
+            }
+
+            lookup = new KeyLookup(known, false);
+        }
+        else
+        {
+            lookup = await keys.LookupAsync(presented, cancellationToken).ConfigureAwait(false);
         }
 
-        var lookup = await keys.LookupAsync(presented, cancellationToken).ConfigureAwait(false);
         if (lookup.StorageUnavailable)
         {
             return (null, new RelayError(ErrorKind.Unavailable, "The key store is unavailable; retry shortly.") { RetryAfter = UnavailableRetryAfter });

@@ -14,9 +14,9 @@ internal readonly record struct StorageRead<T>(T? Value, bool Failed)
 /// <summary>
 /// Runs the storage reads of the request path under a short deadline (<see cref="HotPathStorageOptions.HotPathTimeout"/>)
 /// and turns an unreachable, failing or hanging storage account into a value, so the caller can degrade (no sticky
-/// binding, a cached key served past its TTL) instead of failing the request. After a failure, reads are skipped for
-/// <see cref="HotPathStorageOptions.OutageBackoff"/>: during an outage requests pay nothing, and the outage is logged
-/// once when it starts and once when storage answers again, not per request.
+/// binding, a cached key served past its TTL) instead of failing the request. After a failure, optional reads are
+/// skipped for <see cref="HotPathStorageOptions.OutageBackoff"/>: during an outage requests pay nothing, and the
+/// outage is logged once when it starts and once when storage answers again, not per request.
 /// </summary>
 internal sealed partial class HotPathStorage(IOptions<HotPathStorageOptions> options, TimeProvider time, ILogger<HotPathStorage> logger)
 {
@@ -40,10 +40,13 @@ internal sealed partial class HotPathStorage(IOptions<HotPathStorageOptions> opt
     /// still throws (the client went away); every storage failure comes back as <see cref="StorageRead{T}.Failed"/>.
     /// </summary>
     /// <param name="what">What is read, for the log (never a key or a value).</param>
-    /// <param name="decisive">True when the request cannot be decided without this read: the longer deadline applies.</param>
+    /// <param name="decisive">
+    /// True when the request cannot be decided without this read: the longer deadline applies, and storage is asked
+    /// even during the back-off (a refused connection fails in milliseconds; the alternative is refusing the client).
+    /// </param>
     public async Task<StorageRead<T>> ReadAsync<T>(string what, Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken, bool decisive = false)
     {
-        if (IsDown)
+        if (!decisive && IsDown)
         {
             return StorageRead<T>.Failure;
         }

@@ -16,10 +16,10 @@ internal sealed class HotPathStorageOptions
 
     /// <summary>
     /// The deadline of a read the request cannot be decided without (a key never seen on this instance): longer,
-    /// since giving up means refusing the request.
+    /// since giving up means refusing the request, and such reads are tried even during an outage back-off.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:30")]
-    public TimeSpan DecisiveReadTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan DecisiveReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// After a hot-path read failed, how long requests decide without storage at once instead of each waiting for

@@ -75,7 +75,7 @@ public sealed class ClientKeyOutageTests(AzuriteFixture azurite) : IAsyncDisposa
         _time.Advance(TimeSpan.FromSeconds(6)); // past the 5 s outage back-off
         var afterBackoff = await Authenticator.LookupAsync(plaintext, ct).AsTask().WaitAsync(Timeout, ct);
 
-        Assert.NotNull(duringBackoff.Key); // storage is not asked again until the back-off has passed
+        Assert.NotNull(duringBackoff.Key); // storage is not asked again for a key it can do without until the back-off has passed
         Assert.Null(afterBackoff.Key);
         Assert.False(afterBackoff.StorageUnavailable);
     }

@@ -19,6 +19,12 @@ public sealed class FailedAuthEndToEndTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         await using var host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?> { ["FailedAuth:Burst"] = "3" });
         using var client = host.CreateClient();
+        var knownKey = await host.CreateKeyAsync();
+        using (var warm = new HttpRequestMessage(HttpMethod.Get, "v1/models") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", knownKey) } })
+        using (var warmed = await client.SendAsync(warm, ct).WaitAsync(TimeSpan.FromSeconds(30), ct))
+        {
+            Assert.Equal(200, (int)warmed.StatusCode);
+        }
 
         var statuses = new List<int>();
         HttpResponseMessage? last = null;
@@ -48,5 +54,10 @@ public sealed class FailedAuthEndToEndTests(AzuriteFixture azurite)
             Assert.Equal(JsonValueKind.Object, body.GetProperty(errorProperty).ValueKind);
             Assert.Contains("Too many requests with invalid API keys", body.GetRawText(), StringComparison.Ordinal);
         }
+
+        // A key this instance already knows still works from the throttled address (others behind the same NAT).
+        using var known = new HttpRequestMessage(HttpMethod.Get, "v1/models") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", knownKey) } };
+        using var stillServed = await client.SendAsync(known, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        Assert.Equal(200, (int)stillServed.StatusCode);
     }
 }

@@ -29,6 +29,7 @@ public sealed class StorageOutageTests(AzuriteFixture azurite)
         {
             ["AzureWebJobsStorage"] = proxy.Through(azurite.ConnectionString),
             ["Storage:HotPathTimeout"] = "00:00:00.300",
+            ["Storage:DecisiveReadTimeout"] = "00:00:01",
         });
         Assert.Equal(200, (await pool.ChatAsync(session: "warm-up")).Status);
 
