@@ -27,7 +27,7 @@ public sealed class ClientKeyOutageTests(AzuriteFixture azurite) : IAsyncDisposa
         {
             ["AzureWebJobsStorage"] = _proxy.Through(azurite.ConnectionString),
             ["Storage:HotPathTimeout"] = "00:00:00.300",
-            ["Storage:DecisiveReadTimeout"] = "00:00:00.300",
+            ["Storage:DecisiveReadTimeout"] = "00:00:03",
         },
         _time);
 
