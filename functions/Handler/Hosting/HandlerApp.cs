@@ -25,6 +25,7 @@ public static partial class HandlerApp
             AddLocalDefaults(builder.Configuration);
         }
 
+        builder.Logging.SilenceFrameworkRequestLog();
         builder.Services.AddRelayStorage(builder.Configuration);
         builder.Services.AddRelay(builder.Configuration);
         builder.Services.AddJobs();
@@ -48,6 +49,7 @@ public static partial class HandlerApp
         Log.Starting(app.Logger, mode, catalog.Functions.Count);
 
         // The Functions host polls GET / until the handler answers; it must not wait for storage.
+        app.UseRequestLog();
         app.MapGet("/", static () => Results.Text("ok"));
         app.MapFunctions(catalog, mode);
 

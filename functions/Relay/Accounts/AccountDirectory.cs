@@ -1,14 +1,17 @@
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Secrets;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Accounts;
 
 /// <summary>
 /// A snapshot of every account with keys decrypted, refreshed at most every 5 s. Concurrent callers after expiry share
 /// one refresh; admin changes on this instance call <see cref="Invalidate"/>. If a refresh fails and an older snapshot
-/// exists, that one is served (storage blips must not take every request down) and the failure logged.
+/// exists, that one is served (storage blips must not take every request down) and the failure logged; a request
+/// waits for a refresh at most the hot-path deadline then, and the stale snapshot is trusted for the outage back-off
+/// before the next attempt, so an outage costs neither every request a wait nor every request a log line.
 /// </summary>
-internal sealed partial class AccountDirectory(AccountStore store, TimeProvider time, ILogger<AccountDirectory> logger) : IAccountDirectory
+internal sealed partial class AccountDirectory(AccountStore store, HotPathStorage hotPath, TimeProvider time, ILogger<AccountDirectory> logger) : IAccountDirectory
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
 
@@ -63,11 +66,21 @@ internal sealed partial class AccountDirectory(AccountStore store, TimeProvider 
 
         try
         {
-            return (await refresh.WaitAsync(cancellationToken)).Accounts;
+            return Volatile.Read(ref _snapshot) is null
+                ? (await refresh.WaitAsync(cancellationToken)).Accounts
+                : (await refresh.WaitAsync(hotPath.Timeout, time, cancellationToken)).Accounts;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _snapshot) is { } stale)
         {
             Log.RefreshFailedServingStale(logger, e);
+            lock (_lock)
+            {
+                if (ReferenceEquals(_snapshot, stale))
+                {
+                    _snapshot = stale with { ExpiresAt = time.GetTimestamp() + (long)(hotPath.OutageBackoff.TotalSeconds * time.TimestampFrequency) };
+                }
+            }
+
             return stale.Accounts;
         }
     }

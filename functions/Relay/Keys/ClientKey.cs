@@ -66,4 +66,21 @@ internal interface IClientKeyAuthenticator
     /// answers 403 for those, 401 for null.
     /// </summary>
     ValueTask<ClientKey?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="AuthenticateAsync"/>, but tells "no such key" apart from "storage cannot say" (an unknown key
+    /// while storage is down), which the request path answers 503 rather than 401.
+    /// </summary>
+    ValueTask<KeyLookup> LookupAsync(string presentedKey, CancellationToken cancellationToken);
+
+    /// <summary>The key's record if memory holds a fresh one, else null; never reads storage.</summary>
+    ClientKey? FindCached(string presentedKey);
+}
+
+/// <summary>What a key lookup found: the record (possibly served stale while storage is down), nothing, or no answer.</summary>
+internal readonly record struct KeyLookup(ClientKey? Key, bool StorageUnavailable)
+{
+    public static KeyLookup Unknown => default;
+
+    public static KeyLookup Unavailable => new(null, true);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Keys;
 
@@ -7,6 +8,9 @@ namespace Serverless.Relay.Keys;
 /// Resolves presented keys through a small in-memory cache keyed by the key's hash: found keys for 5 s, unknown ones
 /// for 2 s (a client retrying with a bad key costs one read per 2 s, not one per request). Admin changes made through
 /// this instance call <see cref="Invalidate"/>; other instances see them within the TTL.
+/// Storage reads run under the hot-path deadline (<see cref="HotPathStorage"/>). When storage fails or is slow, a key
+/// found earlier is served past its TTL (stale-if-error, issue 8): an outage must not lock out every known client.
+/// A key this instance has never found cannot be decided then: <see cref="KeyLookup.Unavailable"/>.
 /// </summary>
 internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
 {
@@ -15,6 +19,7 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
     public const int MaxEntries = 10_000;
 
     private readonly ClientKeyStore _store;
+    private readonly HotPathStorage _hotPath;
     private readonly TimeProvider _time;
     private readonly ILogger<ClientKeyAuthenticator> _logger;
     private readonly ConcurrentDictionary<string, Entry> _cache = new(StringComparer.Ordinal);
@@ -26,9 +31,10 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
     // Bumped by every invalidation. A lookup that started before one must not cache what it read: it may be the old state.
     private long _generation;
 
-    public ClientKeyAuthenticator(ClientKeyStore store, TimeProvider time, ILogger<ClientKeyAuthenticator> logger)
+    public ClientKeyAuthenticator(ClientKeyStore store, HotPathStorage hotPath, TimeProvider time, ILogger<ClientKeyAuthenticator> logger)
     {
         _store = store;
+        _hotPath = hotPath;
         _time = time;
         _logger = logger;
         _bySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -38,40 +44,73 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
 
     public ValueTask<ClientKey?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
     {
+        var lookup = LookupAsync(presentedKey, cancellationToken);
+        return lookup.IsCompletedSuccessfully ? new ValueTask<ClientKey?>(lookup.Result.Key) : AwaitKeyAsync(lookup);
+
+        static async ValueTask<ClientKey?> AwaitKeyAsync(ValueTask<KeyLookup> lookup) => (await lookup.ConfigureAwait(false)).Key;
+    }
+
+    public ValueTask<KeyLookup> LookupAsync(string presentedKey, CancellationToken cancellationToken)
+    {
         if (!ClientKeySecret.IsWellFormed(presentedKey))
         {
-            return new ValueTask<ClientKey?>((ClientKey?)null);
+            return new ValueTask<KeyLookup>(KeyLookup.Unknown);
         }
 
         // Hot path: hash into the stack, look up by span; no string, no Task.
         Span<char> hash = stackalloc char[ClientKeySecret.HashHexLength];
         ClientKeySecret.Hash(presentedKey, hash);
         var now = _time.GetTimestamp();
-        if (_bySpan.TryGetValue(hash, out var entry) && now < entry.ExpiresAt)
+        var found = _bySpan.TryGetValue(hash, out var entry);
+        if (found && now < entry!.ExpiresAt)
         {
-            return new ValueTask<ClientKey?>(entry.Key);
+            return new ValueTask<KeyLookup>(new KeyLookup(entry.Key, false));
         }
 
-        return new ValueTask<ClientKey?>(LoadAsync(new string(hash), cancellationToken));
+        return new ValueTask<KeyLookup>(LoadAsync(new string(hash), found ? entry!.Key : null, cancellationToken));
     }
 
-    /// <summary>Forgets every cached entry of the key with this id (after an admin change), at once.</summary>
+    public ClientKey? FindCached(string presentedKey)
+    {
+        if (!ClientKeySecret.IsWellFormed(presentedKey))
+        {
+            return null;
+        }
+
+        Span<char> hash = stackalloc char[ClientKeySecret.HashHexLength];
+        ClientKeySecret.Hash(presentedKey, hash);
+        return _bySpan.TryGetValue(hash, out var entry) && _time.GetTimestamp() < entry.ExpiresAt ? entry.Key : null;
+    }
+
+    /// <summary>
+    /// Forgets every cached entry of the key with this id (after an admin change), at once, and every cached "unknown":
+    /// a key created on this instance works here at once, even if its secret was presented before it existed.
+    /// </summary>
     public void Invalidate(string keyId)
     {
         Interlocked.Increment(ref _generation);
         foreach (var (hash, entry) in _cache)
         {
-            if (entry.Key?.Id == keyId && _cache.TryRemove(new KeyValuePair<string, Entry>(hash, entry)))
+            if ((entry.Key is null || entry.Key.Id == keyId) && _cache.TryRemove(new KeyValuePair<string, Entry>(hash, entry)))
             {
                 Interlocked.Decrement(ref _count);
             }
         }
     }
 
-    private async Task<ClientKey?> LoadAsync(string hash, CancellationToken cancellationToken)
+    /// <param name="stale">The record found earlier whose entry has expired, served if storage cannot answer now.</param>
+    private async Task<KeyLookup> LoadAsync(string hash, ClientKey? stale, CancellationToken cancellationToken)
     {
         var generation = Interlocked.Read(ref _generation);
-        var key = await _store.FindByHashAsync(hash, cancellationToken);
+        var read = await _hotPath.ReadAsync("a relay key", ct => _store.FindByHashAsync(hash, ct), cancellationToken, decisive: stale is null).ConfigureAwait(false);
+        if (read.Failed)
+        {
+            // NOTE: nothing is cached here. The next request asks again, and HotPathStorage answers at once while
+            // the outage lasts, so serving stale costs nothing per request and ends when storage is back.
+            return stale is not null ? new KeyLookup(stale, false) : KeyLookup.Unavailable;
+        }
+
+        var key = read.Value;
         if (key is null)
         {
             Log.UnknownKey(_logger);
@@ -82,7 +121,7 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
             Store(hash, new Entry(key, _time.GetTimestamp() + (key is null ? _negativeTicks : _positiveTicks)));
         }
 
-        return key;
+        return new KeyLookup(key, false);
     }
 
     private void Store(string hash, Entry entry)
@@ -102,24 +141,32 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         }
     }
 
-    /// <summary>Drops expired entries; if that is not enough (a flood of distinct keys), everything. Only on misses.</summary>
+    /// <summary>
+    /// Drops expired "unknown" entries first (a flood of made-up keys), then expired records (kept until now to be
+    /// served during an outage), and if that is not enough, everything. Only on misses.
+    /// </summary>
     private void Trim()
     {
         var now = _time.GetTimestamp();
-        foreach (var (hash, entry) in _cache)
+        foreach (var dropRecords in new[] { false, true })
         {
-            if (entry.ExpiresAt <= now && _cache.TryRemove(new KeyValuePair<string, Entry>(hash, entry)))
+            foreach (var (hash, entry) in _cache)
             {
-                Interlocked.Decrement(ref _count);
+                if (entry.ExpiresAt <= now && (dropRecords || entry.Key is null) && _cache.TryRemove(new KeyValuePair<string, Entry>(hash, entry)))
+                {
+                    Interlocked.Decrement(ref _count);
+                }
+            }
+
+            if (Volatile.Read(ref _count) < MaxEntries)
+            {
+                return;
             }
         }
 
-        if (Volatile.Read(ref _count) >= MaxEntries)
-        {
-            _cache.Clear();
-            Volatile.Write(ref _count, 0);
-            Log.CacheCleared(_logger, MaxEntries);
-        }
+        _cache.Clear();
+        Volatile.Write(ref _count, 0);
+        Log.CacheCleared(_logger, MaxEntries);
     }
 
     private sealed record Entry(ClientKey? Key, long ExpiresAt);

@@ -73,6 +73,7 @@ internal sealed partial class UsageRetry
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
         HttpRequestException or IOException or TimeoutException => true,
         OperationCanceledException => true, // the SDK's network timeout
+        AggregateException a => a.InnerExceptions.All(IsTransient), // the SDK's "retry failed after N tries": rows were dropped on a refused connection
         _ => false,
     };
 

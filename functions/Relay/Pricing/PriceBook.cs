@@ -7,9 +7,10 @@ namespace Serverless.Relay.Pricing;
 /// <summary>
 /// The price table in force: the one an admin put (<c>{prefix}pricing</c>, one row), else <see cref="DefaultPrices"/>.
 /// Cached for <see cref="Ttl"/>; a change made through this instance applies at once, on others within the TTL.
-/// Never throws on the request path: when storage fails, the last table read (or the default) stays in force.
+/// Never throws on the request path: when storage fails or does not answer within the hot-path deadline, the last
+/// table read (or the default) stays in force for another TTL.
 /// </summary>
-internal sealed partial class PriceBook(RelayTables tables, TimeProvider time, ILogger<PriceBook> logger)
+internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPath, TimeProvider time, ILogger<PriceBook> logger)
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
     private const string PartitionKey = "pricing";
@@ -48,9 +49,9 @@ internal sealed partial class PriceBook(RelayTables tables, TimeProvider time, I
         PriceTable table;
         try
         {
-            var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
-            var row = await client.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-            table = row.HasValue ? Parse(row.Value!.GetString("Json")) : DefaultPrices.Table;
+            var read = await hotPath.ReadAsync("the price table", ReadRowAsync, cancellationToken).ConfigureAwait(false);
+            table = read.Failed ? previous?.Table ?? DefaultPrices.Table
+                : read.Value is { } json ? Parse(json) : DefaultPrices.Table;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -60,6 +61,14 @@ internal sealed partial class PriceBook(RelayTables tables, TimeProvider time, I
 
         _cached = new Cached(table, time.GetUtcNow() + Ttl);
         return table;
+    }
+
+    /// <summary>The stored table's JSON, or null when none is stored.</summary>
+    private async Task<string?> ReadRowAsync(CancellationToken cancellationToken)
+    {
+        var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
+        var row = await client.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value!.GetString("Json") ?? "{}" : null;
     }
 
     private static PriceTable Parse(string? json)

@@ -34,6 +34,11 @@ public static class RelayServiceCollectionExtensions
         }
 
         services.AddGeminiFunction("Gemini");
+
+        // The Google GenAI SDKs call /v1/ by default and /v1alpha/ for previews. v1 takes only POST: the Models
+        // function keeps GET /v1/models and answers Gemini's list shape to a Gemini caller.
+        services.AddGeminiFunction("GeminiV1");
+        services.AddGeminiFunction("GeminiV1Alpha");
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
         services.AddSingleton<IHttpFunction, Admin.KeyInfoFunction>();

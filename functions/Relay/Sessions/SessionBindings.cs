@@ -14,9 +14,10 @@ internal sealed record SessionBinding(string Key, string? AccountId);
 /// Sticky sessions: session key → account, in the <c>{prefix}sessions</c> table (PK = the key's first two hex digits,
 /// RK = the key; AccountId, ExpiresAt) so every instance honours them, with a sliding TTL. Each instance keeps what it
 /// read or wrote for <see cref="SessionOptions.LocalCacheTtl"/>. Writes go in the background: a binding never holds up
-/// an answer, and a lost write only costs one cache miss upstream.
+/// an answer, and a lost write only costs one cache miss upstream. When storage fails or is slow, the request goes on
+/// without a binding (issue 8): stickiness is an optimisation, never a reason to fail a request.
 /// </summary>
-internal sealed partial class SessionBindings(RelayTables tables, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionBindings> logger)
+internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage hotPath, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionBindings> logger)
 {
     private const int MaxCached = 50_000;
 
@@ -25,8 +26,12 @@ internal sealed partial class SessionBindings(RelayTables tables, IOptions<Sessi
 
     public bool Enabled => _options.Enabled;
 
-    /// <summary>The account <paramref name="key"/> is bound to, or null. Reads storage only on a local cache miss.</summary>
-    public async ValueTask<SessionBinding> ResolveAsync(string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// The session of <paramref name="key"/> with the account it is bound to, if any. Reads storage only on a local
+    /// cache miss, within the hot-path deadline. Null when storage cannot tell: the request is scheduled as if the
+    /// session were unknown and no binding is written for it (the write would fail too, once per request).
+    /// </summary>
+    public async ValueTask<SessionBinding?> ResolveAsync(string key, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(key, out var cached) && now < cached.FreshUntil)
@@ -34,12 +39,17 @@ internal sealed partial class SessionBindings(RelayTables tables, IOptions<Sessi
             return new SessionBinding(key, cached.AccountId);
         }
 
-        var table = await tables.GetAsync(RelayTables.Sessions, cancellationToken).ConfigureAwait(false);
-        var entity = await table.GetEntityIfExistsAsync<TableEntity>(PartitionOf(key), key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        string? accountId = null;
-        if (entity.HasValue && entity.Value!.GetDateTimeOffset("ExpiresAt") is { } expiresAt && now < expiresAt)
+        var read = await hotPath.ReadAsync("a session binding", ct => ReadAsync(key, ct), cancellationToken).ConfigureAwait(false);
+        if (read.Failed)
         {
-            accountId = entity.Value.GetString("AccountId");
+            return null;
+        }
+
+        var entity = read.Value;
+        string? accountId = null;
+        if (entity is not null && entity.GetDateTimeOffset("ExpiresAt") is { } expiresAt && now < expiresAt)
+        {
+            accountId = entity.GetString("AccountId");
 
             // Slide the TTL, but write at most once per tenth of it.
             if (expiresAt - now < _options.Ttl - _options.Ttl / 10)
@@ -50,6 +60,13 @@ internal sealed partial class SessionBindings(RelayTables tables, IOptions<Sessi
 
         Remember(key, accountId, now);
         return new SessionBinding(key, accountId);
+    }
+
+    private async Task<TableEntity?> ReadAsync(string key, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(RelayTables.Sessions, cancellationToken).ConfigureAwait(false);
+        var entity = await table.GetEntityIfExistsAsync<TableEntity>(PartitionOf(key), key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return entity.HasValue ? entity.Value : null;
     }
 
     /// <summary>Binds (or moves) the session to the account that served it.</summary>
@@ -70,8 +87,17 @@ internal sealed partial class SessionBindings(RelayTables tables, IOptions<Sessi
         Write(binding.Key, accountId, now);
     }
 
-    /// <summary>Writes in the background; failures are logged, never thrown.</summary>
-    private void Write(string key, string accountId, DateTimeOffset now) => _ = WriteAsync(key, accountId, now);
+    /// <summary>
+    /// Writes in the background; failures are logged, never thrown. Skipped while storage is known to be down: the
+    /// outage is already logged once, and a write per request would only pile up failing calls.
+    /// </summary>
+    private void Write(string key, string accountId, DateTimeOffset now)
+    {
+        if (!hotPath.IsDown)
+        {
+            _ = WriteAsync(key, accountId, now);
+        }
+    }
 
     internal async Task WriteAsync(string key, string accountId, DateTimeOffset now)
     {
@@ -81,7 +107,7 @@ internal sealed partial class SessionBindings(RelayTables tables, IOptions<Sessi
             var entity = new TableEntity(PartitionOf(key), key) { ["AccountId"] = accountId, ["ExpiresAt"] = now + _options.Ttl };
             await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (RequestFailedException e)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException or IOException or OperationCanceledException)
         {
             Log.WriteFailed(logger, e);
         }

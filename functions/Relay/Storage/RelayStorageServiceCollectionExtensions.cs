@@ -44,12 +44,16 @@ public static class RelayStorageServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayTables>();
+        services.AddOptions<HotPathStorageOptions>().Bind(configuration.GetSection(HotPathStorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<HotPathStorage>();
         services.TryAddSingleton<EncryptionKeyRing>();
         services.TryAddSingleton<SecretProtector>();
 
         services.TryAddSingleton<ClientKeyStore>();
         services.TryAddSingleton<ClientKeyAuthenticator>();
         services.TryAddSingleton<IClientKeyAuthenticator>(sp => sp.GetRequiredService<ClientKeyAuthenticator>());
+        services.AddOptions<FailedAuthThrottleOptions>().Bind(configuration.GetSection(FailedAuthThrottleOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<FailedAuthThrottle>();
 
         services.TryAddSingleton<AccountStore>();
         services.TryAddSingleton<AccountDirectory>();

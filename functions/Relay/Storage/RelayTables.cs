@@ -31,7 +31,7 @@ internal sealed partial class RelayTables
     {
         var value = options.Value;
         _prefix = value.TablePrefix;
-        _service = new Lazy<TableServiceClient>(() => new TableServiceClient(value.ConnectionString));
+        _service = new Lazy<TableServiceClient>(() => new TableServiceClient(value.ConnectionString, RelayTableClientOptions.Create()));
         _logger = logger;
     }
 

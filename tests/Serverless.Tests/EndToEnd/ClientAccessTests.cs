@@ -40,7 +40,15 @@ public sealed class ClientAccessTests(RelayWithUpstreams relay)
         var (status, body) = await SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal("list", body.GetProperty("object").GetString());
+        if (placement is "x-goog-api-key" or "query")
+        {
+            // A Gemini key placement on /v1/models is a Google GenAI SDK: it gets Gemini's list shape (issue 8).
+            Assert.Equal(JsonValueKind.Array, body.GetProperty("models").ValueKind);
+        }
+        else
+        {
+            Assert.Equal("list", body.GetProperty("object").GetString());
+        }
     }
 
     [Fact]

@@ -106,6 +106,22 @@ public sealed class ClientKeyAuthenticatorTests(AzuriteFixture azurite) : IDispo
         Assert.False(found!.Enabled);
     }
 
+    [Fact]
+    public async Task Invalidate_KeyCreatedAfterItsSecretWasUnknown_FoundAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (plaintext, hash, hint) = ClientKeySecret.Generate();
+        var unknown = await Authenticator.AuthenticateAsync(plaintext, ct).AsTask().WaitAsync(Timeout, ct);
+        var key = new ClientKey { Id = StorageIds.New("key"), Name = "new", CreatedAt = _time.GetUtcNow(), Hint = hint };
+        await Store.CreateAsync(key, hash, ct).WaitAsync(Timeout, ct);
+
+        Authenticator.Invalidate(key.Id); // what the admin API does after creating a key
+        var found = await Authenticator.AuthenticateAsync(plaintext, ct).AsTask().WaitAsync(Timeout, ct);
+
+        Assert.Null(unknown);
+        Assert.Equal(key.Id, found!.Id);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("Bearer sk-relay-x")]

@@ -13,12 +13,16 @@ public sealed class StickySessionTests(AzuriteFixture azurite)
 {
     private static readonly Dictionary<string, object?>[] TwoEquals = [PoolRelay.Account(), PoolRelay.Account()];
 
+    // NOTE: these tests are about bindings, not about the hot-path storage deadline (StorageOutageTests): a loaded
+    // test machine must not turn a slow Azurite read into a lost binding.
+    private static readonly Dictionary<string, string?> PatientStorage = new() { ["Storage:HotPathTimeout"] = "00:00:10" };
+
     [Theory]
     [InlineData("header")]
     [InlineData("user")]
     public async Task Relay_SameSession_KeepsItsAccountWhileRoundRobinWouldAlternate(string carrier)
     {
-        await using var pool = await PoolRelay.StartAsync(azurite, TwoEquals);
+        await using var pool = await PoolRelay.StartAsync(azurite, TwoEquals, PatientStorage);
 
         for (var i = 0; i < 6; i++)
         {
@@ -32,7 +36,7 @@ public sealed class StickySessionTests(AzuriteFixture azurite)
     [Fact]
     public async Task Relay_StickyAccountCoolsDown_SessionMovesAtOnceAndStaysMoved()
     {
-        await using var pool = await PoolRelay.StartAsync(azurite, TwoEquals);
+        await using var pool = await PoolRelay.StartAsync(azurite, TwoEquals, PatientStorage);
         Assert.Equal(200, (await pool.ChatAsync(session: "conv-2")).Status);
         var bound = pool.Hits(0) == 1 ? 0 : 1;
         var other = 1 - bound;
@@ -60,6 +64,7 @@ public sealed class StickySessionTests(AzuriteFixture azurite)
             ["RELAY_ADMIN_KEY"] = RelayHost.AdminKey,
             ["RELAY_ENCRYPTION_KEYS"] = "k1=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Sessions__LocalCacheTtl"] = "00:00:00",
+            ["Storage__HotPathTimeout"] = "00:00:10",
         };
         await using var upstreamA = await LoopbackUpstream.StartAsync(TestContext.Current.CancellationToken);
         await using var upstreamB = await LoopbackUpstream.StartAsync(TestContext.Current.CancellationToken);

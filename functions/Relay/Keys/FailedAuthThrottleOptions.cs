@@ -1,0 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Serverless.Relay.Keys;
+
+/// <summary>How many failed authentications an address may make. Bound from the <c>FailedAuth</c> section.</summary>
+internal sealed class FailedAuthThrottleOptions
+{
+    public const string Section = "FailedAuth";
+
+    /// <summary>Failures an address may make in a burst before it is slowed down.</summary>
+    [Range(1, 10_000)]
+    public int Burst { get; set; } = 10;
+
+    /// <summary>One failure is forgiven per this interval: the sustained rate an address may fail at.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan ForgiveEvery { get; set; } = TimeSpan.FromSeconds(6);
+}

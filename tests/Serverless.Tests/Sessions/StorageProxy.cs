@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Serverless.Tests.Sessions;
+
+/// <summary>
+/// A loopback TCP proxy in front of Azurite's table port that can be told to misbehave: forward, refuse (close every
+/// connection at once), or hang (accept and never answer). Switching mode cuts the connections already open, so the
+/// SDK's pooled connections see the change at once.
+/// </summary>
+internal sealed class StorageProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly int _targetPort;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<TcpClient> _open = [];
+    private volatile StorageMode _mode = StorageMode.Forward;
+    private Task? _accepting;
+
+    private StorageProxy(int targetPort) => _targetPort = targetPort;
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Connections accepted so far (every mode).</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    private int _connections;
+
+    public StorageMode Mode
+    {
+        get => _mode;
+        set
+        {
+            _mode = value;
+            lock (_open)
+            {
+                foreach (var client in _open)
+                {
+                    client.Dispose();
+                }
+
+                _open.Clear();
+            }
+        }
+    }
+
+    public static StorageProxy Start(int targetPort)
+    {
+        var proxy = new StorageProxy(targetPort);
+        proxy._listener.Start();
+        proxy._accepting = proxy.AcceptAsync();
+        return proxy;
+    }
+
+    /// <summary><paramref name="connectionString"/> with its table endpoint moved to this proxy.</summary>
+    public string Through(string connectionString) =>
+        connectionString.Replace($"127.0.0.1:{_targetPort}/", $"127.0.0.1:{Port}/", StringComparison.Ordinal);
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _connections);
+            switch (_mode)
+            {
+                case StorageMode.Refuse:
+                    client.Client.LingerState = new LingerOption(true, 0); // a reset, like a closed port
+                    client.Dispose();
+                    break;
+                case StorageMode.Hang:
+                    Track(client);
+                    break;
+                default:
+                    Track(client);
+                    _ = ForwardAsync(client);
+                    break;
+            }
+        }
+    }
+
+    private void Track(TcpClient client)
+    {
+        lock (_open)
+        {
+            _open.Add(client);
+        }
+    }
+
+    private async Task ForwardAsync(TcpClient client)
+    {
+        using var upstream = new TcpClient();
+        try
+        {
+            await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
+            Track(upstream);
+            var down = client.GetStream();
+            var up = upstream.GetStream();
+            await Task.WhenAny(down.CopyToAsync(up, _stop.Token), up.CopyToAsync(down, _stop.Token));
+        }
+        catch (Exception)
+        {
+            // A cut connection: the mode changed or a side closed.
+        }
+        finally
+        {
+            client.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        Mode = StorageMode.Refuse;
+        if (_accepting is not null)
+        {
+            await _accepting.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        _stop.Dispose();
+    }
+}
+
+public enum StorageMode
+{
+    Forward,
+    Refuse,
+    Hang,
+}
