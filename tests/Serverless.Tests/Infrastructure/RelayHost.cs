@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Handler.Hosting;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Tests.Infrastructure;
 
@@ -64,6 +65,10 @@ internal sealed class RelayHost : IAsyncDisposable
 
         var app = HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(configuration));
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Start-up does not wait for the tables (GET / must answer at once); a test does, so that what it reads
+        // directly from storage exists from its first line.
+        await app.Services.GetRequiredService<RelayTableInitializer>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RelayHost(app, new Uri(address + "/"), azurite.ConnectionString, prefix);
     }
@@ -99,33 +104,8 @@ internal sealed class RelayHost : IAsyncDisposable
     }
 
     /// <summary>Waits until the background writer has stored <paramref name="count"/> usage rows for a key, and returns them in request order.</summary>
-    public async Task<IReadOnlyList<TableEntity>> UsageRowsAsync(string keyId, int count, TimeSpan timeout)
-    {
-        var table = Table("usage");
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var rows = new List<TableEntity>();
-            try
-            {
-                await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == keyId))
-                {
-                    rows.Add(row);
-                }
-            }
-            catch (Azure.RequestFailedException e) when (e.Status == 404)
-            {
-                // The table is created with the first batch.
-            }
-
-            if (rows.Count >= count || DateTime.UtcNow > deadline)
-            {
-                return rows.OrderBy(r => r.RowKey, StringComparer.Ordinal).ToArray();
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public Task<IReadOnlyList<TableEntity>> UsageRowsAsync(string keyId, int count, TimeSpan timeout) =>
+        Eventually.RowsAsync(Table(RelayTables.Usage), keyId, count, timeout);
 
     /// <summary>An HttpClient for the client APIs (no credentials set).</summary>
     public HttpClient CreateClient() => new() { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
