@@ -7,11 +7,12 @@ namespace Serverless.Relay.Storage;
 /// Creates every relay table once at start-up, in the background, so a table exists before its first reader looks
 /// for it (a usage report, a quota read, a test polling the usage table) and not only after its first write.
 /// NOTE: start-up does not wait for it: the Functions host polls <c>GET /</c> until the handler answers, and a storage
-/// round trip per table (or an unreachable account) must not hold that answer up. Writers do not race it: creation
+/// round trip per table (or an unreachable account) must not hold that answer up. So creation begins only once the
+/// server listens (<see cref="StartedAsync"/>) and runs off the start-up path. Writers do not race it: creation
 /// goes through <see cref="RelayTables"/>, which runs one shared creation per table, so a writer that comes first
 /// awaits the same task. A failure is logged and left to <see cref="RelayTables"/>, which retries on first use.
 /// </summary>
-internal sealed partial class RelayTableInitializer(RelayTables tables, ILogger<RelayTableInitializer> logger) : IHostedService, IDisposable
+internal sealed partial class RelayTableInitializer(RelayTables tables, ILogger<RelayTableInitializer> logger) : IHostedLifecycleService, IDisposable
 {
     /// <summary>Every table a feature of the relay reads or writes.</summary>
     public static readonly IReadOnlyList<string> Names =
@@ -26,11 +27,20 @@ internal sealed partial class RelayTableInitializer(RelayTables tables, ILogger<
     /// <summary>Completes when the start-up creation has ended: true if every table exists, false if some failed.</summary>
     public Task<bool> Ready => _ready;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Called once every hosted service has started, the web server included: begins the creation.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
     {
         _ready = Task.Run(() => CreateAllAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -10,14 +10,14 @@ namespace Serverless.Tests.Storage;
 public sealed class RelayTableInitializerTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task StartAsync_NoTablesYet_CreatesEveryRelayTable()
+    public async Task StartedAsync_NoTablesYet_CreatesEveryRelayTable()
     {
         var ct = TestContext.Current.CancellationToken;
         var prefix = StorageTestKit.UniquePrefix("init");
         await using var services = StorageTestKit.Services(StorageTestKit.Settings(azurite, prefix));
         var initializer = services.GetServices<IHostedService>().OfType<RelayTableInitializer>().Single();
 
-        await initializer.StartAsync(ct);
+        await initializer.StartedAsync(ct);
         var ready = await initializer.Ready.WaitAsync(StorageTestKit.Timeout, ct);
 
         Assert.True(ready);
@@ -42,7 +42,7 @@ public sealed class RelayTableInitializerTests(AzuriteFixture azurite)
         var initializer = services.GetRequiredService<RelayTableInitializer>();
         var tables = services.GetRequiredService<RelayTables>();
 
-        await initializer.StartAsync(ct);
+        await initializer.StartedAsync(ct);
         var usage = await tables.GetAsync(RelayTables.Usage, ct).AsTask().WaitAsync(StorageTestKit.Timeout, ct); // the first writer, racing start-up
 
         Assert.True(await initializer.Ready.WaitAsync(StorageTestKit.Timeout, ct));
@@ -60,7 +60,7 @@ public sealed class RelayTableInitializerTests(AzuriteFixture azurite)
         await using var services = StorageTestKit.Services(settings);
         var initializer = services.GetRequiredService<RelayTableInitializer>();
 
-        await initializer.StartAsync(ct).WaitAsync(StorageTestKit.Timeout, ct);
+        await initializer.StartedAsync(ct).WaitAsync(StorageTestKit.Timeout, ct);
         await initializer.StopAsync(ct).WaitAsync(StorageTestKit.Timeout, ct);
 
         Assert.False(await initializer.Ready.WaitAsync(StorageTestKit.Timeout, ct));
