@@ -18,7 +18,7 @@ public static class RelayStorageServiceCollectionExtensions
     /// Registers table storage, secret encryption, relay keys, upstream accounts, the usage writer (a hosted service)
     /// and the admin function. Settings are read from flat keys (<c>AzureWebJobsStorage</c>, <c>RELAY_TABLE_PREFIX</c>,
     /// <c>RELAY_ENCRYPTION_KEYS</c>, <c>RELAY_ENCRYPTION_KEY_ID</c>, <c>RELAY_ADMIN_KEY</c>) and validated at start-up;
-    /// no table is touched until first use.
+    /// tables are created in the background at start-up (<see cref="RelayTableInitializer"/>).
     /// </summary>
     public static IServiceCollection AddRelayStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -46,6 +46,8 @@ public static class RelayStorageServiceCollectionExtensions
         services.TryAddSingleton<RelayTables>();
         services.AddOptions<HotPathStorageOptions>().Bind(configuration.GetSection(HotPathStorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<HotPathStorage>();
+        services.TryAddSingleton<RelayTableInitializer>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RelayTableInitializer>());
         services.TryAddSingleton<EncryptionKeyRing>();
         services.TryAddSingleton<SecretProtector>();
 

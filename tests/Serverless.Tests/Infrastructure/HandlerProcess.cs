@@ -91,6 +91,10 @@ internal sealed class HandlerProcess : IAsyncDisposable
             {
                 // Not listening yet.
             }
+            catch (TaskCanceledException)
+            {
+                // Listening but slow to answer its first request (a loaded machine): ask again, within the timeout.
+            }
 
             if (process.HasExited || stopwatch.Elapsed > timeout)
             {

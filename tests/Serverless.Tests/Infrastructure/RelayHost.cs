@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Handler.Hosting;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Tests.Infrastructure;
 
@@ -22,15 +23,22 @@ internal sealed class RelayHost : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private RelayHost(WebApplication app, Uri baseUri, string connectionString, string tablePrefix)
+    private RelayHost(WebApplication app, Uri baseUri, string connectionString, string tablePrefix, string? adminKey)
     {
         _app = app;
         BaseUri = baseUri;
         ConnectionString = connectionString;
         TablePrefix = tablePrefix;
+        AdminKeyInUse = adminKey;
         Admin = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
-        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        if (adminKey is not null)
+        {
+            Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+        }
     }
+
+    /// <summary>The operator's admin key this relay runs with (<see cref="AdminKey"/> unless the settings changed it).</summary>
+    public string? AdminKeyInUse { get; }
 
     public Uri BaseUri { get; }
 
@@ -45,7 +53,14 @@ internal sealed class RelayHost : IAsyncDisposable
 
     public TableClient Table(string name) => new(ConnectionString, TablePrefix + name);
 
-    public static async Task<RelayHost> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? settings = null)
+    /// <param name="settings">App settings over the defaults (a null value removes one), e.g. a table prefix shared with another host.</param>
+    /// <param name="time">The clock the relay runs on (limits, health marks, OAuth expiry); the system clock if null.</param>
+    /// <param name="services">Replaces or adds services after the test's settings, before the app's own registrations.</param>
+    public static async Task<RelayHost> StartAsync(
+        AzuriteFixture azurite,
+        IDictionary<string, string?>? settings = null,
+        TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         var prefix = "t" + Guid.NewGuid().ToString("N")[..12];
         var configuration = new Dictionary<string, string?>
@@ -62,10 +77,23 @@ internal sealed class RelayHost : IAsyncDisposable
             configuration[key] = value;
         }
 
-        var app = HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(configuration));
+        var app = HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+            if (time is not null)
+            {
+                builder.Services.AddSingleton(time); // registered first: the relay's TryAdd of the system clock yields
+            }
+
+            services?.Invoke(builder.Services);
+        });
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Start-up does not wait for the tables (GET / must answer at once); a test does, so that what it reads
+        // directly from storage exists from its first line.
+        await app.Services.GetRequiredService<RelayTableInitializer>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RelayHost(app, new Uri(address + "/"), azurite.ConnectionString, prefix);
+        return new RelayHost(app, new Uri(address + "/"), azurite.ConnectionString, configuration["RELAY_TABLE_PREFIX"] ?? "", configuration["RELAY_ADMIN_KEY"]);
     }
 
     /// <summary>Creates an upstream account through the admin API; returns its id.</summary>
@@ -99,32 +127,62 @@ internal sealed class RelayHost : IAsyncDisposable
     }
 
     /// <summary>Waits until the background writer has stored <paramref name="count"/> usage rows for a key, and returns them in request order.</summary>
-    public async Task<IReadOnlyList<TableEntity>> UsageRowsAsync(string keyId, int count, TimeSpan timeout)
+    public Task<IReadOnlyList<TableEntity>> UsageRowsAsync(string keyId, int count, TimeSpan timeout) =>
+        Eventually.RowsAsync(Table(RelayTables.Usage), keyId, count, timeout);
+
+    /// <summary>
+    /// Sends one request and reads the whole answer: a JSON body, and a bearer key (the operator's admin key unless
+    /// another, or null for none, is given). For admin tests that assert statuses and error bodies.
+    /// </summary>
+    public async Task<RelayAnswer> SendAsync(HttpMethod method, string path, string? json = null, string? key = "", CancellationToken ct = default)
     {
-        var table = Table("usage");
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
+        using var request = new HttpRequestMessage(method, path);
+        var bearer = key == "" ? AdminKeyInUse : key;
+        if (bearer is not null)
         {
-            var rows = new List<TableEntity>();
-            try
-            {
-                await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == keyId))
-                {
-                    rows.Add(row);
-                }
-            }
-            catch (Azure.RequestFailedException e) when (e.Status == 404)
-            {
-                // The table is created with the first batch.
-            }
-
-            if (rows.Count >= count || DateTime.UtcNow > deadline)
-            {
-                return rows.OrderBy(r => r.RowKey, StringComparer.Ordinal).ToArray();
-            }
-
-            await Task.Delay(50);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         }
+
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var http = CreateClient();
+        var response = await http.SendAsync(request, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        return new RelayAnswer((int)response.StatusCode, body, response);
+    }
+
+    /// <summary>
+    /// Creates an account of <paramref name="provider"/> pointed at a loopback upstream (its base URL for that provider,
+    /// its API key), serving <paramref name="models"/>; <paramref name="extra"/> adds or overrides admin fields.
+    /// </summary>
+    public Task<string> CreateLoopbackAccountAsync(
+        Upstreams.LoopbackUpstream upstream, string provider, IReadOnlyList<string> models, IReadOnlyDictionary<string, string>? modelMap = null, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        var body = new Dictionary<string, object?>
+        {
+            ["name"] = provider + " account",
+            ["provider"] = provider,
+            ["baseUrl"] = provider switch
+            {
+                "anthropic" => upstream.AnthropicBaseUrl,
+                "gemini" => upstream.GeminiBaseUrl,
+                "azure-openai" => upstream.AzureBaseUrl,
+                _ => upstream.OpenAIBaseUrl,
+            },
+            ["apiVersion"] = provider == "azure-openai" ? "2024-10-21" : null,
+            ["apiKey"] = upstream.ApiKey,
+            ["models"] = models,
+            ["modelMap"] = modelMap,
+        };
+        foreach (var (field, value) in extra ?? new Dictionary<string, object?>())
+        {
+            body[field] = value;
+        }
+
+        return CreateAccountAsync(body);
     }
 
     /// <summary>An HttpClient for the client APIs (no credentials set).</summary>
@@ -136,4 +194,12 @@ internal sealed class RelayHost : IAsyncDisposable
         await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
         await _app.DisposeAsync();
     }
+}
+
+/// <summary>A whole answer: status, body, and the response for its headers.</summary>
+internal sealed record RelayAnswer(int Status, string Body, HttpResponseMessage Response)
+{
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+
+    public string? ErrorMessage => Json.GetProperty("error").GetProperty("message").GetString();
 }

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,25 +33,53 @@ public sealed class LocalTimerSchedulerTests(AzuriteFixture azurite)
         }
     }
 
+    /// <summary>A fake clock that reports each timer armed on it, so a test advances time only once the scheduler waits.</summary>
+    private sealed class ArmingTimeProvider(FakeTimeProvider fake) : TimeProvider
+    {
+        private readonly Channel<TimeSpan> _armed = Channel.CreateUnbounded<TimeSpan>();
+
+        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+        public override long GetTimestamp() => fake.GetTimestamp();
+
+        public override long TimestampFrequency => fake.TimestampFrequency;
+
+        public override TimeZoneInfo LocalTimeZone => fake.LocalTimeZone;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = fake.CreateTimer(callback, state, dueTime, period);
+            _armed.Writer.TryWrite(dueTime); // after the fake holds the timer: an Advance from now on reaches it
+            return timer;
+        }
+
+        public void Advance(TimeSpan by) => fake.Advance(by);
+
+        /// <summary>The due time of the next timer the code under test arms.</summary>
+        public async Task<TimeSpan> NextArmedAsync() =>
+            await _armed.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
     [Fact]
     public async Task ExecuteAsync_SixFieldSchedule_FiresOnEachOccurrenceOfTheFakeClock()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 0, 0, 3, TimeSpan.Zero));
+        var ct = TestContext.Current.CancellationToken;
+        var time = new ArmingTimeProvider(new FakeTimeProvider(new DateTimeOffset(2025, 1, 1, 0, 0, 3, TimeSpan.Zero)));
         var timer = new CountingTimer();
         var schedule = LocalTimerScheduler.ParseSchedule("*/10 * * * * *", new ConfigurationBuilder().Build());
         using var scheduler = new LocalTimerScheduler([new TimerRegistration("Tick", schedule)], [timer], time, NullLogger<LocalTimerScheduler>.Instance);
-        await scheduler.StartAsync(TestContext.Current.CancellationToken);
+        await scheduler.StartAsync(ct);
 
+        Assert.Equal(TimeSpan.FromSeconds(7), await time.NextArmedAsync()); // 00:03 -> 00:10
         time.Advance(TimeSpan.FromSeconds(6));
-        await AssertEventuallyAsync(() => time.GetUtcNow() >= new DateTimeOffset(2025, 1, 1, 0, 0, 9, TimeSpan.Zero));
-        Assert.Empty(timer.Runs);
+        Assert.Empty(timer.Runs); // 00:09: not due; a due timer of the fake fires inside Advance
         time.Advance(TimeSpan.FromSeconds(1));
-        await timer.Ran.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await timer.Ran.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
         timer.Ran = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        await AssertEventuallyAsync(() => time.GetUtcNow() > DateTimeOffset.MinValue); // let the loop re-arm
+        Assert.Equal(TimeSpan.FromSeconds(10), await time.NextArmedAsync()); // the loop re-armed: 00:10 -> 00:20
         time.Advance(TimeSpan.FromSeconds(10));
-        await timer.Ran.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        await scheduler.StopAsync(TestContext.Current.CancellationToken);
+        await timer.Ran.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await scheduler.StopAsync(ct);
 
         Assert.Equal(2, timer.Runs.Count);
         Assert.Equal(new DateTimeOffset(2025, 1, 1, 0, 0, 20, TimeSpan.Zero), timer.Runs[0].Next);
@@ -86,16 +115,5 @@ public sealed class LocalTimerSchedulerTests(AzuriteFixture azurite)
         var registration = Assert.Single(host.Services.GetRequiredService<IReadOnlyList<TimerRegistration>>());
         Assert.Equal("RefreshTokens", registration.FunctionName);
         Assert.Equal(new DateTime(2025, 1, 1, 0, 5, 0), registration.Schedule.GetNextOccurrence(new DateTime(2025, 1, 1, 0, 1, 0)));
-    }
-
-    private static async Task AssertEventuallyAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
-
-        await Task.Delay(50, timeout.Token);
     }
 }

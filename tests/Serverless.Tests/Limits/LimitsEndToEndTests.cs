@@ -2,6 +2,7 @@ using System.Net;
 using Azure.Data.Tables;
 using Serverless.Relay.Storage;
 using Serverless.Tests.EndToEnd;
+using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
 using Xunit;
 
@@ -204,16 +205,16 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(i == 1 ? "anthropic" : "openai-chat", key, stream: i == 2)).Status);
         }
 
-        var deadline = DateTime.UtcNow + Timeout;
-        System.Text.Json.JsonElement usage;
-        do
-        {
-            using var response = await relay.Host.Admin.GetAsync($"api/admin/usage?keyId={id}", ct).WaitAsync(Timeout, ct);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            usage = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
-            await Task.Delay(50, ct);
-        }
-        while (usage.GetProperty("total").GetProperty("requests").GetInt64() < 3 && DateTime.UtcNow < deadline);
+        var usage = await Eventually.ValueAsync(
+            $"3 requests in the usage report of key {id}",
+            async token =>
+            {
+                using var response = await relay.Host.Admin.GetAsync($"api/admin/usage?keyId={id}", token);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(token)).RootElement;
+            },
+            report => report.GetProperty("total").GetProperty("requests").GetInt64() >= 3,
+            timeout: Timeout);
 
         var total = usage.GetProperty("total");
         Assert.Equal(3, total.GetProperty("requests").GetInt64());
@@ -289,16 +290,16 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
             """{"daily_input_tokens":1000,"daily_output_tokens":500,"daily_requests":10,"monthly_input_tokens":null,"monthly_output_tokens":null}""",
             put.Body.GetProperty("limits").GetRawText());
 
-        var deadline = DateTime.UtcNow + Timeout;
-        System.Text.Json.JsonElement own;
-        do
-        {
-            var answer = await CallAsync(HttpMethod.Get, "api/v1/quota", alice);
-            Assert.Equal(HttpStatusCode.OK, answer.Status);
-            own = answer.Body;
-            await Task.Delay(50, ct);
-        }
-        while (own.GetProperty("usage").GetProperty("requests").GetInt64() < 1 && DateTime.UtcNow < deadline);
+        var own = await Eventually.ValueAsync(
+            $"1 request in the quota usage of {user}",
+            async _ =>
+            {
+                var answer = await CallAsync(HttpMethod.Get, "api/v1/quota", alice);
+                Assert.Equal(HttpStatusCode.OK, answer.Status);
+                return answer.Body;
+            },
+            body => body.GetProperty("usage").GetProperty("requests").GetInt64() >= 1,
+            timeout: Timeout);
 
         Assert.Equal(user, own.GetProperty("user_id").GetString());
         Assert.Equal(
@@ -317,34 +318,13 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
     }
 
     /// <summary>Polls until a request succeeds: the server notices a disconnect on its own schedule.</summary>
-    private async Task EventuallyOkAsync(string key)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while ((await SendAsync("openai-chat", key)).Status != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the slot was never released");
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
+    private async Task EventuallyOkAsync(string key) =>
+        await Eventually.ValueAsync(
+            "the concurrency slot to be released (a request answered 200)",
+            async _ => (await SendAsync("openai-chat", key)).Status,
+            status => status == HttpStatusCode.OK,
+            timeout: Timeout);
 
-    private async Task<List<TableEntity>> EventuallyRowsAsync(string keyId, int count)
-    {
-        var table = relay.Host.Table(RelayTables.Usage);
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var rows = new List<TableEntity>();
-            await foreach (var row in table.QueryAsync<TableEntity>(r => r.PartitionKey == keyId, cancellationToken: TestContext.Current.CancellationToken))
-            {
-                rows.Add(row);
-            }
-
-            if (rows.Count >= count || DateTime.UtcNow > deadline)
-            {
-                return rows;
-            }
-
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
+    private Task<IReadOnlyList<TableEntity>> EventuallyRowsAsync(string keyId, int count) =>
+        Eventually.RowsAsync(relay.Host.Table(RelayTables.Usage), keyId, count, Timeout);
 }

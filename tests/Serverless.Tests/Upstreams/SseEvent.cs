@@ -24,6 +24,7 @@ internal static class SseStream
         context.Response.ContentType = "text/event-stream; charset=utf-8";
         context.Response.Headers.CacheControl = "no-cache";
         var sent = 0;
+        var contentSent = 0;
         try
         {
             foreach (var sseEvent in events)
@@ -52,6 +53,12 @@ internal static class SseStream
             if (sent > 0 && script.EventDelay > TimeSpan.Zero)
             {
                 await Task.Delay(script.EventDelay, cancellationToken);
+            }
+
+            if (sseEvent.IsContent && script.BeforeContentEvent is { } gate)
+            {
+                await gate(contentSent, cancellationToken);
+                contentSent++;
             }
 
             var text = sseEvent.Name is null

@@ -31,4 +31,10 @@ public sealed record UpstreamScript
 
     /// <summary>When above zero, ignore the reply rule and answer <c>w1 w2 … wN</c>.</summary>
     public int ReplyWords { get; init; }
+
+    /// <summary>
+    /// Streams: awaited before each content event with the number of content events already sent, so a test can hold
+    /// event N until its client has seen event N-1 (a gate instead of a clock) or until the relay hangs up.
+    /// </summary>
+    public Func<int, CancellationToken, Task>? BeforeContentEvent { get; init; }
 }
