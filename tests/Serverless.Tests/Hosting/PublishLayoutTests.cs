@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Serverless.Tests.Infrastructure;
@@ -46,6 +47,25 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
             Directory.GetFiles(dest, "function.json", SearchOption.AllDirectories),
             f => Path.GetDirectoryName(Path.GetDirectoryName(f)) != dest.TrimEnd('/'));
 
+        // The package deploy.sh uploads holds the same files at its root, the handler still executable.
+        var package = dest + ".zip";
+        using (var archive = ZipFile.OpenRead(package))
+        {
+            var entries = archive.Entries.Where(e => !e.FullName.EndsWith('/')).ToDictionary(e => e.FullName, StringComparer.Ordinal);
+            var files = Directory.GetFiles(dest, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(dest, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(files, entries.Keys.Order(StringComparer.Ordinal).ToArray());
+            Assert.Contains("host.json", entries.Keys);
+            Assert.All(repoFunctions, name => Assert.Contains(name + "/function.json", entries.Keys));
+
+            // ExternalAttributes carries the unix mode in its high 16 bits (zip "version made by" = unix).
+            var handlerMode = (UnixFileMode)((entries["Serverless.Handler"].ExternalAttributes >> 16) & 0x1FF);
+            Assert.True(handlerMode.HasFlag(UnixFileMode.UserExecute), $"the handler's mode in the zip is {handlerMode}");
+            Assert.True(handlerMode.HasFlag(UnixFileMode.UserRead));
+            var hostJsonMode = (UnixFileMode)((entries["host.json"].ExternalAttributes >> 16) & 0x1FF);
+            Assert.False(hostJsonMode.HasFlag(UnixFileMode.UserExecute), $"host.json's mode in the zip is {hostJsonMode}");
+        }
+
         // Started as the Functions host starts it: from the app root, with FUNCTIONS_CUSTOMHANDLER_PORT.
         var port = HandlerProcess.FreePort();
         var start = new ProcessStartInfo(executable) { WorkingDirectory = dest, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -81,6 +101,7 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
             handler.Kill(entireProcessTree: true);
             await handler.WaitForExitAsync(ct);
             Directory.Delete(dest, recursive: true);
+            File.Delete(package);
         }
     }
 }
