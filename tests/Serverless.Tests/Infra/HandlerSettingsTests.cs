@@ -76,17 +76,40 @@ public sealed class HandlerSettingsTests
     [Fact]
     public async Task Start_LocalModeEphemeralStorageWithoutEncryptionKeys_StartsWithThrowawayKey()
     {
-        var port = HandlerProcess.FreePort();
-
-        await using var handler = await HandlerProcess.StartAsync(port, new Dictionary<string, string>
+        var ct = TestContext.Current.CancellationToken;
+        var start = HandlerStart(new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
             ["RELAY_EPHEMERAL_STORAGE"] = "true",
-            ["RELAY_ENCRYPTION_KEYS"] = "",
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-        }, TimeSpan.FromSeconds(60));
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        Assert.Contains("Local mode", handler.Output, StringComparison.Ordinal);
+        using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
+            {
+                started.TrySetResult();
+            }
+        };
+        process.BeginOutputReadLine();
+        var errors = process.StandardError.ReadToEndAsync(ct);
+        try
+        {
+            // Started (the host logs it once every hosted service has started), or exited: whichever comes first.
+            await Task.WhenAny(started.Task, process.WaitForExitAsync(ct)).WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+            Assert.True(started.Task.IsCompleted, "the handler did not start: " + (process.HasExited ? await errors : "still starting after 60 s"));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+        }
     }
 
     private static Dictionary<string, string?> Settings(bool hosted)
