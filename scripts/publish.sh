@@ -13,7 +13,7 @@ echo "Published to $dest"
 
 # Python's zipfile, not zip(1): it is on every machine this repo targets, and the mode is written explicitly.
 python3 - "$dest" "$package" <<'PY'
-import os, stat, sys, zipfile
+import os, shutil, stat, sys, zipfile
 root, package = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as archive:
     for folder, dirs, files in os.walk(root):
@@ -24,7 +24,7 @@ with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as archive:
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.create_system = 3  # unix, so readers honour the mode in the high 16 bits
             entry.external_attr = (stat.S_IFREG | stat.S_IMODE(os.stat(path).st_mode)) << 16
-            with open(path, "rb") as source:
-                archive.writestr(entry, source.read())
+            with open(path, "rb") as source, archive.open(entry, "w") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
 PY
 echo "Packaged to $package"
