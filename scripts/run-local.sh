@@ -22,6 +22,8 @@ if [ -z "${AzureWebJobsStorage:-}" ]; then
   [ -n "${table:-}" ] || { echo "Azurite did not start:"; cat "$log"; exit 1; }
   export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
   echo "Azurite (in memory): tables on port $table, queues on $queue, blobs on $blob"
+  # Nothing outlives this Azurite, so a generated encryption key is fine (see RELAY_EPHEMERAL_STORAGE in README).
+  export RELAY_EPHEMERAL_STORAGE=true
 fi
 
 export RELAY_ADMIN_KEY="${RELAY_ADMIN_KEY:-local-admin-key}"

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration.Memory;
 using Serverless.Handler.FunctionsHost;
 using Serverless.Jobs;
 using Serverless.Relay.Relaying;
@@ -12,6 +13,11 @@ public static partial class HandlerApp
 {
     internal const string PortSetting = "FUNCTIONS_CUSTOMHANDLER_PORT";
     internal const string LocalUrl = "http://localhost:7071";
+    internal const string EncryptionKeysSetting = "RELAY_ENCRYPTION_KEYS";
+    internal const string EphemeralStorageSetting = "RELAY_EPHEMERAL_STORAGE";
+
+    /// <summary>The framework categories that log once or more per request.</summary>
+    internal static readonly string[] QuietCategoriesWhenHosted = ["Microsoft.AspNetCore", "System.Net.Http"];
 
     /// <summary>Builds the app. <paramref name="configure"/> lets tests add configuration before services are built.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -23,6 +29,10 @@ public static partial class HandlerApp
         if (mode == HostingMode.Local)
         {
             AddLocalDefaults(builder.Configuration);
+        }
+        else
+        {
+            AddHostedLogDefaults(builder.Configuration);
         }
 
         builder.Logging.SilenceFrameworkRequestLog();
@@ -79,15 +89,44 @@ public static partial class HandlerApp
     }
 
     /// <summary>
-    /// Local mode runs with nothing configured: an ephemeral encryption key (local storage is in-memory Azurite, so
-    /// nothing outlives the process that could need it).
+    /// Local mode runs with nothing configured: an ephemeral encryption key, but only when the storage is ephemeral too
+    /// (<c>RELAY_EPHEMERAL_STORAGE=true</c>, set by scripts/run-local.sh for its in-memory Azurite). With storage that
+    /// outlives the process, a generated key would leave every stored secret unreadable after a restart: refuse.
     /// </summary>
     private static void AddLocalDefaults(ConfigurationManager configuration)
     {
-        if (string.IsNullOrEmpty(configuration["RELAY_ENCRYPTION_KEYS"]))
+        if (!string.IsNullOrWhiteSpace(configuration[EncryptionKeysSetting]))
         {
-            configuration["RELAY_ENCRYPTION_KEYS"] = "local=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            return;
         }
+
+        if (!string.Equals(configuration[EphemeralStorageSetting], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new HandlerSettingsException(
+                $"{EncryptionKeysSetting} is not set and the storage is persistent ({EphemeralStorageSetting} is not true): " +
+                $"a generated key would make every stored secret unreadable after a restart. Set {EncryptionKeysSetting}=k1=<output of " +
+                $"`openssl rand -base64 32`> and keep it; or, for throwaway storage such as the in-memory Azurite of " +
+                $"scripts/run-local.sh, set {EphemeralStorageSetting}=true.");
+        }
+
+        configuration[EncryptionKeysSetting] = "local=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    }
+
+    /// <summary>
+    /// Behind the Functions host every stdout line becomes a host log (and an Application Insights trace), so the
+    /// per-request framework logs start at Warning. These are defaults: any configuration source (an app setting such as
+    /// <c>Logging__LogLevel__Microsoft.AspNetCore=Information</c>) overrides them.
+    /// </summary>
+    private static void AddHostedLogDefaults(ConfigurationManager configuration)
+    {
+        var defaults = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var category in QuietCategoriesWhenHosted)
+        {
+            defaults["Logging:LogLevel:" + category] = nameof(LogLevel.Warning);
+        }
+
+        // NOTE: first in the list, so every other source wins.
+        configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = defaults });
     }
 
     private static partial class Log

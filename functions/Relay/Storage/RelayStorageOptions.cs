@@ -1,9 +1,13 @@
-using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Connections;
 
 namespace Serverless.Relay.Storage;
 
-/// <summary>Where the relay's tables live. Bound from flat app settings, checked at start-up.</summary>
+/// <summary>
+/// Where the relay's tables live. Bound from flat app settings, checked at start-up: a connection string
+/// (<c>AzureWebJobsStorage</c>), or the identity-based settings the Functions host reads under the same name
+/// (<c>AzureWebJobsStorage__accountName</c> or <c>__tableServiceUri</c>, with <c>__credential</c> and <c>__clientId</c>).
+/// </summary>
 internal sealed class RelayStorageOptions
 {
     public const string ConnectionStringSetting = "AzureWebJobsStorage";
@@ -12,8 +16,26 @@ internal sealed class RelayStorageOptions
     /// <summary>NOTE: the longest base table name we use; prefix plus this must stay within Azure's 63-character limit.</summary>
     internal const int MaxPrefixLength = 40;
 
-    /// <summary>The storage connection string (<c>AzureWebJobsStorage</c>).</summary>
+    /// <summary>The storage connection string (<c>AzureWebJobsStorage</c>). When set, the identity settings are not read.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary><c>AzureWebJobsStorage__accountName</c>: the account whose public endpoints are used.</summary>
+    public string? AccountName { get; set; }
+
+    /// <summary><c>AzureWebJobsStorage__tableServiceUri</c>: overrides the table endpoint derived from the account name.</summary>
+    public string? TableServiceUri { get; set; }
+
+    /// <summary><c>AzureWebJobsStorage__queueServiceUri</c>.</summary>
+    public string? QueueServiceUri { get; set; }
+
+    /// <summary><c>AzureWebJobsStorage__blobServiceUri</c>.</summary>
+    public string? BlobServiceUri { get; set; }
+
+    /// <summary><c>AzureWebJobsStorage__credential</c>: <c>managedidentity</c>, or unset for DefaultAzureCredential.</summary>
+    public string? Credential { get; set; }
+
+    /// <summary><c>AzureWebJobsStorage__clientId</c>: the user-assigned identity's client id.</summary>
+    public string? ClientId { get; set; }
 
     /// <summary>Prepended to every table name, so several deployments or test runs can share one account.</summary>
     public string TablePrefix { get; set; } = "";
@@ -24,14 +46,7 @@ internal sealed class RelayStorageOptionsValidator : IValidateOptions<RelayStora
     public ValidateOptionsResult Validate(string? name, RelayStorageOptions options)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.ConnectionString))
-        {
-            errors.Add($"{RelayStorageOptions.ConnectionStringSetting} is not set: set it to the storage account connection string.");
-        }
-        else if (!IsParsable(options.ConnectionString))
-        {
-            errors.Add($"{RelayStorageOptions.ConnectionStringSetting} is not a valid storage connection string.");
-        }
+        _ = StorageConnection.Resolve(options, errors);
 
         var prefix = options.TablePrefix;
         if (prefix.Length > 0 && (!char.IsAsciiLetter(prefix[0]) || !prefix.All(char.IsAsciiLetterOrDigit) || prefix.Length > RelayStorageOptions.MaxPrefixLength))
@@ -40,19 +55,5 @@ internal sealed class RelayStorageOptionsValidator : IValidateOptions<RelayStora
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-
-    private static bool IsParsable(string connectionString)
-    {
-        try
-        {
-            // Parsing only: the constructor does no I/O.
-            _ = new TableServiceClient(connectionString);
-            return true;
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-        {
-            return false;
-        }
     }
 }

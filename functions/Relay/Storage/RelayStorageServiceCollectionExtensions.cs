@@ -26,6 +26,13 @@ public static class RelayStorageServiceCollectionExtensions
             .Configure(o =>
             {
                 o.ConnectionString = configuration[RelayStorageOptions.ConnectionStringSetting];
+                var identity = configuration.GetSection(RelayStorageOptions.ConnectionStringSetting);
+                o.AccountName = identity["accountName"];
+                o.TableServiceUri = identity["tableServiceUri"];
+                o.QueueServiceUri = identity["queueServiceUri"];
+                o.BlobServiceUri = identity["blobServiceUri"];
+                o.Credential = identity["credential"];
+                o.ClientId = identity["clientId"];
                 o.TablePrefix = configuration[RelayStorageOptions.TablePrefixSetting]?.Trim() ?? "";
             })
             .ValidateOnStart();

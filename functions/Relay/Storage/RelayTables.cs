@@ -31,7 +31,9 @@ internal sealed partial class RelayTables
     {
         var value = options.Value;
         _prefix = value.TablePrefix;
-        _service = new Lazy<TableServiceClient>(() => new TableServiceClient(value.ConnectionString, RelayTableClientOptions.Create()));
+        // Validated at start-up, so the settings resolve; the credential is created with the client, on first use.
+        _service = new Lazy<TableServiceClient>(() =>
+            (StorageConnection.Resolve(value, []) ?? throw new InvalidOperationException("storage settings were not validated")).CreateTableServiceClient());
         _logger = logger;
     }
 

@@ -226,6 +226,7 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
         ["AzureWebJobsStorage"] = azurite.ConnectionString,
         ["RELAY_ADMIN_KEY"] = "x",
         ["RELAY_APP_ROOT"] = root,
+        ["RELAY_EPHEMERAL_STORAGE"] = "true",
     };
 
     private void Build(string root) =>

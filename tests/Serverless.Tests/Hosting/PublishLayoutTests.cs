@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Serverless.Tests.Infrastructure;
@@ -22,7 +23,8 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
         {
             var output = publish.StandardOutput.ReadToEndAsync(ct);
             var errors = publish.StandardError.ReadToEndAsync(ct);
-            await publish.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(5), ct);
+            // NOTE: a ReadyToRun publish plus the zip takes minutes on a loaded two-core machine.
+            await publish.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(15), ct);
             Assert.True(publish.ExitCode == 0, await output + await errors);
         }
 
@@ -45,6 +47,25 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
         Assert.DoesNotContain(
             Directory.GetFiles(dest, "function.json", SearchOption.AllDirectories),
             f => Path.GetDirectoryName(Path.GetDirectoryName(f)) != dest.TrimEnd('/'));
+
+        // The package deploy.sh uploads holds the same files at its root, the handler still executable.
+        var package = dest + ".zip";
+        using (var archive = ZipFile.OpenRead(package))
+        {
+            var entries = archive.Entries.Where(e => !e.FullName.EndsWith('/')).ToDictionary(e => e.FullName, StringComparer.Ordinal);
+            var files = Directory.GetFiles(dest, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(dest, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(files, entries.Keys.Order(StringComparer.Ordinal).ToArray());
+            Assert.Contains("host.json", entries.Keys);
+            Assert.All(repoFunctions, name => Assert.Contains(name + "/function.json", entries.Keys));
+
+            // ExternalAttributes carries the unix mode in its high 16 bits (zip "version made by" = unix).
+            var handlerMode = (UnixFileMode)((entries["Serverless.Handler"].ExternalAttributes >> 16) & 0x1FF);
+            Assert.True(handlerMode.HasFlag(UnixFileMode.UserExecute), $"the handler's mode in the zip is {handlerMode}");
+            Assert.True(handlerMode.HasFlag(UnixFileMode.UserRead));
+            var hostJsonMode = (UnixFileMode)((entries["host.json"].ExternalAttributes >> 16) & 0x1FF);
+            Assert.False(hostJsonMode.HasFlag(UnixFileMode.UserExecute), $"host.json's mode in the zip is {hostJsonMode}");
+        }
 
         // Started as the Functions host starts it: from the app root, with FUNCTIONS_CUSTOMHANDLER_PORT.
         var port = HandlerProcess.FreePort();
@@ -81,6 +102,7 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
             handler.Kill(entireProcessTree: true);
             await handler.WaitForExitAsync(ct);
             Directory.Delete(dest, recursive: true);
+            File.Delete(package);
         }
     }
 }

@@ -12,7 +12,7 @@ namespace Serverless.Tests.Keys;
 /// <summary>Issue 8: a relay key sent as <c>?key=</c> was printed to stdout by the framework's request log.</summary>
 public sealed class KeyLoggingTests(AzuriteFixture azurite)
 {
-    private const string AdminRoot = "admin/";
+    private const string AdminRoot = "api/admin/";
 
     [Fact]
     public async Task HandlerOutput_KeysInQueryHeadersAndAdminKey_NeverLogged()

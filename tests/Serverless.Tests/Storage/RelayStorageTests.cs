@@ -19,7 +19,7 @@ public sealed class RelayStorageTests(AzuriteFixture azurite)
     private static readonly string ValidKeys = "k1=" + StorageTestKit.Key1;
 
     [Theory]
-    [InlineData(null, "", "AzureWebJobsStorage is not set: set it to the storage account connection string.")]
+    [InlineData(null, "", "AzureWebJobsStorage is not set: set it to the storage account connection string, or set AzureWebJobsStorage__accountName (or AzureWebJobsStorage__tableServiceUri) to use a managed identity.")]
     [InlineData("not a connection string", "", "AzureWebJobsStorage is not a valid storage connection string.")]
     [InlineData("UseDevelopmentStorage=true", "1abc", "RELAY_TABLE_PREFIX must start with a letter and hold only letters and digits, at most 40 characters.")]
     [InlineData("UseDevelopmentStorage=true", "ab-c", "RELAY_TABLE_PREFIX must start with a letter and hold only letters and digits, at most 40 characters.")]
