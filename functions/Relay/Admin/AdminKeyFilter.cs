@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Serverless.Relay.Formats;
+using Serverless.Relay.Keys;
 
 namespace Serverless.Relay.Admin;
 
@@ -24,7 +24,7 @@ internal enum AdminKeyCheck
 /// The operator's admin key (<c>RELAY_ADMIN_KEY</c>), sent as <c>Authorization: Bearer</c> or <c>x-api-key</c>. It opens
 /// every admin route and every quota route. <see cref="Authorize"/> is the admin API's one gate.
 /// </summary>
-internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, ILogger<AdminKeyFilter> logger)
+internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, FailedAuthThrottle throttle, ILogger<AdminKeyFilter> logger)
 {
     // Hashing both sides gives equal-length inputs, so the comparison's time says nothing about the key's length either.
     private readonly byte[]? _adminKeyHash = string.IsNullOrEmpty(options.Value.AdminKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminKey));
@@ -58,19 +58,30 @@ internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, ILo
     }
 
     /// <summary>Null when the request may use the admin API; else the refusal to answer (503 disabled, 401 wrong or missing key).</summary>
-    public RelayError? Authorize(HttpContext context) => Check(context.Request) switch
+    /// <remarks>
+    /// NOTE: a throttled address is refused before its key is compared, even the right key: otherwise a guesser who
+    /// keeps going past the throttle would still learn the moment a guess is right.
+    /// </remarks>
+    public RelayError? Authorize(HttpContext context)
     {
-        AdminKeyCheck.Valid => null,
-        AdminKeyCheck.Disabled => new RelayError(ErrorKind.Unavailable, $"the admin API is disabled: set {AdminOptions.AdminKeySetting} to enable it"),
-        _ => Rejected(context),
-    };
+        var client = FailedAuthThrottle.ClientOf(context);
+        if (throttle.RetryAfter(client) is { } wait)
+        {
+            return new RelayError(ErrorKind.RateLimited, "too many failed admin authentications from this address; retry later") { RetryAfter = wait };
+        }
 
-    /// <summary>
-    /// NOTE: the one place a request with a missing or wrong admin key ends. A per-client-address throttle of failed
-    /// authentications belongs here (and only here), so that guessing the admin key costs the guesser, not storage.
-    /// </summary>
-    private RelayError Rejected(HttpContext context)
+        return Check(context.Request) switch
+        {
+            AdminKeyCheck.Valid => null,
+            AdminKeyCheck.Disabled => new RelayError(ErrorKind.Unavailable, $"the admin API is disabled: set {AdminOptions.AdminKeySetting} to enable it"),
+            _ => Rejected(context, client),
+        };
+    }
+
+    /// <summary>The one place a request with a missing or wrong admin key ends: it counts against its address.</summary>
+    private RelayError Rejected(HttpContext context, string client)
     {
+        throttle.Failed(client);
         Log.Unauthorized(logger, context.Connection.RemoteIpAddress?.ToString());
         return new RelayError(ErrorKind.Authentication, "missing or invalid admin key: send it as 'Authorization: Bearer <key>' or 'x-api-key'");
     }

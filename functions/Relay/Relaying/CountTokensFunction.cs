@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Functions;
 
 namespace Serverless.Relay.Relaying;
@@ -24,6 +25,12 @@ internal sealed class CountTokensFunction(TokenCounter counter) : IHttpFunction
         // NOTE: a count_tokens body is a Messages body without max_tokens, which the Messages reader requires.
         if (body.ValueKind == JsonValueKind.Object && !body.TryGetProperty("max_tokens", out _))
         {
+            // The body is re-serialized below, which throws on text that is not valid UTF-8: refuse that first.
+            if (JsonFields.CheckText(body) is { } textError)
+            {
+                return textError;
+            }
+
             var json = JsonNode.Parse(body.GetRawText())!.AsObject();
             json["max_tokens"] = 1;
             using var document = JsonDocument.Parse(json.ToJsonString());

@@ -41,7 +41,7 @@ public sealed class HandlerSettingsTests
 
         await using var app = HandlerApp.Build([], builder => builder.Configuration.AddInMemoryCollection(settings));
 
-        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
+        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Routing.EndpointMiddleware").IsEnabled(LogLevel.Information));
         Assert.False(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("System.Net.Http.HttpClient").IsEnabled(LogLevel.Information));
     }
 
@@ -50,7 +50,7 @@ public sealed class HandlerSettingsTests
     {
         await using var app = HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(Settings(hosted: false)));
 
-        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
+        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Routing.EndpointMiddleware").IsEnabled(LogLevel.Information));
     }
 
     [Fact]
