@@ -5,6 +5,8 @@ using Serverless.Handler.FunctionsHost;
 using Serverless.Jobs;
 using Serverless.Relay.Relaying;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Limits;
+using Serverless.Relay;
 
 namespace Serverless.Handler.Hosting;
 

@@ -1,5 +1,7 @@
 using Serverless.Relay.Secrets;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Accounts;
+using Serverless.Relay;
 
 namespace Serverless.Handler.Hosting;
 

@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Formats;
-using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 using Serverless.Relay.Secrets;
 using Serverless.Relay.Storage;

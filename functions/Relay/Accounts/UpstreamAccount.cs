@@ -1,5 +1,4 @@
 using System.Text;
-using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Accounts;

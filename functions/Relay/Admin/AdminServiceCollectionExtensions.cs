@@ -9,7 +9,7 @@ internal static class AdminServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the admin API: the admin-key filter, one endpoint group per resource, the route table and the
-    /// <c>Admin</c> function. (The quota and key-info functions need the relay's authenticator and are registered with it.)
+    /// <c>Admin</c> function. The quota and key-info functions need the relay's authenticator: <see cref="AddQuotaFunctions"/>.
     /// </summary>
     public static IServiceCollection AddAdminApi(this IServiceCollection services, IConfiguration configuration)
     {
@@ -27,6 +27,14 @@ internal static class AdminServiceCollectionExtensions
         services.TryAddSingleton<AdminRoutes>();
 
         services.AddSingleton<IHttpFunction, AdminFunction>();
+        return services;
+    }
+
+    /// <summary>The quota and key-info functions: they authenticate relay keys, so they come with the request path.</summary>
+    public static IServiceCollection AddQuotaFunctions(this IServiceCollection services)
+    {
+        services.AddSingleton<IHttpFunction, KeyInfoFunction>();
+        services.AddSingleton<IHttpFunction, QuotaFunction>();
         return services;
     }
 }

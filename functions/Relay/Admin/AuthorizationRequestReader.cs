@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Accounts;
 
 namespace Serverless.Relay.Admin;
 

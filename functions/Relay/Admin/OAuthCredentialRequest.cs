@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.OAuth;
+using Serverless.Relay.Accounts;
 
 namespace Serverless.Relay.Admin;
 

@@ -24,7 +24,7 @@ internal static class PoolViews
             writer.WriteStartObject("oauth");
             writer.WriteString("tokenUrl", oauth.TokenUrl);
             writer.WriteString("clientId", oauth.ClientId);
-            writer.WriteString("requestFormat", OAuth.OAuthSettings.WireName(oauth.Format));
+            writer.WriteString("requestFormat", Accounts.OAuthSettings.WireName(oauth.Format));
             writer.WriteString("expiresAt", secrets.ExpiresAt);
             writer.WriteBoolean("hasRefreshToken", secrets.ProtectedRefreshToken is not null);
             WriteText(writer, "lastRefreshError", secrets.LastRefreshError);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Keys;
 
 namespace Serverless.Relay.Limits;
 

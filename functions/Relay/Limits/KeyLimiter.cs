@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Limits;
 
@@ -27,14 +28,14 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private readonly ICounterStore _store;
     private readonly TimeProvider _time;
     private readonly LimitOptions _options;
-    private readonly Lazy<Relaying.TokenEstimator> _estimator;
+    private readonly Lazy<TokenEstimator> _estimator;
     private readonly ILogger<KeyLimiter> _logger;
     private readonly ConcurrentDictionary<string, KeyCounters> _keys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task? _flushLoop;
 
     /// <param name="estimator">Lazy: loading the tokenizer takes a while, and start-up must not wait for it (only token limits need it).</param>
-    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<Relaying.TokenEstimator> estimator, ILogger<KeyLimiter> logger)
+    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<TokenEstimator> estimator, ILogger<KeyLimiter> logger)
     {
         _store = store;
         _time = time;

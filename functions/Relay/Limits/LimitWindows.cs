@@ -1,4 +1,5 @@
 using System.Globalization;
+using Serverless.Relay.Keys;
 
 namespace Serverless.Relay.Limits;
 

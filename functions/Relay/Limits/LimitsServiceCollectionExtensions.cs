@@ -9,15 +9,13 @@ namespace Serverless.Relay.Limits;
 
 internal static class LimitsServiceCollectionExtensions
 {
-    /// <summary>Registers the key limiter (a hosted service: it flushes counters periodically and on stop), its Table-backed counters and the price book.</summary>
-    public static IServiceCollection AddRelayLimits(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>Registers the key limiter (a hosted service: it flushes counters periodically and on stop), its Table-backed counters, the prompt token estimator and the quota reader.</summary>
+    public static IServiceCollection AddLimits(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<TokenEstimator>();
         services.TryAddSingleton<ICounterStore, TableCounterStore>();
-        services.TryAddSingleton<PriceBook>();
         services.TryAddSingleton<QuotaReader>();
-        services.TryAddSingleton<Metering.UsageTotals>();
         services.TryAddSingleton(sp => new KeyLimiter(
             sp.GetRequiredService<ICounterStore>(),
             sp.GetRequiredService<TimeProvider>(),

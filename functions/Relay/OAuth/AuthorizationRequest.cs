@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Accounts;
 
 namespace Serverless.Relay.OAuth;
 

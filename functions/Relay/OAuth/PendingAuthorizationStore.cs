@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Secrets;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Accounts;
 
 namespace Serverless.Relay.OAuth;
 

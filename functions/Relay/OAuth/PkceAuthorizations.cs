@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Accounts;
 
 namespace Serverless.Relay.OAuth;
 

@@ -1,3 +1,4 @@
+using Serverless.Relay.Accounts;
 namespace Serverless.Relay.Providers;
 
 /// <summary>The provider for each <see cref="ProviderKind"/>.</summary>

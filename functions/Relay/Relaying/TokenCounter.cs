@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats.Sse;
+using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Relaying;
 

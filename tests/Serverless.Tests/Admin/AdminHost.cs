@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Storage;
+using Serverless.Relay;
 
 namespace Serverless.Tests.Admin;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Serverless.Relay.Limits;
 using Xunit;
+using Serverless.Relay.Keys;
 
 namespace Serverless.Tests.Limits;
 

@@ -11,6 +11,7 @@ using Serverless.Relay.Metering;
 using Serverless.Relay.Storage;
 using Serverless.Tests.Infrastructure;
 using Xunit;
+using Serverless.Relay;
 
 namespace Serverless.Tests.Storage;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Relay.Storage;
 using Serverless.Tests.Infrastructure;
+using Serverless.Relay;
 
 namespace Serverless.Tests.Storage;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 using Serverless.Relay.Canonical;
 
-namespace Serverless.Relay.Relaying;
+namespace Serverless.Relay.Limits;
 
 /// <summary>
 /// Counts a request's input tokens with a real BPE tokenizer (o200k_base) when the upstream has no count endpoint.

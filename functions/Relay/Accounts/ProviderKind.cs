@@ -1,4 +1,4 @@
-namespace Serverless.Relay.Providers;
+namespace Serverless.Relay.Accounts;
 
 /// <summary>The upstream vendors an account can belong to.</summary>
 internal enum ProviderKind

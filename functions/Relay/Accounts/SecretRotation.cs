@@ -3,8 +3,9 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Secrets;
 
-namespace Serverless.Relay.Secrets;
+namespace Serverless.Relay.Accounts;
 
 /// <summary>What a rotation did.</summary>
 internal sealed record RotationReport(int Rows, int Reencrypted, int AlreadyCurrent, IReadOnlyList<string> Unreadable);

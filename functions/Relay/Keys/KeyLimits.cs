@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace Serverless.Relay.Limits;
+namespace Serverless.Relay.Keys;
 
 /// <summary>What a limit counts.</summary>
 internal enum LimitMetric

@@ -1,4 +1,4 @@
-namespace Serverless.Relay.OAuth;
+namespace Serverless.Relay.Accounts;
 
 /// <summary>How a token endpoint wants its refresh request.</summary>
 internal enum TokenRequestFormat

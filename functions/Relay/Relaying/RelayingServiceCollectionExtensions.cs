@@ -6,21 +6,19 @@ using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Relaying;
 
-public static class RelayServiceCollectionExtensions
+internal static class RelayingServiceCollectionExtensions
 {
     /// <summary>Registers the request path, the in-process <see cref="IRelay"/>, and one <see cref="IHttpFunction"/> per client API function.</summary>
-    public static IServiceCollection AddRelay(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddRelaying(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RelayOptions>()
             .Bind(configuration.GetSection("Relay"))
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddUpstreamHttp();
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelsResponder>();
-        services.TryAddSingleton<TokenEstimator>();
         services.AddSingleton<RelayRequestReader>();
         services.AddSingleton<UpstreamSender>();
         services.AddSingleton<RelayForwarder>();
@@ -41,8 +39,6 @@ public static class RelayServiceCollectionExtensions
         services.AddGeminiFunction("GeminiV1Alpha");
         services.AddSingleton<IHttpFunction, ModelsFunction>();
         services.AddSingleton<IHttpFunction, CountTokensFunction>();
-        services.AddSingleton<IHttpFunction, Admin.KeyInfoFunction>();
-        services.AddSingleton<IHttpFunction, Admin.QuotaFunction>();
         return services;
     }
 

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Serverless.Relay.Failover;
+
+internal static class FailoverServiceCollectionExtensions
+{
+    /// <summary>The failover executor (section <c>Failover</c>).</summary>
+    public static IServiceCollection AddFailover(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<FailoverExecutor>();
+        return services;
+    }
+}

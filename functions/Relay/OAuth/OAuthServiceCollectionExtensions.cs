@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Serverless.Relay.OAuth;
+
+internal static class OAuthServiceCollectionExtensions
+{
+    /// <summary>OAuth accounts: token refresh with its lease, and PKCE authorizations (section <c>OAuth</c>).</summary>
+    public static IServiceCollection AddOAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<OAuthOptions>().Bind(configuration.GetSection(OAuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<OAuthTokens>();
+        services.TryAddSingleton<PendingAuthorizationStore>();
+        services.TryAddSingleton<PkceAuthorizations>();
+        return services;
+    }
+}

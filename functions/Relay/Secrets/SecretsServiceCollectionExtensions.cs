@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Serverless.Relay.Secrets;
+
+internal static class SecretsServiceCollectionExtensions
+{
+    /// <summary>The key ring (<c>RELAY_ENCRYPTION_KEYS</c>, <c>RELAY_ENCRYPTION_KEY_ID</c>, validated at start-up) and the protector that uses it.</summary>
+    public static IServiceCollection AddSecrets(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SecretOptions>()
+            .Configure(o =>
+            {
+                o.EncryptionKeys = configuration[SecretOptions.KeysSetting];
+                o.EncryptionKeyId = configuration[SecretOptions.KeyIdSetting];
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecretOptions>, SecretOptionsValidator>());
+        services.TryAddSingleton<EncryptionKeyRing>();
+        services.TryAddSingleton<SecretProtector>();
+        return services;
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Serverless.Relay.Storage;
+
+internal static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Table storage: settings read from flat keys (<c>AzureWebJobsStorage</c> or its identity-based form,
+    /// <c>RELAY_TABLE_PREFIX</c>) and validated at start-up, the hot-path deadline, and the tables created in the
+    /// background at start-up (<see cref="RelayTableInitializer"/>).
+    /// </summary>
+    public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RelayStorageOptions>()
+            .Configure(o =>
+            {
+                o.ConnectionString = configuration[RelayStorageOptions.ConnectionStringSetting];
+                var identity = configuration.GetSection(RelayStorageOptions.ConnectionStringSetting);
+                o.AccountName = identity["accountName"];
+                o.TableServiceUri = identity["tableServiceUri"];
+                o.QueueServiceUri = identity["queueServiceUri"];
+                o.BlobServiceUri = identity["blobServiceUri"];
+                o.Credential = identity["credential"];
+                o.ClientId = identity["clientId"];
+                o.TablePrefix = configuration[RelayStorageOptions.TablePrefixSetting]?.Trim() ?? "";
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayStorageOptions>, RelayStorageOptionsValidator>());
+        services.AddOptions<HotPathStorageOptions>().Bind(configuration.GetSection(HotPathStorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RelayTables>();
+        services.TryAddSingleton<HotPathStorage>();
+        services.TryAddSingleton<RelayTableInitializer>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RelayTableInitializer>());
+        return services;
+    }
+}
