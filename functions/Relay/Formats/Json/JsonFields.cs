@@ -110,7 +110,10 @@ internal static class JsonFields
             return notJson(state);
         }
 
-        if (CheckAnswerText(document.RootElement) is { } textError)
+        // NOTE: the event is already a .NET string, so its bytes were valid UTF-8 (bad bytes became U+FFFD); only an
+        // escaped surrogate can still be unreadable. Walking every event's document costs streams dearly, so walk
+        // only when one is there.
+        if (HasSurrogateEscape(data) && CheckAnswerText(document.RootElement) is { } textError)
         {
             document.Dispose();
             document = null!;
@@ -118,6 +121,20 @@ internal static class JsonFields
         }
 
         return null;
+    }
+
+    /// <summary>Whether <paramref name="data"/> holds a <c>\uD800</c>–<c>\uDFFF</c> escape.</summary>
+    private static bool HasSurrogateEscape(string data)
+    {
+        for (var at = data.IndexOf("\\u", StringComparison.Ordinal); at >= 0 && at + 3 < data.Length; at = data.IndexOf("\\u", at + 2, StringComparison.Ordinal))
+        {
+            if (data[at + 2] is 'd' or 'D' && data[at + 3] is >= '8' and <= '9' or >= 'a' and <= 'f' or >= 'A' and <= 'F')
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A number field; absent or null is null, anything but a number an error naming <paramref name="field"/>.</summary>
