@@ -2,6 +2,7 @@ using System.Text.Json;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Admin;
 
@@ -17,8 +18,8 @@ internal static class AdminViews
         writer.WriteString("object", "account");
         writer.WriteString("name", account.Name);
         writer.WriteString("provider", account.Provider.WireName());
-        WriteNullable(writer, "baseUrl", account.BaseUrl);
-        WriteNullable(writer, "apiVersion", account.ApiVersion);
+        JsonFields.WriteStringOrNull(writer, "baseUrl", account.BaseUrl);
+        JsonFields.WriteStringOrNull(writer, "apiVersion", account.ApiVersion);
         WriteList(writer, "models", account.Models);
         writer.WriteStartObject("modelMap");
         foreach (var (requested, upstream) in account.ModelMap)
@@ -57,7 +58,7 @@ internal static class AdminViews
         }
 
         writer.WriteString("name", key.Name);
-        WriteNullable(writer, "owner", key.Owner);
+        JsonFields.WriteStringOrNull(writer, "owner", key.Owner);
         WriteList(writer, "models", key.Models);
         if (key.ExpiresAt is { } expiresAt)
         {
@@ -77,17 +78,6 @@ internal static class AdminViews
         writer.WriteEndObject();
     }
 
-    private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
-    {
-        if (value is null)
-        {
-            writer.WriteNull(name);
-        }
-        else
-        {
-            writer.WriteString(name, value);
-        }
-    }
 
     private static void WriteList(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
     {

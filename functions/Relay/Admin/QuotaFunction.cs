@@ -7,6 +7,7 @@ using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Relaying;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Admin;
 
@@ -188,8 +189,8 @@ internal sealed class QuotaFunction(
         writer.WriteNumber("output_tokens", used.OutputTokens);
         writer.WriteNumber("total_tokens", input + used.OutputTokens);
         writer.WriteNumber("requests", used.Requests);
-        WriteNullable(writer, "limit_input", limitInput);
-        WriteNullable(writer, "limit_output", limitOutput);
+        JsonFields.WriteNumberOrNull(writer, "limit_input", limitInput);
+        JsonFields.WriteNumberOrNull(writer, "limit_output", limitOutput);
         if (shares.Count == 0)
         {
             writer.WriteNull("percentage_used");
@@ -203,22 +204,10 @@ internal sealed class QuotaFunction(
         writer.WriteStartObject("limits");
         foreach (var (name, field) in Fields)
         {
-            WriteNullable(writer, name, Tightest(field));
+            JsonFields.WriteNumberOrNull(writer, name, Tightest(field));
         }
 
         writer.WriteEndObject();
         writer.WriteEndObject();
-    }
-
-    private static void WriteNullable(Utf8JsonWriter writer, string name, long? value)
-    {
-        if (value is { } v)
-        {
-            writer.WriteNumber(name, v);
-        }
-        else
-        {
-            writer.WriteNull(name);
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Relaying;
 
@@ -75,8 +76,8 @@ internal sealed class ModelsResponder(ClientAuthenticator authenticator, ModelCa
         if (shape == ModelListShape.Anthropic)
         {
             writer.WriteBoolean("has_more", false);
-            WriteStringOrNull(writer, "first_id", models.Count > 0 ? models[0].Id : null);
-            WriteStringOrNull(writer, "last_id", models.Count > 0 ? models[^1].Id : null);
+            JsonFields.WriteStringOrNull(writer, "first_id", models.Count > 0 ? models[0].Id : null);
+            JsonFields.WriteStringOrNull(writer, "last_id", models.Count > 0 ? models[^1].Id : null);
         }
 
         writer.WriteEndObject();
@@ -111,17 +112,5 @@ internal sealed class ModelsResponder(ClientAuthenticator authenticator, ModelCa
         }
 
         writer.WriteEndObject();
-    }
-
-    private static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
-    {
-        if (value is null)
-        {
-            writer.WriteNull(name);
-        }
-        else
-        {
-            writer.WriteString(name, value);
-        }
     }
 }
