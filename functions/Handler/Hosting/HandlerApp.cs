@@ -2,7 +2,11 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration.Memory;
 using Serverless.Handler.FunctionsHost;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Jobs;
+using Serverless.Jobs.PurgePending;
+using Serverless.Webhooks;
+using Serverless.Webhooks.Messaging;
 using Serverless.Relay.Relaying;
 using Serverless.Relay.Storage;
 using Serverless.Relay.Limits;
@@ -40,7 +44,9 @@ public static partial class HandlerApp
         builder.Logging.SilenceFrameworkRequestLog();
         builder.Services.AddRelayStorage(builder.Configuration);
         builder.Services.AddRelay(builder.Configuration);
+        builder.Services.AddChannels(builder.Configuration);
         builder.Services.AddJobs();
+        builder.Services.TryAddSingleton<IMessageSender, UnconfiguredMessageSender>(); // until the IM queue sender lands
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
