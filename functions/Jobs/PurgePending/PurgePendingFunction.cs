@@ -50,7 +50,8 @@ internal sealed partial class PurgePendingFunction(
         string? continuation = null;
         do
         {
-            var page = await pending.ListUndeliveredAsync(now - ttl, continuation, PageSize, cancellationToken).ConfigureAwait(false);
+            // Rows past Keep are not told anything: they are about to be deleted, and a notice days late helps no one.
+            var page = await pending.ListUndeliveredAsync(now - pendingOptions.Value.Keep, now - ttl, continuation, PageSize, cancellationToken).ConfigureAwait(false);
             foreach (var row in page.Rows)
             {
                 var moved = await pending.MarkAsync(row.ChannelId, row.MessageKey, PendingState.Expired, reason, cancellationToken).ConfigureAwait(false);

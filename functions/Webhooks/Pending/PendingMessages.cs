@@ -162,12 +162,12 @@ internal sealed class PendingMessages(RelayTables tables, TimeProvider time)
         return (rows, more);
     }
 
-    /// <summary>One page of rows in every channel that were received before <paramref name="receivedBefore"/> and are not final.</summary>
-    public async Task<PendingPage> ListUndeliveredAsync(DateTimeOffset receivedBefore, string? continuation, int pageSize, CancellationToken cancellationToken)
+    /// <summary>One page of the rows in every channel received from <paramref name="receivedFrom"/> up to (not including) <paramref name="receivedBefore"/> that are not final.</summary>
+    public async Task<PendingPage> ListUndeliveredAsync(DateTimeOffset receivedFrom, DateTimeOffset receivedBefore, string? continuation, int pageSize, CancellationToken cancellationToken)
     {
         var table = await GetTableAsync(cancellationToken).ConfigureAwait(false);
         var filter = TableClient.CreateQueryFilter(
-            $"ReceivedAt lt {receivedBefore} and (State eq {PendingState.Queued.WireName()} or State eq {PendingState.Answered.WireName()})");
+            $"ReceivedAt ge {receivedFrom} and ReceivedAt lt {receivedBefore} and (State eq {PendingState.Queued.WireName()} or State eq {PendingState.Answered.WireName()})");
         await foreach (var page in table.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: cancellationToken).AsPages(continuation, pageSize).ConfigureAwait(false))
         {
             return new PendingPage([.. page.Values.Select(FromEntity).OfType<PendingMessage>()], page.ContinuationToken);
