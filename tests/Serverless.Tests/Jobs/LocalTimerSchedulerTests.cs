@@ -107,13 +107,16 @@ public sealed class LocalTimerSchedulerTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task LocalMode_RefreshTokensFunctionJson_IsScheduledByTheHandler()
+    public async Task LocalMode_JobsFunctionJson_AreScheduledByTheHandler()
     {
         await using var host = await RelayHost.StartAsync(azurite);
 
         Assert.Single(host.Services.GetServices<IHostedService>().OfType<LocalTimerScheduler>());
-        var registration = Assert.Single(host.Services.GetRequiredService<IReadOnlyList<TimerRegistration>>());
-        Assert.Equal("RefreshTokens", registration.FunctionName);
-        Assert.Equal(new DateTime(2025, 1, 1, 0, 5, 0), registration.Schedule.GetNextOccurrence(new DateTime(2025, 1, 1, 0, 1, 0)));
+        var registrations = host.Services.GetRequiredService<IReadOnlyList<TimerRegistration>>().OrderBy(r => r.FunctionName, StringComparer.Ordinal).ToArray();
+        Assert.Equal(["PurgePending", "RefreshTokens", "Retention"], registrations.Select(r => r.FunctionName));
+        var from = new DateTime(2025, 1, 1, 0, 1, 30);
+        Assert.Equal(new DateTime(2025, 1, 1, 0, 2, 0), registrations[0].Schedule.GetNextOccurrence(from));
+        Assert.Equal(new DateTime(2025, 1, 1, 0, 5, 0), registrations[1].Schedule.GetNextOccurrence(from));
+        Assert.Equal(new DateTime(2025, 1, 1, 3, 30, 0), registrations[2].Schedule.GetNextOccurrence(from));
     }
 }
