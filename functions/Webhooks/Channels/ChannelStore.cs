@@ -23,6 +23,7 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     internal const string PartitionKey = "channel";
     internal const string CredentialsColumn = "Credentials";
     private const int MaxUpdateAttempts = 5;
+    private const int MaxCached = 10_000;
 
     /// <summary>How long an instance serves a channel from memory; an admin change reaches other instances within it.</summary>
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
@@ -36,14 +37,36 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     /// <summary>The channel for a webhook: from memory when read within <see cref="CacheTtl"/>; null when there is none.</summary>
     public async ValueTask<Channel?> GetAsync(string id, CancellationToken cancellationToken)
     {
+        if (!StorageIds.IsWellFormed(IdPrefix, id))
+        {
+            return null;
+        }
+
         var now = time.GetTimestamp();
         if (_cache.TryGetValue(id, out var cached) && now < cached.Until)
         {
             return cached.Channel;
         }
 
-        var channel = StorageIds.IsWellFormed(IdPrefix, id) ? await GetIfExistsAsync(id, cancellationToken).ConfigureAwait(false) : null;
-        _cache[id] = (channel, now + (long)(CacheTtl.TotalSeconds * time.TimestampFrequency));
+        var channel = await GetIfExistsAsync(id, cancellationToken).ConfigureAwait(false);
+        if (_cache.Count >= MaxCached)
+        {
+            // NOTE: ids in webhook URLs are the caller's choice: expired entries go, and unknown ids stop being remembered
+            // rather than letting random ids grow the cache without bound.
+            foreach (var (key, entry) in _cache)
+            {
+                if (now >= entry.Until)
+                {
+                    _cache.TryRemove(key, out _);
+                }
+            }
+        }
+
+        if (channel is not null || _cache.Count < MaxCached)
+        {
+            _cache[id] = (channel, now + (long)(CacheTtl.TotalSeconds * time.TimestampFrequency));
+        }
+
         return channel;
     }
 

@@ -1,8 +1,11 @@
+using Azure;
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Storage;
 using Serverless.Tests.Infrastructure;
+using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Conversations;
 using Serverless.Webhooks.Pending;
 using Xunit;
@@ -113,5 +116,27 @@ public sealed class PendingAndConversationTests(AzuriteFixture azurite) : IAsync
         await Conversations.AppendAsync(channel, "c", "after", "new", ct);
         var turns = await Conversations.LoadAsync(channel, "c", ct);
         Assert.Equal(["after"], turns.Select(t => t.User));
+    }
+
+    [Fact]
+    public async Task ChannelGet_CachedForTheWebhookPath_UntilTheTtlOrAnAdminChange()
+    {
+        var store = _host.Services.GetRequiredService<ChannelStore>();
+        var ct = TestContext.Current.CancellationToken;
+        var created = await _host.SendAsync(HttpMethod.Post, "api/admin/channels",
+            """{"platform":"telegram","name":"bot","model":"m","credentials":{"botToken":"t","secretToken":"s"}}""", ct: ct);
+        var id = created.Json.GetProperty("id").GetString()!;
+        Assert.True((await store.GetAsync(id, ct))!.Enabled);
+
+        // A write behind the store's back is not seen within the TTL (the read comes from memory), and is after it.
+        await _host.Table(ChannelStore.Table).UpdateEntityAsync(new TableEntity("channel", id) { ["Enabled"] = false }, ETag.All, TableUpdateMode.Merge, ct);
+        Assert.True((await store.GetAsync(id, ct))!.Enabled);
+        _time.Advance(ChannelStore.CacheTtl);
+        Assert.False((await store.GetAsync(id, ct))!.Enabled);
+
+        // An admin change on this instance is seen at once.
+        Assert.Equal(200, (await _host.SendAsync(HttpMethod.Patch, "api/admin/channels/" + id, """{"name":"renamed"}""", ct: ct)).Status);
+        Assert.Equal("renamed", (await store.GetAsync(id, ct))!.Name);
+        Assert.Null(await store.GetAsync("not-an-id", ct));
     }
 }
