@@ -13,7 +13,7 @@ namespace Serverless.Tests.Webhooks.Platforms;
 /// <summary>Channels, webhook requests and platform instances for the adapter tests.</summary>
 internal static class PlatformTestKit
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
     public static Channel Channel(ImPlatform platform, Uri apiBaseUrl, params (string Name, string Value)[] credentials) => new()
     {
