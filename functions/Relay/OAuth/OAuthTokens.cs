@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.OAuth;
 
@@ -21,7 +22,7 @@ internal readonly record struct TokenResult(string? AccessToken, DateTimeOffset 
 /// Access tokens of OAuth accounts: decrypted and cached in memory briefly, refreshed before they expire.
 /// NOTE: a refresh can invalidate the token an earlier refresh obtained (refresh tokens rotate), so two refreshers
 /// must never race: inside an instance callers share one refresh per account, and across instances the refresher
-/// first takes a lease on the account's row (ETag-conditional); the others wait for its result and reuse it.
+/// first takes a lease on the account's row (<see cref="RefreshLease"/>); the others wait for its result and reuse it.
 /// </summary>
 internal sealed partial class OAuthTokens(
     AccountStore store,
@@ -33,9 +34,10 @@ internal sealed partial class OAuthTokens(
     private readonly ConcurrentDictionary<string, CachedToken> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<TokenResult>>> _refreshing = new(StringComparer.Ordinal);
     private readonly OAuthOptions _options = options.Value;
+    private readonly LeaseTerms _leaseTerms = new(LeaseTerms.NewOwner(), options.Value.LeaseDuration, options.Value.LeasePollInterval, time);
 
     /// <summary>Who holds a lease: unique per process, so a restarted instance never mistakes an old lease for its own.</summary>
-    public string InstanceId { get; } = Environment.MachineName + "/" + Environment.ProcessId + "/" + Guid.NewGuid().ToString("N")[..8];
+    public string InstanceId => _leaseTerms.Owner;
 
     /// <summary>A token valid for at least <see cref="OAuthOptions.RefreshBefore"/>, refreshing it first if needed.</summary>
     public ValueTask<TokenResult> GetAccessTokenAsync(UpstreamAccount account, CancellationToken cancellationToken)
@@ -92,44 +94,32 @@ internal sealed partial class OAuthTokens(
         }
     }
 
-    private async Task<TokenResult> RefreshWithLeaseAsync(string accountId, TimeSpan minValidity, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            // 1. What storage holds now: another instance may have refreshed already.
-            var state = await store.GetLeaseStateAsync(accountId, cancellationToken).ConfigureAwait(false);
-            if (state?.Row.OAuth is not { } secrets || state.Row.Account.OAuth is not { } settings)
+    private Task<TokenResult> RefreshWithLeaseAsync(string accountId, TimeSpan minValidity, CancellationToken cancellationToken) =>
+        RefreshLease.RunAsync<AccountLeaseState, TokenResult>(
+            _leaseTerms,
+            async token =>
             {
-                return new TokenResult(null, default, "the account has no OAuth credentials");
-            }
-
-            var now = time.GetUtcNow();
-            if (secrets.ExpiresAt - now > minValidity)
+                var state = await store.GetLeaseStateAsync(accountId, token).ConfigureAwait(false);
+                return new LeaseView<AccountLeaseState>(state, state?.ETag, state?.LeaseOwner, state?.LeaseUntil);
+            },
+            (LeaseView<AccountLeaseState> view, DateTimeOffset now, out TokenResult result) =>
             {
-                return Remember(accountId, secrets, now);
-            }
+                if (view.Row?.Row.OAuth is not { } secrets || view.Row.Row.Account.OAuth is null)
+                {
+                    result = new TokenResult(null, default, "the account has no OAuth credentials");
+                    return true;
+                }
 
-            // 2. Someone else is refreshing: wait for their result rather than racing them.
-            if (state.LeaseUntil is { } until && until > now && state.LeaseOwner != InstanceId)
-            {
-                await Task.Delay(_options.LeasePollInterval, time, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            // 3. Take the lease; losing the race to another instance means going back to step 1.
-            var leased = await store.TryMergeAsync(
-                accountId, state.ETag,
-                new Dictionary<string, object?> { [AccountStore.LeaseOwnerColumn] = InstanceId, [AccountStore.LeaseUntilColumn] = now + _options.LeaseDuration },
-                cancellationToken).ConfigureAwait(false);
-            if (leased is not { } etag)
-            {
-                continue;
-            }
-
-            // 4. Refresh, write the result and release the lease in one conditional merge.
-            return await RefreshAsync(accountId, settings, secrets, etag, cancellationToken).ConfigureAwait(false);
-        }
-    }
+                var fresh = secrets.ExpiresAt - now > minValidity;
+                result = fresh ? Remember(accountId, secrets, now) : default;
+                return fresh;
+            },
+            (view, until, token) => store.TryMergeAsync(
+                accountId, view.ETag!.Value,
+                new Dictionary<string, object?> { [AccountStore.LeaseOwnerColumn] = InstanceId, [AccountStore.LeaseUntilColumn] = until },
+                token),
+            (view, etag, token) => RefreshAsync(accountId, view.Row!.Row.Account.OAuth!, view.Row.Row.OAuth!, etag, token),
+            cancellationToken);
 
     private async Task<TokenResult> RefreshAsync(string accountId, OAuthSettings settings, OAuthSecrets secrets, ETag etag, CancellationToken cancellationToken)
     {
