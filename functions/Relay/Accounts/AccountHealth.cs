@@ -168,6 +168,41 @@ internal sealed class AccountHealth(IOptions<AccountHealthOptions> options, IAcc
         }
     }
 
+    /// <summary>
+    /// Records what went wrong without holding it against the account (no cool-down, no step towards its circuit): for
+    /// failures that may be the relay's own doing (its attempt timeout, a connection that failed before any response)
+    /// on the last account a request could use, where a mark would only turn a slow moment into refusals. The admin
+    /// view still shows the error.
+    /// </summary>
+    public void NoteFailure(string accountId, string message)
+    {
+        var state = _states.GetOrAdd(accountId, static _ => new State());
+        lock (state.Gate)
+        {
+            state.LastError = message;
+            state.LastErrorAt = time.GetUtcNow();
+        }
+    }
+
+    /// <summary>Whether the account would take a request now (available, or half-open with no probe out); caps aside.</summary>
+    public bool IsAvailable(string accountId)
+    {
+        if (!_states.TryGetValue(accountId, out var state))
+        {
+            return true;
+        }
+
+        lock (state.Gate)
+        {
+            return state.Status(time.GetUtcNow(), out _) switch
+            {
+                AccountStatus.Available => true,
+                AccountStatus.HalfOpen => !state.ProbeOut,
+                _ => false,
+            };
+        }
+    }
+
     /// <summary>Clears every mark (an admin changed the account); in-flight counts are kept.</summary>
     public void Reset(string accountId)
     {

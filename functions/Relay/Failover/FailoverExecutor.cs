@@ -12,26 +12,40 @@ namespace Serverless.Relay.Failover;
 /// <param name="Success">The attempt that answered; the caller relays it and disposes it.</param>
 /// <param name="LastFailure">The last attempt that failed, when none answered; disposed by the caller.</param>
 /// <param name="Attempts">How many calls were made.</param>
-internal sealed record FailoverResult(UpstreamAttempt? Success, UpstreamAttempt? LastFailure, int Attempts);
+/// <param name="DeadlineReached">
+/// Set when no attempt answered because the request's deadline (<see cref="FailoverOptions.TotalDeadline"/>) ran out:
+/// the client is told that, in its own format, rather than the last attempt's error.
+/// </param>
+internal sealed record FailoverResult(UpstreamAttempt? Success, UpstreamAttempt? LastFailure, int Attempts, RelayError? DeadlineReached = null);
 
 /// <summary>
-/// Tries a <see cref="SchedulePlan"/>'s candidates one after another (a Polly v8 pipeline: a total deadline around a
-/// retry around a per-attempt timeout) until one answers. Every failure marks its account in
-/// <see cref="AccountHealth"/>; a retry moves to the next candidate that can take a slot. Only for the part before the
-/// first byte reaches the client: the caller relays the answer afterwards, where nothing is retried.
+/// Tries a <see cref="SchedulePlan"/>'s candidates one after another (a Polly v8 pipeline: a retry around a
+/// per-attempt timeout, run under the request's total deadline) until one answers. Every failure marks its account in
+/// <see cref="AccountHealth"/>, except what may be the relay's own doing (see <see cref="Mark"/>); a retry moves to the
+/// next candidate that can take a slot. Only for the part before the first byte reaches the client: the caller relays
+/// the answer afterwards, where nothing is retried.
 /// </summary>
+/// <remarks>
+/// NOTE: the total deadline is a token of its own rather than a Polly timeout around the retry: the executor must know
+/// that it, not the upstream, ended the attempts (to tell the client so, and to mark no account for it), and a Polly
+/// timeout reports that only when the callback throws, while attempts return values.
+/// </remarks>
 internal sealed partial class FailoverExecutor
 {
     private readonly ResiliencePipeline<UpstreamAttempt> _pipeline;
     private readonly AccountHealth _health;
     private readonly ILogger<FailoverExecutor> _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _totalDeadline;
 
     public FailoverExecutor(IOptions<FailoverOptions> options, AccountHealth health, TimeProvider time, ILogger<FailoverExecutor> logger)
     {
         _health = health;
         _logger = logger;
+        _time = time;
         var value = options.Value;
-        var builder = new ResiliencePipelineBuilder<UpstreamAttempt> { TimeProvider = time }.AddTimeout(value.TotalDeadline);
+        _totalDeadline = value.TotalDeadline;
+        var builder = new ResiliencePipelineBuilder<UpstreamAttempt> { TimeProvider = time };
         if (value.MaxAttempts > 1)
         {
             builder.AddRetry(new RetryStrategyOptions<UpstreamAttempt>
@@ -41,7 +55,7 @@ internal sealed partial class FailoverExecutor
                 Delay = TimeSpan.Zero,
                 BackoffType = DelayBackoffType.Constant,
                 UseJitter = false,
-                ShouldHandle = static args => new ValueTask<bool>(args.Outcome.Result is { Retryable: true }),
+                ShouldHandle = static args => new ValueTask<bool>(args.Outcome.Result is { Retryable: true } && !args.Context.CancellationToken.IsCancellationRequested),
             });
         }
 
@@ -57,11 +71,13 @@ internal sealed partial class FailoverExecutor
         Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt,
         CancellationToken clientAborted)
     {
-        var cursor = new Cursor(plan, attempt, this);
+        using var deadline = new CancellationTokenSource(_totalDeadline, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, deadline.Token);
+        var cursor = new Cursor(plan, attempt, this, deadline.Token);
         UpstreamAttempt? final;
         try
         {
-            final = await _pipeline.ExecuteAsync(static (cursor, token) => cursor.NextAsync(token), cursor, clientAborted).ConfigureAwait(false);
+            final = await _pipeline.ExecuteAsync(static (cursor, token) => cursor.NextAsync(token), cursor, linked.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException && !clientAborted.IsCancellationRequested)
         {
@@ -74,21 +90,39 @@ internal sealed partial class FailoverExecutor
             return new FailoverResult(final, null, cursor.Attempts);
         }
 
-        return new FailoverResult(null, cursor.LastFailure, cursor.Attempts);
+        var reached = deadline.IsCancellationRequested
+            ? new RelayError(ErrorKind.Timeout, $"The relay's deadline of {_totalDeadline.TotalSeconds:0.#} s for this request was reached before an upstream answered ({cursor.Attempts} attempt{(cursor.Attempts == 1 ? "" : "s")}).")
+            : null;
+        return new FailoverResult(null, cursor.LastFailure, cursor.Attempts, reached);
     }
 
     /// <summary>
     /// Marks the account of an attempt that answered but whose stream broke after the first byte: nothing can be
     /// retried then, but the account is marked for what it did, here like every other attempt.
     /// </summary>
-    public void ReportBroken(UpstreamAttempt answered, FailureKind failure, string message)
+    /// <param name="plan">The plan the answer came from: its last available account is spared the relay's own timeouts.</param>
+    public void ReportBroken(SchedulePlan plan, UpstreamAttempt answered, FailureKind failure, string message)
     {
         var account = answered.Candidate.Account;
         Log.BrokenAfterFirstByte(_logger, account.Id, failure);
+        if (failure is FailureKind.Timeout or FailureKind.Unreachable && IsLastAvailable(plan, account.Id))
+        {
+            // A silent or cut stream may be the relay's own doing (a starved reader): never the reason to refuse everyone.
+            _health.NoteFailure(account.Id, message);
+            return;
+        }
+
         _health.ReportFailure(account.Id, failure, message);
     }
 
-    private void Mark(UpstreamAttempt attempt)
+    /// <summary>
+    /// Marks the account for what the attempt did. Not held against it (only noted): an attempt the request's own
+    /// deadline cut short, and an unanswered attempt (the relay's attempt timeout, a connection that failed before any
+    /// response) on the last account the plan could still use: those may be the relay's own doing (its queueing, its
+    /// burst of connections), and taking out the last account would turn a slow moment into refusals for everyone.
+    /// A genuine upstream status (429, 5xx…) always marks.
+    /// </summary>
+    private void Mark(UpstreamAttempt attempt, SchedulePlan plan, bool deadlineReached)
     {
         var account = attempt.Candidate.Account;
         if (attempt.Succeeded)
@@ -97,16 +131,39 @@ internal sealed partial class FailoverExecutor
             return;
         }
 
-        if (attempt.Failure is { } failure)
+        if (attempt.Failure is not { } failure)
         {
-            var message = attempt.Error?.Message ?? $"upstream answered {attempt.Status}";
-            Log.AttemptFailed(_logger, account.Id, failure, attempt.Status);
-            _health.ReportFailure(account.Id, failure, message, attempt.RetryAfter);
+            return;
         }
+
+        var message = attempt.Error?.Message ?? $"upstream answered {attempt.Status}";
+        if (attempt.Unanswered && (deadlineReached || IsLastAvailable(plan, account.Id)))
+        {
+            Log.AttemptFailedUnmarked(_logger, account.Id, failure);
+            _health.NoteFailure(account.Id, message);
+            return;
+        }
+
+        Log.AttemptFailed(_logger, account.Id, failure, attempt.Status);
+        _health.ReportFailure(account.Id, failure, message, attempt.RetryAfter);
+    }
+
+    /// <summary>No other account of the plan would take a request now.</summary>
+    private bool IsLastAvailable(SchedulePlan plan, string accountId)
+    {
+        foreach (var candidate in plan.Candidates)
+        {
+            if (candidate.Account.Id != accountId && _health.IsAvailable(candidate.Account.Id))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Walks the plan: each call takes the next candidate that grants a slot.</summary>
-    private sealed class Cursor(SchedulePlan plan, Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt, FailoverExecutor owner)
+    private sealed class Cursor(SchedulePlan plan, Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt, FailoverExecutor owner, CancellationToken deadline)
     {
         private int _next;
 
@@ -139,7 +196,7 @@ internal sealed partial class FailoverExecutor
                 }
 
                 result.Lease = lease;
-                owner.Mark(result);
+                owner.Mark(result, plan, deadline.IsCancellationRequested);
                 if (!result.Succeeded)
                 {
                     LastFailure?.Dispose();
@@ -162,6 +219,9 @@ internal sealed partial class FailoverExecutor
     {
         [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Attempt on account {AccountId} failed ({Failure}, status {Status}); trying the next candidate")]
         public static partial void AttemptFailed(ILogger logger, string accountId, FailureKind failure, int status);
+
+        [LoggerMessage(EventId = 1602, Level = LogLevel.Information, Message = "Attempt on account {AccountId} got no answer ({Failure}); not held against it: the request's deadline cut it, or it is the last account available")]
+        public static partial void AttemptFailedUnmarked(ILogger logger, string accountId, FailureKind failure);
 
         [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Stream from account {AccountId} broke after the first byte ({Failure})")]
         public static partial void BrokenAfterFirstByte(ILogger logger, string accountId, FailureKind failure);

@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Serverless.Relay.Failover;
 
-/// <summary>How hard the relay tries before the first byte. Bound from the <c>Failover</c> section.</summary>
+/// <summary>
+/// How hard and how long the relay tries before the first byte. Bound from the <c>Failover</c> section. These are the
+/// only deadlines before the first byte; after it, <c>Relay:StreamIdleTimeout</c> applies, and a waiting stream is kept
+/// alive by <c>Relay:StreamHeartbeatInterval</c> (see <c>RelayOptions</c>).
+/// </summary>
 internal sealed class FailoverOptions
 {
     public const string Section = "Failover";
@@ -12,13 +16,18 @@ internal sealed class FailoverOptions
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>
-    /// One attempt: until the response headers of a stream, or the whole body of an answer. Kept under Azure's 230 s
-    /// by default; lower it to fail over sooner from an upstream that hangs.
+    /// One attempt: until the response headers of a stream, or the whole body of an answer. Never longer than
+    /// <see cref="TotalDeadline"/>, which cuts it; lower it to fail over sooner from an upstream that hangs.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:50")]
-    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(220);
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:40")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(210);
 
-    /// <summary>Every attempt together, from the first call to the first byte sent to the client.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:50")]
-    public TimeSpan TotalDeadline { get; set; } = TimeSpan.FromSeconds(220);
+    /// <summary>
+    /// Every attempt together, from the first call until an upstream answers: the request's deadline. A non-streamed
+    /// request that reaches it is answered 504 in the client's format. The default stays under Azure's limits (the
+    /// front end drops a response not started within 230 s; <c>functionTimeout</c> is longer) with room for the
+    /// steps before the first call, each bounded by <c>Storage:HotPathTimeout</c>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:40")]
+    public TimeSpan TotalDeadline { get; set; } = TimeSpan.FromSeconds(210);
 }

@@ -43,6 +43,13 @@ internal sealed class UpstreamAttempt : IDisposable
 
     public bool Succeeded => Response is not null;
 
+    /// <summary>
+    /// No answer at all: the relay's attempt timeout, or a connection that failed before any response. Under the
+    /// relay's own load (queueing, a burst of new connections) these are as likely the relay's doing as the upstream's,
+    /// so they never take out the last account a request could use (<see cref="FailoverExecutor"/>).
+    /// </summary>
+    public bool Unanswered => Status == 0 && Failure is FailureKind.Timeout or FailureKind.Unreachable;
+
     /// <summary>Worth another account: the failure was the account's, not the request's.</summary>
     public bool Retryable => Failure is not null;
 

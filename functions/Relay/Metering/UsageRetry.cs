@@ -7,8 +7,8 @@ namespace Serverless.Relay.Metering;
 
 /// <summary>
 /// The usage writer's retry of a storage write (a Polly v8 pipeline): transient failures are retried with exponential
-/// back-off from <see cref="UsageWriterOptions.InitialBackoff"/> up to <see cref="UsageWriterOptions.MaxBackoff"/>,
-/// <see cref="UsageWriterOptions.MaxAttempts"/> attempts in all; anything else fails at once. Once the host's shutdown
+/// back-off from <see cref="UsageWriterOptions.InitialBackoff"/> up to <see cref="UsageWriterOptions.MaxBackoff"/>, until
+/// storage answers (or <see cref="UsageWriterOptions.MaxAttempts"/> when set); anything else fails at once. Once the host's shutdown
 /// timeout fires (<c>abort</c>), waits end and there is one last attempt without retries.
 /// </summary>
 internal sealed partial class UsageRetry
@@ -22,11 +22,11 @@ internal sealed partial class UsageRetry
     {
         _abort = abort;
         var builder = new ResiliencePipelineBuilder { TimeProvider = time };
-        if (options.MaxAttempts > 1)
+        if (options.MaxAttempts is not 1)
         {
             builder.AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = options.MaxAttempts - 1,
+                MaxRetryAttempts = options.MaxAttempts is { } attempts ? attempts - 1 : int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 // NOTE: no jitter: one writer per instance, and a fixed schedule keeps the fake-clock tests exact.
                 UseJitter = false,

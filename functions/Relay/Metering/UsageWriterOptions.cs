@@ -9,14 +9,22 @@ internal sealed class UsageWriterOptions
     [Range(1, 10_000_000)]
     public int Capacity { get; set; } = 100_000;
 
-    /// <summary>Attempts per batch when storage fails transiently (on top of the SDK's own retries).</summary>
+    /// <summary>
+    /// Attempts per batch when storage fails transiently (on top of the SDK's own retries); null (the default) retries
+    /// until storage answers or the host stops. NOTE: a cap lost rows: 8 attempts were about 25 s, so a longer outage
+    /// dropped every batch in flight, although the outage is exactly what the queue exists to ride out.
+    /// </summary>
     [Range(1, 100)]
-    public int MaxAttempts { get; set; } = 8;
+    public int? MaxAttempts { get; set; }
 
     /// <summary>First backoff delay; doubled per attempt up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The longest wait between attempts, so rows are written within about this long of storage answering again (it
+    /// was 10 s; an attempt on a refused connection costs a few hundred milliseconds of the SDK's own retries).
+    /// </summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// After waking for a new record, wait this long before writing, so requests that arrive together share one

@@ -15,6 +15,8 @@ internal sealed class BufferedRelayOutput : IRelayOutput
 
     public IBufferWriter<byte> Body => _body;
 
+    public bool NeedsKeepAlive => false;
+
     public ReadOnlyMemory<byte> Written => _body.WrittenMemory;
 
     public void SetHeader(string name, string value)

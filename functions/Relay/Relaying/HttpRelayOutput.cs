@@ -16,6 +16,8 @@ internal sealed class HttpRelayOutput(HttpContext context, TimeProvider time) : 
 
     public IBufferWriter<byte> Body => _body;
 
+    public bool NeedsKeepAlive => true;
+
     public void SetHeader(string name, string value) => context.Response.Headers[name] = value;
 
     public void WriteLimitHeaders(KeyLease lease, WireFormat format) => LimitHeaders.Write(context.Response, format, lease, time.GetUtcNow());

@@ -16,6 +16,12 @@ internal interface IRelayOutput
 
     IBufferWriter<byte> Body { get; }
 
+    /// <summary>
+    /// A network hop may drop the response while a stream waits for its upstream (Azure's front end and the host's
+    /// proxy do): <see cref="StreamHeartbeat"/> keeps it alive. False for an in-memory caller.
+    /// </summary>
+    bool NeedsKeepAlive { get; }
+
     void SetHeader(string name, string value);
 
     /// <summary>The rate-limit headers of the client's API, on successes and refusals alike.</summary>

@@ -108,22 +108,39 @@ internal sealed partial class RelayForwarder(
             return Refused(new RelayError(ErrorKind.NotFound, $"The model '{chat.Model}' does not exist or is not served by this relay.", "model"));
         }
 
-        // :: Step 4 Call the upstream, failing over to the next candidate until the first byte (the executor marks every attempt).
+        // :: Step 4 Call the upstream, failing over to the next candidate until the first byte (the executor marks every
+        // attempt). A stream is kept alive meanwhile; its first beat commits the 200, so failures then become error events.
+        await using var heartbeat = StreamHeartbeat.Start(request, output, options.Value.StreamHeartbeatInterval, time, clientAborted);
         var result = await failover.ExecuteAsync(
             plan,
             (candidate, attemptToken) => sender.SendAsync(request, UpstreamOperation.Chat, candidate, attemptToken, clientAborted),
             clientAborted).ConfigureAwait(false);
         if (result.Success is not { } success)
         {
+            if (heartbeat is not null)
+            {
+                await heartbeat.StopAsync().ConfigureAwait(false);
+            }
+
             using var last = result.LastFailure;
             if (last is null)
             {
                 // Accounts match, but none could even be tried: all cooling down, circuit-open, disabled or at their cap.
-                return Refused(plan.NothingAvailable(chat.Model));
+                return await FailAsync(RelayOutcomeKind.Refused, result.DeadlineReached ?? plan.NothingAvailable(chat.Model)).ConfigureAwait(false);
             }
 
             trace.Account = last.Candidate.Account;
             trace.UpstreamModel = last.Candidate.UpstreamModel;
+            if (result.DeadlineReached is { } deadline)
+            {
+                return await FailAsync(RelayOutcomeKind.UpstreamFailed, deadline).ConfigureAwait(false);
+            }
+
+            if (output.Started)
+            {
+                return await FailAsync(RelayOutcomeKind.UpstreamFailed, UpstreamErrors.InStream(last), last.Status).ConfigureAwait(false);
+            }
+
             var (error, relayed) = UpstreamErrors.Of(last);
             return trace.End(RelayOutcomeKind.UpstreamFailed, relayed is null ? api.Format.StatusCodeOf(error!) : last.Status, output.Started, error, relayed);
         }
@@ -146,7 +163,7 @@ internal sealed partial class RelayForwarder(
                     : trace.End(RelayOutcomeKind.UpstreamFailed, api.Format.StatusCodeOf(unreadable), output.Started, unreadable);
             }
 
-            var end = await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, clientAborted).ConfigureAwait(false);
+            var end = await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, heartbeat, clientAborted).ConfigureAwait(false);
             if (end.Error is not { } failure)
             {
                 return trace.End(RelayOutcomeKind.Answered, 200, output.Started);
@@ -155,13 +172,26 @@ internal sealed partial class RelayForwarder(
             if (end.Failure is { } kind)
             {
                 // After the first byte there is no retry, but the account is still marked for what it did.
-                failover.ReportBroken(success, kind, failure.Message);
+                failover.ReportBroken(plan, success, kind, failure.Message);
             }
 
             return trace.End(RelayOutcomeKind.BrokenAfterFirstByte, end.UpstreamErrorRelayed ? 502 : api.Format.StatusCodeOf(failure), output.Started, failure);
         }
 
         RelayOutcome Refused(RelayError error) => trace.End(RelayOutcomeKind.Refused, api.Format.StatusCodeOf(error), output.Started, error);
+
+        // A failure before any upstream event: an error response, or, once a heartbeat has committed the 200, an error
+        // event in the client's format (as for a stream broken after its first byte).
+        async ValueTask<RelayOutcome> FailAsync(RelayOutcomeKind kind, RelayError error, int? upstreamStatus = null)
+        {
+            var status = upstreamStatus is > 0 ? upstreamStatus.Value : api.Format.StatusCodeOf(error);
+            if (output.Started)
+            {
+                await StreamRelay.WriteErrorAsync(request, output, error, clientAborted).ConfigureAwait(false);
+            }
+
+            return trace.End(kind, status, output.Started, error);
+        }
     }
 
     private async Task RecordAsync(UsageTrace trace, RelayOutcome outcome)

@@ -3,12 +3,28 @@ using System.ComponentModel.DataAnnotations;
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// Timeouts of the relay after the first byte. Before it, the only deadlines are the failover's
-/// (<c>Failover:AttemptTimeout</c> per attempt, <c>Failover:TotalDeadline</c> for all), kept under Azure's 230 s.
+/// The relay's stream timings (section <c>Relay</c>). With <c>Failover:AttemptTimeout</c> and
+/// <c>Failover:TotalDeadline</c> (before the first byte; see <c>FailoverOptions</c>) these are every deadline of the
+/// request path, and each governs one thing:
+/// <list type="bullet">
+/// <item><c>Failover:AttemptTimeout</c>: one upstream call, until a stream's headers or an answer's whole body.</item>
+/// <item><c>Failover:TotalDeadline</c>: every attempt together; a non-streamed request that reaches it gets a 504.</item>
+/// <item><see cref="StreamHeartbeatInterval"/>: how often a stream still waiting for its first upstream event is sent a
+/// keep-alive, so the front end (230 s to start) and the host's proxy (240 s idle) keep it open.</item>
+/// <item><see cref="StreamIdleTimeout"/>: the longest silence of an upstream stream once it answered.</item>
+/// </list>
 /// </summary>
 internal sealed class RelayOptions
 {
     /// <summary>A stream that sends nothing for this long is ended with an error event; every chunk resets it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
     public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// While a streamed request waits for its upstream's first event (failing over included), a keep-alive is sent
+    /// after each such interval with nothing sent. A quick answer sends none. The first keep-alive commits the 200:
+    /// a failure after it reaches the client as an error event in its format.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:20")]
+    public TimeSpan StreamHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 }

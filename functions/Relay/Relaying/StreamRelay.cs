@@ -18,13 +18,17 @@ internal readonly record struct StreamEnd(RelayError? Error, FailureKind? Failur
 /// </summary>
 internal static class StreamRelay
 {
-    public static async ValueTask<StreamEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken clientAborted)
+    /// <summary>The content type of the client's stream.</summary>
+    public static string ContentTypeOf(RelayRequest request) =>
+        request.Framing == StreamFraming.JsonArray ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8";
+
+    /// <param name="heartbeat">Still beating while the first event is awaited; stopped before anything is written.</param>
+    public static async ValueTask<StreamEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, StreamHeartbeat? heartbeat, CancellationToken clientAborted)
     {
         var api = request.Api;
         var passthrough = attempt.Passthrough;
         var hideUsageChunk = passthrough && PassthroughTransform.HidesUsageChunk(request);
         var jsonArray = request.Framing == StreamFraming.JsonArray;
-        output.Start(200, jsonArray ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8", null, stream: true);
 
         var array = jsonArray ? new JsonArrayFraming(output.Body) : null;
         IBufferWriter<byte> body = array is null ? output.Body : array;
@@ -43,6 +47,11 @@ internal static class StreamRelay
             {
                 idleTimer.CancelAfter(idle);
                 var sse = await reader.ReadAsync(idleTimer.Token).ConfigureAwait(false);
+                if (heartbeat is not null || !output.Started)
+                {
+                    await TakeOutputAsync().ConfigureAwait(false);
+                }
+
                 events.Clear();
                 if (sse is null)
                 {
@@ -93,6 +102,7 @@ internal static class StreamRelay
             broken = FailureKind.Unreachable;
         }
 
+        await TakeOutputAsync().ConfigureAwait(false);
         if (failure is null)
         {
             if (array is not null)
@@ -112,6 +122,33 @@ internal static class StreamRelay
         trace.FirstByteSent();
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
         return new StreamEnd(failure, broken, UpstreamErrorRelayed: false);
+
+        // The first write: the heartbeat stops (it may have started the response already), then the stream starts.
+        async ValueTask TakeOutputAsync()
+        {
+            if (heartbeat is not null)
+            {
+                await heartbeat.StopAsync().ConfigureAwait(false);
+                heartbeat = null;
+            }
+
+            if (!output.Started)
+            {
+                output.Start(200, ContentTypeOf(request), null, stream: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends a stream that a heartbeat started, before any upstream event, with the request's failure as an error event
+    /// in the client's format: the same ending as a stream broken after its first byte.
+    /// </summary>
+    public static async ValueTask WriteErrorAsync(RelayRequest request, IRelayOutput output, RelayError error, CancellationToken clientAborted)
+    {
+        var array = request.Framing == StreamFraming.JsonArray ? new JsonArrayFraming(output.Body) : null;
+        request.Api.Format.CreateStreamEncoder(request.Chat).WriteError(error, array is null ? output.Body : array);
+        array?.Complete();
+        await output.FlushAsync(clientAborted).ConfigureAwait(false);
     }
 
     private static void WriteEvents(List<StreamEvent> events, IStreamEncoder? encoder, IBufferWriter<byte> output)

@@ -90,6 +90,11 @@ internal sealed partial class TokenCounter(RelayRequestReader reader, AccountSch
                 return Refused(plan.NothingAvailable(model));
             }
 
+            if (result.DeadlineReached is { } deadline)
+            {
+                return Refused(deadline) with { Kind = RelayOutcomeKind.UpstreamFailed, Account = last.Candidate.Account };
+            }
+
             var (error, relayed) = UpstreamErrors.Of(last);
             return new RelayOutcome
             {

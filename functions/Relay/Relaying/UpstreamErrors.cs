@@ -31,6 +31,13 @@ internal static class UpstreamErrors
         return (FromStatus(last.Status, last.Body.Span, last.UpstreamFormat!, last.Candidate.Account, last.RetryAfter), null);
     }
 
+    /// <summary>
+    /// The same failure as the relay's own error, for a client whose stream has already started (a heartbeat went
+    /// out): an upstream's error body cannot be relayed as it came inside an event stream.
+    /// </summary>
+    public static RelayError InStream(UpstreamAttempt last) =>
+        last.Error ?? FromStatus(last.Status, last.Body.Span, last.UpstreamFormat!, last.Candidate.Account, last.RetryAfter);
+
     public static RelayError FromStatus(int status, ReadOnlySpan<byte> body, IChatFormat upstreamFormat, UpstreamAccount account, TimeSpan? retryAfter)
     {
         // NOTE: a 401/403 from the upstream means the relay's account was refused, not the client's key; its message

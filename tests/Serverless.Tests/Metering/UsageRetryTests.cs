@@ -65,6 +65,41 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_OutageLongerThanTheOldAttemptCap_RowsStillArriveWithinTheMaxBackoffOfStorageReturning()
+    {
+        // 12 failed attempts: more than the 8 after which the writer used to drop the batch (about 25 s of outage).
+        var ct = TestContext.Current.CancellationToken;
+        var table = await _services.GetRequiredService<RelayTables>().GetAsync(RelayTables.Usage, ct).AsTask().WaitAsync(Timeout, ct);
+        var rows = new[] { UsageWriter.ToEntity(Record("req-long-outage")) };
+        var options = new UsageWriterOptions();
+        var attempts = 0;
+        var run = new UsageRetry(options, _time, NullLogger.Instance, ct).ExecuteAsync(
+            async client =>
+            {
+                if (Interlocked.Increment(ref attempts) <= 12)
+                {
+                    throw new AggregateException(new RequestFailedException(0, "Connection refused"));
+                }
+
+                await client.SubmitTransactionAsync(rows.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), CancellationToken.None);
+            },
+            table,
+            rows.Length).AsTask();
+
+        while (!run.IsCompleted && Volatile.Read(ref attempts) <= 12)
+        {
+            var before = Volatile.Read(ref attempts);
+            _time.Advance(options.MaxBackoff); // never more than this between attempts
+            await Eventually.ValueAsync("the next attempt", _ => Task.FromResult(Volatile.Read(ref attempts)), now => now > before || run.IsCompleted);
+        }
+
+        await run.WaitAsync(Timeout, ct);
+        Assert.Equal(13, attempts);
+        var stored = await table.GetEntityAsync<TableEntity>(rows[0].PartitionKey, rows[0].RowKey, cancellationToken: ct);
+        Assert.Equal("req-long-outage", stored.Value.GetString("RequestId"));
+    }
+
+    [Fact]
     public async Task ExecuteAsync_NonTransientFailure_ThrownWithoutRetry()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -1,0 +1,89 @@
+using System.Buffers;
+using Serverless.Relay.Formats;
+
+namespace Serverless.Relay.Relaying;
+
+/// <summary>
+/// Keeps a streamed request alive while it waits for the upstream's first event: after every
+/// <see cref="RelayOptions.StreamHeartbeatInterval"/> with nothing sent, it writes a few bytes every client ignores, so
+/// Azure's front end (which drops a response not started within 230 s) and the Functions host's proxy (240 s idle) keep
+/// the connection. A quick answer sends none. The first one commits the 200 and the stream's headers: from then on a
+/// failure can only travel as an error event (<see cref="StreamRelay.WriteErrorAsync"/>).
+/// </summary>
+/// <remarks>
+/// The beats run on their own task, but never at the same time as the request's writes: whoever writes next calls
+/// <see cref="StopAsync"/> first, which waits for a beat in progress. Bytes, checked against the official parsers:
+/// an SSE comment line (<c>: keep-alive</c>) is skipped by the OpenAI and Anthropic SDKs' decoders and by
+/// System.Net.ServerSentEvents (the OpenAI .NET SDK); but Google's Python SDK (google-genai) takes every non-blank
+/// line that is not <c>data:</c> for JSON and fails on a comment. So Gemini clients get a blank line instead, which
+/// every SSE parser skips (nothing to dispatch) and which is whitespace before the array of the JSON-array framing.
+/// </remarks>
+internal sealed class StreamHeartbeat : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly IRelayOutput _output;
+    private readonly string _contentType;
+    private readonly byte[] _beat;
+    private readonly Task _beating;
+
+    private StreamHeartbeat(IRelayOutput output, RelayRequest request, TimeSpan interval, TimeProvider time, CancellationToken clientAborted)
+    {
+        _output = output;
+        _contentType = StreamRelay.ContentTypeOf(request);
+        _beat = request.Api.Format.Format == WireFormat.Gemini || request.Framing == StreamFraming.JsonArray ? "\n"u8.ToArray() : ": keep-alive\n\n"u8.ToArray();
+        _beating = BeatAsync(interval, time, clientAborted);
+    }
+
+    /// <summary>Beats sent so far (read once stopped).</summary>
+    public int Beats { get; private set; }
+
+    /// <summary>Starts beating for a streamed request to a client over the network; null when there is nothing to keep alive.</summary>
+    public static StreamHeartbeat? Start(RelayRequest request, IRelayOutput output, TimeSpan interval, TimeProvider time, CancellationToken clientAborted) =>
+        request.Chat.Stream && output.NeedsKeepAlive ? new StreamHeartbeat(output, request, interval, time, clientAborted) : null;
+
+    /// <summary>Stops the beats and waits for one in progress; the output is the caller's again. Idempotent.</summary>
+    public async ValueTask StopAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _beating.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task BeatAsync(TimeSpan interval, TimeProvider time, CancellationToken clientAborted)
+    {
+        // NOTE: yield first, so the constructor returns before the loop touches anything.
+        await Task.Yield();
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false) && !_stop.IsCancellationRequested)
+            {
+                if (!_output.Started)
+                {
+                    _output.Start(200, _contentType, null, stream: true);
+                }
+
+                _output.Body.Write(_beat);
+                Beats++;
+                await _output.FlushAsync(clientAborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped, or the client left (the request path notices that on its own).
+        }
+        catch (IOException)
+        {
+            // The client's connection broke; the request path notices that on its own.
+        }
+    }
+}
