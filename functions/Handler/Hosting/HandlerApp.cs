@@ -7,6 +7,7 @@ using Serverless.Relay.Relaying;
 using Serverless.Relay.Storage;
 using Serverless.Relay.Limits;
 using Serverless.Relay;
+using Serverless.Webhooks.Messaging;
 
 namespace Serverless.Handler.Hosting;
 
@@ -41,6 +42,7 @@ public static partial class HandlerApp
         builder.Services.AddRelayStorage(builder.Configuration);
         builder.Services.AddRelay(builder.Configuration);
         builder.Services.AddJobs();
+        builder.Services.AddMessaging(builder.Configuration, isLocal: mode == HostingMode.Local);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -50,11 +52,15 @@ public static partial class HandlerApp
         var appRoot = builder.Configuration["RELAY_APP_ROOT"] ?? AppContext.BaseDirectory;
         var catalog = FunctionCatalog.Load(appRoot);
         var timers = FunctionRouteMapper.TimerRegistrations(catalog, builder.Configuration);
+        var queues = FunctionRouteMapper.QueueRegistrations(catalog, builder.Configuration);
         if (mode == HostingMode.Local)
         {
-            // Behind the Functions host the host fires timers; locally the handler plays its part.
+            // Behind the Functions host the host fires timers and triggers on Service Bus; locally the handler plays its part.
             builder.Services.AddSingleton(timers);
             builder.Services.AddHostedService<LocalTimerScheduler>();
+            builder.Services.AddSingleton(queues);
+            builder.Services.AddOptions<LocalQueueOptions>().Bind(builder.Configuration.GetSection(LocalQueueOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddHostedService<LocalServiceBusQueues>();
         }
 
         var app = builder.Build();
