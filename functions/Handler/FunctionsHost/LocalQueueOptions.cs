@@ -21,7 +21,10 @@ internal sealed class LocalQueueOptions
     [Range(1, 100)]
     public int MaxDeliveryCount { get; set; } = 5;
 
-    /// <summary>A failed message becomes visible again after this, doubled per delivery up to <see cref="MaxRetryDelay"/>.</summary>
+    /// <summary>
+    /// A failed message becomes visible again after this, doubled per delivery up to <see cref="MaxRetryDelay"/>.
+    /// NOTE: the Storage queue counts whole seconds, so under a second means at once.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 

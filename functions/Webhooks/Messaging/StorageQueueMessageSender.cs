@@ -22,7 +22,10 @@ internal sealed partial class StorageQueueMessageSender(
     public async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var delay = message.ScheduledEnqueueTime is { } scheduled && scheduled > now ? scheduled - now : TimeSpan.Zero;
+        // NOTE: a Storage queue counts visibility in whole seconds (and drops the fraction): round up, never deliver early.
+        var delay = message.ScheduledEnqueueTime is { } scheduled && scheduled > now
+            ? TimeSpan.FromSeconds(Math.Ceiling((scheduled - now).TotalSeconds))
+            : TimeSpan.Zero;
         if (delay >= MaxSchedule)
         {
             throw new ArgumentOutOfRangeException(nameof(message), $"local queues cannot schedule a message {delay} ahead (at most {MaxSchedule.TotalDays} days)");
