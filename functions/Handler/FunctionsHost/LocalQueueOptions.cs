@@ -31,9 +31,12 @@ internal sealed class LocalQueueOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a received message stays invisible to other receivers while this process holds it.</summary>
+    /// <summary>
+    /// How long a received message stays invisible to other receivers while this process holds it: host.json's
+    /// <c>maxAutoLockRenewalDuration</c>, the longest a Service Bus function keeps its message.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan LockDuration { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan LockDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The longest wait between polls of an idle queue (the first comes after 100 ms; a local send wakes it at once).</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]

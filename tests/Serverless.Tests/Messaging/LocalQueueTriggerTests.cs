@@ -173,6 +173,21 @@ public sealed class LocalQueueTriggerTests(AzuriteFixture azurite)
         Assert.Equal(2, function.Invocations.Count);
     }
 
+    [Fact]
+    public async Task Stop_InvocationRunning_FinishesAndTheMessageIsCompleted()
+    {
+        var (host, function, sender) = await StartAsync();
+        await sender.SendAsync(Message("chat-z", "z-1", new { sleepMs = 1500 }), Ct);
+        await function.Started.Task.WaitAsync(TimeSpan.FromSeconds(20), Ct);
+
+        await host.DisposeAsync();
+
+        var invocation = Assert.Single(function.Invocations);
+        Assert.True(invocation.Succeeded);
+        var queue = new QueueClient(host.ConnectionString, host.TablePrefix.ToLowerInvariant() + "-" + Queue);
+        Assert.Equal(0, (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount);
+    }
+
     [Theory]
     [InlineData("""{"Data":{"message":"\"{\\\"n\\\":1}\""},"Metadata":{"MessageId":"\"h-1\"","SessionId":"\"chat-h\"","DeliveryCount":"1"}}""", 200)]
     [InlineData("""{"Data":{"message":{"fail":true}},"Metadata":{}}""", 500)]

@@ -23,6 +23,9 @@ internal sealed class RecordingQueueFunction(string name = RecordingQueueFunctio
 
     public string Name => name;
 
+    /// <summary>Completed when an invocation has started.</summary>
+    public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Sessions that had two messages running at once.</summary>
     public List<string> OverlappingSessions { get; } = [];
 
@@ -50,6 +53,7 @@ internal sealed class RecordingQueueFunction(string name = RecordingQueueFunctio
             }
         }
 
+        Started.TrySetResult();
         var succeeded = false;
         try
         {
