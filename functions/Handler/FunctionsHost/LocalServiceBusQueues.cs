@@ -75,7 +75,7 @@ internal sealed partial class LocalServiceBusQueues(
             {
                 return;
             }
-            catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
+            catch (Exception e)
             {
                 // Azurite may start after the handler: keep trying, as the host's listener does.
                 Log.QueueUnavailable(logger, name, e);

@@ -99,8 +99,10 @@ internal sealed partial class LocalSessionQueue : IDisposable
             {
                 break;
             }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+            catch (Exception e)
             {
+                // NOTE: whatever storage throws (a timeout, a refused connection), polling goes on after the idle back-off:
+                // an exception escaping a hosted service would stop the whole handler.
                 Log.ReceiveFailed(_logger, _queue.Name, e);
             }
 
@@ -276,8 +278,9 @@ internal sealed partial class LocalSessionQueue : IDisposable
         {
             return Outcome.Abandoned;
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        catch (Exception e)
         {
+            // No answer (refused, timed out, reset) fails the delivery, as a host invocation that never answers does.
             Log.InvokeFailed(_logger, _registration.FunctionName, e.GetType().Name);
             return Outcome.Failed;
         }
@@ -324,7 +327,7 @@ internal sealed partial class LocalSessionQueue : IDisposable
             // The lock ran out and another receive took the message (or it is gone): that receive settles it.
             Log.LockLost(_logger, _queue.Name, message.Envelope.MessageId);
         }
-        catch (Exception e) when (e is RequestFailedException or HttpRequestException or OperationCanceledException)
+        catch (Exception e)
         {
             // Unsettled: it reappears when its lock runs out and is delivered again.
             Log.SettleFailed(_logger, _queue.Name, message.Envelope.MessageId, e);
@@ -345,7 +348,7 @@ internal sealed partial class LocalSessionQueue : IDisposable
             await _poison.SendMessageAsync(text, TimeSpan.Zero, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
             await _queue.DeleteMessageAsync(queueMessageId, popReceipt, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RequestFailedException or HttpRequestException or OperationCanceledException)
+        catch (Exception e)
         {
             Log.SettleFailed(_logger, _queue.Name, queueMessageId, e);
         }
@@ -383,9 +386,10 @@ internal sealed partial class LocalSessionQueue : IDisposable
             {
                 await _queue.UpdateMessageAsync(held.QueueMessageId, held.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: settling.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or OperationCanceledException)
+            catch (Exception e)
             {
                 // It reappears when its lock runs out.
+                Log.SettleFailed(_logger, _queue.Name, held.Envelope.MessageId, e);
             }
         })).ConfigureAwait(false);
     }

@@ -148,8 +148,6 @@ public sealed class LocalQueueTriggerTests(AzuriteFixture azurite)
         await sender.SendAsync(Message("chat-s", "s-1", new { n = 1 }) with { ScheduledEnqueueTime = at }, Ct);
         await sender.SendAsync(Message("chat-t", "t-1", new { n = 2 }), Ct);
 
-        var first = await InvocationsAsync(function, 1, "the unscheduled message");
-        Assert.Equal("t-1", first[0].Message.MessageId);
         var both = await InvocationsAsync(function, 2, "the scheduled message");
         var scheduled = both.Single(i => i.Message.MessageId == "s-1");
         Assert.True(scheduled.StartedAt >= at, $"delivered at {scheduled.StartedAt:O}, scheduled for {at:O}");
