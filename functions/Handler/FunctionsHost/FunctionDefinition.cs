@@ -12,8 +12,12 @@ internal sealed record FunctionBinding
     public IReadOnlyList<string> Methods { get; init; } = [];
     /// <summary>NCRONTAB schedule of a timer trigger.</summary>
     public string? Schedule { get; init; }
-    /// <summary>Queue name of a Service Bus trigger or output.</summary>
+    /// <summary>Queue name of a Service Bus trigger or output (<c>%Setting%</c> reads an app setting).</summary>
     public string? QueueName { get; init; }
+    /// <summary>The connection setting prefix of a Service Bus binding (<c>ServiceBusConnection</c>).</summary>
+    public string? Connection { get; init; }
+    /// <summary>A Service Bus trigger on a session queue; the host refuses to receive from one without it.</summary>
+    public bool IsSessionsEnabled { get; init; }
 }
 
 /// <summary>How the Functions host hands an invocation to the custom handler.</summary>
@@ -52,6 +56,10 @@ internal sealed record FunctionDefinition(string Name, IReadOnlyList<FunctionBin
     public FunctionBinding? TimerTrigger =>
         Bindings is [{ Type: "timerTrigger", Direction: "in", Schedule.Length: > 0 } trigger] ? trigger : null;
 
+    /// <summary>The trigger of a Service Bus function: exactly one binding, a <c>serviceBusTrigger</c> on a queue (not a topic).</summary>
+    public FunctionBinding? ServiceBusTrigger =>
+        Bindings is [{ Type: "serviceBusTrigger", Direction: "in", QueueName.Length: > 0 } trigger] ? trigger : null;
+
     private static bool IsType(FunctionBinding binding, string type) => string.Equals(binding.Type, type, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsDirection(FunctionBinding binding, string direction) => string.Equals(binding.Direction, direction, StringComparison.OrdinalIgnoreCase);
@@ -74,6 +82,10 @@ internal sealed record FunctionDefinition(string Name, IReadOnlyList<FunctionBin
                 : [],
             Schedule = json["schedule"]?.GetValue<string>(),
             QueueName = json["queueName"]?.GetValue<string>(),
+            Connection = json["connection"]?.GetValue<string>(),
+            IsSessionsEnabled = json["isSessionsEnabled"] is JsonValue sessions && (
+                (sessions.TryGetValue<bool>(out var flag) && flag)
+                || (sessions.TryGetValue<string>(out var text) && bool.TryParse(text, out var parsed) && parsed)),
         };
     }
 }

@@ -20,9 +20,7 @@ internal sealed partial class LocalTimerScheduler(
     /// <summary>Parses a <c>function.json</c> schedule; <c>%Name%</c> is replaced by that app setting.</summary>
     public static CrontabSchedule ParseSchedule(string schedule, IConfiguration configuration)
     {
-        var expression = schedule.Length > 2 && schedule[0] == '%' && schedule[^1] == '%'
-            ? configuration[schedule[1..^1]] ?? throw new FunctionCatalogException($"the schedule setting '{schedule[1..^1]}' is not set")
-            : schedule;
+        var expression = AppSettingExpression.Resolve(schedule, "schedule", configuration);
         return CrontabSchedule.TryParse(expression, new CrontabSchedule.ParseOptions { IncludingSeconds = true })
             ?? throw new FunctionCatalogException($"'{expression}' is not a six-field NCRONTAB expression (second minute hour day month day-of-week)");
     }

@@ -2,15 +2,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration.Memory;
 using Serverless.Handler.FunctionsHost;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Jobs;
-using Serverless.Jobs.PurgePending;
 using Serverless.Webhooks;
-using Serverless.Webhooks.Messaging;
 using Serverless.Relay.Relaying;
 using Serverless.Relay.Storage;
 using Serverless.Relay.Limits;
 using Serverless.Relay;
+using Serverless.Webhooks.Messaging;
 
 namespace Serverless.Handler.Hosting;
 
@@ -46,7 +44,7 @@ public static partial class HandlerApp
         builder.Services.AddRelay(builder.Configuration);
         builder.Services.AddChannels(builder.Configuration);
         builder.Services.AddJobs();
-        builder.Services.TryAddSingleton<IMessageSender, UnconfiguredMessageSender>(); // until the IM queue sender lands
+        builder.Services.AddMessaging(builder.Configuration, isLocal: mode == HostingMode.Local);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -56,11 +54,15 @@ public static partial class HandlerApp
         var appRoot = builder.Configuration["RELAY_APP_ROOT"] ?? AppContext.BaseDirectory;
         var catalog = FunctionCatalog.Load(appRoot);
         var timers = FunctionRouteMapper.TimerRegistrations(catalog, builder.Configuration);
+        var queues = FunctionRouteMapper.QueueRegistrations(catalog, builder.Configuration);
         if (mode == HostingMode.Local)
         {
-            // Behind the Functions host the host fires timers; locally the handler plays its part.
+            // Behind the Functions host the host fires timers and triggers on Service Bus; locally the handler plays its part.
             builder.Services.AddSingleton(timers);
             builder.Services.AddHostedService<LocalTimerScheduler>();
+            builder.Services.AddSingleton(queues);
+            builder.Services.AddOptions<LocalQueueOptions>().Bind(builder.Configuration.GetSection(LocalQueueOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddHostedService<LocalServiceBusQueues>();
         }
 
         var app = builder.Build();

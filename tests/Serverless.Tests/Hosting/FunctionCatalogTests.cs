@@ -12,12 +12,12 @@ namespace Serverless.Tests.Hosting;
 public sealed class FunctionCatalogTests(AzuriteFixture azurite)
 {
     [Fact]
-    public void Load_EveryRepoFunction_IsProxiedHttpOrATimer()
+    public void Load_EveryRepoFunction_IsProxiedHttpATimerOrServiceBus()
     {
         var catalog = FunctionCatalog.Load(AppContext.BaseDirectory);
 
         Assert.Equal(RepoPaths.FunctionNames(), catalog.Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
-        Assert.All(catalog.Functions, function => Assert.True(function.IsProxiedHttp || function.TimerTrigger is not null, function.Name));
+        Assert.All(catalog.Functions, function => Assert.True(function.IsProxiedHttp || function.TimerTrigger is not null || function.ServiceBusTrigger is not null, function.Name));
         Assert.All(catalog.Functions.Where(f => f.HttpTrigger is not null), function => Assert.Equal(InvocationProtocol.ProxiedHttp, function.Protocol));
         Assert.Equal("api/admin/{*path}", catalog.Functions.Single(f => f.Name == "Admin").HttpRoute);
         Assert.Equal("0 */5 * * * *", catalog.Functions.Single(f => f.Name == "RefreshTokens").TimerTrigger!.Schedule);
@@ -45,15 +45,17 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
         var probe = Assert.Single(endpoints, e => e.RoutePattern.RawText == "/");
         Assert.Null(probe.Metadata.GetMetadata<IEndpointNameMetadata>());
         var functionEndpoints = endpoints.Where(e => e != probe).ToArray();
+        // Service Bus functions are invoked at POST /{Name} in local mode too: by the local trigger, on loopback.
         Assert.Equal(
-            catalog.Functions.Where(f => f.IsProxiedHttp).Select(f => (f.Name, "/" + f.HttpTrigger!.Route)).Order(),
+            catalog.Functions.Where(f => f.IsProxiedHttp).Select(f => (f.Name, "/" + f.HttpTrigger!.Route))
+                .Concat(catalog.Functions.Where(f => f.ServiceBusTrigger is not null).Select(f => (f.Name, "/" + f.Name))).Order(),
             functionEndpoints.Select(e => (e.Metadata.GetMetadata<IEndpointNameMetadata>()!.EndpointName, e.RoutePattern.RawText!)).Order());
     }
 
     [Fact]
     public void Build_FunctionJsonWithoutEntryPoint_FailsNamingIt()
     {
-        var root = CopyAppRoot();
+        var root = AppRoot.Copy();
         Directory.CreateDirectory(Path.Combine(root, "Orphan"));
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(root, "Models", "function.json")))!;
         json["bindings"]![0]!["route"] = "v1/orphan"; // a route of its own: the same route twice is the host's refusal
@@ -67,7 +69,7 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [Fact]
     public void Build_EntryPointWithoutFunctionJson_FailsNamingIt()
     {
-        var root = CopyAppRoot();
+        var root = AppRoot.Copy();
         Directory.Delete(Path.Combine(root, "Models"), recursive: true);
 
         var error = Assert.Throws<FunctionCatalogException>(() => Build(root));
@@ -85,8 +87,8 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [InlineData("RUNTIME")]
     public void Load_RouteUnderAReservedPrefix_RefusedWithTheHostsMessage(string route)
     {
-        var root = EmptyAppRoot();
-        WriteFunction(root, "Reserved", HttpFunctionJson(route, "get"));
+        var root = AppRoot.Empty();
+        AppRoot.WriteFunction(root, "Reserved", HttpFunctionJson(route, "get"));
 
         var error = Assert.Throws<FunctionCatalogException>(() => FunctionCatalog.Load(root));
 
@@ -100,9 +102,9 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [InlineData("x", "x", "null", """["delete"]""")]
     public void Load_SameRouteWithMethodsInCommon_RefusedNamingTheEarlierFunction(string firstRoute, string secondRoute, string firstMethods, string secondMethods)
     {
-        var root = EmptyAppRoot();
-        WriteFunction(root, "First", HttpFunctionJson(firstRoute, firstMethods));
-        WriteFunction(root, "Second", HttpFunctionJson(secondRoute, secondMethods));
+        var root = AppRoot.Empty();
+        AppRoot.WriteFunction(root, "First", HttpFunctionJson(firstRoute, firstMethods));
+        AppRoot.WriteFunction(root, "Second", HttpFunctionJson(secondRoute, secondMethods));
 
         var error = Assert.Throws<FunctionCatalogException>(() => FunctionCatalog.Load(root));
 
@@ -112,9 +114,9 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [Fact]
     public void Load_SameRouteDisjointMethods_Loads()
     {
-        var root = EmptyAppRoot();
-        WriteFunction(root, "First", HttpFunctionJson("x/y", """["get"]"""));
-        WriteFunction(root, "Second", HttpFunctionJson("x/y", """["put", "post"]"""));
+        var root = AppRoot.Empty();
+        AppRoot.WriteFunction(root, "First", HttpFunctionJson("x/y", """["get"]"""));
+        AppRoot.WriteFunction(root, "Second", HttpFunctionJson("x/y", """["put", "post"]"""));
 
         var catalog = FunctionCatalog.Load(root);
 
@@ -124,10 +126,10 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [Fact]
     public void Load_EveryRefusal_ReportedAtOnce()
     {
-        var root = EmptyAppRoot();
-        WriteFunction(root, "A", HttpFunctionJson("admin/x", """["get"]"""));
-        WriteFunction(root, "B", HttpFunctionJson("same", """["get"]"""));
-        WriteFunction(root, "C", HttpFunctionJson("same", """["get"]"""));
+        var root = AppRoot.Empty();
+        AppRoot.WriteFunction(root, "A", HttpFunctionJson("admin/x", """["get"]"""));
+        AppRoot.WriteFunction(root, "B", HttpFunctionJson("same", """["get"]"""));
+        AppRoot.WriteFunction(root, "C", HttpFunctionJson("same", """["get"]"""));
 
         var error = Assert.Throws<FunctionCatalogException>(() => FunctionCatalog.Load(root));
 
@@ -141,15 +143,15 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     public void Load_HttpTriggerWithAnExtraBinding_NotRefusedButInvokedWithTheJsonProtocol()
     {
         // The host accepts it, but proxies only exactly one httpTrigger in and one http out (IsHttpInAndOutFunction).
-        var root = EmptyAppRoot();
-        WriteFunction(root, "WithQueue", """
+        var root = AppRoot.Empty();
+        AppRoot.WriteFunction(root, "WithQueue", """
             {"bindings": [
               {"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous", "methods": ["post"], "route": "hooks/x"},
               {"type": "http", "direction": "out", "name": "res"},
               {"type": "serviceBus", "direction": "out", "name": "message", "queueName": "q", "connection": "ServiceBus"}
             ]}
             """);
-        WriteFunction(root, "Plain", HttpFunctionJson("hooks/y", """["post"]""", httpType: "HttpTrigger"));
+        AppRoot.WriteFunction(root, "Plain", HttpFunctionJson("hooks/y", """["post"]""", httpType: "HttpTrigger"));
 
         var catalog = FunctionCatalog.Load(root);
 
@@ -163,7 +165,7 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [Fact]
     public void Build_AdminFunctionUnderTheReservedAdminRoute_RefusedAtStart()
     {
-        var root = CopyAppRoot();
+        var root = AppRoot.Copy();
         var file = Path.Combine(root, "Admin", "function.json");
         File.WriteAllText(file, File.ReadAllText(file).Replace("api/admin/{*path}", "admin/{*path}", StringComparison.Ordinal));
 
@@ -175,7 +177,7 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
     [Fact]
     public void Build_HttpFunctionForTheJsonProtocol_FailsSayingItIsNotProxied()
     {
-        var root = CopyAppRoot();
+        var root = AppRoot.Copy();
         var file = Path.Combine(root, "Models", "function.json");
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!;
         json["bindings"]!.AsArray().Add(System.Text.Json.Nodes.JsonNode.Parse("""{"type": "queue", "direction": "out", "name": "q", "queueName": "x"}"""));
@@ -185,21 +187,78 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
 
         Assert.Equal(
             "The app's functions do not match the handler: Models: its bindings are not exactly one httpTrigger in and one http out, "
-            + "so the host would use the JSON invocation protocol, which this handler serves only for timer functions",
+            + "so the host would use the JSON invocation protocol, which this handler serves only for timer and Service Bus functions",
             error.Message);
     }
 
-    private static string EmptyAppRoot()
+    [Fact]
+    public void FunctionJson_ServiceBusTriggers_AreOnSessionQueuesThroughTheIdentityConnection()
     {
-        var root = Directory.CreateTempSubdirectory("approot").FullName;
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "host.json"), Path.Combine(root, "host.json"));
-        return root;
+        // Sessions keep one chat in order; the host refuses to receive from a session queue without isSessionsEnabled.
+        foreach (var function in FunctionCatalog.Load(AppContext.BaseDirectory).Functions)
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, function.Name, "function.json")))!;
+            foreach (var binding in json["bindings"]!.AsArray().Where(b => string.Equals((string?)b!["type"], "serviceBusTrigger", StringComparison.OrdinalIgnoreCase)))
+            {
+                Assert.True(function.ServiceBusTrigger is not null, $"{function.Name}: a serviceBusTrigger must be its only binding");
+                Assert.True(binding!["isSessionsEnabled"]?.GetValue<bool>() == true, $"{function.Name}: isSessionsEnabled must be true");
+                Assert.Equal("ServiceBusConnection", (string?)binding["connection"]);
+                Assert.Contains((string?)binding["queueName"], new[] { Serverless.Webhooks.Messaging.ImQueues.Inbound, Serverless.Webhooks.Messaging.ImQueues.Outbound });
+            }
+        }
     }
 
-    private static void WriteFunction(string root, string name, string json)
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("\"true\"", true)]
+    [InlineData("false", false)]
+    [InlineData("null", false)]
+    public void Load_ServiceBusTrigger_ReadsQueueConnectionAndSessions(string sessions, bool expected)
     {
-        Directory.CreateDirectory(Path.Combine(root, name));
-        File.WriteAllText(Path.Combine(root, name, "function.json"), json);
+        var root = AppRoot.Empty();
+        AppRoot.WriteFunction(root, "Process", $$"""
+            {"bindings": [{"type": "serviceBusTrigger", "direction": "in", "name": "msg", "queueName": "im-inbound", "connection": "ServiceBusConnection", "isSessionsEnabled": {{sessions}}}]}
+            """);
+
+        var function = Assert.Single(FunctionCatalog.Load(root).Functions);
+
+        Assert.Equal(InvocationProtocol.JsonInvocation, function.Protocol);
+        var trigger = Assert.IsType<FunctionBinding>(function.ServiceBusTrigger);
+        Assert.Equal(("msg", "im-inbound", "ServiceBusConnection", expected), (trigger.Name, trigger.QueueName, trigger.Connection, trigger.IsSessionsEnabled));
+    }
+
+    [Fact]
+    public void Build_ServiceBusFunctionJsonWithoutEntryPoint_FailsNamingIt()
+    {
+        var root = AppRoot.Copy();
+        AppRoot.WriteFunction(root, "Unhandled", AppRoot.ServiceBusFunctionJson("im-inbound"));
+
+        var error = Assert.Throws<FunctionCatalogException>(() => Build(root));
+
+        Assert.Equal("The app's functions do not match the handler: Unhandled: function.json has no handler entry point", error.Message);
+    }
+
+    [Fact]
+    public void Build_ServiceBusEntryPointWithoutFunctionJson_FailsNamingIt()
+    {
+        var error = Assert.Throws<FunctionCatalogException>(() => HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(Settings(AppContext.BaseDirectory));
+            builder.Services.AddSingleton<Serverless.Relay.Functions.IQueueFunction>(new Messaging.RecordingQueueFunction("Unbound"));
+        }));
+
+        Assert.Equal("The app's functions do not match the handler: Unbound: handler entry point has no function.json", error.Message);
+    }
+
+    [Fact]
+    public void Build_QueueNameFromAMissingSetting_FailsNamingIt()
+    {
+        var root = AppRoot.Copy();
+        AppRoot.WriteFunction(root, "Recorded", AppRoot.ServiceBusFunctionJson("%MissingQueueSetting%"));
+
+        var error = Assert.Throws<FunctionCatalogException>(() => Build(root));
+
+        Assert.Equal("the queue setting 'MissingQueueSetting' is not set", error.Message);
     }
 
     private static string HttpFunctionJson(string route, string methods, string httpType = "httpTrigger")
@@ -231,17 +290,4 @@ public sealed class FunctionCatalogTests(AzuriteFixture azurite)
 
     private void Build(string root) =>
         HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(Settings(root)));
-
-    private static string CopyAppRoot()
-    {
-        var root = Directory.CreateTempSubdirectory("approot").FullName;
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "host.json"), Path.Combine(root, "host.json"));
-        foreach (var function in FunctionCatalog.Load(AppContext.BaseDirectory).Functions)
-        {
-            Directory.CreateDirectory(Path.Combine(root, function.Name));
-            File.Copy(Path.Combine(AppContext.BaseDirectory, function.Name, "function.json"), Path.Combine(root, function.Name, "function.json"));
-        }
-
-        return root;
-    }
 }

@@ -30,4 +30,18 @@ public sealed class HostJsonTests
         Assert.Equal("Microsoft.Azure.Functions.ExtensionBundle", HostJson["extensionBundle"]!["id"]!.GetValue<string>());
         Assert.Equal("[4.*, 5.0.0)", HostJson["extensionBundle"]!["version"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void ServiceBus_FailuresAbandon_AndIdleSessionsLetGoSoon()
+    {
+        // Lock renewal against functionTimeout: Infra/BicepTemplateTests.HostJson_ServiceBusWork_EndsBeforeFunctionTimeout.
+        var serviceBus = HostJson["extensions"]!["serviceBus"]!.AsObject();
+
+        // A non-2xx answer must abandon the message (redelivery, then dead-letter), a 2xx complete it.
+        Assert.True(serviceBus["autoCompleteMessages"]!.GetValue<bool>());
+        // An idle chat holds one of maxConcurrentSessions until sessionIdleTimeout: short, or other chats wait.
+        Assert.True(TimeSpan.Parse(serviceBus["sessionIdleTimeout"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) <= TimeSpan.FromSeconds(10));
+        // Local mode plays the trigger with the same bound.
+        Assert.Equal(new Serverless.Handler.FunctionsHost.LocalQueueOptions().MaxConcurrentSessions, serviceBus["maxConcurrentSessions"]!.GetValue<int>());
+    }
 }
