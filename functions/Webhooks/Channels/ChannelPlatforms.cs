@@ -17,7 +17,7 @@ internal static class ChannelPlatforms
     /// <summary>WeCom's EncodingAESKey is 43 base64 characters (a 32-byte AES key without its '=').</summary>
     public const int WeComEncodingAesKeyLength = 43;
 
-    public static readonly ChannelPlatform Telegram = new(ImPlatform.Telegram, "telegram", new Uri("https://api.telegram.org"), ["botToken", "secretToken"], []);
+    public static readonly ChannelPlatform Telegram = new(ImPlatform.Telegram, "telegram", new Uri("https://api.telegram.org"), ["botToken", "secretToken"], ["botUsername"]);
 
     public static readonly ChannelPlatform Slack = new(ImPlatform.Slack, "slack", new Uri("https://slack.com/api"), ["botToken", "signingSecret"], []);
 

@@ -44,7 +44,7 @@ internal sealed partial class ImDeliverFunction(
             return;
         }
 
-        if (await channels.FindAsync(reply.ChannelId, cancellationToken).ConfigureAwait(false) is not { } channel)
+        if (await channels.GetAsync(reply.ChannelId, cancellationToken).ConfigureAwait(false) is not { } channel)
         {
             await MarkAsync(tracksPending, reply, PendingState.Failed, "channel deleted", cancellationToken).ConfigureAwait(false);
             return;

@@ -39,7 +39,7 @@ internal sealed partial class ImWebhookFunction(
         // :: Step 1 The channel, on the platform its URL names. Unknown and disabled channels look the same from outside.
         if (platforms.Find(platformName) is not { } platform
             || channelId is null
-            || await channels.FindAsync(channelId, aborted).ConfigureAwait(false) is not { Enabled: true } channel
+            || await channels.GetAsync(channelId, aborted).ConfigureAwait(false) is not { Enabled: true } channel
             || channel.Platform != platform.Platform)
         {
             await AnswerAsync(context, StatusCodes.Status404NotFound, "no such channel").ConfigureAwait(false);

@@ -79,6 +79,29 @@ internal sealed class PendingMessages(RelayTables tables, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Removes a row that was accepted but could not be handed on (the queue refused it), so the platform's retry of that
+    /// message is accepted instead of taken for a duplicate. Only a <see cref="PendingState.Queued"/> row is removed.
+    /// </summary>
+    public async Task ForgetAsync(string channelId, string messageKey, CancellationToken cancellationToken)
+    {
+        var table = await GetTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(channelId, TableKeys.Escape(messageKey), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!response.HasValue || response.Value!.GetString("State") != PendingState.Queued.WireName())
+        {
+            return;
+        }
+
+        try
+        {
+            await table.DeleteEntityAsync(response.Value.PartitionKey, response.Value.RowKey, response.Value.ETag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Gone or moved on meanwhile: either way it is no longer a queued row to forget.
+        }
+    }
+
     public async Task<PendingMessage?> GetAsync(string channelId, string messageKey, CancellationToken cancellationToken)
     {
         var table = await GetTableAsync(cancellationToken).ConfigureAwait(false);

@@ -85,14 +85,6 @@ internal interface IImPlatform
 {
     ImPlatform Platform { get; }
 
-    /// <summary>The API origin when the channel sets none.</summary>
-    Uri DefaultApiBaseUrl { get; }
-
-    /// <summary>Credential names the admin API requires, and those it accepts but does not require.</summary>
-    IReadOnlyList<string> RequiredCredentials { get; }
-
-    IReadOnlyList<string> OptionalCredentials { get; }
-
     /// <summary>The longest text one reply part may have, measured as the platform measures it (see <see cref="MeasureText"/>).</summary>
     int MaxTextLength { get; }
 

@@ -44,7 +44,7 @@ internal sealed partial class ImProcessFunction(
             return;
         }
 
-        if (await channels.FindAsync(work.ChannelId, cancellationToken).ConfigureAwait(false) is not { Enabled: true } channel)
+        if (await channels.GetAsync(work.ChannelId, cancellationToken).ConfigureAwait(false) is not { Enabled: true } channel)
         {
             await pending.MarkAsync(work.ChannelId, inbound.MessageKey, PendingState.Failed, "channel deleted or disabled", cancellationToken).ConfigureAwait(false);
             return;
@@ -105,7 +105,7 @@ internal sealed partial class ImProcessFunction(
         }
     }
 
-    internal static string ChannelUsageName(Channel channel) => "im:" + Platforms.ImPlatforms.NameOf(channel.Platform) + ":" + channel.Id;
+    internal static string ChannelUsageName(Channel channel) => "im:" + channel.Platform.WireName() + ":" + channel.Id;
 
     private static ChatRequest ChatOf(Channel channel, IReadOnlyList<ConversationTurn> turns, Platforms.InboundMessage inbound)
     {

@@ -27,12 +27,6 @@ internal sealed class DingTalkPlatform(PlatformHttp http, TimeProvider time) : I
 
     public ImPlatform Platform => ImPlatform.DingTalk;
 
-    public Uri DefaultApiBaseUrl { get; } = new("https://oapi.dingtalk.com");
-
-    public IReadOnlyList<string> RequiredCredentials { get; } = [AppKey, AppSecret];
-
-    public IReadOnlyList<string> OptionalCredentials { get; } = [];
-
     /// <summary>
     /// DingTalk documents no limit for a robot's text message. 4000 characters (Slack's advice) keeps parts readable on
     /// a phone, and a part that were too long would be refused outright (a permanent failure), so this errs low.

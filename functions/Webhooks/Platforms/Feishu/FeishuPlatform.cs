@@ -33,12 +33,6 @@ internal sealed class FeishuPlatform(PlatformHttp http, PlatformTokenCache token
 
     public ImPlatform Platform => ImPlatform.Feishu;
 
-    public Uri DefaultApiBaseUrl { get; } = new("https://open.feishu.cn");
-
-    public IReadOnlyList<string> RequiredCredentials { get; } = [AppId, AppSecret, VerificationToken];
-
-    public IReadOnlyList<string> OptionalCredentials { get; } = [EncryptKey];
-
     /// <summary>
     /// Feishu allows 150 KB per text request. The content is JSON inside JSON, so a character can cost up to 6 bytes
     /// (a CJK character is 3 bytes; a quote becomes <c>\\\"</c>): 20 000 characters stays under 150 KB in every case.

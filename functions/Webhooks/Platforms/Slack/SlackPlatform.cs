@@ -25,12 +25,6 @@ internal sealed partial class SlackPlatform(PlatformHttp http) : IImPlatform
 
     public ImPlatform Platform => ImPlatform.Slack;
 
-    public Uri DefaultApiBaseUrl { get; } = new("https://slack.com/api");
-
-    public IReadOnlyList<string> RequiredCredentials { get; } = [BotToken, SigningSecret];
-
-    public IReadOnlyList<string> OptionalCredentials { get; } = [];
-
     /// <summary>chat.postMessage truncates past 40 000 characters and advises at most 4000 for readability.</summary>
     public int MaxTextLength => 4000;
 

@@ -24,13 +24,6 @@ internal sealed class TelegramPlatform(PlatformHttp http) : IImPlatform
 
     public ImPlatform Platform => ImPlatform.Telegram;
 
-    public Uri DefaultApiBaseUrl { get; } = new("https://api.telegram.org");
-
-    public IReadOnlyList<string> RequiredCredentials { get; } = [BotToken, SecretToken];
-
-    /// <summary>NOTE: without <c>botUsername</c> a group mention cannot be told from a mention of someone else, so groups are answered only on replies to the bot.</summary>
-    public IReadOnlyList<string> OptionalCredentials { get; } = [BotUsername];
-
     /// <summary>sendMessage's limit: 4096 characters (UTF-16 code units, as Telegram counts entity offsets).</summary>
     public int MaxTextLength => 4096;
 

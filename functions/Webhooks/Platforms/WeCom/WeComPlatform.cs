@@ -40,12 +40,6 @@ internal sealed class WeComPlatform(PlatformHttp http, PlatformTokenCache tokens
 
     public ImPlatform Platform => ImPlatform.WeCom;
 
-    public Uri DefaultApiBaseUrl { get; } = new("https://qyapi.weixin.qq.com");
-
-    public IReadOnlyList<string> RequiredCredentials { get; } = [CorpId, CorpSecret, AgentId, Token, EncodingAesKey];
-
-    public IReadOnlyList<string> OptionalCredentials { get; } = [];
-
     /// <summary>message/send takes at most 2048 bytes of text content (UTF-8).</summary>
     public int MaxTextLength => 2048;
 
