@@ -42,7 +42,7 @@ public static partial class HandlerApp
         builder.Logging.SilenceFrameworkRequestLog();
         builder.Services.AddRelayStorage(builder.Configuration);
         builder.Services.AddRelay(builder.Configuration);
-        builder.Services.AddChannels(builder.Configuration);
+        builder.Services.AddWebhooks(builder.Configuration);
         builder.Services.AddJobs();
         builder.Services.AddMessaging(builder.Configuration, isLocal: mode == HostingMode.Local);
         builder.WebHost.ConfigureKestrel(kestrel =>

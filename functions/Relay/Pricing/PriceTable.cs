@@ -97,6 +97,9 @@ internal sealed record PriceTable
     public decimal? CostMicros(string? upstreamModel, string requestedModel, Usage usage) =>
         (Find(upstreamModel) ?? Find(requestedModel))?.CostMicros(usage);
 
+    /// <summary>What a request is charged against budgets: its cost in whole micro-dollars, rounded up; 0 when unpriced.</summary>
+    public static long ChargeMicros(decimal? costMicros) => costMicros is { } micros ? (long)Math.Ceiling(micros) : 0;
+
     /// <summary>
     /// Reads <c>{"prices": [{"model", "input", "output", "cacheRead"?, "cacheWrite"?, "tiers"?: [{"aboveInputTokens",
     /// "input", "output", "cacheRead"?, "cacheWrite"?}]}], "source"?}</c>; every problem is reported.

@@ -76,7 +76,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         _recorded = true;
         var usage = outcome.Usage;
         var costMicros = prices.CostMicros(outcome.UpstreamModel, RequestedModel, usage);
-        Lease.Complete(usage, costMicros is { } micros ? (long)Math.Ceiling(micros) : 0);
+        Lease.Complete(usage, PriceTable.ChargeMicros(costMicros));
         Lease.Dispose();
         sink.Record(new UsageRecord
         {

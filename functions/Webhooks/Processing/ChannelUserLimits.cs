@@ -31,7 +31,7 @@ internal sealed class ChannelUserLimits(KeyLimiter limiter, PriceBook prices)
     public async Task CompleteAsync(KeyLease lease, RelayOutcome outcome, string requestedModel, CancellationToken cancellationToken)
     {
         var table = await prices.GetAsync(cancellationToken).ConfigureAwait(false);
-        lease.Complete(outcome.Usage, table.CostMicros(outcome.UpstreamModel, requestedModel, outcome.Usage) ?? 0);
+        lease.Complete(outcome.Usage, PriceTable.ChargeMicros(table.CostMicros(outcome.UpstreamModel, requestedModel, outcome.Usage)));
     }
 
     /// <summary>The counters' id for one user of a key: hashed, so an IM user id never shows in storage keys.</summary>
