@@ -44,7 +44,7 @@ internal static class FunctionRouteMapper
                 }
                 else if (mode == HostingMode.CustomHandler)
                 {
-                    app.MapTimer(function.Name, timerTrigger.Name, timer);
+                    app.MapTimer(function.Name, timerTrigger.Name, timer, catalog.InvocationDeadline);
                 }
 
                 continue;
@@ -58,7 +58,7 @@ internal static class FunctionRouteMapper
                 }
                 else
                 {
-                    app.MapQueue(function.Name, queueTrigger.Name, queue, loopbackOnly: mode == HostingMode.Local);
+                    app.MapQueue(function.Name, queueTrigger.Name, queue, catalog.QueueInvocationDeadline, loopbackOnly: mode == HostingMode.Local);
                 }
 
                 continue;

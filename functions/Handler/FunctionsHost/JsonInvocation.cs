@@ -21,8 +21,9 @@ internal static partial class JsonInvocation
     /// Serves <c>POST /{functionName}</c>: <paramref name="run"/> reads the invocation and runs the function. A body that
     /// is not JSON, or that <paramref name="run"/> cannot read (<see cref="JsonException"/>), is answered 400; a failed run 500.
     /// </summary>
+    /// <param name="deadline">The run is cancelled after this (see <see cref="FunctionCatalog.InvocationDeadline"/>) and answered 500.</param>
     /// <param name="loopbackOnly">Local mode: only the handler's own trigger may invoke, not whoever reaches the port.</param>
-    public static void MapInvocation(this WebApplication app, string functionName, Func<JsonElement, CancellationToken, Task> run, bool loopbackOnly = false)
+    public static void MapInvocation(this WebApplication app, string functionName, TimeSpan deadline, Func<JsonElement, CancellationToken, Task> run, bool loopbackOnly = false)
     {
         app.MapPost("/" + functionName, async context =>
         {
@@ -33,15 +34,23 @@ internal static partial class JsonInvocation
             }
 
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JsonInvocation));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            stop.CancelAfter(deadline);
             try
             {
                 using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
-                await run(document.RootElement, context.RequestAborted);
+                await run(document.RootElement, stop.Token);
             }
             catch (JsonException e)
             {
                 Log.Unreadable(logger, functionName, e.Message);
                 await AnswerAsync(context, StatusCodes.Status400BadRequest, $"{functionName}: unreadable invocation");
+                return;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                Log.DeadlineReached(logger, functionName, deadline);
+                await AnswerAsync(context, StatusCodes.Status500InternalServerError, $"{functionName} stopped at the handler's deadline of {deadline}");
                 return;
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
@@ -137,6 +146,9 @@ internal static partial class JsonInvocation
     {
         [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "Function {Function} failed")]
         public static partial void Failed(ILogger logger, string function, Exception exception);
+
+        [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "Function {Function} stopped at the handler's deadline of {Deadline}, before the host's functionTimeout")]
+        public static partial void DeadlineReached(ILogger logger, string function, TimeSpan deadline);
 
         [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "Function {Function} got an unreadable invocation: {Reason}")]
         public static partial void Unreadable(ILogger logger, string function, string reason);

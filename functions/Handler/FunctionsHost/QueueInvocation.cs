@@ -12,8 +12,8 @@ namespace Serverless.Handler.FunctionsHost;
 /// </summary>
 internal static class QueueInvocation
 {
-    public static void MapQueue(this WebApplication app, string functionName, string bindingName, IQueueFunction entry, bool loopbackOnly) =>
-        app.MapInvocation(functionName, (root, ct) => entry.RunAsync(Read(root, bindingName), ct), loopbackOnly);
+    public static void MapQueue(this WebApplication app, string functionName, string bindingName, IQueueFunction entry, TimeSpan deadline, bool loopbackOnly) =>
+        app.MapInvocation(functionName, deadline, (root, ct) => entry.RunAsync(Read(root, bindingName), ct), loopbackOnly);
 
     /// <exception cref="JsonException">The invocation has no message body (answered 400, so the message is tried again and dead-lettered).</exception>
     internal static QueueMessage Read(JsonElement root, string bindingName) =>

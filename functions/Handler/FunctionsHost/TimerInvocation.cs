@@ -9,8 +9,8 @@ namespace Serverless.Handler.FunctionsHost;
 /// </summary>
 internal static class TimerInvocation
 {
-    public static void MapTimer(this WebApplication app, string functionName, string bindingName, ITimerFunction entry) =>
-        app.MapInvocation(functionName, (root, ct) => entry.RunAsync(Read(root, bindingName), ct));
+    public static void MapTimer(this WebApplication app, string functionName, string bindingName, ITimerFunction entry, TimeSpan deadline) =>
+        app.MapInvocation(functionName, deadline, (root, ct) => entry.RunAsync(Read(root, bindingName), ct));
 
     /// <summary>The timer value of <c>Data.&lt;binding&gt;</c>; tolerates it arriving as a JSON string (encoded twice).</summary>
     internal static TimerInfo Read(JsonElement root, string bindingName)
