@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Serverless.Relay.Functions;
 using Serverless.Webhooks.Delivery;
 using Serverless.Webhooks.Inbound;
+using Serverless.Webhooks.Notifications;
 using Serverless.Webhooks.Platforms;
 using Serverless.Webhooks.Processing;
 
@@ -19,6 +20,7 @@ public static class WebhooksServiceCollectionExtensions
     {
         services.AddChannels(configuration);
         services.AddImPlatforms(configuration);
+        services.AddNotifications(configuration);
         services.AddSingleton<ImPlatforms>();
         services.AddSingleton<ChannelUserLimits>();
         services.AddSingleton<IHttpFunction, ImWebhookFunction>();

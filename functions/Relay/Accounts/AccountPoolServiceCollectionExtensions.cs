@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Serverless.Relay.Accounts;
@@ -20,8 +21,13 @@ internal static class AccountPoolServiceCollectionExtensions
         services.TryAddSingleton<AccountDirectory>();
         services.TryAddSingleton<IAccountDirectory>(sp => sp.GetRequiredService<AccountDirectory>());
         services.TryAddSingleton<AccountEventLog>();
-        services.TryAddSingleton<IAccountEventSink>(sp => sp.GetRequiredService<AccountEventLog>());
-        services.TryAddSingleton<AccountHealth>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccountEventSink, AccountEventLog>(sp => sp.GetRequiredService<AccountEventLog>()));
+
+        // Health raises to every registered sink (the event log, notifications), resolved when health is first used.
+        services.TryAddSingleton(sp => new AccountHealth(
+            sp.GetRequiredService<IOptions<AccountHealthOptions>>(),
+            new AccountEventSinks([.. sp.GetServices<IAccountEventSink>()], sp.GetRequiredService<ILogger<AccountEventSinks>>()),
+            sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ModelGroupStore>();
         services.TryAddSingleton<ModelGroupDirectory>();
         services.TryAddSingleton<IModelGroupDirectory>(sp => sp.GetRequiredService<ModelGroupDirectory>());

@@ -30,13 +30,21 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private readonly LimitOptions _options;
     private readonly Lazy<TokenEstimator> _estimator;
     private readonly ILogger<KeyLimiter> _logger;
+    private readonly IKeyLimitEvents? _events;
     private readonly ConcurrentDictionary<string, KeyCounters> _keys = new(StringComparer.Ordinal);
+
+    /// <summary>Quotas already reported on this instance, by key and counter row (so once per window), with the window's end.</summary>
+    private readonly ConcurrentDictionary<(string KeyId, string Counter), DateTimeOffset?> _reported = new();
     private readonly CancellationTokenSource _stopping = new();
     private Task? _flushLoop;
 
+    private const int MaxReported = 10_000;
+
     /// <param name="estimator">Lazy: loading the tokenizer takes a while, and start-up must not wait for it (only token limits need it).</param>
-    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<TokenEstimator> estimator, ILogger<KeyLimiter> logger)
+    /// <param name="events">Told when a quota or budget first refuses a key in a window (notifications); none when null.</param>
+    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<TokenEstimator> estimator, ILogger<KeyLimiter> logger, IKeyLimitEvents? events = null)
     {
+        _events = events;
         _store = store;
         _time = time;
         _options = options.Value;
@@ -165,6 +173,8 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
     private KeyLease Refuse(KeyCounters state, Need[] needs, DateTimeOffset now)
     {
+        KeyLease lease;
+        LocalCounter? refusing = null;
         lock (state)
         {
             LimitRule? refusedBy = null;
@@ -179,14 +189,43 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     continue;
                 }
 
+                refusing ??= counter;
                 refusedBy ??= needs[i].Rule;
                 var wait = WaitFor(counter, now);
                 retryAfter = retryAfter is null || wait is null ? null : wait > retryAfter ? wait : retryAfter;
             }
 
             Log.Refused(_logger, state.KeyId, refusedBy!.FieldName);
-            return new KeyLease([], refusedBy, retryAfter, statuses);
+            lease = new KeyLease([], refusedBy, retryAfter, statuses);
         }
+
+        ReportQuota(state.KeyId, refusing!.Rule, refusing, now);
+        return lease;
+    }
+
+    /// <summary>
+    /// Tells <see cref="_events"/> the first time a quota or budget refuses the key in a window, on this instance (each
+    /// instance reports once: the events are throttled again where they are sent).
+    /// </summary>
+    private void ReportQuota(string keyId, LimitRule rule, LocalCounter counter, DateTimeOffset now)
+    {
+        if (_events is null || !KeyLimitEventSinks.IsQuota(rule) || !_reported.TryAdd((keyId, counter.Name), counter.ResetsAt))
+        {
+            return;
+        }
+
+        if (_reported.Count > MaxReported)
+        {
+            foreach (var (reported, resetsAt) in _reported)
+            {
+                if (resetsAt <= now)
+                {
+                    _reported.TryRemove(reported, out _);
+                }
+            }
+        }
+
+        _events.Raise(new QuotaReached(keyId, rule, now, counter.ResetsAt));
     }
 
     /// <summary>How long until the counter can have room: its window's end, or sooner when other instances' leases lapse.</summary>

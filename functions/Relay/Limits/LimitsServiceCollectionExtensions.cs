@@ -9,7 +9,11 @@ namespace Serverless.Relay.Limits;
 
 internal static class LimitsServiceCollectionExtensions
 {
-    /// <summary>Registers the key limiter (a hosted service: it flushes counters periodically and on stop), its Table-backed counters, the prompt token estimator and the quota reader.</summary>
+    /// <summary>
+    /// Registers the key limiter (a hosted service: it flushes counters periodically and on stop), its Table-backed
+    /// counters, the prompt token estimator and the quota reader. The limiter reports quotas reached to every registered
+    /// <see cref="IKeyLimitEvents"/> (none here; notifications add one).
+    /// </summary>
     public static IServiceCollection AddLimits(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
@@ -21,7 +25,8 @@ internal static class LimitsServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitOptions>>(),
             new Lazy<TokenEstimator>(sp.GetRequiredService<TokenEstimator>),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimiter>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimiter>>(),
+            new KeyLimitEventSinks([.. sp.GetServices<IKeyLimitEvents>()], sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimitEventSinks>>())));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<KeyLimiter>());
         return services;
     }

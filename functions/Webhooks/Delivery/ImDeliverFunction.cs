@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Relay.Functions;
 using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Messaging;
+using Serverless.Webhooks.Notifications;
 using Serverless.Webhooks.Pending;
 using Serverless.Webhooks.Platforms;
 
@@ -21,7 +22,8 @@ internal sealed partial class ImDeliverFunction(
     PendingMessages pending,
     IMessageSender sender,
     TimeProvider time,
-    ILogger<ImDeliverFunction> logger) : IQueueFunction
+    ILogger<ImDeliverFunction> logger,
+    NotificationDelivery notifications) : IQueueFunction
 {
     public const string FunctionName = "ImDeliver";
 
@@ -33,6 +35,13 @@ internal sealed partial class ImDeliverFunction(
     public async Task RunAsync(QueueMessage message, CancellationToken cancellationToken)
     {
         var reply = ImMessages.ReadOutbound(message.Body);
+        if (reply.Kind == OutboundKind.Notification)
+        {
+            // An operator's notification target, not a chat: no channel, no pending row, no parts.
+            await notifications.DeliverAsync(reply, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var session = message.SessionId ?? reply.ChannelId + ":" + reply.Target.ChatId;
         var tracksPending = reply.Kind != OutboundKind.Notification;
 

@@ -18,4 +18,12 @@ internal static class ImMessageIds
     /// <summary>The reply (or notice) to a pending message; <paramref name="step"/> tells a later part or a retry apart.</summary>
     public static OutgoingMessage Outbound(OutboundReply reply, string sessionId, string step = "reply") =>
         new(ImQueues.Outbound, ImMessages.Write(reply), reply.ChannelId + ":" + reply.MessageKey + ":" + step, sessionId);
+
+    /// <summary>
+    /// A notification to a target: one session per target (its notifications go out in order, and one slow target
+    /// does not hold up another); the id is the target and the event's key, so a second send of the same event within
+    /// the queue's duplicate detection window (another instance raising it too) is dropped.
+    /// </summary>
+    public static OutgoingMessage Notification(OutboundReply notification) =>
+        new(ImQueues.Outbound, ImMessages.Write(notification), "notify:" + notification.ChannelId + ":" + notification.MessageKey, "notify:" + notification.ChannelId);
 }

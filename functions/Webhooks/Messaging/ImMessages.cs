@@ -24,10 +24,24 @@ internal enum OutboundKind
 /// The body of an <c>im-outbound</c> message: text to send to one chat. <see cref="NextPart"/> is the first part not yet
 /// sent, so a delivery rescheduled after a platform 429 resumes where it stopped and parts stay in order.
 /// </summary>
+/// <remarks>
+/// A <see cref="OutboundKind.Notification"/> goes to a notification target, not a channel: <see cref="ChannelId"/> and
+/// <see cref="ReplyTarget.ChatId"/> hold the target's id, <see cref="MessageKey"/> the event's key, and
+/// <see cref="Notification"/> what a webhook target receives besides the text.
+/// </remarks>
 internal sealed record OutboundReply(string ChannelId, string MessageKey, ReplyTarget Target, string Text, OutboundKind Kind)
 {
     public int NextPart { get; init; }
+
+    /// <summary>Set on a <see cref="OutboundKind.Notification"/> only.</summary>
+    public OutboundNotification? Notification { get; init; }
 }
+
+/// <summary>
+/// What a notification says as data: the event (<c>account</c>, <c>quota</c> or <c>test</c>), its fields (account
+/// id and status, key id and limit, ...; never a secret) and when it happened.
+/// </summary>
+internal sealed record OutboundNotification(string TargetId, string Event, IReadOnlyDictionary<string, string> Fields, DateTimeOffset At);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(InboundWork))]
