@@ -23,17 +23,32 @@ internal sealed class ImScenario : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    private readonly HttpClient _admin;
-    private readonly HttpClient _webhooks;
+    private readonly string _adminKey;
+    private HttpClient _admin;
+    private HttpClient _webhooks;
 
     private ImScenario(Uri relay, string adminKey, TimeProvider clock, LoopbackUpstream upstream, SimulatedPlatformApi api)
     {
         Clock = clock;
         Upstream = upstream;
         Api = api;
-        _admin = new HttpClient { BaseAddress = relay, Timeout = Wait };
-        _admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-        _webhooks = new HttpClient { BaseAddress = relay, Timeout = Wait };
+        _adminKey = adminKey;
+        (_admin, _webhooks) = Clients(relay, adminKey);
+    }
+
+    /// <summary>From now on talk to another instance of the app (same storage), e.g. the one started after a crash.</summary>
+    public void UseRelay(Uri relay)
+    {
+        _admin.Dispose();
+        _webhooks.Dispose();
+        (_admin, _webhooks) = Clients(relay, _adminKey);
+    }
+
+    private static (HttpClient Admin, HttpClient Webhooks) Clients(Uri relay, string adminKey)
+    {
+        var admin = new HttpClient { BaseAddress = relay, Timeout = Wait };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+        return (admin, new HttpClient { BaseAddress = relay, Timeout = Wait });
     }
 
     /// <summary>The relay's clock (platforms that sign a timestamp sign this one).</summary>
