@@ -63,4 +63,58 @@ public sealed class ImDeliveryTests(ImFlowHost host) : IClassFixture<ImFlowHost>
         Assert.Equal(["You said: are you busy", "You said: are you busy", "You said: and now"], all.Select(channel.Driver.TextOf));
         Assert.Equal(2, im.Upstream.Requests.Count);
     }
+
+    [Fact]
+    public async Task PlatformRateLimited_MidReply_RestScheduledNoPartTwice()
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(new TelegramDriver());
+        im.Upstream.Script = new UpstreamScript { ReplyWords = 2000 };
+        im.Api.Script("/sendMessage", new PlatformAnswer(200, """{"ok":true,"result":{"message_id":2}}"""));
+        im.Api.Script("/sendMessage", new PlatformAnswer(429, """{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}"""));
+        var message = new ImText(1, Chat: 5, User: 9, "a long story please");
+
+        await im.AcceptedAsync(channel, message);
+
+        await im.PendingStateAsync(channel, message, "delivered");
+        var sends = im.Api.RequestsTo("/sendMessage");
+        Assert.True(sends.Count >= 4, $"{sends.Count} send(s)");
+        Assert.Equal(channel.Driver.TextOf(sends[1]), channel.Driver.TextOf(sends[2])); // the refused part, sent again
+        Assert.True(sends[2].ReceivedAt - sends[1].ReceivedAt >= TimeSpan.FromSeconds(0.9));
+        var delivered = sends.Where((_, i) => i != 1).Select(channel.Driver.TextOf);
+        Assert.Equal(Enumerable.Range(1, 2000).Select(i => "w" + i), string.Join(' ', delivered).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task PlatformServerError_FirstSend_DeliveredAgainByTheQueueOnce()
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(new TelegramDriver());
+        im.Api.Script("/sendMessage", new PlatformAnswer(502, """{"ok":false,"error_code":502,"description":"Bad Gateway"}"""));
+        var message = new ImText(1, Chat: 6, User: 9, "try harder");
+
+        await im.AcceptedAsync(channel, message);
+
+        await im.PendingStateAsync(channel, message, "delivered");
+        var sends = im.Api.RequestsTo("/sendMessage");
+        Assert.Equal(["You said: try harder", "You said: try harder"], sends.Select(channel.Driver.TextOf));
+        Assert.Single(im.Upstream.Requests); // the queue redelivered the reply, not the question
+    }
+
+    [Fact]
+    public async Task PlatformRefusesForGood_PendingFailedWithReason_NotSentAgain()
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(new TelegramDriver());
+        im.Api.Script("/sendMessage", new PlatformAnswer(403, """{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"""));
+        var message = new ImText(1, Chat: 7, User: 9, "are you there");
+
+        await im.AcceptedAsync(channel, message);
+
+        var row = await im.PendingStateAsync(channel, message, "failed");
+        Assert.Equal("Telegram API answered 403", row.GetProperty("reason").GetString());
+        await im.AcceptedAsync(channel, message with { Seq = 2, Text = "unblocked" });
+        var replies = await im.RepliesAsync(channel.Driver, 2);
+        Assert.Equal(["You said: are you there", "You said: unblocked"], replies.Select(channel.Driver.TextOf));
+    }
 }
