@@ -46,6 +46,12 @@ internal abstract class ImDriver
     /// <param name="now">The relay's clock, for platforms that sign a timestamp.</param>
     public abstract HttpRequestMessage Webhook(string webhookPath, ImText message, SimulatedPlatformApi api, DateTimeOffset now, bool badSignature = false);
 
+    /// <summary>
+    /// The platform's url-verification request (sent when the webhook URL is configured) and the body it expects back;
+    /// null for platforms without one (Telegram's setWebhook and DingTalk's robot need no challenge).
+    /// </summary>
+    public virtual (HttpRequestMessage Request, string Expected)? UrlCheck(string webhookPath, DateTimeOffset now) => null;
+
     public abstract string TextOf(PlatformRequest reply);
 
     /// <summary>Asserts the reply goes to <paramref name="message"/>'s chat, threaded or quoted as the platform does it.</summary>
@@ -189,6 +195,17 @@ internal sealed class SlackDriver : ImDriver
         return request;
     }
 
+    public override (HttpRequestMessage Request, string Expected)? UrlCheck(string webhookPath, DateTimeOffset now)
+    {
+        var challenge = Secret();
+        var body = new JsonObject { ["token"] = "x", ["challenge"] = challenge, ["type"] = "url_verification" }.ToJsonString();
+        var timestamp = Invariant(now.ToUnixTimeSeconds());
+        var request = Post(webhookPath, body);
+        request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
+        request.Headers.Add("X-Slack-Signature", SlackSignature.Compute(_signingSecret, timestamp, Encoding.UTF8.GetBytes(body)));
+        return (request, challenge);
+    }
+
     public override string TextOf(PlatformRequest reply) => reply.Json.GetProperty("text").GetString()!;
 
     public override void AssertAnswers(PlatformRequest reply, ImText message)
@@ -251,6 +268,13 @@ internal sealed class FeishuDriver : ImDriver
             },
         };
         return Post(webhookPath, body.ToJsonString());
+    }
+
+    public override (HttpRequestMessage Request, string Expected)? UrlCheck(string webhookPath, DateTimeOffset now)
+    {
+        var challenge = Secret();
+        var body = new JsonObject { ["challenge"] = challenge, ["token"] = _verificationToken, ["type"] = "url_verification" }.ToJsonString();
+        return (Post(webhookPath, body), new JsonObject { ["challenge"] = challenge }.ToJsonString());
     }
 
     public override string TextOf(PlatformRequest reply)
@@ -368,6 +392,18 @@ internal sealed class WeComDriver : ImDriver
         var signature = WeComCrypto.Signature(badSignature ? _token + "x" : _token, timestamp, nonce, encrypted);
         var envelope = $"<xml><ToUserName><![CDATA[{_corpId}]]></ToUserName><AgentID><![CDATA[{AgentId}]]></AgentID><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>";
         return Post($"{webhookPath}?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}", envelope, "text/xml");
+    }
+
+    /// <summary>The GET WeCom sends when the callback URL is saved: <c>echostr</c> encrypted and signed, answered with its plaintext.</summary>
+    public override (HttpRequestMessage Request, string Expected)? UrlCheck(string webhookPath, DateTimeOffset now)
+    {
+        var plain = Secret();
+        var echo = WeComCrypto.Encrypt(plain, _corpId, WeComCrypto.KeyOf(_aesKey)!);
+        var timestamp = Invariant(now.ToUnixTimeSeconds());
+        var nonce = Secret();
+        var signature = WeComCrypto.Signature(_token, timestamp, nonce, echo);
+        var url = $"{webhookPath.TrimStart('/')}?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr={Uri.EscapeDataString(echo)}";
+        return (new HttpRequestMessage(HttpMethod.Get, url), plain);
     }
 
     public override string TextOf(PlatformRequest reply) => reply.Json.GetProperty("text").GetProperty("content").GetString()!;

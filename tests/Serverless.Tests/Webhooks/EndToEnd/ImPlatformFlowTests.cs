@@ -80,4 +80,42 @@ public sealed class ImPlatformFlowTests(ImFlowHost host) : IClassFixture<ImFlowH
         Assert.Single(im.Upstream.Requests);
         Assert.Single(await im.PendingAsync(channel));
     }
+
+    [Theory]
+    [InlineData("slack")]
+    [InlineData("feishu")]
+    [InlineData("wecom")]
+    public async Task UrlCheck_ThroughTheHandler_ChallengeAnsweredNothingRecorded(string platform)
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(ImDriver.For(platform));
+        var (request, expected) = channel.Driver.UrlCheck(channel.WebhookPath, host.Clock.GetUtcNow())!.Value;
+
+        using (request)
+        {
+            var answer = await im.SendAsync(request);
+
+            Assert.Equal(200, answer.Status);
+            Assert.Equal(expected, answer.Body);
+        }
+
+        Assert.Empty(await im.PendingAsync(channel));
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public async Task UpstreamFails_UserToldInsteadOfSilence(string platform)
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(ImDriver.For(platform));
+        im.Upstream.Script = new Upstreams.UpstreamScript { FailStatus = 500 };
+        var message = new ImText(1, Chat: 7, User: 42, "anyone?", Group: true);
+
+        await im.AcceptedAsync(channel, message);
+
+        var reply = Assert.Single(await im.RepliesAsync(channel.Driver, 1));
+        Assert.Equal("Sorry, the model could not answer just now. Please try again in a moment.", channel.Driver.TextOf(reply));
+        channel.Driver.AssertAnswers(reply, message);
+        await im.PendingStateAsync(channel, message, "delivered");
+    }
 }

@@ -123,6 +123,12 @@ internal sealed class ImScenario : IAsyncDisposable
     public async Task<WebhookAnswer> PostAsync(ImChannel channel, ImText message, bool badSignature = false)
     {
         using var request = channel.Driver.Webhook(channel.WebhookPath, message, Api, Clock.GetUtcNow(), badSignature);
+        return await SendAsync(request);
+    }
+
+    /// <summary>Sends a request the test built (a url check), as the platform would.</summary>
+    public async Task<WebhookAnswer> SendAsync(HttpRequestMessage request)
+    {
         var stopwatch = Stopwatch.StartNew();
         using var response = await _webhooks.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(Wait, TestContext.Current.CancellationToken);
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
