@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Jobs.PurgePending;
+using Serverless.Relay.Functions;
 using Serverless.Webhooks.Messaging;
 using Serverless.Webhooks.Pending;
 using Serverless.Webhooks.Platforms;
@@ -61,5 +63,33 @@ public sealed class ImRedeliveryTests(ImFlowHost host) : IClassFixture<ImFlowHos
         await im.AcceptedAsync(channel, message with { Seq = 2, Text = "after" });
         var replies = await im.RepliesAsync(channel.Driver, 2);
         Assert.Equal([answer, "You said: after"], replies.Select(channel.Driver.TextOf));
+    }
+
+    [Fact]
+    public async Task PendingNeverAnswered_PurgePendingExpiresIt_TimedOutNoticeReachesTheChat()
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(new TelegramDriver());
+        var message = new ImText(1, Chat: 33, User: 33, "hello?");
+        var ct = TestContext.Current.CancellationToken;
+
+        // Accepted eleven minutes ago and lost on the way (never answered).
+        await host.Host.Services.GetRequiredService<PendingMessages>().TryAcceptAsync(channel.Id, new InboundMessage
+        {
+            MessageKey = channel.Driver.KeyOf(message),
+            ConversationId = "33",
+            UserId = "33",
+            Text = message.Text,
+            ReplyTo = new ReplyTarget { ChatId = "33", MessageId = "101", UserId = "33" },
+        }, host.Clock.GetUtcNow() - TimeSpan.FromMinutes(11), ct);
+
+        // The local scheduler fires PurgePending every minute too: whichever run expires the row sends the one notice.
+        await host.Host.Services.GetServices<ITimerFunction>().Single(f => f.Name == PurgePendingFunction.FunctionName).RunAsync(new TimerInfo(false, null, null), ct);
+
+        var notice = Assert.Single(await im.RepliesAsync(channel.Driver, 1));
+        Assert.Equal(PurgePendingFunction.NoticeText, channel.Driver.TextOf(notice));
+        channel.Driver.AssertAnswers(notice, message);
+        var row = await im.PendingStateAsync(channel, message, "expired");
+        Assert.Equal("not delivered within 10 minutes", row.GetProperty("reason").GetString());
     }
 }
