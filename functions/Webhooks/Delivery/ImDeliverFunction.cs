@@ -45,9 +45,10 @@ internal sealed partial class ImDeliverFunction(
         var session = message.SessionId ?? reply.ChannelId + ":" + reply.Target.ChatId;
         var tracksPending = reply.Kind != OutboundKind.Notification;
 
-        // :: Step 1 Still to send? A reply to a message that already ended (expired, failed, delivered) is dropped.
-        if (tracksPending && reply.Kind == OutboundKind.Reply
-            && await pending.GetAsync(reply.ChannelId, reply.MessageKey, cancellationToken).ConfigureAwait(false) is { State: PendingState.Delivered or PendingState.Failed or PendingState.Expired } ended)
+        // :: Step 1 Still to send? Not when the message already ended (see IsSettled): this is a redelivery, or too late.
+        if (tracksPending
+            && await pending.GetAsync(reply.ChannelId, reply.MessageKey, cancellationToken).ConfigureAwait(false) is { } ended
+            && IsSettled(reply.Kind, ended.State))
         {
             Log.AlreadyEnded(logger, reply.ChannelId, reply.MessageKey, ended.State);
             return;
@@ -90,6 +91,16 @@ internal sealed partial class ImDeliverFunction(
 
         await MarkAsync(tracksPending, reply, PendingState.Delivered, null, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Whether a reply or notice to a message in <paramref name="state"/> must not go out. An answer to a message that
+    /// ended (delivered, failed, expired) is dropped. A notice is dropped once the message was delivered or failed (a
+    /// redelivery of a refusal that already went out); a notice to an expired message still goes, since that is
+    /// PurgePending's "timed out", sent after the row expired.
+    /// </summary>
+    internal static bool IsSettled(OutboundKind kind, PendingState state) => kind == OutboundKind.Reply
+        ? state.IsFinal()
+        : state is PendingState.Delivered or PendingState.Failed;
 
     /// <summary>The rest of the reply as a scheduled message of the same session, with an id of its own (not a duplicate).</summary>
     private Task ContinueLaterAsync(OutboundReply reply, int nextPart, string session, int deliveryCount, TimeSpan delay, CancellationToken cancellationToken)

@@ -87,23 +87,45 @@ internal sealed partial class ImWebhookFunction(
             return;
         }
 
-        // :: Step 4 Dedup and record: the pending row is inserted only if absent, so a platform's retry stops here.
+        // :: Step 4 Dedup and record: the pending row is inserted only if absent, so a platform's retry stops here...
         if (!await pending.TryAcceptAsync(channel.Id, message, now, aborted).ConfigureAwait(false))
         {
-            Log.Duplicate(logger, channel.Id, message.MessageKey);
-            await AnswerAsync(context, StatusCodes.Status200OK, null).ConfigureAwait(false);
+            // ...unless the row is still queued: the instance that recorded it may have died before Step 5 (then the
+            // platform got no 2xx and this is its retry). Sending it again is safe within the queue's duplicate
+            // detection window: a second send of the same MessageId is dropped if the first one happened.
+            if (await pending.GetAsync(channel.Id, message.MessageKey, aborted).ConfigureAwait(false) is not { State: PendingState.Queued } row
+                || now - row.ReceivedAt >= ImMessageIds.DuplicateDetectionWindow)
+            {
+                Log.Duplicate(logger, channel.Id, message.MessageKey);
+                await AnswerAsync(context, StatusCodes.Status200OK, null).ConfigureAwait(false);
+                return;
+            }
+
+            await HandOnAsync(context, channel, message, row.ReceivedAt, forgetOnFailure: false).ConfigureAwait(false);
             return;
         }
 
-        // :: Step 5 Hand it on. If that fails the row goes too, so the platform's retry is accepted instead of dropped.
+        await HandOnAsync(context, channel, message, now, forgetOnFailure: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// :: Step 5 Hand it on to <c>im-inbound</c> and answer 2xx. If that fails a new row goes too, so the platform's retry
+    /// is accepted instead of dropped; a row that was already there stays (its first send may have happened).
+    /// </summary>
+    private async Task HandOnAsync(HttpContext context, Channel channel, InboundMessage message, DateTimeOffset receivedAt, bool forgetOnFailure)
+    {
         try
         {
-            await sender.SendAsync(ImMessageIds.Inbound(channel.Id, message, now), aborted).ConfigureAwait(false);
+            await sender.SendAsync(ImMessageIds.Inbound(channel.Id, message, receivedAt), context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.EnqueueFailed(logger, channel.Id, message.MessageKey, e);
-            await pending.ForgetAsync(channel.Id, message.MessageKey, CancellationToken.None).ConfigureAwait(false);
+            if (forgetOnFailure)
+            {
+                await pending.ForgetAsync(channel.Id, message.MessageKey, CancellationToken.None).ConfigureAwait(false);
+            }
+
             context.Response.Headers.RetryAfter = "5";
             await AnswerAsync(context, StatusCodes.Status503ServiceUnavailable, "try again").ConfigureAwait(false);
             return;
@@ -148,7 +170,7 @@ internal sealed partial class ImWebhookFunction(
         [LoggerMessage(EventId = 4000, Level = LogLevel.Warning, Message = "Webhook for channel {ChannelId} ({Platform}) refused: {Reason}")]
         public static partial void Refused(ILogger logger, string channelId, ImPlatform platform, string reason);
 
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Webhook for channel {ChannelId}: message {MessageKey} already accepted")]
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Webhook for channel {ChannelId}: message {MessageKey} already accepted and handed on")]
         public static partial void Duplicate(ILogger logger, string channelId, string messageKey);
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Webhook for channel {ChannelId}: message {MessageKey} could not be queued; the platform will retry")]

@@ -9,6 +9,12 @@ namespace Serverless.Webhooks.Messaging;
 /// </summary>
 internal static class ImMessageIds
 {
+    /// <summary>
+    /// How long the queues remember a <c>MessageId</c> (infra/bicep <c>duplicateDetectionHistoryTimeWindow</c>, and the
+    /// local stand-in): a second send of one step within it is dropped, so a step may be sent again safely within it.
+    /// </summary>
+    public static readonly TimeSpan DuplicateDetectionWindow = TimeSpan.FromMinutes(10);
+
     public static string Session(string channelId, string conversationId) => channelId + ":" + conversationId;
 
     public static OutgoingMessage Inbound(string channelId, InboundMessage message, DateTimeOffset receivedAt) =>

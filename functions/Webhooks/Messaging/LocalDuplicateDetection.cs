@@ -17,7 +17,7 @@ internal sealed class LocalDuplicateDetection(RelayTables tables, TimeProvider t
     public const string Table = "localdedup";
 
     /// <summary>As the queues in infra/bicep.</summary>
-    public static readonly TimeSpan Window = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan Window = ImMessageIds.DuplicateDetectionWindow;
 
     /// <returns>True when this send may go: no send of the same id to the queue within the window.</returns>
     public async Task<bool> TryClaimAsync(string queue, string messageId, CancellationToken cancellationToken)

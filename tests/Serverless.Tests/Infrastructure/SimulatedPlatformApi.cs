@@ -26,6 +26,9 @@ public sealed record PlatformRequest(string Method, string Path, string Query, I
     }
 
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+
+    /// <summary>When the request reached the simulated API (the system clock), so a test can tell a scheduled retry came later.</summary>
+    public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
 }
 
 /// <summary>A scripted answer: status, JSON body and extra headers (e.g. <c>Retry-After</c>).</summary>
