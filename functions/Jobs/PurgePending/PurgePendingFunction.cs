@@ -4,6 +4,7 @@ using Serverless.Jobs.Retention;
 using Serverless.Jobs.Sweeps;
 using Serverless.Relay.Functions;
 using Serverless.Webhooks.Messaging;
+using Serverless.Webhooks.Processing;
 using Serverless.Webhooks.Pending;
 
 namespace Serverless.Jobs.PurgePending;
@@ -26,7 +27,8 @@ internal sealed partial class PurgePendingFunction(
     ILogger<PurgePendingFunction> logger) : ITimerFunction
 {
     public const string FunctionName = "PurgePending";
-    public const string NoticeText = "Sorry, no answer could be sent in time. Please send your message again.";
+    /// <summary>What the user reads: the one timed-out notice of the IM flow.</summary>
+    public const string NoticeText = ImNotices.TimedOut;
     private const int PageSize = 100;
 
     public string Name => FunctionName;
@@ -85,7 +87,7 @@ internal sealed partial class PurgePendingFunction(
         var notice = new OutboundReply(row.ChannelId, row.MessageKey, row.ReplyTo, NoticeText, OutboundKind.Notice);
         try
         {
-            await sender.SendAsync(new OutgoingMessage(ImQueues.Outbound, ImMessages.Write(notice), NoticeMessageId(row), row.ConversationId), cancellationToken).ConfigureAwait(false);
+            await sender.SendAsync(new OutgoingMessage(ImQueues.Outbound, ImMessages.Write(notice), NoticeMessageId(row), ImMessageIds.Session(row.ChannelId, row.ConversationId)), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

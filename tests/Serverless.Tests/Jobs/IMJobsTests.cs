@@ -59,7 +59,8 @@ public sealed class IMJobsTests(AzuriteFixture azurite)
 
         var notices = _sender.Sent.OrderBy(m => m.MessageId, StringComparer.Ordinal).ToArray();
         Assert.Equal([$"{channel}:answered:expired", $"{channel}:queued:expired"], notices.Select(m => m.MessageId));
-        Assert.Equal(["chat-2", "chat-1"], notices.Select(m => m.SessionId));
+        // The chat's own session (channel:conversation), so the notice is ordered with the chat's replies.
+        Assert.Equal([ImMessageIds.Session(channel, "chat-2"), ImMessageIds.Session(channel, "chat-1")], notices.Select(m => m.SessionId));
         Assert.All(notices, m => Assert.Equal(ImQueues.Outbound, m.Queue));
         var reply = ImMessages.ReadOutbound(notices[1].Body);
         Assert.Equal(new OutboundReply(channel, "queued", ChannelAdminTests.Message("queued").ReplyTo, PurgePendingFunction.NoticeText, OutboundKind.Notice), reply);
