@@ -83,7 +83,10 @@ internal sealed partial class UsageRetry
     public static bool IsTransient(Exception e) => e switch
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
-        HttpRequestException or IOException or TimeoutException => true,
+        // NOTE: SocketException too: on a connection reset mid-transaction the SDK can surface a bare one (ENOTCONN,
+        // "Transport endpoint is not connected") that it does not retry itself; classed as permanent, it dropped the
+        // whole batch once storage came back (the flaky StorageOutageTests: 0 of 3 rows).
+        HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException => true,
         TimeoutRejectedException => true, // the attempt's own deadline
         OperationCanceledException => true, // the SDK's network timeout
         AggregateException a => a.InnerExceptions.All(IsTransient), // the SDK's "retry failed after N tries": rows were dropped on a refused connection

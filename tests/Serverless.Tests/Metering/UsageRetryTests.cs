@@ -144,6 +144,29 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_SdkGivesUpOnABareSocketError_RetriedNotDropped()
+    {
+        // What the SDK threw when the connection was reset under a transaction: its own retries ended on a bare
+        // SocketException (ENOTCONN), which the writer took for a permanent failure and dropped the batch.
+        var ct = TestContext.Current.CancellationToken;
+        var attempts = 0;
+        var run = NewRetry(ct).ExecuteAsync<int>(
+            (_, _) => Interlocked.Increment(ref attempts) == 1
+                ? ValueTask.FromException(new AggregateException(
+                    new RequestFailedException(0, "Broken pipe"),
+                    new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.NotConnected)))
+                : ValueTask.CompletedTask,
+            0,
+            1).AsTask();
+
+        Assert.Equal(1, Volatile.Read(ref attempts));
+        _time.Advance(Backoff);
+        await run.WaitAsync(Timeout, ct);
+
+        Assert.Equal(2, attempts);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_NonTransientFailure_ThrownWithoutRetry()
     {
         var ct = TestContext.Current.CancellationToken;
