@@ -2,6 +2,7 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
+using Polly.Timeout;
 
 namespace Serverless.Relay.Metering;
 
@@ -10,6 +11,9 @@ namespace Serverless.Relay.Metering;
 /// back-off from <see cref="UsageWriterOptions.InitialBackoff"/> up to <see cref="UsageWriterOptions.MaxBackoff"/>, until
 /// storage answers (or <see cref="UsageWriterOptions.MaxAttempts"/> when set); anything else fails at once. Once the host's shutdown
 /// timeout fires (<c>abort</c>), waits end and there is one last attempt without retries.
+/// Every attempt has its own deadline (<see cref="UsageWriterOptions.AttemptTimeout"/>): its token cancels the SDK call,
+/// which makes HttpClient drop that connection, so a connection that neither answers nor closes costs one deadline and
+/// is not used again (without it the SDK waited its network timeout on each of its own tries, 3 × 10 s, per attempt).
 /// </summary>
 internal sealed partial class UsageRetry
 {
@@ -17,10 +21,14 @@ internal sealed partial class UsageRetry
 
     private readonly ResiliencePipeline _pipeline;
     private readonly CancellationToken _abort;
+    private readonly TimeSpan _attemptTimeout;
+    private readonly TimeProvider _time;
 
     public UsageRetry(UsageWriterOptions options, TimeProvider time, ILogger logger, CancellationToken abort)
     {
         _abort = abort;
+        _attemptTimeout = options.AttemptTimeout;
+        _time = time;
         var builder = new ResiliencePipelineBuilder { TimeProvider = time };
         if (options.MaxAttempts is not 1)
         {
@@ -41,25 +49,29 @@ internal sealed partial class UsageRetry
             });
         }
 
+        // Inside the retry: each attempt gets a fresh deadline.
+        builder.AddTimeout(options.AttemptTimeout);
         _pipeline = builder.Build();
     }
 
     /// <summary>
     /// Runs <paramref name="write"/> (of <paramref name="rows"/> rows, for the log) until it succeeds, fails for good
-    /// (the exception is thrown), or the attempts run out (the last exception is thrown).
+    /// (the exception is thrown), or the attempts run out (the last exception is thrown). <paramref name="write"/> must
+    /// pass its token to storage: it fires at the attempt's deadline.
     /// </summary>
-    public async ValueTask ExecuteAsync<TState>(Func<TState, ValueTask> write, TState state, int rows)
+    public async ValueTask ExecuteAsync<TState>(Func<TState, CancellationToken, ValueTask> write, TState state, int rows)
     {
         var context = ResilienceContextPool.Shared.Get(_abort);
         context.Properties.Set(RowCount, rows);
         try
         {
-            await _pipeline.ExecuteAsync(static (_, s) => s.write(s.state), context, (write, state)).ConfigureAwait(false);
+            await _pipeline.ExecuteAsync(static (c, s) => s.write(s.state, c.CancellationToken), context, (write, state)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
             // Shutdown timeout during a wait (or before the first attempt): one last attempt, then give up.
-            await write(state).ConfigureAwait(false);
+            using var deadline = new CancellationTokenSource(_attemptTimeout, _time);
+            await write(state, deadline.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -71,7 +83,11 @@ internal sealed partial class UsageRetry
     public static bool IsTransient(Exception e) => e switch
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
-        HttpRequestException or IOException or TimeoutException => true,
+        // NOTE: SocketException too: on a connection reset mid-transaction the SDK can surface a bare one (ENOTCONN,
+        // "Transport endpoint is not connected") that it does not retry itself; classed as permanent, it dropped the
+        // whole batch once storage came back (the flaky StorageOutageTests: 0 of 3 rows).
+        HttpRequestException or IOException or System.Net.Sockets.SocketException or TimeoutException => true,
+        TimeoutRejectedException => true, // the attempt's own deadline
         OperationCanceledException => true, // the SDK's network timeout
         AggregateException a => a.InnerExceptions.All(IsTransient), // the SDK's "retry failed after N tries": rows were dropped on a refused connection
         _ => false,

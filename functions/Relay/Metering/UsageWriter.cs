@@ -267,7 +267,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         try
         {
-            await _retry.ExecuteAsync(static state => state.Self.SubmitAsync(state.Entities), (Self: this, Entities: entities), entities.Count);
+            await _retry.ExecuteAsync(static (state, ct) => state.Self.SubmitAsync(state.Entities, ct), (Self: this, Entities: entities), entities.Count);
         }
         catch (Exception e)
         {
@@ -275,14 +275,14 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
-    private async ValueTask SubmitAsync(List<TableEntity> entities)
+    private async ValueTask SubmitAsync(List<TableEntity> entities, CancellationToken cancellationToken)
     {
         while (entities.Count > 0)
         {
             try
             {
-                var table = await _tables.GetAsync(RelayTables.Usage, CancellationToken.None);
-                await table.SubmitTransactionAsync(entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), CancellationToken.None);
+                var table = await _tables.GetAsync(RelayTables.Usage, cancellationToken);
+                await table.SubmitTransactionAsync(entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), cancellationToken);
                 Interlocked.Add(ref _written, entities.Count);
                 return;
             }
@@ -300,7 +300,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         try
         {
-            await _retry.ExecuteAsync(static state => new ValueTask(state.Totals.AddAsync(state.Records, CancellationToken.None)), (Totals: _totals, Records: records), records.Count);
+            await _retry.ExecuteAsync(static (state, ct) => new ValueTask(state.Totals.AddAsync(state.Records, ct)), (Totals: _totals, Records: records), records.Count);
         }
         catch (Exception e)
         {

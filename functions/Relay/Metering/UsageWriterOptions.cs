@@ -17,6 +17,13 @@ internal sealed class UsageWriterOptions
     [Range(1, 100)]
     public int? MaxAttempts { get; set; }
 
+    /// <summary>
+    /// The deadline of one write attempt (a transaction of up to 100 rows, or one key's totals update), after which it
+    /// is cancelled and retried on a new connection. Well above a healthy write (milliseconds), below the SDK's 3 × 10 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>First backoff delay; doubled per attempt up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 

@@ -33,7 +33,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
         var attempts = 0;
 
         var run = NewRetry(ct).ExecuteAsync(
-            async client =>
+            async (client, _) =>
             {
                 if (Interlocked.Increment(ref attempts) == 1)
                 {
@@ -74,7 +74,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
         var options = new UsageWriterOptions();
         var attempts = 0;
         var run = new UsageRetry(options, _time, NullLogger.Instance, ct).ExecuteAsync(
-            async client =>
+            async (client, _) =>
             {
                 if (Interlocked.Increment(ref attempts) <= 12)
                 {
@@ -100,13 +100,80 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_AttemptNeitherAnswersNorFails_CancelledAtItsDeadlineAndRetried()
+    {
+        // A pooled connection that neither answers nor closes: the attempt waits on its token, nothing else ends it.
+        var ct = TestContext.Current.CancellationToken;
+        var options = new UsageWriterOptions { AttemptTimeout = TimeSpan.FromSeconds(5), InitialBackoff = Backoff };
+        var attempts = 0;
+        var cancelledAtDeadline = false;
+        var run = new UsageRetry(options, _time, NullLogger.Instance, ct).ExecuteAsync<int>(
+            async (_, attemptToken) =>
+            {
+                if (Interlocked.Increment(ref attempts) == 1)
+                {
+                    try
+                    {
+                        await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, attemptToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        cancelledAtDeadline = true;
+                        throw;
+                    }
+                }
+            },
+            0,
+            1).AsTask();
+
+        _time.Advance(options.AttemptTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(run.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await Eventually.ValueAsync("the stuck attempt cancelled", _ => Task.FromResult(Volatile.Read(ref cancelledAtDeadline)), cancelled => cancelled);
+        Assert.Equal(1, Volatile.Read(ref attempts));
+
+        // The retry's back-off is scheduled once the cancellation has reached Polly: move the clock until it runs.
+        await Eventually.ValueAsync("the retry after the back-off", _ =>
+        {
+            _time.Advance(Backoff);
+            return Task.FromResult(run.IsCompleted);
+        }, completed => completed);
+        await run.WaitAsync(Timeout, ct);
+
+        Assert.Equal(2, attempts);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SdkGivesUpOnABareSocketError_RetriedNotDropped()
+    {
+        // What the SDK threw when the connection was reset under a transaction: its own retries ended on a bare
+        // SocketException (ENOTCONN), which the writer took for a permanent failure and dropped the batch.
+        var ct = TestContext.Current.CancellationToken;
+        var attempts = 0;
+        var run = NewRetry(ct).ExecuteAsync<int>(
+            (_, _) => Interlocked.Increment(ref attempts) == 1
+                ? ValueTask.FromException(new AggregateException(
+                    new RequestFailedException(0, "Broken pipe"),
+                    new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.NotConnected)))
+                : ValueTask.CompletedTask,
+            0,
+            1).AsTask();
+
+        Assert.Equal(1, Volatile.Read(ref attempts));
+        _time.Advance(Backoff);
+        await run.WaitAsync(Timeout, ct);
+
+        Assert.Equal(2, attempts);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_NonTransientFailure_ThrownWithoutRetry()
     {
         var ct = TestContext.Current.CancellationToken;
         var attempts = 0;
 
         var thrown = await Assert.ThrowsAsync<RequestFailedException>(() => NewRetry(ct).ExecuteAsync<int>(
-            _ =>
+            (_, _) =>
             {
                 Interlocked.Increment(ref attempts);
                 throw new RequestFailedException(400, "Bad request.", "InvalidInput", null);
@@ -126,7 +193,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
         var attempts = 0;
 
         var run = NewRetry(abort.Token).ExecuteAsync<int>(
-            _ => Interlocked.Increment(ref attempts) == 1
+            (_, _) => Interlocked.Increment(ref attempts) == 1
                 ? ValueTask.FromException(new RequestFailedException(503, "The server is busy.", "ServerBusy", null))
                 : ValueTask.CompletedTask,
             0,

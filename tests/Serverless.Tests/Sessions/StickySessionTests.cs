@@ -113,48 +113,26 @@ public sealed class StickySessionTests(AzuriteFixture azurite)
         return a.Requests.Count > before.Item1 ? "a" : b.Requests.Count > before.Item2 ? "b" : throw new InvalidOperationException("no upstream was called");
     }
 
-    /// <summary>Bindings are written in the background: wait (bounded) until storage holds them.</summary>
-    private static async Task<TableEntity> WaitForBindingAsync(TableClient table, string accountId)
+    /// <summary>Bindings are written in the background: wait (bounded) until storage holds one to this account.</summary>
+    private static async Task<TableEntity> WaitForBindingAsync(TableClient table, string accountId) =>
+        (await Eventually.ValueAsync(
+            $"a session binding to {accountId}",
+            async ct => (await AllRowsAsync(table, ct)).FirstOrDefault(row => row.GetString("AccountId") == accountId),
+            row => row is not null,
+            timeout: TimeSpan.FromSeconds(10)))!;
+
+    /// <summary>Waits (bounded) until storage holds at least <paramref name="count"/> bindings; the table is created with the first.</summary>
+    private static Task<List<TableEntity>> WaitForAnyBindingAsync(TableClient table, int count) =>
+        Eventually.ValueAsync($"{count} session bindings", ct => AllRowsAsync(table, ct), rows => rows.Count >= count, rows => $"{rows.Count} rows", TimeSpan.FromSeconds(10));
+
+    private static async Task<List<TableEntity>> AllRowsAsync(TableClient table, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (true)
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
         {
-            await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: timeout.Token))
-            {
-                if (row.GetString("AccountId") == accountId)
-                {
-                    return row;
-                }
-            }
-
-            await Task.Delay(20, timeout.Token);
+            rows.Add(row);
         }
-    }
 
-    private static async Task WaitForAnyBindingAsync(TableClient table, int count)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            var rows = 0;
-            try
-            {
-                await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: timeout.Token))
-                {
-                    rows++;
-                }
-            }
-            catch (Azure.RequestFailedException e) when (e.Status == 404)
-            {
-                // The table is created with the first binding.
-            }
-
-            if (rows >= count)
-            {
-                return;
-            }
-
-            await Task.Delay(20, timeout.Token);
-        }
+        return rows;
     }
 }

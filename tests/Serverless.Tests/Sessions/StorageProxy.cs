@@ -31,9 +31,9 @@ internal sealed class StorageProxy : IAsyncDisposable
         get => _mode;
         set
         {
-            _mode = value;
             lock (_open)
             {
+                _mode = value;
                 foreach (var client in _open)
                 {
                     client.Dispose();
@@ -69,30 +69,50 @@ internal sealed class StorageProxy : IAsyncDisposable
             {
                 return;
             }
+            catch (SocketException)
+            {
+                // A connection aborted before it was accepted: keep accepting (a dead loop would hang every client).
+                continue;
+            }
 
             Interlocked.Increment(ref _connections);
-            switch (_mode)
+
+            // NOTE: the mode is read and the connection tracked under the lock the mode switch takes. Read outside it,
+            // a connection accepted in Hang just as the test switched to Forward was tracked after the switch had
+            // cut the open ones: it stayed open and silent for good, as no storage service would once it answers again.
+            StorageMode mode;
+            lock (_open)
             {
-                case StorageMode.Refuse:
-                    client.Client.LingerState = new LingerOption(true, 0); // a reset, like a closed port
-                    client.Dispose();
-                    break;
-                case StorageMode.Hang:
-                    Track(client);
-                    break;
-                default:
-                    Track(client);
-                    _ = ForwardAsync(client);
-                    break;
+                mode = _mode;
+                if (mode != StorageMode.Refuse)
+                {
+                    _open.Add(client);
+                }
+            }
+
+            if (mode == StorageMode.Refuse)
+            {
+                client.Client.LingerState = new LingerOption(true, 0); // a reset, like a closed port
+                client.Dispose();
+            }
+            else if (mode == StorageMode.Forward)
+            {
+                _ = ForwardAsync(client);
             }
         }
     }
 
-    private void Track(TcpClient client)
+    private bool TrackWhileForwarding(TcpClient upstream)
     {
         lock (_open)
         {
-            _open.Add(client);
+            if (_mode != StorageMode.Forward)
+            {
+                return false;
+            }
+
+            _open.Add(upstream);
+            return true;
         }
     }
 
@@ -102,7 +122,11 @@ internal sealed class StorageProxy : IAsyncDisposable
         try
         {
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
-            Track(upstream);
+            if (!TrackWhileForwarding(upstream))
+            {
+                return; // the mode changed while connecting: the client side is already cut
+            }
+
             var down = client.GetStream();
             var up = upstream.GetStream();
             await Task.WhenAny(down.CopyToAsync(up, _stop.Token), up.CopyToAsync(down, _stop.Token));

@@ -245,7 +245,7 @@ internal static class AnthropicRequestReader
 
         if (JsonFields.IsText(type, "thinking"u8))
         {
-            var error = RequiredString(block, "thinking", at, out var thinking);
+            var error = JsonFields.RequiredString(block, "thinking", at, InvalidField, out var thinking);
             if (error is not null)
             {
                 return error;
@@ -265,7 +265,7 @@ internal static class AnthropicRequestReader
     private static RelayError? ReadText(JsonElement block, BlockPath at, out ContentPart? part)
     {
         part = null;
-        var error = RequiredString(block, "text", at, out var text);
+        var error = JsonFields.RequiredString(block, "text", at, InvalidField, out var text);
         if (error is null)
         {
             part = new TextPart(text, JsonFields.GetObjectCopy(block, "cache_control"));
@@ -292,8 +292,8 @@ internal static class AnthropicRequestReader
         if (sourceType == "base64")
         {
             RelayError? error;
-            if ((error = RequiredString(source, "media_type", at.With(".source"), out var mediaType)) is not null
-                || (error = RequiredString(source, "data", at.With(".source"), out var data)) is not null)
+            if ((error = JsonFields.RequiredString(source, "media_type", at.With(".source"), InvalidField, out var mediaType)) is not null
+                || (error = JsonFields.RequiredString(source, "data", at.With(".source"), InvalidField, out var data)) is not null)
             {
                 return error;
             }
@@ -304,7 +304,7 @@ internal static class AnthropicRequestReader
 
         if (sourceType == "url")
         {
-            var error = RequiredString(source, "url", at.With(".source"), out var url);
+            var error = JsonFields.RequiredString(source, "url", at.With(".source"), InvalidField, out var url);
             if (error is not null)
             {
                 return error;
@@ -329,8 +329,8 @@ internal static class AnthropicRequestReader
     {
         part = null;
         RelayError? error;
-        if ((error = RequiredString(block, "id", at, out var id)) is not null
-            || (error = RequiredString(block, "name", at, out var name)) is not null)
+        if ((error = JsonFields.RequiredString(block, "id", at, InvalidField, out var id)) is not null
+            || (error = JsonFields.RequiredString(block, "name", at, InvalidField, out var name)) is not null)
         {
             return error;
         }
@@ -352,7 +352,7 @@ internal static class AnthropicRequestReader
     private static RelayError? ReadToolResult(JsonElement block, BlockPath at, Dictionary<string, string>? toolNames, out ContentPart? part)
     {
         part = null;
-        var error = RequiredString(block, "tool_use_id", at, out var toolUseId);
+        var error = JsonFields.RequiredString(block, "tool_use_id", at, InvalidField, out var toolUseId);
         if (error is not null)
         {
             return error;
@@ -595,22 +595,7 @@ internal static class AnthropicRequestReader
         }
     }
 
-    private static RelayError? RequiredString(JsonElement obj, string name, BlockPath at, out string value)
-    {
-        value = string.Empty;
-        if (!obj.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return Invalid(at, $".{name}: field required");
-        }
-
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return Invalid(at, $".{name}: must be a string");
-        }
-
-        value = element.GetString()!;
-        return null;
-    }
+    private static RelayError InvalidField(BlockPath at, string name, string problem) => Invalid(at, $".{name}: {problem}");
 
     private static RelayError Required(string name) => RelayError.Invalid($"{name}: field required", name);
 

@@ -137,6 +137,65 @@ internal static class JsonFields
         return false;
     }
 
+    /// <summary>
+    /// A string field that must be there (absent or null is "field required"). <paramref name="invalid"/> builds the error
+    /// from (<paramref name="at"/>, name, problem) only when there is one, so a nested path is formatted only then.
+    /// </summary>
+    public static RelayError? RequiredString<TPath>(JsonElement obj, string name, TPath at, Func<TPath, string, string, RelayError> invalid, out string value)
+    {
+        value = string.Empty;
+        if (!TryGetPresent(obj, name, out var element))
+        {
+            return invalid(at, name, "field required");
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return invalid(at, name, "must be a string");
+        }
+
+        value = element.GetString()!;
+        return null;
+    }
+
+    /// <summary>An optional string field; absent or null is null, anything but a string an error naming <paramref name="field"/> (default: the name) under <paramref name="param"/> (default: the field).</summary>
+    public static RelayError? ReadString(JsonElement obj, string name, out string? value, string? field = null, string? param = null)
+    {
+        value = null;
+        if (!TryGetPresent(obj, name, out var element))
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            field ??= name;
+            return RelayError.Invalid($"{field}: must be a string", param ?? field);
+        }
+
+        value = element.GetString();
+        return null;
+    }
+
+    /// <summary>An optional boolean field; absent or null is null, anything but true or false an error naming <paramref name="field"/> (default: the name).</summary>
+    public static RelayError? ReadBool(JsonElement obj, string name, out bool? value, string? field = null)
+    {
+        value = null;
+        if (!TryGetPresent(obj, name, out var element))
+        {
+            return null;
+        }
+
+        if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            field ??= name;
+            return RelayError.Invalid($"{field}: must be a boolean", field);
+        }
+
+        value = element.GetBoolean();
+        return null;
+    }
+
     /// <summary>A number field; absent or null is null, anything but a number an error naming <paramref name="field"/>.</summary>
     public static RelayError? ReadNumber(JsonElement obj, string name, out double? value, string? field = null)
     {

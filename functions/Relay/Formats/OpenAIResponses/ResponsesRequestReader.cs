@@ -84,7 +84,7 @@ internal static class ResponsesRequestReader
             return choiceError;
         }
 
-        if (ReadBool(body, "parallel_tool_calls", out var parallel) is { } e1)
+        if (JsonFields.ReadBool(body, "parallel_tool_calls", out var parallel) is { } e1)
         {
             return e1;
         }
@@ -104,7 +104,7 @@ internal static class ResponsesRequestReader
             return e4;
         }
 
-        if (ReadBool(body, "stream", out var stream) is { } e5)
+        if (JsonFields.ReadBool(body, "stream", out var stream) is { } e5)
         {
             return e5;
         }
@@ -114,7 +114,7 @@ internal static class ResponsesRequestReader
         string? user = null;
         foreach (var name in (ReadOnlySpan<string>)["user", "safety_identifier", "prompt_cache_key"])
         {
-            if (ReadString(body, name, out var value) is { } e6)
+            if (JsonFields.ReadString(body, name, out var value) is { } e6)
             {
                 return e6;
             }
@@ -238,17 +238,17 @@ internal static class ResponsesRequestReader
 
     private static RelayError? ReadFunctionCall(JsonElement item, string path, List<ChatMessage> messages, ref Dictionary<string, string>? toolNames)
     {
-        if (RequiredString(item, "call_id", path, out var callId) is { } e1)
+        if (JsonFields.RequiredString(item, "call_id", (path, "input"), InvalidField, out var callId) is { } e1)
         {
             return e1;
         }
 
-        if (RequiredString(item, "name", path, out var name) is { } e2)
+        if (JsonFields.RequiredString(item, "name", (path, "input"), InvalidField, out var name) is { } e2)
         {
             return e2;
         }
 
-        if (RequiredString(item, "arguments", path, out var arguments) is { } e3)
+        if (JsonFields.RequiredString(item, "arguments", (path, "input"), InvalidField, out var arguments) is { } e3)
         {
             return e3;
         }
@@ -271,7 +271,7 @@ internal static class ResponsesRequestReader
 
     private static RelayError? ReadFunctionCallOutput(JsonElement item, string path, List<ChatMessage> messages, Dictionary<string, string>? toolNames)
     {
-        if (RequiredString(item, "call_id", path, out var callId) is { } e1)
+        if (JsonFields.RequiredString(item, "call_id", (path, "input"), InvalidField, out var callId) is { } e1)
         {
             return e1;
         }
@@ -348,7 +348,7 @@ internal static class ResponsesRequestReader
             {
                 case "input_text" or "output_text":
                     {
-                        if (RequiredString(part, "text", partPath, out var text) is { } error)
+                        if (JsonFields.RequiredString(part, "text", (partPath, "input"), InvalidField, out var text) is { } error)
                         {
                             return error;
                         }
@@ -360,7 +360,7 @@ internal static class ResponsesRequestReader
                 case "refusal":
                     {
                         // A refusal in assistant history is still what the assistant said.
-                        if (RequiredString(part, "refusal", partPath, out var refusal) is { } error)
+                        if (JsonFields.RequiredString(part, "refusal", (partPath, "input"), InvalidField, out var refusal) is { } error)
                         {
                             return error;
                         }
@@ -404,7 +404,7 @@ internal static class ResponsesRequestReader
             return RelayError.Invalid($"{path}.image_url: must be a non-empty string", "input");
         }
 
-        if (ReadString(part, "detail", out var detail, path) is { } error)
+        if (JsonFields.ReadString(part, "detail", out var detail, $"{path}.detail", "input") is { } error)
         {
             return error;
         }
@@ -441,7 +441,7 @@ internal static class ResponsesRequestReader
                 return tools;
             }
 
-            if (RequiredString(tool, "type", path, out var type, "tools") is { } typeError)
+            if (JsonFields.RequiredString(tool, "type", (path, "tools"), InvalidField, out var type) is { } typeError)
             {
                 error = typeError;
                 return tools;
@@ -454,13 +454,13 @@ internal static class ResponsesRequestReader
                 continue;
             }
 
-            if (RequiredString(tool, "name", path, out var name, "tools") is { } nameError)
+            if (JsonFields.RequiredString(tool, "name", (path, "tools"), InvalidField, out var name) is { } nameError)
             {
                 error = nameError;
                 return tools;
             }
 
-            if (ReadString(tool, "description", out var description, path, "tools") is { } descriptionError)
+            if (JsonFields.ReadString(tool, "description", out var description, $"{path}.description", "tools") is { } descriptionError)
             {
                 error = descriptionError;
                 return tools;
@@ -506,7 +506,7 @@ internal static class ResponsesRequestReader
             var type = choice.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
             if (type == "function")
             {
-                if (RequiredString(choice, "name", "tool_choice", out var name, "tool_choice") is { } nameError)
+                if (JsonFields.RequiredString(choice, "name", ("tool_choice", "tool_choice"), InvalidField, out var name) is { } nameError)
                 {
                     error = nameError;
                     return null;
@@ -526,59 +526,7 @@ internal static class ResponsesRequestReader
         return null;
     }
 
-    private static RelayError? RequiredString(JsonElement obj, string name, string path, out string value, string param = "input")
-    {
-        value = string.Empty;
-        if (!obj.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return RelayError.Invalid($"{path}.{name}: field required", param);
-        }
-
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return RelayError.Invalid($"{path}.{name}: must be a string", param);
-        }
-
-        value = element.GetString()!;
-        return null;
-    }
-
-    /// <summary>An optional string; <paramref name="path"/> null means a top-level field, which is also its own param.</summary>
-    private static RelayError? ReadString(JsonElement obj, string name, out string? value, string? path = null, string param = "input")
-    {
-        value = null;
-        if (!obj.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return path is null
-                ? RelayError.Invalid($"{name}: must be a string", name)
-                : RelayError.Invalid($"{path}.{name}: must be a string", param);
-        }
-
-        value = element.GetString();
-        return null;
-    }
-
-    private static RelayError? ReadBool(JsonElement body, string name, out bool? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            return RelayError.Invalid($"{name}: must be a boolean", name);
-        }
-
-        value = element.GetBoolean();
-        return null;
-    }
-
-
+    /// <summary>The error of a required field <c>{path}.{name}</c>, reported under <paramref name="at"/>'s param.</summary>
+    private static RelayError InvalidField((string Path, string Param) at, string name, string problem) =>
+        RelayError.Invalid($"{at.Path}.{name}: {problem}", at.Param);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Threading.Channels;
 using Serverless.Relay.Formats.Sse;
+using Serverless.Tests.Infrastructure;
 using Xunit;
 
 namespace Serverless.Tests.Formats.Sse;
@@ -15,6 +16,10 @@ public sealed class SseReaderTests
         private readonly Channel<byte[]> _pieces = Channel.CreateUnbounded<byte[]>();
         private byte[] _current = [];
         private int _offset;
+        private int _starved;
+
+        /// <summary>True once a read has found every piece sent so far consumed and waits for the next.</summary>
+        public bool Starved => Volatile.Read(ref _starved) == 1;
 
         public void Send(string text) => _pieces.Writer.TryWrite(Encoding.UTF8.GetBytes(text));
 
@@ -24,6 +29,11 @@ public sealed class SseReaderTests
         {
             if (_offset == _current.Length)
             {
+                if (!_pieces.Reader.TryPeek(out _))
+                {
+                    Volatile.Write(ref _starved, 1);
+                }
+
                 if (!await _pieces.Reader.WaitToReadAsync(cancellationToken) || !_pieces.Reader.TryRead(out var next))
                 {
                     return 0;
@@ -100,7 +110,7 @@ public sealed class SseReaderTests
         await using var reader = new SseReader(stream);
         stream.Send("data: {\"te");
         var pending = reader.ReadAsync(CancellationToken.None).AsTask();
-        await Task.Delay(50, TestContext.Current.CancellationToken);
+        await Eventually.ValueAsync("the reader waiting for the rest of the event", _ => Task.FromResult(stream.Starved), starved => starved);
         Assert.False(pending.IsCompleted);
 
         stream.Send("xt\":\"hi\"}\r");
