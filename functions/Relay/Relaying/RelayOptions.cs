@@ -27,4 +27,14 @@ internal sealed class RelayOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:20")]
     public TimeSpan StreamHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Request-body bytes all requests may hold at once (<see cref="InFlightBodies"/>). A body that would not fit in
+    /// what remains is refused before it is read, with 429 and <c>Retry-After</c>; one larger than the whole bound, with
+    /// 413. The default leaves most of a 2 GB Flex Consumption instance for everything else: bodies are parsed and
+    /// translated, which costs a few times their size again. Pooled buffers round a body up to a power of two, so
+    /// the bytes resident for bodies stay under twice this.
+    /// </summary>
+    [Range(1L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
 }
