@@ -91,14 +91,14 @@ internal sealed class RequestBody : IDisposable
         var needed = (long)_length + bytes.Length;
         if (needed > _taken)
         {
-            if (needed > RelayLimits.MaxRequestBodyBytes)
+            var ceiling = Math.Min(RelayLimits.MaxRequestBodyBytes, _budget.Limit);
+            if (needed > ceiling)
             {
-                refusal = TooLarge(RelayLimits.MaxRequestBodyBytes);
+                refusal = TooLarge(ceiling);
                 return false;
             }
 
-            var next = Math.Min(Math.Max(needed, _taken * 2), RelayLimits.MaxRequestBodyBytes);
-            if (!Grow((int)next, out refusal))
+            if (!Grow((int)Math.Min(Math.Max(needed, _taken * 2), ceiling), out refusal))
             {
                 return false;
             }
