@@ -31,9 +31,8 @@ internal sealed class RelayOptions
     /// <summary>
     /// Request-body bytes all requests may hold at once (<see cref="InFlightBodies"/>). A body that would not fit in
     /// what remains is refused before it is read, with 429 and <c>Retry-After</c>; one larger than the whole bound, with
-    /// 413. The default leaves most of a 2 GB Flex Consumption instance for everything else: bodies are parsed and
-    /// translated, which costs a few times their size again. Pooled buffers round a body up to a power of two, so
-    /// the bytes resident for bodies stay under twice this.
+    /// 413. Sized for a 2 GB Flex Consumption instance: while in flight a body also lives as the canonical request's
+    /// text (UTF-16, twice its bytes), so bodies cost about three times this at most (bench/ANALYSIS.md, "Memory").
     /// </summary>
     [Range(1L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
     public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
