@@ -34,6 +34,6 @@ internal sealed class RelayOptions
     /// 413. Sized for a 2 GB Flex Consumption instance: while in flight a body also lives as the canonical request's
     /// text (UTF-16, twice its bytes), so bodies cost about three times this at most (bench/ANALYSIS.md, "Memory").
     /// </summary>
-    [Range(1L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    [Range(64L * 1024, 64L * 1024 * 1024 * 1024)]
     public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
 }

@@ -154,5 +154,9 @@ internal sealed class RequestBody : IDisposable
     }
 
     private static RelayError TooLarge(long limit) =>
-        new(ErrorKind.RequestTooLarge, $"Request body is larger than {(limit / (1024.0 * 1024)).ToString("0.#", CultureInfo.InvariantCulture)} MB.");
+        new(ErrorKind.RequestTooLarge, $"Request body is larger than {Size(limit)}.");
+
+    private static string Size(long bytes) => bytes % (1024 * 1024) == 0
+        ? (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + " MB"
+        : (bytes / 1024.0).ToString("0.#", CultureInfo.InvariantCulture) + " KB";
 }

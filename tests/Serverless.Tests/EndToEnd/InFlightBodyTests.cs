@@ -9,35 +9,55 @@ using Xunit;
 
 namespace Serverless.Tests.EndToEnd;
 
+/// <summary>One relay for the class (its tests run one after another): bound 64 KB, one OpenAI account serving <c>m</c>.</summary>
+public sealed class InFlightBodyRelay(AzuriteFixture azurite) : IAsyncLifetime
+{
+    public const long Bound = 64 * 1024;
+
+    internal RelayHost Host { get; private set; } = null!;
+
+    internal LoopbackUpstream Upstream { get; private set; } = null!;
+
+    internal string Key { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        Host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?> { ["Relay:MaxInFlightBodyBytes"] = Bound.ToString() });
+        Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
+        await Host.CreateLoopbackAccountAsync(Upstream, "openai", ["m"]);
+        Key = await Host.CreateKeyAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}
+
 /// <summary>
 /// Issue 11, "memory is bounded by configuration": request bodies take their bytes from one process-wide bound
 /// (<c>Relay:MaxInFlightBodyBytes</c>) before they are read; a body that does not fit is refused at once in the client
 /// API's error shape, and every way a request ends (answered, refused, failed upstream, client gone mid-body or
 /// mid-answer) gives its bytes back.
 /// </summary>
-public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class InFlightBodyTests : IClassFixture<InFlightBodyRelay>
 {
-    private const long Bound = 1024 * 1024;
+    private const long Bound = InFlightBodyRelay.Bound;
 
-    private RelayHost _relay = null!;
-    private LoopbackUpstream _upstream = null!;
-    private string _key = "";
+    private readonly RelayHost _relay;
+    private readonly LoopbackUpstream _upstream;
+    private readonly string _key;
+
+    public InFlightBodyTests(InFlightBodyRelay relay)
+    {
+        _relay = relay.Host;
+        _upstream = relay.Upstream;
+        _key = relay.Key;
+        _upstream.Reset();
+    }
 
     private InFlightBodies Bodies => _relay.Services.GetRequiredService<InFlightBodies>();
-
-    public async ValueTask InitializeAsync()
-    {
-        _relay = await RelayHost.StartAsync(azurite, new Dictionary<string, string?> { ["Relay:MaxInFlightBodyBytes"] = Bound.ToString() });
-        _upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
-        await _relay.CreateLoopbackAccountAsync(_upstream, "openai", ["m"]);
-        _key = await _relay.CreateKeyAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _relay.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
 
     [Theory]
     [InlineData("openai-chat", "invalid_request_error")]
@@ -49,7 +69,7 @@ public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(413, error.Status);
         Assert.Equal(type, error.Type);
-        Assert.Equal("Request body is larger than 1 MB.", error.Message);
+        Assert.Equal("Request body is larger than 64 KB.", error.Message);
         Assert.Empty(_upstream.Requests);
         Assert.Equal(0, Bodies.Held);
     }
@@ -60,7 +80,7 @@ public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
         var (error, _) = await SendAsync("openai-chat", new ChunkedContent(Body("openai-chat", 2 * (int)Bound)));
 
         Assert.Equal(413, error.Status);
-        Assert.Equal("Request body is larger than 1 MB.", error.Message);
+        Assert.Equal("Request body is larger than 64 KB.", error.Message);
         await Eventually.ValueAsync("the body's bytes returned", _ => Task.FromResult(Bodies.Held), held => held == 0);
     }
 
@@ -71,13 +91,13 @@ public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task Relay_BodyThatDoesNotFitWhatRemains_Answers429WithRetryAfter_AndAnAbortedBodyGivesItsBytesBack(string client, string type)
     {
         var ct = TestContext.Current.CancellationToken;
-        var held = Body("openai-chat", 700 * 1024);
+        var held = Body("openai-chat", 40 * 1024);
         using var leaving = new CancellationTokenSource();
         var stalled = new StalledContent(held, sendFirst: 1024);
         var holding = SendRawAsync("openai-chat", stalled, leaving.Token);
         await Eventually.ValueAsync("the stalled body's declared bytes taken", _ => Task.FromResult(Bodies.Held), bytes => bytes == held.Length);
 
-        var (refused, response) = await SendAsync(client, Body(client, 400 * 1024));
+        var (refused, response) = await SendAsync(client, Body(client, 30 * 1024));
 
         Assert.Equal(429, refused.Status);
         Assert.Equal(type, refused.Type);
@@ -88,7 +108,7 @@ public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
         await leaving.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => holding);
         await Eventually.ValueAsync("the aborted body's bytes returned", _ => Task.FromResult(Bodies.Held), bytes => bytes == 0);
-        var (status, _) = await PostAsync(client, Body(client, 400 * 1024), ct);
+        var (status, _) = await PostAsync(client, Body(client, 30 * 1024), ct);
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
@@ -98,22 +118,22 @@ public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
 
         // Answered, streamed, chunked, refused by the upstream, not JSON.
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync("openai-chat", Body("openai-chat", 300 * 1024), ct)).Status);
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync("openai-chat", Body("openai-chat", 300 * 1024, stream: true), ct)).Status);
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync("anthropic", new ChunkedContent(Body("anthropic", 300 * 1024)), ct)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("openai-chat", Body("openai-chat", 20 * 1024), ct)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("openai-chat", Body("openai-chat", 20 * 1024, stream: true), ct)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync("anthropic", new ChunkedContent(Body("anthropic", 20 * 1024)), ct)).Status);
         _upstream.Script = new UpstreamScript { FailStatus = 400 };
-        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync("openai-chat", Body("openai-chat", 300 * 1024), ct)).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync("openai-chat", Body("openai-chat", 20 * 1024), ct)).Status);
         _upstream.Reset();
-        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync("openai-chat", Encoding.UTF8.GetBytes("{\"model\": " + new string(' ', 300 * 1024)), ct)).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync("openai-chat", Encoding.UTF8.GetBytes("{\"model\": " + new string(' ', 20 * 1024)), ct)).Status);
         await Eventually.ValueAsync("every body's bytes returned", _ => Task.FromResult(Bodies.Held), held => held == 0);
 
         // The client leaves while the upstream holds its (whole, read) request.
         _upstream.Script = new UpstreamScript { Hang = true };
         using (var leaving = new CancellationTokenSource())
         {
-            var request = PostAsync("openai-chat", Body("openai-chat", 300 * 1024, stream: true), leaving.Token);
+            var request = PostAsync("openai-chat", Body("openai-chat", 20 * 1024, stream: true), leaving.Token);
             await Eventually.ValueAsync("the upstream holding the request", _ => Task.FromResult(_upstream.Requests.Count), hits => hits == 1);
-            Assert.True(Bodies.Held >= 300 * 1024);
+            Assert.True(Bodies.Held >= 20 * 1024);
             await leaving.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
@@ -179,9 +199,9 @@ public sealed class InFlightBodyTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            for (var offset = 0; offset < body.Length; offset += 64 * 1024)
+            for (var offset = 0; offset < body.Length; offset += 8 * 1024)
             {
-                await stream.WriteAsync(body.AsMemory(offset, Math.Min(64 * 1024, body.Length - offset)), cancellationToken);
+                await stream.WriteAsync(body.AsMemory(offset, Math.Min(8 * 1024, body.Length - offset)), cancellationToken);
             }
         }
 
