@@ -29,6 +29,9 @@ internal static class MockUpstream
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+
+            // Kestrel's default (30 MB) would refuse bench/memory's 31 MB bodies, which the relay accepts (32 MB).
+            k.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
             k.Listen(System.Net.IPAddress.Loopback, port);
         });
 

@@ -13,6 +13,7 @@ try
         "check" => await TargetCheck.RunAsync(options),
         "streamclient" => await StreamClient.RunAsync(options),
         "coldstart" => await ColdStart.RunAsync(options),
+        "largebodies" => await LargeBodies.RunAsync(options),
         "report" => Report.Write(options),
         _ => Usage(),
     };
@@ -33,6 +34,7 @@ static int Usage()
           check         --url URL [--header 'k: v' ...] --stream   one call, fails unless it is a correct answer
           streamclient  --url URL [--header ...] --requests N --concurrency C [--model M] [--label L]
           coldstart     --exe PATH --key K --runs N [--cpu C]      process start to first relayed 200, N times
+          largebodies   --url URL [--header ...] --count N --mb M --rounds R   N bodies of M MB at once, R times
           report        --work DIR --out FILE                      RESULTS.md from the raw results
         """);
     return 2;

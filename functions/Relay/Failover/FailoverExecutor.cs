@@ -120,6 +120,7 @@ internal sealed partial class FailoverExecutor
     /// deadline cut short, and an unanswered attempt (the relay's attempt timeout, a connection that failed before any
     /// response) on the last account the plan could still use: those may be the relay's own doing (its queueing, its
     /// burst of connections), and taking out the last account would turn a slow moment into refusals for everyone.
+    /// Nor, on any account, an attempt that never reached the upstream (<see cref="UpstreamAttempt.RelaysOwn"/>).
     /// A genuine upstream status (429, 5xx…) always marks.
     /// </summary>
     private void Mark(UpstreamAttempt attempt, SchedulePlan plan, bool deadlineReached)
@@ -137,7 +138,7 @@ internal sealed partial class FailoverExecutor
         }
 
         var message = attempt.Error?.Message ?? $"upstream answered {attempt.Status}";
-        if (attempt.Unanswered && (deadlineReached || IsLastAvailable(plan, account.Id)))
+        if (attempt.RelaysOwn || attempt.Unanswered && (deadlineReached || IsLastAvailable(plan, account.Id)))
         {
             Log.AttemptFailedUnmarked(_logger, account.Id, failure);
             _health.NoteFailure(account.Id, message);
@@ -220,7 +221,7 @@ internal sealed partial class FailoverExecutor
         [LoggerMessage(EventId = 1600, Level = LogLevel.Information, Message = "Attempt on account {AccountId} failed ({Failure}, status {Status}); trying the next candidate")]
         public static partial void AttemptFailed(ILogger logger, string accountId, FailureKind failure, int status);
 
-        [LoggerMessage(EventId = 1602, Level = LogLevel.Information, Message = "Attempt on account {AccountId} got no answer ({Failure}); not held against it: the request's deadline cut it, or it is the last account available")]
+        [LoggerMessage(EventId = 1602, Level = LogLevel.Information, Message = "Attempt on account {AccountId} got no answer ({Failure}); not held against it: the relay's own queue or socket failed, the request's deadline cut it, or it is the last account available")]
         public static partial void AttemptFailedUnmarked(ILogger logger, string accountId, FailureKind failure);
 
         [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Stream from account {AccountId} broke after the first byte ({Failure})")]

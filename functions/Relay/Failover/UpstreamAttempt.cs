@@ -50,6 +50,13 @@ internal sealed class UpstreamAttempt : IDisposable
     /// </summary>
     public bool Unanswered => Status == 0 && Failure is FailureKind.Timeout or FailureKind.Unreachable;
 
+    /// <summary>
+    /// The failure was the relay's own (its connection queue, a local socket error; see
+    /// <see cref="UpstreamStatus.IsRelaysOwn"/>): noted on the account, never held against it. Still retryable: another
+    /// account is another server with its own connections.
+    /// </summary>
+    public bool RelaysOwn { get; private init; }
+
     /// <summary>Worth another account: the failure was the account's, not the request's.</summary>
     public bool Retryable => Failure is not null;
 
@@ -59,8 +66,8 @@ internal sealed class UpstreamAttempt : IDisposable
     public static UpstreamAttempt Refused(Candidate candidate, int status, ReadOnlyMemory<byte> body, string? contentType, TimeSpan? retryAfter) =>
         new(candidate) { Status = status, Body = body, ContentType = contentType, RetryAfter = retryAfter, Failure = UpstreamStatus.Classify(status, body.Span).Failure };
 
-    public static UpstreamAttempt Broken(Candidate candidate, FailureKind failure, RelayError error) =>
-        new(candidate) { Failure = failure, Error = error };
+    public static UpstreamAttempt Broken(Candidate candidate, FailureKind failure, RelayError error, bool relaysOwn = false) =>
+        new(candidate) { Failure = failure, Error = error, RelaysOwn = relaysOwn };
 
     public void Dispose()
     {

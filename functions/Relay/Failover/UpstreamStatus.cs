@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Serverless.Relay.Accounts;
 
 namespace Serverless.Relay.Failover;
@@ -32,4 +33,32 @@ internal readonly record struct UpstreamStatus(FailureKind? Failure, ErrorKind K
         413 => new(null, ErrorKind.RequestTooLarge),
         _ => new(null, ErrorKind.Upstream),
     };
+
+    /// <summary>
+    /// Whether a call that got no answer failed because of the relay rather than the upstream: it timed out before
+    /// its request reached a connection (it waited in the relay's own connection queue: a connect fails by itself
+    /// sooner, see <c>UpstreamHttpOptions.ConnectTimeout</c>), or its connect failed for a reason local to this
+    /// machine (no free port, no buffer space, too many sockets). Such a failure never marks the account: the upstream
+    /// did nothing wrong, and a slow moment of the relay's own must not take accounts out (issue 11).
+    /// </summary>
+    /// <param name="error">The exception the send ended with.</param>
+    /// <param name="attemptTimedOut">The attempt's own deadline (attempt timeout or total deadline) ended it.</param>
+    /// <param name="requestWritten">The request reached a connection (<c>UpstreamHttp.WasWritten</c>).</param>
+    public static bool IsRelaysOwn(Exception error, bool attemptTimedOut, bool requestWritten)
+    {
+        if (attemptTimedOut && !requestWritten)
+        {
+            return true;
+        }
+
+        for (var inner = error; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable or SocketError.NoBufferSpaceAvailable or SocketError.TooManyOpenSockets })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

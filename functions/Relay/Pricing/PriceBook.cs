@@ -13,6 +13,7 @@ namespace Serverless.Relay.Pricing;
 internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPath, TimeProvider time, ILogger<PriceBook> logger)
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FirstReadRetry = TimeSpan.FromSeconds(1);
     private const string PartitionKey = "pricing";
     private const string RowKey = "current";
 
@@ -46,20 +47,27 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
 
     private async Task<PriceTable> LoadAsync(Cached? previous, CancellationToken cancellationToken)
     {
+        // NOTE: until this instance has read the table once, the read is decisive (longer deadline, asked even during
+        // a storage back-off) and a failure is retried within seconds: the default table in force for a whole TTL
+        // prices an operator's models at nothing, and budgets then admit everything (seen under a burst, issue 11).
         PriceTable table;
+        var failed = false;
         try
         {
-            var read = await hotPath.ReadAsync("the price table", ReadRowAsync, cancellationToken).ConfigureAwait(false);
+            var read = await hotPath.ReadAsync("the price table", ReadRowAsync, cancellationToken, decisive: previous is null || previous.NeverRead).ConfigureAwait(false);
+            failed = read.Failed;
             table = read.Failed ? previous?.Table ?? DefaultPrices.Table
                 : read.Value is { } json ? Parse(json) : DefaultPrices.Table;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.LoadFailed(logger, e);
+            failed = true;
             table = previous?.Table ?? DefaultPrices.Table;
         }
 
-        _cached = new Cached(table, time.GetUtcNow() + Ttl);
+        var neverRead = failed && (previous is null || previous.NeverRead);
+        _cached = new Cached(table, time.GetUtcNow() + (neverRead ? FirstReadRetry : Ttl), neverRead);
         return table;
     }
 
@@ -78,7 +86,8 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
         return PriceTable.Parse(document.RootElement, errors) ?? throw new InvalidDataException("the stored price table is invalid: " + string.Join("; ", errors));
     }
 
-    private sealed record Cached(PriceTable Table, DateTimeOffset ExpiresAt);
+    /// <param name="NeverRead">No read of storage has succeeded yet: <see cref="Table"/> is a stand-in, retried soon.</param>
+    private sealed record Cached(PriceTable Table, DateTimeOffset ExpiresAt, bool NeverRead = false);
 
     private static partial class Log
     {

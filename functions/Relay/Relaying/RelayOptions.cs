@@ -27,4 +27,13 @@ internal sealed class RelayOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:20")]
     public TimeSpan StreamHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Request-body bytes all requests may hold at once (<see cref="InFlightBodies"/>). A body that would not fit in
+    /// what remains is refused before it is read, with 429 and <c>Retry-After</c>; one larger than the whole bound, with
+    /// 413. Sized for a 2 GB Flex Consumption instance: while in flight a body also lives as the canonical request's
+    /// text (UTF-16, twice its bytes), so bodies cost about three times this at most (bench/ANALYSIS.md, "Memory").
+    /// </summary>
+    [Range(64L * 1024, 64L * 1024 * 1024 * 1024)]
+    public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
 }

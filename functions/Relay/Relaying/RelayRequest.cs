@@ -11,17 +11,22 @@ namespace Serverless.Relay.Relaying;
 /// passthrough), and the few client hints the relay honours (stream framing, session id, forwarded headers).
 /// Built from HTTP by <see cref="RelayRequestReader"/>, or in code with <see cref="Create"/>.
 /// </summary>
-/// <remarks>Owns the parsed body document: the canonical request may point into it (tool schemas), so it lives until disposed.</remarks>
+/// <remarks>
+/// Owns the client's body and the document parsed from it: the document reads the body's pooled buffer in place and
+/// the canonical request may point into the document (tool schemas), so both live until the request is disposed, the
+/// document first; only then does the buffer go back to the pool and its bytes back to <see cref="InFlightBodies"/>.
+/// </remarks>
 internal sealed class RelayRequest : IDisposable
 {
+    private readonly RequestBody? _body;
     private readonly JsonDocument? _document;
 
-    internal RelayRequest(ClientKey key, ClientApi api, ChatRequest chat, ReadOnlyMemory<byte> body, JsonDocument? document)
+    internal RelayRequest(ClientKey key, ClientApi api, ChatRequest chat, RequestBody? body, JsonDocument? document)
     {
         Key = key;
         Api = api;
         Chat = chat;
-        Body = body;
+        _body = body;
         _document = document;
     }
 
@@ -32,7 +37,7 @@ internal sealed class RelayRequest : IDisposable
     public ChatRequest Chat { get; }
 
     /// <summary>The client's bytes as they came; empty for a request built in code (which is then always translated).</summary>
-    public ReadOnlyMemory<byte> Body { get; }
+    public ReadOnlyMemory<byte> Body => _body?.Memory ?? default;
 
     public StreamFraming Framing { get; init; }
 
@@ -51,5 +56,9 @@ internal sealed class RelayRequest : IDisposable
     public static RelayRequest Create(ClientKey key, ChatRequest chat, ClientApi? api = null, string? sessionId = null) =>
         new(key, api ?? ClientApis.InProcess, chat, default, null) { SessionHint = sessionId is null ? null : "h:" + sessionId };
 
-    public void Dispose() => _document?.Dispose();
+    public void Dispose()
+    {
+        _document?.Dispose();
+        _body?.Dispose();
+    }
 }

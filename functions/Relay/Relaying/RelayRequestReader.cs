@@ -17,7 +17,12 @@ internal readonly record struct RequestRead(ClientKey? Key, RelayRequest? Reques
 /// Builds a <see cref="RelayRequest"/> from HTTP, in one step: authenticate the key, read the body, parse the JSON and
 /// read it in the client API's format. Every failure is a value.
 /// </summary>
-internal sealed class RelayRequestReader(ClientAuthenticator authenticator)
+/// <remarks>
+/// The body is held from here on: every failure below disposes it, and a built request owns it (see
+/// <see cref="RelayRequest"/>), so its buffer and its share of <see cref="InFlightBodies"/> come back however the
+/// request ends.
+/// </remarks>
+internal sealed class RelayRequestReader(ClientAuthenticator authenticator, InFlightBodies inFlight)
 {
     public async ValueTask<RequestRead> ReadAsync(HttpContext context, ClientApi api, RouteHints hints, CanonicalReader? read = null)
     {
@@ -28,8 +33,8 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator)
             return new RequestRead(null, null, authError);
         }
 
-        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, cancellationToken).ConfigureAwait(false);
-        if (bodyError is not null)
+        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, inFlight, cancellationToken).ConfigureAwait(false);
+        if (body is null)
         {
             return new RequestRead(key, null, bodyError);
         }
@@ -37,10 +42,11 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator)
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            document = JsonDocument.Parse(body.Memory);
         }
         catch (JsonException e)
         {
+            body.Dispose();
             return new RequestRead(key, null, RelayError.Invalid($"Request body is not valid JSON: {e.Message}"));
         }
 
@@ -52,12 +58,20 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator)
         catch (Exception e) when (e is not OperationCanceledException)
         {
             document.Dispose();
+            body.Dispose();
             return new RequestRead(key, null, RelayOutcome.InternalError, e);
+        }
+        catch
+        {
+            document.Dispose();
+            body.Dispose();
+            throw;
         }
 
         if (!parsed.IsSuccess)
         {
             document.Dispose();
+            body.Dispose();
             return new RequestRead(key, null, parsed.Error);
         }
 

@@ -19,6 +19,7 @@ internal static class RelayingServiceCollectionExtensions
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelsResponder>();
+        services.AddSingleton<InFlightBodies>();
         services.AddSingleton<RelayRequestReader>();
         services.AddSingleton<UpstreamSender>();
         services.AddSingleton<RelayForwarder>();

@@ -61,17 +61,29 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
             var bytes = await response.Content.ReadAsByteArrayAsync(attemptToken).ConfigureAwait(false);
             return Stamp(UpstreamAttempt.Answered(candidate, response, bytes), call);
         }
-        catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!clientAborted.IsCancellationRequested)
         {
             response?.Dispose();
+            if (UpstreamStatus.IsRelaysOwn(e, attemptToken.IsCancellationRequested, UpstreamHttp.WasWritten(call.Message)))
+            {
+                // Every connection to this server stayed busy: the relay's own queue, not the upstream's slowness.
+                Log.ConnectionQueueTimedOut(logger, account.Id);
+                return UpstreamAttempt.Broken(
+                    candidate,
+                    FailureKind.Timeout,
+                    new RelayError(ErrorKind.Unavailable, $"The relay's connections to the upstream {account.Provider.WireName()} stayed busy; retry shortly.") { RetryAfter = TimeSpan.FromSeconds(1) },
+                    relaysOwn: true);
+            }
+
             return UpstreamAttempt.Broken(candidate, FailureKind.Timeout, new RelayError(ErrorKind.Timeout, $"The upstream did not answer within {failoverOptions.Value.AttemptTimeout.TotalSeconds:0.#} s."));
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !clientAborted.IsCancellationRequested)
         {
             response?.Dispose();
             var reason = e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection reset";
-            Log.UpstreamUnreachable(logger, account.Id, reason);
-            return UpstreamAttempt.Broken(candidate, FailureKind.Unreachable, new RelayError(ErrorKind.Upstream, $"Could not reach the upstream {account.Provider.WireName()} ({reason})."));
+            var relaysOwn = UpstreamStatus.IsRelaysOwn(e, attemptTimedOut: false, UpstreamHttp.WasWritten(call.Message));
+            Log.UpstreamUnreachable(logger, account.Id, relaysOwn ? reason + " (a local socket error)" : reason);
+            return UpstreamAttempt.Broken(candidate, FailureKind.Unreachable, new RelayError(ErrorKind.Upstream, $"Could not reach the upstream {account.Provider.WireName()} ({reason})."), relaysOwn);
         }
     }
 
@@ -100,6 +112,9 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Upstream account {AccountId} unreachable: {Reason}")]
         public static partial void UpstreamUnreachable(ILogger logger, string accountId, string reason);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Call to account {AccountId} timed out waiting for a free upstream connection (UpstreamHttp:MaxConnectionsPerServer); the account is not marked")]
+        public static partial void ConnectionQueueTimedOut(ILogger logger, string accountId);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Upstream account {AccountId} answered {Status}")]
         public static partial void UpstreamRefused(ILogger logger, string accountId, int status);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -56,15 +57,22 @@ internal static class SessionKey
         return null;
     }
 
+    /// <summary>
+    /// The hash of the system prompt and the first user message, streamed into SHA-256 part by part: a 30 MB message
+    /// is read in place, never joined or copied (it was copied twice before, issue 11). The bytes hashed are exactly
+    /// those of the joined text (the encoder carries a surrogate pair split across parts), so bindings made before
+    /// still match.
+    /// </summary>
     private static string? Derived(ChatRequest request)
     {
-        var text = new StringBuilder();
+        using var text = new TextHash();
         foreach (var part in request.System)
         {
-            text.Append(part.Text).Append('\n');
+            text.Append(part.Text);
+            text.Append("\n");
         }
 
-        text.Append('\u0001');
+        text.Append("\u0001");
         foreach (var message in request.Messages)
         {
             if (message.Role != ChatRole.User)
@@ -83,6 +91,41 @@ internal static class SessionKey
             break;
         }
 
-        return text.Length <= 1 ? null : "p:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        return text.Chars <= 1 ? null : "p:" + text.Finish();
+    }
+
+    /// <summary>SHA-256 over the UTF-8 of text appended in pieces, encoded a bounded chunk at a time.</summary>
+    private sealed class TextHash : IDisposable
+    {
+        private const int ChunkChars = 4096;
+
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly Encoder _encoder = Encoding.UTF8.GetEncoder();
+        private readonly byte[] _bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(ChunkChars));
+
+        public long Chars { get; private set; }
+
+        public void Append(ReadOnlySpan<char> text)
+        {
+            Chars += text.Length;
+            while (!text.IsEmpty)
+            {
+                var chunk = text[..Math.Min(ChunkChars, text.Length)];
+                _hash.AppendData(_bytes, 0, _encoder.GetBytes(chunk, _bytes, flush: false));
+                text = text[chunk.Length..];
+            }
+        }
+
+        public string Finish()
+        {
+            _hash.AppendData(_bytes, 0, _encoder.GetBytes([], _bytes, flush: true));
+            return Convert.ToHexStringLower(_hash.GetHashAndReset());
+        }
+
+        public void Dispose()
+        {
+            _hash.Dispose();
+            ArrayPool<byte>.Shared.Return(_bytes);
+        }
     }
 }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Canonical;
@@ -60,5 +62,43 @@ public sealed class SessionKeyTests
     public void Of_NothingToIdentify_Null()
     {
         Assert.Null(Key(new ChatRequest { Model = "m", Messages = [] }));
+    }
+
+    [Fact]
+    public void Of_DerivedKey_IsTheHashOfTheJoinedText()
+    {
+        // A surrogate pair across the hasher's 4096-char chunks, and one across two parts: the bytes must be those of the joined text.
+        var first = new string('a', 4095) + "\U0001F600" + new string('b', 10_000) + "\uD83D";
+        var request = new ChatRequest
+        {
+            Model = "M",
+            System = [new TextPart("sys one"), new TextPart("")],
+            Messages =
+            [
+                new ChatMessage(ChatRole.Assistant, [new TextPart("ignored")]),
+                new ChatMessage(ChatRole.User, [new TextPart(first), new TextPart("\uDE00 tail")]),
+                new ChatMessage(ChatRole.User, [new TextPart("later turn")]),
+            ],
+        };
+
+        var joined = "sys one\n\n\u0001" + first + "\uDE00 tail";
+        var id = "p:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(joined)));
+        var expected = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("key_1\nm\n" + id)).AsSpan(0, 16));
+
+        Assert.Equal(expected, SessionKey.Of("key_1", request, clientHint: null));
+    }
+
+    [Fact]
+    public void Of_LargeFirstMessage_HashedWithoutCopyingIt()
+    {
+        var request = Request("be brief", (ChatRole.User, new string('x', 8 * 1024 * 1024)));
+        SessionKey.Of("key_1", request, clientHint: null); // JIT and pool warm-up out of the count
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var key = SessionKey.Of("key_1", request, clientHint: null);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.NotNull(key);
+        Assert.True(allocated < 64 * 1024, $"hashing an 8 M-char message allocated {allocated} bytes");
     }
 }

@@ -27,6 +27,7 @@ public sealed class LoopbackUpstream : IAsyncDisposable
     private int _failuresServed;
     private int _inFlight;
     private int _maxInFlight;
+    private ConnectionCount _connections = new();
 
     private LoopbackUpstream(WebApplication app)
     {
@@ -93,8 +94,20 @@ public sealed class LoopbackUpstream : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var upstream = new LoopbackUpstream(builder.Build());
+        var connections = new ConnectionCount();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+        {
+            connections.Opened();
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                connections.Closed();
+            }
+        })));
+        var upstream = new LoopbackUpstream(builder.Build()) { _connections = connections };
         await upstream._app.StartAsync(cancellationToken);
 
         // Port 0 lets the OS pick; the bound address is only known after start.
@@ -106,6 +119,12 @@ public sealed class LoopbackUpstream : IAsyncDisposable
 
     /// <summary>The most requests this fake has been handling at once since it started.</summary>
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    /// <summary>The most TCP connections open to this fake at once since it started.</summary>
+    public int MaxConnections => _connections.Max;
+
+    /// <summary>TCP connections accepted since it started.</summary>
+    public int ConnectionsAccepted => _connections.Accepted;
 
     /// <summary>Forgets recorded requests and returns to the default script.</summary>
     public void Reset()
@@ -231,6 +250,11 @@ public sealed class LoopbackUpstream : IAsyncDisposable
         }
 
         // 3. Answer.
+        if (script.BeforeAnswer is { } before)
+        {
+            await before(context.RequestAborted);
+        }
+
         await endpoint.AnswerAsync(context, body, script);
     }
 
@@ -278,5 +302,29 @@ public sealed class LoopbackUpstream : IAsyncDisposable
         context.Response.StatusCode = failure.Status;
         context.Response.ContentType = "application/json";
         return context.Response.WriteAsync(WireJson.Write(failure.Body), context.RequestAborted);
+    }
+
+    /// <summary>Connections open now and at most, counted by Kestrel's connection middleware.</summary>
+    private sealed class ConnectionCount
+    {
+        private int _open;
+        private int _max;
+        private int _accepted;
+
+        public int Max => Volatile.Read(ref _max);
+
+        public int Accepted => Volatile.Read(ref _accepted);
+
+        public void Opened()
+        {
+            Interlocked.Increment(ref _accepted);
+            var now = Interlocked.Increment(ref _open);
+            int max;
+            while (now > (max = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, max) != max)
+            {
+            }
+        }
+
+        public void Closed() => Interlocked.Decrement(ref _open);
     }
 }

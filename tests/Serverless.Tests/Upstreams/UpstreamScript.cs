@@ -37,4 +37,10 @@ public sealed record UpstreamScript
     /// event N until its client has seen event N-1 (a gate instead of a clock) or until the relay hangs up.
     /// </summary>
     public Func<int, CancellationToken, Task>? BeforeContentEvent { get; init; }
+
+    /// <summary>
+    /// Awaited before a valid request is answered (after every check), so a test can hold requests at the upstream
+    /// until enough of them arrived (a gate instead of a clock).
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeAnswer { get; init; }
 }
