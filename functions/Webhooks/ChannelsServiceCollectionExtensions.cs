@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Relay.Admin;
+using Serverless.Relay.Secrets;
 using Serverless.Webhooks.ChannelAdmin;
 using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Conversations;
@@ -22,6 +23,7 @@ public static class ChannelsServiceCollectionExtensions
         services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton<ChannelStore>();
+        services.AddEncryptedColumns(ChannelStore.EncryptedColumns);
         services.TryAddSingleton<PendingMessages>();
         services.TryAddSingleton<ConversationStore>();
         services.AddSingleton<IAdminEndpointGroup, ChannelEndpoints>();

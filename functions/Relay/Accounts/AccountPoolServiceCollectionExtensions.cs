@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Secrets;
 
 namespace Serverless.Relay.Accounts;
 
@@ -18,6 +19,7 @@ internal static class AccountPoolServiceCollectionExtensions
         services.AddOptions<AccountHealthOptions>().Bind(configuration.GetSection(AccountHealthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccountStore>();
+        services.AddEncryptedColumns(AccountStore.EncryptedColumns);
         services.TryAddSingleton<AccountDirectory>();
         services.TryAddSingleton<IAccountDirectory>(sp => sp.GetRequiredService<AccountDirectory>());
         services.TryAddSingleton<AccountEventLog>();

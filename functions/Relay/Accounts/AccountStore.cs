@@ -34,7 +34,7 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
     internal const string LeaseUntilColumn = "RefreshLeaseUntil";
 
     /// <summary>Every column that holds a secret, for key rotation.</summary>
-    internal static readonly string[] SecretColumns = [ApiKeyColumn, AccessTokenColumn, RefreshTokenColumn, ClientSecretColumn];
+    internal static readonly EncryptedColumns EncryptedColumns = new(RelayTables.Accounts, [ApiKeyColumn, AccessTokenColumn, RefreshTokenColumn, ClientSecretColumn]);
     private const int MaxUpdateAttempts = 5;
 
     /// <summary>Encrypts an API key bound to this account's row: it cannot be copied to another account.</summary>
@@ -82,23 +82,6 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
         {
             return null;
         }
-    }
-
-    /// <summary>Every row as stored, with its ETag: for re-encrypting secrets under a new key.</summary>
-    internal async IAsyncEnumerable<TableEntity> ListEntitiesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKey}"), cancellationToken: cancellationToken))
-        {
-            yield return entity;
-        }
-    }
-
-    internal async Task<TableEntity?> GetEntityIfExistsAsync(string id, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken);
-        return response.HasValue ? response.Value : null;
     }
 
     internal static string ScopeOf(string id, string column) => SecretProtector.ScopeOf(RelayTables.Accounts, PartitionKey, id, column);

@@ -23,4 +23,15 @@ internal static class SecretsServiceCollectionExtensions
         services.TryAddSingleton<SecretProtector>();
         return services;
     }
+
+    /// <summary>Registers a table's encrypted columns for key rotation; once per table, however often its owner is added.</summary>
+    public static IServiceCollection AddEncryptedColumns(this IServiceCollection services, EncryptedColumns columns)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(EncryptedColumns) && d.ImplementationInstance is EncryptedColumns known && known.Table == columns.Table))
+        {
+            services.AddSingleton(columns);
+        }
+
+        return services;
+    }
 }

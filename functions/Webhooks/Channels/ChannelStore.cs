@@ -25,6 +25,9 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     private const int MaxUpdateAttempts = 5;
     private const int MaxCached = 10_000;
 
+    /// <summary>The credentials, for key rotation.</summary>
+    internal static readonly EncryptedColumns EncryptedColumns = new(Table, [CredentialsColumn]);
+
     /// <summary>How long an instance serves a channel from memory; an admin change reaches other instances within it.</summary>
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
 

@@ -21,6 +21,9 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
     internal const string SettingsColumn = "Settings";
     private const int MaxUpdateAttempts = 5;
 
+    /// <summary>The settings, for key rotation.</summary>
+    internal static readonly EncryptedColumns EncryptedColumns = new(Table, [SettingsColumn]);
+
     /// <summary>How long an instance keeps the list of targets; an admin change reaches other instances within it.</summary>
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Limits;
+using Serverless.Relay.Secrets;
 
 namespace Serverless.Webhooks.Notifications;
 
@@ -20,6 +21,7 @@ internal static class NotificationsServiceCollectionExtensions
         services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NotificationStore>();
+        services.AddEncryptedColumns(NotificationStore.EncryptedColumns);
         services.TryAddSingleton<NotificationBacklog>();
         services.TryAddSingleton<NotificationComposer>();
         services.TryAddSingleton<NotificationOutbox>();

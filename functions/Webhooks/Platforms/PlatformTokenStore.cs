@@ -23,6 +23,12 @@ internal sealed class PlatformTokenStore(RelayTables tables, SecretProtector pro
     private const string LeaseOwnerColumn = "LeaseOwner";
     private const string LeaseUntilColumn = "LeaseUntil";
 
+    /// <summary>
+    /// The token, for key rotation. A cache: a token no key reads is deleted by the rotation (the next caller fetches a
+    /// new one, as <see cref="ReadAsync"/> does for it anyway), never reported as unreadable.
+    /// </summary>
+    internal static readonly EncryptedColumns EncryptedColumns = new(Table, [TokenColumn], IsCache: true);
+
     public async Task<LeaseView<StoredPlatformToken>> ReadAsync(Channel channel, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Serverless.Relay.Secrets;
 using Serverless.Webhooks.Platforms.DingTalk;
 using Serverless.Webhooks.Platforms.Feishu;
 using Serverless.Webhooks.Platforms.Slack;
@@ -21,6 +22,7 @@ internal static class PlatformsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PlatformHttp>();
         services.TryAddSingleton<PlatformTokenStore>();
+        services.AddEncryptedColumns(PlatformTokenStore.EncryptedColumns);
         services.TryAddSingleton<PlatformTokenCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IImPlatform, TelegramPlatform>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IImPlatform, SlackPlatform>());
