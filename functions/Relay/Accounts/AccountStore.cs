@@ -35,7 +35,14 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
 
     /// <summary>Every column that holds a secret, for key rotation.</summary>
     internal static readonly EncryptedColumns EncryptedColumns = new(RelayTables.Accounts, [ApiKeyColumn, AccessTokenColumn, RefreshTokenColumn, ClientSecretColumn]);
-    private const int MaxUpdateAttempts = 5;
+    private readonly RecordTable<AccountRow> _records = new(tables, new RecordShape<AccountRow>(
+        RelayTables.Accounts,
+        PartitionKey,
+        ToEntity,
+        FromEntity,
+        row => row.Account.CreatedAt,
+        (stored, changed) => changed with { Account = changed.Account with { Id = stored.Account.Id, ApiKey = null } },
+        NotFound));
 
     /// <summary>Encrypts an API key bound to this account's row: it cannot be copied to another account.</summary>
     public string ProtectApiKey(string id, string apiKey) => protector.Protect(apiKey, ScopeOf(id));
@@ -86,11 +93,7 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
 
     internal static string ScopeOf(string id, string column) => SecretProtector.ScopeOf(RelayTables.Accounts, PartitionKey, id, column);
 
-    public async Task CreateAsync(AccountRow row, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        await table.AddEntityAsync(ToEntity(row), cancellationToken);
-    }
+    public Task CreateAsync(AccountRow row, CancellationToken cancellationToken) => _records.CreateAsync(row, cancellationToken);
 
     /// <summary>Stores a new account with its credentials, encrypting every secret here (the caller never sees a column).</summary>
     public async Task<AccountRow> CreateAsync(UpstreamAccount account, string? apiKey, OAuthCredentials? oauth, CancellationToken cancellationToken)
@@ -126,81 +129,16 @@ internal sealed class AccountStore(RelayTables tables, SecretProtector protector
             return new AccountRow(changed.Value!, protectedKey, row.OAuth);
         }, cancellationToken);
 
-    public async Task<AccountRow?> GetIfExistsAsync(string id, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken);
-        return response.HasValue ? FromEntity(response.Value!) : null;
-    }
+    public Task<AccountRow?> GetIfExistsAsync(string id, CancellationToken cancellationToken) => _records.GetAsync(id, cancellationToken);
 
     /// <summary>Every stored account, in creation order. Rows naming an unknown provider are left out.</summary>
-    public async Task<IReadOnlyList<AccountRow>> ListAsync(CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        var rows = new List<AccountRow>();
-        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKey}"), cancellationToken: cancellationToken))
-        {
-            if (FromEntity(entity) is { } row)
-            {
-                rows.Add(row);
-            }
-        }
+    public Task<IReadOnlyList<AccountRow>> ListAsync(CancellationToken cancellationToken) => _records.ListAsync(cancellationToken);
 
-        rows.Sort((a, b) => a.Account.CreatedAt.CompareTo(b.Account.CreatedAt));
-        return rows;
-    }
+    /// <summary>Read, change, write conditional on the ETag; the stored key stays encrypted, never in the account.</summary>
+    public Task<Result<AccountRow>> UpdateAsync(string id, Func<AccountRow, Result<AccountRow>> change, CancellationToken cancellationToken) =>
+        _records.UpdateAsync(id, change, cancellationToken);
 
-    /// <summary>Read, change, write conditional on the ETag; retried when another writer got there first.</summary>
-    public async Task<Result<AccountRow>> UpdateAsync(string id, Func<AccountRow, Result<AccountRow>> change, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        return await ETagUpdate.RunAsync<Result<AccountRow>>(table, PartitionKey, id, async (current, token) =>
-        {
-            if (current is null || FromEntity(current) is not { } row)
-            {
-                return ETagWrite.Done<Result<AccountRow>>(NotFound(id));
-            }
-
-            var changed = change(row);
-            if (!changed.IsSuccess)
-            {
-                return ETagWrite.Done(changed);
-            }
-
-            var updated = changed.Value! with { Account = changed.Value!.Account with { Id = id, ApiKey = null } };
-            try
-            {
-                await table.UpdateEntityAsync(ToEntity(updated), current.ETag, TableUpdateMode.Replace, token);
-                return ETagWrite.Done<Result<AccountRow>>(updated);
-            }
-            catch (RequestFailedException e) when (e.Status is 404)
-            {
-                return ETagWrite.Done<Result<AccountRow>>(NotFound(id));
-            }
-        }, cancellationToken, MaxUpdateAttempts);
-    }
-
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(RelayTables.Accounts, cancellationToken);
-        // NOTE: read first: Azurite answers 204 to a delete of a missing entity with ETag '*', where Azure answers 404.
-        var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, select: ["PartitionKey"], cancellationToken);
-        if (!current.HasValue)
-        {
-            return false;
-        }
-
-        try
-        {
-            await table.DeleteEntityAsync(PartitionKey, id, ETag.All, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return false;
-        }
-
-        return true;
-    }
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) => _records.DeleteAsync(id, cancellationToken);
 
     internal static RelayError NotFound(string id) => new(ErrorKind.NotFound, $"no account has id '{id}'");
 

@@ -133,22 +133,7 @@ internal sealed class ModelGroupStore(RelayTables tables)
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.ModelGroups, cancellationToken);
-        // NOTE: read first: Azurite answers 204 to a delete of a missing entity with ETag '*', where Azure answers 404.
-        var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKeyOf(name), select: ["PartitionKey"], cancellationToken);
-        if (!current.HasValue)
-        {
-            return false;
-        }
-
-        try
-        {
-            await table.DeleteEntityAsync(PartitionKey, RowKeyOf(name), ETag.All, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return false;
-        }
+        return await TableRows.DeleteIfExistsAsync(table, PartitionKey, RowKeyOf(name), cancellationToken);
     }
 
     private static TableEntity ToEntity(ModelGroup group)

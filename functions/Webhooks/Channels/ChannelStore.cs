@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Errors;
@@ -22,7 +21,6 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     public const string IdPrefix = "chan";
     internal const string PartitionKey = "channel";
     internal const string CredentialsColumn = "Credentials";
-    private const int MaxUpdateAttempts = 5;
     private const int MaxCached = 10_000;
 
     /// <summary>The credentials, for key rotation.</summary>
@@ -32,6 +30,14 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, (Channel? Channel, long Until)> _cache = new(StringComparer.Ordinal);
+    private readonly RecordTable<Channel> _records = new(tables, new RecordShape<Channel>(
+        Table,
+        PartitionKey,
+        channel => ToEntity(channel, protector),
+        entity => FromEntity(entity, protector, logger),
+        channel => channel.CreatedAt,
+        (stored, changed) => changed with { Id = stored.Id, CreatedAt = stored.CreatedAt },
+        NotFound));
 
     public static RelayError NotFound(string id) => new(ErrorKind.NotFound, $"no channel has id '{id}'");
 
@@ -74,96 +80,33 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     }
 
     /// <summary>Read from storage, bypassing the cache (the admin API).</summary>
-    public async Task<Channel?> GetIfExistsAsync(string id, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? FromEntity(response.Value!) : null;
-    }
+    public Task<Channel?> GetIfExistsAsync(string id, CancellationToken cancellationToken) => _records.GetAsync(id, cancellationToken);
 
     /// <summary>Every channel, in creation order; rows of an unknown platform are left out.</summary>
-    public async Task<IReadOnlyList<Channel>> ListAsync(CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        var channels = new List<Channel>();
-        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKey}"), cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (FromEntity(entity) is { } channel)
-            {
-                channels.Add(channel);
-            }
-        }
-
-        channels.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
-        return channels;
-    }
+    public Task<IReadOnlyList<Channel>> ListAsync(CancellationToken cancellationToken) => _records.ListAsync(cancellationToken);
 
     public async Task CreateAsync(Channel channel, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        await table.AddEntityAsync(ToEntity(channel), cancellationToken).ConfigureAwait(false);
+        await _records.CreateAsync(channel, cancellationToken).ConfigureAwait(false);
         _cache.TryRemove(channel.Id, out _);
     }
 
-    /// <summary>Read, change, write conditional on the ETag; retried when another writer got there first.</summary>
     public async Task<Result<Channel>> UpdateAsync(string id, Func<Channel, Result<Channel>> change, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        var result = await ETagUpdate.RunAsync<Result<Channel>>(table, PartitionKey, id, async (current, token) =>
-        {
-            if (current is null || FromEntity(current) is not { } channel)
-            {
-                return ETagWrite.Done<Result<Channel>>(NotFound(id));
-            }
-
-            var changed = change(channel);
-            if (!changed.IsSuccess)
-            {
-                return ETagWrite.Done(changed);
-            }
-
-            var updated = changed.Value! with { Id = id, CreatedAt = channel.CreatedAt };
-            try
-            {
-                await table.UpdateEntityAsync(ToEntity(updated), current.ETag, TableUpdateMode.Replace, token).ConfigureAwait(false);
-                return ETagWrite.Done<Result<Channel>>(updated);
-            }
-            catch (RequestFailedException e) when (e.Status is 404)
-            {
-                return ETagWrite.Done<Result<Channel>>(NotFound(id));
-            }
-        }, cancellationToken, MaxUpdateAttempts).ConfigureAwait(false);
+        var result = await _records.UpdateAsync(id, change, cancellationToken).ConfigureAwait(false);
         _cache.TryRemove(id, out _);
         return result;
     }
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
         _cache.TryRemove(id, out _);
-
-        // NOTE: read first: Azurite answers 204 to a delete of a missing entity, where Azure answers 404.
-        var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, select: ["PartitionKey"], cancellationToken).ConfigureAwait(false);
-        if (!current.HasValue)
-        {
-            return false;
-        }
-
-        try
-        {
-            await table.DeleteEntityAsync(PartitionKey, id, ETag.All, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return false;
-        }
-
-        return true;
+        return _records.DeleteAsync(id, cancellationToken);
     }
 
     internal static string ScopeOf(string id) => SecretProtector.ScopeOf(Table, PartitionKey, id, CredentialsColumn);
 
-    private TableEntity ToEntity(Channel channel) => new(PartitionKey, channel.Id)
+    private static TableEntity ToEntity(Channel channel, SecretProtector protector) => new(PartitionKey, channel.Id)
     {
         ["Platform"] = channel.Platform.WireName(),
         ["Name"] = channel.Name,
@@ -177,7 +120,7 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
         [CredentialsColumn] = protector.Protect(StorageJson.WriteMap(channel.Credentials), ScopeOf(channel.Id)),
     };
 
-    private Channel? FromEntity(TableEntity entity)
+    private static Channel? FromEntity(TableEntity entity, SecretProtector protector, ILogger logger)
     {
         if (!ChannelPlatforms.TryParse(entity.GetString("Platform"), out var platform)
             || !Uri.TryCreate(entity.GetString("ApiBaseUrl"), UriKind.Absolute, out var apiBaseUrl))

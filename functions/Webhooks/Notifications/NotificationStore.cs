@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.Errors;
@@ -19,7 +18,6 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
     public const string IdPrefix = "ntf";
     internal const string PartitionKey = "target";
     internal const string SettingsColumn = "Settings";
-    private const int MaxUpdateAttempts = 5;
 
     /// <summary>The settings, for key rotation.</summary>
     internal static readonly EncryptedColumns EncryptedColumns = new(Table, [SettingsColumn]);
@@ -28,6 +26,14 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
 
     private readonly Lock _gate = new();
+    private readonly RecordTable<NotificationTarget> _records = new(tables, new RecordShape<NotificationTarget>(
+        Table,
+        PartitionKey,
+        target => ToEntity(target, protector),
+        entity => FromEntity(entity, protector, logger),
+        target => target.CreatedAt,
+        (stored, changed) => changed with { Id = stored.Id, Type = stored.Type, CreatedAt = stored.CreatedAt },
+        NotFound));
     private (IReadOnlyList<NotificationTarget> Targets, long Until)? _cached;
 
     public static RelayError NotFound(string id) => new(ErrorKind.NotFound, $"no notification target has id '{id}'");
@@ -53,43 +59,18 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
         return targets;
     }
 
-    public async Task<NotificationTarget?> GetIfExistsAsync(string id, CancellationToken cancellationToken)
-    {
-        if (!StorageIds.IsWellFormed(IdPrefix, id))
-        {
-            return null;
-        }
-
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? FromEntity(response.Value!) : null;
-    }
+    public Task<NotificationTarget?> GetIfExistsAsync(string id, CancellationToken cancellationToken) =>
+        StorageIds.IsWellFormed(IdPrefix, id) ? _records.GetAsync(id, cancellationToken) : Task.FromResult<NotificationTarget?>(null);
 
     /// <summary>Every target, in creation order; rows of an unknown type are left out.</summary>
-    public async Task<IReadOnlyList<NotificationTarget>> ListAsync(CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        var targets = new List<NotificationTarget>();
-        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKey}"), cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (FromEntity(entity) is { } target)
-            {
-                targets.Add(target);
-            }
-        }
-
-        targets.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
-        return targets;
-    }
+    public Task<IReadOnlyList<NotificationTarget>> ListAsync(CancellationToken cancellationToken) => _records.ListAsync(cancellationToken);
 
     public async Task CreateAsync(NotificationTarget target, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        await table.AddEntityAsync(ToEntity(target), cancellationToken).ConfigureAwait(false);
+        await _records.CreateAsync(target, cancellationToken).ConfigureAwait(false);
         Invalidate();
     }
 
-    /// <summary>Read, change, write conditional on the ETag; retried when another writer got there first.</summary>
     public async Task<Result<NotificationTarget>> UpdateAsync(string id, Func<NotificationTarget, Result<NotificationTarget>> change, CancellationToken cancellationToken)
     {
         if (!StorageIds.IsWellFormed(IdPrefix, id))
@@ -97,31 +78,7 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
             return NotFound(id);
         }
 
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-        var result = await ETagUpdate.RunAsync<Result<NotificationTarget>>(table, PartitionKey, id, async (current, token) =>
-        {
-            if (current is null || FromEntity(current) is not { } target)
-            {
-                return ETagWrite.Done<Result<NotificationTarget>>(NotFound(id));
-            }
-
-            var changed = change(target);
-            if (!changed.IsSuccess)
-            {
-                return ETagWrite.Done(changed);
-            }
-
-            var updated = changed.Value! with { Id = id, Type = target.Type, CreatedAt = target.CreatedAt };
-            try
-            {
-                await table.UpdateEntityAsync(ToEntity(updated), current.ETag, TableUpdateMode.Replace, token).ConfigureAwait(false);
-                return ETagWrite.Done<Result<NotificationTarget>>(updated);
-            }
-            catch (RequestFailedException e) when (e.Status is 404)
-            {
-                return ETagWrite.Done<Result<NotificationTarget>>(NotFound(id));
-            }
-        }, cancellationToken, MaxUpdateAttempts).ConfigureAwait(false);
+        var result = await _records.UpdateAsync(id, change, cancellationToken).ConfigureAwait(false);
         Invalidate();
         return result;
     }
@@ -133,29 +90,14 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
             return false;
         }
 
-        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
-
-        // NOTE: read first: Azurite answers 204 to a delete of a missing entity, where Azure answers 404.
-        var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, id, select: ["PartitionKey"], cancellationToken).ConfigureAwait(false);
-        if (!current.HasValue)
-        {
-            return false;
-        }
-
         try
         {
-            await table.DeleteEntityAsync(PartitionKey, id, ETag.All, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return false;
+            return await _records.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             Invalidate();
         }
-
-        return true;
     }
 
     internal static string ScopeOf(string id) => SecretProtector.ScopeOf(Table, PartitionKey, id, SettingsColumn);
@@ -168,7 +110,7 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
         }
     }
 
-    private TableEntity ToEntity(NotificationTarget target) => new(PartitionKey, target.Id)
+    private static TableEntity ToEntity(NotificationTarget target, SecretProtector protector) => new(PartitionKey, target.Id)
     {
         ["Type"] = target.Type.WireName(),
         ["Name"] = target.Name,
@@ -178,7 +120,7 @@ internal sealed partial class NotificationStore(RelayTables tables, SecretProtec
         [SettingsColumn] = protector.Protect(StorageJson.WriteMap(target.Settings), ScopeOf(target.Id)),
     };
 
-    private NotificationTarget? FromEntity(TableEntity entity)
+    private static NotificationTarget? FromEntity(TableEntity entity, SecretProtector protector, ILogger logger)
     {
         if (!NotificationTypes.TryParse(entity.GetString("Type"), out var type))
         {
