@@ -12,10 +12,10 @@ public sealed class AdminFaultTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
     private const string NameMessage = "name must be a non-empty string of at most 200 characters without '/', '\\', '#', '?' or control characters";
-    private AdminHost _host = null!;
+    private RelayHost _host = null!;
 
     public async ValueTask InitializeAsync() =>
-        _host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("adminfault")), new ManualTimeProvider(), TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        _host = await RelayHost.StartAsync(azurite, StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("adminfault")), new ManualTimeProvider()).WaitAsync(Timeout);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
@@ -46,8 +46,9 @@ public sealed class AdminFaultTests(AzuriteFixture azurite) : IAsyncLifetime
         request.Headers.TransferEncodingChunked = true;
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "admin-secret");
 
-        using var response = await _host.Client.SendAsync(request, ct).WaitAsync(Timeout, ct);
-        var answer = new Answer((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct), response);
+        using var http = _host.CreateClient();
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var answer = new RelayAnswer((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct), response);
 
         Assert.Equal(413, answer.Status);
         Assert.Equal("request body is larger than 1024 KB", answer.ErrorMessage);
@@ -155,7 +156,7 @@ public sealed class AdminFaultTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.DoesNotContain("pass", read.Body, StringComparison.Ordinal);
     }
 
-    private async Task<Answer> SendBytesAsync(HttpMethod method, string path, byte[]? body)
+    private async Task<RelayAnswer> SendBytesAsync(HttpMethod method, string path, byte[]? body)
     {
         var ct = TestContext.Current.CancellationToken;
         using var request = new HttpRequestMessage(method, path);
@@ -166,7 +167,8 @@ public sealed class AdminFaultTests(AzuriteFixture azurite) : IAsyncLifetime
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
-        using var response = await _host.Client.SendAsync(request, ct).WaitAsync(Timeout, ct);
-        return new Answer((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct), response);
+        using var http = _host.CreateClient();
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        return new RelayAnswer((int)response.StatusCode, await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct), response);
     }
 }

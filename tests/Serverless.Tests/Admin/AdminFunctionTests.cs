@@ -15,14 +15,14 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     private const string ProviderList = "openai, azure-openai, anthropic, gemini, openrouter, ollama, openai-compatible";
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
     private readonly ManualTimeProvider _time = new();
-    private AdminHost _host = null!;
+    private RelayHost _host = null!;
 
     public async ValueTask InitializeAsync() =>
-        _host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("admin")), _time, TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        _host = await RelayHost.StartAsync(azurite, StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("admin")), _time).WaitAsync(Timeout);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    private Task<Answer> SendAsync(HttpMethod method, string path, string? json = null, string? adminKey = "admin-secret") =>
+    private Task<RelayAnswer> SendAsync(HttpMethod method, string path, string? json = null, string? adminKey = "admin-secret") =>
         _host.SendAsync(method, path, json, adminKey, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
     // ----- auth and routing -----
@@ -49,13 +49,14 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
             request.Headers.Add("x-api-key", apiKey);
         }
 
-        using var response = await _host.Client.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        using var http = _host.CreateClient();
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
         var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
 
         Assert.Equal(expected, (int)response.StatusCode);
         if (expected == 401)
         {
-            Assert.Equal("missing or invalid admin key: send it as 'Authorization: Bearer <key>' or 'x-api-key'", new Answer(401, body, response).ErrorMessage);
+            Assert.Equal("missing or invalid admin key: send it as 'Authorization: Bearer <key>' or 'x-api-key'", new RelayAnswer(401, body, response).ErrorMessage);
         }
     }
 
@@ -63,7 +64,7 @@ public sealed class AdminFunctionTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task InvokeAsync_AdminKeyNotConfigured_503SayingToSetIt()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, "noadmin", adminKey: null), _time, ct).WaitAsync(Timeout, ct);
+        await using var host = await RelayHost.StartAsync(azurite, StorageTestKit.Settings(azurite, "noadmin", adminKey: null), _time).WaitAsync(Timeout, ct);
 
         var answer = await host.SendAsync(HttpMethod.Get, "api/admin/keys", ct: ct).WaitAsync(Timeout, ct);
 

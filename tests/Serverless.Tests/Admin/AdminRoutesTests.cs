@@ -13,17 +13,19 @@ public sealed class AdminRoutesTests(AzuriteFixture azurite)
     public async Task Routes_EveryGroup_MapsTheDocumentedEndpoints()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("routes")), new ManualTimeProvider(), ct).WaitAsync(StorageTestKit.Timeout, ct);
+        await using var host = await RelayHost.StartAsync(azurite, StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("routes")), new ManualTimeProvider()).WaitAsync(StorageTestKit.Timeout, ct);
 
         var routes = host.Services.GetRequiredService<AdminRoutes>().Describe().Order(StringComparer.Ordinal);
 
         Assert.Equal(
             [
-                "DELETE accounts/{id}", "DELETE keys/{id}", "DELETE models/{name}", "DELETE pricing",
-                "GET accounts", "GET accounts/events", "GET accounts/{id}", "GET keys", "GET keys/{id}", "GET keys/{id}/quota",
-                "GET models", "GET models/{name}", "GET pricing", "GET usage",
-                "PATCH accounts/{id}", "PATCH keys/{id}",
-                "POST accounts", "POST keys", "POST models", "POST oauth/authorize", "POST oauth/complete",
+                "DELETE accounts/{id}", "DELETE channels/{id}", "DELETE keys/{id}", "DELETE models/{name}", "DELETE notifications/{id}", "DELETE pricing",
+                "GET accounts", "GET accounts/events", "GET accounts/{id}", "GET channels", "GET channels/{id}", "GET channels/{id}/pending",
+                "GET keys", "GET keys/{id}", "GET keys/{id}/quota",
+                "GET models", "GET models/{name}", "GET notifications", "GET notifications/{id}", "GET pricing", "GET usage",
+                "PATCH accounts/{id}", "PATCH channels/{id}", "PATCH keys/{id}", "PATCH notifications/{id}",
+                "POST accounts", "POST channels", "POST keys", "POST models", "POST notifications", "POST notifications/{id}/test",
+                "POST oauth/authorize", "POST oauth/complete",
                 "PUT pricing",
             ],
             routes);

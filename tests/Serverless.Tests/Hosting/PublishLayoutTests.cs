@@ -78,22 +78,18 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };
-            var deadline = Stopwatch.StartNew();
-            HttpResponseMessage? probe = null;
-            while (probe is null && deadline.Elapsed < TimeSpan.FromSeconds(30) && !handler.HasExited)
-            {
-                try
+            var ready = await Eventually.ValueAsync(
+                "the published handler to answer GET /",
+                async token =>
                 {
-                    probe = await client.GetAsync("/", ct);
-                }
-                catch (HttpRequestException)
-                {
-                    await Task.Delay(20, ct);
-                }
-            }
+                    Assert.False(handler.HasExited, "the published handler exited");
+                    using var probe = await client.GetAsync("/", token);
+                    return probe.StatusCode;
+                },
+                status => status == System.Net.HttpStatusCode.OK,
+                timeout: TimeSpan.FromSeconds(30));
 
-            Assert.NotNull(probe);
-            Assert.True(probe.IsSuccessStatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready);
             using var models = await client.GetAsync("v1/models", ct);
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, models.StatusCode);
         }

@@ -202,4 +202,6 @@ internal sealed record RelayAnswer(int Status, string Body, HttpResponseMessage 
     public JsonElement Json => JsonDocument.Parse(Body).RootElement;
 
     public string? ErrorMessage => Json.GetProperty("error").GetProperty("message").GetString();
+
+    public string? ErrorParam => Json.GetProperty("error").GetProperty("param").GetString();
 }

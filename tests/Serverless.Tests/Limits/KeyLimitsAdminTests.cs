@@ -10,14 +10,14 @@ public sealed class KeyLimitsAdminTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
     private readonly ManualTimeProvider _time = new();
-    private AdminHost _host = null!;
+    private RelayHost _host = null!;
 
     public async ValueTask InitializeAsync() =>
-        _host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("limits")), _time, TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        _host = await RelayHost.StartAsync(azurite, StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("limits")), _time).WaitAsync(Timeout);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    private Task<Answer> SendAsync(HttpMethod method, string path, string? json = null) =>
+    private Task<RelayAnswer> SendAsync(HttpMethod method, string path, string? json = null) =>
         _host.SendAsync(method, path, json, ct: TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
     [Fact]

@@ -148,14 +148,14 @@ public sealed class PriceTableTests
 public sealed class PricingAdminTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
-    private AdminHost _host = null!;
+    private RelayHost _host = null!;
 
     public async ValueTask InitializeAsync() =>
-        _host = await AdminHost.StartAsync(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("pricing")), new ManualTimeProvider(), TestContext.Current.CancellationToken).WaitAsync(Timeout);
+        _host = await RelayHost.StartAsync(azurite, StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("pricing")), new ManualTimeProvider()).WaitAsync(Timeout);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 
-    private Task<Answer> SendAsync(HttpMethod method, string path, string? json = null) =>
+    private Task<RelayAnswer> SendAsync(HttpMethod method, string path, string? json = null) =>
         _host.SendAsync(method, path, json, ct: TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
 
     [Fact]

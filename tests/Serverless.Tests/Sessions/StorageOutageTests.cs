@@ -60,33 +60,20 @@ public sealed class StorageOutageTests(AzuriteFixture azurite)
         Assert.Equal(3, pool.Hits(0));
     }
 
-    /// <summary>Rows in the usage table, once there are <paramref name="expected"/> (bounded wait: the writer retries in the background).</summary>
-    private static async Task<int> UsageRowCountAsync(TableClient table, int expected)
-    {
-        using var timeout = new CancellationTokenSource(Bound);
-        while (true)
-        {
-            var rows = 0;
-            try
+    /// <summary>Rows in the usage table, once there are <paramref name="expected"/> (the writer retries in the background).</summary>
+    private static Task<int> UsageRowCountAsync(TableClient table, int expected) =>
+        Eventually.ValueAsync(
+            $"{expected} usage rows",
+            async token =>
             {
-                await foreach (var _ in table.QueryAsync<TableEntity>(cancellationToken: timeout.Token))
+                var rows = 0;
+                await foreach (var _ in table.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: token))
                 {
                     rows++;
                 }
-            }
-            catch (Azure.RequestFailedException e) when (e.Status == 404)
-            {
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-            }
 
-            if (rows >= expected || timeout.IsCancellationRequested)
-            {
                 return rows;
-            }
-
-            await Task.Delay(50, CancellationToken.None);
-        }
-    }
+            },
+            rows => rows >= expected,
+            timeout: Bound);
 }
