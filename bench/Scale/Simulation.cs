@@ -27,7 +27,8 @@ internal sealed record ScenarioResult(
 /// instance acquires, completes and releases its lease, and every instance flushes every
 /// <see cref="LimitOptions.FlushInterval"/>, as in production. Storage requests are counted as the SDK sends them.
 /// The usage writer's batches are counted by replaying its rule (one linger window of each instance per batch, one
-/// transaction per partition of ≤ 100 rows, one read and one write per hourly total row touched), not by writing rows.
+/// transaction per partition of ≤ 100 rows; one read and one write per hourly total row touched in each
+/// <see cref="UsageWriterOptions.TotalsInterval"/>), not by writing rows.
 /// </summary>
 internal sealed class Simulation(string connectionString, StorageOperations operations)
 {
@@ -70,6 +71,9 @@ internal sealed class Simulation(string connectionString, StorageOperations oper
         var owed = new double[scenario.Instances];
         var perWindow = scenario.RatePerInstance * Window.TotalSeconds;
         var sinceFlush = TimeSpan.Zero;
+        var totalsInterval = new UsageWriterOptions().TotalsInterval;
+        var sinceTotals = TimeSpan.Zero;
+        var touched = Enumerable.Range(0, scenario.Instances).Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
         long usageTransactions = 0, usageEntities = 0, totalsOps = 0, refused = 0;
         var windows = (int)((warmUp + measured) / Window);
         var firstMeasured = (int)(warmUp / Window);
@@ -100,17 +104,32 @@ internal sealed class Simulation(string connectionString, StorageOperations oper
                 }
 
                 // The usage writer's rule: rows grouped by partition (the key), ≤ 100 per transaction; each hourly total
-                // row touched (one per key here: one model, one account) is read and written once per batch.
-                foreach (var rows in batch.Values)
+                // row touched (one per key here: one model, one account) is read and written once per totals interval.
+                foreach (var (keyId, rows) in batch)
                 {
                     usageTransactions += (rows + UsageWriter.MaxBatchSize - 1) / UsageWriter.MaxBatchSize;
                     usageEntities += rows;
+                    touched[i].Add(keyId);
                 }
 
-                totalsOps += 2L * batch.Count;
+                if (totalsInterval == TimeSpan.Zero)
+                {
+                    totalsOps += 2L * touched[i].Count;
+                    touched[i].Clear();
+                }
             }
 
             clock.Advance(Window);
+            sinceTotals += Window;
+            if (totalsInterval > TimeSpan.Zero && sinceTotals >= totalsInterval)
+            {
+                sinceTotals = TimeSpan.Zero;
+                foreach (var keysTouched in touched)
+                {
+                    totalsOps += 2L * keysTouched.Count;
+                    keysTouched.Clear();
+                }
+            }
             sinceFlush += Window;
             if (sinceFlush >= limitOptions.FlushInterval)
             {

@@ -36,7 +36,7 @@ public static class RelayServiceCollectionExtensions
             .AddOAuth(configuration)
             .AddSessions(configuration)
             .AddFailover(configuration)
-            .AddMetering()
+            .AddMetering(configuration)
             .AddPricing()
             .AddLimits(configuration)
             .AddAdminApi(configuration);

@@ -9,9 +9,9 @@ namespace Serverless.Relay.Metering;
 internal static class MeteringServiceCollectionExtensions
 {
     /// <summary>The usage writer (a hosted service that drains on stop) and the hourly totals it keeps.</summary>
-    public static IServiceCollection AddMetering(this IServiceCollection services)
+    public static IServiceCollection AddMetering(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<UsageWriterOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UsageWriterOptions>().Bind(configuration.GetSection(UsageWriterOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UsageTotals>();
         services.TryAddSingleton<UsageWriter>();

@@ -192,18 +192,29 @@ internal sealed class UsageTotals(RelayTables tables)
     public static string PartitionOf(DateTimeOffset hour) => hour.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
 
     /// <summary>Sums <paramref name="records"/> per hour, key, model and account and adds each sum to its row.</summary>
-    public async Task AddAsync(IEnumerable<UsageRecord> records, CancellationToken cancellationToken)
+    public Task AddAsync(IEnumerable<UsageRecord> records, CancellationToken cancellationToken)
     {
         var sums = new Dictionary<(string, string), UsageTotal>();
+        Accumulate(sums, records);
+        return AddAsync(sums.Values, cancellationToken);
+    }
+
+    /// <summary>Adds <paramref name="records"/> to the sums held in memory, one per row they will be added to.</summary>
+    public static void Accumulate(Dictionary<(string, string), UsageTotal> sums, IEnumerable<UsageRecord> records)
+    {
         foreach (var record in records)
         {
             var total = UsageTotal.Of(record);
             var id = (PartitionOf(total.Hour), RowKeyOf(total));
             sums[id] = sums.TryGetValue(id, out var sum) ? sum.Plus(total) : total;
         }
+    }
 
+    /// <summary>Adds each sum to its row.</summary>
+    public async Task AddAsync(IEnumerable<UsageTotal> sums, CancellationToken cancellationToken)
+    {
         var table = await tables.GetAsync(RelayTables.UsageTotals, cancellationToken).ConfigureAwait(false);
-        foreach (var sum in sums.Values)
+        foreach (var sum in sums)
         {
             await AddAsync(table, sum, cancellationToken).ConfigureAwait(false);
         }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Azure.Data.Tables;
@@ -41,6 +42,10 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private int _overflowing;
     private int _stopped;
     private long _written;
+
+    // The loop's own (and, once it ended, StopAsync's): totals of written rows not yet added, and when they are due.
+    private readonly Dictionary<(string, string), UsageTotal> _pendingTotals = [];
+    private long _totalsDueAt;
 
     public UsageWriter(RelayTables tables, TimeProvider time, IOptions<UsageWriterOptions> options, ILogger<UsageWriter> logger)
     {
@@ -115,6 +120,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
         // A record that raced the stop into the overflow queue after the loop's last look.
         await DrainOverflowAsync();
+        await AddPendingTotalsAsync();
     }
 
     private async Task DrainOverflowAsync()
@@ -177,6 +183,11 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             }
 
             linger = false;
+            if (_totalsDueAt != 0 && Stopwatch.GetTimestamp() >= _totalsDueAt)
+            {
+                await AddPendingTotalsAsync();
+            }
+
             batch.Clear();
             while (batch.Count < MaxRecordsPerRound && _channel.Reader.TryRead(out var record))
             {
@@ -202,13 +213,26 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
             if (_channel.Reader.Completion.IsCompleted && _overflow.IsEmpty)
             {
+                await AddPendingTotalsAsync();
                 return;
             }
 
-            // Wake on a new record in either queue. The semaphore wait is kept across rounds: an abandoned waiter
-            // would swallow the next signal. A stale signal only costs one empty round.
+            // Wake on a new record in either queue, or when pending totals are due. The semaphore wait is kept across
+            // rounds: an abandoned waiter would swallow the next signal. A stale signal only costs one empty round.
             overflowWait ??= _overflowSignal.WaitAsync();
-            await Task.WhenAny(_channel.Reader.WaitToReadAsync().AsTask(), overflowWait);
+            var newRecord = _channel.Reader.WaitToReadAsync().AsTask();
+            if (_totalsDueAt != 0)
+            {
+                using var totalsDue = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+                var due = Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _totalsDueAt) is { Ticks: > 0 } wait ? wait : TimeSpan.Zero, totalsDue.Token);
+                await Task.WhenAny(newRecord, overflowWait, due);
+                await totalsDue.CancelAsync();
+            }
+            else
+            {
+                await Task.WhenAny(newRecord, overflowWait);
+            }
+
             if (overflowWait.IsCompleted)
             {
                 overflowWait = null;
@@ -227,7 +251,16 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 await SubmitWithRetryAsync(transaction);
             }
 
-            await AddTotalsWithRetryAsync(records);
+            UsageTotals.Accumulate(_pendingTotals, records);
+            if (_totalsDueAt == 0)
+            {
+                _totalsDueAt = Stopwatch.GetTimestamp() + (long)(_options.TotalsInterval.TotalSeconds * Stopwatch.Frequency);
+            }
+
+            if (_options.TotalsInterval == TimeSpan.Zero)
+            {
+                await AddPendingTotalsAsync();
+            }
         }
         catch (Exception e)
         {
@@ -295,16 +328,27 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
-    /// <summary>Adds the batch to the per-key daily totals (what <c>/admin/usage</c> reads), with the same retry policy as the rows.</summary>
-    private async Task AddTotalsWithRetryAsync(List<UsageRecord> records)
+    /// <summary>
+    /// Adds the totals summed since the last time to their hourly rows (what <c>/api/admin/usage</c> reads), with the
+    /// same retry policy as the rows.
+    /// </summary>
+    private async Task AddPendingTotalsAsync()
     {
+        _totalsDueAt = 0;
+        if (_pendingTotals.Count == 0)
+        {
+            return;
+        }
+
+        var sums = _pendingTotals.Values.ToList();
+        _pendingTotals.Clear();
         try
         {
-            await _retry.ExecuteAsync(static (state, ct) => new ValueTask(state.Totals.AddAsync(state.Records, ct)), (Totals: _totals, Records: records), records.Count);
+            await _retry.ExecuteAsync(static (state, ct) => new ValueTask(state.Totals.AddAsync(state.Sums, ct)), (Totals: _totals, Sums: sums), sums.Count);
         }
         catch (Exception e)
         {
-            Log.TotalsLost(_logger, records.Count, e);
+            Log.TotalsLost(_logger, sums.Count, e);
         }
     }
 
@@ -376,7 +420,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         [LoggerMessage(EventId = 1305, Level = LogLevel.Error, Message = "Recording usage failed")]
         public static partial void RecordFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "The daily totals of {Count} usage rows could not be added and are missing")]
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "{Count} hourly usage totals could not be added and are missing")]
         public static partial void TotalsLost(ILogger logger, int count, Exception exception);
     }
 }

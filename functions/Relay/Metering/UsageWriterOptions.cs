@@ -2,9 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Serverless.Relay.Metering;
 
-/// <summary>Tuning of <see cref="UsageWriter"/>. Not app settings: the defaults suit production, tests shrink them.</summary>
+/// <summary>Tuning of <see cref="UsageWriter"/> (<c>UsageWriter__*</c>); the defaults suit production, tests shrink them.</summary>
 internal sealed class UsageWriterOptions
 {
+    public const string Section = "UsageWriter";
+
     /// <summary>Records held in memory before <see cref="UsageWriter.Record"/> falls back to the overflow queue.</summary>
     [Range(1, 10_000_000)]
     public int Capacity { get; set; } = 100_000;
@@ -40,4 +42,13 @@ internal sealed class UsageWriterOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
     public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long the hourly totals of written rows are summed in memory before they are added to their rows (and on
+    /// stop). Every instance adds to the same hour's partition, one read and one write per key, model and account it
+    /// served; per batch that was the first storage target a scaled-out app reached (bench/SCALE.md). The usage API
+    /// lags by up to this much; request rows are written as before. Zero adds them with every batch.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan TotalsInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -71,6 +71,9 @@ internal sealed class RelayHost : IAsyncDisposable
             ["RELAY_ENCRYPTION_KEYS"] = "test=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["RELAY_APP_ROOT"] = AppContext.BaseDirectory,
             ["Logging:LogLevel:Default"] = "Warning",
+
+            // Hourly totals with every batch (production sums them for 10 s first): usage reports at once.
+            ["UsageWriter:TotalsInterval"] = "00:00:00",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

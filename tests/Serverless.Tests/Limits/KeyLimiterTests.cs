@@ -149,6 +149,26 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AcquireAsync_SixtyFourInstancesShareAKeyFarBelowItsLimits_NoneRefused()
+    {
+        // Each instance holds one request in flight while the next instance asks for its slice: the key never runs
+        // more than 64 at once against a limit of 1,000, so nothing may be refused however the slices fall.
+        var key = Key("""{"maxConcurrency": 1000, "rpm": 100000}""");
+        var leases = new List<KeyLease>();
+        for (var i = 0; i < 64; i++)
+        {
+            var lease = await AcquireAsync(NewLimiter(), key);
+            Assert.True(lease.IsAcquired, $"instance {i + 1} of 64 was refused by its {lease.RefusedBy?.FieldName} limit");
+            leases.Add(lease);
+        }
+
+        foreach (var lease in leases)
+        {
+            lease.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AcquireAsync_OtherInstanceHoldsTheRest_RetryAfterIsWhenItsLeaseLapses()
     {
         var a = NewLimiter();

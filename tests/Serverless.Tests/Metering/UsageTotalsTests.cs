@@ -36,6 +36,53 @@ public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
     };
 
     [Fact]
+    public async Task Writer_TotalsIntervalNotYetDue_RowsWrittenTotalsHeldThenAddedOnceOnStop()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tables = _services.GetRequiredService<RelayTables>();
+        var writer = new UsageWriter(tables, TimeProvider.System, Options.Create(new UsageWriterOptions { TotalsInterval = TimeSpan.FromHours(1) }), NullLogger<UsageWriter>.Instance);
+        await writer.StartAsync(ct);
+
+        // Three batches: each waits until the previous one's rows are in the table.
+        for (var batch = 0; batch < 3; batch++)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                writer.Record(Record((batch * 10) + i, "key_held", Day1));
+            }
+
+            var expected = (batch + 1) * 10;
+            await Eventually.TrueAsync($"{expected} usage rows", _ => Task.FromResult(writer.Written >= expected));
+        }
+
+        Assert.Empty(await new UsageTotals(tables).ReadAsync("key_held", Day1, Day1, ct));
+
+        await writer.StopAsync(ct).WaitAsync(StorageTestKit.Timeout, ct);
+
+        var total = Assert.Single(await new UsageTotals(tables).ReadAsync("key_held", Day1, Day1, ct));
+        Assert.Equal((30L, 300L, 60L), (total.Requests, total.InputTokens, total.OutputTokens));
+    }
+
+    [Fact]
+    public async Task Writer_TotalsIntervalElapsesWithNoNewRecord_TotalsAddedWithoutStop()
+    {
+        var tables = _services.GetRequiredService<RelayTables>();
+        await using var writer = new UsageWriter(tables, TimeProvider.System, Options.Create(new UsageWriterOptions { TotalsInterval = TimeSpan.FromMilliseconds(300) }), NullLogger<UsageWriter>.Instance);
+        await writer.StartAsync(TestContext.Current.CancellationToken);
+        for (var i = 0; i < 5; i++)
+        {
+            writer.Record(Record(i, "key_timed", Day1));
+        }
+
+        var totals = await Eventually.ValueAsync(
+            "the hourly total of key_timed",
+            token => new UsageTotals(tables).ReadAsync("key_timed", Day1, Day1, token),
+            rows => rows.Count == 1 && rows[0].Requests == 5);
+
+        Assert.Equal(50L, totals[0].InputTokens);
+    }
+
+    [Fact]
     public async Task StopAsync_RecordsOfTwoKeysOverTwoHours_OneSummedRowPerHourKeyModelAccount()
     {
         var ct = TestContext.Current.CancellationToken;
