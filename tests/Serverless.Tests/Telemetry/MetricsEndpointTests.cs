@@ -41,7 +41,7 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
     }
 
     [Fact]
-    public async Task Relay_NoExporterConfigured_NoPipelineNoTraceIdAndMetricsAre404()
+    public async Task Relay_NoExporterConfigured_NoPipelineAndMetricsAre404()
     {
         await using var host = await RelayHost.StartAsync(azurite);
         await host.CreateLoopbackAccountAsync(relay.Upstream, "openai", ["tm-*"]);
@@ -59,7 +59,9 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
         using var response = await client.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(200, (int)response.StatusCode);
         Assert.True(response.Headers.Contains("x-request-id"));
-        Assert.False(response.Headers.Contains("x-trace-id"));
+
+        // NOTE: whether this relay answers x-trace-id cannot be told here: the relay's activity source is one per process,
+        // and the other relay of these tests listens to it. Without any SDK in the process nothing does.
 
         var scrape = await ScrapeAsync(host, RelayHost.AdminKey);
         Assert.Equal(404, scrape.Status);

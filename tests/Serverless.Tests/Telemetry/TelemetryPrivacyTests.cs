@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using OpenTelemetry;
 using Serverless.Tests.Infrastructure;
 using Xunit;
 
@@ -34,7 +35,8 @@ public sealed class TelemetryPrivacyTests
         var requestId = Assert.Single(answered.Headers.GetValues("x-request-id"));
         using var streamed = await _relay.ChatAsync(model, prompt, key: key, stream: true);
         Assert.Equal(200, (int)streamed.StatusCode);
-        using (var client = _relay.Host.CreateClient())
+        using (var client = _relay.CreateClient())
+        using (SuppressInstrumentationScope.Begin())
         {
             var gemini = $$"""{"contents":[{"role":"user","parts":[{"text":"{{prompt}}"}]}]}""";
             using var inQuery = await client.PostAsync($"v1beta/models/tg-private:generateContent?key={key}", new StringContent(gemini, Encoding.UTF8, "application/json"), ct)
@@ -42,14 +44,17 @@ public sealed class TelemetryPrivacyTests
             Assert.Equal(200, (int)inQuery.StatusCode);
         }
 
-        _relay.Flush();
         var exported = await Eventually.ValueAsync(
-            $"the OTLP sink has the span of {requestId}",
-            _ => Task.FromResult(_relay.Sink.Exports),
-            exports => exports.Any(e => e.Path == "/v1/traces" && Encoding.UTF8.GetString(e.Body).Contains(requestId, StringComparison.Ordinal)),
+            $"the OTLP sink has the span of {requestId} and the metrics of {model}",
+            _ =>
+            {
+                _relay.Flush();
+                return Task.FromResult(_relay.Sink.Exports);
+            },
+            exports => Has(exports, "/v1/traces", requestId) && Has(exports, "/v1/metrics", model),
             exports => $"{exports.Count} export(s)");
         using var scrape = new HttpRequestMessage(HttpMethod.Get, "metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", TelemetryRelay.MetricsKey) } };
-        using var client2 = _relay.Host.CreateClient();
+        using var client2 = _relay.CreateClient();
         using var scraped = await client2.SendAsync(scrape, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
         var scrapeText = await scraped.Content.ReadAsStringAsync(ct);
         Assert.Equal(200, (int)scraped.StatusCode);
@@ -94,6 +99,9 @@ public sealed class TelemetryPrivacyTests
             Assert.True(leaks.Length == 0, $"the {what} appears in: {string.Join(", ", leaks)}");
         }
     }
+
+    private static bool Has(IReadOnlyList<(string Path, byte[] Body)> exports, string path, string text) =>
+        exports.Any(e => e.Path == path && Encoding.UTF8.GetString(e.Body).Contains(text, StringComparison.Ordinal));
 
     private static string Describe(object? value) => value switch
     {
