@@ -8,6 +8,7 @@ try
     return command switch
     {
         "upstream" => await MockUpstream.RunAsync(options),
+        "otlpsink" => await OtlpSink.RunAsync(options),
         "bodies" => RequestBodies.Write(options),
         "setup" => await RelaySetup.RunAsync(options),
         "check" => await TargetCheck.RunAsync(options),
@@ -29,6 +30,7 @@ static int Usage()
     Console.Error.WriteLine("""
         Serverless.Bench <command> [--name value ...]
           upstream      --port P [--ready-file F]                 the fast mock OpenAI upstream
+          otlpsink      --port P [--ready-file F]                 an OTLP/HTTP receiver that drops what it gets (BENCH_TELEMETRY=on)
           bodies        --dir D                                    write the request bodies wrk sends
           setup         --relay URL --admin-key K --upstream URL   create the account and a key; prints the key
           check         --url URL [--header 'k: v' ...] --stream   one call, fails unless it is a correct answer

@@ -13,6 +13,7 @@ using Serverless.Relay.Relaying;
 using Serverless.Relay.Secrets;
 using Serverless.Relay.Sessions;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay;
 
@@ -23,11 +24,12 @@ namespace Serverless.Relay;
 public static class RelayServiceCollectionExtensions
 {
     /// <summary>
-    /// Everything that lives on storage, with the admin API: storage, secrets, keys, the account pool, OAuth, sessions,
+    /// Everything that lives on storage, with the admin API: the telemetry instruments, storage, secrets, keys, the account pool, OAuth, sessions,
     /// failover, metering, pricing and limits. Enough for the admin API and the <c>rotate-keys</c> command.
     /// </summary>
     public static IServiceCollection AddRelayStorage(this IServiceCollection services, IConfiguration configuration) =>
         services
+            .AddTelemetry()
             .AddStorage(configuration)
             .AddSecrets(configuration)
             .AddKeys(configuration)

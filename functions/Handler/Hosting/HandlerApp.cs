@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration.Memory;
 using Serverless.Handler.FunctionsHost;
+using Serverless.Handler.Telemetry;
 using Serverless.Jobs;
 using Serverless.Webhooks;
 using Serverless.Relay.Relaying;
@@ -45,6 +46,7 @@ public static partial class HandlerApp
         builder.Services.AddWebhooks(builder.Configuration);
         builder.Services.AddJobs();
         builder.Services.AddMessaging(builder.Configuration, isLocal: mode == HostingMode.Local);
+        builder.AddTelemetryPipeline();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

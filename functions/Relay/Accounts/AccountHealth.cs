@@ -18,6 +18,30 @@ internal enum AccountStatus
     Disabled,
 }
 
+/// <summary>The names the admin API and the metrics give health statuses and failure kinds.</summary>
+internal static class AccountHealthNames
+{
+    public static string WireName(this AccountStatus status) => status switch
+    {
+        AccountStatus.CoolingDown => "cooling-down",
+        AccountStatus.CircuitOpen => "circuit-open",
+        AccountStatus.HalfOpen => "half-open",
+        AccountStatus.Disabled => "disabled",
+        _ => "available",
+    };
+
+    public static string WireName(this FailureKind kind) => kind switch
+    {
+        FailureKind.RateLimited => "rate-limited",
+        FailureKind.Overloaded => "overloaded",
+        FailureKind.ServerError => "server-error",
+        FailureKind.Timeout => "timeout",
+        FailureKind.Unreachable => "unreachable",
+        FailureKind.Unauthorized => "unauthorized",
+        _ => "token-refresh-failed",
+    };
+}
+
 /// <summary>Why an upstream call failed, as far as marking the account is concerned.</summary>
 internal enum FailureKind
 {

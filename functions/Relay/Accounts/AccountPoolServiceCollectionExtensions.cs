@@ -24,6 +24,7 @@ internal static class AccountPoolServiceCollectionExtensions
         services.TryAddSingleton<IAccountDirectory>(sp => sp.GetRequiredService<AccountDirectory>());
         services.TryAddSingleton<AccountEventLog>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccountEventSink, AccountEventLog>(sp => sp.GetRequiredService<AccountEventLog>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccountEventSink, AccountHealthMetrics>());
 
         // Health raises to every registered sink (the event log, notifications), resolved when health is first used.
         services.TryAddSingleton(sp => new AccountHealth(

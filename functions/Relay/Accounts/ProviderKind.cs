@@ -27,6 +27,17 @@ internal static class ProviderKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// The OpenTelemetry GenAI conventions' <c>gen_ai.provider.name</c>: their well-known value where there is one,
+    /// else the wire name.
+    /// </summary>
+    public static string GenAiName(this ProviderKind kind) => kind switch
+    {
+        ProviderKind.AzureOpenAI => "azure.ai.openai",
+        ProviderKind.Gemini => "gcp.gemini",
+        _ => kind.WireName(),
+    };
+
     public static bool TryParse(string? name, out ProviderKind kind)
     {
         foreach (var candidate in Enum.GetValues<ProviderKind>())

@@ -27,11 +27,15 @@ internal enum AdminKeyCheck
 internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, FailedAuthThrottle throttle, ILogger<AdminKeyFilter> logger)
 {
     // Hashing both sides gives equal-length inputs, so the comparison's time says nothing about the key's length either.
-    private readonly byte[]? _adminKeyHash = string.IsNullOrEmpty(options.Value.AdminKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminKey));
+    private readonly byte[]? _adminKeyHash = Digest(options.Value.AdminKey);
 
-    public AdminKeyCheck Check(HttpRequest request)
+    /// <summary>What a key is compared by: its SHA-256, or null for no key.</summary>
+    public static byte[]? Digest(string? key) => string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    /// <param name="alsoAccepted">The <see cref="Digest"/> of one more key this route takes (the metrics key), if any.</param>
+    public AdminKeyCheck Check(HttpRequest request, byte[]? alsoAccepted = null)
     {
-        if (_adminKeyHash is null)
+        if (_adminKeyHash is null && alsoAccepted is null)
         {
             return AdminKeyCheck.Disabled;
         }
@@ -54,7 +58,9 @@ internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, Fai
 
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
-        return CryptographicOperations.FixedTimeEquals(hash, _adminKeyHash) ? AdminKeyCheck.Valid : AdminKeyCheck.Wrong;
+        var valid = _adminKeyHash is not null && CryptographicOperations.FixedTimeEquals(hash, _adminKeyHash);
+        valid |= alsoAccepted is not null && CryptographicOperations.FixedTimeEquals(hash, alsoAccepted);
+        return valid ? AdminKeyCheck.Valid : AdminKeyCheck.Wrong;
     }
 
     /// <summary>Null when the request may use the admin API; else the refusal to answer (503 disabled, 401 wrong or missing key).</summary>
@@ -62,7 +68,8 @@ internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, Fai
     /// NOTE: a throttled address is refused before its key is compared, even the right key: otherwise a guesser who
     /// keeps going past the throttle would still learn the moment a guess is right.
     /// </remarks>
-    public RelayError? Authorize(HttpContext context)
+    /// <param name="alsoAccepted">As for <see cref="Check"/>: one more key the route takes, throttled like the admin key.</param>
+    public RelayError? Authorize(HttpContext context, byte[]? alsoAccepted = null)
     {
         var client = FailedAuthThrottle.ClientOf(context);
         if (throttle.RetryAfter(client) is { } wait)
@@ -70,7 +77,7 @@ internal sealed partial class AdminKeyFilter(IOptions<AdminOptions> options, Fai
             return new RelayError(ErrorKind.RateLimited, "too many failed admin authentications from this address; retry later") { RetryAfter = wait };
         }
 
-        return Check(context.Request) switch
+        return Check(context.Request, alsoAccepted) switch
         {
             AdminKeyCheck.Valid => null,
             AdminKeyCheck.Disabled => new RelayError(ErrorKind.Unavailable, $"the admin API is disabled: set {AdminOptions.AdminKeySetting} to enable it"),

@@ -7,14 +7,7 @@ namespace Serverless.Relay.Admin;
 /// <summary>The admin JSON of the account pool: health marks, events, model groups.</summary>
 internal static class PoolViews
 {
-    public static string StatusName(AccountStatus status) => status switch
-    {
-        AccountStatus.CoolingDown => "cooling-down",
-        AccountStatus.CircuitOpen => "circuit-open",
-        AccountStatus.HalfOpen => "half-open",
-        AccountStatus.Disabled => "disabled",
-        _ => "available",
-    };
+    public static string StatusName(AccountStatus status) => status.WireName();
 
     /// <summary>What an account view carries beyond its stored fields: its health on this instance.</summary>
     public static void WriteAccountExtras(Utf8JsonWriter writer, AccountRow row, AccountHealthView? health)

@@ -5,6 +5,7 @@ using Polly.Retry;
 using Polly.Timeout;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Failover;
 
@@ -37,10 +38,12 @@ internal sealed partial class FailoverExecutor
     private readonly ILogger<FailoverExecutor> _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _totalDeadline;
+    private readonly RelayMetrics _metrics;
 
-    public FailoverExecutor(IOptions<FailoverOptions> options, AccountHealth health, TimeProvider time, ILogger<FailoverExecutor> logger)
+    public FailoverExecutor(IOptions<FailoverOptions> options, AccountHealth health, RelayMetrics metrics, TimeProvider time, ILogger<FailoverExecutor> logger)
     {
         _health = health;
+        _metrics = metrics;
         _logger = logger;
         _time = time;
         var value = options.Value;
@@ -182,6 +185,11 @@ internal sealed partial class FailoverExecutor
                 {
                     // Marked or at its cap since the plan was made: not an attempt, just the next candidate.
                     continue;
+                }
+
+                if (LastFailure?.Failure is { } previous)
+                {
+                    owner._metrics.FailedOver(previous.WireName());
                 }
 
                 Attempts++;

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Limits;
 
@@ -31,6 +32,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private readonly Lazy<TokenEstimator> _estimator;
     private readonly ILogger<KeyLimiter> _logger;
     private readonly IKeyLimitEvents? _events;
+    private readonly RelayMetrics? _metrics;
     private readonly ConcurrentDictionary<string, KeyCounters> _keys = new(StringComparer.Ordinal);
 
     /// <summary>Quotas already reported on this instance, by key and counter row (so once per window), with the window's end.</summary>
@@ -40,11 +42,16 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
     private const int MaxReported = 10_000;
 
+    /// <summary>The refusal metric's label when storage could not be reached to check the limits (fail closed).</summary>
+    internal const string UncheckedLimit = "unchecked";
+
     /// <param name="estimator">Lazy: loading the tokenizer takes a while, and start-up must not wait for it (only token limits need it).</param>
     /// <param name="events">Told when a quota or budget first refuses a key in a window (notifications); none when null.</param>
-    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<TokenEstimator> estimator, ILogger<KeyLimiter> logger, IKeyLimitEvents? events = null)
+    /// <param name="metrics">Counts every refusal by the limit that made it; none when null.</param>
+    public KeyLimiter(ICounterStore store, TimeProvider time, IOptions<LimitOptions> options, Lazy<TokenEstimator> estimator, ILogger<KeyLimiter> logger, IKeyLimitEvents? events = null, RelayMetrics? metrics = null)
     {
         _events = events;
+        _metrics = metrics;
         _store = store;
         _time = time;
         _options = options.Value;
@@ -82,6 +89,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 if (amount > rule.Amount)
                 {
                     // No wait makes this fit: say so rather than promise a retry.
+                    _metrics?.LimitRefused(rule.FieldName);
                     return new ValueTask<KeyLease>(new KeyLease([], rule, null, [new LimitStatus(rule, rule.Amount, resetsAt)], oversizedTokens: amount));
                 }
             }
@@ -163,6 +171,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         {
             // Fail closed: a budget must not be overspent because storage is briefly away.
             Log.SyncFailed(_logger, state.KeyId, e);
+            _metrics?.LimitRefused(UncheckedLimit);
             return new KeyLease([], null, TimeSpan.FromSeconds(1), [], "Usage limits could not be checked just now; try again.");
         }
         finally
@@ -196,6 +205,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             }
 
             Log.Refused(_logger, state.KeyId, refusedBy!.FieldName);
+            _metrics?.LimitRefused(refusedBy.FieldName);
             lease = new KeyLease([], refusedBy, retryAfter, statuses);
         }
 
@@ -336,6 +346,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         Log.SyncFailed(_logger, state.KeyId, e);
+            _metrics?.LimitRefused(UncheckedLimit);
                     }
                 }
 

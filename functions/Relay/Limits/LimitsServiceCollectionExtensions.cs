@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Serverless.Relay.Pricing;
 using Serverless.Relay.Relaying;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Limits;
 
@@ -26,7 +27,8 @@ internal static class LimitsServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LimitOptions>>(),
             new Lazy<TokenEstimator>(sp.GetRequiredService<TokenEstimator>),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimiter>>(),
-            new KeyLimitEventSinks([.. sp.GetServices<IKeyLimitEvents>()], sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimitEventSinks>>())));
+            new KeyLimitEventSinks([.. sp.GetServices<IKeyLimitEvents>()], sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyLimitEventSinks>>()),
+            sp.GetRequiredService<RelayMetrics>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<KeyLimiter>());
         return services;
     }

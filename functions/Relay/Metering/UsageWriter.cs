@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Metering;
 
@@ -28,6 +29,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private readonly ILogger<UsageWriter> _logger;
     private readonly UsageWriterOptions _options;
     private readonly UsageRetry _retry;
+    private readonly RelayMetrics _metrics;
 
     // NOTE: why a bounded channel plus an overflow queue rather than one unbounded channel. The bound keeps memory in
     // check in the normal case and makes a sustained storage outage visible (the overflow warning) long before the
@@ -47,8 +49,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private readonly Dictionary<(string, string), UsageTotal> _pendingTotals = [];
     private long _totalsDueAt;
 
-    public UsageWriter(RelayTables tables, TimeProvider time, IOptions<UsageWriterOptions> options, ILogger<UsageWriter> logger)
+    public UsageWriter(RelayTables tables, TimeProvider time, IOptions<UsageWriterOptions> options, RelayMetrics metrics, ILogger<UsageWriter> logger)
     {
+        _metrics = metrics;
         _tables = tables;
         _totals = new UsageTotals(tables);
         _time = time;
@@ -60,6 +63,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of dropping; we decide what happens then
             SingleWriter = false,
         });
+        metrics.ObserveUsageQueue(() => _channel.Reader.Count + _overflow.Count);
     }
 
     /// <summary>Rows written since start; for tests and diagnostics.</summary>
@@ -266,6 +270,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         {
             // A malformed record (a bug upstream of us) must not kill the loop and strand everything behind it.
             Log.RowsLost(_logger, records.Count, e);
+            _metrics.UsageRowsFailed(records.Count);
         }
     }
 
@@ -305,6 +310,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         catch (Exception e)
         {
             Log.RowsLost(_logger, entities.Count, e);
+            _metrics.UsageRowsFailed(entities.Count);
         }
     }
 
@@ -317,12 +323,14 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 var table = await _tables.GetAsync(RelayTables.Usage, cancellationToken);
                 await table.SubmitTransactionAsync(entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), cancellationToken);
                 Interlocked.Add(ref _written, entities.Count);
+                _metrics.UsageRowsWritten(entities.Count);
                 return;
             }
             catch (TableTransactionFailedException e) when (!UsageRetry.IsTransient(e) && e.FailedTransactionActionIndex is { } index && index < entities.Count)
             {
                 // One bad row (e.g. too large) fails the whole transaction: drop that row, loudly, and send the rest now.
                 Log.RowRejected(_logger, entities[index].PartitionKey, entities[index].RowKey, e.Status, e.ErrorCode);
+                _metrics.UsageRowsFailed(1);
                 entities.RemoveAt(index);
             }
         }

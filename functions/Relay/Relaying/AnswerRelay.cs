@@ -40,6 +40,7 @@ internal static class AnswerRelay
         if (answer is not null)
         {
             trace.Usage.Add(UsageReport.From(answer.Usage));
+            trace.StopReason = answer.StopReason;
         }
 
         trace.FirstByteSent();

@@ -7,6 +7,7 @@ using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Pricing;
 using Serverless.Relay.Sessions;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Relaying;
 
@@ -24,14 +25,15 @@ internal sealed partial class RelayForwarder(
     KeyLimiter limiter,
     IUsageSink usageSink,
     PriceBook prices,
+    GenAiTelemetry telemetry,
     IOptions<RelayOptions> options,
     TimeProvider time,
     ILogger<RelayForwarder> logger)
 {
     public async Task<RelayOutcome> RelayAsync(RelayRequest request, IRelayOutput output, CancellationToken clientAborted)
     {
-        var trace = new UsageTrace(request.Api, request.Key, time) { RequestedModel = request.Chat.Model, Stream = request.Chat.Stream };
-        output.SetHeader("x-request-id", trace.RequestId);
+        var trace = new UsageTrace(request.Api, request.Key, time, telemetry) { RequestedModel = request.Chat.Model, Stream = request.Chat.Stream };
+        Identify(trace, output);
         RelayOutcome outcome;
         try
         {
@@ -59,8 +61,8 @@ internal sealed partial class RelayForwarder(
     /// </summary>
     public async Task<RelayOutcome> RefuseAsync(ClientKey key, ClientApi api, RelayError error, Exception? fault, IRelayOutput output, string? requestedModel)
     {
-        var trace = new UsageTrace(api, key, time) { RequestedModel = requestedModel ?? "" };
-        output.SetHeader("x-request-id", trace.RequestId);
+        var trace = new UsageTrace(api, key, time, telemetry) { RequestedModel = requestedModel ?? "" };
+        Identify(trace, output);
         RelayOutcome outcome;
         if (fault is not null)
         {
@@ -191,6 +193,16 @@ internal sealed partial class RelayForwarder(
             }
 
             return trace.End(kind, status, output.Started, error);
+        }
+    }
+
+    /// <summary>The request's ids on the response: always its request id, and the trace id when a trace is recorded.</summary>
+    private static void Identify(UsageTrace trace, IRelayOutput output)
+    {
+        output.SetHeader("x-request-id", trace.RequestId);
+        if (trace.StartSpan() is { } traceId)
+        {
+            output.SetHeader("x-trace-id", traceId);
         }
     }
 

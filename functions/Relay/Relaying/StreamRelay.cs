@@ -164,7 +164,7 @@ internal static class StreamRelay
         }
     }
 
-    /// <summary>Feeds usage to the trace; true when the event carried nothing but usage.</summary>
+    /// <summary>Feeds usage and the finish reason to the trace; true when the event carried nothing but usage.</summary>
     private static bool AccumulateUsage(List<StreamEvent> events, UsageTrace trace)
     {
         var usageOnly = events.Count > 0;
@@ -173,11 +173,15 @@ internal static class StreamRelay
             if (streamEvent is UsageReported reported)
             {
                 trace.Usage.Add(reported.Usage);
+                continue;
             }
-            else
+
+            if (streamEvent is MessageFinished finished)
             {
-                usageOnly = false;
+                trace.StopReason = finished.StopReason;
             }
+
+            usageOnly = false;
         }
 
         return usageOnly;

@@ -6,18 +6,20 @@ using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Pricing;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
 /// Collects what one request did, as it happens, and hands exactly one usage row to the sink at the end, whatever
-/// path the request took (refused, failed upstream, cut stream, success).
+/// path the request took (refused, failed upstream, cut stream, success), and ends the request's span and metrics with it.
 /// </summary>
-internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time)
+internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time, GenAiTelemetry telemetry)
 {
     private readonly long _started = Stopwatch.GetTimestamp();
     private long _firstByte;
     private bool _recorded;
+    private Activity? _span;
 
     public ClientKey Key => key;
 
@@ -33,8 +35,21 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
 
     public UsageAccumulator Usage { get; } = new();
 
+    /// <summary>Why the answer ended, when the upstream said (the span's finish reason).</summary>
+    public StopReason? StopReason { get; set; }
+
     /// <summary>What the key's limits admitted; charged with the real usage and released when the request is recorded.</summary>
     public KeyLease Lease { get; set; } = KeyLease.Unlimited;
+
+    /// <summary>
+    /// Starts the request's span (a child of ASP.NET Core's request activity, so of a client's <c>traceparent</c>) when
+    /// an exporter listens; returns its trace id for the response, or null when no trace is recorded.
+    /// </summary>
+    public string? StartSpan()
+    {
+        _span = GenAiTelemetry.StartRequest(RequestTelemetry.OperationOf(api), RequestedModel, RequestId);
+        return _span is { Recorded: true } ? _span.TraceId.ToHexString() : null;
+    }
 
     public void FirstByteSent()
     {
@@ -75,6 +90,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
 
         _recorded = true;
         var usage = outcome.Usage;
+        var elapsed = Stopwatch.GetElapsedTime(_started);
         var costMicros = prices.CostMicros(outcome.UpstreamModel, RequestedModel, usage);
         Lease.Complete(usage, PriceTable.ChargeMicros(costMicros));
         Lease.Dispose();
@@ -94,9 +110,22 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
             Usage = usage,
             CostUsd = (costMicros ?? 0) / KeyLimits.MicrosPerUsd,
             Unpriced = costMicros is null && usage.TotalTokens > 0,
-            LatencyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds,
+            LatencyMs = elapsed.TotalMilliseconds,
             TimeToFirstByteMs = outcome.TimeToFirstByte?.TotalMilliseconds,
             Timestamp = time.GetUtcNow(),
+        });
+        telemetry.Complete(_span, new GenAiRequest
+        {
+            Operation = RequestTelemetry.OperationOf(api),
+            Provider = outcome.Account?.Provider.GenAiName(),
+            RequestModel = RequestedModel,
+            ResponseModel = outcome.UpstreamModel,
+            InputTokens = usage.TotalInputTokens,
+            OutputTokens = usage.OutputTokens,
+            FinishReason = StopReason is { } reason ? RequestTelemetry.FinishReasonOf(reason) : null,
+            ErrorType = RequestTelemetry.ErrorTypeOf(outcome),
+            Duration = elapsed,
+            TimeToFirstToken = outcome.TimeToFirstByte,
         });
     }
 

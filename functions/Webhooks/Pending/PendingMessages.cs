@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Telemetry;
 using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Messaging;
 using Serverless.Webhooks.Platforms;
@@ -49,7 +50,7 @@ internal sealed record PendingPage(IReadOnlyList<PendingMessage> Rows, string? C
 /// sent the message again. Columns MessageKey, ConversationId, UserId, ReplyTo (JSON), State, Reason, ReceivedAt,
 /// UpdatedAt. Rows stay until <see cref="PendingOptions.Keep"/>, so a late platform retry is still recognised.
 /// </summary>
-internal sealed class PendingMessages(RelayTables tables, TimeProvider time)
+internal sealed class PendingMessages(RelayTables tables, TimeProvider time, RelayMetrics metrics)
 {
     public const string Table = "pending";
     public const int MaxReasonLength = 500;
@@ -71,6 +72,7 @@ internal sealed class PendingMessages(RelayTables tables, TimeProvider time)
         try
         {
             await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            metrics.ImMessageEntered(PendingState.Queued.WireName());
             return true;
         }
         catch (RequestFailedException e) when (e.Status == 409)
@@ -143,6 +145,7 @@ internal sealed class PendingMessages(RelayTables tables, TimeProvider time)
                 return ETagWrite.Done(PendingTransition.NoRow);
             }
 
+            metrics.ImMessageEntered(state.WireName());
             return ETagWrite.Done(new PendingTransition(true, state));
         }, cancellationToken).ConfigureAwait(false);
     }

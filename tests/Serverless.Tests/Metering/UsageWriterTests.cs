@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Telemetry;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Storage;
 using Xunit;
@@ -23,6 +24,7 @@ public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
         _services.GetRequiredService<RelayTables>(),
         TimeProvider.System,
         Options.Create(new UsageWriterOptions { Capacity = capacity }),
+        _services.GetRequiredService<RelayMetrics>(),
         NullLogger<UsageWriter>.Instance);
 
     private static UsageRecord Record(int i) => new()
