@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Admin;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
@@ -25,7 +26,7 @@ public static class RelayServiceCollectionExtensions
 {
     /// <summary>
     /// Everything that lives on storage, with the admin API: the telemetry instruments, storage, secrets, keys, the account pool, OAuth, sessions,
-    /// failover, metering, pricing and limits. Enough for the admin API and the <c>rotate-keys</c> command.
+    /// failover, the audit trail, metering, pricing and limits. Enough for the admin API and the <c>rotate-keys</c> command.
     /// </summary>
     public static IServiceCollection AddRelayStorage(this IServiceCollection services, IConfiguration configuration) =>
         services
@@ -38,6 +39,7 @@ public static class RelayServiceCollectionExtensions
             .AddOAuth(configuration)
             .AddSessions(configuration)
             .AddFailover(configuration)
+            .AddAudit(configuration)
             .AddMetering(configuration)
             .AddPricing()
             .AddLimits(configuration)

@@ -1,8 +1,8 @@
-using System.Globalization;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Jobs.Sweeps;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Storage;
 using Serverless.Webhooks.Conversations;
@@ -12,12 +12,14 @@ namespace Serverless.Jobs.Retention;
 
 /// <summary>
 /// Timer (daily): deletes per-request usage rows past <see cref="RetentionOptions.UsageDays"/>, conversation rows
-/// past <see cref="RetentionOptions.ConversationDays"/> and pending rows past <see cref="PendingOptions.Keep"/>, in
+/// past <see cref="RetentionOptions.ConversationDays"/>, pending rows past <see cref="PendingOptions.Keep"/> and audit
+/// rows and bodies past <see cref="RetentionOptions.AuditDays"/>, in
 /// batches, within <see cref="RetentionOptions.MaxRunTime"/>; the next run finishes what one leaves. The hourly usage
 /// totals are never touched: they are what <c>/api/admin/usage</c> reads.
 /// </summary>
 internal sealed partial class RetentionFunction(
     RelayTables tables,
+    AuditTrail audit,
     ConversationStore conversations,
     PendingMessages pending,
     IOptions<RetentionOptions> options,
@@ -44,7 +46,14 @@ internal sealed partial class RetentionFunction(
         var pendingTable = await pending.GetTableAsync(cancellationToken).ConfigureAwait(false);
         var rows = await TableSweep.DeleteAsync(pendingTable, PendingMessages.ReceivedBefore(now - pendingOptions.Value.Keep), deadline, cancellationToken).ConfigureAwait(false);
 
-        Log.Swept(logger, usage.Deleted, turns.Deleted, rows.Deleted, usage.Finished && turns.Finished && rows.Finished, timer.IsPastDue);
+        // Audit rows first, then their bodies: a row never outlives the blob it names by more than one run.
+        var auditCutoff = now.AddDays(-settings.AuditDays);
+        var auditTable = await tables.GetAsync(RelayTables.Audit, cancellationToken).ConfigureAwait(false);
+        var auditRows = await TableSweep.DeleteAsync(auditTable, AuditTrail.StartedBefore(auditCutoff), deadline, cancellationToken).ConfigureAwait(false);
+        var bodies = await audit.DeleteBodiesBeforeAsync(auditCutoff, () => deadline.IsPassed, cancellationToken).ConfigureAwait(false);
+
+        var finished = usage.Finished && turns.Finished && rows.Finished && auditRows.Finished && bodies.Finished;
+        Log.Swept(logger, usage.Deleted, turns.Deleted, rows.Deleted, auditRows.Deleted, bodies.Deleted, finished, timer.IsPastDue);
     }
 
     /// <summary>
@@ -52,11 +61,11 @@ internal sealed partial class RetentionFunction(
     /// in every partition (one per key), and rows of deleted keys go too.
     /// </summary>
     internal static string UsageWrittenBefore(DateTimeOffset cutoff) =>
-        TableClient.CreateQueryFilter($"RowKey lt {cutoff.UtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture)}");
+        TableClient.CreateQueryFilter($"RowKey lt {TableRows.TimeKeyOf(cutoff)}");
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Retention: deleted {Usage} usage rows, {Turns} conversation rows, {Pending} pending rows (finished: {Finished}, past due: {PastDue})")]
-        public static partial void Swept(ILogger logger, int usage, int turns, int pending, bool finished, bool pastDue);
+        [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Retention: deleted {Usage} usage rows, {Turns} conversation rows, {Pending} pending rows, {Audit} audit rows, {Bodies} audit bodies (finished: {Finished}, past due: {PastDue})")]
+        public static partial void Swept(ILogger logger, int usage, int turns, int pending, int audit, int bodies, bool finished, bool pastDue);
     }
 }

@@ -11,6 +11,10 @@ internal sealed class RetentionOptions
     [Range(1, 36500)]
     public int UsageDays { get; set; } = 400;
 
+    /// <summary>Audit rows and bodies of requests older than this are deleted: five years by default, as audits ask.</summary>
+    [Range(1, 36500)]
+    public int AuditDays { get; set; } = 1825;
+
     /// <summary>Conversation turns (and reset marks) older than this are deleted.</summary>
     [Range(1, 36500)]
     public int ConversationDays { get; set; } = 30;

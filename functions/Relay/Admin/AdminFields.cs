@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Audit;
 
 namespace Serverless.Relay.Admin;
 
@@ -123,6 +124,23 @@ internal static class AdminFields
         }
 
         errors.Add("enabled", "enabled must be a boolean");
+        return default;
+    }
+
+    /// <summary><c>audit</c> of a key or an IM channel: <c>hashes</c> (the default) or <c>full</c>.</summary>
+    public static Optional<AuditMode> Audit(JsonElement body, FieldErrors errors)
+    {
+        if (!body.TryGetProperty("audit", out var value))
+        {
+            return default;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && AuditModes.Parse(value.GetString()) is { } mode)
+        {
+            return mode;
+        }
+
+        errors.Add("audit", $"audit must be '{AuditModes.HashesName}' or '{AuditModes.FullName}'");
         return default;
     }
 }

@@ -23,6 +23,7 @@ internal static class AdminServiceCollectionExtensions
         services.AddSingleton<IAdminEndpointGroup, OAuthEndpoints>();
         services.AddSingleton<IAdminEndpointGroup, PricingEndpoints>();
         services.AddSingleton<IAdminEndpointGroup, UsageEndpoints>();
+        services.AddSingleton<IAdminEndpointGroup, AuditEndpoints>();
         services.AddSingleton<IAdminEndpointGroup, QuotaEndpoints>();
         services.TryAddSingleton<AdminRoutes>();
 

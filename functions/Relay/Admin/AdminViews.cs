@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Providers;
@@ -71,6 +72,7 @@ internal static class AdminViews
 
         writer.WriteBoolean("enabled", key.Enabled);
         writer.WriteString("role", key.Role);
+        writer.WriteString("audit", key.Audit.WireName());
         writer.WritePropertyName("limits");
         key.Limits.Write(writer);
         writer.WriteString("createdAt", key.CreatedAt);

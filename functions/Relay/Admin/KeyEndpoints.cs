@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Storage;
@@ -50,6 +51,7 @@ internal sealed partial class KeyEndpoints(ClientKeyStore keys, ClientKeyAuthent
             ExpiresAt = request.ExpiresAt.Or(null),
             Limits = request.Limits.IsSet ? KeyLimits.None.Merge(request.Limits.Value) : KeyLimits.None,
             Role = request.Role.Or(ClientKey.UserRole),
+            Audit = request.Audit.Or(AuditMode.Hashes),
             Enabled = request.Enabled.Or(true),
             CreatedAt = now,
             Hint = hint,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
 
@@ -14,6 +15,7 @@ internal sealed record KeyRequest
     public Optional<bool> Enabled { get; init; }
     public Optional<KeyLimitsPatch> Limits { get; init; }
     public Optional<string> Role { get; init; }
+    public Optional<AuditMode> Audit { get; init; }
 
     public static KeyRequest Parse(JsonElement body, FieldErrors errors, bool creating, DateTimeOffset now) => new()
     {
@@ -24,6 +26,7 @@ internal sealed record KeyRequest
         Enabled = AdminFields.Enabled(body, errors),
         Limits = ParseLimits(body, errors),
         Role = ParseRole(body, errors),
+        Audit = AdminFields.Audit(body, errors),
     };
 
     public ClientKey ApplyTo(ClientKey current) => current with
@@ -35,6 +38,7 @@ internal sealed record KeyRequest
         Enabled = Enabled.Or(current.Enabled),
         Limits = Limits.IsSet ? current.Limits.Merge(Limits.Value) : current.Limits,
         Role = Role.Or(current.Role),
+        Audit = Audit.Or(current.Audit),
     };
 
     private static Optional<string> ParseRole(JsonElement body, FieldErrors errors)

@@ -1,4 +1,5 @@
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Keys;
@@ -30,6 +31,9 @@ internal sealed record ClientKey
     public KeyLimits Limits { get; init; } = KeyLimits.None;
 
     public bool Enabled { get; init; } = true;
+
+    /// <summary>What the audit trail keeps of this key's requests: digests always; with <see cref="AuditMode.Full"/> the bodies too.</summary>
+    public AuditMode Audit { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
 

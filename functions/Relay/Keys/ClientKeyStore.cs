@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Storage;
@@ -155,6 +156,7 @@ internal sealed class ClientKeyStore(RelayTables tables)
         ["ExpiresAt"] = key.ExpiresAt,
         ["Limits"] = key.Limits.IsEmpty ? null : key.Limits.ToJson(),
         ["Role"] = key.Role,
+        ["Audit"] = key.Audit == AuditMode.Hashes ? null : key.Audit.WireName(),
         ["Enabled"] = key.Enabled,
         ["CreatedAt"] = key.CreatedAt,
         ["Hint"] = key.Hint,
@@ -170,6 +172,7 @@ internal sealed class ClientKeyStore(RelayTables tables)
         ExpiresAt = entity.GetDateTimeOffset("ExpiresAt"),
         Limits = KeyLimits.FromJson(entity.GetString("Limits")),
         Role = entity.GetString("Role") ?? ClientKey.UserRole,
+        Audit = AuditModes.Parse(entity.GetString("Audit")) ?? AuditMode.Hashes,
         Enabled = entity.GetBoolean("Enabled") ?? true,
         CreatedAt = entity.GetDateTimeOffset("CreatedAt") ?? default,
         Hint = entity.GetString("Hint") ?? "",

@@ -1,3 +1,4 @@
+using Serverless.Relay.Audit;
 using Serverless.Relay.Canonical;
 
 namespace Serverless.Relay.Metering;
@@ -45,6 +46,9 @@ internal sealed record UsageRecord
     public double? TimeToFirstByteMs { get; init; }
 
     public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The request's audit facts (digests, client address, bodies for a full audit); null writes no audit row.</summary>
+    public AuditFacts? Audit { get; init; }
 }
 
 /// <summary>Where the pipeline hands usage records. Never blocks the request, never throws.</summary>

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Storage;
 using Serverless.Relay.Telemetry;
 
@@ -13,7 +14,8 @@ namespace Serverless.Relay.Metering;
 
 /// <summary>
 /// Writes usage records to <c>{prefix}usage</c> in the background: PK = key id, RK =
-/// <c>yyyyMMddHHmmssfff-&lt;requestId&gt;</c> (UTC), so a key's rows read back in time order.
+/// <c>yyyyMMddHHmmssfff-&lt;requestId&gt;</c> (UTC), so a key's rows read back in time order; and each request's audit
+/// row beside it (<see cref="AuditTrail"/>).
 /// Records are batched per partition into transactions of at most 100, written idempotently (upsert) so a retry after
 /// an unknown outcome cannot fail or duplicate, retried with back-off on transient failures (<see cref="UsageRetry"/>), and drained on stop.
 /// </summary>
@@ -30,6 +32,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private readonly UsageWriterOptions _options;
     private readonly UsageRetry _retry;
     private readonly RelayMetrics _metrics;
+    private readonly AuditTrail _audit;
 
     // NOTE: why a bounded channel plus an overflow queue rather than one unbounded channel. The bound keeps memory in
     // check in the normal case and makes a sustained storage outage visible (the overflow warning) long before the
@@ -49,8 +52,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private readonly Dictionary<(string, string), UsageTotal> _pendingTotals = [];
     private long _totalsDueAt;
 
-    public UsageWriter(RelayTables tables, TimeProvider time, IOptions<UsageWriterOptions> options, RelayMetrics metrics, ILogger<UsageWriter> logger)
+    public UsageWriter(RelayTables tables, AuditTrail audit, TimeProvider time, IOptions<UsageWriterOptions> options, RelayMetrics metrics, ILogger<UsageWriter> logger)
     {
+        _audit = audit;
         _metrics = metrics;
         _tables = tables;
         _totals = new UsageTotals(tables);
@@ -250,10 +254,12 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         try
         {
-            foreach (var transaction in Transactions(records))
+            foreach (var transaction in Transactions(records.Select(ToEntity)))
             {
-                await SubmitWithRetryAsync(transaction);
+                await SubmitWithRetryAsync(RelayTables.Usage, transaction);
             }
+
+            await WriteAuditAsync(records);
 
             UsageTotals.Accumulate(_pendingTotals, records);
             if (_totalsDueAt == 0)
@@ -269,15 +275,75 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         catch (Exception e)
         {
             // A malformed record (a bug upstream of us) must not kill the loop and strand everything behind it.
-            Log.RowsLost(_logger, records.Count, e);
+            Log.RowsLost(_logger, records.Count, RelayTables.Usage, e);
             _metrics.UsageRowsFailed(records.Count);
         }
     }
 
-    /// <summary>Groups by partition, then splits into transactions of ≤ 100 with distinct row keys each.</summary>
-    private static IEnumerable<List<TableEntity>> Transactions(List<UsageRecord> records)
+    /// <summary>
+    /// The audit rows of the records (every relayed request has one), after their bodies blobs for a full audit: a row
+    /// that names a blob is only written once the blob is there. A blob that cannot be written costs its bodies, not
+    /// the row.
+    /// </summary>
+    private async Task WriteAuditAsync(List<UsageRecord> records)
     {
-        foreach (var partition in records.Select(ToEntity).GroupBy(e => e.PartitionKey, StringComparer.Ordinal))
+        List<TableEntity>? rows = null;
+        foreach (var record in records)
+        {
+            if (record.Audit is not { } facts)
+            {
+                continue;
+            }
+
+            var entry = new AuditEntry
+            {
+                RequestId = record.RequestId,
+                KeyId = record.KeyId,
+                Owner = record.Owner,
+                AccountId = record.AccountId,
+                ClientApi = record.ClientApi,
+                Model = record.RequestedModel,
+                UpstreamModel = record.UpstreamModel,
+                Status = record.Status,
+                At = record.Timestamp,
+                Facts = facts,
+            };
+            if (facts.Bodies is { } bodies)
+            {
+                entry = await SaveBodiesAsync(entry, bodies);
+            }
+
+            (rows ??= []).Add(AuditTrail.ToEntity(entry));
+        }
+
+        foreach (var transaction in Transactions(rows ?? []))
+        {
+            await SubmitWithRetryAsync(RelayTables.Audit, transaction);
+        }
+    }
+
+    private async Task<AuditEntry> SaveBodiesAsync(AuditEntry entry, AuditBodies bodies)
+    {
+        try
+        {
+            var saved = new StrongBox<string>();
+            await _retry.ExecuteAsync(
+                static async (state, ct) => state.Saved.Value = await state.Audit.SaveBodiesAsync(state.Entry, state.Bodies, ct).ConfigureAwait(false),
+                (Audit: _audit, Entry: entry, Bodies: bodies, Saved: saved),
+                1);
+            return entry with { BodiesBlob = saved.Value, BodiesTruncated = bodies.Truncated };
+        }
+        catch (Exception e)
+        {
+            Log.AuditBodiesLost(_logger, entry.RequestId, e);
+            return entry;
+        }
+    }
+
+    /// <summary>Groups by partition, then splits into transactions of ≤ 100 with distinct row keys each.</summary>
+    private static IEnumerable<List<TableEntity>> Transactions(IEnumerable<TableEntity> entities)
+    {
+        foreach (var partition in entities.GroupBy(e => e.PartitionKey, StringComparer.Ordinal))
         {
             var open = new List<(List<TableEntity> Entities, HashSet<string> RowKeys)>();
             foreach (var entity in partition)
@@ -294,43 +360,56 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 open[slot].RowKeys.Add(entity.RowKey);
             }
 
-            foreach (var (entities, _) in open)
+            foreach (var (transaction, _) in open)
             {
-                yield return entities;
+                yield return transaction;
             }
         }
     }
 
-    private async Task SubmitWithRetryAsync(List<TableEntity> entities)
+    /// <summary>Writes one transaction of <paramref name="table"/>'s rows; the metrics and <see cref="Written"/> count usage rows only.</summary>
+    private async Task SubmitWithRetryAsync(string table, List<TableEntity> entities)
     {
         try
         {
-            await _retry.ExecuteAsync(static (state, ct) => state.Self.SubmitAsync(state.Entities, ct), (Self: this, Entities: entities), entities.Count);
+            await _retry.ExecuteAsync(static (state, ct) => state.Self.SubmitAsync(state.Table, state.Entities, ct), (Self: this, Table: table, Entities: entities), entities.Count);
         }
         catch (Exception e)
         {
-            Log.RowsLost(_logger, entities.Count, e);
-            _metrics.UsageRowsFailed(entities.Count);
+            Log.RowsLost(_logger, entities.Count, table, e);
+            if (table == RelayTables.Usage)
+            {
+                _metrics.UsageRowsFailed(entities.Count);
+            }
         }
     }
 
-    private async ValueTask SubmitAsync(List<TableEntity> entities, CancellationToken cancellationToken)
+    private async ValueTask SubmitAsync(string tableName, List<TableEntity> entities, CancellationToken cancellationToken)
     {
+        var usage = tableName == RelayTables.Usage;
         while (entities.Count > 0)
         {
             try
             {
-                var table = await _tables.GetAsync(RelayTables.Usage, cancellationToken);
+                var table = await _tables.GetAsync(tableName, cancellationToken);
                 await table.SubmitTransactionAsync(entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), cancellationToken);
-                Interlocked.Add(ref _written, entities.Count);
-                _metrics.UsageRowsWritten(entities.Count);
+                if (usage)
+                {
+                    Interlocked.Add(ref _written, entities.Count);
+                    _metrics.UsageRowsWritten(entities.Count);
+                }
+
                 return;
             }
             catch (TableTransactionFailedException e) when (!UsageRetry.IsTransient(e) && e.FailedTransactionActionIndex is { } index && index < entities.Count)
             {
                 // One bad row (e.g. too large) fails the whole transaction: drop that row, loudly, and send the rest now.
-                Log.RowRejected(_logger, entities[index].PartitionKey, entities[index].RowKey, e.Status, e.ErrorCode);
-                _metrics.UsageRowsFailed(1);
+                Log.RowRejected(_logger, tableName, entities[index].PartitionKey, entities[index].RowKey, e.Status, e.ErrorCode);
+                if (usage)
+                {
+                    _metrics.UsageRowsFailed(1);
+                }
+
                 entities.RemoveAt(index);
             }
         }
@@ -360,10 +439,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
-    internal static string RowKeyOf(UsageRecord record) =>
-        record.Timestamp.UtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + KeySafe(record.RequestId);
+    internal static string RowKeyOf(UsageRecord record) => TableRows.TimeOrderedKey(record.Timestamp, record.RequestId);
 
-    internal static TableEntity ToEntity(UsageRecord record) => new(KeySafe(record.KeyId), RowKeyOf(record))
+    internal static TableEntity ToEntity(UsageRecord record) => new(TableRows.SafeKey(record.KeyId), RowKeyOf(record))
     {
         ["RequestId"] = record.RequestId,
         ["KeyId"] = record.KeyId,
@@ -389,38 +467,19 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         ["RequestTime"] = record.Timestamp,
     };
 
-    /// <summary>Keys may not hold '/', '\', '#', '?' or control characters; such characters become '_'.</summary>
-    private static string KeySafe(string value)
-    {
-        if (value.Length == 0)
-        {
-            return "_";
-        }
-
-        return value.AsSpan().IndexOfAny(UnsafeKeyChars) < 0 && !value.Any(char.IsControl)
-            ? value
-            : string.Create(value.Length, value, static (span, source) =>
-            {
-                for (var i = 0; i < source.Length; i++)
-                {
-                    var c = source[i];
-                    span[i] = c is '/' or '\\' or '#' or '?' || char.IsControl(c) ? '_' : c;
-                }
-            });
-    }
-
-    private static readonly System.Buffers.SearchValues<char> UnsafeKeyChars = System.Buffers.SearchValues.Create("/\\#?");
-
     private static partial class Log
     {
         [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Usage queue is full ({Capacity}); records go to the overflow queue until it drains")]
         public static partial void Overflowing(ILogger logger, int capacity);
 
-        [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "{Count} usage rows could not be written and are lost")]
-        public static partial void RowsLost(ILogger logger, int count, Exception exception);
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "{Count} rows of table {Table} could not be written and are lost")]
+        public static partial void RowsLost(ILogger logger, int count, string table, Exception exception);
 
-        [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Usage row {PartitionKey}/{RowKey} was rejected ({Status} {ErrorCode}) and is lost")]
-        public static partial void RowRejected(ILogger logger, string partitionKey, string rowKey, int status, string? errorCode);
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Row {PartitionKey}/{RowKey} of table {Table} was rejected ({Status} {ErrorCode}) and is lost")]
+        public static partial void RowRejected(ILogger logger, string table, string partitionKey, string rowKey, int status, string? errorCode);
+
+        [LoggerMessage(EventId = 1307, Level = LogLevel.Error, Message = "The audit bodies of request {RequestId} could not be stored; its audit row keeps the digests only")]
+        public static partial void AuditBodiesLost(ILogger logger, string requestId, Exception exception);
 
         [LoggerMessage(EventId = 1304, Level = LogLevel.Error, Message = "A usage record for key {KeyId} arrived after the writer stopped and is lost")]
         public static partial void RecordedAfterStop(ILogger logger, string keyId);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Serverless.Relay.Keys;
 
 namespace Serverless.Relay.Relaying;
 
@@ -27,7 +28,7 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
         }
         else
         {
-            outcome = await forwarder.RefuseAsync(read.Key, api, read.Error!, read.Fault, output, hints.Model).ConfigureAwait(false);
+            outcome = await forwarder.RefuseAsync(read.Key, api, read.Error!, read.Fault, output, hints.Model, FailedAuthThrottle.ClientOf(context)).ConfigureAwait(false);
         }
 
         // :: Step 3 Answer a failure in the client's shape (the one place outcomes become error responses).

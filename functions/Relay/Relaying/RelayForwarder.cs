@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
@@ -27,11 +28,14 @@ internal sealed partial class RelayForwarder(
     PriceBook prices,
     GenAiTelemetry telemetry,
     IOptions<RelayOptions> options,
+    IOptions<AuditOptions> auditOptions,
     TimeProvider time,
     ILogger<RelayForwarder> logger)
 {
-    public async Task<RelayOutcome> RelayAsync(RelayRequest request, IRelayOutput output, CancellationToken clientAborted)
+    public async Task<RelayOutcome> RelayAsync(RelayRequest request, IRelayOutput clientOutput, CancellationToken clientAborted)
     {
+        // Everything written to the client passes the audit's digest on its way.
+        using var output = AuditedOutput.Start(request, clientOutput, auditOptions.Value.MaxBodyBytes);
         var trace = new UsageTrace(request.Api, request.Key, time, telemetry) { RequestedModel = request.Chat.Model, Stream = request.Chat.Stream };
         Identify(trace, output);
         RelayOutcome outcome;
@@ -50,7 +54,8 @@ internal sealed partial class RelayForwarder(
             outcome = trace.End(RelayOutcomeKind.Faulted, 500, output.Started, RelayOutcome.InternalError, detail: $"{e.GetType().Name}: {e.Message}");
         }
 
-        // :: Step 6 Meter: exactly one usage row; it also charges and releases the key's lease.
+        // :: Step 6 Meter: exactly one usage row and its audit row; it also charges and releases the key's lease.
+        trace.Audit = output.Facts();
         await RecordAsync(trace, outcome).ConfigureAwait(false);
         return outcome;
     }
@@ -59,8 +64,9 @@ internal sealed partial class RelayForwarder(
     /// A request refused while it was being read (bad body, a bug in a reader): metered like any other, with the key
     /// that sent it.
     /// </summary>
-    public async Task<RelayOutcome> RefuseAsync(ClientKey key, ClientApi api, RelayError error, Exception? fault, IRelayOutput output, string? requestedModel)
+    public async Task<RelayOutcome> RefuseAsync(ClientKey key, ClientApi api, RelayError error, Exception? fault, IRelayOutput clientOutput, string? requestedModel, string? clientAddress)
     {
+        using var output = AuditedOutput.Unread(clientOutput, clientAddress);
         var trace = new UsageTrace(api, key, time, telemetry) { RequestedModel = requestedModel ?? "" };
         Identify(trace, output);
         RelayOutcome outcome;
@@ -74,11 +80,12 @@ internal sealed partial class RelayForwarder(
             outcome = trace.End(RelayOutcomeKind.Refused, api.Format.StatusCodeOf(error), started: false, error);
         }
 
+        trace.Audit = output.Facts();
         await RecordAsync(trace, outcome).ConfigureAwait(false);
         return outcome;
     }
 
-    private async Task<RelayOutcome> ForwardAsync(RelayRequest request, IRelayOutput output, UsageTrace trace, CancellationToken clientAborted)
+    private async Task<RelayOutcome> ForwardAsync(RelayRequest request, AuditedOutput output, UsageTrace trace, CancellationToken clientAborted)
     {
         var api = request.Api;
         var chat = request.Chat;
@@ -197,7 +204,7 @@ internal sealed partial class RelayForwarder(
     }
 
     /// <summary>The request's ids on the response: always its request id, and the trace id when a trace is recorded.</summary>
-    private static void Identify(UsageTrace trace, IRelayOutput output)
+    private static void Identify(UsageTrace trace, AuditedOutput output)
     {
         output.SetHeader("x-request-id", trace.RequestId);
         if (trace.StartSpan() is { } traceId)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Keys;
 
@@ -44,6 +45,15 @@ internal sealed class RelayRequest : IDisposable
     /// <summary>A session id the client sent outside the canonical request (header or <c>prompt_cache_key</c>); see <see cref="Sessions.SessionKey"/>.</summary>
     public string? SessionHint { get; init; }
 
+    /// <summary>Who sent it, for the audit row: the client's IP address, or what an in-process caller names itself.</summary>
+    public string? ClientAddress { get; init; }
+
+    /// <summary>
+    /// What the caller asks the audit trail to keep beyond the key's own setting (an IM channel's <c>audit</c>); the
+    /// stricter of the two applies.
+    /// </summary>
+    public AuditMode Audit { get; init; }
+
     /// <summary>The client's headers, for the provider to copy what it understands (<see cref="Providers.IProvider.ForwardClientHeaders"/>); null in process.</summary>
     public IHeaderDictionary? ClientHeaders { get; init; }
 
@@ -53,8 +63,15 @@ internal sealed class RelayRequest : IDisposable
     /// <see cref="ClientApis.InProcess"/>).
     /// </summary>
     /// <param name="sessionId">Keeps a conversation on one account, like the <c>x-session-id</c> header.</param>
-    public static RelayRequest Create(ClientKey key, ChatRequest chat, ClientApi? api = null, string? sessionId = null) =>
-        new(key, api ?? ClientApis.InProcess, chat, default, null) { SessionHint = sessionId is null ? null : "h:" + sessionId };
+    /// <param name="audit">What the audit trail keeps beyond the key's own setting.</param>
+    /// <param name="clientAddress">Who the audit row names as the client.</param>
+    public static RelayRequest Create(ClientKey key, ChatRequest chat, ClientApi? api = null, string? sessionId = null, AuditMode audit = AuditMode.Hashes, string? clientAddress = null) =>
+        new(key, api ?? ClientApis.InProcess, chat, default, null)
+        {
+            SessionHint = sessionId is null ? null : "h:" + sessionId,
+            Audit = audit,
+            ClientAddress = clientAddress,
+        };
 
     public void Dispose()
     {

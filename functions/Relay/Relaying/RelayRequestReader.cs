@@ -80,6 +80,7 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator, InFl
             Framing = hints.Framing,
             SessionHint = SessionKey.ClientHint(context.Request.Headers, document.RootElement),
             ClientHeaders = context.Request.Headers,
+            ClientAddress = FailedAuthThrottle.ClientOf(context),
         };
         return new RequestRead(key, request, null);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
@@ -23,7 +24,8 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
 
     public ClientKey Key => key;
 
-    public string RequestId { get; } = "req_" + Guid.CreateVersion7().ToString("N");
+    /// <summary>Carries the request's start time (see <see cref="AuditKeys"/>): audit rows are keyed by it.</summary>
+    public string RequestId { get; } = AuditKeys.NewRequestId(time.GetUtcNow());
 
     public string RequestedModel { get; set; } = "";
 
@@ -37,6 +39,9 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
 
     /// <summary>Why the answer ended, when the upstream said (the span's finish reason).</summary>
     public StopReason? StopReason { get; set; }
+
+    /// <summary>What the audit row records; set when the request is over, before <see cref="Record"/>.</summary>
+    public AuditFacts? Audit { get; set; }
 
     /// <summary>What the key's limits admitted; charged with the real usage and released when the request is recorded.</summary>
     public KeyLease Lease { get; set; } = KeyLease.Unlimited;
@@ -113,6 +118,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
             LatencyMs = elapsed.TotalMilliseconds,
             TimeToFirstByteMs = outcome.TimeToFirstByte?.TotalMilliseconds,
             Timestamp = time.GetUtcNow(),
+            Audit = Audit,
         });
         telemetry.Complete(_span, new GenAiRequest
         {

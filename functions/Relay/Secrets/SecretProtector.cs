@@ -96,5 +96,63 @@ internal sealed class SecretProtector(EncryptionKeyRing keys)
         return true;
     }
 
+    /// <summary>
+    /// Encrypts bytes (an audit body) to <c>kidLength|kid|nonce|ciphertext|tag</c>: the same scheme and associated data
+    /// as <see cref="Protect"/>, in binary, since a blob holds bytes rather than text.
+    /// </summary>
+    public byte[] ProtectBytes(ReadOnlySpan<byte> plain, string scope)
+    {
+        var kid = Encoding.ASCII.GetBytes(keys.CurrentKeyId);
+        var header = 1 + kid.Length;
+        var sealedBytes = new byte[header + NonceSize + plain.Length + TagSize];
+        sealedBytes[0] = (byte)kid.Length;
+        kid.CopyTo(sealedBytes, 1);
+        var nonce = sealedBytes.AsSpan(header, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(keys.CurrentKey, TagSize);
+        aes.Encrypt(nonce, plain, sealedBytes.AsSpan(header + NonceSize, plain.Length), sealedBytes.AsSpan(header + NonceSize + plain.Length), AssociatedData(keys.CurrentKeyId, scope));
+        return sealedBytes;
+    }
+
+    public bool TryUnprotectBytes(ReadOnlySpan<byte> sealedBytes, string scope, [NotNullWhen(true)] out byte[]? plain, out SecretError error)
+    {
+        plain = null;
+        if (sealedBytes.Length < 1 || sealedBytes.Length < 1 + sealedBytes[0] + NonceSize + TagSize || sealedBytes[0] == 0)
+        {
+            error = SecretError.Malformed;
+            return false;
+        }
+
+        var header = 1 + sealedBytes[0];
+        var kid = Encoding.ASCII.GetString(sealedBytes[1..header]);
+        if (!keys.TryGetKey(kid, out var key))
+        {
+            error = SecretError.UnknownKeyId;
+            return false;
+        }
+
+        var cipherLength = sealedBytes.Length - header - NonceSize - TagSize;
+        var output = new byte[cipherLength];
+        try
+        {
+            using var aes = new AesGcm(key, TagSize);
+            aes.Decrypt(
+                sealedBytes.Slice(header, NonceSize),
+                sealedBytes.Slice(header + NonceSize, cipherLength),
+                sealedBytes.Slice(header + NonceSize + cipherLength, TagSize),
+                output,
+                AssociatedData(kid, scope));
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            error = SecretError.AuthenticationFailed;
+            return false;
+        }
+
+        plain = output;
+        error = SecretError.None;
+        return true;
+    }
+
     private static byte[] AssociatedData(string kid, string scope) => Encoding.UTF8.GetBytes(kid + "\n" + scope);
 }

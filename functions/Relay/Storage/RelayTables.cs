@@ -20,6 +20,7 @@ internal sealed partial class RelayTables
     public const string Counters = "counters";
     public const string UsageTotals = "usagetotals";
     public const string Pricing = "pricing";
+    public const string Audit = "audit";
 
     private readonly Lazy<TableServiceClient> _service;
     private readonly string _prefix;

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using Serverless.Relay.Connections;
 
 namespace Serverless.Relay.Storage;
@@ -32,6 +33,15 @@ internal sealed record StorageConnection
         ConnectionString is not null
             ? new TableServiceClient(ConnectionString, RelayTableClientOptions.Create())
             : new TableServiceClient(TableServiceUri, Credential!.Create(), RelayTableClientOptions.Create());
+
+    /// <summary>
+    /// A client of the blob service, or null when the settings name no blob endpoint (identity-based settings with a
+    /// table URI alone). No I/O.
+    /// </summary>
+    public BlobServiceClient? CreateBlobServiceClient() =>
+        ConnectionString is not null ? new BlobServiceClient(ConnectionString)
+        : BlobServiceUri is not null ? new BlobServiceClient(BlobServiceUri, Credential!.Create())
+        : null;
 
     /// <summary>Resolves the settings; on a wrong or missing setting adds an error naming it and returns null.</summary>
     public static StorageConnection? Resolve(RelayStorageOptions options, List<string> errors)

@@ -34,6 +34,7 @@ internal static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayTables>();
+        services.TryAddSingleton<RelayBlobs>();
         services.TryAddSingleton<HotPathStorage>();
         services.TryAddSingleton<RelayTableInitializer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RelayTableInitializer>());

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Errors;
 using Serverless.Relay.Keys;
@@ -94,6 +95,7 @@ internal sealed partial class ChannelEndpoints(
             ApiBaseUrl = request.ApiBaseUrl.Or(null) ?? platform.DefaultApiBaseUrl,
             Credentials = request.Credentials.Value.Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal),
             Enabled = request.Enabled.Or(true),
+            Audit = request.Audit.Or(AuditMode.Hashes),
             CreatedAt = now,
         };
         try

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Storage;
@@ -21,6 +22,7 @@ internal sealed record ChannelRequest
     public Optional<string?> SystemPrompt { get; init; }
     public Optional<string?> KeyId { get; init; }
     public Optional<KeyLimitsPatch> PerUserLimits { get; init; }
+    public Optional<AuditMode> Audit { get; init; }
 
     /// <summary>Null: back to the platform's default.</summary>
     public Optional<Uri?> ApiBaseUrl { get; init; }
@@ -38,6 +40,7 @@ internal sealed record ChannelRequest
         SystemPrompt = AdminFields.NullableString(body, "systemPrompt", errors, MaxSystemPromptLength, $"systemPrompt must be a non-empty string of at most {MaxSystemPromptLength} characters"),
         KeyId = ParseKeyId(body, errors, creating),
         PerUserLimits = ParsePerUserLimits(body, errors),
+        Audit = AdminFields.Audit(body, errors),
         ApiBaseUrl = ParseApiBaseUrl(body, errors),
         Enabled = AdminFields.Enabled(body, errors),
         Credentials = ParseCredentials(body, errors, creating),
@@ -67,6 +70,7 @@ internal sealed record ChannelRequest
             PerUserLimits = PerUserLimits.IsSet ? current.PerUserLimits.Merge(PerUserLimits.Value) : current.PerUserLimits,
             ApiBaseUrl = ApiBaseUrl.IsSet ? ApiBaseUrl.Value ?? ChannelPlatforms.Of(current.Platform).DefaultApiBaseUrl : current.ApiBaseUrl,
             Enabled = Enabled.Or(current.Enabled),
+            Audit = Audit.Or(current.Audit),
             Credentials = credentials,
         };
     }

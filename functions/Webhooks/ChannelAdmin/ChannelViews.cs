@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Formats.Json;
 using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Pending;
@@ -25,6 +26,7 @@ internal static class ChannelViews
         channel.PerUserLimits.Write(writer);
         writer.WriteString("apiBaseUrl", channel.ApiBaseUrl.AbsoluteUri.TrimEnd('/'));
         writer.WriteBoolean("enabled", channel.Enabled);
+        writer.WriteString("audit", channel.Audit.WireName());
         writer.WriteString("webhookUrl", WebhookUrl(channel));
         writer.WriteStartArray("credentials");
         foreach (var name in channel.Credentials.Keys.Order(StringComparer.Ordinal))

@@ -1,3 +1,4 @@
+using Serverless.Relay.Audit;
 using Serverless.Relay.Keys;
 
 namespace Serverless.Webhooks.Channels;
@@ -34,6 +35,9 @@ internal sealed record Channel
 
     /// <summary>Limits applied to each IM user separately; <see cref="KeyLimits.None"/> when none.</summary>
     public KeyLimits PerUserLimits { get; init; } = KeyLimits.None;
+
+    /// <summary>What the audit trail keeps of the channel's LLM calls (the stricter of this and its key's setting applies).</summary>
+    public AuditMode Audit { get; init; }
 
     /// <summary>The platform's API origin: the platform default, or the override (tests, Lark, private deployments).</summary>
     public required Uri ApiBaseUrl { get; init; }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Errors;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Secrets;
@@ -114,6 +115,7 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
         ["SystemPrompt"] = channel.SystemPrompt,
         ["KeyId"] = channel.KeyId,
         ["PerUserLimits"] = channel.PerUserLimits.IsEmpty ? null : channel.PerUserLimits.ToJson(),
+        ["Audit"] = channel.Audit == AuditMode.Hashes ? null : channel.Audit.WireName(),
         ["ApiBaseUrl"] = channel.ApiBaseUrl.AbsoluteUri,
         ["Enabled"] = channel.Enabled,
         ["CreatedAt"] = channel.CreatedAt,
@@ -151,6 +153,7 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
             SystemPrompt = entity.GetString("SystemPrompt"),
             KeyId = entity.GetString("KeyId") ?? "",
             PerUserLimits = KeyLimits.FromJson(entity.GetString("PerUserLimits")),
+            Audit = AuditModes.Parse(entity.GetString("Audit")) ?? AuditMode.Hashes,
             ApiBaseUrl = apiBaseUrl,
             Credentials = credentials,
             Enabled = entity.GetBoolean("Enabled") ?? true,

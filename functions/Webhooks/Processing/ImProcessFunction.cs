@@ -78,7 +78,9 @@ internal sealed partial class ImProcessFunction(
         }
 
         // The usage row names the channel (client API "im:{platform}:{id}"), whichever key pays.
-        using var request = RelayRequest.Create(key, chat, ClientApis.InProcess with { UsageName = ChannelUsageName(channel) }, session);
+        // Its audit row names the platform as the client, and the channel may ask for a full audit.
+        var api = ClientApis.InProcess with { UsageName = ChannelUsageName(channel) };
+        using var request = RelayRequest.Create(key, chat, api, session, channel.Audit, "im:" + channel.Platform.WireName());
         var result = await relay.RelayAsync(request, cancellationToken).ConfigureAwait(false);
         await userLimits.CompleteAsync(userLease, result.Outcome, chat.Model, CancellationToken.None).ConfigureAwait(false);
 

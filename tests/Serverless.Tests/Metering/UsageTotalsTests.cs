@@ -41,7 +41,7 @@ public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var tables = _services.GetRequiredService<RelayTables>();
-        var writer = new UsageWriter(tables, TimeProvider.System, Options.Create(new UsageWriterOptions { TotalsInterval = TimeSpan.FromHours(1) }), _services.GetRequiredService<RelayMetrics>(), NullLogger<UsageWriter>.Instance);
+        var writer = new UsageWriter(tables, _services.GetRequiredService<Serverless.Relay.Audit.AuditTrail>(), TimeProvider.System, Options.Create(new UsageWriterOptions { TotalsInterval = TimeSpan.FromHours(1) }), _services.GetRequiredService<RelayMetrics>(), NullLogger<UsageWriter>.Instance);
         await writer.StartAsync(ct);
 
         // Three batches: each waits until the previous one's rows are in the table.
@@ -68,7 +68,7 @@ public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
     public async Task Writer_TotalsIntervalElapsesWithNoNewRecord_TotalsAddedWithoutStop()
     {
         var tables = _services.GetRequiredService<RelayTables>();
-        await using var writer = new UsageWriter(tables, TimeProvider.System, Options.Create(new UsageWriterOptions { TotalsInterval = TimeSpan.FromMilliseconds(300) }), _services.GetRequiredService<RelayMetrics>(), NullLogger<UsageWriter>.Instance);
+        await using var writer = new UsageWriter(tables, _services.GetRequiredService<Serverless.Relay.Audit.AuditTrail>(), TimeProvider.System, Options.Create(new UsageWriterOptions { TotalsInterval = TimeSpan.FromMilliseconds(300) }), _services.GetRequiredService<RelayMetrics>(), NullLogger<UsageWriter>.Instance);
         await writer.StartAsync(TestContext.Current.CancellationToken);
         for (var i = 0; i < 5; i++)
         {
@@ -88,7 +88,7 @@ public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var tables = _services.GetRequiredService<RelayTables>();
-        var writer = new UsageWriter(tables, TimeProvider.System, Options.Create(new UsageWriterOptions()), _services.GetRequiredService<RelayMetrics>(), NullLogger<UsageWriter>.Instance);
+        var writer = new UsageWriter(tables, _services.GetRequiredService<Serverless.Relay.Audit.AuditTrail>(), TimeProvider.System, Options.Create(new UsageWriterOptions()), _services.GetRequiredService<RelayMetrics>(), NullLogger<UsageWriter>.Instance);
         await writer.StartAsync(ct);
         for (var i = 0; i < 150; i++)
         {

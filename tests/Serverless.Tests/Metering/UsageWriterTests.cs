@@ -22,6 +22,7 @@ public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
 
     private UsageWriter NewWriter(int capacity = 100_000) => new(
         _services.GetRequiredService<RelayTables>(),
+        _services.GetRequiredService<Serverless.Relay.Audit.AuditTrail>(),
         TimeProvider.System,
         Options.Create(new UsageWriterOptions { Capacity = capacity }),
         _services.GetRequiredService<RelayMetrics>(),

@@ -1,0 +1,48 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace Serverless.Relay.Audit;
+
+/// <summary>
+/// An <see cref="IBufferWriter{T}"/> in front of another that takes the SHA-256 of every byte committed through it
+/// and, for a full audit, keeps a copy of the first <c>captureLimit</c> bytes. The bytes are hashed where they were
+/// written, in the inner writer's own buffer: no copy unless capturing.
+/// </summary>
+internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captureLimit) : IBufferWriter<byte>, IDisposable
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly ArrayBufferWriter<byte>? _capture = captureLimit > 0 ? new ArrayBufferWriter<byte>(Math.Min(captureLimit, 16 * 1024)) : null;
+    private Memory<byte> _lent;
+
+    public long Length { get; private set; }
+
+    /// <summary>True when more was written than the capture keeps.</summary>
+    public bool Truncated => Length > (_capture?.WrittenCount ?? 0) && _capture is not null;
+
+    public ReadOnlyMemory<byte> Captured => _capture?.WrittenMemory ?? default;
+
+    public void Advance(int count)
+    {
+        var written = _lent.Span[..count];
+        _hash.AppendData(written);
+        if (_capture is not null && _capture.WrittenCount < captureLimit)
+        {
+            var kept = written[..Math.Min(count, captureLimit - _capture.WrittenCount)];
+            _capture.Write(kept);
+        }
+
+        Length += count;
+        _lent = default;
+        inner.Advance(count);
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0) => _lent = inner.GetMemory(sizeHint);
+
+    // NOTE: a span cannot be kept until Advance, so spans are handed out from the memory, which can.
+    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+    /// <summary>The digest of everything written so far, as lowercase hex.</summary>
+    public string Sha256Hex() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
+    public void Dispose() => _hash.Dispose();
+}
