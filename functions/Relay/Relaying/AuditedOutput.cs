@@ -40,7 +40,19 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
     public static AuditedOutput Start(RelayRequest request, IRelayOutput output, int maxBodyBytes)
     {
         var full = AuditModes.Max(request.Key.Audit, request.Audit) == AuditMode.Full;
-        return new AuditedOutput(output, request, BodyOf(request), request.ClientAddress, full, maxBodyBytes);
+        ReadOnlyMemory<byte> body;
+        try
+        {
+            body = BodyOf(request);
+        }
+        catch (Exception)
+        {
+            // A request that cannot be written down fails again where the relay translates it, inside the path that
+            // meters it; here it only has no digest.
+            return new AuditedOutput(output, null, default, request.ClientAddress, full, maxBodyBytes);
+        }
+
+        return new AuditedOutput(output, request, body, request.ClientAddress, full, maxBodyBytes);
     }
 
     /// <summary>Audits a request refused before its body could be read: no request digest, only who sent it.</summary>

@@ -18,7 +18,7 @@ internal sealed partial class RelayTableInitializer(RelayTables tables, ILogger<
     public static readonly IReadOnlyList<string> Names =
     [
         RelayTables.ClientKeys, RelayTables.Accounts, RelayTables.Usage, RelayTables.ModelGroups,
-        RelayTables.Sessions, RelayTables.Counters, RelayTables.UsageTotals, RelayTables.Pricing,
+        RelayTables.Sessions, RelayTables.Counters, RelayTables.UsageTotals, RelayTables.Pricing, RelayTables.Audit,
     ];
 
     private readonly CancellationTokenSource _stopping = new();

@@ -20,7 +20,7 @@ public sealed class AdminRoutesTests(AzuriteFixture azurite)
         Assert.Equal(
             [
                 "DELETE accounts/{id}", "DELETE channels/{id}", "DELETE keys/{id}", "DELETE models/{name}", "DELETE notifications/{id}", "DELETE pricing",
-                "GET accounts", "GET accounts/events", "GET accounts/{id}", "GET channels", "GET channels/{id}", "GET channels/{id}/pending",
+                "GET accounts", "GET accounts/events", "GET accounts/{id}", "GET audit", "GET audit/{keyId}/{requestId}", "GET channels", "GET channels/{id}", "GET channels/{id}/pending",
                 "GET keys", "GET keys/{id}", "GET keys/{id}/quota",
                 "GET models", "GET models/{name}", "GET notifications", "GET notifications/{id}", "GET pricing", "GET usage",
                 "PATCH accounts/{id}", "PATCH channels/{id}", "PATCH keys/{id}", "PATCH notifications/{id}",

@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Jobs.PurgePending;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Storage;
@@ -142,6 +143,56 @@ public sealed class IMJobsTests(AzuriteFixture azurite)
         await retention.RunAsync(Timer, ct);
         var left = await Eventually.ReadPartitionAsync(host.Table(RelayTables.Usage), keyId, ct);
         Assert.Equal([now.AddDays(-1)], left.Select(r => r.GetDateTimeOffset("RequestTime")!.Value));
+    }
+
+    [Fact]
+    public async Task Retention_AuditRowsAndBodiesPastAuditDays_Deleted_RecentOnesKeptAndReadable()
+    {
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Retention:AuditDays"] = "30" });
+        var ct = TestContext.Current.CancellationToken;
+        var trail = host.Services.GetRequiredService<AuditTrail>();
+        var keyId = StorageIds.New("key");
+        var now = Start.AddDays(100);
+        var old = await WriteAuditAsync(trail, host, keyId, now.AddDays(-31));
+        var older = await WriteAuditAsync(trail, host, keyId, now.AddDays(-300));
+        var recent = await WriteAuditAsync(trail, host, keyId, now.AddDays(-29));
+        _time.SetUtcNow(now);
+
+        await Function(host, "Retention").RunAsync(Timer, ct);
+
+        var rows = await Eventually.ReadPartitionAsync(host.Table(RelayTables.Audit), keyId, ct);
+        Assert.Equal([recent], rows.Select(r => r.GetString("RequestId")));
+        var container = new Azure.Storage.Blobs.BlobContainerClient(host.ConnectionString, host.TablePrefix.ToLowerInvariant() + RelayBlobs.Audit);
+        var blobs = new List<string>();
+        await foreach (var blob in container.GetBlobsAsync(cancellationToken: ct))
+        {
+            blobs.Add(blob.Name);
+        }
+
+        Assert.Equal([AuditKeys.BlobNameOf(now.AddDays(-29), recent)], blobs);
+        Assert.DoesNotContain(blobs, b => b.EndsWith(old, StringComparison.Ordinal) || b.EndsWith(older, StringComparison.Ordinal));
+        var kept = await trail.GetAsync(keyId, recent, ct);
+        Assert.Equal("request " + recent, Encoding.UTF8.GetString(kept!.Request!));
+        Assert.True(kept.RequestMatches);
+    }
+
+    private static async Task<string> WriteAuditAsync(AuditTrail trail, RelayHost host, string keyId, DateTimeOffset at)
+    {
+        var requestId = AuditKeys.NewRequestId(at);
+        var request = Encoding.UTF8.GetBytes("request " + requestId);
+        var entry = new AuditEntry
+        {
+            RequestId = requestId,
+            KeyId = keyId,
+            ClientApi = "openai-chat",
+            Model = "m",
+            Status = 200,
+            At = at,
+            Facts = new AuditFacts { RequestSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(request)), RequestBytes = request.Length },
+        };
+        var blob = await trail.SaveBodiesAsync(entry, new AuditBodies(request, "response"u8.ToArray(), false), TestContext.Current.CancellationToken);
+        await host.Table(RelayTables.Audit).UpsertEntityAsync(AuditTrail.ToEntity(entry with { BodiesBlob = blob }), cancellationToken: TestContext.Current.CancellationToken);
+        return requestId;
     }
 
     private Task<RelayHost> StartAsync(Dictionary<string, string?>? settings = null)

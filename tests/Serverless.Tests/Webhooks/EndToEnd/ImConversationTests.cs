@@ -56,6 +56,31 @@ public sealed class ImConversationTests(ImFlowHost host) : IClassFixture<ImFlowH
     }
 
     [Fact]
+    public async Task FullAuditChannel_AnsweredMessage_AuditRowNamesThePlatform_BodiesHoldTheExchange()
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(new TelegramDriver(), new Dictionary<string, object?> { ["audit"] = "full" });
+
+        await im.AcceptedAsync(channel, new ImText(1, Chat: 9, User: 9, "audit me"));
+        await im.RepliesAsync(channel.Driver, 1);
+
+        var row = await Infrastructure.Eventually.ValueAsync(
+            "the channel's audit row",
+            async ct => (await host.Host.SendAsync(HttpMethod.Get, $"api/admin/audit?keyId={channel.KeyId}", ct: ct)).Json.GetProperty("data"),
+            rows => rows.GetArrayLength() == 1,
+            timeout: ImScenario.Wait);
+        var entry = row[0];
+        Assert.Equal("im:telegram", entry.GetProperty("clientAddress").GetString());
+        Assert.True(entry.GetProperty("bodiesStored").GetBoolean());
+        var detail = await host.Host.SendAsync(HttpMethod.Get, $"api/admin/audit/{channel.KeyId}/{entry.GetProperty("requestId").GetString()}", ct: TestContext.Current.CancellationToken);
+        var bodies = detail.Json.GetProperty("bodies");
+        Assert.Contains("audit me", bodies.GetProperty("request").GetString(), StringComparison.Ordinal);
+        Assert.Contains("You said: audit me", bodies.GetProperty("response").GetString(), StringComparison.Ordinal);
+        Assert.True(bodies.GetProperty("requestMatchesDigest").GetBoolean());
+        Assert.True(bodies.GetProperty("responseMatchesDigest").GetBoolean());
+    }
+
+    [Fact]
     public async Task Conversation_SecondMessageSeesTheFirstTurn_NewStartsAfresh()
     {
         await using var im = await ImScenario.StartAsync(host);
