@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +13,7 @@ internal sealed class RelayBlobs
 
     private readonly Lazy<BlobServiceClient?> _service;
     private readonly string _prefix;
-    private readonly ConcurrentDictionary<string, Lazy<Task<BlobContainerClient>>> _containers = new(StringComparer.Ordinal);
+    private readonly CreatedOnce<BlobContainerClient> _containers;
 
     public RelayBlobs(IOptions<RelayStorageOptions> options)
     {
@@ -22,6 +21,7 @@ internal sealed class RelayBlobs
         _prefix = value.TablePrefix.ToLowerInvariant();
         _service = new Lazy<BlobServiceClient?>(() =>
             (StorageConnection.Resolve(value, []) ?? throw new InvalidOperationException("storage settings were not validated")).CreateBlobServiceClient());
+        _containers = new CreatedOnce<BlobContainerClient>(CreateAsync);
     }
 
     /// <summary>False when the storage settings name no blob endpoint.</summary>
@@ -29,20 +29,7 @@ internal sealed class RelayBlobs
 
     public string NameOf(string baseName) => _prefix + baseName;
 
-    public async Task<BlobContainerClient> GetAsync(string baseName, CancellationToken cancellationToken)
-    {
-        var creation = _containers.GetOrAdd(baseName, name => new Lazy<Task<BlobContainerClient>>(() => CreateAsync(name)));
-        try
-        {
-            // NOTE: the shared creation ignores the caller's token, so one cancelled caller cannot fail the others.
-            return await creation.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (creation.Value.IsFaulted)
-        {
-            _containers.TryRemove(new KeyValuePair<string, Lazy<Task<BlobContainerClient>>>(baseName, creation));
-            throw;
-        }
-    }
+    public ValueTask<BlobContainerClient> GetAsync(string baseName, CancellationToken cancellationToken) => _containers.GetAsync(baseName, cancellationToken);
 
     private async Task<BlobContainerClient> CreateAsync(string baseName)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,9 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Serverless.Relay.Storage;
 
 /// <summary>
-/// Hands out <see cref="TableClient"/>s for the relay's tables, creating each table once, on first use.
-/// NOTE: creation is lazy on purpose: a Functions custom handler must answer its first request quickly, and a storage
-/// round trip per table at start-up (or an unreachable account) would hold that up.
+/// Hands out <see cref="TableClient"/>s for the relay's tables, creating each table once, on first use (<see cref="CreatedOnce{T}"/>).
 /// </summary>
 internal sealed partial class RelayTables
 {
@@ -24,8 +21,7 @@ internal sealed partial class RelayTables
 
     private readonly Lazy<TableServiceClient> _service;
     private readonly string _prefix;
-    private readonly ConcurrentDictionary<string, TableClient> _ready = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<TableClient>>> _creating = new(StringComparer.Ordinal);
+    private readonly CreatedOnce<TableClient> _tables;
     private readonly ILogger<RelayTables> _logger;
 
     public RelayTables(IOptions<RelayStorageOptions> options, ILogger<RelayTables> logger)
@@ -36,43 +32,19 @@ internal sealed partial class RelayTables
         _service = new Lazy<TableServiceClient>(() =>
             (StorageConnection.Resolve(value, []) ?? throw new InvalidOperationException("storage settings were not validated")).CreateTableServiceClient());
         _logger = logger;
+        _tables = new CreatedOnce<TableClient>(CreateOnceAsync);
     }
 
     /// <summary>The full table name of a base name: the prefix, then the name.</summary>
     public string NameOf(string baseName) => _prefix + baseName;
 
     /// <summary>The client of a table, created if this instance has not yet seen it. Synchronous once created.</summary>
-    public ValueTask<TableClient> GetAsync(string baseName, CancellationToken cancellationToken)
-    {
-        if (_ready.TryGetValue(baseName, out var client))
-        {
-            return new ValueTask<TableClient>(client);
-        }
-
-        return new ValueTask<TableClient>(CreateAsync(baseName, cancellationToken));
-    }
-
-    private async Task<TableClient> CreateAsync(string baseName, CancellationToken cancellationToken)
-    {
-        var creation = _creating.GetOrAdd(baseName, name => new Lazy<Task<TableClient>>(() => CreateOnceAsync(name)));
-        try
-        {
-            // NOTE: the shared creation ignores the caller's token, so one cancelled request cannot fail the others.
-            return await creation.Value.WaitAsync(cancellationToken);
-        }
-        catch (Exception) when (creation.Value.IsFaulted)
-        {
-            // A failed creation is not cached: the next caller tries again.
-            _creating.TryRemove(new KeyValuePair<string, Lazy<Task<TableClient>>>(baseName, creation));
-            throw;
-        }
-    }
+    public ValueTask<TableClient> GetAsync(string baseName, CancellationToken cancellationToken) => _tables.GetAsync(baseName, cancellationToken);
 
     private async Task<TableClient> CreateOnceAsync(string baseName)
     {
         var client = _service.Value.GetTableClient(NameOf(baseName));
         await client.CreateIfNotExistsAsync(CancellationToken.None);
-        _ready[baseName] = client;
         Log.TableReady(_logger, client.Name);
         return client;
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Storage;
@@ -16,7 +15,7 @@ internal sealed class LocalQueues
 
     private readonly Lazy<QueueServiceClient> _service;
     private readonly string _prefix;
-    private readonly ConcurrentDictionary<string, Lazy<Task<QueueClient>>> _clients = new(StringComparer.Ordinal);
+    private readonly CreatedOnce<QueueClient> _clients;
 
     public LocalQueues(IOptions<RelayStorageOptions> options)
     {
@@ -25,26 +24,14 @@ internal sealed class LocalQueues
         // never share one. Queue names are lowercase; prefix (at most 40) + '-' + name + "-poison" stays within 63.
         _prefix = value.TablePrefix.Length == 0 ? "" : value.TablePrefix.ToLowerInvariant() + "-";
         _service = new Lazy<QueueServiceClient>(() => Create(value));
+        _clients = new CreatedOnce<QueueClient>(CreateQueueAsync);
     }
 
     /// <summary>The Storage queue that stands in for the Service Bus queue <paramref name="queue"/>.</summary>
     public string NameOf(string queue) => _prefix + queue;
 
     /// <summary>The client of a stand-in queue (or of its poison queue, by its full base name), created once.</summary>
-    public async ValueTask<QueueClient> GetAsync(string queue, CancellationToken cancellationToken)
-    {
-        var creation = _clients.GetOrAdd(queue, name => new Lazy<Task<QueueClient>>(() => CreateQueueAsync(name)));
-        try
-        {
-            // NOTE: the shared creation ignores the caller's token, so one cancelled caller cannot fail the others.
-            return await creation.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (creation.Value.IsFaulted)
-        {
-            _clients.TryRemove(new KeyValuePair<string, Lazy<Task<QueueClient>>>(queue, creation));
-            throw;
-        }
-    }
+    public ValueTask<QueueClient> GetAsync(string queue, CancellationToken cancellationToken) => _clients.GetAsync(queue, cancellationToken);
 
     private async Task<QueueClient> CreateQueueAsync(string queue)
     {
