@@ -346,7 +346,6 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         Log.SyncFailed(_logger, state.KeyId, e);
-            _metrics?.LimitRefused(UncheckedLimit);
                     }
                 }
 
