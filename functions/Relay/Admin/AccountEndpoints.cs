@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Storage;
 
@@ -20,12 +21,12 @@ internal sealed partial class AccountEndpoints(
     public const string IdPrefix = "acct";
 
     public void Map(AdminRouteGroup group) => group.MapGroup("accounts")
-        .MapGet("", ListAsync)
-        .MapPost("", call => CreateAsync(call.Body, call.Aborted))
-        .MapGet("events", ListEventsAsync)
-        .MapGet("{id}", GetAsync)
-        .MapPatch("{id}", UpdateAsync)
-        .MapDelete("{id}", DeleteAsync);
+        .MapGet("", ListAsync).Documented(new("Lists upstream accounts with their health on this instance") { Response = ApiSchema.ListOf(AdminSchemas.Account) })
+        .MapPost("", call => CreateAsync(call.Body, call.Aborted)).Documented(new("Adds an upstream account by API key") { Request = AdminSchemas.AccountWrite, Status = 201, Response = AdminSchemas.Account })
+        .MapGet("events", ListEventsAsync).Documented(new("Recent health transitions of the accounts (cool-downs, circuits, recoveries)") { Response = ApiSchema.ListOf(AdminSchemas.AccountEvent) })
+        .MapGet("{id}", GetAsync).Documented(new("Reads one account and its health") { Response = AdminSchemas.Account, Errors = [404] })
+        .MapPatch("{id}", UpdateAsync).Documented(new("Changes the fields sent (priority, weight, enabled, models, secrets...)") { Request = AdminSchemas.AccountWrite, Response = AdminSchemas.Account, Errors = [404, 409] })
+        .MapDelete("{id}", DeleteAsync).Documented(new("Deletes an account") { Status = 204, Errors = [404] });
 
     private async Task<AdminResult> ListAsync(AdminCall call)
     {

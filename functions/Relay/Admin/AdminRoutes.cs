@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Serverless.Relay.ApiDocs;
 
 namespace Serverless.Relay.Admin;
 
@@ -47,7 +48,11 @@ internal sealed class AdminRoutes
     }
 
     /// <summary>Every route as <c>METHOD template</c>, for tests and diagnostics.</summary>
-    public IEnumerable<string> Describe() => _routes.Select(r => $"{r.Method} {string.Join('/', r.Segments)}");
+    public IEnumerable<string> Describe() => _routes.Select(r => $"{r.Method} {r.Template}");
+
+    /// <summary>Every route with what its group says of it (null where it says nothing), for the OpenAPI document.</summary>
+    public IEnumerable<(string Method, string Template, ApiOperation? Operation)> Operations() =>
+        _routes.Select(r => (r.Method, r.Template, r.Operation));
 
     internal void Add(string method, string template, AdminEndpoint endpoint)
     {
@@ -58,6 +63,17 @@ internal sealed class AdminRoutes
         }
 
         _routes.Add(new Route(method, segments, endpoint));
+    }
+
+    /// <summary>Attaches the document's description to the route mapped last.</summary>
+    internal void Document(ApiOperation operation)
+    {
+        if (_routes.Count == 0 || _routes[^1].Operation is not null)
+        {
+            throw new InvalidOperationException("Documented must follow the Map call of the route it describes, once");
+        }
+
+        _routes[^1] = _routes[^1] with { Operation = operation };
     }
 
     /// <summary>The endpoint for <paramref name="method"/> on <paramref name="path"/>, or what to answer instead.</summary>
@@ -99,6 +115,10 @@ internal sealed class AdminRoutes
 
     private sealed record Route(string Method, string[] Segments, AdminEndpoint Endpoint)
     {
+        public ApiOperation? Operation { get; init; }
+
+        public string Template => string.Join('/', Segments);
+
         /// <summary>Literal segments, earliest first, weigh most: <c>accounts/events</c> beats <c>accounts/{id}</c>.</summary>
         public int Specificity { get; } = Segments.Select((s, i) => IsParameter(s) ? 0 : 1 << (16 - i)).Sum();
 
@@ -150,6 +170,13 @@ internal sealed class AdminRouteGroup(AdminRoutes routes, string owner)
     public AdminRouteGroup MapPatch(string template, AdminEndpoint endpoint) => Map("PATCH", template, endpoint);
 
     public AdminRouteGroup MapDelete(string template, AdminEndpoint endpoint) => Map("DELETE", template, endpoint);
+
+    /// <summary>What the OpenAPI document says of the route mapped just before.</summary>
+    public AdminRouteGroup Documented(ApiOperation operation)
+    {
+        routes.Document(operation);
+        return this;
+    }
 
     private AdminRouteGroup Map(string method, string template, AdminEndpoint endpoint)
     {

@@ -24,6 +24,8 @@ internal static class AdminServiceCollectionExtensions
         services.AddSingleton<IAdminEndpointGroup, PricingEndpoints>();
         services.AddSingleton<IAdminEndpointGroup, UsageEndpoints>();
         services.AddSingleton<IAdminEndpointGroup, AuditEndpoints>();
+        services.AddSingleton<IAdminEndpointGroup, OpenApiEndpoints>();
+        services.AddSingleton<AdminApiDocument>();
         services.AddSingleton<IAdminEndpointGroup, QuotaEndpoints>();
         services.TryAddSingleton<AdminRoutes>();
 

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Json;
@@ -21,8 +22,19 @@ internal sealed class AuditEndpoints(AuditTrail trail, TimeProvider time) : IAdm
     private const int DefaultDays = 30;
 
     public void Map(AdminRouteGroup group) => group.MapGroup("audit")
-        .MapGet("", ListAsync)
-        .MapGet("{keyId}/{requestId}", GetAsync);
+        .MapGet("", ListAsync).Documented(new("Pages through the audit trail, oldest first per key")
+        {
+            Response = ApiSchema.ListOf(AdminSchemas.AuditEntry, ApiSchema.Prop("continuation", ApiSchema.String().OrNull(), "Pass it back for the next page; null: no more.")),
+            Query =
+            [
+                new("keyId", ApiSchema.String(), "Only this key's requests (without it: a scan across keys)."),
+                new("from", ApiSchema.DateTime(), "Requests started at or after (ISO 8601); default 30 days before to."),
+                new("to", ApiSchema.DateTime(), "Requests started before; default now."),
+                new("limit", ApiSchema.Integer(), $"At most this many rows (1 to {MaxLimit}; default {DefaultLimit})."),
+                new("continuation", ApiSchema.String(), "The previous page's continuation."),
+            ],
+        })
+        .MapGet("{keyId}/{requestId}", GetAsync).Documented(new("One request's audit row, with its bodies for a full audit, checked against the digests") { Response = AdminSchemas.AuditRecord, Errors = [404] });
 
     /// <summary>
     /// <c>GET audit?keyId=&amp;from=&amp;to=&amp;limit=&amp;continuation=</c>: requests started in [from, to) (ISO 8601;

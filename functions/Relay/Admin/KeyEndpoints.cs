@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
@@ -12,11 +13,11 @@ internal sealed partial class KeyEndpoints(ClientKeyStore keys, ClientKeyAuthent
     public const string IdPrefix = "key";
 
     public void Map(AdminRouteGroup group) => group.MapGroup("keys")
-        .MapGet("", ListAsync)
-        .MapPost("", CreateAsync)
-        .MapGet("{id}", GetAsync)
-        .MapPatch("{id}", UpdateAsync)
-        .MapDelete("{id}", DeleteAsync);
+        .MapGet("", ListAsync).Documented(new("Lists the relay's client keys") { Response = ApiSchema.ListOf(AdminSchemas.Key) })
+        .MapPost("", CreateAsync).Documented(new("Creates a client key; the answer holds its plaintext, once") { Request = AdminSchemas.KeyWrite, Status = 201, Response = AdminSchemas.CreatedKey })
+        .MapGet("{id}", GetAsync).Documented(new("Reads one key") { Response = AdminSchemas.Key, Errors = [404] })
+        .MapPatch("{id}", UpdateAsync).Documented(new("Changes the fields sent (limits merge per field)") { Request = AdminSchemas.KeyWrite, Response = AdminSchemas.Key, Errors = [404, 409] })
+        .MapDelete("{id}", DeleteAsync).Documented(new("Deletes a key; it is refused everywhere within 5 s") { Status = 204, Errors = [404] });
 
     private async Task<AdminResult> ListAsync(AdminCall call)
     {

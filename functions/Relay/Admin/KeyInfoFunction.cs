@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Relaying;
@@ -12,6 +13,11 @@ namespace Serverless.Relay.Admin;
 internal sealed class KeyInfoFunction(ClientAuthenticator authenticator, QuotaReader quotas) : IHttpFunction
 {
     public const string FunctionName = "KeyInfo";
+
+    /// <summary>This function's route, for the OpenAPI document.</summary>
+    public static readonly ApiRoute Route = new("GET", "/v1/key-info",
+        new ApiOperation("The calling key's record, limits and where each stands") { Response = AdminSchemas.KeyInfo },
+        ApiRoute.RelayKey);
 
     public string Name => FunctionName;
 

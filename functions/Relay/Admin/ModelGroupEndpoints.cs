@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Providers;
@@ -11,10 +12,10 @@ internal sealed class ModelGroupEndpoints(ModelGroupStore groups, ModelGroupDire
     public const string NameMessage = "name must be a non-empty string of at most 200 characters without '/', '\\', '#', '?' or control characters";
 
     public void Map(AdminRouteGroup group) => group.MapGroup("models")
-        .MapGet("", ListAsync)
-        .MapPost("", PutAsync)
-        .MapGet("{name}", GetAsync)
-        .MapDelete("{name}", DeleteAsync);
+        .MapGet("", ListAsync).Documented(new("Lists model groups (a model name served by several accounts or providers)") { Response = ApiSchema.ListOf(AdminSchemas.ModelGroup) })
+        .MapPost("", PutAsync).Documented(new("Creates or replaces a model group by its name") { Request = AdminSchemas.ModelGroupWrite, Response = AdminSchemas.ModelGroup, Description = "201 when created, 200 when replaced." })
+        .MapGet("{name}", GetAsync).Documented(new("Reads one model group") { Response = AdminSchemas.ModelGroup, Errors = [404] })
+        .MapDelete("{name}", DeleteAsync).Documented(new("Deletes a model group") { Status = 204, Errors = [404] });
 
     private async Task<AdminResult> ListAsync(AdminCall call) =>
         AdminResult.List(await groups.ListAsync(call.Aborted), PoolViews.WriteGroup);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Formats;
 using Serverless.Relay.OAuth;
 
@@ -11,8 +12,8 @@ namespace Serverless.Relay.Admin;
 internal sealed class OAuthEndpoints(PkceAuthorizations pkce, AccountEndpoints accounts) : IAdminEndpointGroup
 {
     public void Map(AdminRouteGroup group) => group.MapGroup("oauth")
-        .MapPost("authorize", AuthorizeAsync)
-        .MapPost("complete", CompleteAsync);
+        .MapPost("authorize", AuthorizeAsync).Documented(new("Starts an OAuth (PKCE) login for a new account: returns the URL to open") { Request = AdminSchemas.OAuthAuthorize, Response = AdminSchemas.OAuthAuthorization })
+        .MapPost("complete", CompleteAsync).Documented(new("Trades the code the login returned for tokens and creates the account") { Request = AdminSchemas.OAuthComplete, Status = 201, Response = AdminSchemas.Account, Errors = [502] });
 
     private async Task<AdminResult> AuthorizeAsync(AdminCall call)
     {

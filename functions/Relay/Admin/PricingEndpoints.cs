@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Pricing;
 
@@ -8,9 +9,9 @@ namespace Serverless.Relay.Admin;
 internal sealed partial class PricingEndpoints(PriceBook prices, ILogger<PricingEndpoints> logger) : IAdminEndpointGroup
 {
     public void Map(AdminRouteGroup group) => group.MapGroup("pricing")
-        .MapGet("", GetAsync)
-        .MapPut("", PutAsync)
-        .MapDelete("", ResetAsync);
+        .MapGet("", GetAsync).Documented(new("The price table in force") { Response = AdminSchemas.Pricing })
+        .MapPut("", PutAsync).Documented(new("Replaces the price table") { Request = AdminSchemas.PricingWrite, Response = AdminSchemas.Pricing })
+        .MapDelete("", ResetAsync).Documented(new("Goes back to the built-in price table") { Response = AdminSchemas.Pricing });
 
     private async Task<AdminResult> GetAsync(AdminCall call)
     {

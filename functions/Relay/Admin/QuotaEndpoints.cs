@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Storage;
@@ -9,7 +10,7 @@ namespace Serverless.Relay.Admin;
 internal sealed class QuotaEndpoints(ClientKeyStore keys, QuotaReader quotas) : IAdminEndpointGroup
 {
     public void Map(AdminRouteGroup group) => group.MapGroup("keys")
-        .MapGet("{id}/quota", GetAsync);
+        .MapGet("{id}/quota", GetAsync).Documented(new("A key's limits and its use of each in the current window") { Response = AdminSchemas.Quota, Errors = [404] });
 
     private async Task<AdminResult> GetAsync(AdminCall call)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Keys;
@@ -27,6 +28,14 @@ internal sealed class QuotaFunction(
     TimeProvider time) : IHttpFunction
 {
     public const string FunctionName = "Quota";
+
+    /// <summary>This function's routes, for the OpenAPI document.</summary>
+    public static readonly IReadOnlyList<ApiRoute> Routes =
+    [
+        new("GET", "/api/v1/quota", new ApiOperation("The caller's own user: today's use and the limits") { Response = AdminSchemas.UserQuota }, ApiRoute.RelayKey),
+        new("GET", "/api/v1/quota/{userId}", new ApiOperation("A user's use and limits (admin-role keys and the admin key)") { Response = AdminSchemas.UserQuota, Errors = [403, 404] }, ApiRoute.RelayKey),
+        new("PUT", "/api/v1/quota/{userId}", new ApiOperation("Sets a user's limits on every key of the user (admin-role keys and the admin key)") { Request = AdminSchemas.UserQuotaWrite, Response = AdminSchemas.UserQuota, Errors = [403, 404] }, ApiRoute.RelayKey),
+    ];
 
     /// <summary>The answer's limit names and the key limits they stand for.</summary>
     private static readonly (string Name, string Field)[] Fields =

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Storage;
 
@@ -11,7 +12,17 @@ internal sealed class UsageEndpoints(UsageTotals usageTotals, TimeProvider time)
     private const int DefaultUsageDays = 30;
 
     public void Map(AdminRouteGroup group) => group.MapGroup("usage")
-        .MapGet("", GetAsync);
+        .MapGet("", GetAsync).Documented(new("Requests, errors, tokens, cost and latency percentiles per group, from the hourly totals")
+        {
+            Response = AdminSchemas.Usage,
+            Query =
+            [
+                new("from", ApiSchema.String("date"), "First day (UTC), yyyy-MM-dd; default 30 days before to."),
+                new("to", ApiSchema.String("date"), "Last day, included; default today."),
+                new("groupBy", ApiSchema.OneOf("key", "owner", "model", "account", "day", "hour"), "Default key."),
+                new("keyId", ApiSchema.String(), "Only this key's requests."),
+            ],
+        });
 
     /// <summary>
     /// <c>GET usage?from=yyyy-MM-dd&amp;to=yyyy-MM-dd&amp;groupBy=key|owner|model|account|day|hour&amp;keyId=</c>: requests,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Errors;
@@ -27,12 +28,21 @@ internal sealed partial class ChannelEndpoints(
     public const int MaxPendingPage = 1000;
 
     public void Map(AdminRouteGroup group) => group.MapGroup("channels")
-        .MapGet("", ListAsync)
-        .MapPost("", CreateAsync)
-        .MapGet("{id}", GetAsync)
-        .MapPatch("{id}", UpdateAsync)
-        .MapDelete("{id}", DeleteAsync)
-        .MapGet("{id}/pending", ListPendingAsync);
+        .MapGet("", ListAsync).Documented(new("Lists IM channels") { Response = ApiSchema.ListOf(ChannelSchemas.Channel) })
+        .MapPost("", CreateAsync).Documented(new("Creates an IM channel; the answer has the webhook URL to give the platform") { Request = ChannelSchemas.ChannelWrite, Status = 201, Response = ChannelSchemas.Channel })
+        .MapGet("{id}", GetAsync).Documented(new("Reads one channel") { Response = ChannelSchemas.Channel, Errors = [404] })
+        .MapPatch("{id}", UpdateAsync).Documented(new("Changes the fields and credentials sent") { Request = ChannelSchemas.ChannelWrite, Response = ChannelSchemas.Channel, Errors = [404, 409] })
+        .MapDelete("{id}", DeleteAsync).Documented(new("Deletes a channel (and the key made for it)") { Status = 204, Errors = [404] })
+        .MapGet("{id}/pending", ListPendingAsync).Documented(new("The channel's pending messages, newest first")
+        {
+            Response = ApiSchema.ListOf(ChannelSchemas.Pending, ApiSchema.Prop("hasMore", ApiSchema.Boolean())),
+            Query =
+            [
+                new("state", ApiSchema.String(), "Only messages in this state (queued, answered, delivered, failed, expired)."),
+                new("limit", ApiSchema.Integer(), "At most this many."),
+            ],
+            Errors = [404],
+        });
 
     private async Task<AdminResult> ListAsync(AdminCall call)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Storage;
 
@@ -16,12 +17,12 @@ internal sealed partial class NotificationEndpoints(
     ILogger<NotificationEndpoints> logger) : IAdminEndpointGroup
 {
     public void Map(AdminRouteGroup group) => group.MapGroup("notifications")
-        .MapGet("", ListAsync)
-        .MapPost("", CreateAsync)
-        .MapGet("{id}", GetAsync)
-        .MapPatch("{id}", UpdateAsync)
-        .MapDelete("{id}", DeleteAsync)
-        .MapPost("{id}/test", TestAsync);
+        .MapGet("", ListAsync).Documented(new("Lists notification targets") { Response = ApiSchema.ListOf(NotificationSchemas.Target) })
+        .MapPost("", CreateAsync).Documented(new("Adds a notification target (account health and quota events go to it)") { Request = NotificationSchemas.TargetWrite, Status = 201, Response = NotificationSchemas.Target })
+        .MapGet("{id}", GetAsync).Documented(new("Reads one notification target") { Response = NotificationSchemas.Target, Errors = [404] })
+        .MapPatch("{id}", UpdateAsync).Documented(new("Changes the fields and settings sent") { Request = NotificationSchemas.TargetWrite, Response = NotificationSchemas.Target, Errors = [404, 409] })
+        .MapDelete("{id}", DeleteAsync).Documented(new("Deletes a notification target") { Status = 204, Errors = [404] })
+        .MapPost("{id}/test", TestAsync).Documented(new("Queues a test notification to the target") { Response = NotificationSchemas.TestQueued, Errors = [404] });
 
     private async Task<AdminResult> ListAsync(AdminCall call)
     {

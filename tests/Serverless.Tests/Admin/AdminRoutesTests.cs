@@ -22,7 +22,7 @@ public sealed class AdminRoutesTests(AzuriteFixture azurite)
                 "DELETE accounts/{id}", "DELETE channels/{id}", "DELETE keys/{id}", "DELETE models/{name}", "DELETE notifications/{id}", "DELETE pricing",
                 "GET accounts", "GET accounts/events", "GET accounts/{id}", "GET audit", "GET audit/{keyId}/{requestId}", "GET channels", "GET channels/{id}", "GET channels/{id}/pending",
                 "GET keys", "GET keys/{id}", "GET keys/{id}/quota",
-                "GET models", "GET models/{name}", "GET notifications", "GET notifications/{id}", "GET pricing", "GET usage",
+                "GET models", "GET models/{name}", "GET notifications", "GET notifications/{id}", "GET openapi.json", "GET pricing", "GET usage",
                 "PATCH accounts/{id}", "PATCH channels/{id}", "PATCH keys/{id}", "PATCH notifications/{id}",
                 "POST accounts", "POST channels", "POST keys", "POST models", "POST notifications", "POST notifications/{id}/test",
                 "POST oauth/authorize", "POST oauth/complete",
