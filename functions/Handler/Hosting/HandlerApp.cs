@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration.Memory;
+using Serverless.Handler.AdminUi;
 using Serverless.Handler.FunctionsHost;
 using Serverless.Handler.Telemetry;
 using Serverless.Jobs;
 using Serverless.Webhooks;
+using Serverless.Relay.Functions;
 using Serverless.Relay.Relaying;
 using Serverless.Relay.Storage;
 using Serverless.Relay.Limits;
@@ -54,6 +56,7 @@ public static partial class HandlerApp
         });
 
         var appRoot = builder.Configuration["RELAY_APP_ROOT"] ?? AppContext.BaseDirectory;
+        builder.Services.AddSingleton<IHttpFunction>(new AdminUiFunction(appRoot));
         var catalog = FunctionCatalog.Load(appRoot);
         var timers = FunctionRouteMapper.TimerRegistrations(catalog, builder.Configuration);
         var queues = FunctionRouteMapper.QueueRegistrations(catalog, builder.Configuration);
