@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The pinned npm packages: Azurite, and what the build bundles the admin UI with.
+[ -d node_modules/azurite ] && [ -d node_modules/esbuild ] && [ -d node_modules/preact ] || npm ci --no-audit --no-fund --loglevel=error
+
 if [ -z "${AzureWebJobsStorage:-}" ]; then
-  [ -d node_modules/azurite ] || npm ci --no-audit --no-fund --loglevel=error
   log=$(mktemp)
   node node_modules/azurite/dist/src/azurite.js --inMemoryPersistence --skipApiVersionCheck --loose --disableProductStyleUrl \
     --blobHost 127.0.0.1 --blobPort 0 --queueHost 127.0.0.1 --queuePort 0 --tableHost 127.0.0.1 --tablePort 0 >"$log" 2>&1 &

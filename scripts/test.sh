@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Runs every test: installs the pinned Azurite (npm ci), builds, and runs xunit against real Azurite, Kestrel and the official SDKs.
+# Runs every test: installs the pinned npm packages (Azurite, the admin UI's bundler) and chromium if missing, builds, and runs xunit against real Azurite, Kestrel and the official SDKs.
 # Tests run in a random order drawn from a seed printed at the end; XUNIT_SEED=<seed> replays that order.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --loglevel=error || exit 1
+# The admin UI's browser tests drive Debian's chromium (tests/Serverless.Tests/Ui); install it when missing and root.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium: the admin UI tests will fail"
+  else
+    echo "chromium is missing and this is not root: install it (apt-get install chromium), or the admin UI tests will fail"
+  fi
+fi
 out=$(mktemp)
 dotnet test Serverless.sln -c Release --logger "console;verbosity=normal" "$@" ${XUNIT_SEED:+-- xUnit.Seed=$XUNIT_SEED} 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}

@@ -23,5 +23,7 @@ export function TimeChart({ title, times, series, height = 200 }) {
     const chart = new uPlot(options, [times, ...series.map((s) => s.values)], box.current);
     return () => chart.destroy();
   }, [title, times, series, height]);
-  return html`<div class="chart" data-points=${times.length} ref=${box}></div>`;
+  // data-first-series-sum: what the first line adds up to, so a test can tell the chart drew the data it was given.
+  const sum = series[0]?.values.reduce((a, b) => a + b, 0) ?? 0;
+  return html`<div class="chart" data-points=${times.length} data-first-series-sum=${sum} ref=${box}></div>`;
 }

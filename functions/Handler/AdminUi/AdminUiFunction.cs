@@ -12,7 +12,7 @@ namespace Serverless.Handler.AdminUi;
 /// </summary>
 internal sealed class AdminUiFunction(string appRoot) : IHttpFunction
 {
-    public const string FunctionName = "Ui";
+    public const string FunctionName = "AdminUi";
     private const string IndexFile = "index.html";
 
     // NOTE: no inline script or style anywhere in the UI, so the policy allows none; the API is same-origin.

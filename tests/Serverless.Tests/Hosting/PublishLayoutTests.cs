@@ -59,6 +59,10 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
             Assert.Contains("host.json", entries.Keys);
             Assert.All(repoFunctions, name => Assert.Contains(name + "/function.json", entries.Keys));
 
+            // The admin UI's files, built by the publish, beside the functions.
+            Assert.Contains("ui/index.html", entries.Keys);
+            Assert.Contains(entries.Keys, k => k.StartsWith("ui/assets/main-", StringComparison.Ordinal) && k.EndsWith(".js", StringComparison.Ordinal));
+
             // ExternalAttributes carries the unix mode in its high 16 bits (zip "version made by" = unix).
             var handlerMode = (UnixFileMode)((entries["Serverless.Handler"].ExternalAttributes >> 16) & 0x1FF);
             Assert.True(handlerMode.HasFlag(UnixFileMode.UserExecute), $"the handler's mode in the zip is {handlerMode}");

@@ -74,6 +74,13 @@ public sealed class AdminUiBrowser(AzuriteFixture azurite) : IAsyncLifetime
                 errors.Add(message.Text);
             }
         };
+        page.Response += (_, response) =>
+        {
+            if (response.Status >= 400)
+            {
+                errors.Add($"{response.Request.Method} {response.Url}: {response.Status}");
+            }
+        };
         page.PageError += (_, error) => errors.Add(error);
         return (context, page, errors);
     }

@@ -26,28 +26,32 @@ async function loadUsage(period) {
   return { series, keys, models, groupBy };
 }
 
+/** Every bucket of the period, oldest first, zero where nothing was used: lines stay continuous and the axis spans the period. */
+function series(data, period) {
+  const { days, hours } = periods[period];
+  const step = hours ? 3600000 : 86400000;
+  const now = Date.now();
+  const last = Math.floor(now / step) * step;
+  const count = hours ?? days;
+  const label = (at) => (hours ? `${new Date(at).toISOString().slice(0, 13)}:00Z` : new Date(at).toISOString().slice(0, 10));
+  const byBucket = new Map(data.series.data.map((row) => [row[data.groupBy], row]));
+  const buckets = Array.from({ length: count }, (_, i) => last - (count - 1 - i) * step);
+  const rows = buckets.map((at) => byBucket.get(label(at)) ?? {});
+  const pick = (f) => rows.map((r) => f(r) ?? 0);
+  return {
+    times: buckets.map((at) => at / 1000),
+    requests: [{ label: 'requests', values: pick((r) => r.requests) }, { label: 'errors', values: pick((r) => r.errors) }],
+    tokens: [{ label: 'input tokens', values: pick((r) => r.inputTokens) }, { label: 'output tokens', values: pick((r) => r.outputTokens) }],
+    cost: [{ label: 'cost (USD)', values: pick((r) => r.costUsd) }],
+  };
+}
+
 const top = (usage, field) => [...usage.data].sort((a, b) => b.requests - a.requests).slice(0, 10).map((row) => ({ name: row[field], ...row }));
 
 export function Overview() {
   const [period, setPeriod] = useState('24h');
   const { data, error, loading } = useLoad(() => loadUsage(period), [period]);
-  const charts = useMemo(() => {
-    if (!data) return null;
-    const hoursBack = periods[period].hours;
-    const cutoff = hoursBack ? Date.now() - hoursBack * 3600000 : 0;
-    const rows = data.series.data
-      .map((row) => ({ at: Date.parse(row[data.groupBy].length === 10 ? `${row[data.groupBy]}T00:00:00Z` : row[data.groupBy]), row }))
-      .filter((p) => p.at >= cutoff - 3600000)
-      .sort((a, b) => a.at - b.at);
-    const times = rows.map((p) => p.at / 1000);
-    const pick = (f) => rows.map((p) => f(p.row));
-    return {
-      times,
-      requests: [{ label: 'requests', values: pick((r) => r.requests) }, { label: 'errors', values: pick((r) => r.errors) }],
-      tokens: [{ label: 'input tokens', values: pick((r) => r.inputTokens) }, { label: 'output tokens', values: pick((r) => r.outputTokens) }],
-      cost: [{ label: 'cost (USD)', values: pick((r) => r.costUsd) }],
-    };
-  }, [data, period]);
+  const charts = useMemo(() => (data ? series(data, period) : null), [data, period]);
   const total = data?.series.total;
   return html`<section>
     <header class="page-head">
