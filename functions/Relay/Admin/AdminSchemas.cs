@@ -160,7 +160,7 @@ internal static class AdminSchemas
         Prop("to", String("date")),
         Prop("groupBy", OneOf("key", "owner", "model", "account", "day", "hour")),
         Prop("keyId", String().OrNull()),
-        Prop("data", ArrayOf(new ApiSchema { Type = "object", Description = "The group's name under the groupBy field, then its totals.", Properties = Totals })),
+        Prop("data", ArrayOf(new ApiSchema { Type = "object", Description = "The group's name under the groupBy field (a string), then its totals.", Properties = Totals, Values = String() })),
         Prop("total", Object(null, Totals)));
 
     public static readonly ApiSchema Quota = Object("Quota",

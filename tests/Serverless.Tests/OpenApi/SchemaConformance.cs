@@ -71,6 +71,12 @@ internal sealed class SchemaConformance(JsonElement document)
                 {
                     Walk(property.Value, additional, $"{path}.{property.Name}", problems);
                 }
+                else if (properties.ValueKind == JsonValueKind.Object)
+                {
+                    // Stricter than JSON Schema on purpose: a field a view writes but its schema does not name is a
+                    // document that fell behind the code.
+                    problems.Add($"{path}: property '{property.Name}' is not in the schema");
+                }
             }
         }
 
