@@ -7,6 +7,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Telemetry;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
 using Xunit;
@@ -46,6 +47,7 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
     {
         Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
         Sink = await OtlpSink.StartAsync();
+        var meters = new HostTaggedMeterFactory();
         Host = await RelayHost.StartAsync(
             azurite,
             new Dictionary<string, string?>
@@ -55,9 +57,13 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
                 ["RELAY_METRICS_KEY"] = MetricsKey,
             },
             services: services => services
-                .AddSingleton<IMeterFactory>(new HostTaggedMeterFactory())
+                .AddSingleton<IMeterFactory>(meters)
                 .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans))
-                .ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(Metrics)));
+                .ConfigureOpenTelemetryMeterProvider(metrics => metrics
+                    .AddInMemoryExporter(Metrics)
+                    // NOTE: the provider listens to every meter of the relay's name in the process: other tests' relays
+                    // (failover tests among them) count the same series; only this relay's streams are kept.
+                    .AddView(instrument => instrument.Meter.Name == RelayTelemetry.Name && !meters.Owns(instrument.Meter) ? MetricStreamConfiguration.Drop : null)));
         foreach (var name in new[] { "openai one", "openai two" })
         {
             _accountIds.Add(await Host.CreateLoopbackAccountAsync(Upstream, "openai", ["tm-*"], extra: new Dictionary<string, object?> { ["name"] = name }));
@@ -197,6 +203,9 @@ internal sealed class HostTaggedMeterFactory : IMeterFactory
 {
     private readonly string _host = Guid.NewGuid().ToString("N");
     private readonly List<Meter> _meters = [];
+
+    /// <summary>True for a meter this factory made (tagged with its host id).</summary>
+    public bool Owns(Meter meter) => meter.Tags?.Any(t => t.Key == "test.host" && Equals(t.Value, _host)) == true;
 
     public Meter Create(MeterOptions options)
     {
