@@ -12,8 +12,10 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "chromium is missing and this is not root: install it (apt-get install chromium), or the admin UI tests will fail"
   fi
 fi
+# NOTE: xunit's own default seed is the same for every run of one build: draw a fresh one unless replaying.
+XUNIT_SEED=${XUNIT_SEED:-$(( $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') % 2147483647 ))}
 out=$(mktemp)
-dotnet test Serverless.sln -c Release --logger "console;verbosity=normal" "$@" ${XUNIT_SEED:+-- xUnit.Seed=$XUNIT_SEED} 2>&1 | tee "$out"
+dotnet test Serverless.sln -c Release --logger "console;verbosity=normal" "$@" -- xUnit.Seed="$XUNIT_SEED" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 # One plain closing line, summed over test assemblies.
 passed=$(grep -oP 'Passed:\s+\K[0-9]+' "$out" | awk '{s+=$1} END {print s+0}')
