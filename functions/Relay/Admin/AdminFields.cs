@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Audit;
+using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
 
@@ -142,5 +145,34 @@ internal static class AdminFields
 
         errors.Add("audit", $"audit must be '{AuditModes.HashesName}' or '{AuditModes.FullName}'");
         return default;
+    }
+
+    /// <summary>A <c>keyId</c> query parameter: null when absent, an error when it could not be a key id.</summary>
+    public static string? QueryKeyId(IQueryCollection query, FieldErrors errors)
+    {
+        var keyId = query["keyId"].ToString() is { Length: > 0 } id ? id : null;
+        if (keyId is not null && !StorageIds.IsWellFormed(KeyEndpoints.IdPrefix, keyId))
+        {
+            errors.Add("keyId", $"keyId '{keyId}' is not a key id");
+        }
+
+        return keyId;
+    }
+
+    /// <summary>A <c>limit</c> query parameter (page size): <paramref name="fallback"/> when absent, 1 to <paramref name="max"/>.</summary>
+    public static int QueryLimit(IQueryCollection query, int fallback, int max, FieldErrors errors)
+    {
+        if (query["limit"].ToString() is not { Length: > 0 } text)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit is >= 1 && limit <= max)
+        {
+            return limit;
+        }
+
+        errors.Add("limit", $"limit must be a whole number from 1 to {max}");
+        return fallback;
     }
 }

@@ -47,18 +47,8 @@ internal sealed class AuditEndpoints(AuditTrail trail, TimeProvider time) : IAdm
         var now = time.GetUtcNow();
         var to = ParseTime(query["to"], "to", now, errors);
         var from = ParseTime(query["from"], "from", to.AddDays(-DefaultDays), errors);
-        var keyId = query["keyId"].ToString() is { Length: > 0 } id ? id : null;
-        if (keyId is not null && !StorageIds.IsWellFormed(KeyEndpoints.IdPrefix, keyId))
-        {
-            errors.Add("keyId", $"keyId '{keyId}' is not a key id");
-        }
-
-        var limit = DefaultLimit;
-        if (query["limit"].ToString() is { Length: > 0 } limitText
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
-        {
-            errors.Add("limit", $"limit must be a whole number from 1 to {MaxLimit}");
-        }
+        var keyId = AdminFields.QueryKeyId(query, errors);
+        var limit = AdminFields.QueryLimit(query, DefaultLimit, MaxLimit, errors);
 
         string? continuation = null;
         if (query["continuation"].ToString() is { Length: > 0 } token && (continuation = DecodeContinuation(token)) is null)

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Metering;
-using Serverless.Relay.Storage;
 
 namespace Serverless.Relay.Admin;
 
@@ -36,11 +35,7 @@ internal sealed class UsageEndpoints(UsageTotals usageTotals, TimeProvider time)
         var errors = new FieldErrors();
         var to = ParseDate(query["to"], "to", today, errors);
         var from = ParseDate(query["from"], "from", to.AddDays(1 - DefaultUsageDays), errors);
-        var keyId = query["keyId"].ToString() is { Length: > 0 } id ? id : null;
-        if (keyId is not null && !StorageIds.IsWellFormed(KeyEndpoints.IdPrefix, keyId))
-        {
-            errors.Add("keyId", $"keyId '{keyId}' is not a key id");
-        }
+        var keyId = AdminFields.QueryKeyId(query, errors);
 
         var groupBy = query["groupBy"].ToString() is { Length: > 0 } g ? g : "key";
         Func<UsageTotal, string>? group = groupBy switch

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Serverless.Relay.ApiDocs;
 using Serverless.Relay.Audit;
@@ -206,12 +205,7 @@ internal sealed partial class ChannelEndpoints(
             }
         }
 
-        var limit = DefaultPendingPage;
-        if (call.Query["limit"].ToString() is { Length: > 0 } limitText
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxPendingPage))
-        {
-            errors.Add("limit", $"limit must be a whole number from 1 to {MaxPendingPage}");
-        }
+        var limit = AdminFields.QueryLimit(call.Query, DefaultPendingPage, MaxPendingPage, errors);
 
         if (errors.Any)
         {
