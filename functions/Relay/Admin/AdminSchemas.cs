@@ -10,6 +10,9 @@ namespace Serverless.Relay.Admin;
 internal static class AdminSchemas
 {
     private static readonly ApiSchema Id = String(description: "A type prefix and 16 hex digits, e.g. key_3f9c0a17d2b4e680.");
+
+    /// <summary><c>audit</c> of a key or an IM channel.</summary>
+    public static readonly ApiSchema AuditMode = OneOf(AuditModes.HashesName, AuditModes.FullName);
     private static readonly ApiSchema Strings = ArrayOf(String());
 
     /// <summary>Every limit is optional; an absent one does not limit. Costs in USD, the rest in counts.</summary>
@@ -30,7 +33,7 @@ internal static class AdminSchemas
         Prop("expiresAt", DateTime().OrNull()),
         Prop("enabled", Boolean()),
         Prop("role", OneOf(ClientKey.UserRole, ClientKey.AdminRole)),
-        Prop("audit", OneOf(AuditModes.HashesName, AuditModes.FullName)),
+        Prop("audit", AuditMode),
         Prop("limits", Limits),
         Prop("createdAt", DateTime()),
         Prop("hint", String(description: "The start and end of the plaintext.")));
@@ -48,7 +51,7 @@ internal static class AdminSchemas
         Optional("expiresAt", DateTime().OrNull()),
         Optional("enabled", Boolean()),
         Optional("role", OneOf(ClientKey.UserRole, ClientKey.AdminRole)),
-        Optional("audit", OneOf(AuditModes.HashesName, AuditModes.FullName)),
+        Optional("audit", AuditMode),
         Optional("limits", Limits.OrNull()));
 
     private static readonly ApiSchema AccountHealth = Object("AccountHealth",
@@ -158,7 +161,7 @@ internal static class AdminSchemas
         Prop("object", OneOf("usage")),
         Prop("from", String("date")),
         Prop("to", String("date")),
-        Prop("groupBy", OneOf("key", "owner", "model", "account", "day", "hour")),
+        Prop("groupBy", OneOf(UsageEndpoints.GroupByNames)),
         Prop("keyId", String().OrNull()),
         Prop("data", ArrayOf(new ApiSchema { Type = "object", Description = "The group's name under the groupBy field (a string), then its totals.", Properties = Totals, Values = String() })),
         Prop("total", Object(null, Totals)));

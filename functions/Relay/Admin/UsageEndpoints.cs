@@ -10,6 +10,19 @@ internal sealed class UsageEndpoints(UsageTotals usageTotals, TimeProvider time)
     private const int MaxUsageDays = 366;
     private const int DefaultUsageDays = 30;
 
+    /// <summary>The groupings <c>groupBy</c> names, in the order the error message and the OpenAPI document list them.</summary>
+    private static readonly (string Name, Func<UsageTotal, string> Of)[] Groupings =
+    [
+        ("key", t => t.KeyId),
+        ("owner", t => t.Owner ?? ""),
+        ("model", t => t.Model),
+        ("account", t => t.AccountId),
+        ("day", t => t.Hour.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+        ("hour", t => t.Hour.ToString("yyyy-MM-dd'T'HH':00Z'", System.Globalization.CultureInfo.InvariantCulture)),
+    ];
+
+    public static readonly string[] GroupByNames = [.. Groupings.Select(g => g.Name)];
+
     public void Map(AdminRouteGroup group) => group.MapGroup("usage")
         .MapGet("", GetAsync).Documented(new("Requests, errors, tokens, cost and latency percentiles per group, from the hourly totals")
         {
@@ -18,7 +31,7 @@ internal sealed class UsageEndpoints(UsageTotals usageTotals, TimeProvider time)
             [
                 new("from", ApiSchema.String("date"), "First day (UTC), yyyy-MM-dd; default 30 days before to."),
                 new("to", ApiSchema.String("date"), "Last day, included; default today."),
-                new("groupBy", ApiSchema.OneOf("key", "owner", "model", "account", "day", "hour"), "Default key."),
+                new("groupBy", ApiSchema.OneOf(GroupByNames), "Default key."),
                 new("keyId", ApiSchema.String(), "Only this key's requests."),
             ],
         });
@@ -38,19 +51,10 @@ internal sealed class UsageEndpoints(UsageTotals usageTotals, TimeProvider time)
         var keyId = AdminFields.QueryKeyId(query, errors);
 
         var groupBy = query["groupBy"].ToString() is { Length: > 0 } g ? g : "key";
-        Func<UsageTotal, string>? group = groupBy switch
-        {
-            "key" => t => t.KeyId,
-            "owner" => t => t.Owner ?? "",
-            "model" => t => t.Model,
-            "account" => t => t.AccountId,
-            "day" => t => t.Hour.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            "hour" => t => t.Hour.ToString("yyyy-MM-dd'T'HH':00Z'", System.Globalization.CultureInfo.InvariantCulture),
-            _ => null,
-        };
+        var group = Groupings.FirstOrDefault(grouping => grouping.Name == groupBy).Of;
         if (group is null)
         {
-            errors.Add("groupBy", "groupBy must be one of key, owner, model, account, day, hour");
+            errors.Add("groupBy", "groupBy must be one of " + string.Join(", ", GroupByNames));
         }
 
         if (!errors.Any && from > to)

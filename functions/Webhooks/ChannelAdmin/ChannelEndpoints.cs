@@ -37,7 +37,7 @@ internal sealed partial class ChannelEndpoints(
             Response = ApiSchema.ListOf(ChannelSchemas.Pending, ApiSchema.Prop("hasMore", ApiSchema.Boolean())),
             Query =
             [
-                new("state", ApiSchema.String(), "Only messages in this state (queued, answered, delivered, failed, expired)."),
+                new("state", ChannelSchemas.PendingState, "Only messages in this state."),
                 new("limit", ApiSchema.Integer(), "At most this many."),
             ],
             Errors = [404],

@@ -1,6 +1,7 @@
 using Serverless.Relay.Admin;
 using Serverless.Relay.ApiDocs;
-using Serverless.Relay.Audit;
+using Serverless.Webhooks.Channels;
+using Serverless.Webhooks.Pending;
 using static Serverless.Relay.ApiDocs.ApiSchema;
 
 namespace Serverless.Webhooks.ChannelAdmin;
@@ -8,8 +9,11 @@ namespace Serverless.Webhooks.ChannelAdmin;
 /// <summary>The channels' admin bodies as the OpenAPI document describes them.</summary>
 internal static class ChannelSchemas
 {
-    private static readonly ApiSchema Platform = OneOf("telegram", "slack", "feishu", "dingtalk", "wecom");
-    private static readonly ApiSchema Audit = OneOf(AuditModes.HashesName, AuditModes.FullName);
+    private static readonly ApiSchema Platform = OneOf([.. ChannelPlatforms.All.Select(p => p.WireName)]);
+    private static readonly ApiSchema Audit = AdminSchemas.AuditMode;
+
+    /// <summary>A pending message's state (and the <c>state</c> filter of its listing).</summary>
+    public static readonly ApiSchema PendingState = OneOf([.. Enum.GetValues<Pending.PendingState>().Select(s => s.WireName())]);
 
     public static readonly ApiSchema Channel = Object("Channel",
         Prop("id", String()),
@@ -44,7 +48,7 @@ internal static class ChannelSchemas
         Prop("messageKey", String()),
         Prop("conversationId", String()),
         Prop("userId", String()),
-        Prop("state", String()),
+        Prop("state", PendingState),
         Prop("reason", String().OrNull()),
         Prop("receivedAt", DateTime()),
         Prop("updatedAt", DateTime()));

@@ -6,8 +6,8 @@ namespace Serverless.Webhooks.Notifications;
 /// <summary>The notification targets' admin bodies as the OpenAPI document describes them.</summary>
 internal static class NotificationSchemas
 {
-    private static readonly ApiSchema Type = OneOf("telegram", "slack", "feishu", "dingtalk", "wecom", "webhook");
-    private static readonly ApiSchema Events = ArrayOf(OneOf("account", "quota"));
+    private static readonly ApiSchema Type = OneOf([.. NotificationTypes.All.Select(t => t.WireName)]);
+    private static readonly ApiSchema Events = ArrayOf(OneOf(NotificationTypes.AccountEvent, NotificationTypes.QuotaEvent));
 
     public static readonly ApiSchema Target = Object("NotificationTarget",
         Prop("id", String()),
