@@ -10,7 +10,7 @@ namespace Serverless.Bench;
 /// </summary>
 internal static class Report
 {
-    private static readonly string[] Targets = ["direct", "relay", "relay-limited", "portkey"];
+    private static readonly string[] Targets = ["direct", "relay", "relay-limited", "relay-otel", "portkey"];
 
     public static int Write(CommandLine options)
     {
@@ -86,7 +86,12 @@ internal static class Report
             }
 
             md.AppendLine();
-            AppendLimitsOnOff(md, rows);
+            AppendOnOff(md, rows, "relay-limited",
+                "Limits on vs off: `off` is the key with no limits, `on` a key with rpm, rpd, tpm, totalCostUsd and maxConcurrency " +
+                "set far above what the run reaches, so every request acquires and commits a limiter lease and none is refused.");
+            AppendOnOff(md, rows, "relay-otel",
+                "Telemetry on vs off: `off` is the relay with no exporter configured, `on` a second relay process of the same build on " +
+                "the same CPU, same key, with its OpenTelemetry pipeline exporting traces and metrics (the sampler is in the telemetry row above), measured in turn with it.");
         }
 
         if (streams.Count > 0)
@@ -111,7 +116,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("| process | just started | idle (after set-up and one call of each kind) | peak during the load matrix (VmHWM) |");
         md.AppendLine("|---|---:|---:|---:|");
-        foreach (var target in new[] { "relay", "portkey", "upstream" })
+        foreach (var target in new[] { "relay", "relay-otel", "portkey", "upstream" })
         {
             var idle = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "idle");
             var peak = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "peak");
@@ -152,25 +157,27 @@ internal static class Report
         return 0;
     }
 
-    /// <summary>The same relay with a key without limits (<c>relay</c>) and one with limits it never reaches (<c>relay-limited</c>).</summary>
-    private static void AppendLimitsOnOff(StringBuilder md, List<Median> rows)
+    /// <summary>
+    /// The plain relay (<c>relay</c>: a key without limits, no exporter) against one variation measured in turn with it:
+    /// a key with limits it never reaches (<c>relay-limited</c>) or the telemetry pipeline on (<c>relay-otel</c>).
+    /// </summary>
+    private static void AppendOnOff(StringBuilder md, List<Median> rows, string onTarget, string intro)
     {
         var s = CultureInfo.InvariantCulture;
-        var concurrencies = rows.Where(r => r.Target == "relay-limited").Select(r => r.Concurrency).Distinct().Order().ToList();
+        var concurrencies = rows.Where(r => r.Target == onTarget).Select(r => r.Concurrency).Distinct().Order().ToList();
         if (concurrencies.Count == 0)
         {
             return;
         }
 
-        md.AppendLine("Limits on vs off: `off` is the key with no limits, `on` a key with rpm, rpd, tpm, totalCostUsd and maxConcurrency " +
-                      "set far above what the run reaches, so every request acquires and commits a limiter lease and none is refused.");
+        md.AppendLine(intro);
         md.AppendLine();
         md.AppendLine("| conc. | req/s off | req/s on | on / off | p50 off | p50 on | Δ p50 | p99 off | p99 on | Δ p99 | CPU µs/req off | CPU µs/req on | errors on |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var c in concurrencies)
         {
             var off = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "relay");
-            var on = rows.First(r => r.Concurrency == c && r.Target == "relay-limited");
+            var on = rows.First(r => r.Concurrency == c && r.Target == onTarget);
             md.AppendLine(s, $"| {c} | {off?.Rps:0} | {on.Rps:0} | {Ratio(on.Rps, off?.Rps)} | {off?.P50:0.000} | {on.P50:0.000} | {Diff(on.P50, off?.P50)} | {off?.P99:0.000} | {on.P99:0.000} | {Diff(on.P99, off?.P99)} | {off?.CpuUs:0} | {on.CpuUs:0} | {on.Errors} |");
         }
 
@@ -213,6 +220,23 @@ internal static class Report
             var merged = Num(paced, "merged");
             md.AppendLine(s, $"| events never merged (paced stream through the relay) | {merged} merged, {Num(paced, "events_min")}–{Num(paced, "events_max")} events/stream | {(merged == 0 && Num(paced, "events_min") == MockUpstream.StreamEvents ? "yes" : "**no**")} |");
             md.AppendLine(s, $"| no stalls (largest gap, paced stream through the relay) | {Num(paced, "gap_max"):0.0} ms | see direct's |");
+        }
+
+        // Issue 12: the pipeline on costs at most 5 % of throughput at c=64 and of added latency at c=1 (relay-otel vs relay).
+        var o1 = Get("relay-otel", 1);
+        var o64 = Get("relay-otel", 64);
+        if (o64 is not null && r64 is not null)
+        {
+            var ratio = o64.Rps / r64.Rps;
+            md.AppendLine(s, $"| telemetry on: throughput at c=64 ≥ 0.95× off | {ratio:0.00}× ({o64.Rps:0} vs {r64.Rps:0} req/s; CPU {o64.CpuUs:0} vs {r64.CpuUs:0} µs/req) | {(ratio >= 0.95 ? "yes" : "**no**")} |");
+        }
+
+        if (o1 is not null && r1 is not null && d1 is not null)
+        {
+            foreach (var (label, on, off) in new[] { ("p50", o1.P50 - d1.P50, r1.P50 - d1.P50), ("p99", o1.P99 - d1.P99, r1.P99 - d1.P99) })
+            {
+                md.AppendLine(s, $"| telemetry on: added {label} at c=1 within 5 % of off | {on:0.000} vs {off:0.000} ms ({(off > 0 ? (on / off - 1) * 100 : 0):+0;-0} %) | {(on <= off * 1.05 ? "yes" : "**no**")} |");
+            }
         }
 
         Row("memory under the heaviest load ≤ 150 MB", peak.ValueKind == JsonValueKind.Object ? Num(peak, "kb") / 1024 : null, 150, "MB");

@@ -9,8 +9,28 @@ namespace Serverless.Handler.Telemetry;
 /// <param name="AzureMonitorAuthentication"><c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> (<c>ClientId=…;Authorization=AAD</c>): ingestion with the app's identity.</param>
 /// <param name="Prometheus">Metrics for a Prometheus scrape at <c>GET /metrics</c>: on with <c>RELAY_METRICS_KEY</c> or <c>Telemetry__Prometheus=true</c>.</param>
 /// <param name="MetricsKey"><c>RELAY_METRICS_KEY</c>: a bearer key that opens <c>/metrics</c> only (the admin key opens it too).</param>
-internal sealed record TelemetryExporters(string? OtlpEndpoint, string? AzureMonitorConnectionString, string? AzureMonitorAuthentication, bool Prometheus, string? MetricsKey)
+/// <param name="Sampler">
+/// <c>OTEL_TRACES_SAMPLER</c> when set (the SDK reads it and its argument); null means the relay's default, at most
+/// <paramref name="TracesPerSecond"/> new traces a second per instance.
+/// </param>
+/// <param name="TracesPerSecond"><c>Telemetry__TracesPerSecond</c> (default <see cref="DefaultTracesPerSecond"/>).</param>
+internal sealed record TelemetryExporters(
+    string? OtlpEndpoint,
+    string? AzureMonitorConnectionString,
+    string? AzureMonitorAuthentication,
+    bool Prometheus,
+    string? MetricsKey,
+    string? Sampler = null,
+    double TracesPerSecond = TelemetryExporters.DefaultTracesPerSecond)
 {
+    /// <summary>
+    /// Every request traced at the rates of a test or a quiet day; under load the spans cost a constant, not a share
+    /// of every request (the bench's telemetry pair measures both).
+    /// </summary>
+    public const double DefaultTracesPerSecond = 10;
+
+    public const string SamplerSetting = "OTEL_TRACES_SAMPLER";
+    public const string TracesPerSecondSetting = "Telemetry:TracesPerSecond";
     public const string OtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
     public const string AzureMonitorSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
     public const string AzureMonitorAuthenticationSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
@@ -31,7 +51,17 @@ internal sealed record TelemetryExporters(string? OtlpEndpoint, string? AzureMon
             Setting(configuration, AzureMonitorSetting),
             Setting(configuration, AzureMonitorAuthenticationSetting),
             metricsKey is not null || configuration.GetValue<bool>(PrometheusSetting),
-            metricsKey);
+            metricsKey,
+            Setting(configuration, SamplerSetting),
+            TracesPerSecondFrom(configuration));
+    }
+
+    private static double TracesPerSecondFrom(IConfiguration configuration)
+    {
+        var value = configuration.GetValue(TracesPerSecondSetting, DefaultTracesPerSecond);
+        return double.IsFinite(value) && value >= 0
+            ? value
+            : throw new InvalidOperationException($"{TracesPerSecondSetting.Replace(":", "__", StringComparison.Ordinal)} must be a number of traces a second, 0 or more.");
     }
 
     private static string? Setting(IConfiguration configuration, string name) =>

@@ -49,6 +49,13 @@ internal static class TelemetryPipeline
                 {
                     tracing.AddAzureMonitorTraceExporter(o => AzureMonitor(o, exporters));
                 }
+
+                // NOTE: after the exporters, so no exporter's own default replaces it; an OTEL_TRACES_SAMPLER the
+                // operator set is left to the SDK. Parent-based: a client's sampled traceparent is followed.
+                if (exporters.Sampler is null)
+                {
+                    tracing.SetSampler(new ParentBasedSampler(new TracesPerSecondSampler(exporters.TracesPerSecond, TimeProvider.System)));
+                }
             });
         }
 

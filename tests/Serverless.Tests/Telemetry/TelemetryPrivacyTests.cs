@@ -28,19 +28,23 @@ public sealed class TelemetryPrivacyTests
         var model = TelemetryRelay.NewModel();
 
         // An OpenAI chat (bearer key), streamed and not, and a Gemini call with the key in the query string.
-        using var answered = await _relay.ChatAsync(model, prompt, key: key);
+        using var answered = await _relay.ChatAsync(model, prompt, key: key, traceparent: TelemetryRelay.SampledTraceparent().Header);
         Assert.Equal(200, (int)answered.StatusCode);
         var answer = JsonDocument.Parse(await answered.Content.ReadAsStringAsync(ct)).RootElement
             .GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
         var requestId = Assert.Single(answered.Headers.GetValues("x-request-id"));
-        using var streamed = await _relay.ChatAsync(model, prompt, key: key, stream: true);
+        using var streamed = await _relay.ChatAsync(model, prompt, key: key, stream: true, traceparent: TelemetryRelay.SampledTraceparent().Header);
         Assert.Equal(200, (int)streamed.StatusCode);
         using (var client = _relay.CreateClient())
         using (SuppressInstrumentationScope.Begin())
         {
             var gemini = $$"""{"contents":[{"role":"user","parts":[{"text":"{{prompt}}"}]}]}""";
-            using var inQuery = await client.PostAsync($"v1beta/models/tg-private:generateContent?key={key}", new StringContent(gemini, Encoding.UTF8, "application/json"), ct)
-                .WaitAsync(TimeSpan.FromSeconds(30), ct);
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"v1beta/models/tg-private:generateContent?key={key}")
+            {
+                Content = new StringContent(gemini, Encoding.UTF8, "application/json"),
+                Headers = { { "traceparent", TelemetryRelay.SampledTraceparent().Header } },
+            };
+            using var inQuery = await client.SendAsync(request, ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
             Assert.Equal(200, (int)inQuery.StatusCode);
         }
 

@@ -16,7 +16,8 @@ namespace Serverless.Tests.Telemetry;
 
 /// <summary>
 /// A relay with its OpenTelemetry pipeline on, as an operator turns it on: OTLP (over HTTP, to a loopback
-/// <see cref="OtlpSink"/>) and the Prometheus scrape (<c>RELAY_METRICS_KEY</c>). The tests add in-memory exporters
+/// <see cref="OtlpSink"/>) and the Prometheus scrape (<c>RELAY_METRICS_KEY</c>), with the default sampler at a budget
+/// of no new traces (<see cref="SampledTraceparent"/> starts one). The tests add in-memory exporters
 /// beside them to read what the pipeline sees. Two accounts of OpenAI serve <c>tm-*</c> (so each test can use a model
 /// name of its own and read its own metric series), one of Gemini serves <c>tg-*</c>; all on one loopback upstream.
 /// </summary>
@@ -55,6 +56,11 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Sink.Root.ToString().TrimEnd('/'),
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["RELAY_METRICS_KEY"] = MetricsKey,
+
+                // The relay's default sampler with no budget for new traces: a test's span is recorded because its
+                // request carries a sampled traceparent (TraceSamplingTests), never because another test's relay in
+                // this process left budget over (the SDK samples every host's request activities).
+                ["Telemetry:TracesPerSecond"] = "0",
             },
             services: services => services
                 .AddSingleton<IMeterFactory>(meters)
@@ -71,6 +77,13 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
 
         _accountIds.Add(await Host.CreateLoopbackAccountAsync(Upstream, "gemini", ["tg-*"]));
         Key = await Host.CreateKeyAsync(new { name = "telemetry" });
+    }
+
+    /// <summary>A <c>traceparent</c> of a new trace the client sampled, and its trace id.</summary>
+    public static (string Header, ActivityTraceId TraceId) SampledTraceparent()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        return ($"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01", traceId);
     }
 
     /// <summary>A model name no other test uses, served by the OpenAI accounts.</summary>
