@@ -14,6 +14,10 @@ namespace Serverless.Handler.Telemetry;
 /// <paramref name="TracesPerSecond"/> new traces a second per instance.
 /// </param>
 /// <param name="TracesPerSecond"><c>Telemetry__TracesPerSecond</c> (default <see cref="DefaultTracesPerSecond"/>).</param>
+/// <param name="HttpMetrics">
+/// <c>Telemetry__HttpMetrics</c>: ASP.NET Core's and HttpClient's own metrics (<c>http.server.*</c>, <c>http.client.*</c>,
+/// <c>kestrel.*</c>) beside the relay's. Off by default: the GenAI metrics already time every relayed request.
+/// </param>
 internal sealed record TelemetryExporters(
     string? OtlpEndpoint,
     string? AzureMonitorConnectionString,
@@ -21,7 +25,8 @@ internal sealed record TelemetryExporters(
     bool Prometheus,
     string? MetricsKey,
     string? Sampler = null,
-    double TracesPerSecond = TelemetryExporters.DefaultTracesPerSecond)
+    double TracesPerSecond = TelemetryExporters.DefaultTracesPerSecond,
+    bool HttpMetrics = false)
 {
     /// <summary>
     /// Every request traced at the rates of a test or a quiet day; under load the spans cost a constant, not a share
@@ -31,6 +36,7 @@ internal sealed record TelemetryExporters(
 
     public const string SamplerSetting = "OTEL_TRACES_SAMPLER";
     public const string TracesPerSecondSetting = "Telemetry:TracesPerSecond";
+    public const string HttpMetricsSetting = "Telemetry:HttpMetrics";
     public const string OtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
     public const string AzureMonitorSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
     public const string AzureMonitorAuthenticationSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
@@ -53,7 +59,8 @@ internal sealed record TelemetryExporters(
             metricsKey is not null || configuration.GetValue<bool>(PrometheusSetting),
             metricsKey,
             Setting(configuration, SamplerSetting),
-            TracesPerSecondFrom(configuration));
+            TracesPerSecondFrom(configuration),
+            configuration.GetValue<bool>(HttpMetricsSetting));
     }
 
     private static double TracesPerSecondFrom(IConfiguration configuration)

@@ -61,10 +61,14 @@ internal static class TelemetryPipeline
 
         otel.WithMetrics(metrics =>
         {
-            metrics
-                .AddMeter(RelayTelemetry.Name)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation();
+            metrics.AddMeter(RelayTelemetry.Name);
+            if (exporters.HttpMetrics)
+            {
+                metrics
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation();
+            }
+
             if (exporters.OtlpEndpoint is not null)
             {
                 metrics.AddOtlpExporter();

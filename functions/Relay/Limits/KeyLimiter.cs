@@ -15,8 +15,9 @@ namespace Serverless.Relay.Limits;
 /// <see cref="ICounterStore"/>; this instance holds a <em>lease</em> on it — a slice of the remaining allowance —
 /// and decides requests in memory while the slice lasts (the synchronous fast path: no I/O, no Task). When it runs
 /// out, the instance syncs: reports what it consumed and asks for another slice; the store's ETag-conditional write
-/// makes sure no allowance is handed out twice. Every <see cref="LimitOptions.FlushInterval"/> (and on stop) the
-/// instance reports its use and returns what it holds unused, so an idle instance does not sit on another's share.
+/// makes sure no allowance is handed out twice. Every <see cref="LimitOptions.FlushInterval"/> the instance reports its
+/// use and renews the leases of counters in use (so a busy key never waits for storage at a flush), and returns what an
+/// idle counter holds unused (and everything on stop), so an idle instance does not sit on another's share.
 /// </summary>
 /// <remarks>
 /// Requests and concurrency are exact: a request is admitted only against allowance leased to it. Tokens and cost are
@@ -144,6 +145,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 return lease;
             }
 
+            var syncs = new List<Task>(needs.Length);
             foreach (var need in needs)
             {
                 LocalCounter counter;
@@ -162,9 +164,11 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     }
                 }
 
-                await SyncAsync(state, counter, need.Amount, now, cancellationToken).ConfigureAwait(false);
+                syncs.Add(SyncAsync(state, counter, need.Amount, now, cancellationToken).AsTask());
             }
 
+            // NOTE: each counter is a row of its own: the key's requests wait for one round trip, not one per limit.
+            await Task.WhenAll(syncs).ConfigureAwait(false);
             return TryTake(state, needs, now) ?? Refuse(state, needs, now);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -320,10 +324,12 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// One flush round: every counter reports its use and hands back its free lease; counters still serving requests
-    /// renew their held part. Counters of ended windows are forgotten once settled.
+    /// One flush round: every counter reports its use and renews its lease. A counter that took a request since the last
+    /// round keeps a free slice (as a waiting request would get); one idle for a whole round, or every counter when
+    /// <paramref name="handBack"/> (stopping), hands its free lease back and keeps only what requests in flight hold.
+    /// Counters of ended windows are forgotten once settled.
     /// </summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    public async Task FlushAsync(CancellationToken cancellationToken, bool handBack = false)
     {
         var now = _time.GetUtcNow();
         foreach (var state in _keys.Values)
@@ -331,23 +337,18 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                List<LocalCounter> due;
+                List<(LocalCounter Counter, long Need)> due;
                 lock (state)
                 {
-                    due = [.. state.Counters.Values.Where(c => c.Pending != 0 || c.Free != 0 || c.Held != 0)];
+                    // NOTE: a counter that served requests since the last flush renews as if a request were waiting
+                    // (its held part, one unit and a slice of the rest): returning its free lease would make the key's
+                    // next request wait for a round trip to storage, every flush. An idle one hands its lease back.
+                    due = [.. state.Counters.Values
+                        .Where(c => c.Pending != 0 || c.Free != 0 || c.Held != 0 || c.Active)
+                        .Select(c => (c, !handBack && c.Active && (c.ResetsAt is null || c.ResetsAt > now) ? 1L : 0L))];
                 }
 
-                foreach (var counter in due)
-                {
-                    try
-                    {
-                        await SyncAsync(state, counter, 0, now, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        Log.SyncFailed(_logger, state.KeyId, e);
-                    }
-                }
+                await Task.WhenAll(due.Select(d => FlushOneAsync(state, d.Counter, d.Need, now, cancellationToken))).ConfigureAwait(false);
 
                 lock (state)
                 {
@@ -369,6 +370,18 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         }
     }
 
+    private async Task FlushOneAsync(KeyCounters state, LocalCounter counter, long need, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SyncAsync(state, counter, need, now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.SyncFailed(_logger, state.KeyId, e);
+        }
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _flushLoop ??= Task.Run(FlushLoopAsync, CancellationToken.None);
@@ -384,7 +397,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             await _flushLoop.ConfigureAwait(false);
         }
 
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await FlushAsync(cancellationToken, handBack: true).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

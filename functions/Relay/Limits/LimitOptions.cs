@@ -12,7 +12,10 @@ internal sealed class LimitOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:02", "00:10:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often an instance reports what it consumed and returns the allowance it holds unused.</summary>
+    /// <summary>
+    /// How often an instance reports what it consumed, renews the leases of counters in use and returns the allowance
+    /// idle counters hold unused.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 

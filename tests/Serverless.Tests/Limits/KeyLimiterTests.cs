@@ -103,6 +103,38 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task FlushAsync_KeyInUse_RenewsEveryLeaseSoTheNextRequestNeedsNoStorage()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"rpm": 1000000, "tpm": 100000000, "dailyCostUsd": 1000, "maxConcurrency": 64}""");
+        (await AcquireAsync(limiter, key)).Dispose();
+        var syncs = _store.Syncs;
+
+        await limiter.FlushAsync(TestContext.Current.CancellationToken);
+        var pending = limiter.AcquireAsync(key, Request(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(syncs + 4, _store.Syncs); // the flush itself: one per counter
+        Assert.True(pending.IsCompletedSuccessfully, "the request after a flush waited for storage");
+        Assert.True((await pending).IsAcquired);
+    }
+
+    [Fact]
+    public async Task FlushAsync_KeyIdleForARound_HandsItsLeasesBack()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"rpm": 1000, "maxConcurrency": 64}""");
+        (await AcquireAsync(limiter, key)).Dispose();
+
+        await limiter.FlushAsync(TestContext.Current.CancellationToken);
+        var now = _time.GetUtcNow();
+        Assert.True((await _store.ReadAsync(key.Id, "requests-minute-203001011000", now, TestContext.Current.CancellationToken))!.Leased > 0);
+        await limiter.FlushAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(new CounterReading(1, 0), await _store.ReadAsync(key.Id, "requests-minute-203001011000", now, TestContext.Current.CancellationToken));
+        Assert.Equal(new CounterReading(0, 0), await _store.ReadAsync(key.Id, "concurrency-total-total", now, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Dispose_ConcurrencySlot_ReturnedForTheNextRequest()
     {
         var limiter = NewLimiter();
@@ -141,8 +173,13 @@ public sealed class KeyLimiterTests : IAsyncDisposable
             }
         }
 
-        await a.FlushAsync(TestContext.Current.CancellationToken);
-        await b.FlushAsync(TestContext.Current.CancellationToken);
+        // The first round reports the use; in the second both have been idle a whole round and hand their leases back.
+        for (var round = 0; round < 2; round++)
+        {
+            await a.FlushAsync(TestContext.Current.CancellationToken);
+            await b.FlushAsync(TestContext.Current.CancellationToken);
+        }
+
         Assert.Equal(50, admitted);
         var counter = await _store.ReadAsync(key.Id, "requests-day-20300101", _time.GetUtcNow(), TestContext.Current.CancellationToken);
         Assert.Equal(new CounterReading(50, 0), counter);
@@ -184,7 +221,8 @@ public sealed class KeyLimiterTests : IAsyncDisposable
 
         held.Complete(new Usage { InputTokens = 2 }, costMicros: 0); // used less than it reserved
         held.Dispose();
-        await a.FlushAsync(TestContext.Current.CancellationToken); // reports 2 and returns the rest
+        await a.FlushAsync(TestContext.Current.CancellationToken); // reports 2; a served the key this round, so keeps a slice
+        await a.FlushAsync(TestContext.Current.CancellationToken); // idle for a round: returns the rest
         using var admitted = await AcquireAsync(b, key);
         Assert.True(admitted.IsAcquired);
     }
