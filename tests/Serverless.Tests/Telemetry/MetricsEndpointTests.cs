@@ -41,6 +41,32 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
     }
 
     [Fact]
+    public async Task Scrape_HttpMetricsOnlyWhenAskedFor()
+    {
+        await using var host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["Telemetry:Prometheus"] = "true",
+            ["Telemetry:HttpMetrics"] = "true",
+        });
+        Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, "", ct: TestContext.Current.CancellationToken)).Status);
+        relay.StartClean();
+        using (var chat = await relay.ChatAsync(TelemetryRelay.NewModel()))
+        {
+            Assert.Equal(200, (int)chat.StatusCode);
+        }
+
+        var withHttp = await ScrapeAsync(host, RelayHost.AdminKey);
+        var byDefault = await ScrapeAsync(relay.Host, TelemetryRelay.MetricsKey);
+
+        Assert.Equal(200, withHttp.Status);
+        Assert.Contains("http_server_request_duration_seconds_bucket{", withHttp.Body, StringComparison.Ordinal);
+        Assert.Equal(200, byDefault.Status);
+        Assert.Contains("gen_ai_server_request_duration_seconds", byDefault.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("http_server_request_duration", byDefault.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("http_client_request_duration", byDefault.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Relay_NoExporterConfigured_NoPipelineAndMetricsAre404()
     {
         await using var host = await RelayHost.StartAsync(azurite);
