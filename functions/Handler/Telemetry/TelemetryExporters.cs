@@ -1,3 +1,5 @@
+using Serverless.Handler.Hosting;
+
 namespace Serverless.Handler.Telemetry;
 
 /// <summary>
@@ -68,7 +70,7 @@ internal sealed record TelemetryExporters(
         var value = configuration.GetValue(TracesPerSecondSetting, DefaultTracesPerSecond);
         return double.IsFinite(value) && value >= 0
             ? value
-            : throw new InvalidOperationException($"{TracesPerSecondSetting.Replace(":", "__", StringComparison.Ordinal)} must be a number of traces a second, 0 or more.");
+            : throw new HandlerSettingsException("Telemetry__TracesPerSecond must be a number of traces a second, 0 or more.");
     }
 
     private static string? Setting(IConfiguration configuration, string name) =>

@@ -25,11 +25,8 @@ internal sealed class TracesPerSecondSampler : Sampler
         _clock = clock;
         _burst = clock.TimestampFrequency;
         _interval = perSecond == 0 ? long.MaxValue / 4 : Math.Max(1, (long)(clock.TimestampFrequency / perSecond));
-        PerSecond = perSecond;
         Description = $"TracesPerSecond{{{perSecond}}}";
     }
-
-    public double PerSecond { get; }
 
     public override SamplingResult ShouldSample(in SamplingParameters samplingParameters)
     {

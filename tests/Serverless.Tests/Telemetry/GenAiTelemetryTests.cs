@@ -87,11 +87,11 @@ public sealed class GenAiTelemetryTests
     public async Task Chat_UpstreamFailsOnEveryAccount_SpanAndDurationCarryErrorTypeAndFailoverIsCounted()
     {
         var model = TelemetryRelay.NewModel();
-        var traceId = ActivityTraceId.CreateRandom();
+        var (traceparent, traceId) = TelemetryRelay.SampledTraceparent();
         var failoversBefore = Count("relay.failovers", ("relay.failover.reason", "server-error"));
         _relay.Upstream.Script = new UpstreamScript { FailStatus = 500 };
 
-        using var response = await _relay.ChatAsync(model, traceparent: $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await _relay.ChatAsync(model, traceparent: traceparent);
 
         Assert.Equal(500, (int)response.StatusCode);
         var span = Assert.Single(await _relay.SpansOfAsync(traceId, RelayTelemetry.Name));

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
+using Serverless.Handler.Hosting;
 using Serverless.Handler.Telemetry;
 using Serverless.Relay.Telemetry;
 using Xunit;
@@ -96,7 +97,8 @@ public sealed class TraceSamplingTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Telemetry:TracesPerSecond"] = "-1" }).Build();
 
-        var error = Assert.Throws<InvalidOperationException>(() => TelemetryExporters.From(configuration));
+        // The handler's own settings error: Program prints its message and exits, no stack trace.
+        var error = Assert.Throws<HandlerSettingsException>(() => TelemetryExporters.From(configuration));
 
         Assert.Contains("Telemetry__TracesPerSecond", error.Message, StringComparison.Ordinal);
     }
