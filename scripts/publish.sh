@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dest="${1:-out/app}"
 package="${2:-$dest.zip}"
 rm -rf "$dest" "$package"
-dotnet publish functions/Handler/Handler.csproj -c Release -r linux-x64 --self-contained true -p:PublishReadyToRun=true -p:DebugType=none -o "$dest" --nologo
+dotnet publish functions/Handler/Handler.csproj -c Release -r linux-x64 --self-contained true -p:DebugType=none -o "$dest" --nologo
 echo "Published to $dest"
 
 # Python's zipfile, not zip(1): it is on every machine this repo targets, and the mode is written explicitly.

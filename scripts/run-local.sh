@@ -28,6 +28,8 @@ if [ -z "${AzureWebJobsStorage:-}" ]; then
   export RELAY_EPHEMERAL_STORAGE=true
 fi
 
+# The .NET runtime's settings the deployed app sets as app settings.
+set -a; . functions/Handler/runtime.env; set +a
 export RELAY_ADMIN_KEY="${RELAY_ADMIN_KEY:-local-admin-key}"
 echo "Admin key: from RELAY_ADMIN_KEY (default: local-admin-key)"
 dotnet run --project functions/Handler/Handler.csproj -c Release -- "$@"

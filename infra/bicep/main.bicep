@@ -287,6 +287,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'RELAY_ENCRYPTION_KEYS', value: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=${encryptionKeysSecretName})' }
         { name: 'RELAY_ENCRYPTION_KEY_ID', value: encryptionKeyId }
         { name: 'RELAY_TABLE_PREFIX', value: tablePrefix }
+        // The .NET runtime's own settings, from functions/Handler/runtime.env (why each one: there).
+        { name: 'DOTNET_TC_DelaySingleProcMultiplier', value: '1' }
       ]
     }
   }

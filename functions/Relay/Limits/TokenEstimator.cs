@@ -20,11 +20,15 @@ internal sealed class TokenEstimator
     // NOTE: loading the o200k vocabulary takes hundreds of milliseconds; it must not delay the handler's readiness,
     // so it loads on first use (or when WarmUp runs in the background after start).
     private readonly Lazy<Tokenizer> _tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly TokenCountCache _cache = new();
+    private readonly Func<string, int> _countTokens;
+
+    public TokenEstimator() => _countTokens = text => _tokenizer.Value.CountTokens(text);
 
     /// <summary>Loads the vocabulary now, off the request path.</summary>
     public void WarmUp() => _ = _tokenizer.Value;
 
-    public int CountText(string text) => _tokenizer.Value.CountTokens(text);
+    public int CountText(string text) => _cache.GetOrCount(text, _countTokens);
 
     public int Count(ChatRequest request)
     {

@@ -54,5 +54,9 @@ internal sealed record UsageRecord
 /// <summary>Where the pipeline hands usage records. Never blocks the request, never throws.</summary>
 internal interface IUsageSink
 {
+    /// <summary>Takes the row; never waits and never drops it.</summary>
     void Record(UsageRecord record);
+
+    /// <summary>True while more rows wait for storage than the sink is configured to hold: new requests are shed until it catches up.</summary>
+    bool Backlogged { get; }
 }

@@ -34,11 +34,12 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private readonly RelayMetrics _metrics;
     private readonly AuditTrail _audit;
 
-    // NOTE: why a bounded channel plus an overflow queue rather than one unbounded channel. The bound keeps memory in
-    // check in the normal case and makes a sustained storage outage visible (the overflow warning) long before the
-    // process runs out of memory; but Record runs on the request path, so it must neither wait for room (blocking a
-    // request on metering) nor drop (lost usage is lost revenue). So when the channel is full, records go to an
-    // unbounded overflow queue that the same loop drains, and the first overflow of a burst is logged.
+    // NOTE: why a bounded channel plus an overflow queue rather than one unbounded channel. Record runs on the request
+    // path, so it must neither wait for room (blocking a request on metering) nor drop (lost usage is lost revenue).
+    // The bound is kept at the door instead: while Capacity records wait, Backlogged is true and the relay admits no
+    // new request (HttpRelay sheds it with 503 + Retry-After), so only the requests already in flight can add more,
+    // and those go to the overflow queue that the same loop drains. Memory is Capacity records plus one per request in
+    // flight, however long storage is slow or away; the first overflow of a burst is logged.
     private readonly Channel<UsageRecord> _channel;
     private readonly ConcurrentQueue<UsageRecord> _overflow = new();
     private readonly SemaphoreSlim _overflowSignal = new(0);
@@ -47,6 +48,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private int _overflowing;
     private int _stopped;
     private long _written;
+    private long _queued; // in the channel and the overflow queue, not yet taken by the loop
 
     // The loop's own (and, once it ended, StopAsync's): totals of written rows not yet added, and when they are due.
     private readonly Dictionary<(string, string), UsageTotal> _pendingTotals = [];
@@ -67,11 +69,13 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails instead of dropping; we decide what happens then
             SingleWriter = false,
         });
-        metrics.ObserveUsageQueue(() => _channel.Reader.Count + _overflow.Count);
+        metrics.ObserveUsageQueue(() => (int)Math.Min(int.MaxValue, Interlocked.Read(ref _queued)));
     }
 
     /// <summary>Rows written since start; for tests and diagnostics.</summary>
     public long Written => Interlocked.Read(ref _written);
+
+    public bool Backlogged => Interlocked.Read(ref _queued) >= _options.Capacity;
 
     public void Record(UsageRecord record)
     {
@@ -79,6 +83,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         {
             if (_channel.Writer.TryWrite(record))
             {
+                Interlocked.Increment(ref _queued);
                 return;
             }
 
@@ -89,6 +94,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             }
 
             _overflow.Enqueue(record);
+            Interlocked.Increment(ref _queued);
             _overflowSignal.Release();
             if (Interlocked.Exchange(ref _overflowing, 1) == 0)
             {
@@ -138,6 +144,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         {
             batch.Add(record);
         }
+
+        Interlocked.Add(ref _queued, -batch.Count);
 
         if (batch.Count > 0)
         {
@@ -209,6 +217,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
             if (batch.Count > 0)
             {
+                // NOTE: taken off the count before the write, so the door reopens as storage catches up; what the loop
+                // holds while writing is at most one round (MaxRecordsPerRound) beyond Capacity.
+                Interlocked.Add(ref _queued, -batch.Count);
                 await WriteAsync(batch);
                 linger = batch.Count < MaxRecordsPerRound;
                 continue;
@@ -469,7 +480,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Usage queue is full ({Capacity}); records go to the overflow queue until it drains")]
+        [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Usage queue is full ({Capacity} records waiting for storage): new requests are refused with 503 until it drains; the requests in flight go to the overflow queue")]
         public static partial void Overflowing(ILogger logger, int capacity);
 
         [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "{Count} rows of table {Table} could not be written and are lost")]

@@ -7,7 +7,11 @@ internal sealed class UsageWriterOptions
 {
     public const string Section = "UsageWriter";
 
-    /// <summary>Records held in memory before <see cref="UsageWriter.Record"/> falls back to the overflow queue.</summary>
+    /// <summary>
+    /// Records waiting for storage before the relay sheds new requests (503 + <c>Retry-After</c>) until they drain: the
+    /// bound on the writer's memory (a record with its audit digests is about a kilobyte). None is ever dropped: the
+    /// requests in flight when it is reached still record theirs (<see cref="UsageWriter.Record"/>).
+    /// </summary>
     [Range(1, 10_000_000)]
     public int Capacity { get; set; } = 100_000;
 

@@ -1,13 +1,28 @@
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Metering;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>The HTTP entry of the chat APIs: builds the <see cref="RelayRequest"/>, forwards it, answers any failure.</summary>
-internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwarder, TimeProvider time)
+internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwarder, IUsageSink usage, TimeProvider time)
 {
+    /// <summary>The answer while usage rows wait for storage beyond the writer's capacity.</summary>
+    private static readonly RelayError UsageBacklogged = new(ErrorKind.Unavailable, "The relay is waiting for storage to take its usage records; retry shortly.")
+    {
+        RetryAfter = RequestBody.BusyRetryAfter,
+    };
+
     public async Task RelayAsync(HttpContext context, ClientApi api, RouteHints hints)
     {
+        // :: Step 0 Shed before any work when metering is behind: every request admitted here will add a usage row, and
+        // none may be dropped, so the queue's bound holds only if no more requests come in than rows go out.
+        if (usage.Backlogged)
+        {
+            await RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(UsageBacklogged, api.Format.StatusCodeOf(UsageBacklogged))).ConfigureAwait(false);
+            return;
+        }
+
         // :: Step 1 Build the request once: key, body, JSON, the client API's format and hints.
         var read = await reader.ReadAsync(context, api, hints).ConfigureAwait(false);
         if (read.Key is null)

@@ -125,6 +125,26 @@ public sealed partial class BicepTemplateTests
     }
 
     [Fact]
+    public void AppSettings_CarryTheRuntimeEnvironmentOfTheHandler()
+    {
+        // run-local.sh and bench/run source runtime.env; the deployed app gets the same from its app settings.
+        var lines = File.ReadAllLines(Path.Combine(RepoPaths.Root, "functions", "Handler", "runtime.env"))
+            .Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !l.StartsWith('#'))
+            .ToList();
+        var settings = AppSettings();
+
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            var (name, value) = (line[..line.IndexOf('=', StringComparison.Ordinal)], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            Assert.Matches("^DOTNET_[A-Za-z_]+$", name);
+            Assert.True(settings.TryGetValue(name, out var deployed), $"{name} is in runtime.env but not in main.bicep's app settings");
+            Assert.Equal(value, deployed);
+        }
+    }
+
+    [Fact]
     public async Task AppSettings_StartTheHandlerInHostedMode()
     {
         // Each template value is an ARM expression or a Key Vault reference resolved in Azure: stand in a value of
