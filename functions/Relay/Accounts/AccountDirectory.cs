@@ -9,7 +9,9 @@ namespace Serverless.Relay.Accounts;
 /// one refresh; admin changes on this instance call <see cref="Invalidate"/>. If a refresh fails and an older snapshot
 /// exists, that one is served (storage blips must not take every request down) and the failure logged; a request
 /// waits for a refresh at most the hot-path deadline then, and the stale snapshot is trusted for the outage back-off
-/// before the next attempt, so an outage costs neither every request a wait nor every request a log line.
+/// before the next attempt, so an outage costs neither every request a wait nor every request a log line. A snapshot
+/// in use is read again in the background before it expires (<see cref="RefreshAhead"/>), so requests do not wait for
+/// the refresh at all while the instance is busy.
 /// </summary>
 internal sealed partial class AccountDirectory(AccountStore store, HotPathStorage hotPath, TimeProvider time, ILogger<AccountDirectory> logger) : IAccountDirectory
 {
@@ -19,12 +21,19 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
     private Snapshot? _snapshot;
     private Task<Snapshot>? _refresh;
     private long _generation;
+    private readonly RefreshAhead _ahead = new();
 
     public ValueTask<IReadOnlyList<UpstreamAccount>> GetAllAsync(CancellationToken cancellationToken)
     {
         var snapshot = Volatile.Read(ref _snapshot);
-        if (snapshot is not null && time.GetTimestamp() < snapshot.ExpiresAt)
+        var now = time.GetTimestamp();
+        if (snapshot is not null && now < snapshot.ExpiresAt)
         {
+            if (_ahead.TryStart(now, snapshot.RefreshDue))
+            {
+                _ = RefreshAheadAsync(snapshot);
+            }
+
             return new ValueTask<IReadOnlyList<UpstreamAccount>>(snapshot.Accounts);
         }
 
@@ -77,11 +86,47 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
             {
                 if (ReferenceEquals(_snapshot, stale))
                 {
-                    _snapshot = stale with { ExpiresAt = time.GetTimestamp() + (long)(hotPath.OutageBackoff.TotalSeconds * time.TimestampFrequency) };
+                    _snapshot = stale with { ExpiresAt = time.GetTimestamp() + (long)(hotPath.OutageBackoff.TotalSeconds * time.TimestampFrequency), RefreshDue = long.MaxValue };
                 }
             }
 
             return stale.Accounts;
+        }
+    }
+
+    /// <summary>Starts (or joins) the shared load ahead of expiry; a failure leaves the snapshot to expire as usual.</summary>
+    private async Task RefreshAheadAsync(Snapshot current)
+    {
+        try
+        {
+            Task<Snapshot> refresh;
+            lock (_lock)
+            {
+                if (_refresh is { IsCompleted: true })
+                {
+                    _refresh = null;
+                }
+
+                refresh = _refresh ??= LoadAsync(_generation);
+            }
+
+            await refresh.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Not again for this snapshot: it expires as usual, and the request then waits (within the hot-path deadline).
+            Log.RefreshAheadFailed(logger, e);
+            lock (_lock)
+            {
+                if (ReferenceEquals(_snapshot, current))
+                {
+                    _snapshot = current with { RefreshDue = long.MaxValue };
+                }
+            }
+        }
+        finally
+        {
+            _ahead.Done();
         }
     }
 
@@ -109,7 +154,9 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
         }
 
         accounts.Sort((a, b) => b.Priority != a.Priority ? b.Priority.CompareTo(a.Priority) : string.CompareOrdinal(a.Id, b.Id));
-        var snapshot = new Snapshot(accounts, time.GetTimestamp() + (long)(Ttl.TotalSeconds * time.TimestampFrequency));
+        var readAt = time.GetTimestamp();
+        var ttl = (long)(Ttl.TotalSeconds * time.TimestampFrequency);
+        var snapshot = new Snapshot(accounts, readAt + ttl, RefreshAhead.Due(readAt, ttl));
         lock (_lock)
         {
             // An invalidation during the load means what we read may predate the change: hand it to the waiting
@@ -124,7 +171,7 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
         return snapshot;
     }
 
-    private sealed record Snapshot(IReadOnlyList<UpstreamAccount> Accounts, long ExpiresAt);
+    private sealed record Snapshot(IReadOnlyList<UpstreamAccount> Accounts, long ExpiresAt, long RefreshDue = long.MaxValue);
 
     private static partial class Log
     {
@@ -133,6 +180,9 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
 
         [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "The API key of account {AccountId} cannot be decrypted ({Reason}); the account is skipped")]
         public static partial void SecretUnreadable(ILogger logger, string accountId, SecretError reason);
+
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Refreshing the account directory ahead of its expiry failed; the snapshot stays until it expires")]
+        public static partial void RefreshAheadFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Account directory refresh failed; serving the previous snapshot")]
         public static partial void RefreshFailedServingStale(ILogger logger, Exception exception);

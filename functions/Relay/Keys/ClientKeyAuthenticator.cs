@@ -64,6 +64,11 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         var found = _bySpan.TryGetValue(hash, out var entry);
         if (found && now < entry!.ExpiresAt)
         {
+            if (entry.Key is not null && entry.Refresh.TryStart(now, entry.RefreshDue))
+            {
+                _ = RefreshAsync(new string(hash), entry);
+            }
+
             return new ValueTask<KeyLookup>(new KeyLookup(entry.Key, false));
         }
 
@@ -98,6 +103,24 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         }
     }
 
+    /// <summary>Reads a key in use again before its entry expires (<see cref="RefreshAhead"/>); no request waits for it.</summary>
+    private async Task RefreshAsync(string hash, Entry entry)
+    {
+        try
+        {
+            await Task.Yield(); // off the request's thread before any work
+            await LoadAsync(hash, entry.Key, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.RefreshFailed(_logger, e);
+        }
+        finally
+        {
+            entry.Refresh.Done();
+        }
+    }
+
     /// <param name="stale">The record found earlier whose entry has expired, served if storage cannot answer now.</param>
     private async Task<KeyLookup> LoadAsync(string hash, ClientKey? stale, CancellationToken cancellationToken)
     {
@@ -118,7 +141,9 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
 
         if (Interlocked.Read(ref _generation) == generation)
         {
-            Store(hash, new Entry(key, _time.GetTimestamp() + (key is null ? _negativeTicks : _positiveTicks)));
+            var readAt = _time.GetTimestamp();
+            var ttl = key is null ? _negativeTicks : _positiveTicks;
+            Store(hash, new Entry(key, readAt + ttl, RefreshAhead.Due(readAt, ttl)));
         }
 
         return new KeyLookup(key, false);
@@ -169,12 +194,18 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         Log.CacheCleared(_logger, MaxEntries);
     }
 
-    private sealed record Entry(ClientKey? Key, long ExpiresAt);
+    private sealed record Entry(ClientKey? Key, long ExpiresAt, long RefreshDue)
+    {
+        public RefreshAhead Refresh { get; } = new();
+    }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "A presented relay key is unknown")]
         public static partial void UnknownKey(ILogger logger);
+
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Refreshing a cached relay key failed; the cached record stays until it expires")]
+        public static partial void RefreshFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Key cache reached {MaxEntries} entries and was cleared")]
         public static partial void CacheCleared(ILogger logger, int maxEntries);

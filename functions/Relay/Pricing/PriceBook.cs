@@ -18,14 +18,24 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
     private const string RowKey = "current";
 
     private volatile Cached? _cached;
+    private readonly RefreshAhead _ahead = new();
 
-    /// <summary>The current table; synchronous while the cache is fresh.</summary>
+    /// <summary>The current table; synchronous while the cache is fresh, and read again in the background before it expires.</summary>
     public ValueTask<PriceTable> GetAsync(CancellationToken cancellationToken)
     {
         var cached = _cached;
-        return cached is not null && time.GetUtcNow() < cached.ExpiresAt
-            ? new ValueTask<PriceTable>(cached.Table)
-            : new ValueTask<PriceTable>(LoadAsync(cached, cancellationToken));
+        var now = time.GetUtcNow();
+        if (cached is null || now >= cached.ExpiresAt)
+        {
+            return new ValueTask<PriceTable>(LoadAsync(cached, cancellationToken));
+        }
+
+        if (!cached.NeverRead && _ahead.TryStart(now.UtcTicks, (cached.ExpiresAt - Ttl / 5).UtcTicks))
+        {
+            _ = RefreshAheadAsync(cached);
+        }
+
+        return new ValueTask<PriceTable>(cached.Table);
     }
 
     /// <summary>Replaces the table for every instance.</summary>
@@ -43,6 +53,24 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
         var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
         await client.DeleteEntityAsync(PartitionKey, RowKey, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
         _cached = new Cached(DefaultPrices.Table, time.GetUtcNow() + Ttl);
+    }
+
+    /// <summary>See <see cref="RefreshAhead"/>; a failed read keeps the table in force, as on the request path.</summary>
+    private async Task RefreshAheadAsync(Cached current)
+    {
+        try
+        {
+            await Task.Yield(); // off the request's thread before any work
+            await LoadAsync(current, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.LoadFailed(logger, e);
+        }
+        finally
+        {
+            _ahead.Done();
+        }
     }
 
     private async Task<PriceTable> LoadAsync(Cached? previous, CancellationToken cancellationToken)

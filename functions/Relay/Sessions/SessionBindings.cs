@@ -13,7 +13,8 @@ internal sealed record SessionBinding(string Key, string? AccountId);
 /// <summary>
 /// Sticky sessions: session key → account, in the <c>{prefix}sessions</c> table (PK = the key's first two hex digits,
 /// RK = the key; AccountId, ExpiresAt) so every instance honours them, with a sliding TTL. Each instance keeps what it
-/// read or wrote for <see cref="SessionOptions.LocalCacheTtl"/>. Writes go in the background: a binding never holds up
+/// read or wrote for <see cref="SessionOptions.LocalCacheTtl"/>, and reads a session in use again in the background
+/// before that runs out (<see cref="RefreshAhead"/>). Writes go in the background: a binding never holds up
 /// an answer, and a lost write only costs one cache miss upstream. When storage fails or is slow, the request goes on
 /// without a binding (issue 8): stickiness is an optimisation, never a reason to fail a request.
 /// </summary>
@@ -22,6 +23,7 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
     private const int MaxCached = 50_000;
 
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _refreshing = new(StringComparer.Ordinal);
     private readonly SessionOptions _options = options.Value;
 
     public bool Enabled => _options.Enabled;
@@ -31,20 +33,50 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
     /// cache miss, within the hot-path deadline. Null when storage cannot tell: the request is scheduled as if the
     /// session were unknown and no binding is written for it (the write would fail too, once per request).
     /// </summary>
-    public async ValueTask<SessionBinding?> ResolveAsync(string key, CancellationToken cancellationToken)
+    public ValueTask<SessionBinding?> ResolveAsync(string key, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(key, out var cached) && now < cached.FreshUntil)
         {
-            return new SessionBinding(key, cached.AccountId);
+            // A session in use is read again before its entry goes stale (RefreshAhead), one read per key at a time.
+            if (now >= cached.FreshUntil - _options.LocalCacheTtl / 5 && _refreshing.TryAdd(key, true))
+            {
+                _ = RefreshAheadAsync(key, cached);
+            }
+
+            return new ValueTask<SessionBinding?>(new SessionBinding(key, cached.AccountId));
         }
 
+        return new ValueTask<SessionBinding?>(ReadThroughAsync(key, seen: null, cancellationToken));
+    }
+
+    private async Task RefreshAheadAsync(string key, Cached seen)
+    {
+        try
+        {
+            await Task.Yield(); // off the request's thread before any work
+            await ReadThroughAsync(key, seen, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.RefreshFailed(logger, e);
+        }
+        finally
+        {
+            _refreshing.TryRemove(key, out _);
+        }
+    }
+
+    /// <param name="seen">For a refresh ahead: the entry it renews, replaced only if nothing (a <see cref="Bind"/>) replaced it meanwhile.</param>
+    private async Task<SessionBinding?> ReadThroughAsync(string key, Cached? seen, CancellationToken cancellationToken)
+    {
         var read = await hotPath.ReadAsync("a session binding", ct => ReadAsync(key, ct), cancellationToken).ConfigureAwait(false);
         if (read.Failed)
         {
             return null;
         }
 
+        var now = time.GetUtcNow();
         var entity = read.Value;
         string? accountId = null;
         if (entity is not null && entity.GetDateTimeOffset("ExpiresAt") is { } expiresAt && now < expiresAt)
@@ -58,7 +90,15 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
             }
         }
 
-        Remember(key, accountId, now);
+        if (seen is { } renewed)
+        {
+            _cache.TryUpdate(key, new Cached(accountId, now + _options.LocalCacheTtl), renewed);
+        }
+        else
+        {
+            Remember(key, accountId, now);
+        }
+
         return new SessionBinding(key, accountId);
     }
 
@@ -130,6 +170,9 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1613, Level = LogLevel.Warning, Message = "Refreshing a session binding ahead of its expiry failed")]
+        public static partial void RefreshFailed(ILogger logger, Exception exception);
+
         [LoggerMessage(EventId = 1610, Level = LogLevel.Information, Message = "Session moved from account {From} to {To}")]
         public static partial void Moved(ILogger logger, string from, string to);
 

@@ -70,6 +70,24 @@ public sealed class AccountDirectoryTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task GetAllAsync_InUseNearExpiry_IsRenewedInTheBackgroundWhileEveryCallAnswersAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await CreateAsync("first", 0, "sk-1", ct);
+        await Directory.GetAllAsync(ct).AsTask().WaitAsync(Timeout, ct);
+        await CreateAsync("second", 0, "sk-2", ct);
+
+        _time.Advance(AccountDirectory.Ttl * 0.9);
+        var seen = await AtOnce.UntilAsync(() => Directory.GetAllAsync(ct), all => all.Count == 2, Timeout, ct);
+        _time.Advance(AccountDirectory.Ttl * 0.5); // past the first snapshot's expiry, within the renewed one's
+        var later = await AtOnce.ProbeAsync(Directory.GetAllAsync(ct));
+
+        Assert.Equal(2, seen.Count);
+        Assert.True(later.AtOnce);
+        Assert.Equal(2, later.Value.Count);
+    }
+
+    [Fact]
     public async Task GetAllAsync_ConcurrentCallersAfterExpiry_ShareOneRefresh()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -8,10 +8,15 @@ using Xunit;
 
 namespace Serverless.Tests.Keys;
 
-/// <summary>Key lookups while storage is down (issue 8): stale-if-error for keys seen before, "cannot say" for others.</summary>
+/// <summary>
+/// Key lookups while storage is down (issue 8): stale-if-error for keys seen before, "cannot say" for others. And while
+/// it is up: a key in use is read again in the background during the last fifth of its entry's life (issue 11), so no
+/// lookup of a busy key waits for storage, and what is served is never older than the TTL.
+/// </summary>
 public sealed class ClientKeyOutageTests(AzuriteFixture azurite) : IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = StorageTestKit.Timeout;
+    private static readonly TimeSpan NearExpiry = ClientKeyAuthenticator.PositiveTtl * 0.9;
     private readonly ManualTimeProvider _time = new();
     private readonly StorageProxy _proxy = StorageProxy.Start(azurite.TablePort);
     private ServiceProvider? _services;
@@ -78,5 +83,69 @@ public sealed class ClientKeyOutageTests(AzuriteFixture azurite) : IAsyncDisposa
         Assert.NotNull(duringBackoff.Key); // storage is not asked again for a key it can do without until the back-off has passed
         Assert.Null(afterBackoff.Key);
         Assert.False(afterBackoff.StorageUnavailable);
+    }
+
+    private ClientKeyStore Store => Services.GetRequiredService<ClientKeyStore>();
+
+    private async Task<(ClientKey Key, string Plaintext)> CreateAndLookUpAsync(CancellationToken ct)
+    {
+        var (plaintext, hash, hint) = ClientKeySecret.Generate();
+        var key = new ClientKey { Id = StorageIds.New("key"), Name = "before", CreatedAt = _time.GetUtcNow(), Hint = hint };
+        await Store.CreateAsync(key, hash, ct).WaitAsync(Timeout, ct);
+        Assert.Equal(key.Id, (await Authenticator.LookupAsync(plaintext, ct).AsTask().WaitAsync(Timeout, ct)).Key?.Id);
+        return (key, plaintext);
+    }
+
+    /// <summary>Looks the key up until <paramref name="done"/> holds, each lookup answered without waiting for storage.</summary>
+    private Task<KeyLookup> LookUpUntilAsync(string plaintext, Func<KeyLookup, bool> done, CancellationToken ct) =>
+        AtOnce.UntilAsync(() => Authenticator.LookupAsync(plaintext, ct), done, Timeout, ct);
+
+    [Fact]
+    public async Task LookupAsync_KeyInUseNearExpiry_IsRenewedInTheBackgroundAndStaysFreshPastTheOldExpiry()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, plaintext) = await CreateAndLookUpAsync(ct);
+        Assert.True((await Store.UpdateAsync(key.Id, k => k with { Name = "after" }, ct).WaitAsync(Timeout, ct)).IsSuccess);
+
+        _time.Advance(NearExpiry);
+        var renewed = await LookUpUntilAsync(plaintext, l => l.Key?.Name == "after", ct);
+        _time.Advance(ClientKeyAuthenticator.PositiveTtl * 0.5); // past the first read's expiry, within the renewal's
+
+        var later = await AtOnce.ProbeAsync(Authenticator.LookupAsync(plaintext, ct));
+
+        Assert.Equal("after", renewed.Key?.Name);
+        Assert.True(later.AtOnce);
+        Assert.Equal("after", later.Value.Key?.Name);
+    }
+
+    [Fact]
+    public async Task LookupAsync_KeyDeletedWhileInUse_IsRefusedBeforeItsEntryWouldHaveExpired()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, plaintext) = await CreateAndLookUpAsync(ct);
+        Assert.True(await Store.DeleteAsync(key.Id, ct).WaitAsync(Timeout, ct));
+
+        _time.Advance(NearExpiry);
+        var lookup = await LookUpUntilAsync(plaintext, l => l.Key is null, ct);
+
+        Assert.Null(lookup.Key);
+        Assert.False(lookup.StorageUnavailable);
+    }
+
+    [Fact]
+    public async Task LookupAsync_StorageHangingNearExpiry_AnswersFromTheCacheAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, plaintext) = await CreateAndLookUpAsync(ct);
+        _proxy.Mode = StorageMode.Hang;
+
+        _time.Advance(NearExpiry);
+        var first = await AtOnce.ProbeAsync(Authenticator.LookupAsync(plaintext, ct));
+        var second = await AtOnce.ProbeAsync(Authenticator.LookupAsync(plaintext, ct));
+
+        Assert.True(first.AtOnce);
+        Assert.True(second.AtOnce);
+        Assert.Equal(key.Id, first.Value.Key?.Id);
+        Assert.Equal(key.Id, second.Value.Key?.Id);
     }
 }
