@@ -75,6 +75,7 @@ public static partial class HandlerApp
 
         // The Functions host polls GET / until the handler answers; it must not wait for storage.
         app.UseRequestLog();
+        app.UseTelemetryPipeline();
         app.MapGet("/", static () => Results.Text("ok"));
         app.MapFunctions(catalog, mode);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Azure.Monitor.OpenTelemetry.Exporter;
+using Microsoft.AspNetCore.Http.Features;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -15,9 +16,21 @@ namespace Serverless.Handler.Telemetry;
 /// meter (<see cref="RelayTelemetry.Name"/>), ASP.NET Core's request activity (the parent of the relay's span, and the
 /// reader of a client's <c>traceparent</c>) and the upstream HttpClient, with the exporters configured.
 /// </summary>
+/// <remarks>
+/// NOTE: no instrumentation library. The relay subscribes to ASP.NET Core's and HttpClient's own activity sources:
+/// HttpClient (since .NET 9) tags its activities with the HTTP semantic conventions itself, and the request span gets
+/// its tags from <see cref="UseTelemetryPipeline"/>, only once it is known to be recorded. The instrumentation
+/// libraries listened to DiagnosticListener events on every request, sampled or not (about 2 % of the relay's CPU at
+/// concurrency 64 in a profile); ASP.NET Core 10's own tags, switched on, cost as much again, because it builds them
+/// for every request before the sampler decides (bench/ANALYSIS.md).
+/// </remarks>
 internal static class TelemetryPipeline
 {
     private const string DefaultServiceName = "serverless-llm-relay";
+
+    /// <summary>ASP.NET Core's request activities and meters, and HttpClient's.</summary>
+    private const string AspNetCore = "Microsoft.AspNetCore";
+    private const string HttpClient = "System.Net.Http";
 
     public static WebApplicationBuilder AddTelemetryPipeline(this WebApplicationBuilder builder)
     {
@@ -37,9 +50,8 @@ internal static class TelemetryPipeline
             otel.WithTracing(tracing =>
             {
                 tracing
-                    .AddSource(RelayTelemetry.Name)
-                    .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpRequest = static (activity, _) => activity.SetTag("url.query", null))
-                    .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = static (activity, request) => WithoutQuery(activity, request));
+                    .AddSource(RelayTelemetry.Name, AspNetCore, HttpClient)
+                    .AddProcessor(new UrlQueryRedaction()); // before the exporters' processors
                 if (exporters.OtlpEndpoint is not null)
                 {
                     tracing.AddOtlpExporter();
@@ -64,9 +76,7 @@ internal static class TelemetryPipeline
             metrics.AddMeter(RelayTelemetry.Name);
             if (exporters.HttpMetrics)
             {
-                metrics
-                    .AddAspNetCoreInstrumentation()
-                    .AddHttpClientInstrumentation();
+                metrics.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", HttpClient);
             }
 
             if (exporters.OtlpEndpoint is not null)
@@ -88,14 +98,52 @@ internal static class TelemetryPipeline
     }
 
     /// <summary>
-    /// NOTE: a URL's query can hold a credential (Gemini's <c>?key=</c>); the instrumentations redact its values, and
-    /// the relay drops it altogether rather than rely on that.
+    /// With traces on: the HTTP server span's semantic-convention tags on ASP.NET Core's request activity, when the
+    /// request has been answered, and only if that span is recorded (a sampled-out request pays one check). Nothing at
+    /// all without a trace exporter. The query is never tagged (<see cref="UrlQueryRedaction"/>).
     /// </summary>
-    private static void WithoutQuery(Activity activity, HttpRequestMessage request)
+    public static WebApplication UseTelemetryPipeline(this WebApplication app)
     {
-        if (request.RequestUri is { Query.Length: > 0 } uri)
+        if (app.Services.GetRequiredService<TelemetryExporters>().Traces)
         {
-            activity.SetTag("url.full", uri.GetLeftPart(UriPartial.Path));
+            app.Use(static async (context, next) =>
+            {
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity)
+                    {
+                        TagServerSpan(activity, context);
+                    }
+                }
+            });
+        }
+
+        return app;
+    }
+
+    private static void TagServerSpan(Activity activity, HttpContext context)
+    {
+        var request = context.Request;
+        var status = context.Response.StatusCode;
+        activity.DisplayName = request.Method;
+        activity.SetTag("http.request.method", request.Method);
+        activity.SetTag("url.scheme", request.Scheme);
+        activity.SetTag("url.path", request.PathBase.Add(request.Path).Value);
+        activity.SetTag("server.address", request.Host.Host);
+        if (request.Host.Port is { } port)
+        {
+            activity.SetTag("server.port", port);
+        }
+
+        activity.SetTag("network.protocol.version", request.Protocol.StartsWith("HTTP/", StringComparison.Ordinal) ? request.Protocol[5..] : request.Protocol);
+        activity.SetTag("http.response.status_code", status);
+        if (status >= 500)
+        {
+            activity.SetTag("error.type", status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 

@@ -52,6 +52,13 @@ public sealed class GenAiTelemetryTests
         Assert.Equal(clientSpan, server.ParentSpanId);
         var upstreamCall = Assert.Single(UpstreamCalls(await _relay.SpansOfAsync(traceId, "System.Net.Http")));
         Assert.Equal(span.SpanId, upstreamCall.ParentSpanId);
+
+        // The HTTP semantic-convention tags come from the framework's own activities (no instrumentation library).
+        Assert.Equal("POST", server.GetTagItem("http.request.method"));
+        Assert.Equal("/v1/chat/completions", server.GetTagItem("url.path"));
+        Assert.Equal(200, Convert.ToInt32(server.GetTagItem("http.response.status_code"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("POST", upstreamCall.GetTagItem("http.request.method"));
+        Assert.Equal(200, Convert.ToInt32(upstreamCall.GetTagItem("http.response.status_code"), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]
