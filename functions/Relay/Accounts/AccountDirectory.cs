@@ -31,7 +31,7 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
         {
             if (_ahead.TryStart(now, snapshot.RefreshDue))
             {
-                _ = RefreshAheadAsync(snapshot);
+                _ = _ahead.RunAsync(() => SharedLoad(), e => RefreshAheadFailed(snapshot, e));
             }
 
             return new ValueTask<IReadOnlyList<UpstreamAccount>>(snapshot.Accounts);
@@ -64,13 +64,7 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
                 return _snapshot.Accounts;
             }
 
-            if (_refresh is { IsCompleted: true })
-            {
-                _refresh = null;
-            }
-
-            // NOTE: the shared load runs without any caller's token: one client going away must not fail the others.
-            refresh = _refresh ??= LoadAsync(_generation);
+            refresh = SharedLoad();
         }
 
         try
@@ -94,39 +88,31 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
         }
     }
 
-    /// <summary>Starts (or joins) the shared load ahead of expiry; a failure leaves the snapshot to expire as usual.</summary>
-    private async Task RefreshAheadAsync(Snapshot current)
+    /// <summary>The load under way, or a new one: callers after expiry and a refresh ahead all share it.</summary>
+    private Task<Snapshot> SharedLoad()
     {
-        try
+        lock (_lock)
         {
-            Task<Snapshot> refresh;
-            lock (_lock)
+            if (_refresh is { IsCompleted: true })
             {
-                if (_refresh is { IsCompleted: true })
-                {
-                    _refresh = null;
-                }
-
-                refresh = _refresh ??= LoadAsync(_generation);
+                _refresh = null;
             }
 
-            await refresh.ConfigureAwait(false);
+            // NOTE: the shared load runs without any caller's token: one client going away must not fail the others.
+            return _refresh ??= LoadAsync(_generation);
         }
-        catch (Exception e)
+    }
+
+    /// <summary>Not again for this snapshot: it expires as usual, and the request then waits (within the hot-path deadline).</summary>
+    private void RefreshAheadFailed(Snapshot current, Exception exception)
+    {
+        Log.RefreshAheadFailed(logger, exception);
+        lock (_lock)
         {
-            // Not again for this snapshot: it expires as usual, and the request then waits (within the hot-path deadline).
-            Log.RefreshAheadFailed(logger, e);
-            lock (_lock)
+            if (ReferenceEquals(_snapshot, current))
             {
-                if (ReferenceEquals(_snapshot, current))
-                {
-                    _snapshot = current with { RefreshDue = long.MaxValue };
-                }
+                _snapshot = current with { RefreshDue = long.MaxValue };
             }
-        }
-        finally
-        {
-            _ahead.Done();
         }
     }
 
@@ -154,9 +140,9 @@ internal sealed partial class AccountDirectory(AccountStore store, HotPathStorag
         }
 
         accounts.Sort((a, b) => b.Priority != a.Priority ? b.Priority.CompareTo(a.Priority) : string.CompareOrdinal(a.Id, b.Id));
-        var readAt = time.GetTimestamp();
         var ttl = (long)(Ttl.TotalSeconds * time.TimestampFrequency);
-        var snapshot = new Snapshot(accounts, readAt + ttl, RefreshAhead.Due(readAt, ttl));
+        var expiresAt = time.GetTimestamp() + ttl;
+        var snapshot = new Snapshot(accounts, expiresAt, RefreshAhead.Due(expiresAt, ttl));
         lock (_lock)
         {
             // An invalidation during the load means what we read may predate the change: hand it to the waiting

@@ -64,9 +64,10 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         var found = _bySpan.TryGetValue(hash, out var entry);
         if (found && now < entry!.ExpiresAt)
         {
-            if (entry.Key is not null && entry.Refresh.TryStart(now, entry.RefreshDue))
+            if (entry.Key is not null && entry.Refresh.TryStart(now, RefreshAhead.Due(entry.ExpiresAt, _positiveTicks)))
             {
-                _ = RefreshAsync(new string(hash), entry);
+                var known = new string(hash);
+                _ = entry.Refresh.RunAsync(() => LoadAsync(known, entry.Key, CancellationToken.None), e => Log.RefreshFailed(_logger, e));
             }
 
             return new ValueTask<KeyLookup>(new KeyLookup(entry.Key, false));
@@ -103,24 +104,6 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         }
     }
 
-    /// <summary>Reads a key in use again before its entry expires (<see cref="RefreshAhead"/>); no request waits for it.</summary>
-    private async Task RefreshAsync(string hash, Entry entry)
-    {
-        try
-        {
-            await Task.Yield(); // off the request's thread before any work
-            await LoadAsync(hash, entry.Key, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            Log.RefreshFailed(_logger, e);
-        }
-        finally
-        {
-            entry.Refresh.Done();
-        }
-    }
-
     /// <param name="stale">The record found earlier whose entry has expired, served if storage cannot answer now.</param>
     private async Task<KeyLookup> LoadAsync(string hash, ClientKey? stale, CancellationToken cancellationToken)
     {
@@ -141,9 +124,7 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
 
         if (Interlocked.Read(ref _generation) == generation)
         {
-            var readAt = _time.GetTimestamp();
-            var ttl = key is null ? _negativeTicks : _positiveTicks;
-            Store(hash, new Entry(key, readAt + ttl, RefreshAhead.Due(readAt, ttl)));
+            Store(hash, new Entry(key, _time.GetTimestamp() + (key is null ? _negativeTicks : _positiveTicks)));
         }
 
         return new KeyLookup(key, false);
@@ -194,8 +175,9 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
         Log.CacheCleared(_logger, MaxEntries);
     }
 
-    private sealed record Entry(ClientKey? Key, long ExpiresAt, long RefreshDue)
+    private sealed record Entry(ClientKey? Key, long ExpiresAt)
     {
+        /// <summary>A key in use is read again before the entry expires; no request waits for it.</summary>
         public RefreshAhead Refresh { get; } = new();
     }
 

@@ -30,9 +30,10 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
             return new ValueTask<PriceTable>(LoadAsync(cached, cancellationToken));
         }
 
-        if (!cached.NeverRead && _ahead.TryStart(now.UtcTicks, (cached.ExpiresAt - Ttl / 5).UtcTicks))
+        // A failed read keeps the table in force, as on the request path.
+        if (!cached.NeverRead && _ahead.TryStart(now.UtcTicks, RefreshAhead.Due(cached.ExpiresAt.UtcTicks, Ttl.Ticks)))
         {
-            _ = RefreshAheadAsync(cached);
+            _ = _ahead.RunAsync(() => LoadAsync(cached, CancellationToken.None), e => Log.LoadFailed(logger, e));
         }
 
         return new ValueTask<PriceTable>(cached.Table);
@@ -53,24 +54,6 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
         var client = await tables.GetAsync(RelayTables.Pricing, cancellationToken).ConfigureAwait(false);
         await client.DeleteEntityAsync(PartitionKey, RowKey, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
         _cached = new Cached(DefaultPrices.Table, time.GetUtcNow() + Ttl);
-    }
-
-    /// <summary>See <see cref="RefreshAhead"/>; a failed read keeps the table in force, as on the request path.</summary>
-    private async Task RefreshAheadAsync(Cached current)
-    {
-        try
-        {
-            await Task.Yield(); // off the request's thread before any work
-            await LoadAsync(current, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            Log.LoadFailed(logger, e);
-        }
-        finally
-        {
-            _ahead.Done();
-        }
     }
 
     private async Task<PriceTable> LoadAsync(Cached? previous, CancellationToken cancellationToken)

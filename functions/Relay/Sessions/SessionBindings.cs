@@ -23,7 +23,6 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
     private const int MaxCached = 50_000;
 
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _refreshing = new(StringComparer.Ordinal);
     private readonly SessionOptions _options = options.Value;
 
     public bool Enabled => _options.Enabled;
@@ -38,33 +37,16 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(key, out var cached) && now < cached.FreshUntil)
         {
-            // A session in use is read again before its entry goes stale (RefreshAhead), one read per key at a time.
-            if (now >= cached.FreshUntil - _options.LocalCacheTtl / 5 && _refreshing.TryAdd(key, true))
+            // A session in use is read again before its entry goes stale, one read per entry at a time.
+            if (cached.Refresh.TryStart(now.UtcTicks, RefreshAhead.Due(cached.FreshUntil.UtcTicks, _options.LocalCacheTtl.Ticks)))
             {
-                _ = RefreshAheadAsync(key, cached);
+                _ = cached.Refresh.RunAsync(() => ReadThroughAsync(key, cached, CancellationToken.None), e => Log.RefreshFailed(logger, e));
             }
 
             return new ValueTask<SessionBinding?>(new SessionBinding(key, cached.AccountId));
         }
 
         return new ValueTask<SessionBinding?>(ReadThroughAsync(key, seen: null, cancellationToken));
-    }
-
-    private async Task RefreshAheadAsync(string key, Cached seen)
-    {
-        try
-        {
-            await Task.Yield(); // off the request's thread before any work
-            await ReadThroughAsync(key, seen, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            Log.RefreshFailed(logger, e);
-        }
-        finally
-        {
-            _refreshing.TryRemove(key, out _);
-        }
     }
 
     /// <param name="seen">For a refresh ahead: the entry it renews, replaced only if nothing (a <see cref="Bind"/>) replaced it meanwhile.</param>
@@ -166,7 +148,11 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
 
     private static string PartitionOf(string key) => key[..2];
 
-    private readonly record struct Cached(string? AccountId, DateTimeOffset FreshUntil);
+    private readonly record struct Cached(string? AccountId, DateTimeOffset FreshUntil)
+    {
+        /// <summary>Each entry's own: equality includes it, so a refresh replaces only the very entry it renews.</summary>
+        public RefreshAhead Refresh { get; } = new();
+    }
 
     private static partial class Log
     {

@@ -12,12 +12,30 @@ internal sealed class RefreshAhead
 {
     private int _running;
 
-    /// <summary>The timestamp from which a use of a value read at <paramref name="readAt"/> should start its refresh.</summary>
-    public static long Due(long readAt, long ttlTicks) => readAt + ttlTicks - ttlTicks / 5;
+    /// <summary>From when a use of a value that expires at <paramref name="expiresAt"/>, <paramref name="ttl"/> after it was read, should refresh it (same units).</summary>
+    public static long Due(long expiresAt, long ttl) => expiresAt - ttl / 5;
 
-    /// <summary>True for the one caller that should start the refresh now (due, and none running).</summary>
+    /// <summary>True for the one caller that should start the refresh now (due, and none running); it then calls <see cref="RunAsync"/>.</summary>
     public bool TryStart(long now, long due) => now >= due && Volatile.Read(ref _running) == 0 && Interlocked.Exchange(ref _running, 1) == 0;
 
-    /// <summary>The refresh has ended, read or failed; a later use may start another.</summary>
-    public void Done() => Volatile.Write(ref _running, 0);
+    /// <summary>
+    /// Runs the refresh off the caller's thread; a failure goes to <paramref name="failed"/> (never to the request that
+    /// started it). When it ends, read or failed, a later use may start another.
+    /// </summary>
+    public async Task RunAsync(Func<Task> refresh, Action<Exception> failed)
+    {
+        try
+        {
+            await Task.Yield();
+            await refresh().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            failed(e);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
 }
