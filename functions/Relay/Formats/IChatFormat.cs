@@ -75,6 +75,13 @@ internal interface IStreamDecoder
     RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output);
 
     /// <summary>
+    /// As <see cref="Decode"/> for a same-format relay, which forwards every event's bytes and encodes none: only what
+    /// metering needs must come out (<see cref="UsageReported"/>, <see cref="MessageFinished"/>, errors), so a format may
+    /// skip the events that cannot carry it without parsing them.
+    /// </summary>
+    RelayError? Meter(SseEvent sseEvent, List<StreamEvent> output) => Decode(sseEvent, output);
+
+    /// <summary>
     /// Called once when the upstream body ends. Appends <see cref="MessageStopped"/> (and any missing finish events) if the
     /// stream ended normally for this format (Gemini simply ends; OpenAI sends <c>[DONE]</c>; Anthropic <c>message_stop</c>),
     /// or returns an error if it ended before its end marker.

@@ -60,7 +60,8 @@ internal static class StreamRelay
                     break;
                 }
 
-                failure = decoder.Decode(sse.Value, events);
+                // A same-format stream is forwarded as it came: only what metering needs is decoded.
+                failure = passthrough ? decoder.Meter(sse.Value, events) : decoder.Decode(sse.Value, events);
                 var usageOnly = AccumulateUsage(events, trace);
                 if (passthrough)
                 {

@@ -27,7 +27,7 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
 
     public RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output)
     {
-        if (_stopped || string.IsNullOrWhiteSpace(sseEvent.Data))
+        if (_stopped || sseEvent.IsBlank)
         {
             return null;
         }
@@ -86,6 +86,10 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
 
         return null;
     }
+
+    /// <remarks>Text, thinking and tool-argument deltas, most of a stream, carry no usage: skipped by their event name, unparsed.</remarks>
+    public RelayError? Meter(SseEvent sseEvent, List<StreamEvent> output) =>
+        sseEvent.Event == "content_block_delta" ? null : Decode(sseEvent, output);
 
     public RelayError? Complete(List<StreamEvent> output) =>
         _stopped ? null : new RelayError(ErrorKind.Upstream, "upstream stream ended before message_stop");

@@ -31,7 +31,7 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
 
     public RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output)
     {
-        if (string.IsNullOrWhiteSpace(sseEvent.Data))
+        if (sseEvent.IsBlank)
         {
             return null;
         }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
@@ -94,12 +95,19 @@ internal static class JsonFields
     /// Parses one upstream stream event's data: <paramref name="notJson"/> when it is not JSON, the
     /// <see cref="CheckAnswerText"/> error when it holds unreadable text, else null and the document (the caller disposes it).
     /// </summary>
-    public static RelayError? ParseEvent(string data, RelayError notJson, out JsonDocument document) =>
+    public static RelayError? ParseEvent(ReadOnlyMemory<byte> data, RelayError notJson, out JsonDocument document) =>
         ParseEvent(data, notJson, static error => error, out document);
 
-    /// <summary>As <see cref="ParseEvent(string, RelayError, out JsonDocument)"/>, the not-JSON error built only when needed.</summary>
-    public static RelayError? ParseEvent<TState>(string data, TState state, Func<TState, RelayError> notJson, out JsonDocument document)
+    /// <summary>As <see cref="ParseEvent(ReadOnlyMemory{byte}, RelayError, out JsonDocument)"/>, the not-JSON error built only when needed.</summary>
+    /// <remarks>The document reads <paramref name="data"/> in place: it is valid as long as the data is.</remarks>
+    public static RelayError? ParseEvent<TState>(ReadOnlyMemory<byte> data, TState state, Func<TState, RelayError> notJson, out JsonDocument document)
     {
+        // NOTE: bytes that are not UTF-8 read as U+FFFD, as they would through any text decoder; only such an event is copied.
+        if (!Utf8.IsValid(data.Span))
+        {
+            data = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(data.Span));
+        }
+
         try
         {
             document = JsonDocument.Parse(data);
@@ -110,10 +118,9 @@ internal static class JsonFields
             return notJson(state);
         }
 
-        // NOTE: the event is already a .NET string, so its bytes were valid UTF-8 (bad bytes became U+FFFD); only an
-        // escaped surrogate can still be unreadable. Walking every event's document costs streams dearly, so walk
-        // only when one is there.
-        if (HasSurrogateEscape(data) && CheckAnswerText(document.RootElement) is { } textError)
+        // NOTE: with valid UTF-8 only an escaped surrogate can still be unreadable. Walking every event's document costs
+        // streams dearly, so walk only when one is there.
+        if (HasSurrogateEscape(data.Span) && CheckAnswerText(document.RootElement) is { } textError)
         {
             document.Dispose();
             document = null!;
@@ -124,14 +131,16 @@ internal static class JsonFields
     }
 
     /// <summary>Whether <paramref name="data"/> holds a <c>\uD800</c>–<c>\uDFFF</c> escape.</summary>
-    private static bool HasSurrogateEscape(string data)
+    private static bool HasSurrogateEscape(ReadOnlySpan<byte> data)
     {
-        for (var at = data.IndexOf("\\u", StringComparison.Ordinal); at >= 0 && at + 3 < data.Length; at = data.IndexOf("\\u", at + 2, StringComparison.Ordinal))
+        for (var at = data.IndexOf("\\u"u8); at >= 0; at = data.IndexOf("\\u"u8))
         {
-            if (data[at + 2] is 'd' or 'D' && data[at + 3] is >= '8' and <= '9' or >= 'a' and <= 'f' or >= 'A' and <= 'F')
+            if (at + 3 < data.Length && data[at + 2] is (byte)'d' or (byte)'D' && data[at + 3] is >= (byte)'8' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F')
             {
                 return true;
             }
+
+            data = data[(at + 2)..];
         }
 
         return false;

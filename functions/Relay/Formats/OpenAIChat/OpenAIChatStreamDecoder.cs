@@ -28,13 +28,13 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
 
     public RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output)
     {
-        var data = sseEvent.Data.AsSpan().Trim();
+        var data = sseEvent.TrimmedData;
         if (_done || data.IsEmpty)
         {
             return null;
         }
 
-        if (data.SequenceEqual("[DONE]"))
+        if (data.SequenceEqual("[DONE]"u8))
         {
             _done = true;
             if (!_started)
@@ -103,6 +103,94 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
         }
 
         return null;
+    }
+
+    /// <remarks>
+    /// Most of a stream is chunks of text deltas. Once the stream has started, a chunk with no usage, no error and no
+    /// finish reason is skipped after a scan of its JSON tokens: no document, no strings.
+    /// </remarks>
+    public RelayError? Meter(SseEvent sseEvent, List<StreamEvent> output) =>
+        _started && !_finished && IsDeltaOnly(sseEvent.TrimmedData) ? null : Decode(sseEvent, output);
+
+    /// <summary>
+    /// Whether a chunk holds nothing metering reads: a JSON object whose <c>usage</c> and <c>error</c> are absent or
+    /// null and whose every choice's <c>finish_reason</c> is absent or null. Anything else (an escaped surrogate, which
+    /// <see cref="Decode"/> refuses, included) is left to <see cref="Decode"/>.
+    /// </summary>
+    private static bool IsDeltaOnly(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty || data[0] != (byte)'{' || data.IndexOf("\\u"u8) >= 0)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(data);
+        try
+        {
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("usage"u8) || reader.ValueTextEquals("error"u8))
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.Null)
+                    {
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("choices"u8))
+                {
+                    if (!ChoicesAreUnfinished(ref reader))
+                    {
+                        return false;
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0 && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads the <c>choices</c> value the reader is at: true when no choice has a finish reason.</summary>
+    private static bool ChoicesAreUnfinished(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return true;
+        }
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var finishReason = reader.ValueTextEquals("finish_reason"u8);
+                reader.Read();
+                if (finishReason && reader.TokenType != JsonTokenType.Null)
+                {
+                    return false;
+                }
+
+                reader.Skip();
+            }
+        }
+
+        return true;
     }
 
     public RelayError? Complete(List<StreamEvent> output)

@@ -42,7 +42,7 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
 
     public RelayError? Decode(SseEvent sseEvent, List<StreamEvent> output)
     {
-        if (_terminal || string.IsNullOrWhiteSpace(sseEvent.Data) || sseEvent.Data == "[DONE]")
+        if (_terminal || sseEvent.IsBlank || sseEvent.TrimmedData.SequenceEqual("[DONE]"u8))
         {
             return null;
         }

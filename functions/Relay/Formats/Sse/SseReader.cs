@@ -8,13 +8,18 @@ namespace Serverless.Relay.Formats.Sse;
 /// Reads server-sent events from an upstream body as they arrive, one event per call, without waiting for more
 /// than the event needs. Each event comes with its raw bytes so a same-format relay can forward it unchanged.
 /// Lines may end in LF, CR LF (Gemini) or CR; comments (<c>:</c>) are skipped but kept in the raw frame.
+/// An event's data stays UTF-8 in a buffer reused from event to event (a stream is hundreds of events; a string per
+/// line and per event was a third of a relayed stream's allocations).
 /// </summary>
 internal sealed class SseReader : IAsyncDisposable
 {
     private readonly PipeReader _reader;
     private readonly ArrayBufferWriter<byte> _raw = new(4096);
-    private readonly StringBuilder _data = new();
+    private readonly ArrayBufferWriter<byte> _data = new(1024);
     private string? _eventName;
+    // Event names repeat all stream long: the last one is reused rather than made a string again.
+    private byte[] _lastEventNameBytes = [];
+    private string? _lastEventName;
     private bool _hasData;
 
     public SseReader(Stream body)
@@ -25,10 +30,11 @@ internal sealed class SseReader : IAsyncDisposable
     /// <summary>The raw bytes of the event last returned, including its terminating blank line; valid until the next read.</summary>
     public ReadOnlyMemory<byte> RawFrame => _raw.WrittenMemory;
 
-    /// <summary>Returns the next event, or null at the end of the body.</summary>
+    /// <summary>Returns the next event, or null at the end of the body. Its data is valid until the next read.</summary>
     public async ValueTask<SseEvent?> ReadAsync(CancellationToken cancellationToken)
     {
         _raw.ResetWrittenCount();
+        _data.ResetWrittenCount();
         while (true)
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -43,6 +49,7 @@ internal sealed class SseReader : IAsyncDisposable
                 while (TryReadLine(ref buffer, out var line, out var lineWithEnding))
                 {
                     consumed = buffer.Start;
+                    var lineStart = _raw.WrittenCount;
                     foreach (var segment in lineWithEnding)
                     {
                         _raw.Write(segment.Span);
@@ -59,7 +66,8 @@ internal sealed class SseReader : IAsyncDisposable
                         continue;
                     }
 
-                    AcceptLine(line);
+                    // The line is read where the raw frame already holds it, contiguous whatever the pipe's segments.
+                    AcceptLine(_raw.WrittenSpan.Slice(lineStart, (int)line.Length));
                 }
 
                 if (result.IsCompleted)
@@ -68,12 +76,13 @@ internal sealed class SseReader : IAsyncDisposable
                     if (!buffer.IsEmpty)
                     {
                         // A last line without its line ending.
+                        var lineStart = _raw.WrittenCount;
                         foreach (var segment in buffer)
                         {
                             _raw.Write(segment.Span);
                         }
 
-                        AcceptLine(buffer);
+                        AcceptLine(_raw.WrittenSpan[lineStart..]);
                     }
 
                     // NOTE: an event cut off before its blank line is still delivered: some servers close right after the last data line.
@@ -91,20 +100,14 @@ internal sealed class SseReader : IAsyncDisposable
 
     private SseEvent Dispatch()
     {
-        var result = new SseEvent(_eventName, _data.ToString());
-        _data.Clear();
+        var result = new SseEvent(_eventName, _data.WrittenMemory);
         _eventName = null;
         _hasData = false;
         return result;
     }
 
-    private void AcceptLine(ReadOnlySequence<byte> line)
+    private void AcceptLine(ReadOnlySpan<byte> span)
     {
-        Span<byte> small = stackalloc byte[256];
-        var bytes = line.Length <= small.Length ? small[..(int)line.Length] : new byte[line.Length];
-        line.CopyTo(bytes);
-        ReadOnlySpan<byte> span = bytes;
-
         if (span[0] == (byte)':')
         {
             return;
@@ -122,15 +125,21 @@ internal sealed class SseReader : IAsyncDisposable
         {
             if (_hasData)
             {
-                _data.Append('\n');
+                _data.Write("\n"u8);
             }
 
-            _data.Append(Encoding.UTF8.GetString(value));
+            _data.Write(value);
             _hasData = true;
         }
         else if (field.SequenceEqual("event"u8))
         {
-            _eventName = Encoding.UTF8.GetString(value);
+            if (_lastEventName is null || !value.SequenceEqual(_lastEventNameBytes))
+            {
+                _lastEventNameBytes = value.ToArray();
+                _lastEventName = Encoding.UTF8.GetString(value);
+            }
+
+            _eventName = _lastEventName;
         }
     }
 

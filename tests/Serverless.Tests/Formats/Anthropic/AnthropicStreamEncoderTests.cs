@@ -173,7 +173,7 @@ public sealed class AnthropicStreamEncoderTests
         var parsed = new List<Sdk::RawMessageStreamEvent>();
         foreach (var frame in AnthropicStreamDecoderTests.ParseSse(sse))
         {
-            var streamEvent = JsonSerializer.Deserialize<Sdk::RawMessageStreamEvent>(frame.Data)!;
+            var streamEvent = JsonSerializer.Deserialize<Sdk::RawMessageStreamEvent>(frame.Data.Span)!;
             streamEvent.Validate();
             parsed.Add(streamEvent);
         }

@@ -115,6 +115,23 @@ public sealed class UnreadableTextTests
         Assert.Empty(output);
     }
 
+    [Fact]
+    public void StreamDecoder_InvalidUtf8BytesInEvent_ReadAsReplacementCharacters()
+    {
+        // Events are decoded from their bytes in place; bytes that are not UTF-8 must still read as U+FFFD, as they did
+        // when every event went through a .NET string, not fail the stream.
+        var decoder = OpenAIChatFormat.Default.CreateStreamDecoder();
+        var output = new List<Serverless.Relay.Canonical.StreamEvent>();
+        var bytes = Encoding.UTF8.GetBytes("""{"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a@b"}}]}""");
+        bytes[Array.IndexOf(bytes, (byte)'@')] = 0xFF;
+
+        var error = decoder.Decode(new Serverless.Relay.Formats.Sse.SseEvent(null, bytes), output);
+
+        Assert.Null(error);
+        var delta = Assert.Single(output.OfType<Serverless.Relay.Canonical.TextDelta>());
+        Assert.Equal("a\uFFFDb", delta.Text);
+    }
+
     private static void AssertUnreadable(IChatFormat format, RelayError error, string path, string param)
     {
         Assert.Equal(ErrorKind.InvalidRequest, error.Kind);

@@ -60,16 +60,17 @@ public sealed class SseReaderTests
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    private static async Task<List<(SseEvent Event, string Raw)>> ReadAllAsync(string body)
+    /// <summary>Every event's name, data (as text, read before the next event replaces it) and raw frame.</summary>
+    private static async Task<List<(string? Name, string Data, string Raw)>> ReadAllAsync(string body)
     {
         var stream = new PiecewiseStream();
         stream.Send(body);
         stream.End();
         await using var reader = new SseReader(stream);
-        var events = new List<(SseEvent, string)>();
+        var events = new List<(string?, string, string)>();
         while (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout) is { } next)
         {
-            events.Add((next, Encoding.UTF8.GetString(reader.RawFrame.Span)));
+            events.Add((next.Event, next.Text, Encoding.UTF8.GetString(reader.RawFrame.Span)));
         }
 
         return events;
@@ -81,9 +82,9 @@ public sealed class SseReaderTests
         var events = await ReadAllAsync("event: message_start\ndata: {\"a\":1}\n\ndata: [DONE]\n\n");
 
         Assert.Equal(2, events.Count);
-        Assert.Equal(new SseEvent("message_start", "{\"a\":1}"), events[0].Event);
+        Assert.Equal(("message_start", "{\"a\":1}"), (events[0].Name, events[0].Data));
         Assert.Equal("event: message_start\ndata: {\"a\":1}\n\n", events[0].Raw);
-        Assert.Equal(new SseEvent(null, "[DONE]"), events[1].Event);
+        Assert.Equal((null, "[DONE]"), (events[1].Name, events[1].Data));
         Assert.Equal("data: [DONE]\n\n", events[1].Raw);
     }
 
@@ -92,7 +93,7 @@ public sealed class SseReaderTests
     {
         var events = await ReadAllAsync(": keep-alive\r\n\r\ndata: line one\r\ndata: line two\r\nid: 7\r\n\r\ndata:nospace\n\n");
 
-        Assert.Equal([new SseEvent(null, "line one\nline two"), new SseEvent(null, "nospace")], events.Select(e => e.Event));
+        Assert.Equal([(null, "line one\nline two"), (null, "nospace")], events.Select(e => (e.Name, e.Data)));
     }
 
     [Fact]
@@ -100,7 +101,19 @@ public sealed class SseReaderTests
     {
         var events = await ReadAllAsync("data: {\"end\":true}");
 
-        Assert.Equal(new SseEvent(null, "{\"end\":true}"), Assert.Single(events).Event);
+        var single = Assert.Single(events);
+        Assert.Equal((null, "{\"end\":true}"), (single.Name, single.Data));
+    }
+
+    [Fact]
+    public async Task ReadAsync_DataLongerThanTheReadBuffer_ArrivesWholeAndInOrder()
+    {
+        // 100 KB of data in one line and then a second event: the line spans several of the pipe's 16 KB segments.
+        var text = string.Concat(Enumerable.Range(0, 20_000).Select(i => (i % 10).ToString() + "abcd"));
+        var events = await ReadAllAsync($"event: big\ndata: {text}\n\nevent: big\ndata: after\n\n");
+
+        Assert.Equal([("big", text), ("big", "after")], events.Select(e => (e.Name, e.Data)));
+        Assert.Equal($"event: big\ndata: {text}\n\n", events[0].Raw);
     }
 
     [Fact]
@@ -116,7 +129,8 @@ public sealed class SseReaderTests
         stream.Send("xt\":\"hi\"}\r");
         stream.Send("\n\r\n");
 
-        Assert.Equal(new SseEvent(null, "{\"text\":\"hi\"}"), await pending.WaitAsync(Timeout, TestContext.Current.CancellationToken));
+        var read = (await pending.WaitAsync(Timeout, TestContext.Current.CancellationToken))!.Value;
+        Assert.Equal((null, "{\"text\":\"hi\"}"), (read.Event, read.Text));
     }
 
     [Fact]
@@ -128,9 +142,9 @@ public sealed class SseReaderTests
 
         // The body stays open: a reader that waited for new bytes before returning buffered events would hang here.
         var ct = TestContext.Current.CancellationToken;
-        Assert.Equal("1", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Data);
-        Assert.Equal("2", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Data);
-        Assert.Equal("3", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Data);
+        Assert.Equal("1", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Text);
+        Assert.Equal("2", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Text);
+        Assert.Equal("3", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Text);
         stream.End();
         Assert.Null(await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct));
     }

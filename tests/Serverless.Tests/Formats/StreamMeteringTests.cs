@@ -1,0 +1,158 @@
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Anthropic;
+using Serverless.Relay.Formats.OpenAIChat;
+using Serverless.Relay.Formats.Sse;
+using Serverless.Tests.Formats.Anthropic;
+using Serverless.Tests.Formats.OpenAIChat;
+using Xunit;
+
+namespace Serverless.Tests.Formats;
+
+/// <summary>
+/// A same-format stream is metered with <see cref="IStreamDecoder.Meter"/>, which may skip the events that carry only
+/// deltas: whatever it skips, the usage, finish reason and error it reports must be the ones <see cref="IStreamDecoder.Decode"/>
+/// finds in the same stream.
+/// </summary>
+public sealed class StreamMeteringTests
+{
+    private static readonly Dictionary<string, string> OpenAIStreams = new()
+    {
+        ["recorded text"] = OpenAIChatStreamDecoderTests.RecordedTextStream,
+        ["recorded tools"] = OpenAIChatStreamDecoderTests.RecordedToolStream,
+        ["usage on the finish chunk, no [DONE]"] = """
+            data: {"id":"c","model":"llama3","choices":[{"index":0,"delta":{"role":"assistant","content":"Yo"},"finish_reason":null}],"usage":null}
+
+            data: {"id":"c","model":"llama3","choices":[{"index":0,"delta":{"content":" there"},"finish_reason":null}],"usage":null}
+
+            data: {"id":"c","model":"llama3","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}
+            """,
+        ["azure filter chunks"] = """
+            data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}
+
+            data: {"choices":[{"content_filter_results":{},"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}],"id":"chatcmpl-Az1","model":"gpt-4o","object":"chat.completion.chunk"}
+
+            data: {"choices":[{"content_filter_results":{"hate":{"filtered":false}},"delta":{"content":"Hi"},"finish_reason":null,"index":0}],"id":"chatcmpl-Az1","model":"gpt-4o","object":"chat.completion.chunk"}
+
+            data: {"choices":[{"content_filter_results":{},"delta":{},"finish_reason":"content_filter","index":0}],"id":"chatcmpl-Az1","model":"gpt-4o","object":"chat.completion.chunk"}
+
+            data: [DONE]
+            """,
+        ["a second choice finishes first"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"},"finish_reason":null}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null},{"index":1,"delta":{},"finish_reason":"stop"}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+            data: [DONE]
+            """,
+        ["an error chunk mid-stream"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"lo"}}]}
+
+            data: {"error":{"message":"The server had an error while processing your request.","type":"server_error"}}
+            """,
+        ["a lone surrogate in a delta"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"\ud800"}}]}
+            """,
+        ["a delta that is not JSON"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b"}}]} trailing
+            """,
+        ["ended before its finish"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b"}}]}
+            """,
+    };
+
+    public static TheoryData<string> OpenAIStreamNames() => new(OpenAIStreams.Keys);
+
+    [Theory]
+    [MemberData(nameof(OpenAIStreamNames))]
+    public void Meter_OpenAIChatStream_ReportsWhatDecodeReports(string name)
+    {
+        var events = OpenAIChatTestSupport.DataOf(OpenAIStreams[name]).Select(data => new SseEvent(null, data)).ToList();
+
+        var decoded = Run(OpenAIChatTestSupport.Format, events, meter: false);
+        var metered = Run(OpenAIChatTestSupport.Format, events, meter: true);
+
+        Assert.Equal(decoded.Error, metered.Error);
+        Assert.Equal(MeteringOf(decoded.Events), MeteringOf(metered.Events));
+    }
+
+    [Fact]
+    public void Meter_OpenAIChatTextChunks_SkippedUnparsed()
+    {
+        var events = OpenAIChatTestSupport.DataOf(OpenAIChatStreamDecoderTests.RecordedTextStream).Select(data => new SseEvent(null, data)).ToList();
+
+        var metered = Run(OpenAIChatTestSupport.Format, events, meter: true);
+
+        Assert.Null(metered.Error);
+        Assert.DoesNotContain(metered.Events, e => e is TextDelta);
+        Assert.Contains(new MessageFinished(StopReason.EndTurn), metered.Events);
+        var usage = Assert.Single(metered.Events.OfType<UsageReported>()).Usage;
+        Assert.Equal((176, 1024, 3), (usage.InputTokens, usage.CacheReadTokens, usage.OutputTokens)); // 1,200 prompt tokens, 1,024 of them cached
+    }
+
+    [Fact]
+    public void Meter_AnthropicRecordedStream_ReportsWhatDecodeReportsWithoutTheDeltas()
+    {
+        var events = AnthropicStreamDecoderTests.ParseSse(AnthropicStreamDecoderTests.RecordedStream).ToList();
+
+        var decoded = Run(AnthropicFormat.Instance, events, meter: false);
+        var metered = Run(AnthropicFormat.Instance, events, meter: true);
+
+        Assert.Null(metered.Error);
+        Assert.Equal(MeteringOf(decoded.Events), MeteringOf(metered.Events));
+        Assert.NotEmpty(MeteringOf(metered.Events).OfType<UsageReported>());
+        Assert.DoesNotContain(metered.Events, e => e is TextDelta or ToolArgumentsDelta);
+    }
+
+    [Fact]
+    public void Meter_AnthropicErrorEvent_EndsTheStreamAsDecodeDoes()
+    {
+        var events = AnthropicStreamDecoderTests.ParseSse("""
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":12,"output_tokens":1}}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}
+
+            event: error
+            data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+
+
+            """).ToList();
+
+        var decoded = Run(AnthropicFormat.Instance, events, meter: false);
+        var metered = Run(AnthropicFormat.Instance, events, meter: true);
+
+        Assert.NotNull(metered.Error);
+        Assert.Equal(decoded.Error, metered.Error);
+        Assert.Equal(MeteringOf(decoded.Events), MeteringOf(metered.Events));
+    }
+
+    private static (List<StreamEvent> Events, RelayError? Error) Run(IChatFormat format, List<SseEvent> events, bool meter)
+    {
+        var decoder = format.CreateStreamDecoder();
+        var output = new List<StreamEvent>();
+        foreach (var sseEvent in events)
+        {
+            if ((meter ? decoder.Meter(sseEvent, output) : decoder.Decode(sseEvent, output)) is { } error)
+            {
+                return (output, error);
+            }
+        }
+
+        return (output, decoder.Complete(output));
+    }
+
+    private static List<StreamEvent> MeteringOf(List<StreamEvent> events) =>
+        [.. events.Where(e => e is UsageReported or MessageFinished or MessageStopped)];
+}
