@@ -47,6 +47,24 @@ internal interface IChatFormat
     /// <summary>Reads a complete upstream answer.</summary>
     Result<ChatResponse> ReadResponse(JsonElement body);
 
+    /// <summary>
+    /// As <see cref="ReadResponse"/> for a same-format relay, which forwards the answer's bytes as they came: only what
+    /// metering needs, or null when the body is not a readable answer. A format may read just those fields.
+    /// </summary>
+    AnswerMetering? MeterResponse(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var parsed = ReadResponse(document.RootElement);
+            return parsed.IsSuccess ? AnswerMetering.Of(parsed.Value!) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A stateful decoder for one upstream stream.</summary>
     IStreamDecoder CreateStreamDecoder();
 

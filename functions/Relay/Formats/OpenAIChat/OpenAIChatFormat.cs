@@ -44,6 +44,8 @@ internal sealed class OpenAIChatFormat : IChatFormat
 
     public Result<ChatResponse> ReadResponse(JsonElement body) => OpenAIChatResponseReader.Read(body);
 
+    public AnswerMetering? MeterResponse(ReadOnlyMemory<byte> body) => OpenAIChatResponseReader.Meter(body.Span);
+
     public IStreamDecoder CreateStreamDecoder() => new OpenAIChatStreamDecoder();
 
     public string? ReadErrorMessage(JsonElement body) => OpenAIChatWire.ReadErrorMessage(body);

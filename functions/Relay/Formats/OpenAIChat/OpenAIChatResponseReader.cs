@@ -96,13 +96,7 @@ internal static class OpenAIChatResponseReader
             }
         }
 
-        var usage = Usage.Empty;
-        if (body.TryGetProperty("usage", out var usageElement) && usageElement.ValueKind == JsonValueKind.Object)
-        {
-            var accumulator = new UsageAccumulator();
-            accumulator.Add(OpenAIChatWire.ReadUsage(usageElement));
-            usage = accumulator.Current;
-        }
+        var usage = body.TryGetProperty("usage", out var usageElement) ? ReadUsage(usageElement) : Usage.Empty;
 
         return new ChatResponse
         {
@@ -113,6 +107,110 @@ internal static class OpenAIChatResponseReader
             Usage = usage,
             Created = JsonFields.GetInt64(body, "created") ?? 0,
         };
+    }
+
+    /// <summary>
+    /// The usage and finish reason of an answer relayed as it came, found by a scan of its JSON tokens: the message is
+    /// never parsed into a document nor made a string. Null when the body is no answer (not a JSON object, an error, no
+    /// choice); the same values as <see cref="Read"/> otherwise.
+    /// </summary>
+    public static AnswerMetering? Meter(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        var usage = Usage.Empty;
+        StopReason? stopReason = null;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("usage"u8))
+                {
+                    reader.Read();
+                    using var usageDocument = JsonDocument.ParseValue(ref reader);
+                    usage = ReadUsage(usageDocument.RootElement);
+                }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        return null;
+                    }
+                }
+                else if (reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray || ReadFirstFinishReason(ref reader) is not { } first)
+                    {
+                        return null;
+                    }
+
+                    stopReason = first;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return stopReason is { } stop ? new AnswerMetering(UsageReport.From(usage), stop) : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            // Not JSON, or a finish reason that is not readable text.
+            return null;
+        }
+    }
+
+    /// <summary>From the start of <c>choices</c> to its end: the first choice's stop reason, or null when there is no choice object.</summary>
+    private static StopReason? ReadFirstFinishReason(ref Utf8JsonReader reader)
+    {
+        StopReason? first = null;
+        var index = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (index++ > 0 || reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            string? finishReason = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isFinishReason = reader.ValueTextEquals("finish_reason"u8);
+                reader.Read();
+                if (isFinishReason && reader.TokenType == JsonTokenType.String)
+                {
+                    finishReason = reader.GetString();
+                }
+
+                reader.Skip();
+            }
+
+            first = OpenAIChatWire.ReadFinishReason(finishReason);
+        }
+
+        return first;
+    }
+
+    /// <summary><c>usage</c> as the canonical total; empty when it is not an object.</summary>
+    private static Usage ReadUsage(JsonElement usageElement)
+    {
+        if (usageElement.ValueKind != JsonValueKind.Object)
+        {
+            return Usage.Empty;
+        }
+
+        var accumulator = new UsageAccumulator();
+        accumulator.Add(OpenAIChatWire.ReadUsage(usageElement));
+        return accumulator.Current;
     }
 
     private static ToolCallPart? ReadToolCall(JsonElement toolCall, int index)

@@ -9,7 +9,7 @@ namespace Serverless.Tests.Formats.OpenAIChat;
 public sealed class OpenAIChatResponseTests
 {
     // Recorded from OpenAI (ids shortened): a tool-calling answer with prompt caching and reasoning tokens.
-    private const string RecordedToolCallResponse = """
+    internal const string RecordedToolCallResponse = """
         {
           "id": "chatcmpl-BZ7sKq",
           "object": "chat.completion",
