@@ -2,9 +2,11 @@ using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Anthropic;
 using Serverless.Relay.Formats.OpenAIChat;
+using Serverless.Relay.Formats.OpenAIResponses;
 using Serverless.Relay.Formats.Sse;
 using Serverless.Tests.Formats.Anthropic;
 using Serverless.Tests.Formats.OpenAIChat;
+using Serverless.Tests.Formats.OpenAIResponses;
 using Xunit;
 
 namespace Serverless.Tests.Formats;
@@ -136,6 +138,61 @@ public sealed class StreamMeteringTests
         Assert.NotNull(metered.Error);
         Assert.Equal(decoded.Error, metered.Error);
         Assert.Equal(MeteringOf(decoded.Events), MeteringOf(metered.Events));
+    }
+
+    [Fact]
+    public void Meter_ResponsesRecordedStream_ReportsWhatDecodeReportsAndKeepsTheSequence()
+    {
+        var events = ResponsesStreamDecoderTests.ParseSse(ResponsesStreamDecoderTests.RecordedStream);
+        var decoder = OpenAIResponsesFormat.Instance.CreateStreamDecoder();
+        var meter = OpenAIResponsesFormat.Instance.CreateStreamDecoder();
+        var decoded = new List<StreamEvent>();
+        var metered = new List<StreamEvent>();
+
+        var skipped = 0;
+        foreach (var sseEvent in events)
+        {
+            var before = metered.Count;
+            Assert.Equal(decoder.Decode(sseEvent, decoded), meter.Meter(sseEvent, metered));
+            if (sseEvent.Event!.EndsWith(".delta", StringComparison.Ordinal))
+            {
+                // A delta comes out of the meter as nothing (the done events may still replay text; nothing reads it).
+                Assert.Equal(before, metered.Count);
+                skipped++;
+            }
+
+            // A relay that must end the stream with its own error continues the upstream's numbering from here.
+            Assert.Equal(((ResponsesStreamDecoder)decoder).NextSequenceNumber, ((ResponsesStreamDecoder)meter).NextSequenceNumber);
+        }
+
+        Assert.Equal(decoder.Complete(decoded), meter.Complete(metered));
+        Assert.Equal(MeteringOf(decoded), MeteringOf(metered));
+        Assert.NotEmpty(MeteringOf(metered).OfType<UsageReported>());
+        Assert.True(skipped > 0);
+    }
+
+    [Fact]
+    public void Meter_ResponsesDeltaWithoutSequenceNumber_DecodedAsBefore()
+    {
+        var events = ResponsesStreamDecoderTests.ParseSse("""
+            event: response.created
+            data: {"type":"response.created","response":{"id":"resp_1","model":"m","status":"in_progress"}}
+
+            event: response.output_text.delta
+            data: {"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"Hi"}
+
+            event: response.output_text.delta
+            data: not json
+
+
+            """);
+
+        var decoded = Run(OpenAIResponsesFormat.Instance, events, meter: false);
+        var metered = Run(OpenAIResponsesFormat.Instance, events, meter: true);
+
+        Assert.NotNull(metered.Error);
+        Assert.Equal(decoded.Error, metered.Error);
+        Assert.Contains(metered.Events, e => e is TextDelta);
     }
 
     private static (List<StreamEvent> Events, RelayError? Error) Run(IChatFormat format, List<SseEvent> events, bool meter)

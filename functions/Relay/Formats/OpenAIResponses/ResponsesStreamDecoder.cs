@@ -70,6 +70,57 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
         }
     }
 
+    /// <remarks>
+    /// Text, reasoning and argument deltas, most of a stream, carry no usage: once the stream has started, one named so
+    /// is skipped after a token scan for its <c>sequence_number</c>, the one thing a relay that continues the stream
+    /// needs from it (<see cref="NextSequenceNumber"/>). Anything else, or a delta the scan cannot read, is decoded.
+    /// </remarks>
+    public RelayError? Meter(SseEvent sseEvent, List<StreamEvent> output)
+    {
+        if (!_started || _terminal || !IsDelta(sseEvent.Event) || ReadSequenceNumber(sseEvent.TrimmedData) is not { } sequence)
+        {
+            return Decode(sseEvent, output);
+        }
+
+        NextSequenceNumber = sequence + 1;
+        return null;
+    }
+
+    private static bool IsDelta(string? name) =>
+        name is "response.output_text.delta" or "response.refusal.delta" or "response.reasoning_summary_text.delta"
+            or "response.reasoning_text.delta" or "response.function_call_arguments.delta";
+
+    /// <summary>The top-level <c>sequence_number</c> of an event's data, or null when there is none or the data is no JSON object.</summary>
+    private static int? ReadSequenceNumber(ReadOnlySpan<byte> data)
+    {
+        var reader = new Utf8JsonReader(data);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isSequence = reader.ValueTextEquals("sequence_number"u8);
+                reader.Read();
+                if (isSequence)
+                {
+                    return reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var number) ? number : null;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: Decode says so.
+        }
+
+        return null;
+    }
+
     public RelayError? Complete(List<StreamEvent> output) =>
         _terminal ? null : new RelayError(ErrorKind.Upstream, "upstream stream ended before response.completed");
 

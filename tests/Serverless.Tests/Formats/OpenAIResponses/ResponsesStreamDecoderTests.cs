@@ -11,7 +11,7 @@ namespace Serverless.Tests.Formats.OpenAIResponses;
 public sealed class ResponsesStreamDecoderTests
 {
     /// <summary>A gpt-5-mini stream with a reasoning summary, text and a function call, as OpenAI sends it (ids shortened).</summary>
-    private const string RecordedStream = """
+    internal const string RecordedStream = """
         event: response.created
         data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_68af","object":"response","created_at":1756310000,"status":"in_progress","background":false,"error":null,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"gpt-5-mini-2025-08-07","output":[],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":"low","summary":"auto"},"store":false,"temperature":1.0,"text":{"format":{"type":"text"},"verbosity":"medium"},"tool_choice":"auto","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"},"strict":false}],"top_p":1.0,"truncation":"disabled","usage":null,"user":null,"metadata":{}}}
 
@@ -78,7 +78,7 @@ public sealed class ResponsesStreamDecoderTests
 
         """;
 
-    private static List<SseEvent> ParseSse(string sse)
+    internal static List<SseEvent> ParseSse(string sse)
     {
         var events = new List<SseEvent>();
         foreach (var block in sse.Replace("\r\n", "\n", StringComparison.Ordinal).Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
