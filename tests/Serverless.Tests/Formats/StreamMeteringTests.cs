@@ -61,6 +61,15 @@ public sealed class StreamMeteringTests
 
             data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"\ud800"}}]}
             """,
+        ["escaped text, not a surrogate"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"caf\u00e9 \u0022ok\u0022"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+            data: [DONE]
+            """,
         ["a delta that is not JSON"] = """
             data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
 
@@ -100,6 +109,18 @@ public sealed class StreamMeteringTests
         Assert.Contains(new MessageFinished(StopReason.EndTurn), metered.Events);
         var usage = Assert.Single(metered.Events.OfType<UsageReported>()).Usage;
         Assert.Equal((176, 1024, 3), (usage.InputTokens, usage.CacheReadTokens, usage.OutputTokens)); // 1,200 prompt tokens, 1,024 of them cached
+    }
+
+    [Fact]
+    public void Meter_OpenAIChatEscapedText_SkippedUnlessASurrogate()
+    {
+        var events = OpenAIChatTestSupport.DataOf(OpenAIStreams["escaped text, not a surrogate"]).Select(data => new SseEvent(null, data)).ToList();
+
+        var metered = Run(OpenAIChatTestSupport.Format, events, meter: true);
+
+        Assert.Null(metered.Error);
+        Assert.DoesNotContain(metered.Events, e => e is TextDelta { Text: "café \"ok\"" });
+        Assert.Contains(new MessageFinished(StopReason.EndTurn), metered.Events);
     }
 
     [Fact]

@@ -131,7 +131,7 @@ internal static class JsonFields
     }
 
     /// <summary>Whether <paramref name="data"/> holds a <c>\uD800</c>–<c>\uDFFF</c> escape.</summary>
-    private static bool HasSurrogateEscape(ReadOnlySpan<byte> data)
+    public static bool HasSurrogateEscape(ReadOnlySpan<byte> data)
     {
         for (var at = data.IndexOf("\\u"u8); at >= 0; at = data.IndexOf("\\u"u8))
         {

@@ -119,7 +119,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
     /// </summary>
     private static bool IsDeltaOnly(ReadOnlySpan<byte> data)
     {
-        if (data.IsEmpty || data[0] != (byte)'{' || data.IndexOf("\\u"u8) >= 0)
+        if (data.IsEmpty || data[0] != (byte)'{' || JsonFields.HasSurrogateEscape(data))
         {
             return false;
         }
