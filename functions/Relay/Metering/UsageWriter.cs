@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Storage.Batches;
 using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Metering;
@@ -402,8 +403,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         {
             try
             {
-                var table = await _tables.GetAsync(tableName, cancellationToken);
-                await table.SubmitTransactionAsync(entities.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), cancellationToken);
+                await _tables.UpsertBatchAsync(tableName, entities, cancellationToken);
                 if (usage)
                 {
                     Interlocked.Add(ref _written, entities.Count);
@@ -412,7 +412,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
                 return;
             }
-            catch (TableTransactionFailedException e) when (!UsageRetry.IsTransient(e) && e.FailedTransactionActionIndex is { } index && index < entities.Count)
+            catch (TableBatchRejectedException e) when (!UsageRetry.IsTransient(e) && e.FailedIndex is { } index && index < entities.Count)
             {
                 // One bad row (e.g. too large) fails the whole transaction: drop that row, loudly, and send the rest now.
                 Log.RowRejected(_logger, tableName, entities[index].PartitionKey, entities[index].RowKey, e.Status, e.ErrorCode);

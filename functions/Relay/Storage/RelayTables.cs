@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Storage.Batches;
 
 namespace Serverless.Relay.Storage;
 
@@ -19,7 +20,7 @@ internal sealed partial class RelayTables
     public const string Pricing = "pricing";
     public const string Audit = "audit";
 
-    private readonly Lazy<TableServiceClient> _service;
+    private readonly Lazy<(TableServiceClient Service, UpsertBatchSender Batches)> _clients;
     private readonly string _prefix;
     private readonly CreatedOnce<TableClient> _tables;
     private readonly ILogger<RelayTables> _logger;
@@ -29,8 +30,13 @@ internal sealed partial class RelayTables
         var value = options.Value;
         _prefix = value.TablePrefix;
         // Validated at start-up, so the settings resolve; the credential is created with the client, on first use.
-        _service = new Lazy<TableServiceClient>(() =>
-            (StorageConnection.Resolve(value, []) ?? throw new InvalidOperationException("storage settings were not validated")).CreateTableServiceClient());
+        _clients = new(() =>
+        {
+            var connection = StorageConnection.Resolve(value, []) ?? throw new InvalidOperationException("storage settings were not validated");
+            var credential = connection.Credential?.Create();
+            var service = connection.CreateTableServiceClient(credential);
+            return (service, UpsertBatchSender.Create(connection, service, credential));
+        });
         _logger = logger;
         _tables = new CreatedOnce<TableClient>(CreateOnceAsync);
     }
@@ -41,9 +47,21 @@ internal sealed partial class RelayTables
     /// <summary>The client of a table, created if this instance has not yet seen it. Synchronous once created.</summary>
     public ValueTask<TableClient> GetAsync(string baseName, CancellationToken cancellationToken) => _tables.GetAsync(baseName, cancellationToken);
 
+    /// <summary>
+    /// Upserts (insert or replace) rows of one partition, at most 100 with distinct row keys, as one transaction: all
+    /// are written or none. The write path for rows recorded in bulk (<see cref="UpsertBatchSender"/> says why it is
+    /// not the SDK's).
+    /// </summary>
+    /// <exception cref="TableBatchRejectedException">The service refused a row; nothing was written.</exception>
+    public async ValueTask UpsertBatchAsync(string baseName, IReadOnlyList<TableEntity> entities, CancellationToken cancellationToken)
+    {
+        var table = await GetAsync(baseName, cancellationToken).ConfigureAwait(false);
+        await _clients.Value.Batches.UpsertAsync(table, entities, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<TableClient> CreateOnceAsync(string baseName)
     {
-        var client = _service.Value.GetTableClient(NameOf(baseName));
+        var client = _clients.Value.Service.GetTableClient(NameOf(baseName));
         await client.CreateIfNotExistsAsync(CancellationToken.None);
         Log.TableReady(_logger, client.Name);
         return client;

@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Serverless.Relay.Connections;
@@ -29,10 +30,11 @@ internal sealed record StorageConnection
     public ConnectionCredential? Credential { get; init; }
 
     /// <summary>A client of the table service. No I/O: the constructor only parses.</summary>
-    public TableServiceClient CreateTableServiceClient() =>
+    /// <param name="credential">With identity settings, the credential to use (one per process keeps one token cache); created when null.</param>
+    public TableServiceClient CreateTableServiceClient(TokenCredential? credential = null) =>
         ConnectionString is not null
             ? new TableServiceClient(ConnectionString, RelayTableClientOptions.Create())
-            : new TableServiceClient(TableServiceUri, Credential!.Create(), RelayTableClientOptions.Create());
+            : new TableServiceClient(TableServiceUri, credential ?? Credential!.Create(), RelayTableClientOptions.Create());
 
     /// <summary>
     /// A client of the blob service, or null when the settings name no blob endpoint (identity-based settings with a
