@@ -23,6 +23,9 @@ public static partial class HandlerApp
     internal const string EncryptionKeysSetting = "RELAY_ENCRYPTION_KEYS";
     internal const string EphemeralStorageSetting = "RELAY_EPHEMERAL_STORAGE";
 
+    /// <summary>How long after start the tokenizer loads in the background: past a cold start's first requests.</summary>
+    internal static readonly TimeSpan TokenizerWarmUpDelay = TimeSpan.FromSeconds(3);
+
     /// <summary>The framework categories that log once or more per request.</summary>
     internal static readonly string[] QuietCategoriesWhenHosted = ["Microsoft.AspNetCore", "System.Net.Http"];
 
@@ -79,10 +82,32 @@ public static partial class HandlerApp
         app.MapGet("/", static () => Results.Text("ok"));
         app.MapFunctions(catalog, mode);
 
-        // The tokenizer's vocabulary is warmed after the readiness probe can answer, not before.
         var estimator = app.Services.GetRequiredService<TokenEstimator>();
-        app.Lifetime.ApplicationStarted.Register(() => ThreadPool.UnsafeQueueUserWorkItem(static e => e.WarmUp(), estimator, preferLocal: false));
+        app.Lifetime.ApplicationStarted.Register(() => _ = WarmUpTokenizerLaterAsync(estimator, app.Lifetime.ApplicationStopping));
         return app;
+    }
+
+    /// <summary>
+    /// Loads the tokenizer's vocabulary (hundreds of milliseconds of CPU) once the start is over, on a thread of its own.
+    /// A request that needs it sooner (a key with a token limit, token counting) loads it itself.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: why later and not on the thread pool. Queued to the pool at start, it held the pool's only thread on a
+    /// one-vCPU instance (the pool starts with one per CPU) and shared that CPU with the first relayed request, which
+    /// waited for both (bench/ANALYSIS.md, cold start).
+    /// </remarks>
+    private static async Task WarmUpTokenizerLaterAsync(TokenEstimator estimator, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(TokenizerWarmUpDelay, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        new Thread(estimator.WarmUp) { IsBackground = true, Name = "tokenizer warm-up" }.Start();
     }
 
     private static HostingMode ConfigureListening(WebApplicationBuilder builder)

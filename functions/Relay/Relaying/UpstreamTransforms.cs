@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Sse;
 
@@ -17,7 +16,8 @@ internal interface IUpstreamTransform
 /// The upstream speaks the client's format: the client's bytes as they came, so upstream prompt caching and every
 /// field the relay does not model survive. Only two things may change: the model name (a model map), and OpenAI's
 /// <c>stream_options.include_usage</c>, which the relay needs to meter a stream (the usage chunk it adds is then hidden
-/// from the client). Neither needs a parse when nothing changes.
+/// from the client). Neither needs a parse when nothing changes, and either is made in the bytes when one does
+/// (<see cref="PassthroughBodyEdit"/>).
 /// </summary>
 internal sealed class PassthroughTransform : IUpstreamTransform
 {
@@ -38,20 +38,8 @@ internal sealed class PassthroughTransform : IUpstreamTransform
             return new ReadOnlyMemoryContent(request.Body) { Headers = { ContentType = Json } };
         }
 
-        var json = JsonNode.Parse(request.Body.Span)!.AsObject();
-        if (renameModel)
-        {
-            json["model"] = upstreamModel;
-        }
-
-        if (addUsage)
-        {
-            var streamOptions = json["stream_options"] as JsonObject ?? [];
-            streamOptions["include_usage"] = true;
-            json["stream_options"] = streamOptions;
-        }
-
-        return new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(json)) { Headers = { ContentType = Json } };
+        var edited = PassthroughBodyEdit.Apply(request.Body.Span, renameModel ? upstreamModel : null, addUsage);
+        return new ByteArrayContent(edited) { Headers = { ContentType = Json } };
     }
 
     /// <summary>The client did not ask for OpenAI's usage chunk, so the one the relay asked for is not relayed.</summary>
