@@ -44,7 +44,9 @@ internal static class UpsertBatchAnswer
 
         if (operations == 0)
         {
-            throw new RequestFailedException(0, "The table service's batch answer holds no operation response.");
+            // NOTE: not status 0 (a network failure, retried until storage answers): an answer that cannot be read would
+            // be retried forever and hold every row behind it.
+            throw new RequestFailedException(202, "The table service's batch answer holds no operation response.");
         }
     }
 
