@@ -126,17 +126,26 @@ internal static class PassthroughBodyEdit
     private static byte[] Splice(ReadOnlySpan<byte> body, List<Edit> edits)
     {
         edits.Sort(static (a, b) => a.Start.CompareTo(b.Start));
-        var output = new ArrayBufferWriter<byte>(body.Length + 64);
-        var at = 0;
+        var length = body.Length;
         foreach (var edit in edits)
         {
-            output.Write(body[at..edit.Start]);
-            output.Write(edit.Text);
-            at = edit.End;
+            length += edit.Text.Length - (edit.End - edit.Start);
         }
 
-        output.Write(body[at..]);
-        return output.WrittenSpan.ToArray();
+        // The body is copied once, straight into the result.
+        var output = new byte[length];
+        int from = 0, to = 0;
+        foreach (var edit in edits)
+        {
+            body[from..edit.Start].CopyTo(output.AsSpan(to));
+            to += edit.Start - from;
+            edit.Text.CopyTo(output, to);
+            to += edit.Text.Length;
+            from = edit.End;
+        }
+
+        body[from..].CopyTo(output.AsSpan(to));
+        return output;
     }
 
     /// <summary>Bytes [<see cref="Start"/>, <see cref="End"/>) of the body become <see cref="Text"/>; an insertion when they are equal.</summary>

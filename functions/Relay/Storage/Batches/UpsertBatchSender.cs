@@ -40,25 +40,29 @@ internal sealed class UpsertBatchSender
     {
         if (connection.ConnectionString is not { } connectionString)
         {
-            return new UpsertBatchSender(HttpPipelineBuilder.Build(RelayTableClientOptions.Create(), new BearerTokenAuthenticationPolicy(credential!, StorageScope)), null);
+            return new UpsertBatchSender(Pipeline(new BearerTokenAuthenticationPolicy(credential!, StorageScope)), null);
         }
 
-        var settings = connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(part => part.Split('=', 2))
-            .Where(pair => pair.Length == 2)
-            .GroupBy(pair => pair[0], StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(group => group.Key, group => group.Last()[1], StringComparer.OrdinalIgnoreCase);
+        var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var part in connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (part.Split('=', 2) is [var name, var value])
+            {
+                settings[name] = value;
+            }
+        }
+
         var key = settings.GetValueOrDefault("AccountKey")
             ?? (string.Equals(settings.GetValueOrDefault("UseDevelopmentStorage"), "true", StringComparison.OrdinalIgnoreCase) ? DevelopmentStorageKey : null);
-        if (key is not null)
-        {
-            return new UpsertBatchSender(HttpPipelineBuilder.Build(RelayTableClientOptions.Create(), new SharedKeyLitePolicy(service.AccountName, Convert.FromBase64String(key))), null);
-        }
-
-        // A shared access signature travels in the query string.
-        var sas = settings.GetValueOrDefault("SharedAccessSignature")?.TrimStart('?');
-        return new UpsertBatchSender(HttpPipelineBuilder.Build(RelayTableClientOptions.Create()), sas);
+        return key is not null
+            ? new UpsertBatchSender(Pipeline(new SharedKeyLitePolicy(service.AccountName, Convert.FromBase64String(key))), null)
+            // A shared access signature travels in the query string.
+            : new UpsertBatchSender(Pipeline(), settings.GetValueOrDefault("SharedAccessSignature")?.TrimStart('?'));
     }
+
+    /// <summary>The table SDK's transport settings (retries, timeouts) with the account's authentication, signed on every try.</summary>
+    private static HttpPipeline Pipeline(params HttpPipelinePolicy[] authentication) =>
+        HttpPipelineBuilder.Build(RelayTableClientOptions.Create(), authentication);
 
     /// <summary>Upserts <paramref name="entities"/> (one partition, distinct row keys, at most 100) into <paramref name="table"/> as one transaction.</summary>
     /// <exception cref="TableBatchRejectedException">The service refused a row; nothing of the batch was written.</exception>
