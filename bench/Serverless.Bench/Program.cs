@@ -9,6 +9,7 @@ try
     {
         "upstream" => await MockUpstream.RunAsync(options),
         "otlpsink" => await OtlpSink.RunAsync(options),
+        "tablesink" => await TableSink.RunAsync(options),
         "bodies" => RequestBodies.Write(options),
         "setup" => await RelaySetup.RunAsync(options),
         "check" => await TargetCheck.RunAsync(options),
@@ -31,6 +32,8 @@ static int Usage()
         Serverless.Bench <command> [--name value ...]
           upstream      --port P [--ready-file F]                 the fast mock OpenAI upstream
           otlpsink      --port P [--ready-file F]                 an OTLP/HTTP receiver that drops what it gets (BENCH_TELEMETRY=on)
+          tablesink     --port P --storage URL --absorb T1,T2 [--ready-file F]   forwards to Azurite's tables, but
+                        counts and drops the batch upserts into T1,T2 (BENCH_STORAGE=sink)
           bodies        --dir D                                    write the request bodies wrk sends
           setup         --relay URL --admin-key K --upstream URL   create the account and a key; prints the key
           check         --url URL [--header 'k: v' ...] --stream   one call, fails unless it is a correct answer

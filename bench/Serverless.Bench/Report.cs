@@ -32,7 +32,7 @@ internal static class Report
         foreach (var (name, label) in new[]
                  {
                      ("date", "date (UTC)"), ("commit", "commit"), ("machine", "machine"), ("pinning", "pinning"),
-                     ("load", "load"), ("versions", "versions"), ("portkey", "Portkey's gateway"), ("telemetry", "telemetry"), ("noise", "noise"),
+                     ("load", "load"), ("versions", "versions"), ("portkey", "Portkey's gateway"), ("telemetry", "telemetry"), ("storage", "storage"), ("noise", "noise"),
                  })
         {
             md.AppendLine(s, $"| {label} | {Str(meta, name)} |");

@@ -106,23 +106,27 @@ internal static class TelemetryPipeline
     {
         if (app.Services.GetRequiredService<TelemetryExporters>().Traces)
         {
-            app.Use(static async (context, next) =>
-            {
-                try
-                {
-                    await next(context);
-                }
-                finally
-                {
-                    if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity)
-                    {
-                        TagServerSpan(activity, context);
-                    }
-                }
-            });
+            // NOTE: the sampler decided when ASP.NET Core started the activity, before this runs, so a request whose
+            // span is not recorded goes straight on, without an async frame around the rest of the pipeline.
+            app.Use(static (context, next) =>
+                context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity
+                    ? TagWhenAnsweredAsync(activity, context, next)
+                    : next(context));
         }
 
         return app;
+    }
+
+    private static async Task TagWhenAnsweredAsync(Activity activity, HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            TagServerSpan(activity, context);
+        }
     }
 
     private static void TagServerSpan(Activity activity, HttpContext context)

@@ -47,7 +47,10 @@ internal sealed class GenAiTelemetry
     /// </summary>
     public static Activity? StartRequest(string operation, string requestModel, string requestId)
     {
-        if (!RelayTelemetry.Source.HasListeners())
+        // NOTE: no span under a request activity the sampler dropped (propagation only): a parent-based sampler drops
+        // its children too, so the span would be created, carried as Activity.Current through every await and thrown
+        // away, on nearly every request under load (bench/ANALYSIS.md, "Telemetry paired against a table sink").
+        if (!RelayTelemetry.Source.HasListeners() || Activity.Current is { IsAllDataRequested: false })
         {
             return null;
         }
