@@ -138,7 +138,7 @@ public sealed partial class BicepTemplateTests
         foreach (var line in lines)
         {
             var (name, value) = (line[..line.IndexOf('=', StringComparison.Ordinal)], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
-            Assert.Matches("^DOTNET_[A-Za-z_]+$", name);
+            Assert.Matches("^DOTNET_[A-Za-z0-9_]+$", name);
             Assert.True(settings.TryGetValue(name, out var deployed), $"{name} is in runtime.env but not in main.bicep's app settings");
             Assert.Equal(value, deployed);
         }
