@@ -73,7 +73,7 @@ internal static class Report
             md.AppendLine();
             md.AppendLine("`+ pNN`: that percentile minus direct's (the gateway's added latency). `CPU µs/req`: CPU time (user + system, /proc/PID/stat) " +
                           "of the process under test per request (for direct: the mock upstream's own cost, which the relay and Portkey rows also pay on CPU 0); " +
-                          "`storage`: Azurite's CPU during the relay's runs and until it is idle again (writing the relay's batched usage rows; after every run the harness waits for Azurite to go quiet so no backlog spills into the next measurement). Less sensitive to a noisy neighbour than latency. Side by side:");
+                          "`storage`: storage's CPU (Azurite's, plus the table sink's with `BENCH_STORAGE=sink`) during the relay's runs and until Azurite is idle again (writing or absorbing the relay's batched usage rows; after every run the harness waits for Azurite to go quiet so no backlog spills into the next measurement). Less sensitive to a noisy neighbour than latency. Side by side:");
             md.AppendLine();
             md.AppendLine("| conc. | relay / direct req/s | portkey / direct req/s | relay / portkey req/s | relay + p50 | portkey + p50 | relay + p99 | portkey + p99 |");
             md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
