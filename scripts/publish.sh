@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Produces the deployable Functions app in out/app (or $1): host.json, one folder per function with its
-# function.json, and the handler as a self-contained linux-x64 binary named in host.json. Then zips it into
+# function.json, and the handler as one native linux-x64 executable (Native AOT: Handler.csproj) named in host.json.
+# Then zips it into
 # out/app.zip (or $2), the package scripts/deploy.sh uploads, keeping each file's unix mode (the handler must stay
 # executable: the platform runs it as it is unpacked).
 set -euo pipefail

@@ -3,6 +3,7 @@ using Serverless.Jobs.PurgePending;
 using Serverless.Jobs.RefreshTokens;
 using Serverless.Jobs.Retention;
 using Serverless.Relay.Functions;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Jobs;
 
@@ -15,7 +16,7 @@ public static class JobsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddJobs(this IServiceCollection services)
     {
-        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateAttributes<RetentionOptions, RetentionOptionsValidator>().ValidateOnStart();
         services.AddSingleton<ITimerFunction, RefreshTokensFunction>();
         services.AddSingleton<ITimerFunction, PurgePendingFunction>();
         services.AddSingleton<ITimerFunction, RetentionFunction>();

@@ -7,6 +7,7 @@ using Serverless.Webhooks.ChannelAdmin;
 using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Conversations;
 using Serverless.Webhooks.Pending;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Webhooks;
 
@@ -19,8 +20,8 @@ public static class ChannelsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddChannels(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<PendingOptions>().Bind(configuration.GetSection(PendingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PendingOptions>().Bind(configuration.GetSection(PendingOptions.Section)).ValidateAttributes<PendingOptions, PendingOptionsValidator>().ValidateOnStart();
+        services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.Section)).ValidateAttributes<ConversationOptions, ConversationOptionsValidator>().ValidateOnStart();
 
         services.TryAddSingleton<ChannelStore>();
         services.AddEncryptedColumns(ChannelStore.EncryptedColumns);

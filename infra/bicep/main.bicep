@@ -289,7 +289,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'RELAY_TABLE_PREFIX', value: tablePrefix }
         // The .NET runtime's own settings, from functions/Handler/runtime.env (why each one: there).
         { name: 'DOTNET_TC_DelaySingleProcMultiplier', value: '1' }
-        { name: 'DOTNET_GCgen0size', value: '0x2000000' }
+        { name: 'DOTNET_GCgen0size', value: '2000000' }
       ]
     }
   }

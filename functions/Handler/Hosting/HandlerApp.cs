@@ -12,6 +12,7 @@ using Serverless.Relay.Storage;
 using Serverless.Relay.Limits;
 using Serverless.Relay;
 using Serverless.Webhooks.Messaging;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Handler.Hosting;
 
@@ -69,7 +70,7 @@ public static partial class HandlerApp
             builder.Services.AddSingleton(timers);
             builder.Services.AddHostedService<LocalTimerScheduler>();
             builder.Services.AddSingleton(queues);
-            builder.Services.AddOptions<LocalQueueOptions>().Bind(builder.Configuration.GetSection(LocalQueueOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddOptions<LocalQueueOptions>().Bind(builder.Configuration.GetSection(LocalQueueOptions.Section)).ValidateAttributes<LocalQueueOptions, LocalQueueOptionsValidator>().ValidateOnStart();
             builder.Services.AddHostedService<LocalServiceBusQueues>();
         }
 

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Jobs.Retention;
 
@@ -23,6 +25,10 @@ internal sealed class RetentionOptions
     /// The most one Retention or PurgePending run spends deleting (each sweep still deletes one batch), well under the
     /// host's function timeout; what is left is the next run's.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:30:00")]
+    [TimeSpanRange("00:00:00", "00:30:00")]
     public TimeSpan MaxRunTime { get; set; } = TimeSpan.FromMinutes(4);
 }
+
+/// <summary>Checks <see cref="RetentionOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class RetentionOptionsValidator : IValidateOptions<RetentionOptions>;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Secrets;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Accounts;
 
@@ -16,7 +17,7 @@ internal static class AccountPoolServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddAccountPool(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<AccountHealthOptions>().Bind(configuration.GetSection(AccountHealthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AccountHealthOptions>().Bind(configuration.GetSection(AccountHealthOptions.Section)).ValidateAttributes<AccountHealthOptions, AccountHealthOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccountStore>();
         services.AddEncryptedColumns(AccountStore.EncryptedColumns);

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Audit;
 
@@ -14,3 +16,7 @@ internal sealed class AuditOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
 }
+
+/// <summary>Checks <see cref="AuditOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class AuditOptionsValidator : IValidateOptions<AuditOptions>;

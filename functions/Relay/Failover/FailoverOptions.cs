@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Failover;
 
@@ -19,7 +21,7 @@ internal sealed class FailoverOptions
     /// One attempt: until the response headers of a stream, or the whole body of an answer. Never longer than
     /// <see cref="TotalDeadline"/>, which cuts it; lower it to fail over sooner from an upstream that hangs.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:40")]
+    [TimeSpanRange("00:00:00.100", "00:03:40")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(210);
 
     /// <summary>
@@ -28,6 +30,10 @@ internal sealed class FailoverOptions
     /// front end drops a response not started within 230 s; <c>functionTimeout</c> is longer) with room for the
     /// steps before the first call, each bounded by <c>Storage:HotPathTimeout</c>.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:40")]
+    [TimeSpanRange("00:00:00.100", "00:03:40")]
     public TimeSpan TotalDeadline { get; set; } = TimeSpan.FromSeconds(210);
 }
+
+/// <summary>Checks <see cref="FailoverOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class FailoverOptionsValidator : IValidateOptions<FailoverOptions>;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Failover;
 
@@ -11,7 +12,7 @@ internal static class FailoverServiceCollectionExtensions
     /// <summary>The failover executor (section <c>Failover</c>).</summary>
     public static IServiceCollection AddFailover(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.Section)).ValidateAttributes<FailoverOptions, FailoverOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<FailoverExecutor>();
         return services;
     }

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Keys;
 
@@ -12,6 +14,10 @@ internal sealed class FailedAuthThrottleOptions
     public int Burst { get; set; } = 10;
 
     /// <summary>One failure is forgiven per this interval: the sustained rate an address may fail at.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    [TimeSpanRange("00:00:00.001", "01:00:00")]
     public TimeSpan ForgiveEvery { get; set; } = TimeSpan.FromSeconds(6);
 }
+
+/// <summary>Checks <see cref="FailedAuthThrottleOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class FailedAuthThrottleOptionsValidator : IValidateOptions<FailedAuthThrottleOptions>;

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Limits;
 
@@ -9,14 +11,14 @@ internal sealed class LimitOptions : IValidatableObject
     /// How long a lease outlives its instance's last sync. A crashed instance's unspent allowance comes back after
     /// this; a live instance renews well before (every <see cref="FlushInterval"/>).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:02", "00:10:00")]
+    [TimeSpanRange("00:00:02", "00:10:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How often an instance reports what it consumed, renews the leases of counters in use and returns the allowance
     /// idle counters hold unused.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    [TimeSpanRange("00:00:00.050", "00:01:00")]
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -27,3 +29,7 @@ internal sealed class LimitOptions : IValidatableObject
         }
     }
 }
+
+/// <summary>Checks <see cref="LimitOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class LimitOptionsValidator : IValidateOptions<LimitOptions>;

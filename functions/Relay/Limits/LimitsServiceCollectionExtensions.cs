@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Serverless.Relay.Pricing;
 using Serverless.Relay.Relaying;
 using Serverless.Relay.Telemetry;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Limits;
 
@@ -17,7 +18,7 @@ internal static class LimitsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddLimits(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateAttributes<LimitOptions, LimitOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<TokenEstimator>();
         services.TryAddSingleton<ICounterStore, TableCounterStore>();
         services.TryAddSingleton<QuotaReader>();

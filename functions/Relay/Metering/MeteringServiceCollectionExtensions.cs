@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Metering;
 
@@ -11,7 +12,7 @@ internal static class MeteringServiceCollectionExtensions
     /// <summary>The usage writer (a hosted service that drains on stop) and the hourly totals it keeps.</summary>
     public static IServiceCollection AddMetering(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<UsageWriterOptions>().Bind(configuration.GetSection(UsageWriterOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UsageWriterOptions>().Bind(configuration.GetSection(UsageWriterOptions.Section)).ValidateAttributes<UsageWriterOptions, UsageWriterOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UsageTotals>();
         services.TryAddSingleton<UsageWriter>();

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Metering;
 
@@ -27,7 +29,7 @@ internal sealed class UsageWriterOptions
     /// The deadline of one write attempt (a transaction of up to 100 rows, or one key's totals update), after which it
     /// is cancelled and retried on a new connection. Well above a healthy write (milliseconds), below the SDK's 3 × 10 s.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
+    [TimeSpanRange("00:00:00.010", "00:05:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>First backoff delay; doubled per attempt up to <see cref="MaxBackoff"/>.</summary>
@@ -44,7 +46,7 @@ internal sealed class UsageWriterOptions
     /// transaction. Without it, at low load every request cost its own storage round trip (bench/RESULTS.md: about
     /// 1 ms of relay CPU and 1 ms of storage CPU per request at concurrency 1). Zero writes at once.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    [TimeSpanRange("00:00:00", "00:00:05")]
     public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
@@ -53,6 +55,10 @@ internal sealed class UsageWriterOptions
     /// served; per batch that was the first storage target a scaled-out app reached (bench/SCALE.md). The usage API
     /// lags by up to this much; request rows are written as before. Zero adds them with every batch.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan TotalsInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
+
+/// <summary>Checks <see cref="UsageWriterOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class UsageWriterOptionsValidator : IValidateOptions<UsageWriterOptions>;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Providers;
 
@@ -12,7 +13,7 @@ internal static class ProviderServiceCollectionExtensions
         // NOTE: bound from the container's configuration when there is one: some hosts (tests of storage checks) have none.
         services.AddOptions<UpstreamHttpOptions>()
             .Configure<IServiceProvider>((options, provider) => provider.GetService<IConfiguration>()?.GetSection(UpstreamHttpOptions.Section).Bind(options))
-            .ValidateDataAnnotations()
+            .ValidateAttributes<UpstreamHttpOptions, UpstreamHttpOptionsValidator>()
             .ValidateOnStart();
         services.TryAddSingleton<UpstreamHttp>();
         return services;

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Providers;
 
@@ -20,6 +22,10 @@ internal sealed class UpstreamHttpOptions
     /// One TCP (and TLS) connect at most; never more than half of <c>Failover:AttemptTimeout</c>, so a connect to a
     /// dead host fails by itself (and marks its account) before the attempt times out.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    [TimeSpanRange("00:00:00.100", "00:01:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
+
+/// <summary>Checks <see cref="UpstreamHttpOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class UpstreamHttpOptionsValidator : IValidateOptions<UpstreamHttpOptions>;

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Relaying;
 
@@ -17,7 +19,7 @@ namespace Serverless.Relay.Relaying;
 internal sealed class RelayOptions
 {
     /// <summary>A stream that sends nothing for this long is ended with an error event; every chunk resets it.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    [TimeSpanRange("00:00:01", "00:30:00")]
     public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>
@@ -25,7 +27,7 @@ internal sealed class RelayOptions
     /// after each such interval with nothing sent. A quick answer sends none. The first keep-alive commits the 200:
     /// a failure after it reaches the client as an error event in its format.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:20")]
+    [TimeSpanRange("00:00:00.050", "00:00:20")]
     public TimeSpan StreamHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
@@ -37,3 +39,7 @@ internal sealed class RelayOptions
     [Range(64L * 1024, 64L * 1024 * 1024 * 1024)]
     public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
 }
+
+/// <summary>Checks <see cref="RelayOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class RelayOptionsValidator : IValidateOptions<RelayOptions>;

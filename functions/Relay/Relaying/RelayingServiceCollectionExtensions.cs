@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Providers;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Relaying;
 
@@ -13,7 +14,7 @@ internal static class RelayingServiceCollectionExtensions
     {
         services.AddOptions<RelayOptions>()
             .Bind(configuration.GetSection("Relay"))
-            .ValidateDataAnnotations()
+            .ValidateAttributes<RelayOptions, RelayOptionsValidator>()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ClientAuthenticator>();

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Sessions;
 
@@ -10,13 +12,17 @@ internal sealed class SessionOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>A binding unused this long is forgotten; every use slides it.</summary>
-    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
+    [TimeSpanRange("00:00:10", "7.00:00:00")]
     public TimeSpan Ttl { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// How long an instance trusts a binding it read or wrote before reading storage again: a move made by another
     /// instance is seen within this.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan LocalCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 }
+
+/// <summary>Checks <see cref="SessionOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class SessionOptionsValidator : IValidateOptions<SessionOptions>;

@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
+using Azure;
 using Azure.Data.Tables;
+using Azure.Data.Tables.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Storage.Batches;
@@ -25,6 +28,9 @@ internal sealed partial class RelayTables
     private readonly CreatedOnce<TableClient> _tables;
     private readonly ILogger<RelayTables> _logger;
 
+    // NOTE: the table SDK makes each row it reads with new T(); in a Native AOT build that finds TableEntity's
+    // constructor only if something roots it, and nothing in the SDK does (MissingMethodException on the first read).
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, typeof(TableEntity))]
     public RelayTables(IOptions<RelayStorageOptions> options, ILogger<RelayTables> logger)
     {
         var value = options.Value;
@@ -62,7 +68,17 @@ internal sealed partial class RelayTables
     private async Task<TableClient> CreateOnceAsync(string baseName)
     {
         var client = _clients.Value.Service.GetTableClient(NameOf(baseName));
-        await client.CreateIfNotExistsAsync(CancellationToken.None);
+        try
+        {
+            // NOTE: not CreateIfNotExistsAsync: it serializes its request body by reflection, which a Native AOT build
+            // cannot do (the handler is published that way). CreateAsync sends the same request through the SDK's
+            // generated serializer; TableAlreadyExists means another instance, or an earlier life of this one, created it.
+            await client.CreateAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409 && e.ErrorCode == TableErrorCode.TableAlreadyExists)
+        {
+        }
+
         Log.TableReady(_logger, client.Name);
         return client;
     }

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Webhooks.Conversations;
 
@@ -15,3 +17,7 @@ internal sealed class ConversationOptions
     [Range(0, 1_000_000)]
     public int MaxTokens { get; set; } = 8000;
 }
+
+/// <summary>Checks <see cref="ConversationOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>
+[OptionsValidator]
+internal sealed partial class ConversationOptionsValidator : IValidateOptions<ConversationOptions>;

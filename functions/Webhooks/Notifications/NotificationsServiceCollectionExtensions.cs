@@ -6,6 +6,7 @@ using Serverless.Relay.Accounts;
 using Serverless.Relay.Admin;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Secrets;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Webhooks.Notifications;
 
@@ -18,7 +19,7 @@ internal static class NotificationsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateAttributes<NotificationOptions, NotificationOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NotificationStore>();
         services.AddEncryptedColumns(NotificationStore.EncryptedColumns);

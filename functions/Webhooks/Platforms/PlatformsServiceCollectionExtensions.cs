@@ -7,6 +7,7 @@ using Serverless.Webhooks.Platforms.Feishu;
 using Serverless.Webhooks.Platforms.Slack;
 using Serverless.Webhooks.Platforms.Telegram;
 using Serverless.Webhooks.Platforms.WeCom;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Webhooks.Platforms;
 
@@ -18,7 +19,7 @@ internal static class PlatformsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddImPlatforms(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateAttributes<PlatformOptions, PlatformOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PlatformHttp>();
         services.TryAddSingleton<PlatformTokenStore>();

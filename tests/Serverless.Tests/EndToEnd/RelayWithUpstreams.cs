@@ -41,28 +41,32 @@ public sealed class RelayWithUpstreams(AzuriteFixture azurite) : IAsyncLifetime
     {
         Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
         Host = await RelayHost.StartAsync(azurite);
-        foreach (var (provider, upstreamModel) in UpstreamModels)
+        foreach (var account in Accounts(Upstream))
         {
-            _accountIds.Add(await Host.CreateAccountAsync(new
-            {
-                name = provider + " account",
-                provider,
-                baseUrl = provider switch
-                {
-                    "anthropic" => Upstream.AnthropicBaseUrl,
-                    "gemini" => Upstream.GeminiBaseUrl,
-                    "azure-openai" => Upstream.AzureBaseUrl,
-                    _ => Upstream.OpenAIBaseUrl,
-                },
-                apiVersion = provider == "azure-openai" ? "2024-10-21" : null,
-                apiKey = Upstream.ApiKey,
-                models = new[] { ModelFor(provider), ExactModelFor(provider) },
-                modelMap = new Dictionary<string, string> { [ModelFor(provider)] = upstreamModel },
-            }));
+            _accountIds.Add(await Host.CreateAccountAsync(account));
         }
 
         Key = await Host.CreateKeyAsync(new { name = "matrix", owner = "user-1" });
     }
+
+    /// <summary>One account per provider on <paramref name="upstream"/>, serving <see cref="ModelFor"/> (mapped) and <see cref="ExactModelFor"/>.</summary>
+    public static IEnumerable<object> Accounts(LoopbackUpstream upstream) =>
+        UpstreamModels.Select(pair => (object)new
+        {
+            name = pair.Key + " account",
+            provider = pair.Key,
+            baseUrl = pair.Key switch
+            {
+                "anthropic" => upstream.AnthropicBaseUrl,
+                "gemini" => upstream.GeminiBaseUrl,
+                "azure-openai" => upstream.AzureBaseUrl,
+                _ => upstream.OpenAIBaseUrl,
+            },
+            apiVersion = pair.Key == "azure-openai" ? "2024-10-21" : null,
+            apiKey = upstream.ApiKey,
+            models = new[] { ModelFor(pair.Key), ExactModelFor(pair.Key) },
+            modelMap = new Dictionary<string, string> { [ModelFor(pair.Key)] = pair.Value },
+        });
 
     /// <summary>
     /// Clears the marks (cool-downs, open circuits, disabled accounts) that earlier tests' simulated failures left, so

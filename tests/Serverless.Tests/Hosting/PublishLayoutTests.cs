@@ -1,42 +1,36 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Serverless.Tests.Infrastructure;
 using Xunit;
 
 namespace Serverless.Tests.Hosting;
 
 /// <summary>The publish script produces what the Functions host loads: host.json, a folder per function, the handler binary.</summary>
-public sealed class PublishLayoutTests(AzuriteFixture azurite)
+[Collection(PublishedAppCollection.Name)]
+public sealed class PublishLayoutTests(PublishedApp app, AzuriteFixture azurite)
 {
     [Fact]
     public async Task Publish_ProducesFunctionsAppLayout_ThatStartsAsCustomHandler()
     {
         var ct = TestContext.Current.CancellationToken;
-        var dest = Directory.CreateTempSubdirectory("publish").FullName;
-        using (var publish = Process.Start(new ProcessStartInfo("bash", [Path.Combine(RepoPaths.Root, "scripts", "publish.sh"), dest])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!)
-        {
-            var output = publish.StandardOutput.ReadToEndAsync(ct);
-            var errors = publish.StandardError.ReadToEndAsync(ct);
-            // NOTE: a ReadyToRun publish plus the zip takes minutes on a loaded two-core machine.
-            await publish.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(15), ct);
-            Assert.True(publish.ExitCode == 0, await output + await errors);
-        }
+        var dest = app.Root;
 
-        // host.json names the executable, which is a self-contained Linux binary.
-        var hostJson = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(dest, "host.json"), ct))!;
-        var executable = Path.Combine(dest, (string)hostJson["customHandler"]!["description"]!["defaultExecutablePath"]!);
+        // host.json names the executable, which is one native Linux binary: no runtime, no managed assemblies beside it.
+        var executable = app.Executable;
         Assert.True(File.Exists(executable), executable);
         if (!OperatingSystem.IsWindows())
         {
             Assert.True(File.GetUnixFileMode(executable).HasFlag(UnixFileMode.UserExecute));
         }
-        Assert.True(File.Exists(Path.Combine(dest, "libhostfxr.so")), "self-contained: the runtime is in the app");
+        var magic = new byte[4];
+        await using (var binary = File.OpenRead(executable))
+        {
+            await binary.ReadExactlyAsync(magic, ct);
+        }
+        Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }, magic);
+        Assert.Empty(Directory.GetFiles(dest, "*.dll", SearchOption.AllDirectories));
+        Assert.False(File.Exists(Path.Combine(dest, "libcoreclr.so")), "Native AOT: no runtime to load beside the binary");
 
         // One folder per function at the root, and only those.
         var repoFunctions = RepoPaths.FunctionNames();
@@ -49,7 +43,9 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
             f => Path.GetDirectoryName(Path.GetDirectoryName(f)) != dest.TrimEnd('/'));
 
         // The package deploy.sh uploads holds the same files at its root, the handler still executable.
-        var package = dest + ".zip";
+        var package = app.Package;
+        // The budget of issue 11 (a package of at most 40 MB; 68 MB when the handler was ReadyToRun code).
+        Assert.True(new FileInfo(package).Length <= 40L * 1024 * 1024, $"the package is {new FileInfo(package).Length / (1024 * 1024)} MB");
         using (var archive = ZipFile.OpenRead(package))
         {
             var entries = archive.Entries.Where(e => !e.FullName.EndsWith('/')).ToDictionary(e => e.FullName, StringComparer.Ordinal);
@@ -101,8 +97,6 @@ public sealed class PublishLayoutTests(AzuriteFixture azurite)
         {
             handler.Kill(entireProcessTree: true);
             await handler.WaitForExitAsync(ct);
-            Directory.Delete(dest, recursive: true);
-            File.Delete(package);
         }
     }
 }

@@ -6,7 +6,8 @@ namespace Serverless.Tests.Infrastructure;
 
 /// <summary>
 /// The handler as its own OS process, started the way the Functions host starts it (or as a user runs local mode),
-/// from the build output next to the tests (which holds host.json and every function folder, like the app root).
+/// from the build output next to the tests (which holds host.json and every function folder, like the app root) or
+/// from a published app (<see cref="PublishedApp"/>).
 /// </summary>
 internal sealed class HandlerProcess : IAsyncDisposable
 {
@@ -49,19 +50,28 @@ internal sealed class HandlerProcess : IAsyncDisposable
 
     /// <param name="port">The port the handler is told to use.</param>
     /// <param name="environment">Settings passed as environment variables, as app settings are in Azure.</param>
-    public static async Task<HandlerProcess> StartAsync(int port, IDictionary<string, string> environment, TimeSpan timeout)
+    /// <param name="executable">
+    /// A published handler binary, started from its app root as the Functions host starts it; by default the build
+    /// beside the tests, run by <c>dotnet</c>.
+    /// </param>
+    public static async Task<HandlerProcess> StartAsync(int port, IDictionary<string, string> environment, TimeSpan timeout, string? executable = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var root = executable is null ? AppContext.BaseDirectory : Path.GetDirectoryName(executable)!;
+        var start = new ProcessStartInfo(executable ?? "dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Serverless.Handler.dll") },
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (executable is null)
+        {
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Serverless.Handler.dll"));
+        }
+
         start.Environment.Remove("ASPNETCORE_URLS");
         start.Environment.Remove("FUNCTIONS_CUSTOMHANDLER_PORT");
-        start.Environment["RELAY_APP_ROOT"] = AppContext.BaseDirectory;
+        start.Environment["RELAY_APP_ROOT"] = root;
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;

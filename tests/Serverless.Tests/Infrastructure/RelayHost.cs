@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Data.Tables;
@@ -100,34 +99,13 @@ internal sealed class RelayHost : IAsyncDisposable
     }
 
     /// <summary>Creates an upstream account through the admin API; returns its id.</summary>
-    public async Task<string> CreateAccountAsync(object account)
-    {
-        using var response = await Admin.PostAsJsonAsync("api/admin/accounts", account).WaitAsync(TimeSpan.FromSeconds(30));
-        var body = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"creating the account failed: {(int)response.StatusCode} {body}");
-        }
-
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
-    }
+    public Task<string> CreateAccountAsync(object account) => AdminApi.CreateAccountAsync(Admin, account);
 
     /// <summary>Creates a client key through the admin API; returns the plaintext key.</summary>
     public async Task<string> CreateKeyAsync(object? key = null) => (await CreateKeyWithIdAsync(key)).Key;
 
     /// <summary>Creates a client key through the admin API; returns its id and the plaintext key.</summary>
-    public async Task<(string Id, string Key)> CreateKeyWithIdAsync(object? key = null)
-    {
-        using var response = await Admin.PostAsJsonAsync("api/admin/keys", key ?? new { name = "test" }).WaitAsync(TimeSpan.FromSeconds(30));
-        var body = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"creating the key failed: {(int)response.StatusCode} {body}");
-        }
-
-        var created = JsonDocument.Parse(body).RootElement;
-        return (created.GetProperty("id").GetString()!, created.GetProperty("key").GetString()!);
-    }
+    public Task<(string Id, string Key)> CreateKeyWithIdAsync(object? key = null) => AdminApi.CreateKeyAsync(Admin, key);
 
     /// <summary>Waits until the background writer has stored <paramref name="count"/> usage rows for a key, and returns them in request order.</summary>
     public Task<IReadOnlyList<TableEntity>> UsageRowsAsync(string keyId, int count, TimeSpan timeout) =>

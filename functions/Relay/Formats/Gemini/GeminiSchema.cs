@@ -187,7 +187,7 @@ internal static class GeminiSchema
                 {
                     if (item is JsonValue v && v.GetValueKind() == JsonValueKind.String && outProperties.ContainsKey(v.GetValue<string>()))
                     {
-                        outRequired.Add(v.GetValue<string>());
+                        outRequired.Add((JsonNode)v.GetValue<string>());
                     }
                 }
 
@@ -222,7 +222,7 @@ internal static class GeminiSchema
             var anyOf = new JsonArray();
             foreach (var c in converted)
             {
-                anyOf.Add(c);
+                anyOf.Add((JsonNode)c);
             }
 
             result["anyOf"] = anyOf;
@@ -279,7 +279,7 @@ internal static class GeminiSchema
                     var anyOf = new JsonArray();
                     foreach (var branch in value.EnumerateArray())
                     {
-                        anyOf.Add(ToJsonSchema(branch));
+                        anyOf.Add((JsonNode)ToJsonSchema(branch));
                     }
 
                     result["anyOf"] = anyOf;
@@ -378,12 +378,12 @@ internal static class GeminiSchema
                     continue;
                 }
 
-                values.Add(item.GetValueKind() == JsonValueKind.String ? item.GetValue<string>() : item.ToJsonString());
+                values.Add((JsonNode)(item.GetValueKind() == JsonValueKind.String ? item.GetValue<string>() : item.ToJsonString()));
             }
         }
         else if (schema["const"] is JsonNode constant)
         {
-            values.Add(constant.GetValueKind() == JsonValueKind.String ? constant.GetValue<string>() : constant.ToJsonString());
+            values.Add((JsonNode)(constant.GetValueKind() == JsonValueKind.String ? constant.GetValue<string>() : constant.ToJsonString()));
         }
 
         if (values.Count > 0)
