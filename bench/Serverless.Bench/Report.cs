@@ -139,7 +139,7 @@ internal static class Report
         {
             var all = cold.Value.TryGetProperty("first_ok_ms", out var list) ? string.Join(", ", list.EnumerateArray().Select(v => v.GetDouble().ToString("0", s))) : "";
             md.AppendLine(s, $"Median **{Num(cold, "first_ok_median"):0} ms** over {Num(cold, "runs")} runs (min {Num(cold, "first_ok_min"):0}, max {Num(cold, "first_ok_max"):0}; each: {all}). " +
-                             $"Of which start-up (process start to the first 200 on `GET /`, the host's readiness probe): median {Num(cold, "ready_median"):0} ms; the rest is the first relayed call (JIT of the request path, key and account read from storage, the upstream call). " +
+                             $"Of which start-up (process start to the first 200 on `GET /`, the host's readiness probe): median {Num(cold, "ready_median"):0} ms; the rest is the first relayed call (key and account read from storage, the upstream call, and with a JIT build the request path compiled). " +
                              $"CPU time the handler used up to its first answer (user + system, immune to a busy neighbour, a floor for the wall time on a quiet core): median {Num(cold, "cpu_median"):0} ms.{(Str(cold, "error") is { Length: > 0 } e ? " Error: " + e : "")}");
         }
 
