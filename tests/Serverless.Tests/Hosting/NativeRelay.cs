@@ -15,7 +15,7 @@ namespace Serverless.Tests.Hosting;
 /// </summary>
 public sealed class NativeRelay(PublishedApp app, AzuriteFixture azurite) : IAsyncLifetime
 {
-    private const string AdminKey = "native-admin-key-0123456789";
+    public const string AdminKey = "native-admin-key-0123456789";
     private readonly string _prefix = "n" + Guid.NewGuid().ToString("N")[..12];
     private HandlerProcess _process = null!;
 

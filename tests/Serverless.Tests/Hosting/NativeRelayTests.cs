@@ -6,6 +6,7 @@ using System.Text.Json;
 using Serverless.Relay.Storage;
 using Serverless.Tests.EndToEnd;
 using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Webhooks.EndToEnd;
 using Xunit;
 
 namespace Serverless.Tests.Hosting;
@@ -13,7 +14,8 @@ namespace Serverless.Tests.Hosting;
 /// <summary>
 /// The app as deployed, a native executable (Native AOT), through the paths where such a build differs from the JIT
 /// the other tests run: serialization, configuration binding, options validation, the tokenizer's vocabulary, the
-/// table SDK's rows, every client API against every upstream format.
+/// table SDK's rows, every client API against every upstream format, each IM platform's webhook through the local
+/// queues to its reply.
 /// </summary>
 [Collection(PublishedAppCollection.Name)]
 public sealed class NativeRelayTests(NativeRelay relay) : IClassFixture<NativeRelay>
@@ -79,6 +81,23 @@ public sealed class NativeRelayTests(NativeRelay relay) : IClassFixture<NativeRe
         using var ui = await http.GetAsync("ui/", Ct);
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
         Assert.Equal("text/html", ui.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [MemberData(nameof(ImPlatformFlowTests.Platforms), MemberType = typeof(ImPlatformFlowTests))]
+    public async Task NativeRelay_ImWebhook_ReplyDeliveredThroughTheQueues(string platform)
+    {
+        await using var im = await ImScenario.StartAsync(relay.BaseUri, NativeRelay.AdminKey, TimeProvider.System);
+        var channel = await im.CreateChannelAsync(ImDriver.For(platform));
+        var message = new ImText(1, Chat: 7, User: 42, "hello there", Group: true);
+
+        var answer = await im.PostAsync(channel, message);
+
+        Assert.Equal(200, answer.Status);
+        var reply = Assert.Single(await im.RepliesAsync(channel.Driver, 1));
+        Assert.Equal("You said: hello there", channel.Driver.TextOf(reply));
+        channel.Driver.AssertAnswers(reply, message);
+        await im.PendingStateAsync(channel, message, "delivered");
     }
 
     private static async Task<int> CountTokensAsync(HttpClient http, string key, string text)
