@@ -10,6 +10,8 @@ namespace Serverless.Relay.Formats.Gemini;
 /// Gemini rejects unknown keywords with "Invalid JSON payload received. Unknown name ..." (e.g. <c>$schema</c>,
 /// <c>additionalProperties</c>, <c>exclusiveMinimum</c>), so the writer keeps an allow-list taken from
 /// https://ai.google.dev/api/caching#Schema instead of a deny-list.
+/// NOTE: items go into arrays as <c>(JsonNode)</c>: the generic <c>JsonArray.Add&lt;T&gt;</c> serializes its value by
+/// reflection, which the native (AOT) build of the handler cannot do.
 /// </remarks>
 internal static class GeminiSchema
 {
