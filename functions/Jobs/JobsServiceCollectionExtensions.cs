@@ -16,7 +16,7 @@ public static class JobsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddJobs(this IServiceCollection services)
     {
-        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateAttributes<RetentionOptions, RetentionOptionsValidator>().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateWith<RetentionOptions, RetentionOptionsValidator>().ValidateOnStart();
         services.AddSingleton<ITimerFunction, RefreshTokensFunction>();
         services.AddSingleton<ITimerFunction, PurgePendingFunction>();
         services.AddSingleton<ITimerFunction, RetentionFunction>();

@@ -20,8 +20,8 @@ public static class ChannelsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddChannels(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<PendingOptions>().Bind(configuration.GetSection(PendingOptions.Section)).ValidateAttributes<PendingOptions, PendingOptionsValidator>().ValidateOnStart();
-        services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.Section)).ValidateAttributes<ConversationOptions, ConversationOptionsValidator>().ValidateOnStart();
+        services.AddOptions<PendingOptions>().Bind(configuration.GetSection(PendingOptions.Section)).ValidateWith<PendingOptions, PendingOptionsValidator>().ValidateOnStart();
+        services.AddOptions<ConversationOptions>().Bind(configuration.GetSection(ConversationOptions.Section)).ValidateWith<ConversationOptions, ConversationOptionsValidator>().ValidateOnStart();
 
         services.TryAddSingleton<ChannelStore>();
         services.AddEncryptedColumns(ChannelStore.EncryptedColumns);

@@ -70,7 +70,7 @@ public static partial class HandlerApp
             builder.Services.AddSingleton(timers);
             builder.Services.AddHostedService<LocalTimerScheduler>();
             builder.Services.AddSingleton(queues);
-            builder.Services.AddOptions<LocalQueueOptions>().Bind(builder.Configuration.GetSection(LocalQueueOptions.Section)).ValidateAttributes<LocalQueueOptions, LocalQueueOptionsValidator>().ValidateOnStart();
+            builder.Services.AddOptions<LocalQueueOptions>().Bind(builder.Configuration.GetSection(LocalQueueOptions.Section)).ValidateWith<LocalQueueOptions, LocalQueueOptionsValidator>().ValidateOnStart();
             builder.Services.AddHostedService<LocalServiceBusQueues>();
         }
 

@@ -17,7 +17,7 @@ internal static class AccountPoolServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddAccountPool(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<AccountHealthOptions>().Bind(configuration.GetSection(AccountHealthOptions.Section)).ValidateAttributes<AccountHealthOptions, AccountHealthOptionsValidator>().ValidateOnStart();
+        services.AddOptions<AccountHealthOptions>().Bind(configuration.GetSection(AccountHealthOptions.Section)).ValidateWith<AccountHealthOptions, AccountHealthOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccountStore>();
         services.AddEncryptedColumns(AccountStore.EncryptedColumns);

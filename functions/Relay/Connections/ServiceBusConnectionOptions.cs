@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Connections;
 
@@ -70,8 +71,8 @@ internal static class ServiceBusConnectionServiceCollectionExtensions
                 o.Credential = section["credential"];
                 o.ClientId = section["clientId"];
             })
+            .ValidateWith<ServiceBusConnectionOptions, ServiceBusConnectionOptionsValidator>()
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServiceBusConnectionOptions>, ServiceBusConnectionOptionsValidator>());
         return services;
     }
 }

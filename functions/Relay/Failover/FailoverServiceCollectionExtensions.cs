@@ -12,7 +12,7 @@ internal static class FailoverServiceCollectionExtensions
     /// <summary>The failover executor (section <c>Failover</c>).</summary>
     public static IServiceCollection AddFailover(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.Section)).ValidateAttributes<FailoverOptions, FailoverOptionsValidator>().ValidateOnStart();
+        services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.Section)).ValidateWith<FailoverOptions, FailoverOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<FailoverExecutor>();
         return services;
     }

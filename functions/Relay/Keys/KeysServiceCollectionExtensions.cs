@@ -12,7 +12,7 @@ internal static class KeysServiceCollectionExtensions
     /// <summary>Relay keys: their store, the cached authenticator and the failed-authentication throttle (section <c>FailedAuth</c>).</summary>
     public static IServiceCollection AddKeys(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<FailedAuthThrottleOptions>().Bind(configuration.GetSection(FailedAuthThrottleOptions.Section)).ValidateAttributes<FailedAuthThrottleOptions, FailedAuthThrottleOptionsValidator>().ValidateOnStart();
+        services.AddOptions<FailedAuthThrottleOptions>().Bind(configuration.GetSection(FailedAuthThrottleOptions.Section)).ValidateWith<FailedAuthThrottleOptions, FailedAuthThrottleOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ClientKeyStore>();
         services.TryAddSingleton<ClientKeyAuthenticator>();

@@ -18,7 +18,7 @@ internal static class LimitsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddLimits(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateAttributes<LimitOptions, LimitOptionsValidator>().ValidateOnStart();
+        services.AddOptions<LimitOptions>().Bind(configuration.GetSection("Limits")).ValidateWith<LimitOptions, LimitOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<TokenEstimator>();
         services.TryAddSingleton<ICounterStore, TableCounterStore>();
         services.TryAddSingleton<QuotaReader>();

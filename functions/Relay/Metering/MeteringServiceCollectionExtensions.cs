@@ -12,7 +12,7 @@ internal static class MeteringServiceCollectionExtensions
     /// <summary>The usage writer (a hosted service that drains on stop) and the hourly totals it keeps.</summary>
     public static IServiceCollection AddMetering(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<UsageWriterOptions>().Bind(configuration.GetSection(UsageWriterOptions.Section)).ValidateAttributes<UsageWriterOptions, UsageWriterOptionsValidator>().ValidateOnStart();
+        services.AddOptions<UsageWriterOptions>().Bind(configuration.GetSection(UsageWriterOptions.Section)).ValidateWith<UsageWriterOptions, UsageWriterOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UsageTotals>();
         services.TryAddSingleton<UsageWriter>();

@@ -12,7 +12,7 @@ internal static class OAuthServiceCollectionExtensions
     /// <summary>OAuth accounts: token refresh with its lease, and PKCE authorizations (section <c>OAuth</c>).</summary>
     public static IServiceCollection AddOAuth(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<OAuthOptions>().Bind(configuration.GetSection(OAuthOptions.Section)).ValidateAttributes<OAuthOptions, OAuthOptionsValidator>().ValidateOnStart();
+        services.AddOptions<OAuthOptions>().Bind(configuration.GetSection(OAuthOptions.Section)).ValidateWith<OAuthOptions, OAuthOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<OAuthTokens>();
         services.TryAddSingleton<PendingAuthorizationStore>();
         services.TryAddSingleton<PkceAuthorizations>();

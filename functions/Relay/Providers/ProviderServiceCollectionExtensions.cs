@@ -13,7 +13,7 @@ internal static class ProviderServiceCollectionExtensions
         // NOTE: bound from the container's configuration when there is one: some hosts (tests of storage checks) have none.
         services.AddOptions<UpstreamHttpOptions>()
             .Configure<IServiceProvider>((options, provider) => provider.GetService<IConfiguration>()?.GetSection(UpstreamHttpOptions.Section).Bind(options))
-            .ValidateAttributes<UpstreamHttpOptions, UpstreamHttpOptionsValidator>()
+            .ValidateWith<UpstreamHttpOptions, UpstreamHttpOptionsValidator>()
             .ValidateOnStart();
         services.TryAddSingleton<UpstreamHttp>();
         return services;

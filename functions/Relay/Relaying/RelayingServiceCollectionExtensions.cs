@@ -14,7 +14,7 @@ internal static class RelayingServiceCollectionExtensions
     {
         services.AddOptions<RelayOptions>()
             .Bind(configuration.GetSection("Relay"))
-            .ValidateAttributes<RelayOptions, RelayOptionsValidator>()
+            .ValidateWith<RelayOptions, RelayOptionsValidator>()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ClientAuthenticator>();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Secrets;
 
@@ -17,8 +18,8 @@ internal static class SecretsServiceCollectionExtensions
                 o.EncryptionKeys = configuration[SecretOptions.KeysSetting];
                 o.EncryptionKeyId = configuration[SecretOptions.KeyIdSetting];
             })
+            .ValidateWith<SecretOptions, SecretOptionsValidator>()
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecretOptions>, SecretOptionsValidator>());
         services.TryAddSingleton<EncryptionKeyRing>();
         services.TryAddSingleton<SecretProtector>();
         return services;

@@ -12,7 +12,7 @@ internal static class SessionsServiceCollectionExtensions
     /// <summary>Sticky-session bindings (section <c>Sessions</c>).</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateAttributes<SessionOptions, SessionOptionsValidator>().ValidateOnStart();
+        services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateWith<SessionOptions, SessionOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<SessionBindings>();
         return services;
     }

@@ -29,9 +29,9 @@ internal static class StorageServiceCollectionExtensions
                 o.ClientId = identity["clientId"];
                 o.TablePrefix = configuration[RelayStorageOptions.TablePrefixSetting]?.Trim() ?? "";
             })
+            .ValidateWith<RelayStorageOptions, RelayStorageOptionsValidator>()
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayStorageOptions>, RelayStorageOptionsValidator>());
-        services.AddOptions<HotPathStorageOptions>().Bind(configuration.GetSection(HotPathStorageOptions.Section)).ValidateAttributes<HotPathStorageOptions, HotPathStorageOptionsValidator>().ValidateOnStart();
+        services.AddOptions<HotPathStorageOptions>().Bind(configuration.GetSection(HotPathStorageOptions.Section)).ValidateWith<HotPathStorageOptions, HotPathStorageOptionsValidator>().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RelayTables>();

@@ -8,14 +8,16 @@ namespace Serverless.Relay.Validation;
 internal static class ValidatedOptions
 {
     /// <summary>
-    /// Checks the options' validation attributes (and <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/>)
-    /// with <typeparamref name="TValidator"/>, a validator generated at build time by <c>[OptionsValidator]</c>.
+    /// Checks the options at start-up with <typeparamref name="TValidator"/>: one generated at build time by
+    /// <c>[OptionsValidator]</c> from the options' validation attributes (and
+    /// <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/>), or one written by hand.
     /// </summary>
     /// <remarks>
-    /// NOTE: instead of <c>ValidateDataAnnotations()</c>, which finds the attributes by reflection at run time: the
-    /// handler is published with Native AOT, where those members may be gone and the check would pass unseen.
+    /// NOTE: generated validators instead of <c>ValidateDataAnnotations()</c>, which finds the attributes by reflection
+    /// at run time: the handler is published with Native AOT, where those members may be gone and the check would pass
+    /// unseen.
     /// </remarks>
-    public static OptionsBuilder<TOptions> ValidateAttributes<TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(this OptionsBuilder<TOptions> builder)
+    public static OptionsBuilder<TOptions> ValidateWith<TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(this OptionsBuilder<TOptions> builder)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {

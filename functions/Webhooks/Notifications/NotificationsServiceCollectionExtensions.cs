@@ -19,7 +19,7 @@ internal static class NotificationsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddNotifications(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateAttributes<NotificationOptions, NotificationOptionsValidator>().ValidateOnStart();
+        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section)).ValidateWith<NotificationOptions, NotificationOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NotificationStore>();
         services.AddEncryptedColumns(NotificationStore.EncryptedColumns);

@@ -19,7 +19,7 @@ internal static class PlatformsServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddImPlatforms(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateAttributes<PlatformOptions, PlatformOptionsValidator>().ValidateOnStart();
+        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateWith<PlatformOptions, PlatformOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PlatformHttp>();
         services.TryAddSingleton<PlatformTokenStore>();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Serverless.Tests.Infrastructure;
@@ -69,34 +68,14 @@ public sealed class PublishLayoutTests(PublishedApp app, AzuriteFixture azurite)
 
         // Started as the Functions host starts it: from the app root, with FUNCTIONS_CUSTOMHANDLER_PORT.
         var port = HandlerProcess.FreePort();
-        var start = new ProcessStartInfo(executable) { WorkingDirectory = dest, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
-        start.Environment["RELAY_ENCRYPTION_KEYS"] = "k=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        start.Environment.Remove("RELAY_APP_ROOT");
-        using var handler = Process.Start(start)!;
-        try
+        await using var handler = await HandlerProcess.StartAsync(port, new Dictionary<string, string>
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(2) };
-            var ready = await Eventually.ValueAsync(
-                "the published handler to answer GET /",
-                async token =>
-                {
-                    Assert.False(handler.HasExited, "the published handler exited");
-                    using var probe = await client.GetAsync("/", token);
-                    return probe.StatusCode;
-                },
-                status => status == System.Net.HttpStatusCode.OK,
-                timeout: TimeSpan.FromSeconds(30));
-
-            Assert.Equal(System.Net.HttpStatusCode.OK, ready);
-            using var models = await client.GetAsync("v1/models", ct);
-            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, models.StatusCode);
-        }
-        finally
-        {
-            handler.Kill(entireProcessTree: true);
-            await handler.WaitForExitAsync(ct);
-        }
+            ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["RELAY_ENCRYPTION_KEYS"] = "k=" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        }, TimeSpan.FromSeconds(30), executable);
+        using var client = new HttpClient { BaseAddress = handler.BaseUri, Timeout = TimeSpan.FromSeconds(2) };
+        using var models = await client.GetAsync("v1/models", ct);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, models.StatusCode);
     }
 }

@@ -51,27 +51,27 @@ internal sealed class HandlerProcess : IAsyncDisposable
     /// <param name="port">The port the handler is told to use.</param>
     /// <param name="environment">Settings passed as environment variables, as app settings are in Azure.</param>
     /// <param name="executable">
-    /// A published handler binary, started from its app root as the Functions host starts it; by default the build
-    /// beside the tests, run by <c>dotnet</c>.
+    /// A published handler binary, started from its app root as the Functions host starts it (no <c>RELAY_APP_ROOT</c>:
+    /// it finds its root itself); by default the build beside the tests, run by <c>dotnet</c>.
     /// </param>
     public static async Task<HandlerProcess> StartAsync(int port, IDictionary<string, string> environment, TimeSpan timeout, string? executable = null)
     {
-        var root = executable is null ? AppContext.BaseDirectory : Path.GetDirectoryName(executable)!;
         var start = new ProcessStartInfo(executable ?? "dotnet")
         {
-            WorkingDirectory = root,
+            WorkingDirectory = executable is null ? AppContext.BaseDirectory : Path.GetDirectoryName(executable)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.Environment.Remove("ASPNETCORE_URLS");
+        start.Environment.Remove("FUNCTIONS_CUSTOMHANDLER_PORT");
+        start.Environment.Remove("RELAY_APP_ROOT");
         if (executable is null)
         {
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Serverless.Handler.dll"));
+            start.Environment["RELAY_APP_ROOT"] = AppContext.BaseDirectory;
         }
 
-        start.Environment.Remove("ASPNETCORE_URLS");
-        start.Environment.Remove("FUNCTIONS_CUSTOMHANDLER_PORT");
-        start.Environment["RELAY_APP_ROOT"] = root;
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text.Json;
 using Serverless.Tests.EndToEnd;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
@@ -57,10 +56,8 @@ public sealed class LimitedRelay(AzuriteFixture azurite) : IAsyncLifetime
     /// <summary>Creates a key with these limits; returns its plaintext and id.</summary>
     public async Task<(string Key, string Id)> CreateKeyAsync(object limits, string? owner = null, string role = "user")
     {
-        using var response = await Host.Admin.PostAsJsonAsync("api/admin/keys", new { name = "limited", owner, role, limits }).WaitAsync(TimeSpan.FromSeconds(30));
-        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.True(response.IsSuccessStatusCode, body.ToString());
-        return (body.GetProperty("key").GetString()!, body.GetProperty("id").GetString()!);
+        var (id, key) = await Host.CreateKeyWithIdAsync(new { name = "limited", owner, role, limits });
+        return (key, id);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Azure.Data.Tables;
 using Serverless.Relay.Storage;
 using Serverless.Tests.EndToEnd;
@@ -56,7 +55,7 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
         var processes = await Task.WhenAll(StartOneAsync(), StartOneAsync());
         var setup = new Setup(processes[0], processes[1], upstream, prefix);
         using var admin = Admin(setup.A);
-        using var account = await admin.PostAsJsonAsync("api/admin/accounts", new
+        await AdminApi.CreateAccountAsync(admin, new
         {
             name = "openai",
             provider = "openai",
@@ -65,7 +64,6 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
             models = new[] { "m-openai" },
             modelMap = new Dictionary<string, string> { ["m-openai"] = "gpt-test" },
         });
-        account.EnsureSuccessStatusCode();
         using var pricing = await admin.PutAsJsonAsync("api/admin/pricing", new { prices = new[] { new { model = "gpt-test", input = 100, output = 100, cacheRead = 100 } } });
         pricing.EnsureSuccessStatusCode();
         return setup;
@@ -81,10 +79,8 @@ public sealed class TwoProcessLimitsTests(AzuriteFixture azurite)
     private static async Task<(string Key, string Id)> CreateKeyAsync(HandlerProcess process, object limits)
     {
         using var admin = Admin(process);
-        using var response = await admin.PostAsJsonAsync("api/admin/keys", new { name = "shared", limits });
-        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.True(response.IsSuccessStatusCode, body.ToString());
-        return (body.GetProperty("key").GetString()!, body.GetProperty("id").GetString()!);
+        var (id, key) = await AdminApi.CreateKeyAsync(admin, new { name = "shared", limits });
+        return (key, id);
     }
 
     /// <summary>Each worker sends streamed requests to its process until <paramref name="requestsEach"/> are sent or the key is refused for good.</summary>

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -74,8 +73,8 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         await using var running = app;
         using var client = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RelayHost.AdminKey);
-        var due = await CreateAsync(client, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(20)));
-        await CreateAsync(client, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddHours(2)));
+        var due = await AdminApi.CreateAccountAsync(client, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(20)));
+        await AdminApi.CreateAccountAsync(client, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddHours(2)));
 
         using var answer = await client.PostAsync(
             "RefreshTokens",
@@ -99,7 +98,7 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         await using var running = app;
         using var client = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RelayHost.AdminKey);
-        var id = await CreateAsync(client, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(1)));
+        var id = await AdminApi.CreateAccountAsync(client, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(1)));
 
         using var answer = await client.PostAsync("RefreshTokens", new StringContent("""{"Data":{"timer":"{\"IsPastDue\":true}"},"Metadata":{}}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
 
@@ -131,9 +130,8 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         await using var second = await HandlerProcess.StartAsync(ports[1], new Dictionary<string, string>(settings) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports[1]}" }, TimeSpan.FromSeconds(60));
         using var admin = new HttpClient { BaseAddress = first.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", RelayHost.AdminKey);
-        await CreateAsync(admin, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(1), "json"));
-        using var keyAnswer = await admin.PostAsJsonAsync("api/admin/keys", new { name = "k" }, TestContext.Current.CancellationToken);
-        var key = JsonDocument.Parse(await keyAnswer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("key").GetString()!;
+        await AdminApi.CreateAccountAsync(admin, OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddMinutes(1), "json"));
+        var (_, key) = await AdminApi.CreateKeyAsync(admin, new { name = "k" });
 
         var answers = await Task.WhenAll(
             ChatAsync(first.BaseUri, key), ChatAsync(second.BaseUri, key), ChatAsync(first.BaseUri, key), ChatAsync(second.BaseUri, key));
@@ -159,14 +157,6 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
         }));
         await app.StartAsync(TestContext.Current.CancellationToken);
         return (app, new Uri($"http://127.0.0.1:{port}/"));
-    }
-
-    private static async Task<string> CreateAsync(HttpClient admin, object account)
-    {
-        using var response = await admin.PostAsJsonAsync("api/admin/accounts", account, TestContext.Current.CancellationToken);
-        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
     }
 
     private static async Task<(int Status, string Body)> ChatAsync(Uri baseUri, string key)

@@ -196,8 +196,7 @@ public sealed class PkceAuthorizationTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Matches("^[A-Za-z0-9._~-]{43,128}$", _server.LastFields["code_verifier"]);
 
         // The account relays: a chat call reaches the upstream with the issued access token.
-        using var keyAnswer = await _admin.PostAsJsonAsync("api/admin/keys", new { name = "k" }, TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken);
-        var key = JsonDocument.Parse(await keyAnswer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("key").GetString()!;
+        var (_, key) = await AdminApi.CreateKeyAsync(_admin, new { name = "k" });
         using var chat = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
         {
             Content = new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
