@@ -24,21 +24,35 @@ internal static class UpsertBatchBody
     /// <param name="table">The table's address without a query: <c>{service}/{table}</c>.</param>
     public static void Write(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableEntity> entities)
     {
-        Append(output, $"--{batchBoundary}\r\nContent-Type: multipart/mixed; boundary={changesetBoundary}\r\n\r\n");
+        Append(output, "--"u8);
+        Append(output, batchBoundary);
+        Append(output, "\r\nContent-Type: multipart/mixed; boundary="u8);
+        Append(output, changesetBoundary);
+        Append(output, "\r\n\r\n"u8);
+
+        // NOTE: the part of each operation up to its keys is the same for the whole batch: encoded once.
+        var operationStart = Encoding.UTF8.GetBytes(
+            $"--{changesetBoundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPUT {table}(PartitionKey='");
         using var json = new Utf8JsonWriter(output, WriterOptions);
         foreach (var entity in entities)
         {
+            Append(output, operationStart);
+            Append(output, KeyInUrl(entity.PartitionKey));
+            Append(output, "',RowKey='"u8);
+            Append(output, KeyInUrl(entity.RowKey));
             Append(output,
-                $"--{changesetBoundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
-                $"PUT {table}(PartitionKey='{KeyInUrl(entity.PartitionKey)}',RowKey='{KeyInUrl(entity.RowKey)}') HTTP/1.1\r\n" +
-                "Accept: application/json;odata=minimalmetadata\r\nContent-Type: application/json\r\nPrefer: return-no-content\r\nDataServiceVersion: 3.0;\r\n\r\n");
+                "') HTTP/1.1\r\nAccept: application/json;odata=minimalmetadata\r\nContent-Type: application/json\r\nPrefer: return-no-content\r\nDataServiceVersion: 3.0;\r\n\r\n"u8);
             WriteEntity(json, entity);
             json.Flush();
             json.Reset(output);
-            Append(output, "\r\n");
+            Append(output, "\r\n"u8);
         }
 
-        Append(output, $"--{changesetBoundary}--\r\n--{batchBoundary}--\r\n");
+        Append(output, "--"u8);
+        Append(output, changesetBoundary);
+        Append(output, "--\r\n--"u8);
+        Append(output, batchBoundary);
+        Append(output, "--\r\n"u8);
     }
 
     // NOTE: a quote in a key is doubled inside the OData literal, then the whole key is percent-encoded, as the SDK does.
@@ -109,6 +123,8 @@ internal static class UpsertBatchBody
     }
 
     private static void Annotate(Utf8JsonWriter json, string name, string type) => json.WriteString(name + "@odata.type", type);
+
+    private static void Append(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes) => output.Write(bytes);
 
     private static void Append(IBufferWriter<byte> output, string text)
     {

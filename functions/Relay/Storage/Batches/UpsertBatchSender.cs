@@ -1,4 +1,3 @@
-using System.Buffers;
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -72,7 +71,9 @@ internal sealed class UpsertBatchSender
         var tableUri = table.Uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         var batchUri = tableUri[..(tableUri.LastIndexOf('/') + 1)] + "$batch" + (_sas is null ? "" : "?" + _sas);
         var batch = "batch_" + Guid.NewGuid().ToString("N");
-        var body = new ArrayBufferWriter<byte>(512 + (entities.Count * 1024));
+        // NOTE: the body outlives the message (disposed in reverse order): the transport has sent all of it once
+        // SendAsync returns, and the message is done with it once disposed.
+        using var body = new PooledBufferWriter(512 + (entities.Count * 1024));
         UpsertBatchBody.Write(body, batch, "changeset_" + Guid.NewGuid().ToString("N"), tableUri, entities);
 
         using var message = _pipeline.CreateMessage();

@@ -1,0 +1,46 @@
+using System.Text;
+using Serverless.Relay.Storage.Batches;
+using Xunit;
+
+namespace Serverless.Tests.Storage;
+
+public sealed class PooledBufferWriterTests
+{
+    [Fact]
+    public void Growing_keeps_what_was_written()
+    {
+        using var writer = new PooledBufferWriter(16);
+        var expected = new StringBuilder();
+        for (var i = 0; i < 5_000; i++)
+        {
+            var piece = $"row {i};";
+            expected.Append(piece);
+            var span = writer.GetSpan(piece.Length);
+            writer.Advance(Encoding.ASCII.GetBytes(piece, span));
+        }
+
+        Assert.Equal(expected.ToString(), Encoding.ASCII.GetString(writer.WrittenMemory.Span));
+    }
+
+    [Fact]
+    public void Advancing_past_the_span_it_gave_throws()
+    {
+        using var writer = new PooledBufferWriter(16);
+        var free = writer.GetSpan(8).Length;
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(free + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(-1));
+    }
+
+    [Fact]
+    public void A_disposed_writer_has_nothing_and_takes_nothing()
+    {
+        var writer = new PooledBufferWriter(16);
+        writer.Advance(writer.GetSpan(4).Length);
+        writer.Dispose();
+
+        Assert.True(writer.WrittenMemory.IsEmpty);
+        Assert.Throws<ObjectDisposedException>(() => writer.GetSpan());
+        writer.Dispose();
+    }
+}
