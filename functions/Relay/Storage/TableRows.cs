@@ -10,7 +10,9 @@ internal static class TableRows
     /// <summary>The UTC time prefix of a time-ordered row key: sorts as time does, so an age is a RowKey range.</summary>
     public const string TimeKeyFormat = "yyyyMMddHHmmssfff";
 
-    private static readonly System.Buffers.SearchValues<char> UnsafeKeyChars = System.Buffers.SearchValues.Create("/\\#?");
+    /// <summary>What a key may not hold: '/', '\', '#', '?' and the control characters (what <see cref="char.IsControl(char)"/> says).</summary>
+    private static readonly System.Buffers.SearchValues<char> UnsafeKeyChars = System.Buffers.SearchValues.Create(
+        "/\\#?" + string.Concat(Enumerable.Range(0, 0xA0).Select(c => (char)c).Where(char.IsControl)));
 
     /// <summary>A per-request row key, <c>yyyyMMddHHmmssfff-id</c> (UTC): time-ordered within a partition, unique by the id.</summary>
     public static string TimeOrderedKey(DateTimeOffset at, string id) => TimeKeyOf(at) + "-" + SafeKey(id);
@@ -26,14 +28,14 @@ internal static class TableRows
             return "_";
         }
 
-        return value.AsSpan().IndexOfAny(UnsafeKeyChars) < 0 && !value.Any(char.IsControl)
+        return !value.AsSpan().ContainsAny(UnsafeKeyChars)
             ? value
             : string.Create(value.Length, value, static (span, source) =>
             {
                 for (var i = 0; i < source.Length; i++)
                 {
                     var c = source[i];
-                    span[i] = c is '/' or '\\' or '#' or '?' || char.IsControl(c) ? '_' : c;
+                    span[i] = UnsafeKeyChars.Contains(c) ? '_' : c;
                 }
             });
     }
