@@ -21,7 +21,7 @@ internal static class AuditKeys
     /// <remarks>
     /// NOTE: why not <see cref="Guid.CreateVersion7(DateTimeOffset)"/>. Its random bits come from the operating system's
     /// secure generator, which the native build reads with one system call per id: 1.8 % of the relay's CPU at
-    /// concurrency 64 (bench/ANALYSIS.md, "Usage batches"). A request id must be unique, not secret (reading what it
+    /// concurrency 64 (bench/ANALYSIS.md, "Usage batches, request ids and options at start-up"). A request id must be unique, not secret (reading what it
     /// names takes the admin key), and 74 bits from a generator seeded by the system are unique enough.
     /// </remarks>
     internal static Guid NewVersion7(DateTimeOffset now)

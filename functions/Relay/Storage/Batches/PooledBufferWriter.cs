@@ -8,7 +8,7 @@ namespace Serverless.Relay.Storage.Batches;
 /// <remarks>
 /// NOTE: why not <see cref="ArrayBufferWriter{T}"/>. A batch body is 100 KB or more, so each new array was a large
 /// object: zeroed, faulted in page by page and collected only by a full collection. Growing and allocating those arrays
-/// was 6.5 % of the relay's CPU at concurrency 64 (bench/ANALYSIS.md, "Usage batches").
+/// was 6.5 % of the relay's CPU at concurrency 64 (bench/ANALYSIS.md, "Usage batches, request ids and options at start-up").
 /// </remarks>
 internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
 {
