@@ -6,7 +6,7 @@ namespace Serverless.Tests.Audit;
 public sealed class AuditKeysTests
 {
     [Fact]
-    public void A_request_id_is_a_version_7_uuid_that_carries_its_millisecond()
+    public void NewRequestId_AnyTime_IsAVersion7UuidCarryingItsMillisecond()
     {
         var at = new DateTimeOffset(2026, 12, 4, 13, 37, 5, 123, TimeSpan.Zero);
 
@@ -21,7 +21,7 @@ public sealed class AuditKeysTests
     }
 
     [Fact]
-    public void Request_ids_sort_by_time_and_do_not_repeat()
+    public void NewRequestId_ManyIds_SortByTimeAndNeverRepeat()
     {
         var start = new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero);
         var ids = Enumerable.Range(0, 20_000).Select(i => AuditKeys.NewRequestId(start.AddMilliseconds(i / 1000))).ToList();

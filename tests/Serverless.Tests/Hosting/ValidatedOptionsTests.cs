@@ -13,7 +13,7 @@ namespace Serverless.Tests.Hosting;
 public sealed class ValidatedOptionsTests
 {
     [Fact]
-    public void Every_options_service_reads_the_bound_value()
+    public void Resolve_BoundValue_EveryOptionsServiceReadsIt()
     {
         using var provider = Services(new() { ["Sample:Size"] = "7" }, out _);
 
@@ -24,7 +24,7 @@ public sealed class ValidatedOptionsTests
     }
 
     [Fact]
-    public void The_monitor_sees_a_reload_and_the_options_value_stays_as_first_read()
+    public void Reload_NewValue_MonitorSeesItAndOptionsKeepsTheFirst()
     {
         using var provider = Services(new() { ["Sample:Size"] = "7" }, out var configuration);
         var options = provider.GetRequiredService<IOptions<SampleOptions>>();
@@ -42,7 +42,7 @@ public sealed class ValidatedOptionsTests
     }
 
     [Fact]
-    public void A_value_the_validator_refuses_throws_from_every_options_service()
+    public void Resolve_RefusedValue_EveryServiceAndTheStartCheckThrow()
     {
         using var provider = Services(new() { ["Sample:Size"] = "-1" }, out _);
 
@@ -54,7 +54,7 @@ public sealed class ValidatedOptionsTests
     }
 
     [Fact]
-    public void Named_options_are_configured_apart_from_the_default()
+    public void Monitor_NamedOptions_ConfiguredApartFromTheDefault()
     {
         var services = new ServiceCollection();
         services.AddOptions<SampleOptions>().Configure(o => o.Size = 1).ValidateWith<SampleOptions, SampleOptionsValidator>();

@@ -7,7 +7,7 @@ namespace Serverless.Tests.Storage;
 public sealed class PooledBufferWriterTests
 {
     [Fact]
-    public void Growing_keeps_what_was_written()
+    public void GetSpan_BeyondCapacity_KeepsWhatWasWritten()
     {
         using var writer = new PooledBufferWriter(16);
         var expected = new StringBuilder();
@@ -23,7 +23,7 @@ public sealed class PooledBufferWriterTests
     }
 
     [Fact]
-    public void Advancing_past_the_span_it_gave_throws()
+    public void Advance_PastTheSpanGiven_Throws()
     {
         using var writer = new PooledBufferWriter(16);
         var free = writer.GetSpan(8).Length;
@@ -33,7 +33,7 @@ public sealed class PooledBufferWriterTests
     }
 
     [Fact]
-    public void A_disposed_writer_has_nothing_and_takes_nothing()
+    public void Dispose_Twice_LeavesNothingAndRefusesMore()
     {
         var writer = new PooledBufferWriter(16);
         writer.Advance(writer.GetSpan(4).Length);

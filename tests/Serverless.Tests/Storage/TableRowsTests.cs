@@ -11,13 +11,13 @@ public sealed class TableRowsTests
     [InlineData("tab\there\u0000nul\u007fdel\u0085nel", "tab_here_nul_del_nel")]
     [InlineData("ключ 密钥 🔑", "ключ 密钥 🔑")]
     [InlineData("", "_")]
-    public void A_safe_key_replaces_what_a_table_key_may_not_hold(string value, string expected)
+    public void SafeKey_ForbiddenCharacters_BecomeUnderscores(string value, string expected)
     {
         Assert.Equal(expected, TableRows.SafeKey(value));
     }
 
     [Fact]
-    public void A_key_that_is_already_safe_is_returned_as_it_is()
+    public void SafeKey_AlreadySafe_ReturnsTheSameString()
     {
         var key = "sk-relay-" + Guid.NewGuid().ToString("N");
 
@@ -25,7 +25,7 @@ public sealed class TableRowsTests
     }
 
     [Fact]
-    public void Every_control_character_is_replaced()
+    public void SafeKey_EveryControlCharacter_IsReplaced()
     {
         for (var c = '\0'; c < '\u00a0'; c++)
         {
