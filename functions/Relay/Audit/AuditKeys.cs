@@ -24,7 +24,7 @@ internal static class AuditKeys
     /// concurrency 64 (bench/ANALYSIS.md, "Usage batches, request ids and options at start-up"). A request id must be unique, not secret (reading what it
     /// names takes the admin key), and 74 bits from a generator seeded by the system are unique enough.
     /// </remarks>
-    internal static Guid NewVersion7(DateTimeOffset now)
+    private static Guid NewVersion7(DateTimeOffset now)
     {
         var milliseconds = now.ToUnixTimeMilliseconds();
         Span<byte> random = stackalloc byte[10];

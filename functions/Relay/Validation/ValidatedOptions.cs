@@ -10,7 +10,9 @@ internal static class ValidatedOptions
     /// <summary>
     /// Checks the options at start-up with <typeparamref name="TValidator"/>: one generated at build time by
     /// <c>[OptionsValidator]</c> from the options' validation attributes (and
-    /// <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/>), or one written by hand.
+    /// <see cref="System.ComponentModel.DataAnnotations.IValidatableObject"/>), or one written by hand. Also registers
+    /// the options services of <typeparamref name="TOptions"/> closed (<see cref="AddClosedOptionsServices"/> says why):
+    /// every options type of the app goes through here.
     /// </summary>
     /// <remarks>
     /// NOTE: generated validators instead of <c>ValidateDataAnnotations()</c>, which finds the attributes by reflection
