@@ -19,12 +19,13 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
     public async Task Scrape_ByKey_OnlyTheMetricsOrAdminKeyReadsTheRelaysMetrics(string? key, int status)
     {
         relay.StartClean();
-        using (var chat = await relay.ChatAsync(TelemetryRelay.NewModel()))
+        var model = TelemetryRelay.NewModel();
+        using (var chat = await relay.ChatAsync(model))
         {
             Assert.Equal(200, (int)chat.StatusCode);
         }
 
-        var answer = await ScrapeAsync(relay.Host, key);
+        var answer = await ScrapeMeteredAsync(relay.Host, key, model);
 
         Assert.Equal(status, answer.Status);
         if (status == 200)
@@ -50,13 +51,14 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
         });
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, "", ct: TestContext.Current.CancellationToken)).Status);
         relay.StartClean();
-        using (var chat = await relay.ChatAsync(TelemetryRelay.NewModel()))
+        var model = TelemetryRelay.NewModel();
+        using (var chat = await relay.ChatAsync(model))
         {
             Assert.Equal(200, (int)chat.StatusCode);
         }
 
         var withHttp = await ScrapeAsync(host, RelayHost.AdminKey);
-        var byDefault = await ScrapeAsync(relay.Host, TelemetryRelay.MetricsKey);
+        var byDefault = await ScrapeMeteredAsync(relay.Host, TelemetryRelay.MetricsKey, model);
 
         Assert.Equal(200, withHttp.Status);
         Assert.Contains("http_server_request_duration_seconds_bucket{", withHttp.Body, StringComparison.Ordinal);
@@ -96,4 +98,16 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
 
     private static Task<RelayAnswer> ScrapeAsync(RelayHost host, string? key) =>
         host.SendAsync(HttpMethod.Get, "metrics", key: key, ct: TestContext.Current.CancellationToken);
+
+    /// <summary>
+    /// A scrape once it holds the series of the chat of <paramref name="model"/>, or the first that is not a 200.
+    /// NOTE: a request is metered when it ends, which may be just after its client has read the whole answer
+    /// (<see cref="TelemetryRelay.PointsAsync"/>), so a scrape sent at once can miss it.
+    /// </summary>
+    private static Task<RelayAnswer> ScrapeMeteredAsync(RelayHost host, string? key, string model) =>
+        Eventually.ValueAsync(
+            $"a scrape holding the series of {model}",
+            _ => ScrapeAsync(host, key),
+            answer => answer.Status != 200 || answer.Body.Contains(model, StringComparison.Ordinal),
+            answer => $"status {answer.Status}, {answer.Body.Length} characters");
 }
