@@ -18,7 +18,8 @@ internal sealed class FailoverOptions
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>
-    /// One attempt: until the response headers of a stream, or the whole body of an answer. Never longer than
+    /// One attempt: until the response headers of a stream, or the body of an answer (a same-format answer's first
+    /// <c>RelayLimits.AnswerHeadBytes</c>; its rest is under <c>Relay:StreamIdleTimeout</c>). Never longer than
     /// <see cref="TotalDeadline"/>, which cuts it; lower it to fail over sooner from an upstream that hangs.
     /// </summary>
     [TimeSpanRange("00:00:00.100", "00:03:40")]

@@ -1,11 +1,12 @@
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Formats;
 
 namespace Serverless.Relay.Failover;
 
 /// <summary>
-/// One call to one account, as a value: answered (a 2xx with its response, and for a non-streamed call its whole
-/// body), refused (an upstream status with its error body), or broken (no answer: connect failure, reset, timeout).
+/// One call to one account, as a value: answered (a 2xx with its response, and for a non-streamed call its body, whole
+/// or, for a long same-format answer, its head), refused (an upstream status with its error body), or broken (no answer: connect failure, reset, timeout).
 /// Owns the response and the account slot until disposed.
 /// </summary>
 internal sealed class UpstreamAttempt : IDisposable
@@ -25,8 +26,14 @@ internal sealed class UpstreamAttempt : IDisposable
     /// <summary>The 2xx response (headers read); null unless <see cref="Succeeded"/>.</summary>
     public HttpResponseMessage? Response { get; private init; }
 
-    /// <summary>A non-streamed answer's body, or a refusal's (bounded) error body.</summary>
-    public ReadOnlyMemory<byte> Body { get; private init; }
+    /// <summary>A non-streamed answer's body (or its head, when <see cref="BodyRest"/> is set), or a refusal's (bounded) error body.</summary>
+    public ReadOnlyMemory<byte> Body => _answer?.WrittenMemory ?? _refusal;
+
+    /// <summary>
+    /// The rest of a same-format answer longer than <c>RelayLimits.AnswerHeadBytes</c>, still to be read: it is relayed as
+    /// it arrives, after the first byte, where nothing can be retried. Null when <see cref="Body"/> is the whole answer.
+    /// </summary>
+    public Stream? BodyRest { get; private init; }
 
     /// <summary>The upstream status; 0 when it never answered.</summary>
     public int Status { get; private init; }
@@ -60,11 +67,16 @@ internal sealed class UpstreamAttempt : IDisposable
     /// <summary>Worth another account: the failure was the account's, not the request's.</summary>
     public bool Retryable => Failure is not null;
 
-    public static UpstreamAttempt Answered(Candidate candidate, HttpResponseMessage response, ReadOnlyMemory<byte> body = default) =>
-        new(candidate) { Response = response, Status = (int)response.StatusCode, Body = body, ContentType = response.Content.Headers.ContentType?.ToString() };
+    private PooledBufferWriter? _answer;
+    private ReadOnlyMemory<byte> _refusal;
+
+    /// <param name="body">What was read of a non-streamed answer; owned (and returned to the pool) by the attempt.</param>
+    /// <param name="rest">The answer's body stream when <paramref name="body"/> is only its head.</param>
+    public static UpstreamAttempt Answered(Candidate candidate, HttpResponseMessage response, PooledBufferWriter? body = null, Stream? rest = null) =>
+        new(candidate) { Response = response, Status = (int)response.StatusCode, _answer = body, BodyRest = rest, ContentType = response.Content.Headers.ContentType?.ToString() };
 
     public static UpstreamAttempt Refused(Candidate candidate, int status, ReadOnlyMemory<byte> body, string? contentType, TimeSpan? retryAfter) =>
-        new(candidate) { Status = status, Body = body, ContentType = contentType, RetryAfter = retryAfter, Failure = UpstreamStatus.Classify(status, body.Span).Failure };
+        new(candidate) { Status = status, _refusal = body, ContentType = contentType, RetryAfter = retryAfter, Failure = UpstreamStatus.Classify(status, body.Span).Failure };
 
     public static UpstreamAttempt Broken(Candidate candidate, FailureKind failure, RelayError error, bool relaysOwn = false) =>
         new(candidate) { Failure = failure, Error = error, RelaysOwn = relaysOwn };
@@ -72,6 +84,7 @@ internal sealed class UpstreamAttempt : IDisposable
     public void Dispose()
     {
         Response?.Dispose();
+        _answer?.Dispose();
         Lease?.Dispose();
     }
 }

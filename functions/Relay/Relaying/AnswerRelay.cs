@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
+using Serverless.Relay.Accounts;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
@@ -7,60 +9,123 @@ using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Relaying;
 
-/// <summary>Relays a complete (non-streamed) answer, already read whole by the attempt, in the client's format.</summary>
+/// <summary>
+/// Relays a complete (non-streamed) answer in the client's format. A translated answer was read whole by the attempt
+/// and is parsed; a same-format one is relayed as bytes, its rest (when longer than its head) as it arrives.
+/// </summary>
 internal static class AnswerRelay
 {
-    /// <returns>Null when the answer was written; else why it could not be (nothing has been written then).</returns>
-    public static async ValueTask<RelayError?> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, CancellationToken cancellationToken)
+    /// <returns>
+    /// No error when the answer was written. Otherwise either nothing was written (the answer could not be read) or the
+    /// answer broke off after its first byte: then the output has been cut and the end says how to mark the account.
+    /// </returns>
+    /// <param name="idle">The longest wait for the next bytes of a long answer's rest, as for a stream's next event.</param>
+    public static async ValueTask<RelayEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken cancellationToken)
     {
-        var bytes = attempt.Body;
         if (attempt.Passthrough)
         {
-            // A same-format answer is relayed as it came, even when the relay cannot read its usage; only what metering
-            // needs is read from it.
-            if (attempt.UpstreamFormat!.MeterResponse(bytes) is { } metering)
-            {
-                Meter(trace, metering);
-            }
-
-            trace.FirstByteSent();
-            var response = attempt.Response!;
-            output.Start((int)response.StatusCode, response.Content.Headers.ContentType?.ToString() ?? "application/json", bytes.Length, stream: false);
-            output.Body.Write(bytes.Span);
+            return attempt.BodyRest is { } rest
+                ? await RelayLongAsync(attempt, rest, output, trace, idle, cancellationToken).ConfigureAwait(false)
+                : await RelayWholeAsync(attempt, output, trace, cancellationToken).ConfigureAwait(false);
         }
-        else
+
+        ChatResponse answer;
+        try
         {
-            ChatResponse answer;
-            try
+            using var document = JsonDocument.Parse(attempt.Body);
+            var parsed = attempt.UpstreamFormat!.ReadResponse(document.RootElement);
+            if (!parsed.IsSuccess)
             {
-                using var document = JsonDocument.Parse(bytes);
-                var parsed = attempt.UpstreamFormat!.ReadResponse(document.RootElement);
-                if (!parsed.IsSuccess)
-                {
-                    return new RelayError(ErrorKind.Upstream, "The upstream answer could not be read: " + parsed.Error!.Message);
-                }
-
-                answer = parsed.Value!;
-            }
-            catch (JsonException)
-            {
-                return new RelayError(ErrorKind.Upstream, "The upstream answer is not valid JSON.");
+                return new RelayEnd(new RelayError(ErrorKind.Upstream, "The upstream answer could not be read: " + parsed.Error!.Message));
             }
 
-            Meter(trace, AnswerMetering.Of(answer));
-            trace.FirstByteSent();
-            output.Start(200, "application/json", null, stream: false);
-            using var writer = new Utf8JsonWriter(output.Body, SseWriter.JsonWriterOptions);
+            answer = parsed.Value!;
+        }
+        catch (JsonException)
+        {
+            return new RelayEnd(new RelayError(ErrorKind.Upstream, "The upstream answer is not valid JSON."));
+        }
+
+        Meter(trace, AnswerMetering.Of(answer));
+        trace.FirstByteSent();
+        output.Start(200, "application/json", null, stream: false);
+        using (var writer = new Utf8JsonWriter(output.Body, SseWriter.JsonWriterOptions))
+        {
             request.Api.Format.WriteResponse(answer, writer);
         }
 
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return null;
+        return default;
     }
 
-    private static void Meter(UsageTrace trace, AnswerMetering metering)
+    /// <summary>A same-format answer read whole: relayed as it came, even when the relay cannot read its usage.</summary>
+    private static async ValueTask<RelayEnd> RelayWholeAsync(UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, CancellationToken cancellationToken)
     {
-        trace.Usage.Add(metering.Usage);
-        trace.StopReason = metering.StopReason;
+        var bytes = attempt.Body;
+        Meter(trace, attempt.UpstreamFormat!.MeterResponse(bytes));
+        trace.FirstByteSent();
+        output.Start(attempt.Status, attempt.ContentType ?? "application/json", bytes.Length, stream: false);
+        output.Body.Write(bytes.Span);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return default;
+    }
+
+    /// <summary>
+    /// A same-format answer longer than its head: each read is sent on at once. A copy is kept (pooled) because the
+    /// usage of every format comes after the content; it is metered once the answer is complete.
+    /// </summary>
+    private static async ValueTask<RelayEnd> RelayLongAsync(UpstreamAttempt attempt, Stream rest, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken cancellationToken)
+    {
+        var head = attempt.Body;
+        using var copy = new PooledBufferWriter(head.Length * 4);
+        copy.Write(head.Span);
+        trace.FirstByteSent();
+        output.Start(attempt.Status, attempt.ContentType ?? "application/json", attempt.Response!.Content.Headers.ContentLength, stream: false);
+        output.Body.Write(head.Span);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        RelayEnd broken;
+        try
+        {
+            while (true)
+            {
+                idleTimer.CancelAfter(idle);
+                var free = copy.GetMemory(RelayLimits.AnswerHeadBytes);
+                var read = await rest.ReadAsync(free, idleTimer.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                output.Body.Write(free.Span[..read]);
+                copy.Advance(read);
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            Meter(trace, attempt.UpstreamFormat!.MeterResponse(copy.WrittenMemory));
+            return default;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            broken = new RelayEnd(new RelayError(ErrorKind.Timeout, $"The upstream answer stopped for {idle.TotalSeconds:0} s after {copy.WrittenMemory.Length} bytes."), FailureKind.Timeout);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            broken = new RelayEnd(new RelayError(ErrorKind.Upstream, $"The upstream answer broke off after {copy.WrittenMemory.Length} bytes: {e.Message}"), FailureKind.Unreachable);
+        }
+
+        // The status line and part of the body are out: only a cut connection tells the client the answer is not whole.
+        output.Abort();
+        return broken;
+    }
+
+    private static void Meter(UsageTrace trace, AnswerMetering? metering)
+    {
+        if (metering is { } read)
+        {
+            trace.Usage.Add(read.Usage);
+            trace.StopReason = read.StopReason;
+        }
     }
 }

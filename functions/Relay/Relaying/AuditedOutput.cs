@@ -72,6 +72,8 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
 
+    public void Abort() => _inner.Abort();
+
     /// <summary>What the audit row records once the request is over. The response digest only when an answer was written.</summary>
     public AuditFacts Facts() => new()
     {

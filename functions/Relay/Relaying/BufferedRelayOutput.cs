@@ -34,4 +34,9 @@ internal sealed class BufferedRelayOutput : IRelayOutput
     }
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => default;
+
+    /// <summary>Nothing to cut: an in-process caller reads the outcome, which says the answer broke off.</summary>
+    public void Abort()
+    {
+    }
 }

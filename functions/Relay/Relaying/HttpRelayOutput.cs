@@ -37,6 +37,8 @@ internal sealed class HttpRelayOutput(HttpContext context, TimeProvider time) : 
         }
     }
 
+    public void Abort() => context.Abort();
+
     public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         var flush = _body.FlushAsync(cancellationToken);

@@ -33,4 +33,10 @@ internal interface IRelayOutput
 
     /// <summary>Sends what <see cref="Body"/> holds; completes synchronously when nothing had to wait.</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends a started answer as cut: a body begun as plain JSON can carry no error, so the client must see it broken
+    /// off (a reset connection) rather than a complete-looking response.
+    /// </summary>
+    void Abort();
 }

@@ -164,18 +164,18 @@ internal sealed partial class RelayForwarder(
                 sessions.Bind(session, success.Candidate.Account.Id);
             }
 
-            if (!chat.Stream)
-            {
-                var unreadable = await AnswerRelay.RelayAsync(request, success, output, trace, clientAborted).ConfigureAwait(false);
-                return unreadable is null
-                    ? trace.End(RelayOutcomeKind.Answered, 200, output.Started)
-                    : trace.End(RelayOutcomeKind.UpstreamFailed, api.Format.StatusCodeOf(unreadable), output.Started, unreadable);
-            }
-
-            var end = await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, heartbeat, clientAborted).ConfigureAwait(false);
+            var end = chat.Stream
+                ? await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, heartbeat, clientAborted).ConfigureAwait(false)
+                : await AnswerRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, clientAborted).ConfigureAwait(false);
             if (end.Error is not { } failure)
             {
                 return trace.End(RelayOutcomeKind.Answered, 200, output.Started);
+            }
+
+            if (!output.Started)
+            {
+                // An answer that could not be read: nothing was sent, so the client gets an error response.
+                return trace.End(RelayOutcomeKind.UpstreamFailed, api.Format.StatusCodeOf(failure), started: false, failure);
             }
 
             if (end.Failure is { } kind)

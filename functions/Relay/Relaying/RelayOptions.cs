@@ -9,16 +9,21 @@ namespace Serverless.Relay.Relaying;
 /// <c>Failover:TotalDeadline</c> (before the first byte; see <c>FailoverOptions</c>) these are every deadline of the
 /// request path, and each governs one thing:
 /// <list type="bullet">
-/// <item><c>Failover:AttemptTimeout</c>: one upstream call, until a stream's headers or an answer's whole body.</item>
+/// <item><c>Failover:AttemptTimeout</c>: one upstream call, until a stream's headers or an answer's body (a same-format
+/// answer's head).</item>
 /// <item><c>Failover:TotalDeadline</c>: every attempt together; a non-streamed request that reaches it gets a 504.</item>
 /// <item><see cref="StreamHeartbeatInterval"/>: how often a stream still waiting for its first upstream event is sent a
 /// keep-alive, so the front end (230 s to start) and the host's proxy (240 s idle) keep it open.</item>
-/// <item><see cref="StreamIdleTimeout"/>: the longest silence of an upstream stream once it answered.</item>
+/// <item><see cref="StreamIdleTimeout"/>: the longest silence of an upstream stream once it answered (and of a long
+/// non-streamed answer once its first bytes were sent on).</item>
 /// </list>
 /// </summary>
 internal sealed class RelayOptions
 {
-    /// <summary>A stream that sends nothing for this long is ended with an error event; every chunk resets it.</summary>
+    /// <summary>
+    /// A stream that sends nothing for this long is ended with an error event; every chunk resets it. A long
+    /// non-streamed answer that stops this long after its first bytes went on is cut.
+    /// </summary>
     [TimeSpanRange("00:00:01", "00:30:00")]
     public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 

@@ -7,10 +7,6 @@ using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Relaying;
 
-/// <summary>How a relayed stream ended: whole (no error), or with an error event, and how to mark the account for it.</summary>
-/// <param name="UpstreamErrorRelayed">The upstream's own error event, already in the client's format, ended the stream.</param>
-internal readonly record struct StreamEnd(RelayError? Error, FailureKind? Failure, bool UpstreamErrorRelayed);
-
 /// <summary>
 /// The stream copier (YARP's <c>StreamCopier</c>): relays a stream event by event. Each upstream event is decoded (for
 /// usage, and for translation), written in the client's format and flushed before the next is read, so nothing is held
@@ -23,7 +19,7 @@ internal static class StreamRelay
         request.Framing == StreamFraming.JsonArray ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8";
 
     /// <param name="heartbeat">Still beating while the first event is awaited; stopped before anything is written.</param>
-    public static async ValueTask<StreamEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, StreamHeartbeat? heartbeat, CancellationToken clientAborted)
+    public static async ValueTask<RelayEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, StreamHeartbeat? heartbeat, CancellationToken clientAborted)
     {
         var api = request.Api;
         var passthrough = attempt.Passthrough;
@@ -77,7 +73,7 @@ internal static class StreamRelay
                         array?.Complete();
                         trace.FirstByteSent();
                         await output.FlushAsync(clientAborted).ConfigureAwait(false);
-                        return new StreamEnd(failure, null, UpstreamErrorRelayed: true);
+                        return new RelayEnd(failure, null, UpstreamErrorRelayed: true);
                     }
                 }
                 else
@@ -122,7 +118,7 @@ internal static class StreamRelay
         array?.Complete();
         trace.FirstByteSent();
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
-        return new StreamEnd(failure, broken, UpstreamErrorRelayed: false);
+        return new RelayEnd(failure, broken, UpstreamErrorRelayed: false);
 
         // The first write: the heartbeat stops (it may have started the response already), then the stream starts.
         async ValueTask TakeOutputAsync()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Failover;
 using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
@@ -11,11 +12,17 @@ namespace Serverless.Relay.Relaying;
 /// One call to one account, for the <see cref="FailoverExecutor"/>: fresh credentials, the resolved
 /// <see cref="UpstreamCall"/>, the send, and the answer read as far as the first byte allows, returned as an
 /// <see cref="UpstreamAttempt"/> value whatever happens upstream. Everything here is before the first byte reaches the
-/// client, so any failure may be retried on another account; a non-streamed answer is read whole here for the same
-/// reason. Its deadline is the executor's attempt timeout (the token it is given), the only one before the first byte.
+/// client, so any failure may be retried on another account; a non-streamed answer is read here for the same reason:
+/// whole, or as far as <see cref="RelayLimits.AnswerHeadBytes"/> for a long same-format one. Its deadline is the executor's attempt timeout (the token it is given), the only one before the first byte.
 /// </summary>
 internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp http, IOptions<FailoverOptions> failoverOptions, TimeProvider time, ILogger<UpstreamSender> logger)
 {
+    /// <summary>Free space asked of the buffer before each read of an answer.</summary>
+    private const int ReadChunkBytes = 16 * 1024;
+
+    /// <summary>An announced length is trusted this far for the first buffer; beyond it the buffer grows as bytes come.</summary>
+    private const int MaxInitialBytes = 1024 * 1024;
+
     public async ValueTask<UpstreamAttempt> SendAsync(RelayRequest request, UpstreamOperation operation, Candidate candidate, CancellationToken attemptToken, CancellationToken clientAborted)
     {
         // :: Step 1 Credentials: a token near expiry is refreshed first (once per account, across instances); failing that, next account.
@@ -35,7 +42,7 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
         using var call = UpstreamCall.Resolve(request, account, candidate.UpstreamModel, operation)
             ?? throw new InvalidOperationException("The candidate cannot serve this operation; the caller filters candidates first.");
 
-        // :: Step 3 Send, and read as far as the first byte allows: a stream's headers, an answer's whole body.
+        // :: Step 3 Send, and read as far as the first byte allows: a stream's headers, an answer's body (or its head).
         HttpResponseMessage? response = null;
         try
         {
@@ -58,8 +65,21 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
                 return Stamp(UpstreamAttempt.Answered(candidate, response), call);
             }
 
-            var bytes = await response.Content.ReadAsByteArrayAsync(attemptToken).ConfigureAwait(false);
-            return Stamp(UpstreamAttempt.Answered(candidate, response, bytes), call);
+            // A translated answer is parsed whole; a same-format one is relayed as bytes, so only its head is read here.
+            var limit = call.Passthrough && operation == UpstreamOperation.Chat ? RelayLimits.AnswerHeadBytes : long.MaxValue;
+            var length = response.Content.Headers.ContentLength;
+            var body = new PooledBufferWriter(length is { } known ? (int)Math.Min(Math.Min(known, limit), MaxInitialBytes) + 1 : ReadChunkBytes);
+            try
+            {
+                var stream = await response.Content.ReadAsStreamAsync(attemptToken).ConfigureAwait(false);
+                var whole = await ReadAsync(stream, body, length, limit, attemptToken).ConfigureAwait(false);
+                return Stamp(UpstreamAttempt.Answered(candidate, response, body, whole ? null : stream), call);
+            }
+            catch
+            {
+                body.Dispose();
+                throw;
+            }
         }
         catch (OperationCanceledException e) when (!clientAborted.IsCancellationRequested)
         {
@@ -92,6 +112,25 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
         attempt.UpstreamFormat = call.Format;
         attempt.Passthrough = call.Passthrough;
         return attempt;
+    }
+
+    /// <summary>Reads into <paramref name="into"/> until the body ends (true) or holds <paramref name="limit"/> bytes or more (false).</summary>
+    /// <param name="length">The announced length: the buffer is sized for it, and one byte more for the read that finds the end.</param>
+    private static async ValueTask<bool> ReadAsync(Stream body, PooledBufferWriter into, long? length, long limit, CancellationToken cancellationToken)
+    {
+        while (into.WrittenMemory.Length < limit)
+        {
+            var want = length is { } known ? (int)Math.Clamp(known - into.WrittenMemory.Length, 1, ReadChunkBytes) : ReadChunkBytes;
+            var read = await body.ReadAsync(into.GetMemory(want), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return true;
+            }
+
+            into.Advance(read);
+        }
+
+        return false;
     }
 
     private static async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(HttpContent content, int limit, CancellationToken cancellationToken)

@@ -10,14 +10,14 @@ namespace Serverless.Tests.Failover;
 /// <summary>A relay with one OpenAI-shaped account per loopback upstream, all serving model <c>m</c>.</summary>
 internal sealed class PoolRelay : IAsyncDisposable
 {
-    private PoolRelay(RelayHost host, LoopbackUpstream[] upstreams, string[] accountIds, string key)
+    private PoolRelay(RelayHost host, LoopbackUpstream[] upstreams, string[] accountIds, (string Id, string Key) key)
     {
         Host = host;
         Upstreams = upstreams;
         AccountIds = accountIds;
-        Key = key;
+        (KeyId, Key) = key;
         Client = host.CreateClient();
-        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
     }
 
     public RelayHost Host { get; }
@@ -27,6 +27,8 @@ internal sealed class PoolRelay : IAsyncDisposable
     public string[] AccountIds { get; }
 
     public string Key { get; }
+
+    public string KeyId { get; }
 
     public HttpClient Client { get; }
 
@@ -55,7 +57,7 @@ internal sealed class PoolRelay : IAsyncDisposable
             ids[i] = await host.CreateAccountAsync(body);
         }
 
-        return new PoolRelay(host, upstreams, ids, await host.CreateKeyAsync());
+        return new PoolRelay(host, upstreams, ids, await host.CreateKeyWithIdAsync());
     }
 
     public static Dictionary<string, object?> Account(int priority = 0, int? maxConcurrency = null) =>

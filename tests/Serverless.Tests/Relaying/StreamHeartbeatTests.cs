@@ -54,6 +54,8 @@ public sealed class StreamHeartbeatTests
             Interlocked.Increment(ref _flushes);
             return ValueTask.CompletedTask;
         }
+
+        public void Abort() => throw new InvalidOperationException("A heartbeat never cuts the response.");
     }
 
     private static RelayRequest StreamedRequest() => RelayRequest.Create(

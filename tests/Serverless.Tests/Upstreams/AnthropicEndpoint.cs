@@ -262,7 +262,7 @@ internal sealed class AnthropicEndpoint(bool countTokens) : UpstreamEndpoint
         context.Response.Headers["request-id"] = "req_loopback" + NextId();
         if (countTokens)
         {
-            return WriteJsonAsync(context, new JsonObject { ["input_tokens"] = CanonicalUsage.CountTokens });
+            return WriteJsonAsync(context, new JsonObject { ["input_tokens"] = CanonicalUsage.CountTokens }, script);
         }
 
         var reply = ReplyRule.Decide(ReadFacts(body), script);
@@ -270,7 +270,7 @@ internal sealed class AnthropicEndpoint(bool countTokens) : UpstreamEndpoint
         var model = body.String("model")!;
         return body.IsTrue("stream")
             ? SseStream.WriteAsync(context, Events(reply, id, model), ErrorEvent, script)
-            : WriteJsonAsync(context, Message(reply, id, model, Content(reply, complete: true), StopReason(reply), FinalUsage()));
+            : WriteJsonAsync(context, Message(reply, id, model, Content(reply, complete: true), StopReason(reply), FinalUsage()), script);
     }
 
     private static ConversationFacts ReadFacts(JsonElement body)

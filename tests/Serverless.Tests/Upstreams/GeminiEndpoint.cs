@@ -215,7 +215,7 @@ internal sealed class GeminiEndpoint(string model, string action) : UpstreamEndp
             {
                 ["totalTokens"] = CanonicalUsage.CountTokens,
                 ["promptTokensDetails"] = new JsonArray(new JsonObject { ["modality"] = "TEXT", ["tokenCount"] = CanonicalUsage.CountTokens }),
-            });
+            }, script);
         }
 
         var reply = ReplyRule.Decide(ReadFacts(body), script);
@@ -223,7 +223,7 @@ internal sealed class GeminiEndpoint(string model, string action) : UpstreamEndp
         if (action == Generate)
         {
             var parts = reply.ToolName is { } tool ? new JsonArray(FunctionCallPart(tool)) : new JsonArray(new JsonObject { ["text"] = reply.Text });
-            return WriteJsonAsync(context, Chunk(parts, FinishReason(reply), Usage(CanonicalUsage.Output), responseId));
+            return WriteJsonAsync(context, Chunk(parts, FinishReason(reply), Usage(CanonicalUsage.Output), responseId), script);
         }
 
         return SseStream.WriteAsync(context, Events(reply, responseId), ErrorEvent, script, separator: "\r\n\r\n");

@@ -603,6 +603,50 @@ public sealed class LoopbackUpstreamTests : IAsyncLifetime
         Assert.Equal("w1 w2 w3 w4 w5", text);
     }
 
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("responses")]
+    [InlineData("anthropic")]
+    [InlineData("gemini")]
+    public async Task AnswerSplitAt_WithContentLength_HoldsTheRestUntilTheGateOpens(string api)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _upstream.Script = new UpstreamScript { AnswerSplitAt = 20, AnswerContentLength = true, AtAnswerSplit = token => gate.Task.WaitAsync(token) };
+
+        using var response = await SendAsDialectAsync(api, _upstream.ApiKey);
+        await using var body = await response.Content.ReadAsStreamAsync(Ct);
+        var first = new byte[20];
+        await body.ReadExactlyAsync(first, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var one = new byte[1];
+        var next = body.ReadAsync(one, Ct).AsTask();
+        var heldBack = await Task.WhenAny(next, Task.Delay(200, Ct)) != next;
+        gate.SetResult();
+        Assert.Equal(1, await next.WaitAsync(Timeout, Ct));
+        using var whole = new MemoryStream();
+        whole.Write(first);
+        whole.Write(one);
+        await body.CopyToAsync(whole, Ct);
+
+        Assert.True(heldBack);
+        Assert.Equal(response.Content.Headers.ContentLength, whole.Length);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(whole.ToArray()).RootElement.ValueKind);
+    }
+
+    [Fact]
+    public async Task BreakAtAnswerSplit_AfterTheGate_CutsTheBody()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _upstream.Script = new UpstreamScript { AnswerSplitAt = 20, BreakAtAnswerSplit = true, AtAnswerSplit = token => gate.Task.WaitAsync(token) };
+
+        using var response = await SendAsDialectAsync("openai", _upstream.ApiKey);
+        await using var body = await response.Content.ReadAsStreamAsync(Ct);
+        await body.ReadExactlyAsync(new byte[20], Ct).AsTask().WaitAsync(Timeout, Ct);
+        gate.SetResult();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Assert.ThrowsAnyAsync<IOException>(() => body.CopyToAsync(Stream.Null, Ct).WaitAsync(Timeout, Ct));
+    }
+
     [Fact]
     public async Task Requests_RefusedRequest_IsRecordedWithHeadersBodyAndDialect()
     {

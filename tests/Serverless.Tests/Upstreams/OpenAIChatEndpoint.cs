@@ -258,7 +258,7 @@ internal sealed class OpenAIChatEndpoint(string? azureDeployment) : UpstreamEndp
         var created = UnixNow();
         if (!body.IsTrue("stream"))
         {
-            return WriteJsonAsync(context, Completion(reply, id, created, model));
+            return WriteJsonAsync(context, Completion(reply, id, created, model), script);
         }
 
         var includeUsage = body.Has("stream_options", out var options) && options.IsTrue("include_usage");

@@ -148,7 +148,7 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
         var response = new ResponseShape(body, "resp_loopback" + NextId(), "msg_loopback" + NextId(), UnixNow());
         return body.IsTrue("stream")
             ? SseStream.WriteAsync(context, Events(reply, response), ErrorEvent, script)
-            : WriteJsonAsync(context, response.Complete(reply));
+            : WriteJsonAsync(context, response.Complete(reply), script);
     }
 
     private static ConversationFacts ReadFacts(JsonElement body)

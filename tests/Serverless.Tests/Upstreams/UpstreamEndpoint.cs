@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -29,11 +30,40 @@ internal abstract class UpstreamEndpoint
 
     public abstract Task AnswerAsync(HttpContext context, JsonElement body, UpstreamScript script);
 
-    protected static Task WriteJsonAsync(HttpContext context, JsonNode body, int status = StatusCodes.Status200OK)
+    /// <summary>A non-streamed answer, sent as <paramref name="script"/> says (whole, or in two parts, or cut).</summary>
+    protected static async Task WriteJsonAsync(HttpContext context, JsonNode body, UpstreamScript script)
     {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(WireJson.Write(body), context.RequestAborted);
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        var bytes = Encoding.UTF8.GetBytes(WireJson.Write(body));
+        if (script.AnswerContentLength)
+        {
+            response.ContentLength = bytes.Length;
+        }
+
+        var split = Math.Min(script.AnswerSplitAt ?? bytes.Length, bytes.Length);
+        await response.Body.WriteAsync(bytes.AsMemory(0, split), context.RequestAborted);
+        if (split == bytes.Length)
+        {
+            return;
+        }
+
+        await response.Body.FlushAsync(context.RequestAborted);
+        if (script.AtAnswerSplit is { } gate)
+        {
+            await gate(context.RequestAborted);
+        }
+
+        if (script.BreakAtAnswerSplit)
+        {
+            // NOTE: a flush hands the bytes to the transport, which an abort may still drop: a test that needs the first
+            // part delivered opens the gate only once its client has read it.
+            context.Abort();
+            return;
+        }
+
+        await response.Body.WriteAsync(bytes.AsMemory(split), context.RequestAborted);
     }
 
     protected static long UnixNow() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();

@@ -29,6 +29,21 @@ public sealed record UpstreamScript
     /// <summary>Abort the connection without any response (counted like <see cref="FailStatus"/> by <see cref="FailTimes"/>).</summary>
     public bool Reset { get; init; }
 
+    /// <summary>
+    /// Non-streamed answers: send only this many bytes of the body (flushed), then wait for <see cref="AtAnswerSplit"/>
+    /// or cut the connection (<see cref="BreakAtAnswerSplit"/>) before the rest.
+    /// </summary>
+    public int? AnswerSplitAt { get; init; }
+
+    /// <summary>Awaited between the two parts of a split answer, so a test can see the first part reach its client first.</summary>
+    public Func<CancellationToken, Task>? AtAnswerSplit { get; init; }
+
+    /// <summary>Abort the connection at <see cref="AnswerSplitAt"/> (after <see cref="AtAnswerSplit"/>) instead of sending the rest.</summary>
+    public bool BreakAtAnswerSplit { get; init; }
+
+    /// <summary>Non-streamed answers: announce the body's length (<c>Content-Length</c>) instead of sending it chunked.</summary>
+    public bool AnswerContentLength { get; init; }
+
     /// <summary>When above zero, ignore the reply rule and answer <c>w1 w2 … wN</c>.</summary>
     public int ReplyWords { get; init; }
 

@@ -2,6 +2,7 @@ using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
+using Serverless.Relay.Buffers;
 
 namespace Serverless.Relay.Storage.Batches;
 

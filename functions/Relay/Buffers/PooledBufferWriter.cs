@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Serverless.Relay.Storage.Batches;
+namespace Serverless.Relay.Buffers;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool, returned when it is disposed.

@@ -1,8 +1,8 @@
 using System.Text;
-using Serverless.Relay.Storage.Batches;
+using Serverless.Relay.Buffers;
 using Xunit;
 
-namespace Serverless.Tests.Storage;
+namespace Serverless.Tests.Buffers;
 
 public sealed class PooledBufferWriterTests
 {
