@@ -15,6 +15,9 @@ namespace Serverless.Relay.Relaying;
 /// </summary>
 internal static class AnswerRelay
 {
+    /// <summary>An announced length is trusted this far for the metering copy's first buffer.</summary>
+    private const int MaxAnnouncedBytes = 64 * 1024 * 1024;
+
     /// <returns>
     /// No error when the answer was written. Otherwise either nothing was written (the answer could not be read) or the
     /// answer broke off after its first byte: then the output has been cut and the end says how to mark the account.
@@ -77,10 +80,13 @@ internal static class AnswerRelay
     private static async ValueTask<RelayEnd> RelayLongAsync(UpstreamAttempt attempt, Stream rest, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken cancellationToken)
     {
         var head = attempt.Body;
-        using var copy = new PooledBufferWriter(head.Length * 4);
+        var length = attempt.Response!.Content.Headers.ContentLength;
+
+        // Sized for the announced length (and the read that finds the end), so the copy is not grown by doubling.
+        using var copy = new PooledBufferWriter(length is { } known ? (int)Math.Min(known, MaxAnnouncedBytes) + 1 : head.Length * 4);
         copy.Write(head.Span);
         trace.FirstByteSent();
-        output.Start(attempt.Status, attempt.ContentType ?? "application/json", attempt.Response!.Content.Headers.ContentLength, stream: false);
+        output.Start(attempt.Status, attempt.ContentType ?? "application/json", length, stream: false);
         output.Body.Write(head.Span);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
@@ -91,7 +97,7 @@ internal static class AnswerRelay
             while (true)
             {
                 idleTimer.CancelAfter(idle);
-                var free = copy.GetMemory(RelayLimits.AnswerHeadBytes);
+                var free = copy.GetMemory(length is null ? RelayLimits.AnswerHeadBytes : 1);
                 var read = await rest.ReadAsync(free, idleTimer.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
