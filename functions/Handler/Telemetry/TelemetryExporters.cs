@@ -20,6 +20,11 @@ namespace Serverless.Handler.Telemetry;
 /// <c>Telemetry__HttpMetrics</c>: ASP.NET Core's and HttpClient's own metrics (<c>http.server.*</c>, <c>http.client.*</c>,
 /// <c>kestrel.*</c>) beside the relay's. Off by default: the GenAI metrics already time every relayed request.
 /// </param>
+/// <param name="RuntimeMetrics">
+/// <c>Telemetry__RuntimeMetrics</c>: the runtime's own (<c>dotnet.gc.*</c>, <c>dotnet.process.*</c>,
+/// <c>dotnet.thread_pool.*</c>): what the collector keeps committed against what is live, the pool's queue. Off by
+/// default; read only when a scrape or export asks.
+/// </param>
 internal sealed record TelemetryExporters(
     string? OtlpEndpoint,
     string? AzureMonitorConnectionString,
@@ -28,7 +33,8 @@ internal sealed record TelemetryExporters(
     string? MetricsKey,
     string? Sampler = null,
     double TracesPerSecond = TelemetryExporters.DefaultTracesPerSecond,
-    bool HttpMetrics = false)
+    bool HttpMetrics = false,
+    bool RuntimeMetrics = false)
 {
     /// <summary>
     /// Every request traced at the rates of a test or a quiet day; under load the spans cost a constant, not a share
@@ -39,6 +45,7 @@ internal sealed record TelemetryExporters(
     public const string SamplerSetting = "OTEL_TRACES_SAMPLER";
     public const string TracesPerSecondSetting = "Telemetry:TracesPerSecond";
     public const string HttpMetricsSetting = "Telemetry:HttpMetrics";
+    public const string RuntimeMetricsSetting = "Telemetry:RuntimeMetrics";
     public const string OtlpEndpointSetting = "OTEL_EXPORTER_OTLP_ENDPOINT";
     public const string AzureMonitorSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
     public const string AzureMonitorAuthenticationSetting = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
@@ -62,7 +69,8 @@ internal sealed record TelemetryExporters(
             metricsKey,
             Setting(configuration, SamplerSetting),
             TracesPerSecondFrom(configuration),
-            configuration.GetValue<bool>(HttpMetricsSetting));
+            configuration.GetValue<bool>(HttpMetricsSetting),
+            configuration.GetValue<bool>(RuntimeMetricsSetting));
     }
 
     private static double TracesPerSecondFrom(IConfiguration configuration)

@@ -79,6 +79,11 @@ internal static class TelemetryPipeline
                 metrics.AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", HttpClient);
             }
 
+            if (exporters.RuntimeMetrics)
+            {
+                metrics.AddMeter("System.Runtime");
+            }
+
             if (exporters.OtlpEndpoint is not null)
             {
                 metrics.AddOtlpExporter();

@@ -42,12 +42,13 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
     }
 
     [Fact]
-    public async Task Scrape_HttpMetricsOnlyWhenAskedFor()
+    public async Task Scrape_HttpAndRuntimeMetricsOnlyWhenAskedFor()
     {
         await using var host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?>
         {
             ["Telemetry:Prometheus"] = "true",
             ["Telemetry:HttpMetrics"] = "true",
+            ["Telemetry:RuntimeMetrics"] = "true",
         });
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Get, "", ct: TestContext.Current.CancellationToken)).Status);
         relay.StartClean();
@@ -62,10 +63,13 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
 
         Assert.Equal(200, withHttp.Status);
         Assert.Contains("http_server_request_duration_seconds_bucket{", withHttp.Body, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^dotnet_process_memory_working_set_bytes(\{[^}]*\})? [1-9]", withHttp.Body);
+        Assert.Contains("dotnet_gc_heap_total_allocated_bytes", withHttp.Body, StringComparison.Ordinal);
         Assert.Equal(200, byDefault.Status);
         Assert.Contains("gen_ai_server_request_duration_seconds", byDefault.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("http_server_request_duration", byDefault.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("http_client_request_duration", byDefault.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("dotnet_", byDefault.Body, StringComparison.Ordinal);
     }
 
     [Fact]
