@@ -144,37 +144,74 @@ internal sealed record UsageTotal
         };
     }
 
-    public static UsageTotal Of(UsageRecord record)
+    /// <summary>The UTC hour a record's row sums it into.</summary>
+    public static DateTimeOffset HourOf(DateTimeOffset timestamp)
     {
-        var utc = record.Timestamp.UtcDateTime;
-        var latency = new LatencyHistogram();
-        latency.Add(record.LatencyMs);
-        var ttfb = new LatencyHistogram();
+        var utc = timestamp.UtcDateTime;
+        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
+    }
+}
+
+/// <summary>
+/// A <see cref="UsageTotal"/> being summed from request records, in place: one per row a batch adds to.
+/// </summary>
+/// <remarks>
+/// NOTE: why not <see cref="UsageTotal.Plus"/> per record. Each total carries two 64-bucket histograms (1 KB), so a new
+/// total per record and another per addition was a tenth of everything the relay allocated under load
+/// (bench/ANALYSIS.md, "Long answers, and what the usage writer allocated").
+/// </remarks>
+internal sealed class UsageSum(DateTimeOffset hour, UsageRecord first)
+{
+    private readonly LatencyHistogram _latency = new();
+    private readonly LatencyHistogram _timeToFirstByte = new();
+    private long _requests;
+    private long _errors;
+    private long _inputTokens;
+    private long _outputTokens;
+    private long _cacheReadTokens;
+    private long _cacheWriteTokens;
+    private long _reasoningTokens;
+    private decimal _costUsd;
+    private long _unpricedRequests;
+
+    public void Add(UsageRecord record)
+    {
+        _requests++;
+        _errors += record.Status >= 400 ? 1 : 0;
+        _inputTokens += record.Usage.InputTokens;
+        _outputTokens += record.Usage.OutputTokens;
+        _cacheReadTokens += record.Usage.CacheReadTokens;
+        _cacheWriteTokens += record.Usage.CacheWriteTokens;
+        _reasoningTokens += record.Usage.ReasoningTokens;
+        _costUsd += record.CostUsd ?? 0;
+        _unpricedRequests += record.Unpriced ? 1 : 0;
+        _latency.Add(record.LatencyMs);
         if (record.TimeToFirstByteMs is { } firstByte)
         {
-            ttfb.Add(firstByte);
+            _timeToFirstByte.Add(firstByte);
         }
-
-        return new UsageTotal
-        {
-            Hour = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero),
-            KeyId = record.KeyId,
-            Owner = record.Owner,
-            Model = record.RequestedModel,
-            AccountId = record.AccountId ?? "",
-            Requests = 1,
-            Errors = record.Status >= 400 ? 1 : 0,
-            InputTokens = record.Usage.InputTokens,
-            OutputTokens = record.Usage.OutputTokens,
-            CacheReadTokens = record.Usage.CacheReadTokens,
-            CacheWriteTokens = record.Usage.CacheWriteTokens,
-            ReasoningTokens = record.Usage.ReasoningTokens,
-            CostUsd = record.CostUsd ?? 0,
-            UnpricedRequests = record.Unpriced ? 1 : 0,
-            Latency = latency,
-            TimeToFirstByte = ttfb,
-        };
     }
+
+    /// <summary>The sum as a total; the sum is done with once this is taken (the total holds its histograms).</summary>
+    public UsageTotal ToTotal() => new()
+    {
+        Hour = hour,
+        KeyId = first.KeyId,
+        Owner = first.Owner,
+        Model = first.RequestedModel,
+        AccountId = first.AccountId ?? "",
+        Requests = _requests,
+        Errors = _errors,
+        InputTokens = _inputTokens,
+        OutputTokens = _outputTokens,
+        CacheReadTokens = _cacheReadTokens,
+        CacheWriteTokens = _cacheWriteTokens,
+        ReasoningTokens = _reasoningTokens,
+        CostUsd = _costUsd,
+        UnpricedRequests = _unpricedRequests,
+        Latency = _latency,
+        TimeToFirstByte = _timeToFirstByte,
+    };
 }
 
 /// <summary>
@@ -194,20 +231,37 @@ internal sealed class UsageTotals(RelayTables tables)
     /// <summary>Sums <paramref name="records"/> per hour, key, model and account and adds each sum to its row.</summary>
     public Task AddAsync(IEnumerable<UsageRecord> records, CancellationToken cancellationToken)
     {
-        var sums = new Dictionary<(string, string), UsageTotal>();
+        var sums = new Dictionary<(string, string), UsageSum>();
         Accumulate(sums, records);
-        return AddAsync(sums.Values, cancellationToken);
+        return AddAsync(sums.Values.Select(static sum => sum.ToTotal()), cancellationToken);
     }
 
     /// <summary>Adds <paramref name="records"/> to the sums held in memory, one per row they will be added to.</summary>
-    public static void Accumulate(Dictionary<(string, string), UsageTotal> sums, IEnumerable<UsageRecord> records)
+    public static void Accumulate(Dictionary<(string, string), UsageSum> sums, IEnumerable<UsageRecord> records)
     {
+        // A batch is mostly one key's requests to one model: the row's keys are encoded again only when they change.
+        UsageRecord? previous = null;
+        var hour = default(DateTimeOffset);
+        var id = (Partition: "", Row: "");
         foreach (var record in records)
         {
-            var total = UsageTotal.Of(record);
-            var id = (PartitionOf(total.Hour), RowKeyOf(total));
-            sums[id] = sums.TryGetValue(id, out var sum) ? sum.Plus(total) : total;
+            if (previous is null || HourChanged(previous, record) || record.KeyId != previous.KeyId || record.RequestedModel != previous.RequestedModel || record.AccountId != previous.AccountId)
+            {
+                hour = UsageTotal.HourOf(record.Timestamp);
+                id = (PartitionOf(hour), RowKeyOf(record.KeyId, record.RequestedModel, record.AccountId ?? ""));
+            }
+
+            previous = record;
+            if (!sums.TryGetValue(id, out var sum))
+            {
+                sums[id] = sum = new UsageSum(hour, record);
+            }
+
+            sum.Add(record);
         }
+
+        static bool HourChanged(UsageRecord before, UsageRecord now) =>
+            before.Timestamp.UtcTicks / TimeSpan.TicksPerHour != now.Timestamp.UtcTicks / TimeSpan.TicksPerHour;
     }
 
     /// <summary>Adds each sum to its row.</summary>
@@ -237,8 +291,10 @@ internal sealed class UsageTotals(RelayTables tables)
         return rows;
     }
 
-    private static string RowKeyOf(UsageTotal total) =>
-        System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(total.KeyId + "\n" + total.Model + "\n" + total.AccountId));
+    private static string RowKeyOf(UsageTotal total) => RowKeyOf(total.KeyId, total.Model, total.AccountId);
+
+    private static string RowKeyOf(string keyId, string model, string accountId) =>
+        System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(keyId + "\n" + model + "\n" + accountId));
 
     private static async Task AddAsync(TableClient table, UsageTotal sum, CancellationToken cancellationToken)
     {

@@ -52,7 +52,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private long _queued; // in the channel and the overflow queue, not yet taken by the loop
 
     // The loop's own (and, once it ended, StopAsync's): totals of written rows not yet added, and when they are due.
-    private readonly Dictionary<(string, string), UsageTotal> _pendingTotals = [];
+    private readonly Dictionary<(string, string), UsageSum> _pendingTotals = [];
     private long _totalsDueAt;
 
     public UsageWriter(RelayTables tables, AuditTrail audit, TimeProvider time, IOptions<UsageWriterOptions> options, RelayMetrics metrics, ILogger<UsageWriter> logger)
@@ -438,7 +438,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             return;
         }
 
-        var sums = _pendingTotals.Values.ToList();
+        var sums = _pendingTotals.Values.Select(static sum => sum.ToTotal()).ToList();
         _pendingTotals.Clear();
         try
         {

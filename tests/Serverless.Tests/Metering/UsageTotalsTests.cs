@@ -37,6 +37,39 @@ public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
     };
 
     [Fact]
+    public void Accumulate_ConsecutiveRecordsChangingOneIdentityPartEach_OneSumPerHourKeyModelAndAccount()
+    {
+        // Each record differs from the one before it in one part only (model, account, key, hour), then repeats an earlier row.
+        UsageRecord[] records =
+        [
+            Record(0, "key_a", Day1),
+            Record(1, "key_a", Day1, model: "m2"),
+            Record(2, "key_a", Day1, model: "m2") with { AccountId = "acct_2" },
+            Record(3, "key_b", Day1, model: "m2") with { AccountId = "acct_2" },
+            Record(4, "key_b", Day1.AddMinutes(1), model: "m2") with { AccountId = "acct_2" },
+            Record(5, "key_a", Day1, status: 500),
+        ];
+        var sums = new Dictionary<(string, string), UsageSum>();
+
+        UsageTotals.Accumulate(sums, records);
+        UsageTotals.Accumulate(sums, [Record(6, "key_a", Day1.AddSeconds(30), cost: null)]);
+
+        var totals = sums.Values.Select(sum => sum.ToTotal()).OrderBy(t => (t.Hour, t.KeyId, t.Model, t.AccountId)).ToList();
+        Assert.Equal(
+            [
+                (Day1.AddMinutes(-59), "key_a", "m", "acct_1", 3L, 1L, 1L),
+                (Day1.AddMinutes(-59), "key_a", "m2", "acct_1", 1L, 0L, 0L),
+                (Day1.AddMinutes(-59), "key_a", "m2", "acct_2", 1L, 0L, 0L),
+                (Day1.AddMinutes(-59), "key_b", "m2", "acct_2", 1L, 0L, 0L),
+                (Day1.AddMinutes(1), "key_b", "m2", "acct_2", 1L, 0L, 0L),
+            ],
+            totals.Select(t => (t.Hour, t.KeyId, t.Model, t.AccountId, t.Requests, t.Errors, t.UnpricedRequests)));
+        var first = totals[0];
+        Assert.Equal((30L, 0.002m, 3L, 3L), (first.InputTokens, first.CostUsd, first.Latency.Count, first.TimeToFirstByte.Count));
+        Assert.Equal(sums.Keys.Select(k => k.Item1).Distinct().Order(StringComparer.Ordinal), ["2030050623", "2030050700"]);
+    }
+
+    [Fact]
     public async Task Writer_TotalsIntervalNotYetDue_RowsWrittenTotalsHeldThenAddedOnceOnStop()
     {
         var ct = TestContext.Current.CancellationToken;
