@@ -1,3 +1,4 @@
+using System.Text;
 using Azure;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Storage.Batches;
@@ -25,7 +26,7 @@ public sealed class UpsertBatchAnswerTests
     [Fact]
     public void EnsureCommitted_EveryOperationSucceeded_Returns()
     {
-        UpsertBatchAnswer.EnsureCommitted(Committed);
+        UpsertBatchAnswer.EnsureCommitted(Encoding.UTF8.GetBytes(Committed));
     }
 
     [Fact]
@@ -33,7 +34,7 @@ public sealed class UpsertBatchAnswerTests
     {
         var body = """{"odata.error":{"code":"PropertyValueTooLarge","message":{"lang":"en-US","value":"7:The property value exceeds the maximum allowed size (64KB).\nRequestId:x\nTime:y"}}}""";
 
-        var refused = Assert.Throws<TableBatchRejectedException>(() => UpsertBatchAnswer.EnsureCommitted(Failed("400 Bad Request", body)));
+        var refused = Assert.Throws<TableBatchRejectedException>(() => UpsertBatchAnswer.EnsureCommitted(Encoding.UTF8.GetBytes(Failed("400 Bad Request", body))));
 
         Assert.Equal(7, refused.FailedIndex);
         Assert.Equal(400, refused.Status);
@@ -46,7 +47,7 @@ public sealed class UpsertBatchAnswerTests
     {
         var body = """{"odata.error":{"code":"ServerBusy","message":{"lang":"en-US","value":"The server is busy."}}}""";
 
-        var refused = Assert.Throws<TableBatchRejectedException>(() => UpsertBatchAnswer.EnsureCommitted(Failed("503 Service Unavailable", body)));
+        var refused = Assert.Throws<TableBatchRejectedException>(() => UpsertBatchAnswer.EnsureCommitted(Encoding.UTF8.GetBytes(Failed("503 Service Unavailable", body))));
 
         Assert.Null(refused.FailedIndex);
         Assert.True(UsageRetry.IsTransient(refused));
@@ -55,7 +56,7 @@ public sealed class UpsertBatchAnswerTests
     [Fact]
     public void EnsureCommitted_ErrorBodyNotOData_StillFailsWithTheStatus()
     {
-        var refused = Assert.Throws<TableBatchRejectedException>(() => UpsertBatchAnswer.EnsureCommitted(Failed("409 Conflict", "<html>no</html>")));
+        var refused = Assert.Throws<TableBatchRejectedException>(() => UpsertBatchAnswer.EnsureCommitted(Encoding.UTF8.GetBytes(Failed("409 Conflict", "<html>no</html>"))));
 
         Assert.Equal(409, refused.Status);
         Assert.Null(refused.FailedIndex);
@@ -64,7 +65,7 @@ public sealed class UpsertBatchAnswerTests
     [Fact]
     public void EnsureCommitted_NoOperationInTheAnswer_FailsForGoodRatherThanRetryingForever()
     {
-        var refused = Assert.Throws<RequestFailedException>(() => UpsertBatchAnswer.EnsureCommitted("--batchresponse_1--\r\n"));
+        var refused = Assert.Throws<RequestFailedException>(() => UpsertBatchAnswer.EnsureCommitted("--batchresponse_1--\r\n"u8));
 
         Assert.False(UsageRetry.IsTransient(refused));
     }

@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Azure;
 
@@ -21,16 +23,18 @@ internal sealed class TableBatchRejectedException(int status, string message, st
 /// </summary>
 internal static class UpsertBatchAnswer
 {
-    private const string StatusLine = "HTTP/1.1 ";
-
     /// <summary>Returns when every operation succeeded; else throws <see cref="TableBatchRejectedException"/>.</summary>
-    public static void EnsureCommitted(string body)
+    /// <remarks>NOTE: read as bytes: the answer of a full batch is tens of KB, and only its status lines matter.</remarks>
+    public static void EnsureCommitted(ReadOnlySpan<byte> body)
     {
+        var statusLine = "HTTP/1.1 "u8;
         var operations = 0;
-        for (var at = body.IndexOf(StatusLine, StringComparison.Ordinal); at >= 0; at = body.IndexOf(StatusLine, at + StatusLine.Length, StringComparison.Ordinal))
+        var at = 0;
+        while (body[at..].IndexOf(statusLine) is var found and >= 0)
         {
-            var codeStart = at + StatusLine.Length;
-            if (codeStart + 3 > body.Length || !int.TryParse(body.AsSpan(codeStart, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+            var codeStart = at + found + statusLine.Length;
+            at = codeStart;
+            if (codeStart + 3 > body.Length || !Utf8Parser.TryParse(body.Slice(codeStart, 3), out int status, out var consumed) || consumed != 3)
             {
                 continue;
             }
@@ -38,7 +42,7 @@ internal static class UpsertBatchAnswer
             operations++;
             if (status is < 200 or >= 300)
             {
-                throw Rejected(status, body, codeStart);
+                throw Rejected(status, Encoding.UTF8.GetString(body[codeStart..]));
             }
         }
 
@@ -50,10 +54,11 @@ internal static class UpsertBatchAnswer
         }
     }
 
-    private static TableBatchRejectedException Rejected(int status, string body, int from)
+    /// <param name="body">The answer from the refused operation's status code on.</param>
+    private static TableBatchRejectedException Rejected(int status, string body)
     {
         // The operation's body follows its headers (a blank line) and runs to the next boundary line.
-        var start = body.IndexOf("\r\n\r\n", from, StringComparison.Ordinal);
+        var start = body.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         var end = start < 0 ? -1 : body.IndexOf("\r\n--", start + 4, StringComparison.Ordinal);
         var json = start < 0 ? "" : body[(start + 4)..(end < 0 ? body.Length : end)];
         string? code = null;

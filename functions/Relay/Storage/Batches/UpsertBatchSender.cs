@@ -95,6 +95,6 @@ internal sealed class UpsertBatchSender
             throw new RequestFailedException(response);
         }
 
-        UpsertBatchAnswer.EnsureCommitted(response.Content.ToString());
+        UpsertBatchAnswer.EnsureCommitted(response.Content.ToMemory().Span);
     }
 }
