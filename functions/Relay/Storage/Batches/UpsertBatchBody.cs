@@ -21,6 +21,8 @@ internal static class UpsertBatchBody
 {
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
+    private const string DateTimeFormat = "yyyy-MM-ddTHH:mm:ss.fffffffZ";
+
     /// <param name="table">The table's address without a query: <c>{service}/{table}</c>.</param>
     public static void Write(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableEntity> entities)
     {
@@ -89,32 +91,32 @@ internal static class UpsertBatchBody
                 json.WriteNumber(name, number);
                 break;
             case long number:
-                Annotate(json, name, "Edm.Int64");
-                json.WriteString(name, number.ToString(CultureInfo.InvariantCulture));
+                Annotate(json, name, "Edm.Int64"u8);
+                json.WriteString(name, Formatted(number, stackalloc byte[20], default));
                 break;
             case double number:
                 // NOTE: NaN and infinities throw here, as they do in the SDK's serializer: the relay never records them.
-                Annotate(json, name, "Edm.Double");
+                Annotate(json, name, "Edm.Double"u8);
                 json.WriteNumber(name, number);
                 break;
             case DateTimeOffset at:
-                Annotate(json, name, "Edm.DateTime");
-                json.WriteString(name, at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
+                Annotate(json, name, "Edm.DateTime"u8);
+                json.WriteString(name, Formatted(at.UtcDateTime, stackalloc byte[28], DateTimeFormat));
                 break;
             case DateTime at:
-                Annotate(json, name, "Edm.DateTime");
-                json.WriteString(name, at.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
+                Annotate(json, name, "Edm.DateTime"u8);
+                json.WriteString(name, Formatted(at.ToUniversalTime(), stackalloc byte[28], DateTimeFormat));
                 break;
             case Guid id:
-                Annotate(json, name, "Edm.Guid");
+                Annotate(json, name, "Edm.Guid"u8);
                 json.WriteString(name, id);
                 break;
             case byte[] bytes:
-                Annotate(json, name, "Edm.Binary");
+                Annotate(json, name, "Edm.Binary"u8);
                 json.WriteBase64String(name, bytes);
                 break;
             case BinaryData data:
-                Annotate(json, name, "Edm.Binary");
+                Annotate(json, name, "Edm.Binary"u8);
                 json.WriteBase64String(name, data.ToMemory().Span);
                 break;
             default:
@@ -122,7 +124,26 @@ internal static class UpsertBatchBody
         }
     }
 
-    private static void Annotate(Utf8JsonWriter json, string name, string type) => json.WriteString(name + "@odata.type", type);
+    /// <summary>Writes <c>{name}@odata.type</c>, the name built in a stack buffer (a string per typed column was 2 % of the relay's allocations).</summary>
+    private static void Annotate(Utf8JsonWriter json, string name, ReadOnlySpan<byte> type)
+    {
+        if (name.Length > 255)
+        {
+            // Longer than any column the service accepts (255 characters): not worth a stack buffer.
+            json.WriteString(name + "@odata.type", type);
+            return;
+        }
+
+        var suffix = "@odata.type"u8;
+        Span<byte> annotation = stackalloc byte[(name.Length * 3) + suffix.Length];
+        var length = Encoding.UTF8.GetBytes(name, annotation);
+        suffix.CopyTo(annotation[length..]);
+        json.WriteString(annotation[..(length + suffix.Length)], type);
+    }
+
+    private static ReadOnlySpan<byte> Formatted<T>(T value, Span<byte> buffer, ReadOnlySpan<char> format)
+        where T : IUtf8SpanFormattable =>
+        value.TryFormat(buffer, out var written, format, CultureInfo.InvariantCulture) ? buffer[..written] : throw new FormatException($"{value} did not fit its column's format.");
 
     private static void Append(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes) => output.Write(bytes);
 
