@@ -5,6 +5,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Secrets;
 using Serverless.Relay.Storage;
+using Serverless.Relay.Storage.Batches;
 
 namespace Serverless.Relay.Audit;
 
@@ -21,6 +22,9 @@ internal sealed record AuditRecord(AuditEntry Entry, byte[]? Request, byte[]? Re
 /// </summary>
 internal sealed class AuditTrail(RelayTables tables, RelayBlobs blobs, SecretProtector protector)
 {
+    /// <summary>The columns <see cref="ToRow"/> sets.</summary>
+    private const int RowColumns = 16;
+
     private const string Scope = "audit/";
 
     /// <summary>Encrypts the bodies and stores them; returns the blob's name for the row.</summary>
@@ -39,7 +43,7 @@ internal sealed class AuditTrail(RelayTables tables, RelayBlobs blobs, SecretPro
         return name;
     }
 
-    public static TableEntity ToEntity(AuditEntry entry) => new(TableRows.SafeKey(entry.KeyId), TableRows.SafeKey(entry.RequestId))
+    public static TableRow ToRow(AuditEntry entry) => new(TableRows.SafeKey(entry.KeyId), TableRows.SafeKey(entry.RequestId), RowColumns)
     {
         ["RequestId"] = entry.RequestId,
         ["KeyId"] = entry.KeyId,

@@ -26,6 +26,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private const int MaxRecordsPerRound = 1_000;
     private const int MaxErrorLength = 500;
 
+    /// <summary>The columns <see cref="ToRow"/> sets.</summary>
+    private const int UsageColumns = 21;
+
     private readonly RelayTables _tables;
     private readonly UsageTotals _totals;
     private readonly TimeProvider _time;
@@ -266,7 +269,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         try
         {
-            foreach (var transaction in Transactions(records.Select(ToEntity)))
+            foreach (var transaction in Transactions(records.Select(ToRow)))
             {
                 await SubmitWithRetryAsync(RelayTables.Usage, transaction);
             }
@@ -299,7 +302,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     /// </summary>
     private async Task WriteAuditAsync(List<UsageRecord> records)
     {
-        List<TableEntity>? rows = null;
+        List<TableRow>? rows = null;
         foreach (var record in records)
         {
             if (record.Audit is not { } facts)
@@ -325,7 +328,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 entry = await SaveBodiesAsync(entry, bodies);
             }
 
-            (rows ??= []).Add(AuditTrail.ToEntity(entry));
+            (rows ??= []).Add(AuditTrail.ToRow(entry));
         }
 
         foreach (var transaction in Transactions(rows ?? []))
@@ -353,11 +356,11 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     }
 
     /// <summary>Groups by partition, then splits into transactions of ≤ 100 with distinct row keys each.</summary>
-    private static IEnumerable<List<TableEntity>> Transactions(IEnumerable<TableEntity> entities)
+    private static IEnumerable<List<TableRow>> Transactions(IEnumerable<TableRow> entities)
     {
         foreach (var partition in entities.GroupBy(e => e.PartitionKey, StringComparer.Ordinal))
         {
-            var open = new List<(List<TableEntity> Entities, HashSet<string> RowKeys)>();
+            var open = new List<(List<TableRow> Entities, HashSet<string> RowKeys)>();
             foreach (var entity in partition)
             {
                 // NOTE: a transaction may not touch one row twice (the same request recorded twice in one ms).
@@ -380,7 +383,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     }
 
     /// <summary>Writes one transaction of <paramref name="table"/>'s rows; the metrics and <see cref="Written"/> count usage rows only.</summary>
-    private async Task SubmitWithRetryAsync(string table, List<TableEntity> entities)
+    private async Task SubmitWithRetryAsync(string table, List<TableRow> entities)
     {
         try
         {
@@ -396,7 +399,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
-    private async ValueTask SubmitAsync(string tableName, List<TableEntity> entities, CancellationToken cancellationToken)
+    private async ValueTask SubmitAsync(string tableName, List<TableRow> entities, CancellationToken cancellationToken)
     {
         var usage = tableName == RelayTables.Usage;
         while (entities.Count > 0)
@@ -452,7 +455,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
     internal static string RowKeyOf(UsageRecord record) => TableRows.TimeOrderedKey(record.Timestamp, record.RequestId);
 
-    internal static TableEntity ToEntity(UsageRecord record) => new(TableRows.SafeKey(record.KeyId), RowKeyOf(record))
+    internal static TableRow ToRow(UsageRecord record) => new(TableRows.SafeKey(record.KeyId), RowKeyOf(record), UsageColumns)
     {
         ["RequestId"] = record.RequestId,
         ["KeyId"] = record.KeyId,

@@ -59,7 +59,7 @@ internal sealed partial class RelayTables
     /// not the SDK's).
     /// </summary>
     /// <exception cref="TableBatchRejectedException">The service refused a row; nothing was written.</exception>
-    public async ValueTask UpsertBatchAsync(string baseName, IReadOnlyList<TableEntity> entities, CancellationToken cancellationToken)
+    public async ValueTask UpsertBatchAsync(string baseName, IReadOnlyList<TableRow> entities, CancellationToken cancellationToken)
     {
         var table = await GetAsync(baseName, cancellationToken).ConfigureAwait(false);
         await _clients.Value.Batches.UpsertAsync(table, entities, cancellationToken).ConfigureAwait(false);

@@ -191,7 +191,7 @@ public sealed class IMJobsTests(AzuriteFixture azurite)
             Facts = new AuditFacts { RequestSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(request)), RequestBytes = request.Length },
         };
         var blob = await trail.SaveBodiesAsync(entry, new AuditBodies(request, "response"u8.ToArray(), false), TestContext.Current.CancellationToken);
-        await host.Table(RelayTables.Audit).UpsertEntityAsync(AuditTrail.ToEntity(entry with { BodiesBlob = blob }), cancellationToken: TestContext.Current.CancellationToken);
+        await host.Table(RelayTables.Audit).UpsertEntityAsync(AuditTrail.ToRow(entry with { BodiesBlob = blob }).ToEntity(), cancellationToken: TestContext.Current.CancellationToken);
         return requestId;
     }
 
@@ -218,14 +218,14 @@ public sealed class IMJobsTests(AzuriteFixture azurite)
     private static async Task WriteUsageAsync(RelayHost host, string keyId, DateTimeOffset at, int count)
     {
         var table = host.Table(RelayTables.Usage);
-        var rows = Enumerable.Range(0, count).Select(i => UsageWriter.ToEntity(new UsageRecord
+        var rows = Enumerable.Range(0, count).Select(i => UsageWriter.ToRow(new UsageRecord
         {
             RequestId = $"req-{at.Ticks}-{i}",
             KeyId = keyId,
             ClientApi = "openai-chat",
             RequestedModel = "m",
             Timestamp = at,
-        })).ToArray();
+        }).ToEntity()).ToArray();
         foreach (var chunk in rows.Chunk(100))
         {
             await table.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), TestContext.Current.CancellationToken);

@@ -29,7 +29,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var table = await _services.GetRequiredService<RelayTables>().GetAsync(RelayTables.Usage, ct).AsTask().WaitAsync(Timeout, ct);
-        var rows = new[] { UsageWriter.ToEntity(Record("req-1")), UsageWriter.ToEntity(Record("req-2")) };
+        var rows = new[] { UsageWriter.ToRow(Record("req-1")).ToEntity(), UsageWriter.ToRow(Record("req-2")).ToEntity() };
         var attempts = 0;
 
         var run = NewRetry(ct).ExecuteAsync(
@@ -70,7 +70,7 @@ public sealed class UsageRetryTests(AzuriteFixture azurite) : IDisposable
         // 12 failed attempts: more than the 8 after which the writer used to drop the batch (about 25 s of outage).
         var ct = TestContext.Current.CancellationToken;
         var table = await _services.GetRequiredService<RelayTables>().GetAsync(RelayTables.Usage, ct).AsTask().WaitAsync(Timeout, ct);
-        var rows = new[] { UsageWriter.ToEntity(Record("req-long-outage")) };
+        var rows = new[] { UsageWriter.ToRow(Record("req-long-outage")).ToEntity() };
         var options = new UsageWriterOptions();
         var attempts = 0;
         var run = new UsageRetry(options, _time, NullLogger.Instance, ct).ExecuteAsync(

@@ -129,7 +129,7 @@ public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
     [Fact]
     public void ToEntity_Record_KeysAndEveryColumn()
     {
-        var entity = UsageWriter.ToEntity(Record(4) with { RequestId = "a/b#c", Error = "upstream said no" });
+        var entity = UsageWriter.ToRow(Record(4) with { RequestId = "a/b#c", Error = "upstream said no" }).ToEntity();
 
         Assert.Equal("key_0000000000000001", entity.PartitionKey);
         Assert.Equal("20300506070809123-a_b_c", entity.RowKey);

@@ -25,7 +25,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
 
     private RelayTables Tables => _services.GetRequiredService<RelayTables>();
 
-    private static TableEntity EveryType(string partition, string row) => new(partition, row)
+    private static TableRow EveryType(string partition, string row) => new(partition, row, 13)
     {
         ["Text"] = "héllo \"quoted\" \u2028 \U0001F600",
         ["Empty"] = "",
@@ -61,7 +61,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
         Timestamp = At.AddMilliseconds(i),
     };
 
-    private static TableEntity Audit(int i) => AuditTrail.ToEntity(new AuditEntry
+    private static TableRow Audit(int i) => AuditTrail.ToRow(new AuditEntry
     {
         RequestId = $"chatcmpl-{i:D4}",
         KeyId = "key_0000000000000001",
@@ -80,10 +80,10 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
     public async Task UpsertBatchAsync_SameEntities_ReadBackAsTheSdkWritesThem(string kind)
     {
         var ct = TestContext.Current.CancellationToken;
-        List<TableEntity> Make(string partition) => kind switch
+        List<TableRow> Make(string partition) => kind switch
         {
             "every-type" => [EveryType(partition, "r1"), EveryType(partition, "it's ü+2%"), EveryType(partition, "r 3")],
-            "usage" => [.. Enumerable.Range(0, 100).Select(i => { var e = UsageWriter.ToEntity(Usage(i)); e.PartitionKey = partition; return e; })],
+            "usage" => [.. Enumerable.Range(0, 100).Select(i => { var e = UsageWriter.ToRow(Usage(i)); e.PartitionKey = partition; return e; })],
             _ => [.. Enumerable.Range(0, 5).Select(i => { var e = Audit(i); e.PartitionKey = partition; return e; })],
         };
 
@@ -91,7 +91,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
         var sdks = Make("sdks");
         await Tables.UpsertBatchAsync(RelayTables.Usage, ours, ct);
         var table = await Tables.GetAsync(RelayTables.Usage, ct);
-        await table.SubmitTransactionAsync(sdks.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), ct);
+        await table.SubmitTransactionAsync(sdks.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.ToEntity())), ct);
 
         var read = await ReadAsync(table, ct);
         Assert.Equal(ours.Count, read.Count(e => e.PartitionKey == "ours"));
@@ -107,8 +107,8 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
     public async Task UpsertBatchAsync_RowExists_ReplacesItWhole()
     {
         var ct = TestContext.Current.CancellationToken;
-        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableEntity("p", "r") { ["Old"] = "x", ["Kept"] = 1 }], ct);
-        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableEntity("p", "r") { ["Kept"] = 2 }], ct);
+        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 2) { ["Old"] = "x", ["Kept"] = 1 }], ct);
+        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 1) { ["Kept"] = 2 }], ct);
 
         var row = (await ReadAsync(await Tables.GetAsync(RelayTables.Usage, ct), ct)).Single();
         Assert.Equal(2, row.GetInt32("Kept"));
@@ -119,8 +119,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
     public async Task UpsertBatchAsync_ServiceRefusesOneRow_NamesItAndWritesNothing()
     {
         var ct = TestContext.Current.CancellationToken;
-        var rows = Enumerable.Range(0, 5).Select(i => new TableEntity("p", $"r{i}") { ["Value"] = i }).ToList();
-        rows[3]["Value"] = new string('x', 40_000); // over the service's 64 KiB per property
+        var rows = Enumerable.Range(0, 5).Select(i => new TableRow("p", $"r{i}", 1) { ["Value"] = i == 3 ? new string('x', 40_000) : i }).ToList(); // row 3: over the service's 64 KiB per property
 
         var refused = await Assert.ThrowsAsync<TableBatchRejectedException>(() => Tables.UpsertBatchAsync(RelayTables.Usage, rows, ct).AsTask());
 
@@ -141,7 +140,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
 
         // The table is created through a correctly signed client first, so only the batch's own signature is wrong.
         await new TableServiceClient(good).GetTableClient(tables.NameOf(RelayTables.Usage)).CreateIfNotExistsAsync(ct);
-        var refused = await Assert.ThrowsAnyAsync<RequestFailedException>(() => tables.UpsertBatchAsync(RelayTables.Usage, [new TableEntity("p", "r") { ["V"] = 1 }], ct).AsTask());
+        var refused = await Assert.ThrowsAnyAsync<RequestFailedException>(() => tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 1) { ["V"] = 1 }], ct).AsTask());
 
         Assert.Equal(403, refused.Status);
     }
@@ -157,7 +156,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
         using var services = StorageTestKit.Services(settings);
         var tables = services.GetRequiredService<RelayTables>();
 
-        await tables.UpsertBatchAsync(RelayTables.Usage, [new TableEntity("p", "r1") { ["V"] = 1 }, new TableEntity("p", "r2") { ["V"] = 2 }], ct);
+        await tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r1", 1) { ["V"] = 1 }, new TableRow("p", "r2", 1) { ["V"] = 2 }], ct);
 
         var rows = await ReadAsync(await tables.GetAsync(RelayTables.Usage, ct), ct);
         Assert.Equal([1, 2], rows.Select(r => r.GetInt32("V")!.Value).Order());

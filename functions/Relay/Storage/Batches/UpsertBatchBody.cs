@@ -24,7 +24,7 @@ internal static class UpsertBatchBody
     private const string DateTimeFormat = "yyyy-MM-ddTHH:mm:ss.fffffffZ";
 
     /// <param name="table">The table's address without a query: <c>{service}/{table}</c>.</param>
-    public static void Write(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableEntity> entities)
+    public static void Write(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableRow> entities)
     {
         Append(output, "--"u8);
         Append(output, batchBoundary);
@@ -60,18 +60,15 @@ internal static class UpsertBatchBody
     // NOTE: a quote in a key is doubled inside the OData literal, then the whole key is percent-encoded, as the SDK does.
     private static string KeyInUrl(string key) => Uri.EscapeDataString(key.Replace("'", "''", StringComparison.Ordinal));
 
-    private static void WriteEntity(Utf8JsonWriter json, TableEntity entity)
+    private static void WriteEntity(Utf8JsonWriter json, TableRow row)
     {
         json.WriteStartObject();
-        foreach (var (name, value) in entity)
+        foreach (var (name, value) in row.Columns)
         {
-            // The ETag and the service's own Timestamp are not columns a write sets.
-            if (value is null || name is "odata.etag" || name == "Timestamp")
+            if (value is not null)
             {
-                continue;
+                WriteProperty(json, name, value);
             }
-
-            WriteProperty(json, name, value);
         }
 
         json.WriteEndObject();

@@ -67,7 +67,7 @@ internal sealed class UpsertBatchSender
     /// <summary>Upserts <paramref name="entities"/> (one partition, distinct row keys, at most 100) into <paramref name="table"/> as one transaction.</summary>
     /// <exception cref="TableBatchRejectedException">The service refused a row; nothing of the batch was written.</exception>
     /// <exception cref="RequestFailedException">The service refused the request itself (auth, table missing, busy).</exception>
-    public async ValueTask UpsertAsync(TableClient table, IReadOnlyList<TableEntity> entities, CancellationToken cancellationToken)
+    public async ValueTask UpsertAsync(TableClient table, IReadOnlyList<TableRow> entities, CancellationToken cancellationToken)
     {
         var tableUri = table.Uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         var batchUri = tableUri[..(tableUri.LastIndexOf('/') + 1)] + "$batch" + (_sas is null ? "" : "?" + _sas);
