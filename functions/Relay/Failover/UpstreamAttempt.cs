@@ -6,8 +6,8 @@ namespace Serverless.Relay.Failover;
 
 /// <summary>
 /// One call to one account, as a value: answered (a 2xx with its response, and for a non-streamed call its body, whole
-/// or, for a long same-format answer, its head), refused (an upstream status with its error body), or broken (no answer: connect failure, reset, timeout).
-/// Owns the response and the account slot until disposed.
+/// or, for a long same-format answer, its head), refused (an upstream status with its error body), or broken (no
+/// answer: connect failure, reset, timeout). Owns the response and the account slot until disposed.
 /// </summary>
 internal sealed class UpstreamAttempt : IDisposable
 {
@@ -26,7 +26,9 @@ internal sealed class UpstreamAttempt : IDisposable
     /// <summary>The 2xx response (headers read); null unless <see cref="Succeeded"/>.</summary>
     public HttpResponseMessage? Response { get; private init; }
 
-    /// <summary>A non-streamed answer's body (or its head, when <see cref="BodyRest"/> is set), or a refusal's (bounded) error body.</summary>
+    /// <summary>
+    /// A non-streamed answer's body (or its head, when <see cref="BodyRest"/> is set), or a refusal's (bounded) error body.
+    /// </summary>
     public ReadOnlyMemory<byte> Body => _answer?.WrittenMemory ?? _refusal;
 
     /// <summary>

@@ -245,9 +245,10 @@ internal sealed class UsageTotals(RelayTables tables)
         var id = (Partition: "", Row: "");
         foreach (var record in records)
         {
-            if (previous is null || HourChanged(previous, record) || record.KeyId != previous.KeyId || record.RequestedModel != previous.RequestedModel || record.AccountId != previous.AccountId)
+            var recordHour = UsageTotal.HourOf(record.Timestamp);
+            if (previous is null || recordHour != hour || record.KeyId != previous.KeyId || record.RequestedModel != previous.RequestedModel || record.AccountId != previous.AccountId)
             {
-                hour = UsageTotal.HourOf(record.Timestamp);
+                hour = recordHour;
                 id = (PartitionOf(hour), RowKeyOf(record.KeyId, record.RequestedModel, record.AccountId ?? ""));
             }
 
@@ -259,9 +260,6 @@ internal sealed class UsageTotals(RelayTables tables)
 
             sum.Add(record);
         }
-
-        static bool HourChanged(UsageRecord before, UsageRecord now) =>
-            before.Timestamp.UtcTicks / TimeSpan.TicksPerHour != now.Timestamp.UtcTicks / TimeSpan.TicksPerHour;
     }
 
     /// <summary>Adds each sum to its row.</summary>

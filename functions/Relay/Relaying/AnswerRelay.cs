@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Serverless.Relay.Accounts;
-using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
@@ -15,9 +14,6 @@ namespace Serverless.Relay.Relaying;
 /// </summary>
 internal static class AnswerRelay
 {
-    /// <summary>An announced length is trusted this far for the metering copy's first buffer.</summary>
-    private const int MaxAnnouncedBytes = 64 * 1024 * 1024;
-
     /// <returns>
     /// No error when the answer was written. Otherwise either nothing was written (the answer could not be read) or the
     /// answer broke off after its first byte: then the output has been cut and the end says how to mark the account.
@@ -82,8 +78,7 @@ internal static class AnswerRelay
         var head = attempt.Body;
         var length = attempt.Response!.Content.Headers.ContentLength;
 
-        // Sized for the announced length (and the read that finds the end), so the copy is not grown by doubling.
-        using var copy = new PooledBufferWriter(length is { } known ? (int)Math.Min(known, MaxAnnouncedBytes) + 1 : head.Length * 4);
+        using var copy = AnswerBody.Buffer(length, long.MaxValue);
         copy.Write(head.Span);
         trace.FirstByteSent();
         output.Start(attempt.Status, attempt.ContentType ?? "application/json", length, stream: false);
@@ -97,15 +92,13 @@ internal static class AnswerRelay
             while (true)
             {
                 idleTimer.CancelAfter(idle);
-                var free = copy.GetMemory(length is null ? RelayLimits.AnswerHeadBytes : 1);
-                var read = await rest.ReadAsync(free, idleTimer.Token).ConfigureAwait(false);
-                if (read == 0)
+                var from = copy.WrittenMemory.Length;
+                if (await AnswerBody.ReadNextAsync(rest, copy, length, idleTimer.Token).ConfigureAwait(false) == 0)
                 {
                     break;
                 }
 
-                output.Body.Write(free.Span[..read]);
-                copy.Advance(read);
+                output.Body.Write(copy.WrittenMemory.Span[from..]);
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
-using Serverless.Relay.Buffers;
 using Serverless.Relay.Failover;
 using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
@@ -18,12 +17,6 @@ namespace Serverless.Relay.Relaying;
 /// </summary>
 internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp http, IOptions<FailoverOptions> failoverOptions, TimeProvider time, ILogger<UpstreamSender> logger)
 {
-    /// <summary>Free space asked of the buffer before each read of an answer.</summary>
-    private const int ReadChunkBytes = 16 * 1024;
-
-    /// <summary>An announced length is trusted this far for the first buffer; beyond it the buffer grows as bytes come.</summary>
-    private const int MaxInitialBytes = 1024 * 1024;
-
     public async ValueTask<UpstreamAttempt> SendAsync(RelayRequest request, UpstreamOperation operation, Candidate candidate, CancellationToken attemptToken, CancellationToken clientAborted)
     {
         // :: Step 1 Credentials: a token near expiry is refreshed first (once per account, across instances); failing that, next account.
@@ -69,11 +62,11 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
             // A translated answer is parsed whole; a same-format one is relayed as bytes, so only its head is read here.
             var limit = call.Passthrough && operation == UpstreamOperation.Chat ? RelayLimits.AnswerHeadBytes : long.MaxValue;
             var length = response.Content.Headers.ContentLength;
-            var body = new PooledBufferWriter(length is { } known ? (int)Math.Min(Math.Min(known, limit), MaxInitialBytes) + 1 : ReadChunkBytes);
+            var body = AnswerBody.Buffer(length, limit);
             try
             {
                 var stream = await response.Content.ReadAsStreamAsync(attemptToken).ConfigureAwait(false);
-                var whole = await ReadAsync(stream, body, length, limit, attemptToken).ConfigureAwait(false);
+                var whole = await AnswerBody.ReadAsync(stream, body, length, limit, attemptToken).ConfigureAwait(false);
                 return Stamp(UpstreamAttempt.Answered(candidate, response, body, whole ? null : stream), call);
             }
             catch
@@ -113,25 +106,6 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
         attempt.UpstreamFormat = call.Format;
         attempt.Passthrough = call.Passthrough;
         return attempt;
-    }
-
-    /// <summary>Reads into <paramref name="into"/> until the body ends (true) or holds <paramref name="limit"/> bytes or more (false).</summary>
-    /// <param name="length">The announced length: the buffer is sized for it, and one byte more for the read that finds the end.</param>
-    private static async ValueTask<bool> ReadAsync(Stream body, PooledBufferWriter into, long? length, long limit, CancellationToken cancellationToken)
-    {
-        while (into.WrittenMemory.Length < limit)
-        {
-            var want = length is { } known ? (int)Math.Clamp(known - into.WrittenMemory.Length, 1, ReadChunkBytes) : ReadChunkBytes;
-            var read = await body.ReadAsync(into.GetMemory(want), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return true;
-            }
-
-            into.Advance(read);
-        }
-
-        return false;
     }
 
     private static async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
