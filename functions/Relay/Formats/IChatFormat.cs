@@ -20,6 +20,18 @@ internal interface IChatFormat
     /// <param name="stream">Set when the URL chose streaming (Gemini <c>:streamGenerateContent</c>); body-driven formats ignore it.</param>
     Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream);
 
+    /// <summary>
+    /// Reads only the request's <see cref="RequestHead"/>, with the checks every request of this format must pass, and
+    /// builds nothing else: what a same-format relay needs. <see cref="ReadRequest"/> reads the head the same way first.
+    /// </summary>
+    Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream);
+
+    /// <summary>
+    /// Hands <paramref name="to"/> the text that identifies the conversation (the system prompt, then the first user
+    /// message), read in place from a body whose head has been read: a sticky session's id when the client names none.
+    /// </summary>
+    void ReadConversationStart(JsonElement body, IConversationStart to);
+
     /// <summary>Writes a complete answer in this format.</summary>
     void WriteResponse(ChatResponse response, Utf8JsonWriter writer);
 

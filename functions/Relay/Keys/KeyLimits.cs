@@ -71,6 +71,23 @@ internal sealed record KeyLimits
 
     public bool IsEmpty => Rules.Count == 0;
 
+    /// <summary>Some rule counts tokens up front, so the limiter must estimate the prompt's (see <c>KeyLimiter</c>).</summary>
+    public bool CountsPromptTokens
+    {
+        get
+        {
+            foreach (var rule in Rules)
+            {
+                if (rule.Metric is LimitMetric.Tokens or LimitMetric.InputTokens)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     public static string FieldNameOf(LimitMetric metric, LimitWindow window)
     {
         foreach (var (field, m, w) in Fields)

@@ -67,7 +67,11 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     /// Admits the request or refuses it. Completes synchronously when this instance's leases cover it (the common case).
     /// Dispose the lease when the request ends.
     /// </summary>
-    public ValueTask<KeyLease> AcquireAsync(ClientKey key, ChatRequest request, CancellationToken cancellationToken)
+    /// <param name="prompt">
+    /// The canonical request, whose tokens are estimated when the key's limits count them
+    /// (<see cref="KeyLimits.CountsPromptTokens"/>); null for any other key, so a same-format relay need not read it.
+    /// </param>
+    public ValueTask<KeyLease> AcquireAsync(ClientKey key, ChatRequest? prompt, CancellationToken cancellationToken)
     {
         var rules = key.Limits.Rules;
         if (rules.Count == 0)
@@ -85,7 +89,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             long amount = 1;
             if (rule.Metric is LimitMetric.Tokens or LimitMetric.InputTokens)
             {
-                estimate ??= Math.Max(1, _estimator.Value.Count(request));
+                estimate ??= Math.Max(1, _estimator.Value.Count(prompt ?? throw new ArgumentNullException(nameof(prompt), "This key's limits count prompt tokens.")));
                 amount = estimate.Value;
                 if (amount > rule.Amount)
                 {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
 using Serverless.Relay.Audit;
+using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
@@ -36,7 +37,7 @@ internal sealed partial class RelayForwarder(
     {
         // Everything written to the client passes the audit's digest on its way.
         using var output = AuditedOutput.Start(request, clientOutput, auditOptions.Value.MaxBodyBytes);
-        var trace = new UsageTrace(request.Api, request.Key, time, telemetry) { RequestedModel = request.Chat.Model, Stream = request.Chat.Stream };
+        var trace = new UsageTrace(request.Api, request.Key, time, telemetry) { RequestedModel = request.Head.Model, Stream = request.Head.Stream };
         Identify(trace, output);
         RelayOutcome outcome;
         try
@@ -88,16 +89,30 @@ internal sealed partial class RelayForwarder(
     private async Task<RelayOutcome> ForwardAsync(RelayRequest request, AuditedOutput output, UsageTrace trace, CancellationToken clientAborted)
     {
         var api = request.Api;
-        var chat = request.Chat;
+        var head = request.Head;
 
         // :: Step 1 Permission: the key may use this model.
-        if (!request.Key.AllowsModel(chat.Model))
+        if (!request.Key.AllowsModel(head.Model))
         {
-            return Refused(new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{chat.Model}'.", "model"));
+            return Refused(new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{head.Model}'.", "model"));
         }
 
-        // :: Step 2 Limits: the lease holds a concurrency slot and reserved tokens until the row is recorded.
-        trace.Lease = await limiter.AcquireAsync(request.Key, chat, clientAborted).ConfigureAwait(false);
+        // :: Step 2 Limits: the lease holds a concurrency slot and reserved tokens until the row is recorded. Only here
+        // and before a translation is the whole request read (ReadChat): a same-format relay of any other request
+        // forwards the client's bytes having read their head (and, for a session, their conversation's start) alone.
+        ChatRequest? prompt = null;
+        if (request.Key.Limits.CountsPromptTokens)
+        {
+            var read = request.ReadChat();
+            if (read.Value is null)
+            {
+                return Refused(read.Error!);
+            }
+
+            prompt = read.Value;
+        }
+
+        trace.Lease = await limiter.AcquireAsync(request.Key, prompt, clientAborted).ConfigureAwait(false);
         output.WriteLimitHeaders(trace.Lease, api.Format.Format);
         if (!trace.Lease.IsAcquired)
         {
@@ -106,15 +121,26 @@ internal sealed partial class RelayForwarder(
 
         // :: Step 3 Schedule: a conversation keeps its account while that account is available (upstream prompt caches keep hitting).
         SessionBinding? session = null;
-        if (sessions.Enabled && SessionKey.Of(request.Key.Id, chat, request.SessionHint) is { } sessionKey)
+        if (sessions.Enabled)
         {
-            session = await sessions.ResolveAsync(sessionKey, clientAborted).ConfigureAwait(false);
+            var id = SessionKey.Named(head, request.SessionHint)
+                ?? (request.Json is { } json ? SessionKey.Derived(api.Format, json) : SessionKey.Derived(request.Chat));
+            if (id is not null)
+            {
+                session = await sessions.ResolveAsync(SessionKey.Of(request.Key.Id, head.Model, id), clientAborted).ConfigureAwait(false);
+            }
         }
 
-        var plan = await scheduler.PlanAsync(chat.Model, session?.AccountId, clientAborted).ConfigureAwait(false);
+        var plan = await scheduler.PlanAsync(head.Model, session?.AccountId, clientAborted).ConfigureAwait(false);
         if (plan.Matched == 0)
         {
-            return Refused(new RelayError(ErrorKind.NotFound, $"The model '{chat.Model}' does not exist or is not served by this relay.", "model"));
+            return Refused(new RelayError(ErrorKind.NotFound, $"The model '{head.Model}' does not exist or is not served by this relay.", "model"));
+        }
+
+        // A body that does not read is refused before any upstream is tried, not failed over.
+        if (UpstreamCall.AnyTranslates(request, plan.Candidates) && request.ReadChat() is { Value: null } untranslatable)
+        {
+            return Refused(untranslatable.Error!);
         }
 
         // :: Step 4 Call the upstream, failing over to the next candidate until the first byte (the executor marks every
@@ -135,7 +161,7 @@ internal sealed partial class RelayForwarder(
             if (last is null)
             {
                 // Accounts match, but none could even be tried: all cooling down, circuit-open, disabled or at their cap.
-                return await FailAsync(RelayOutcomeKind.Refused, result.DeadlineReached ?? plan.NothingAvailable(chat.Model)).ConfigureAwait(false);
+                return await FailAsync(RelayOutcomeKind.Refused, result.DeadlineReached ?? plan.NothingAvailable(head.Model)).ConfigureAwait(false);
             }
 
             trace.Account = last.Candidate.Account;
@@ -164,7 +190,7 @@ internal sealed partial class RelayForwarder(
                 sessions.Bind(session, success.Candidate.Account.Id);
             }
 
-            var end = chat.Stream
+            var end = head.Stream
                 ? await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, heartbeat, clientAborted).ConfigureAwait(false)
                 : await AnswerRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, clientAborted).ConfigureAwait(false);
             if (end.Error is not { } failure)

@@ -32,7 +32,7 @@ internal sealed class RelayInProcess(RelayForwarder forwarder, TimeProvider time
 
         // :: Step 3 Read the answer's text back in the format it was written in.
         var format = request.Api.Format;
-        var text = request.Chat.Stream
+        var text = request.Head.Stream
             ? await StreamTextAsync(format, output.Written, cancellationToken).ConfigureAwait(false)
             : AnswerText(format, output.Written);
         return new RelayResult(outcome, text);

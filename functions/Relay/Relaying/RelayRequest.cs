@@ -8,9 +8,9 @@ namespace Serverless.Relay.Relaying;
 
 /// <summary>
 /// One request to relay, built once before anything is sent: who asks (<see cref="Key"/>), through which client API,
-/// what (the canonical <see cref="Chat"/> and, from an HTTP client, the raw <see cref="Body"/> for a same-format
-/// passthrough), and the few client hints the relay honours (stream framing, session id, forwarded headers).
-/// Built from HTTP by <see cref="RelayRequestReader"/>, or in code with <see cref="Create"/>.
+/// what (its <see cref="Head"/>, the canonical request behind <see cref="ReadChat"/> and, from an HTTP client, the raw
+/// <see cref="Body"/> for a same-format passthrough), and the few client hints the relay honours (stream framing,
+/// session id, forwarded headers). Built from HTTP by <see cref="RelayRequestReader"/>, or in code with <see cref="Create"/>.
 /// </summary>
 /// <remarks>
 /// Owns the client's body and the document parsed from it: the document reads the body's pooled buffer in place and
@@ -21,12 +21,17 @@ internal sealed class RelayRequest : IDisposable
 {
     private readonly RequestBody? _body;
     private readonly JsonDocument? _document;
+    private readonly RouteHints _hints;
+    private Result<ChatRequest>? _chat;
 
-    internal RelayRequest(ClientKey key, ClientApi api, ChatRequest chat, RequestBody? body, JsonDocument? document)
+    /// <param name="chat">The canonical request when it was read up front; else it is read from <paramref name="document"/> on first use.</param>
+    internal RelayRequest(ClientKey key, ClientApi api, RequestHead head, Result<ChatRequest>? chat, RouteHints hints, RequestBody? body, JsonDocument? document)
     {
         Key = key;
         Api = api;
-        Chat = chat;
+        Head = head;
+        _chat = chat;
+        _hints = hints;
         _body = body;
         _document = document;
     }
@@ -35,7 +40,29 @@ internal sealed class RelayRequest : IDisposable
 
     public ClientApi Api { get; }
 
-    public ChatRequest Chat { get; }
+    /// <summary>What the relay needs of every request: model, stream flags, user.</summary>
+    public RequestHead Head { get; }
+
+    /// <summary>
+    /// The canonical request, read from the body on first call (then kept): a translation or a token estimate needs
+    /// it; a same-format relay of a key without token limits never does. A body that does not read as one is the error
+    /// to answer.
+    /// </summary>
+    public Result<ChatRequest> ReadChat() =>
+        _chat ??= Api.Format.ReadRequest(_document!.RootElement, _hints.Model, _hints.Stream);
+
+    /// <summary>The canonical request, once <see cref="ReadChat"/> has succeeded.</summary>
+    public ChatRequest Chat => ReadChat().Value ?? throw new InvalidOperationException("The request's body did not read as a canonical request; ReadChat's error is the answer.");
+
+    /// <summary>
+    /// The canonical request, or one made of the head alone when the body does not read as one (a same-format upstream
+    /// accepted what the relay's reader would not): enough for what only describes the request, such as the error
+    /// event that ends a relayed stream.
+    /// </summary>
+    public ChatRequest ChatOrHead() => ReadChat().Value ?? Head.ToBareChat();
+
+    /// <summary>The client's body as parsed JSON, read in place; null for a request built in code.</summary>
+    public JsonElement? Json => _document?.RootElement;
 
     /// <summary>The client's bytes as they came; empty for a request built in code (which is then always translated).</summary>
     public ReadOnlyMemory<byte> Body => _body?.Memory ?? default;
@@ -66,7 +93,7 @@ internal sealed class RelayRequest : IDisposable
     /// <param name="audit">What the audit trail keeps beyond the key's own setting.</param>
     /// <param name="clientAddress">Who the audit row names as the client.</param>
     public static RelayRequest Create(ClientKey key, ChatRequest chat, ClientApi? api = null, string? sessionId = null, AuditMode audit = AuditMode.Hashes, string? clientAddress = null) =>
-        new(key, api ?? ClientApis.InProcess, chat, default, null)
+        new(key, api ?? ClientApis.InProcess, RequestHead.Of(chat), chat, RouteHints.None, null, null)
         {
             SessionHint = sessionId is null ? null : "h:" + sessionId,
             Audit = audit,

@@ -15,7 +15,7 @@ internal readonly record struct RequestRead(ClientKey? Key, RelayRequest? Reques
 
 /// <summary>
 /// Builds a <see cref="RelayRequest"/> from HTTP, in one step: authenticate the key, read the body, parse the JSON and
-/// read it in the client API's format. Every failure is a value.
+/// read its head in the client API's format. Every failure is a value.
 /// </summary>
 /// <remarks>
 /// The body is held from here on: every failure below disposes it, and a built request owns it (see
@@ -50,10 +50,21 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator, InFl
             return new RequestRead(key, null, RelayError.Invalid($"Request body is not valid JSON: {e.Message}"));
         }
 
-        Result<ChatRequest> parsed;
+        // Only the head is read here unless the caller reads the canonical request its own way (token counting): the
+        // rest is read when something needs it (RelayRequest.ReadChat), and a same-format relay may never.
+        Result<RequestHead> head;
+        Result<ChatRequest>? parsed = null;
         try
         {
-            parsed = read is null ? api.Format.ReadRequest(document.RootElement, hints.Model, hints.Stream) : read(document.RootElement, hints);
+            if (read is null)
+            {
+                head = api.Format.ReadHead(document.RootElement, hints.Model, hints.Stream);
+            }
+            else
+            {
+                parsed = read(document.RootElement, hints);
+                head = parsed.Value.Value is { } chat ? RequestHead.Of(chat) : parsed.Value.Error!;
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -68,14 +79,14 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator, InFl
             throw;
         }
 
-        if (!parsed.IsSuccess)
+        if (!head.IsSuccess)
         {
             document.Dispose();
             body.Dispose();
-            return new RequestRead(key, null, parsed.Error);
+            return new RequestRead(key, null, head.Error);
         }
 
-        var request = new RelayRequest(key, api, parsed.Value!, body, document)
+        var request = new RelayRequest(key, api, head.Value!, parsed, hints, body, document)
         {
             Framing = hints.Framing,
             SessionHint = SessionKey.ClientHint(context.Request.Headers, document.RootElement),

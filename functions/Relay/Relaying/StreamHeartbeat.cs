@@ -44,7 +44,7 @@ internal sealed class StreamHeartbeat : IAsyncDisposable
 
     /// <summary>Starts beating for a streamed request to a client over the network; null when there is nothing to keep alive.</summary>
     public static StreamHeartbeat? Start(RelayRequest request, IRelayOutput output, TimeSpan interval, TimeProvider time, CancellationToken clientAborted) =>
-        request.Chat.Stream && output.NeedsKeepAlive ? new StreamHeartbeat(output, request, interval, time, clientAborted) : null;
+        request.Head.Stream && output.NeedsKeepAlive ? new StreamHeartbeat(output, request, interval, time, clientAborted) : null;
 
     /// <summary>Stops the beats and waits for one in progress; the output is the caller's again. Idempotent.</summary>
     public ValueTask StopAsync()

@@ -114,7 +114,7 @@ internal static class StreamRelay
         // After the first byte there is no status code left to set: the stream ends with an error event in the client's
         // format. A passthrough stream has no encoder of its own; the format continues what the upstream sent (e.g. the
         // Responses API's sequence_number) rather than starting a new stream.
-        (encoder ?? api.Format.CreateStreamEncoderAfter(decoder, request.Chat)).WriteError(failure, body);
+        (encoder ?? api.Format.CreateStreamEncoderAfter(decoder, request.ChatOrHead())).WriteError(failure, body);
         array?.Complete();
         trace.FirstByteSent();
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
@@ -143,7 +143,7 @@ internal static class StreamRelay
     public static async ValueTask WriteErrorAsync(RelayRequest request, IRelayOutput output, RelayError error, CancellationToken clientAborted)
     {
         var array = request.Framing == StreamFraming.JsonArray ? new JsonArrayFraming(output.Body) : null;
-        request.Api.Format.CreateStreamEncoder(request.Chat).WriteError(error, array is null ? output.Body : array);
+        request.Api.Format.CreateStreamEncoder(request.ChatOrHead()).WriteError(error, array is null ? output.Body : array);
         array?.Complete();
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
     }

@@ -49,7 +49,7 @@ internal sealed partial class TokenCounter(RelayRequestReader reader, AccountSch
     private async Task<RelayOutcome> CountAsync(RelayRequest request, HttpRelayOutput output, Action<Utf8JsonWriter, int> writeCount, CancellationToken clientAborted)
     {
         var api = request.Api;
-        var model = request.Chat.Model;
+        var model = request.Head.Model;
 
         // :: Step 2 Permission and candidates: accounts that can count natively, in the scheduler's order.
         if (!request.Key.AllowsModel(model))

@@ -57,21 +57,44 @@ internal sealed class UpstreamCall : IDisposable
         }
         else
         {
-            endpoint = provider.ChatEndpoint(account, format, upstreamModel, request.Chat.Stream);
+            endpoint = provider.ChatEndpoint(account, format, upstreamModel, request.Head.Stream);
         }
 
-        // A request built in code has no bytes to pass through: it is written in the upstream's format like any translation.
-        IUpstreamTransform transform = passthrough && !request.Body.IsEmpty ? PassthroughTransform.Instance : TranslatingTransform.Instance;
+        IUpstreamTransform transform = Translates(request, format) ? TranslatingTransform.Instance : PassthroughTransform.Instance;
         var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = transform.CreateContent(request, format, upstreamModel) };
         provider.ForwardClientHeaders(message, request.ClientHeaders);
         provider.Authorize(message, account);
-        if (operation == UpstreamOperation.Chat && request.Chat.Stream)
+        if (operation == UpstreamOperation.Chat && request.Head.Stream)
         {
             message.Headers.Accept.ParseAdd("text/event-stream");
         }
 
         return new UpstreamCall(provider, format, passthrough, message);
     }
+
+    /// <summary>
+    /// Whether a chat call to any of <paramref name="candidates"/> is written from the canonical request rather than
+    /// forwarding the client's bytes, so the request must be read whole before any of them is tried.
+    /// </summary>
+    public static bool AnyTranslates(RelayRequest request, IReadOnlyList<Candidate> candidates)
+    {
+        foreach (var candidate in candidates)
+        {
+            if (Translates(request, ProviderRegistry.For(candidate.Account.Provider).UpstreamFormat(request.Api.Format.Format)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The upstream speaks another format, or the request was built in code and has no bytes to pass through: the
+    /// call's body is written from the canonical request.
+    /// </summary>
+    private static bool Translates(RelayRequest request, IChatFormat upstreamFormat) =>
+        upstreamFormat.Format != request.Api.Format.Format || request.Body.IsEmpty;
 
     /// <summary>Whether a token count for <paramref name="api"/> can be asked of <paramref name="candidate"/>'s upstream.</summary>
     public static bool CountsNatively(ClientApi api, Candidate candidate)

@@ -54,7 +54,7 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
                 }
             }
 
-            if (operation == UpstreamOperation.Chat && request.Chat.Stream)
+            if (operation == UpstreamOperation.Chat && request.Head.Stream)
             {
                 return Stamp(UpstreamAttempt.Answered(candidate, response), call);
             }

@@ -28,11 +28,11 @@ internal sealed class PassthroughTransform : IUpstreamTransform
     public HttpContent CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel)
     {
         var format = upstreamFormat.Format;
-        var chat = request.Chat;
+        var head = request.Head;
 
         // Gemini carries the model in the URL, never in the body.
-        var renameModel = format != WireFormat.Gemini && !string.Equals(upstreamModel, chat.Model, StringComparison.Ordinal);
-        var addUsage = format == WireFormat.OpenAIChat && chat.Stream && !chat.StreamUsage;
+        var renameModel = format != WireFormat.Gemini && !string.Equals(upstreamModel, head.Model, StringComparison.Ordinal);
+        var addUsage = format == WireFormat.OpenAIChat && head.Stream && !head.StreamUsage;
         if (!renameModel && !addUsage)
         {
             return new ReadOnlyMemoryContent(request.Body) { Headers = { ContentType = Json } };
@@ -44,7 +44,7 @@ internal sealed class PassthroughTransform : IUpstreamTransform
 
     /// <summary>The client did not ask for OpenAI's usage chunk, so the one the relay asked for is not relayed.</summary>
     public static bool HidesUsageChunk(RelayRequest request) =>
-        request.Api.Format.Format == WireFormat.OpenAIChat && request.Chat.Stream && !request.Chat.StreamUsage;
+        request.Api.Format.Format == WireFormat.OpenAIChat && request.Head.Stream && !request.Head.StreamUsage;
 }
 
 /// <summary>The upstream speaks another format (or the request was built in code): written from the canonical request.</summary>

@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Sessions;
 
@@ -24,18 +27,22 @@ internal static class SessionKey
         Of(clientKeyId, request, ClientHint(httpRequest.Headers, body));
 
     /// <summary>The binding's storage key from a hint read once when the request arrived (see <see cref="ClientHint"/>).</summary>
-    public static string? Of(string clientKeyId, ChatRequest request, string? clientHint)
-    {
-        // The readers put Anthropic metadata.user_id and OpenAI user in ChatRequest.User.
-        var id = clientHint ?? (string.IsNullOrEmpty(request.User) ? null : "u:" + request.User) ?? Derived(request);
-        if (id is null)
-        {
-            return null;
-        }
+    public static string? Of(string clientKeyId, ChatRequest request, string? clientHint) =>
+        (Named(RequestHead.Of(request), clientHint) ?? Derived(request)) is { } id ? Of(clientKeyId, request.Model, id) : null;
 
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', clientKeyId, request.Model.ToLowerInvariant(), id)));
+    /// <summary>The binding's storage key of session <paramref name="id"/> (<see cref="Named"/> or <see cref="Derived"/>).</summary>
+    public static string Of(string clientKeyId, string model, string id)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', clientKeyId, model.ToLowerInvariant(), id)));
         return Convert.ToHexStringLower(hash.AsSpan(0, 16));
     }
+
+    /// <summary>
+    /// The session id the request names: the client's hint, else its end user (the readers put Anthropic
+    /// <c>metadata.user_id</c> and OpenAI <c>user</c> there). Null when only its prompt can identify it (<see cref="Derived"/>).
+    /// </summary>
+    public static string? Named(RequestHead head, string? clientHint) =>
+        clientHint ?? (string.IsNullOrEmpty(head.User) ? null : "u:" + head.User);
 
     /// <summary>
     /// The session id the client sent outside the canonical request: an <c>x-session-id</c> header, or OpenAI's
@@ -58,12 +65,12 @@ internal static class SessionKey
     }
 
     /// <summary>
-    /// The hash of the system prompt and the first user message, streamed into SHA-256 part by part: a 30 MB message
-    /// is read in place, never joined or copied (it was copied twice before, issue 11). The bytes hashed are exactly
-    /// those of the joined text (the encoder carries a surrogate pair split across parts), so bindings made before
-    /// still match.
+    /// The session id of a request that names none: the hash of the system prompt and the first user message, streamed
+    /// into SHA-256 part by part. A 30 MB message is read in place, never joined or copied (it was copied twice before,
+    /// issue 11). The bytes hashed are exactly those of the joined text (the encoder carries a surrogate pair split
+    /// across parts), so bindings made before still match.
     /// </summary>
-    private static string? Derived(ChatRequest request)
+    public static string? Derived(ChatRequest request)
     {
         using var text = new TextHash();
         foreach (var part in request.System)
@@ -94,6 +101,71 @@ internal static class SessionKey
         return text.Chars <= 1 ? null : "p:" + text.Finish();
     }
 
+    /// <summary>
+    /// As <see cref="Derived(ChatRequest)"/>, read in place from the client's body by its format (no canonical request
+    /// is built): the same text, so the same id, for a body the canonical reader reads.
+    /// </summary>
+    public static string? Derived(IChatFormat format, JsonElement body)
+    {
+        using var start = new ConversationHash();
+        format.ReadConversationStart(body, start);
+        return start.Finish();
+    }
+
+    /// <summary>
+    /// Hashes what a format hands on as <see cref="Derived(ChatRequest)"/> hashes a canonical request's parts. A string
+    /// without escapes is hashed as its UTF-8 bytes in the body (those are the bytes of its text); one with escapes is
+    /// decoded first, and an unreadable one is left out, as the canonical reader would refuse it.
+    /// </summary>
+    private sealed class ConversationHash : IConversationStart, IDisposable
+    {
+        private readonly TextHash _text = new();
+        private bool _user;
+
+        public void AddSystem(JsonElement text)
+        {
+            Append(text);
+            _text.Append("\n");
+        }
+
+        public void AddUser(JsonElement text)
+        {
+            StartUser();
+            Append(text);
+        }
+
+        public string? Finish()
+        {
+            StartUser();
+            return _text.Chars <= 1 ? null : "p:" + _text.Finish();
+        }
+
+        public void Dispose() => _text.Dispose();
+
+        private void StartUser()
+        {
+            if (!_user)
+            {
+                _text.Append("\u0001");
+                _user = true;
+            }
+        }
+
+        private void Append(JsonElement text)
+        {
+            // The raw value of a string is its JSON token, quotes included.
+            var raw = JsonMarshal.GetRawUtf8Value(text)[1..^1];
+            if (raw.IndexOf((byte)'\\') < 0)
+            {
+                _text.AppendUtf8(raw);
+            }
+            else if (JsonFields.TryReadText(text, out var decoded))
+            {
+                _text.Append(decoded);
+            }
+        }
+    }
+
     /// <summary>SHA-256 over the UTF-8 of text appended in pieces, encoded a bounded chunk at a time.</summary>
     private sealed class TextHash : IDisposable
     {
@@ -103,6 +175,7 @@ internal static class SessionKey
         private readonly Encoder _encoder = Encoding.UTF8.GetEncoder();
         private readonly byte[] _bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(ChunkChars));
 
+        /// <summary>How much was appended (UTF-16 units, or bytes of UTF-8): whether anything but the separator was.</summary>
         public long Chars { get; private set; }
 
         public void Append(ReadOnlySpan<char> text)
@@ -114,6 +187,13 @@ internal static class SessionKey
                 _hash.AppendData(_bytes, 0, _encoder.GetBytes(chunk, _bytes, flush: false));
                 text = text[chunk.Length..];
             }
+        }
+
+        /// <summary>Text already in UTF-8 (valid, no pending surrogate before it): hashed as it is.</summary>
+        public void AppendUtf8(ReadOnlySpan<byte> utf8)
+        {
+            Chars += utf8.Length;
+            _hash.AppendData(utf8);
         }
 
         public string Finish()

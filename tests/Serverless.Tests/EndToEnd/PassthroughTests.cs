@@ -21,6 +21,70 @@ public sealed class PassthroughTests
         relay.StartClean();
     }
 
+    private async Task<(int Status, string Body)> PostChatAsync(string key, string body)
+    {
+        using var http = _relay.Host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    // A user message with a `file` part: OpenAI's API (and the loopback upstream) accepts it; the relay's canonical
+    // model has no file part, so its reader refuses it. No `user`: the sticky session is derived from the body.
+    private const string FilePart = """{"model":"MODEL","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"summarize"},{"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}}]}]}""";
+
+    [Fact]
+    public async Task SameFormat_ContentPartTheRelayDoesNotModel_ReachesTheUpstream()
+    {
+        var body = FilePart.Replace("MODEL", "exact-openai", StringComparison.Ordinal);
+
+        var (status, answer) = await PostChatAsync(_relay.Key, body);
+
+        Assert.True(status == 200, answer);
+        Assert.Equal(body, Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
+    }
+
+    [Fact]
+    public async Task SameFormat_BodyTheUpstreamRefuses_ItsOwnErrorRelayed()
+    {
+        const string body = """{"model":"exact-openai","messages":[{"role":"narrator","content":"hi"}]}""";
+
+        var (status, answer) = await PostChatAsync(_relay.Key, body);
+
+        Assert.Equal(400, status);
+        Assert.StartsWith("Invalid value: 'narrator'.", ClientError.Read("openai-chat", status, answer).Message, StringComparison.Ordinal);
+        Assert.Equal(body, Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
+    }
+
+    [Fact]
+    public async Task Translated_BodyTheRelayCannotRead_Refused400BeforeAnyUpstream()
+    {
+        var body = FilePart.Replace("MODEL", "exact-anthropic", StringComparison.Ordinal);
+        var before = _relay.Upstream.Requests.Count;
+
+        var (status, answer) = await PostChatAsync(_relay.Key, body);
+
+        Assert.Equal(400, status);
+        Assert.StartsWith("messages[1].content[1].type: must be one of", ClientError.Read("openai-chat", status, answer).Message, StringComparison.Ordinal);
+        Assert.Equal(before, _relay.Upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task SameFormat_KeyLimitingTokens_ReadsTheWholeBodyToEstimate()
+    {
+        var (_, limited) = await _relay.Host.CreateKeyWithIdAsync(new { name = "tpm", limits = new { tpm = 100_000 } });
+        var before = _relay.Upstream.Requests.Count;
+
+        var (refused, answer) = await PostChatAsync(limited, FilePart.Replace("MODEL", "exact-openai", StringComparison.Ordinal));
+        var (status, _) = await PostChatAsync(limited, """{"model":"exact-openai","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(400, refused);
+        Assert.StartsWith("messages[1].content[1].type", ClientError.Read("openai-chat", refused, answer).Message, StringComparison.Ordinal);
+        Assert.Equal(200, status);
+        Assert.Equal(before + 1, _relay.Upstream.Requests.Count);
+    }
+
     private async Task<string> SendAsync(string path, string body, Action<HttpRequestHeaders> headers)
     {
         using var http = _relay.Host.CreateClient();

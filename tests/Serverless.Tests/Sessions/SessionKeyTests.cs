@@ -101,4 +101,57 @@ public sealed class SessionKeyTests
         Assert.NotNull(key);
         Assert.True(allocated < 64 * 1024, $"hashing an 8 M-char message allocated {allocated} bytes");
     }
+
+    public static TheoryData<string, string> ConversationBodies() => new()
+    {
+        { "openai-chat", """{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"assistant","content":"earlier"},{"role":"user","content":[{"type":"text","text":"line\none \"q\" \u00e9"},{"type":"image_url","image_url":{"url":"https://x/i.png"}},{"type":"text","text":" two"}]},{"role":"developer","content":[{"type":"text","text":"dev"}]},{"role":"user","content":"later"}]}""" },
+        { "openai-chat", """{"model":"m","messages":[{"role":"user","content":"only \ud83d\ude00 user"}]}""" },
+        { "responses", """{"model":"m","instructions":"inst","input":[{"role":"developer","content":"dev"},{"type":"message","role":"user","content":[{"type":"input_text","text":"hello"},{"type":"input_image","image_url":"https://x/i.png"}]},{"role":"user","content":"later"}]}""" },
+        { "responses", """{"model":"m","input":"just a string"}""" },
+        { "anthropic", """{"model":"m","max_tokens":9,"system":[{"type":"text","text":"sys a"},{"type":"text","text":"sys b","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image","source":{"type":"url","url":"https://x/i.png"}}]}]}""" },
+        { "anthropic", """{"model":"m","max_tokens":9,"system":"plain","messages":[{"role":"user","content":"hi there"}]}""" },
+        { "gemini", """{"systemInstruction":{"parts":[{"text":"sys"}]},"contents":[{"role":"user","parts":[{"text":"a"},{"text":"b"}]},{"role":"model","parts":[{"text":"c"}]}]}""" },
+        { "gemini", """{"system_instruction":{"parts":[{"text":"sys"}]},"contents":[{"parts":[{"text":"no role"}]}]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConversationBodies))]
+    public void Derived_FromTheBody_SameIdAsFromTheCanonicalRequest(string format, string body)
+    {
+        var chatFormat = Formats.RequestHeadTests.FormatNamed(format);
+        using var document = JsonDocument.Parse(body);
+        var canonical = chatFormat.ReadRequest(document.RootElement, format == "gemini" ? "m" : null, stream: false);
+        Assert.True(canonical.IsSuccess, canonical.Error?.Message);
+
+        var fromBody = SessionKey.Derived(chatFormat, document.RootElement);
+
+        Assert.NotNull(fromBody);
+        Assert.Equal(SessionKey.Derived(canonical.Value!), fromBody);
+    }
+
+    [Fact]
+    public void Derived_FromTheBody_OtherFirstUserMessage_OtherId()
+    {
+        var format = Formats.RequestHeadTests.FormatNamed("openai-chat");
+        using var one = JsonDocument.Parse("""{"model":"m","messages":[{"role":"user","content":"one"}]}""");
+        using var two = JsonDocument.Parse("""{"model":"m","messages":[{"role":"user","content":"two"}]}""");
+
+        Assert.NotEqual(SessionKey.Derived(format, one.RootElement), SessionKey.Derived(format, two.RootElement));
+    }
+
+    [Fact]
+    public void Derived_FromTheBody_LargeFirstMessage_HashedInPlace()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('x', 8 * 1024 * 1024) + "\"}]}");
+        using var document = JsonDocument.Parse(body);
+        var format = Formats.RequestHeadTests.FormatNamed("openai-chat");
+        SessionKey.Derived(format, document.RootElement); // JIT and pool warm-up out of the count
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var id = SessionKey.Derived(format, document.RootElement);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.NotNull(id);
+        Assert.True(allocated < 64 * 1024, $"hashing an 8 MB message from the body allocated {allocated} bytes");
+    }
 }

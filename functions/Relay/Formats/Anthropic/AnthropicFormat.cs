@@ -16,6 +16,10 @@ internal sealed class AnthropicFormat : IChatFormat
 
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.Read(body);
 
+    public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.ReadHead(body);
+
+    public void ReadConversationStart(JsonElement body, IConversationStart to) => AnthropicRequestReader.ReadConversationStart(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => AnthropicResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new AnthropicStreamEncoder();

@@ -13,9 +13,10 @@ internal static class AnthropicRequestReader
 {
     public static Result<ChatRequest> Read(JsonElement body)
     {
-        if (body.ValueKind != JsonValueKind.Object)
+        var read = ReadHead(body);
+        if (read.Value is not { } head)
         {
-            return RelayError.Invalid("request body: must be a JSON object");
+            return read.Error!;
         }
 
         if (JsonFields.CheckText(body) is { } textError)
@@ -23,17 +24,53 @@ internal static class AnthropicRequestReader
             return textError;
         }
 
-        if (!body.TryGetProperty("model", out var modelElement) || modelElement.ValueKind == JsonValueKind.Null)
+        RelayError? error;
+        if ((error = ReadMessages(body.GetProperty("messages"), out var messages)) is not null
+            || (error = ReadSystem(body, out var system)) is not null
+            || (error = ReadTools(body, out var tools)) is not null
+            || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
+            || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
+            || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
+            || (error = JsonFields.ReadStopSequences(body, "stop_sequences", out var stopSequences)) is not null)
         {
-            return Required("model");
+            return error;
         }
 
-        if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } model)
+        return new ChatRequest
         {
-            return RelayError.Invalid("model: must be a non-empty string", "model");
+            Model = head.Model,
+            MaxOutputTokens = body.GetProperty("max_tokens").GetInt32(),
+            Messages = messages,
+            System = system,
+            Tools = tools,
+            ToolChoice = toolChoice,
+            ParallelToolCalls = parallelToolCalls,
+            Temperature = temperature,
+            TopP = topP,
+            StopSequences = stopSequences,
+            Stream = head.Stream,
+            User = head.User,
+        };
+    }
+
+    /// <summary>
+    /// The request's head: model, stream flag and <c>metadata.user_id</c>, and the checks every request must pass (an
+    /// object with a model, <c>max_tokens</c> and at least one message). <see cref="Read"/> starts with it; a same-format
+    /// relay reads nothing more.
+    /// </summary>
+    public static Result<RequestHead> ReadHead(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("request body: must be a JSON object");
         }
 
-        if (!body.TryGetProperty("max_tokens", out var maxTokensElement) || maxTokensElement.ValueKind == JsonValueKind.Null)
+        if (JsonFields.RequiredModel(body, out var model) is { } modelError)
+        {
+            return modelError;
+        }
+
+        if (!JsonFields.TryGetPresent(body, "max_tokens", out var maxTokensElement))
         {
             return Required("max_tokens");
         }
@@ -43,59 +80,50 @@ internal static class AnthropicRequestReader
             return RelayError.Invalid("max_tokens: must be a positive integer", "max_tokens");
         }
 
-        RelayError? error;
-        if ((error = ReadMessages(body, out var messages)) is not null
-            || (error = ReadSystem(body, out var system)) is not null
-            || (error = ReadTools(body, out var tools)) is not null
-            || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
-            || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
-            || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
-            || (error = JsonFields.ReadStopSequences(body, "stop_sequences", out var stopSequences)) is not null
-            || (error = ReadStream(body, out var stream)) is not null)
-        {
-            return error;
-        }
-
-        string? user = null;
-        if (body.TryGetProperty("metadata", out var metadata))
-        {
-            user = JsonFields.GetString(metadata, "user_id");
-        }
-
-        return new ChatRequest
-        {
-            Model = model,
-            MaxOutputTokens = maxTokens,
-            Messages = messages,
-            System = system,
-            Tools = tools,
-            ToolChoice = toolChoice,
-            ParallelToolCalls = parallelToolCalls,
-            Temperature = temperature,
-            TopP = topP,
-            StopSequences = stopSequences,
-            Stream = stream,
-            User = user,
-        };
-    }
-
-    private static RelayError? ReadMessages(JsonElement body, out List<ChatMessage> messages)
-    {
-        messages = [];
-        if (!body.TryGetProperty("messages", out var array) || array.ValueKind == JsonValueKind.Null)
+        if (!JsonFields.TryGetPresent(body, "messages", out var messages))
         {
             return Required("messages");
         }
 
-        if (array.ValueKind != JsonValueKind.Array)
+        if (messages.ValueKind != JsonValueKind.Array)
         {
             return RelayError.Invalid("messages: must be an array", "messages");
         }
 
-        if (array.GetArrayLength() == 0)
+        if (messages.GetArrayLength() == 0)
         {
             return RelayError.Invalid("messages: must contain at least one message", "messages");
         }
+
+        if (ReadStream(body, out var stream) is { } streamError)
+        {
+            return streamError;
+        }
+
+        var user = body.TryGetProperty("metadata", out var metadata) ? JsonFields.GetString(metadata, "user_id") : null;
+        return new RequestHead(model, stream, User: user);
+    }
+
+    /// <summary>The conversation's start, read in place: the system prompt, then the first user message.</summary>
+    public static void ReadConversationStart(JsonElement body, IConversationStart to)
+    {
+        if (JsonFields.TryGetPresent(body, "system", out var system))
+        {
+            ConversationTexts.Add(system, to, system: true, "text");
+        }
+
+        if (JsonFields.TryGetPresent(body, "messages", out var messages)
+            && ConversationTexts.TryFindFirst(messages, "user", out var user)
+            && JsonFields.TryGetPresent(user, "content", out var content))
+        {
+            ConversationTexts.Add(content, to, system: false, "text");
+        }
+    }
+
+    /// <param name="array">The <c>messages</c> array, already checked by <see cref="ReadHead"/>.</param>
+    private static RelayError? ReadMessages(JsonElement array, out List<ChatMessage> messages)
+    {
+        messages = [];
 
         // Tool results only carry the call id; remember each call's name for formats that need it (Gemini).
         Dictionary<string, string>? toolNames = null;

@@ -20,6 +20,11 @@ internal sealed class GeminiFormat : IChatFormat
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
         GeminiRequestReader.Read(body, modelFromPath, stream);
 
+    public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) =>
+        GeminiRequestReader.ReadHead(body, modelFromPath, stream);
+
+    public void ReadConversationStart(JsonElement body, IConversationStart to) => GeminiRequestReader.ReadConversationStart(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => GeminiResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new GeminiStreamEncoder();

@@ -13,20 +13,15 @@ internal static class GeminiRequestReader
 {
     public static Result<ChatRequest> Read(JsonElement body, string? modelFromPath, bool stream)
     {
-        if (body.ValueKind != JsonValueKind.Object)
+        var read = ReadHead(body, modelFromPath, stream);
+        if (read.Value is not { } head)
         {
-            return RelayError.Invalid("request body: must be a JSON object");
+            return read.Error!;
         }
 
         if (JsonFields.CheckText(body) is { } textError)
         {
             return textError;
-        }
-
-        var model = NormalizeModel(modelFromPath);
-        if (model.Length == 0)
-        {
-            return RelayError.Invalid("model: must be given in the URL path, as models/{model}:generateContent", "model");
         }
 
         var system = ReadSystem(body, out var error);
@@ -35,7 +30,7 @@ internal static class GeminiRequestReader
             return error;
         }
 
-        var messages = ReadContents(body, out error);
+        var messages = ReadContents(body.GetProperty("contents"), out error);
         if (error is not null)
         {
             return error;
@@ -75,7 +70,7 @@ internal static class GeminiRequestReader
 
         return new ChatRequest
         {
-            Model = model,
+            Model = head.Model,
             System = system,
             Messages = messages!,
             Tools = tools,
@@ -148,27 +143,61 @@ internal static class GeminiRequestReader
         return result;
     }
 
-    private static List<ChatMessage>? ReadContents(JsonElement body, out RelayError? error)
+    /// <summary>
+    /// The request's head: the model (from the URL), the stream flag (from the route), and the checks every request must
+    /// pass (an object with contents). <see cref="Read"/> starts with it; a same-format relay reads nothing more.
+    /// </summary>
+    public static Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream)
     {
-        error = null;
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("request body: must be a JSON object");
+        }
+
+        var model = NormalizeModel(modelFromPath);
+        if (model.Length == 0)
+        {
+            return RelayError.Invalid("model: must be given in the URL path, as models/{model}:generateContent", "model");
+        }
+
         if (!GeminiJson.TryGet(body, "contents", out var contents))
         {
-            error = Invalid("contents", "field required");
-            return null;
+            return Invalid("contents", "field required");
         }
 
         if (contents.ValueKind != JsonValueKind.Array)
         {
-            error = Invalid("contents", "must be an array");
-            return null;
+            return Invalid("contents", "must be an array");
         }
 
         if (contents.GetArrayLength() == 0)
         {
-            error = Invalid("contents", "must not be empty");
-            return null;
+            return Invalid("contents", "must not be empty");
         }
 
+        return new RequestHead(model, stream);
+    }
+
+    /// <summary>The conversation's start, read in place: the system instruction's parts, then the first user content's.</summary>
+    public static void ReadConversationStart(JsonElement body, IConversationStart to)
+    {
+        if (GeminiJson.TryGet(body, "systemInstruction", "system_instruction", out var system) && GeminiJson.TryGet(system, "parts", out var systemParts))
+        {
+            ConversationTexts.Add(systemParts, to, system: true);
+        }
+
+        if (GeminiJson.TryGet(body, "contents", out var contents)
+            && ConversationTexts.TryFindFirst(contents, "user", out var user, orNone: true)
+            && GeminiJson.TryGet(user, "parts", out var parts))
+        {
+            ConversationTexts.Add(parts, to, system: false);
+        }
+    }
+
+    /// <param name="contents">The <c>contents</c> array, already checked by <see cref="ReadHead"/>.</param>
+    private static List<ChatMessage>? ReadContents(JsonElement contents, out RelayError? error)
+    {
+        error = null;
         var messages = new List<ChatMessage>(contents.GetArrayLength());
 
         // Calls not yet answered, in order; Gemini pairs a functionResponse with its call by name (or by id when present).

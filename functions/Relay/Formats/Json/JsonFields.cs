@@ -14,6 +14,8 @@ namespace Serverless.Relay.Formats.Json;
 /// </summary>
 internal static class JsonFields
 {
+    private const string Unreadable = "must be valid UTF-8 text without unpaired surrogates";
+
     // ---- lenient getters: never throw, whatever the element holds ----
 
     /// <summary>The property when <paramref name="obj"/> is an object that has it with a non-null value.</summary>
@@ -84,7 +86,7 @@ internal static class JsonFields
         var field = path.Length == 0 ? "body" : path.TrimStart('.');
         var end = field.AsSpan().IndexOfAny('.', '[');
         var param = end < 0 ? field : field[..end];
-        return RelayError.Invalid($"{field}: must be valid UTF-8 text without unpaired surrogates", param);
+        return RelayError.Invalid($"{field}: {Unreadable}", param);
     }
 
     /// <summary>As <see cref="CheckText"/> for an upstream's answer: an <see cref="ErrorKind.Upstream"/> error, or null.</summary>
@@ -168,6 +170,7 @@ internal static class JsonFields
     }
 
     /// <summary>An optional string field; absent or null is null, anything but a string an error naming <paramref name="field"/> (default: the name) under <paramref name="param"/> (default: the field).</summary>
+    /// <remarks>Safe before <see cref="CheckText"/>: unreadable text is an error here too (a request's head is read without that walk).</remarks>
     public static RelayError? ReadString(JsonElement obj, string name, out string? value, string? field = null, string? param = null)
     {
         value = null;
@@ -176,13 +179,33 @@ internal static class JsonFields
             return null;
         }
 
-        if (element.ValueKind != JsonValueKind.String)
+        if (!TryReadText(element, out value))
         {
             field ??= name;
-            return RelayError.Invalid($"{field}: must be a string", param ?? field);
+            return RelayError.Invalid($"{field}: {(element.ValueKind == JsonValueKind.String ? Unreadable : "must be a string")}", param ?? field);
         }
 
-        value = element.GetString();
+        return null;
+    }
+
+    /// <summary>
+    /// The model named in a request body: required (absent or null is "field required"), a non-empty string of readable
+    /// text. Every body-driven format reads it the same way, for its request head.
+    /// </summary>
+    public static RelayError? RequiredModel(JsonElement body, out string model)
+    {
+        model = string.Empty;
+        if (!TryGetPresent(body, "model", out var element))
+        {
+            return RelayError.Invalid("model: field required", "model");
+        }
+
+        if (!TryReadText(element, out var text) || text is not { Length: > 0 })
+        {
+            return RelayError.Invalid(element.ValueKind == JsonValueKind.String && text is null ? $"model: {Unreadable}" : "model: must be a non-empty string", "model");
+        }
+
+        model = text;
         return null;
     }
 

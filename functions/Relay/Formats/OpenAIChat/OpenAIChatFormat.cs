@@ -30,6 +30,10 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
         OpenAIChatRequestReader.Read(body);
 
+    public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) => OpenAIChatRequestReader.ReadHead(body);
+
+    public void ReadConversationStart(JsonElement body, IConversationStart to) => OpenAIChatRequestReader.ReadConversationStart(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) =>
         OpenAIChatResponseWriter.Write(response, response.Created != 0 ? response.Created : Now(), writer);
 

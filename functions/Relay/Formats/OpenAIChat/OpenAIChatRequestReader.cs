@@ -26,26 +26,20 @@ internal sealed class OpenAIChatRequestReader
 
     public static Result<ChatRequest> Read(JsonElement body) => new OpenAIChatRequestReader().ReadBody(body);
 
-    private Result<ChatRequest> ReadBody(JsonElement body)
+    /// <summary>
+    /// The request's head: model, stream flags and user, and the checks every request must pass (an object with a model
+    /// and at least one message). <see cref="Read"/> starts with it; a same-format relay reads nothing more.
+    /// </summary>
+    public static Result<RequestHead> ReadHead(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
             return RelayError.Invalid("body: must be a JSON object");
         }
 
-        if (JsonFields.CheckText(body) is { } textError)
+        if (JsonFields.RequiredModel(body, out var model) is { } modelError)
         {
-            return textError;
-        }
-
-        if (!OpenAIChatFields.TryGetPresent(body, "model", out var modelElement))
-        {
-            return RelayError.Invalid("model: field required", "model");
-        }
-
-        if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } model)
-        {
-            return RelayError.Invalid("model: must be a non-empty string", "model");
+            return modelError;
         }
 
         if (!OpenAIChatFields.TryGetPresent(body, "messages", out var messages))
@@ -63,6 +57,60 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid("messages: must contain at least one message", "messages");
         }
 
+        var fields = new OpenAIChatFields();
+        var stream = fields.Bool(body, "stream");
+        bool? streamUsage = null;
+        if (fields.Object(body, "stream_options") is { } streamOptions)
+        {
+            streamUsage = fields.Bool(streamOptions, "include_usage", "stream_options.include_usage");
+        }
+
+        var user = fields.String(body, "user");
+        var promptCacheKey = fields.String(body, "prompt_cache_key");
+        if (fields.Error is { } fieldError)
+        {
+            return fieldError;
+        }
+
+        return new RequestHead(model, stream ?? false, streamUsage ?? false, user ?? promptCacheKey);
+    }
+
+    /// <summary>The conversation's start, read in place: every system and developer message, then the first user message.</summary>
+    public static void ReadConversationStart(JsonElement body, IConversationStart to)
+    {
+        if (!OpenAIChatFields.TryGetPresent(body, "messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (ConversationTexts.HasRole(message, "system", "developer") && OpenAIChatFields.TryGetPresent(message, "content", out var content))
+            {
+                ConversationTexts.Add(content, to, system: true, "text");
+            }
+        }
+
+        if (ConversationTexts.TryFindFirst(messages, "user", out var user) && OpenAIChatFields.TryGetPresent(user, "content", out var userContent))
+        {
+            ConversationTexts.Add(userContent, to, system: false, "text");
+        }
+    }
+
+    private Result<ChatRequest> ReadBody(JsonElement body)
+    {
+        var read = ReadHead(body);
+        if (read.Value is not { } head)
+        {
+            return read.Error!;
+        }
+
+        if (JsonFields.CheckText(body) is { } textError)
+        {
+            return textError;
+        }
+
+        var messages = body.GetProperty("messages");
         var index = 0;
         foreach (var message in messages.EnumerateArray())
         {
@@ -95,16 +143,7 @@ internal sealed class OpenAIChatRequestReader
         // max_completion_tokens replaced max_tokens; a client sending both means the newer one.
         var maxCompletionTokens = fields.PositiveInt(body, "max_completion_tokens");
         var maxTokens = fields.PositiveInt(body, "max_tokens");
-        var stream = fields.Bool(body, "stream");
         var stop = fields.StringOrStrings(body, "stop");
-        bool? streamUsage = null;
-        if (fields.Object(body, "stream_options") is { } streamOptions)
-        {
-            streamUsage = fields.Bool(streamOptions, "include_usage", "stream_options.include_usage");
-        }
-
-        var user = fields.String(body, "user");
-        var promptCacheKey = fields.String(body, "prompt_cache_key");
         if (fields.Error is { } fieldError)
         {
             return fieldError;
@@ -112,7 +151,7 @@ internal sealed class OpenAIChatRequestReader
 
         return new ChatRequest
         {
-            Model = model,
+            Model = head.Model,
             System = _system,
             Messages = _messages,
             Tools = tools,
@@ -122,9 +161,9 @@ internal sealed class OpenAIChatRequestReader
             TopP = topP,
             MaxOutputTokens = maxCompletionTokens ?? maxTokens,
             StopSequences = stop,
-            Stream = stream ?? false,
-            StreamUsage = streamUsage ?? false,
-            User = user ?? promptCacheKey,
+            Stream = head.Stream,
+            StreamUsage = head.StreamUsage,
+            User = head.User,
         };
     }
 

@@ -23,6 +23,10 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.Read(body);
 
+    public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.ReadHead(body);
+
+    public void ReadConversationStart(JsonElement body, IConversationStart to) => ResponsesRequestReader.ReadConversationStart(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);

@@ -14,25 +14,16 @@ internal static class ResponsesRequestReader
 
     public static Result<ChatRequest> Read(JsonElement body)
     {
-        if (body.ValueKind != JsonValueKind.Object)
+        // Step 1: the head (model, input present, stream, user).
+        var read = ReadHead(body);
+        if (read.Value is not { } head)
         {
-            return RelayError.Invalid("body: must be a JSON object");
+            return read.Error!;
         }
 
         if (JsonFields.CheckText(body) is { } textError)
         {
             return textError;
-        }
-
-        // Step 1: model.
-        if (!body.TryGetProperty("model", out var modelElement) || modelElement.ValueKind == JsonValueKind.Null)
-        {
-            return RelayError.Invalid("model: field required", "model");
-        }
-
-        if (modelElement.ValueKind != JsonValueKind.String || modelElement.GetString() is not { Length: > 0 } model)
-        {
-            return RelayError.Invalid("model: must be a non-empty string", "model");
         }
 
         // Step 2: instructions come first in System, then system/developer messages in input order.
@@ -47,28 +38,16 @@ internal static class ResponsesRequestReader
             system.Add(new TextPart(instructions.GetString()!));
         }
 
-        // Step 3: input.
-        if (!body.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
-        {
-            return RelayError.Invalid("input: field required", "input");
-        }
-
+        // Step 3: input, a string or an array (ReadHead checked which).
+        var input = body.GetProperty("input");
         var messages = new List<ChatMessage>();
         if (input.ValueKind == JsonValueKind.String)
         {
             messages.Add(new ChatMessage(ChatRole.User, [new TextPart(input.GetString()!)]));
         }
-        else if (input.ValueKind == JsonValueKind.Array)
+        else if (ReadItems(input, system, messages) is { } itemsError)
         {
-            var error = ReadItems(input, system, messages);
-            if (error is not null)
-            {
-                return error;
-            }
-        }
-        else
-        {
-            return RelayError.Invalid("input: must be a string or an array", "input");
+            return itemsError;
         }
 
         // Step 4: tools and settings.
@@ -104,27 +83,9 @@ internal static class ResponsesRequestReader
             return e4;
         }
 
-        if (JsonFields.ReadBool(body, "stream", out var stream) is { } e5)
-        {
-            return e5;
-        }
-
-        // NOTE: `user` is deprecated in favour of safety_identifier (abuse tracking) and prompt_cache_key (cache
-        // routing); any of them identifies the end user or session well enough for the canonical User.
-        string? user = null;
-        foreach (var name in (ReadOnlySpan<string>)["user", "safety_identifier", "prompt_cache_key"])
-        {
-            if (JsonFields.ReadString(body, name, out var value) is { } e6)
-            {
-                return e6;
-            }
-
-            user ??= value;
-        }
-
         return new ChatRequest
         {
-            Model = model,
+            Model = head.Model,
             System = system,
             Messages = messages,
             Tools = tools,
@@ -133,9 +94,97 @@ internal static class ResponsesRequestReader
             Temperature = temperature,
             TopP = topP,
             MaxOutputTokens = maxOutputTokens,
-            Stream = stream ?? false,
-            User = user,
+            Stream = head.Stream,
+            User = head.User,
         };
+    }
+
+    /// <summary>
+    /// The request's head: model, stream flag and user, and the checks every request must pass (an object with a model
+    /// and an input). <see cref="Read"/> starts with it; a same-format relay reads nothing more.
+    /// </summary>
+    public static Result<RequestHead> ReadHead(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("body: must be a JSON object");
+        }
+
+        if (JsonFields.RequiredModel(body, out var model) is { } modelError)
+        {
+            return modelError;
+        }
+
+        if (!JsonFields.TryGetPresent(body, "input", out var input))
+        {
+            return RelayError.Invalid("input: field required", "input");
+        }
+
+        if (input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return RelayError.Invalid("input: must be a string or an array", "input");
+        }
+
+        if (JsonFields.ReadBool(body, "stream", out var stream) is { } streamError)
+        {
+            return streamError;
+        }
+
+        // NOTE: `user` is deprecated in favour of safety_identifier (abuse tracking) and prompt_cache_key (cache
+        // routing); any of them identifies the end user or session well enough for the canonical User.
+        string? user = null;
+        foreach (var name in (ReadOnlySpan<string>)["user", "safety_identifier", "prompt_cache_key"])
+        {
+            if (JsonFields.ReadString(body, name, out var value) is { } userError)
+            {
+                return userError;
+            }
+
+            user ??= value;
+        }
+
+        return new RequestHead(model, stream ?? false, User: user);
+    }
+
+    /// <summary>
+    /// The conversation's start, read in place: the instructions and every system or developer message of the input,
+    /// then the first user message (or the input itself when it is a string).
+    /// </summary>
+    public static void ReadConversationStart(JsonElement body, IConversationStart to)
+    {
+        if (JsonFields.TryGetPresent(body, "instructions", out var instructions) && instructions.ValueKind == JsonValueKind.String)
+        {
+            to.AddSystem(instructions);
+        }
+
+        if (!JsonFields.TryGetPresent(body, "input", out var input))
+        {
+            return;
+        }
+
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            to.AddUser(input);
+            return;
+        }
+
+        if (input.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        foreach (var item in input.EnumerateArray())
+        {
+            if (ConversationTexts.HasRole(item, "system", "developer") && JsonFields.TryGetPresent(item, "content", out var content))
+            {
+                ConversationTexts.Add(content, to, system: true, "input_text", "output_text");
+            }
+        }
+
+        if (ConversationTexts.TryFindFirst(input, "user", out var user) && JsonFields.TryGetPresent(user, "content", out var userContent))
+        {
+            ConversationTexts.Add(userContent, to, system: false, "input_text", "output_text");
+        }
     }
 
     private static RelayError? ReadItems(JsonElement input, List<TextPart> system, List<ChatMessage> messages)

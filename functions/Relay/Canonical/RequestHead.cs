@@ -1,0 +1,20 @@
+namespace Serverless.Relay.Canonical;
+
+/// <summary>
+/// What the relay must know of a request before it picks an upstream: the model, the stream flags and the end user.
+/// Every format reads it without building the <see cref="ChatRequest"/>, so a same-format relay, which forwards the
+/// client's bytes, builds that only when something else needs it (issue 11: read only what it needs).
+/// </summary>
+/// <param name="StreamUsage">As <see cref="ChatRequest.StreamUsage"/>.</param>
+/// <param name="User">As <see cref="ChatRequest.User"/>.</param>
+internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null)
+{
+    /// <summary>The head of a request built in code.</summary>
+    public static RequestHead Of(ChatRequest chat) => new(chat.Model, chat.Stream, chat.StreamUsage, chat.User);
+
+    /// <summary>
+    /// A canonical request that carries the head alone, no messages: enough for what only describes the request (the
+    /// echo of an error event that ends a relayed stream), never for a translation.
+    /// </summary>
+    public ChatRequest ToBareChat() => new() { Model = Model, Messages = [], Stream = Stream, StreamUsage = StreamUsage, User = User };
+}
