@@ -37,12 +37,18 @@ internal static class StreamRelay
         using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
         await using var upstream = await attempt.Response!.Content.ReadAsStreamAsync(clientAborted).ConfigureAwait(false);
         await using var reader = new SseReader(upstream);
+        var unflushed = false;
         try
         {
             while (failure is null)
             {
                 idleTimer.CancelAfter(idle);
-                var sse = await reader.ReadAsync(idleTimer.Token).ConfigureAwait(false);
+
+                // What is written goes out before the relay waits for the upstream, so no event waits for the next one;
+                // events the upstream sent together (already buffered, so the read completes at once) go out in one
+                // flush. A flush per event was a write to the socket per event (issue 11).
+                var next = reader.ReadAsync(idleTimer.Token);
+                var sse = unflushed && !next.IsCompleted ? await FlushWhileReadingAsync(next).ConfigureAwait(false) : await next.ConfigureAwait(false);
                 if (heartbeat is not null || !output.Started)
                 {
                     await TakeOutputAsync().ConfigureAwait(false);
@@ -81,11 +87,9 @@ internal static class StreamRelay
                     WriteEvents(events, encoder, body);
                 }
 
-                // NOTE: Kestrel's response writer reports no unflushed bytes, so there is no cheap "anything written?"
-                // test; a flush with nothing pending costs nothing.
                 trace.FirstByteSent();
                 array?.Commit();
-                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                unflushed = true;
             }
         }
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
@@ -119,6 +123,33 @@ internal static class StreamRelay
         trace.FirstByteSent();
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
         return new RelayEnd(failure, broken, UpstreamErrorRelayed: false);
+
+        // The flush runs while the next read waits for the upstream. If the flush fails (the client left), the read is
+        // cancelled and awaited before the failure goes on, so the reader is never disposed under a pending read.
+        async ValueTask<SseEvent?> FlushWhileReadingAsync(ValueTask<SseEvent?> read)
+        {
+            unflushed = false;
+            try
+            {
+                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+            }
+            catch
+            {
+                await idleTimer.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await read.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+                {
+                    // The read's own end, after the client's: the flush's failure is the one that counts.
+                }
+
+                throw;
+            }
+
+            return await read.ConfigureAwait(false);
+        }
 
         // The first write: the heartbeat stops (it may have started the response already), then the stream starts.
         async ValueTask TakeOutputAsync()

@@ -34,7 +34,7 @@ internal sealed class OpenAIChatFields
 
     /// <remarks>Safe before <see cref="JsonFields.CheckText"/>: unreadable text is an error here too.</remarks>
     public string? String(JsonElement obj, string name, string? path = null) =>
-        TryGetPresent(obj, name, out _) && Keep(JsonFields.ReadString(obj, name, out var value, path)) ? value : null;
+        Keep(JsonFields.ReadString(obj, name, out var value, path)) ? value : null;
 
     public bool? Bool(JsonElement obj, string name, string? path = null) =>
         TryGetPresent(obj, name, out var element) && Check(element.ValueKind is JsonValueKind.True or JsonValueKind.False, path ?? name, "must be a boolean")
