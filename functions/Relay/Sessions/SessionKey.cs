@@ -20,17 +20,10 @@ internal static class SessionKey
     public const string Header = "x-session-id";
 
     /// <summary>
-    /// The binding's storage key: a hash of the relay key, the model and the session id, so two clients or two models
-    /// never share a binding and no client text is stored. Null when the request carries nothing to identify it.
+    /// The binding's storage key of session <paramref name="id"/> (<see cref="Named"/>, else <see cref="Derived"/>): a
+    /// hash of the relay key, the model and the id, so two clients or two models never share a binding and no client
+    /// text is stored.
     /// </summary>
-    public static string? Of(HttpRequest httpRequest, string clientKeyId, ChatRequest request, JsonElement body) =>
-        Of(clientKeyId, request, ClientHint(httpRequest.Headers, body));
-
-    /// <summary>The binding's storage key from a hint read once when the request arrived (see <see cref="ClientHint"/>).</summary>
-    public static string? Of(string clientKeyId, ChatRequest request, string? clientHint) =>
-        (Named(RequestHead.Of(request), clientHint) ?? Derived(request)) is { } id ? Of(clientKeyId, request.Model, id) : null;
-
-    /// <summary>The binding's storage key of session <paramref name="id"/> (<see cref="Named"/> or <see cref="Derived"/>).</summary>
     public static string Of(string clientKeyId, string model, string id)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', clientKeyId, model.ToLowerInvariant(), id)));

@@ -25,8 +25,12 @@ public sealed class SessionKeyTests
             http.Headers[SessionKey.Header] = header;
         }
 
-        return SessionKey.Of(http, keyId, request, JsonDocument.Parse(body).RootElement);
+        return Of(keyId, request, SessionKey.ClientHint(http.Headers, JsonDocument.Parse(body).RootElement));
     }
+
+    // As the forwarder puts the parts together for a request built in code: the id it names, else its prompt's.
+    private static string? Of(string keyId, ChatRequest request, string? clientHint) =>
+        (SessionKey.Named(RequestHead.Of(request), clientHint) ?? SessionKey.Derived(request)) is { } id ? SessionKey.Of(keyId, request.Model, id) : null;
 
     [Fact]
     public void Of_LaterTurnsOfOneConversation_SameKey()
@@ -85,17 +89,17 @@ public sealed class SessionKeyTests
         var id = "p:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(joined)));
         var expected = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("key_1\nm\n" + id)).AsSpan(0, 16));
 
-        Assert.Equal(expected, SessionKey.Of("key_1", request, clientHint: null));
+        Assert.Equal(expected, Of("key_1", request, clientHint: null));
     }
 
     [Fact]
     public void Of_LargeFirstMessage_HashedWithoutCopyingIt()
     {
         var request = Request("be brief", (ChatRole.User, new string('x', 8 * 1024 * 1024)));
-        SessionKey.Of("key_1", request, clientHint: null); // JIT and pool warm-up out of the count
+        Of("key_1", request, clientHint: null); // JIT and pool warm-up out of the count
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var key = SessionKey.Of("key_1", request, clientHint: null);
+        var key = Of("key_1", request, clientHint: null);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.NotNull(key);
