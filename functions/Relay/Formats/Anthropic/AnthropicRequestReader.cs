@@ -60,12 +60,7 @@ internal static class AnthropicRequestReader
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            return RelayError.Invalid("request body: must be a JSON object");
-        }
-
-        if (JsonFields.RequiredModel(body, out var model) is { } modelError)
+        if (JsonFields.RequiredModel(body, "request body", out var model) is { } modelError)
         {
             return modelError;
         }

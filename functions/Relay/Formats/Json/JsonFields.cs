@@ -189,12 +189,18 @@ internal static class JsonFields
     }
 
     /// <summary>
-    /// The model named in a request body: required (absent or null is "field required"), a non-empty string of readable
-    /// text. Every body-driven format reads it the same way, for its request head.
+    /// The model named in a request body, which must be a JSON object (<paramref name="bodyName"/> names it in the error:
+    /// each API words it its own way): required (absent or null is "field required"), a non-empty string of readable
+    /// text. Every body-driven format starts its request head with it.
     /// </summary>
-    public static RelayError? RequiredModel(JsonElement body, out string model)
+    public static RelayError? RequiredModel(JsonElement body, string bodyName, out string model)
     {
         model = string.Empty;
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{bodyName}: must be a JSON object");
+        }
+
         if (!TryGetPresent(body, "model", out var element))
         {
             return RelayError.Invalid("model: field required", "model");

@@ -32,12 +32,7 @@ internal sealed class OpenAIChatRequestReader
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            return RelayError.Invalid("body: must be a JSON object");
-        }
-
-        if (JsonFields.RequiredModel(body, out var model) is { } modelError)
+        if (JsonFields.RequiredModel(body, "body", out var model) is { } modelError)
         {
             return modelError;
         }

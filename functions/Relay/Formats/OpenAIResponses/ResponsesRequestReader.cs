@@ -105,12 +105,7 @@ internal static class ResponsesRequestReader
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            return RelayError.Invalid("body: must be a JSON object");
-        }
-
-        if (JsonFields.RequiredModel(body, out var model) is { } modelError)
+        if (JsonFields.RequiredModel(body, "body", out var model) is { } modelError)
         {
             return modelError;
         }
