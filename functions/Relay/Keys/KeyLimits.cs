@@ -35,6 +35,9 @@ internal sealed record LimitRule(LimitMetric Metric, LimitWindow Window, long Am
 {
     /// <summary>The admin API's field name, e.g. <c>tokensPerDay</c>.</summary>
     public string FieldName => KeyLimits.FieldNameOf(Metric, Window);
+
+    /// <summary>The rule takes an estimate of the prompt's tokens up front (the limiter reserves it before the call).</summary>
+    public bool CountsPromptTokens => Metric is LimitMetric.Tokens or LimitMetric.InputTokens;
 }
 
 /// <summary>
@@ -71,14 +74,14 @@ internal sealed record KeyLimits
 
     public bool IsEmpty => Rules.Count == 0;
 
-    /// <summary>Some rule counts tokens up front, so the limiter must estimate the prompt's (see <c>KeyLimiter</c>).</summary>
+    /// <summary>Some rule counts the prompt's tokens up front (<see cref="LimitRule.CountsPromptTokens"/>), so the request must be read whole for the estimate.</summary>
     public bool CountsPromptTokens
     {
         get
         {
             foreach (var rule in Rules)
             {
-                if (rule.Metric is LimitMetric.Tokens or LimitMetric.InputTokens)
+                if (rule.CountsPromptTokens)
                 {
                     return true;
                 }

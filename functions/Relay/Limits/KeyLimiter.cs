@@ -87,7 +87,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             var rule = rules[i];
             var (start, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
             long amount = 1;
-            if (rule.Metric is LimitMetric.Tokens or LimitMetric.InputTokens)
+            if (rule.CountsPromptTokens)
             {
                 estimate ??= Math.Max(1, _estimator.Value.Count(prompt ?? throw new ArgumentNullException(nameof(prompt), "This key's limits count prompt tokens.")));
                 amount = estimate.Value;

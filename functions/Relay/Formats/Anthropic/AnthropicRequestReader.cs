@@ -104,14 +104,14 @@ internal static class AnthropicRequestReader
     {
         if (JsonFields.TryGetPresent(body, "system", out var system))
         {
-            ConversationTexts.Add(system, to, system: true, "text");
+            ConversationTexts.Add(system, to, system: true, "text"u8);
         }
 
         if (JsonFields.TryGetPresent(body, "messages", out var messages)
-            && ConversationTexts.TryFindFirst(messages, "user", out var user)
+            && ConversationTexts.TryFindFirst(messages, "user"u8, out var user)
             && JsonFields.TryGetPresent(user, "content", out var content))
         {
-            ConversationTexts.Add(content, to, system: false, "text");
+            ConversationTexts.Add(content, to, system: false, "text"u8);
         }
     }
 

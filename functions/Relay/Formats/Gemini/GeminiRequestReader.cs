@@ -187,7 +187,7 @@ internal static class GeminiRequestReader
         }
 
         if (GeminiJson.TryGet(body, "contents", out var contents)
-            && ConversationTexts.TryFindFirst(contents, "user", out var user, orNone: true)
+            && ConversationTexts.TryFindFirst(contents, "user"u8, out var user, orNone: true)
             && GeminiJson.TryGet(user, "parts", out var parts))
         {
             ConversationTexts.Add(parts, to, system: false);

@@ -11,7 +11,7 @@ internal static class ConversationTexts
     /// <paramref name="type"/> or <paramref name="otherType"/> (with no type given, of every part that has one, as
     /// Gemini's parts). Anything else is no text, as the canonical readers keep no text of it.
     /// </summary>
-    public static void Add(JsonElement content, IConversationStart to, bool system, string? type = null, string? otherType = null)
+    public static void Add(JsonElement content, IConversationStart to, bool system, ReadOnlySpan<byte> type = default, ReadOnlySpan<byte> otherType = default)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -34,14 +34,14 @@ internal static class ConversationTexts
     }
 
     /// <summary>The first element of <paramref name="messages"/> whose <c>role</c> is <paramref name="role"/> (or has none, when <paramref name="orNone"/>).</summary>
-    public static bool TryFindFirst(JsonElement messages, string role, out JsonElement message, bool orNone = false)
+    public static bool TryFindFirst(JsonElement messages, ReadOnlySpan<byte> role, out JsonElement message, bool orNone = false)
     {
         if (messages.ValueKind == JsonValueKind.Array)
         {
             foreach (var candidate in messages.EnumerateArray())
             {
                 var hasRole = JsonFields.TryGetPresent(candidate, "role", out var roleElement);
-                if (hasRole ? roleElement.ValueKind == JsonValueKind.String && roleElement.ValueEquals(role) : orNone && candidate.ValueKind == JsonValueKind.Object)
+                if (hasRole ? JsonFields.IsText(roleElement, role) : orNone && candidate.ValueKind == JsonValueKind.Object)
                 {
                     message = candidate;
                     return true;
@@ -54,19 +54,12 @@ internal static class ConversationTexts
     }
 
     /// <summary>Whether the element's <c>role</c> is one of the two given.</summary>
-    public static bool HasRole(JsonElement message, string role, string otherRole) =>
-        JsonFields.TryGetPresent(message, "role", out var element) && element.ValueKind == JsonValueKind.String && (element.ValueEquals(role) || element.ValueEquals(otherRole));
+    public static bool HasRole(JsonElement message, ReadOnlySpan<byte> role, ReadOnlySpan<byte> otherRole) =>
+        JsonFields.TryGetPresent(message, "role", out var element) && (JsonFields.IsText(element, role) || JsonFields.IsText(element, otherRole));
 
-    private static bool IsOfType(JsonElement part, string? type, string? otherType)
-    {
-        if (type is null)
-        {
-            return true;
-        }
-
-        return JsonFields.TryGetPresent(part, "type", out var element) && element.ValueKind == JsonValueKind.String
-            && (element.ValueEquals(type) || (otherType is not null && element.ValueEquals(otherType)));
-    }
+    private static bool IsOfType(JsonElement part, ReadOnlySpan<byte> type, ReadOnlySpan<byte> otherType) =>
+        type.IsEmpty
+        || (JsonFields.TryGetPresent(part, "type", out var element) && (JsonFields.IsText(element, type) || (!otherType.IsEmpty && JsonFields.IsText(element, otherType))));
 
     private static void Add(IConversationStart to, bool system, JsonElement text)
     {

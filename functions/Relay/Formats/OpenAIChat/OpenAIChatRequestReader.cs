@@ -80,15 +80,15 @@ internal sealed class OpenAIChatRequestReader
 
         foreach (var message in messages.EnumerateArray())
         {
-            if (ConversationTexts.HasRole(message, "system", "developer") && OpenAIChatFields.TryGetPresent(message, "content", out var content))
+            if (ConversationTexts.HasRole(message, "system"u8, "developer"u8) && OpenAIChatFields.TryGetPresent(message, "content", out var content))
             {
-                ConversationTexts.Add(content, to, system: true, "text");
+                ConversationTexts.Add(content, to, system: true, "text"u8);
             }
         }
 
-        if (ConversationTexts.TryFindFirst(messages, "user", out var user) && OpenAIChatFields.TryGetPresent(user, "content", out var userContent))
+        if (ConversationTexts.TryFindFirst(messages, "user"u8, out var user) && OpenAIChatFields.TryGetPresent(user, "content", out var userContent))
         {
-            ConversationTexts.Add(userContent, to, system: false, "text");
+            ConversationTexts.Add(userContent, to, system: false, "text"u8);
         }
     }
 

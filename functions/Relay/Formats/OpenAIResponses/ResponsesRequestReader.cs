@@ -170,15 +170,15 @@ internal static class ResponsesRequestReader
 
         foreach (var item in input.EnumerateArray())
         {
-            if (ConversationTexts.HasRole(item, "system", "developer") && JsonFields.TryGetPresent(item, "content", out var content))
+            if (ConversationTexts.HasRole(item, "system"u8, "developer"u8) && JsonFields.TryGetPresent(item, "content", out var content))
             {
-                ConversationTexts.Add(content, to, system: true, "input_text", "output_text");
+                ConversationTexts.Add(content, to, system: true, "input_text"u8, "output_text"u8);
             }
         }
 
-        if (ConversationTexts.TryFindFirst(input, "user", out var user) && JsonFields.TryGetPresent(user, "content", out var userContent))
+        if (ConversationTexts.TryFindFirst(input, "user"u8, out var user) && JsonFields.TryGetPresent(user, "content", out var userContent))
         {
-            ConversationTexts.Add(userContent, to, system: false, "input_text", "output_text");
+            ConversationTexts.Add(userContent, to, system: false, "input_text"u8, "output_text"u8);
         }
     }
 
