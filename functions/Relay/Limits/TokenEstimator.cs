@@ -1,11 +1,10 @@
 using System.Text.Json;
-using Microsoft.ML.Tokenizers;
 using Serverless.Relay.Canonical;
 
 namespace Serverless.Relay.Limits;
 
 /// <summary>
-/// Counts a request's input tokens with a real BPE tokenizer (o200k_base) when the upstream has no count endpoint.
+/// Counts a request's input tokens with a real BPE tokenizer (o200k_base, <see cref="TiktokenCounter"/>) when the upstream has no count endpoint.
 /// It is an estimate for non-OpenAI models, whose tokenizers are not public: close, never exact.
 /// </summary>
 internal sealed class TokenEstimator
@@ -17,9 +16,9 @@ internal sealed class TokenEstimator
     // An image's size is unknown without decoding it; this is Anthropic's figure for a ~1.15 megapixel image.
     private const int PerImage = 1600;
 
-    // NOTE: loading the o200k vocabulary takes hundreds of milliseconds; it must not delay the handler's readiness,
+    // NOTE: loading the o200k vocabulary takes tens of milliseconds of CPU; it must not delay the handler's readiness,
     // so it loads on first use (or when WarmUp runs in the background after start).
-    private readonly Lazy<Tokenizer> _tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<TiktokenCounter> _tokenizer = new(TiktokenCounter.O200kBase, LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly TokenCountCache _cache = new();
     private readonly Func<string, int> _countTokens;
 
