@@ -162,8 +162,8 @@ internal sealed partial class TiktokenCounter(TiktokenRanks ranks)
         int[]? rentedParts = null;
         long[]? rentedHeap = null;
         // Each merge pushes at most two pairs: n − 1 to start with and 2 (n − 1) more at most.
-        var parts = n <= StackBytes ? stackalloc int[3 * StackBytes] : (rentedParts = ArrayPool<int>.Shared.Rent(3 * n));
-        var heapSpace = n <= StackBytes ? stackalloc long[3 * StackBytes] : (rentedHeap = ArrayPool<long>.Shared.Rent(3 * n));
+        var parts = n <= StackBytes ? stackalloc int[3 * n] : (rentedParts = ArrayPool<int>.Shared.Rent(3 * n));
+        var heapSpace = n <= StackBytes ? stackalloc long[3 * n] : (rentedHeap = ArrayPool<long>.Shared.Rent(3 * n));
         try
         {
             // A part starts at a byte position: next[p] is where the following part starts (n past the last one), and
