@@ -89,7 +89,8 @@ public static partial class HandlerApp
     }
 
     /// <summary>
-    /// Loads the tokenizer's vocabulary (hundreds of milliseconds of CPU) once the start is over, on a thread of its own.
+    /// Loads the tokenizer's vocabulary (tens of milliseconds of CPU: bench/ANALYSIS.md, "The tokenizer's memory") once
+    /// the start is over, on a thread of its own.
     /// A request that needs it sooner (a key with a token limit, token counting) loads it itself.
     /// </summary>
     /// <remarks>
