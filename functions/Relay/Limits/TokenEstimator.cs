@@ -4,7 +4,8 @@ using Serverless.Relay.Canonical;
 namespace Serverless.Relay.Limits;
 
 /// <summary>
-/// Counts a request's input tokens with a real BPE tokenizer (o200k_base, <see cref="TiktokenCounter"/>) when the upstream has no count endpoint.
+/// Counts a request's input tokens with a real BPE tokenizer (o200k_base, <see cref="TiktokenCounter"/>) when the
+/// upstream has no count endpoint.
 /// It is an estimate for non-OpenAI models, whose tokenizers are not public: close, never exact.
 /// </summary>
 internal sealed class TokenEstimator
@@ -18,14 +19,14 @@ internal sealed class TokenEstimator
 
     // NOTE: loading the o200k vocabulary takes tens of milliseconds of CPU; it must not delay the handler's readiness,
     // so it loads on first use (or when WarmUp runs in the background after start).
-    private readonly Lazy<TiktokenCounter> _tokenizer = new(TiktokenCounter.O200kBase, LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<TiktokenCounter> _counter = new(TiktokenCounter.O200kBase, LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly TokenCountCache _cache = new();
     private readonly Func<string, int> _countTokens;
 
-    public TokenEstimator() => _countTokens = text => _tokenizer.Value.CountTokens(text);
+    public TokenEstimator() => _countTokens = text => _counter.Value.CountTokens(text);
 
     /// <summary>Loads the vocabulary now, off the request path.</summary>
-    public void WarmUp() => _ = _tokenizer.Value;
+    public void WarmUp() => _ = _counter.Value;
 
     public int CountText(string text) => _cache.GetOrCount(text, _countTokens);
 
