@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Anthropic;
@@ -75,6 +79,40 @@ public sealed class StreamMeteringTests
 
             data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b"}}]} trailing
             """,
+        ["the metered names inside the text"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"},"finish_reason":null}],"usage":null}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"say \"usage\": 5"},"finish_reason":null}],"usage":null}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"\"finish_reason\":\"stop\", \"error\":1"},"finish_reason":null}],"usage":null}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"usage"},"finish_reason":null}],"usage":null}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":3,"total_tokens":7}}
+
+            data: [DONE]
+            """,
+        ["spaces around the colons"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"},"finish_reason" : null}],"usage" :null}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b"},"finish_reason" :  "length"}],"usage" : {"prompt_tokens":2,"completion_tokens":2,"total_tokens":4}}
+
+            data: [DONE]
+            """,
+        ["a name spelled with an escape"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"},"finish_reason":null}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}],"\u0075sage":{"prompt_tokens":6,"completion_tokens":2,"total_tokens":8}}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{},"\u0066inish_reason":"stop"}]}
+
+            data: [DONE]
+            """,
+        ["a delta cut short"] = """
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"b
+            """,
         ["ended before its finish"] = """
             data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"}}]}
 
@@ -121,6 +159,153 @@ public sealed class StreamMeteringTests
         Assert.Null(metered.Error);
         Assert.DoesNotContain(metered.Events, e => e is TextDelta { Text: "café \"ok\"" });
         Assert.Contains(new MessageFinished(StopReason.EndTurn), metered.Events);
+    }
+
+    /// <summary>
+    /// Seeded random streams as servers write them (either escaping, compact or indented, any order of fields, text that
+    /// quotes the metered names): whatever metering skips, it reports what the full read reports.
+    /// </summary>
+    [Fact]
+    public void Meter_OpenAIChatRandomStreams_ReportWhatDecodeReports()
+    {
+        var random = new Random(20261204);
+        string[] pieces = ["usage", "\"usage\": 3", "error", "\"error\":{}", "finish_reason", "\"finish_reason\": \"stop\"", ": null", "null",
+            "é", "你好", "\"", "\\", "\\u0075", "{", "}", ":", " ", "a", "\n"];
+        for (var stream = 0; stream < 300; stream++)
+        {
+            var options = new JsonWriterOptions
+            {
+                Indented = random.Next(4) == 0,
+                Encoder = random.Next(2) == 0 ? JavaScriptEncoder.Default : JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            };
+            var chunks = random.Next(2, 8);
+            var events = new List<SseEvent>();
+            for (var i = 0; i < chunks; i++)
+            {
+                var text = string.Concat(Enumerable.Range(0, random.Next(0, 5)).Select(_ => pieces[random.Next(pieces.Length)]));
+                var last = i == chunks - 1;
+                events.Add(new SseEvent(null, Chunk(random, options, text, finish: last || random.Next(12) == 0, usage: last || random.Next(12) == 0, error: random.Next(40) == 0)));
+            }
+
+            if (random.Next(2) == 0)
+            {
+                events.Add(new SseEvent(null, "[DONE]"));
+            }
+
+            var decoded = Run(OpenAIChatTestSupport.Format, events, meter: false);
+            var metered = Run(OpenAIChatTestSupport.Format, events, meter: true);
+
+            Assert.Equal(decoded.Error, metered.Error);
+            Assert.Equal(MeteringOf(decoded.Events), MeteringOf(metered.Events));
+        }
+    }
+
+    private static string Chunk(Random random, JsonWriterOptions options, string text, bool finish, bool usage, bool error)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, options))
+        {
+            json.WriteStartObject();
+            var fields = new List<Action>
+            {
+                () => json.WriteString("id", "chatcmpl-" + random.Next()),
+                () => json.WriteString("model", "m"),
+                () =>
+                {
+                    json.WriteStartArray("choices");
+                    json.WriteStartObject();
+                    json.WriteNumber("index", 0);
+                    json.WriteStartObject("delta");
+                    json.WriteString("content", text);
+                    json.WriteEndObject();
+                    if (finish)
+                    {
+                        json.WriteString("finish_reason", random.Next(2) == 0 ? "stop" : "length");
+                    }
+                    else if (random.Next(2) == 0)
+                    {
+                        json.WriteNull("finish_reason");
+                    }
+
+                    json.WriteEndObject();
+                    json.WriteEndArray();
+                },
+            };
+            if (usage)
+            {
+                fields.Add(() =>
+                {
+                    json.WriteStartObject("usage");
+                    json.WriteNumber("prompt_tokens", random.Next(1, 100));
+                    json.WriteNumber("completion_tokens", random.Next(1, 100));
+                    json.WriteEndObject();
+                });
+            }
+            else if (random.Next(2) == 0)
+            {
+                fields.Add(() => json.WriteNull("usage"));
+            }
+
+            if (error)
+            {
+                fields.Add(() =>
+                {
+                    json.WriteStartObject("error");
+                    json.WriteString("message", text);
+                    json.WriteEndObject();
+                });
+            }
+
+            foreach (var field in fields.OrderBy(_ => random.Next()))
+            {
+                field();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    [Fact]
+    public void Meter_OpenAIChatNamesInsideText_SkippedAndUsageStillFound()
+    {
+        var events = OpenAIChatTestSupport.DataOf(OpenAIStreams["the metered names inside the text"]).Select(data => new SseEvent(null, data)).ToList();
+
+        var metered = Run(OpenAIChatTestSupport.Format, events, meter: true);
+
+        Assert.Null(metered.Error);
+        Assert.DoesNotContain(metered.Events, e => e is TextDelta { Text: "say \"usage\": 5" } or TextDelta { Text: "\"finish_reason\":\"stop\", \"error\":1" });
+        Assert.Contains(new TextDelta(0, "usage"), metered.Events); // a string "usage" sends its chunk to the full read
+        Assert.Contains(new MessageFinished(StopReason.EndTurn), metered.Events);
+        var usage = Assert.Single(metered.Events.OfType<UsageReported>()).Usage;
+        Assert.Equal((4, 3), (usage.InputTokens, usage.OutputTokens));
+    }
+
+    /// <summary>
+    /// The one place metering and decoding part: a skipped chunk's JSON is not validated between its braces, so a delta
+    /// broken there is forwarded as it came and does not end the stream (one cut short or with text after it does, above).
+    /// </summary>
+    [Fact]
+    public void Meter_OpenAIChatDeltaBrokenInsideItsBraces_ForwardedWithoutAnError()
+    {
+        var events = OpenAIChatTestSupport.DataOf("""
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"a"},"finish_reason":null}]}
+
+            data: {"id":"c" "model":"m","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}
+
+            data: {"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}
+
+            data: [DONE]
+            """).Select(data => new SseEvent(null, data)).ToList();
+
+        var decoded = Run(OpenAIChatTestSupport.Format, events, meter: false);
+        var metered = Run(OpenAIChatTestSupport.Format, events, meter: true);
+
+        Assert.NotNull(decoded.Error);
+        Assert.Null(metered.Error);
+        var usage = Assert.Single(metered.Events.OfType<UsageReported>()).Usage;
+        Assert.Equal((1, 2), (usage.InputTokens, usage.OutputTokens));
     }
 
     [Fact]
