@@ -116,7 +116,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
         _started && !_finished && IsDeltaOnly(sseEvent.TrimmedData) ? null : Decode(sseEvent, output);
 
     /// <summary>
-    /// Whether a chunk holds nothing metering reads: it is framed as one JSON object, no <c>\\u</c> escape in it could
+    /// Whether a chunk holds nothing metering reads: it is framed as one JSON object, no <c>\u</c> escape in it could
     /// spell a letter of a name or is a surrogate (which <see cref="Decode"/> refuses), and every <c>"usage"</c>,
     /// <c>"error"</c> and <c>"finish_reason"</c> in it is followed by <c>: null</c>. Anything else goes to
     /// <see cref="Decode"/>.
@@ -132,7 +132,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
         data.Length >= 2 && data[0] == (byte)'{' && data[^1] == (byte)'}' && !HasEscapeThatMatters(data)
         && IsNullWherever(data, "\"usage\""u8) && IsNullWherever(data, "\"error\""u8) && IsNullWherever(data, "\"finish_reason\""u8);
 
-    /// <summary>Whether a <c>\\u</c> escape could spell a letter or <c>_</c> of a name, is a surrogate, or is malformed; text escapes (<c>\\u00e9</c>, <c>\\u0022</c>) are not.</summary>
+    /// <summary>Whether a <c>\u</c> escape could spell a letter or <c>_</c> of a name, is a surrogate, or is malformed; text escapes (<c>\u00e9</c>, <c>\u0022</c>) are not.</summary>
     private static bool HasEscapeThatMatters(ReadOnlySpan<byte> data)
     {
         for (var at = data.IndexOf("\\u"u8); at >= 0; at = data.IndexOf("\\u"u8))
