@@ -23,6 +23,7 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
     private readonly TimeProvider _time;
     private readonly ILogger<ClientKeyAuthenticator> _logger;
     private readonly ConcurrentDictionary<string, Entry> _cache = new(StringComparer.Ordinal);
+    private readonly SharedReads<(string Hash, long Generation), KeyLookup> _reads = new();
     private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
     private readonly long _positiveTicks;
     private readonly long _negativeTicks;
@@ -73,7 +74,10 @@ internal sealed partial class ClientKeyAuthenticator : IClientKeyAuthenticator
             return new ValueTask<KeyLookup>(new KeyLookup(entry.Key, false));
         }
 
-        return new ValueTask<KeyLookup>(LoadAsync(new string(hash), found ? entry!.Key : null, cancellationToken));
+        // Requests with one key that miss together share its read (SharedReads says why); not across an invalidation,
+        // whose point is that the next lookup reads again.
+        var stale = found ? entry!.Key : null;
+        return new ValueTask<KeyLookup>(_reads.ReadAsync((new string(hash), Interlocked.Read(ref _generation)), read => LoadAsync(read.Hash, stale, CancellationToken.None), cancellationToken));
     }
 
     public ClientKey? FindCached(string presentedKey)

@@ -19,6 +19,7 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
 
     private volatile Cached? _cached;
     private readonly RefreshAhead _ahead = new();
+    private readonly SharedReads<string, PriceTable> _reads = new(StringComparer.Ordinal);
 
     /// <summary>The current table; synchronous while the cache is fresh, and read again in the background before it expires.</summary>
     public ValueTask<PriceTable> GetAsync(CancellationToken cancellationToken)
@@ -27,7 +28,8 @@ internal sealed partial class PriceBook(RelayTables tables, HotPathStorage hotPa
         var now = time.GetUtcNow();
         if (cached is null || now >= cached.ExpiresAt)
         {
-            return new ValueTask<PriceTable>(LoadAsync(cached, cancellationToken));
+            // Requests that find the table expired together share one read (SharedReads says why).
+            return new ValueTask<PriceTable>(_reads.ReadAsync(RowKey, _ => LoadAsync(cached, CancellationToken.None), cancellationToken));
         }
 
         // A failed read keeps the table in force, as on the request path.

@@ -23,6 +23,7 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
     private const int MaxCached = 50_000;
 
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+    private readonly SharedReads<string, SessionBinding?> _reads = new(StringComparer.Ordinal);
     private readonly SessionOptions _options = options.Value;
 
     public bool Enabled => _options.Enabled;
@@ -46,7 +47,8 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
             return new ValueTask<SessionBinding?>(new SessionBinding(key, cached.AccountId));
         }
 
-        return new ValueTask<SessionBinding?>(ReadThroughAsync(key, seen: null, cancellationToken));
+        // Requests of one session that miss together share its read (SharedReads says why).
+        return new ValueTask<SessionBinding?>(_reads.ReadAsync(key, k => ReadThroughAsync(k, seen: null, CancellationToken.None), cancellationToken));
     }
 
     /// <param name="seen">For a refresh ahead: the entry it renews, replaced only if nothing (a <see cref="Bind"/>) replaced it meanwhile.</param>

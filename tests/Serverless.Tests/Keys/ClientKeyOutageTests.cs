@@ -61,6 +61,29 @@ public sealed class ClientKeyOutageTests(AzuriteFixture azurite) : IAsyncDisposa
         Assert.True(Services.GetRequiredService<HotPathStorage>().IsDown);
     }
 
+    /// <summary>
+    /// Fifty requests with one key whose entry expired, storage hanging: they share one read (one connection; a read
+    /// each opened one each) and are all served the stale record after the one deadline (SharedReadsTests).
+    /// </summary>
+    [Fact]
+    public async Task LookupAsync_BurstAfterTtlWhileStorageHangs_OneReadReachesStorage()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (plaintext, hash, hint) = ClientKeySecret.Generate();
+        var key = new ClientKey { Id = StorageIds.New("key"), Name = "app", CreatedAt = _time.GetUtcNow(), Hint = hint };
+        await Services.GetRequiredService<ClientKeyStore>().CreateAsync(key, hash, ct).WaitAsync(Timeout, ct);
+        await Authenticator.LookupAsync(plaintext, ct).AsTask().WaitAsync(Timeout, ct);
+
+        _proxy.Mode = StorageMode.Hang;
+        _time.Advance(ClientKeyAuthenticator.PositiveTtl + TimeSpan.FromSeconds(1));
+        var before = _proxy.Connections;
+        var burst = Enumerable.Range(0, 50).Select(_ => Authenticator.LookupAsync(plaintext, ct).AsTask()).ToList();
+        var lookups = await Task.WhenAll(burst).WaitAsync(Timeout, ct);
+
+        Assert.All(lookups, lookup => Assert.Equal(key.Id, lookup.Key?.Id));
+        Assert.Equal(1, _proxy.Connections - before);
+    }
+
     [Fact]
     public async Task LookupAsync_StorageBackAfterBackoff_ReadsAgain()
     {
