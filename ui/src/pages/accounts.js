@@ -88,7 +88,7 @@ function AccountCard({ item, onChange }) {
     </dl>
     <div class="actions">
       <${Form} submit="Set priority" onSubmit=${(v) => patch({ priority: Number(v.priority) })}>
-        <label>Priority <input name="priority" type="number" value=${item.priority} /></label>
+        <label>Priority <input name="priority" type="number" defaultValue=${item.priority} /></label>
       <//>
       <button onClick=${() => patch({ enabled: !item.enabled })}>${item.enabled ? 'Disable' : 'Enable'}</button>
     </div>

@@ -53,7 +53,7 @@ function CreatedKey({ created, onDone }) {
 }
 
 const LimitInputs = ({ limits = {} }) => html`<fieldset class="limits"><legend>Limits (empty: none)</legend>
-  ${limitFields.map((f) => html`<label>${f}<input name=${f} type="number" min="0" step="any" value=${limits[f] ?? ''} /></label>`)}
+  ${limitFields.map((f) => html`<label>${f}<input name=${f} type="number" min="0" step="any" defaultValue=${limits[f] ?? ''} /></label>`)}
 </fieldset>`;
 
 function KeyCard({ item, onChange }) {
