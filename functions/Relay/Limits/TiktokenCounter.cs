@@ -223,6 +223,7 @@ internal sealed partial class TiktokenCounter(TiktokenRanks ranks)
     }
 
     /// <summary>A binary min-heap of (rank, position) pairs packed in a long, so comparing the longs orders both.</summary>
+    /// <remarks>NOTE: not <see cref="PriorityQueue{TElement, TPriority}"/>, which would allocate its array per piece; this one lives in the caller's stack memory.</remarks>
     private ref struct PairHeap(Span<long> items)
     {
         private readonly Span<long> _items = items;

@@ -84,7 +84,10 @@ internal sealed class TiktokenRanks
 
         // Base64 decodes to at most three quarters of its length, so the encoded size bounds the decoded one.
         var bytes = new byte[lines.Length * 3 / 4];
-        var starts = new List<int>(capacity: 200_001);
+        // The header's count sizes the list (a wrong one only costs a resize), bounded by what the text can hold: a
+        // token line is at least four base64 characters and a line break.
+        var capacity = Utf8Parser.TryParse(header["Capacity: "u8.Length..], out int stated, out _) ? Math.Clamp(stated, 0, lines.Length / 5) : 0;
+        var starts = new List<int>(capacity + 1);
         var written = 0;
         while (!lines.IsEmpty)
         {
