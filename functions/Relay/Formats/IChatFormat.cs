@@ -21,6 +21,12 @@ internal interface IChatFormat
     Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream);
 
     /// <summary>
+    /// As <see cref="ReadRequest(JsonElement, string?, bool)"/> for a body whose <paramref name="head"/>
+    /// <see cref="ReadHead"/> has read already: the rest of it, without reading and checking the head again.
+    /// </summary>
+    Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head);
+
+    /// <summary>
     /// Reads only the request's <see cref="RequestHead"/>, with the checks every request of this format must pass, and
     /// builds nothing else: what a same-format relay needs. <see cref="ReadRequest"/> reads the head the same way first.
     /// </summary>

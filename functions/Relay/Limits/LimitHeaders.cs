@@ -15,6 +15,22 @@ namespace Serverless.Relay.Limits;
 /// </summary>
 internal static class LimitHeaders
 {
+    // NOTE: built once: a limited key's answer carries six of these names, and concatenating them cost six strings a request.
+    private static readonly MetricHeaders[] OpenAI =
+    [
+        MetricHeaders.OpenAI(LimitMetric.Requests, "requests"),
+        MetricHeaders.OpenAI(LimitMetric.Tokens, "tokens"),
+    ];
+
+    // Anthropic also reports input and output token limits apart.
+    private static readonly MetricHeaders[] Anthropic =
+    [
+        MetricHeaders.Anthropic(LimitMetric.Requests, "requests"),
+        MetricHeaders.Anthropic(LimitMetric.Tokens, "tokens"),
+        MetricHeaders.Anthropic(LimitMetric.InputTokens, "input-tokens"),
+        MetricHeaders.Anthropic(LimitMetric.OutputTokens, "output-tokens"),
+    ];
+
     public static void Write(HttpResponse response, WireFormat format, KeyLease lease, DateTimeOffset now)
     {
         if (lease.Statuses.Count == 0 || format == WireFormat.Gemini)
@@ -22,42 +38,22 @@ internal static class LimitHeaders
             return;
         }
 
-        Write(response, format, Tightest(lease.Statuses, LimitMetric.Requests), "requests", now);
-        Write(response, format, Tightest(lease.Statuses, LimitMetric.Tokens), "tokens", now);
-        if (format == WireFormat.Anthropic)
+        var anthropic = format == WireFormat.Anthropic;
+        foreach (var names in anthropic ? Anthropic : OpenAI)
         {
-            // Anthropic also reports input and output token limits apart.
-            Write(response, format, Tightest(lease.Statuses, LimitMetric.InputTokens), "input-tokens", now);
-            Write(response, format, Tightest(lease.Statuses, LimitMetric.OutputTokens), "output-tokens", now);
-        }
-    }
-
-    private static void Write(HttpResponse response, WireFormat format, LimitStatus? status, string metric, DateTimeOffset now)
-    {
-        if (status is not { } s)
-        {
-            return;
-        }
-
-        var headers = response.Headers;
-        var limit = s.Rule.Amount.ToString(CultureInfo.InvariantCulture);
-        var remaining = s.Remaining.ToString(CultureInfo.InvariantCulture);
-        if (format == WireFormat.Anthropic)
-        {
-            headers["anthropic-ratelimit-" + metric + "-limit"] = limit;
-            headers["anthropic-ratelimit-" + metric + "-remaining"] = remaining;
-            if (s.ResetsAt is { } resetsAt)
+            if (Tightest(lease.Statuses, names.Metric) is not { } status)
             {
-                headers["anthropic-ratelimit-" + metric + "-reset"] = resetsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                continue;
             }
-        }
-        else
-        {
-            headers["x-ratelimit-limit-" + metric] = limit;
-            headers["x-ratelimit-remaining-" + metric] = remaining;
-            if (s.ResetsAt is { } resetsAt)
+
+            var headers = response.Headers;
+            headers[names.Limit] = status.Rule.Amount.ToString(CultureInfo.InvariantCulture);
+            headers[names.Remaining] = status.Remaining.ToString(CultureInfo.InvariantCulture);
+            if (status.ResetsAt is { } resetsAt)
             {
-                headers["x-ratelimit-reset-" + metric] = Duration(resetsAt - now);
+                headers[names.Reset] = anthropic
+                    ? resetsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+                    : Duration(resetsAt - now);
             }
         }
     }
@@ -65,8 +61,11 @@ internal static class LimitHeaders
     private static LimitStatus? Tightest(IReadOnlyList<LimitStatus> statuses, LimitMetric metric)
     {
         LimitStatus? tightest = null;
-        foreach (var status in statuses)
+
+        // NOTE: indexed, not foreach: enumerating the interface would box an enumerator per metric and request.
+        for (var i = 0; i < statuses.Count; i++)
         {
+            var status = statuses[i];
             if (status.Rule.Metric == metric && (tightest is null || status.Remaining < tightest.Value.Remaining))
             {
                 tightest = status;
@@ -87,5 +86,15 @@ internal static class LimitHeaders
         var seconds = (long)Math.Ceiling(span.TotalSeconds);
         var (h, m, sec) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
         return h > 0 ? $"{h}h{m}m{sec}s" : m > 0 ? $"{m}m{sec}s" : $"{sec}s";
+    }
+
+    /// <summary>One metric's three header names in one client API.</summary>
+    private sealed record MetricHeaders(LimitMetric Metric, string Limit, string Remaining, string Reset)
+    {
+        public static MetricHeaders OpenAI(LimitMetric metric, string name) =>
+            new(metric, "x-ratelimit-limit-" + name, "x-ratelimit-remaining-" + name, "x-ratelimit-reset-" + name);
+
+        public static MetricHeaders Anthropic(LimitMetric metric, string name) =>
+            new(metric, "anthropic-ratelimit-" + name + "-limit", "anthropic-ratelimit-" + name + "-remaining", "anthropic-ratelimit-" + name + "-reset");
     }
 }

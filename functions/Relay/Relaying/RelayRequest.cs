@@ -21,17 +21,15 @@ internal sealed class RelayRequest : IDisposable
 {
     private readonly RequestBody? _body;
     private readonly JsonDocument? _document;
-    private readonly RouteHints _hints;
     private Result<ChatRequest>? _chat;
 
     /// <param name="chat">The canonical request when it was read up front; else it is read from <paramref name="document"/> on first use.</param>
-    internal RelayRequest(ClientKey key, ClientApi api, RequestHead head, Result<ChatRequest>? chat, RouteHints hints, RequestBody? body, JsonDocument? document)
+    internal RelayRequest(ClientKey key, ClientApi api, RequestHead head, Result<ChatRequest>? chat, RequestBody? body, JsonDocument? document)
     {
         Key = key;
         Api = api;
         Head = head;
         _chat = chat;
-        _hints = hints;
         _body = body;
         _document = document;
     }
@@ -49,7 +47,7 @@ internal sealed class RelayRequest : IDisposable
     /// to answer.
     /// </summary>
     public Result<ChatRequest> ReadChat() =>
-        _chat ??= Api.Format.ReadRequest(_document!.RootElement, _hints.Model, _hints.Stream);
+        _chat ??= Api.Format.ReadRequest(_document!.RootElement, Head);
 
     /// <summary>The canonical request, once <see cref="ReadChat"/> has succeeded.</summary>
     public ChatRequest Chat => ReadChat().Value ?? throw new InvalidOperationException("The request's body did not read as a canonical request; ReadChat's error is the answer.");
@@ -93,7 +91,7 @@ internal sealed class RelayRequest : IDisposable
     /// <param name="audit">What the audit trail keeps beyond the key's own setting.</param>
     /// <param name="clientAddress">Who the audit row names as the client.</param>
     public static RelayRequest Create(ClientKey key, ChatRequest chat, ClientApi? api = null, string? sessionId = null, AuditMode audit = AuditMode.Hashes, string? clientAddress = null) =>
-        new(key, api ?? ClientApis.InProcess, RequestHead.Of(chat), chat, RouteHints.None, null, null)
+        new(key, api ?? ClientApis.InProcess, RequestHead.Of(chat), chat, null, null)
         {
             SessionHint = sessionId is null ? null : "h:" + sessionId,
             Audit = audit,

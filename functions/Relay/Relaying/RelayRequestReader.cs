@@ -86,7 +86,7 @@ internal sealed class RelayRequestReader(ClientAuthenticator authenticator, InFl
             return new RequestRead(key, null, head.Error);
         }
 
-        var request = new RelayRequest(key, api, head.Value!, parsed, hints, body, document)
+        var request = new RelayRequest(key, api, head.Value!, parsed, body, document)
         {
             Framing = hints.Framing,
             SessionHint = SessionKey.ClientHint(context.Request.Headers, document.RootElement),

@@ -16,6 +16,8 @@ internal sealed class AnthropicFormat : IChatFormat
 
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.Read(body);
 
+    public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => AnthropicRequestReader.Read(body, head);
+
     public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.ReadHead(body);
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => AnthropicRequestReader.ReadConversationStart(body, to);

@@ -20,6 +20,8 @@ internal sealed class GeminiFormat : IChatFormat
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
         GeminiRequestReader.Read(body, modelFromPath, stream);
 
+    public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => GeminiRequestReader.Read(body, head);
+
     public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) =>
         GeminiRequestReader.ReadHead(body, modelFromPath, stream);
 

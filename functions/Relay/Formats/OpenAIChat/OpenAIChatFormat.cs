@@ -30,6 +30,8 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
         OpenAIChatRequestReader.Read(body);
 
+    public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => OpenAIChatRequestReader.Read(body, head);
+
     public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) => OpenAIChatRequestReader.ReadHead(body);
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => OpenAIChatRequestReader.ReadConversationStart(body, to);

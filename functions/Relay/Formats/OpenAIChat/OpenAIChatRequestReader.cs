@@ -24,7 +24,14 @@ internal sealed class OpenAIChatRequestReader
     {
     }
 
-    public static Result<ChatRequest> Read(JsonElement body) => new OpenAIChatRequestReader().ReadBody(body);
+    public static Result<ChatRequest> Read(JsonElement body)
+    {
+        var read = ReadHead(body);
+        return read.Value is { } head ? Read(body, head) : read.Error!;
+    }
+
+    /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
+    public static Result<ChatRequest> Read(JsonElement body, RequestHead head) => new OpenAIChatRequestReader().ReadBody(body, head);
 
     /// <summary>
     /// The request's head: model, stream flags and user, and the checks every request must pass (an object with a model
@@ -92,14 +99,8 @@ internal sealed class OpenAIChatRequestReader
         }
     }
 
-    private Result<ChatRequest> ReadBody(JsonElement body)
+    private Result<ChatRequest> ReadBody(JsonElement body, RequestHead head)
     {
-        var read = ReadHead(body);
-        if (read.Value is not { } head)
-        {
-            return read.Error!;
-        }
-
         if (JsonFields.CheckText(body) is { } textError)
         {
             return textError;

@@ -23,6 +23,8 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.Read(body);
 
+    public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => ResponsesRequestReader.Read(body, head);
+
     public Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.ReadHead(body);
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => ResponsesRequestReader.ReadConversationStart(body, to);

@@ -16,11 +16,12 @@ internal static class ResponsesRequestReader
     {
         // Step 1: the head (model, input present, stream, user).
         var read = ReadHead(body);
-        if (read.Value is not { } head)
-        {
-            return read.Error!;
-        }
+        return read.Value is { } head ? Read(body, head) : read.Error!;
+    }
 
+    /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
+    public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
+    {
         if (JsonFields.CheckText(body) is { } textError)
         {
             return textError;
