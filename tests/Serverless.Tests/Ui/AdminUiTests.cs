@@ -90,6 +90,39 @@ public sealed partial class AdminUiTests(AdminUiBrowser ui) : IClassFixture<Admi
     }
 
     [Fact]
+    public async Task Keys_LimitsTypedBeforeThePageRedraws_KeptInTheCreatedKey()
+    {
+        var (context, page, errors) = await ui.OpenAsync();
+        await using var _ = context;
+        await AdminUiBrowser.SignInAsync(page);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
+        await page.GetByText("New key").ClickAsync();
+        var form = page.Locator("#new-key");
+        var create = form.GetByRole(AriaRole.Button, new() { Name = "Create key" });
+
+        // A first key, so that the page shows its plaintext notice.
+        await form.GetByLabel("Name").FillAsync("redraw first");
+        await create.ClickAsync();
+        await Assertions.Expect(page.GetByTestId("new-key-plaintext")).ToBeVisibleAsync();
+
+        // Limits typed, then the page redraws (the notice closed) before the form is sent: a redraw must not empty
+        // them, as it did when the inputs were bound to their starting value.
+        await form.GetByLabel("Name").FillAsync("redraw second");
+        await form.GetByLabel("rpm").FillAsync("11");
+        await form.GetByLabel("maxConcurrency").FillAsync("3");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Done" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("new-key-plaintext")).ToHaveCountAsync(0);
+        await create.ClickAsync();
+
+        await Assertions.Expect(page.Locator("article", new() { HasText = "redraw second" })).ToContainTextAsync("rpm");
+        var keys = (await ui.Host.SendAsync(HttpMethod.Get, "api/admin/keys", ct: Ct)).Json.GetProperty("data").EnumerateArray();
+        var second = keys.Single(k => k.GetProperty("name").GetString() == "redraw second");
+        Assert.Equal(11, second.GetProperty("limits").GetProperty("rpm").GetInt32());
+        Assert.Equal(3, second.GetProperty("limits").GetProperty("maxConcurrency").GetInt32());
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
     public async Task Accounts_ChangePriority_PersistedThroughTheApi()
     {
         var (context, page, errors) = await ui.OpenAsync();
