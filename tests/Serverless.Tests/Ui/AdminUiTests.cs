@@ -15,6 +15,15 @@ public sealed partial class AdminUiTests(AdminUiBrowser ui) : IClassFixture<Admi
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>Signs in, goes to the keys page and opens its new-key form.</summary>
+    private static async Task<ILocator> OpenNewKeyFormAsync(IPage page)
+    {
+        await AdminUiBrowser.SignInAsync(page);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
+        await page.GetByText("New key").ClickAsync();
+        return page.Locator("#new-key");
+    }
+
     [Fact]
     public async Task SignIn_WrongAdminKey_RefusedWithAMessage_NothingKept()
     {
@@ -55,11 +64,7 @@ public sealed partial class AdminUiTests(AdminUiBrowser ui) : IClassFixture<Admi
     {
         var (context, page, errors) = await ui.OpenAsync();
         await using var _ = context;
-        await AdminUiBrowser.SignInAsync(page);
-        await page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
-
-        await page.GetByText("New key").ClickAsync();
-        var form = page.Locator("#new-key");
+        var form = await OpenNewKeyFormAsync(page);
         await form.GetByLabel("Name").FillAsync("made in the browser");
         await form.GetByLabel("Owner").FillAsync("browser-team");
         await form.GetByLabel("rpm").FillAsync("7");
@@ -94,10 +99,7 @@ public sealed partial class AdminUiTests(AdminUiBrowser ui) : IClassFixture<Admi
     {
         var (context, page, errors) = await ui.OpenAsync();
         await using var _ = context;
-        await AdminUiBrowser.SignInAsync(page);
-        await page.GetByRole(AriaRole.Link, new() { Name = "Keys" }).ClickAsync();
-        await page.GetByText("New key").ClickAsync();
-        var form = page.Locator("#new-key");
+        var form = await OpenNewKeyFormAsync(page);
         var create = form.GetByRole(AriaRole.Button, new() { Name = "Create key" });
 
         // A first key, so that the page shows its plaintext notice.
