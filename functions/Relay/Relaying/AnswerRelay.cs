@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;

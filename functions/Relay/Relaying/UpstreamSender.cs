@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Failover;
 using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;

@@ -1,10 +1,8 @@
-using Serverless.Relay.Buffers;
-
-namespace Serverless.Relay.Relaying;
+namespace Serverless.Relay.Buffers;
 
 /// <summary>
-/// An upstream answer's body read into pooled memory: the attempt's read (whole, or a same-format answer's head) and
-/// the metering copy of a long answer's rest. The buffer is sized for the length the upstream announced, with one byte
+/// An answer's body read into pooled memory: an upstream attempt's read (whole, or a same-format answer's head), the
+/// metering copy of a long answer's rest, and the table service's answer to a batch. The buffer is sized for the length the upstream announced, with one byte
 /// more for the read that finds the end, so it is not grown by doubling.
 /// </summary>
 internal static class AnswerBody
