@@ -6,6 +6,7 @@ using System.Text.Json;
 using Serverless.Relay.Storage;
 using Serverless.Tests.EndToEnd;
 using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Upstreams;
 using Serverless.Tests.Webhooks.EndToEnd;
 using Xunit;
 
@@ -61,6 +62,23 @@ public sealed class NativeRelayTests(NativeRelay relay) : IClassFixture<NativeRe
         Assert.Equal(21, row.GetInt64("InputTokens")); // 26 in all, 5 of them read from the cache
         Assert.Equal(5, row.GetInt64("CacheReadTokens"));
         Assert.Equal(7, row.GetInt64("OutputTokens"));
+    }
+
+    [Fact]
+    public async Task NativeRelay_NoTraceExporter_NoActivityOrTraceContextSentUpstream()
+    {
+        // A process of its own: no other test's tracer listens. An activity started for nothing (ASP.NET Core's, for its
+        // request log) would have HttpClient start one too and write its traceparent into the upstream request.
+        using var http = relay.CreateClient();
+        using var request = new OpenAIChatDriver().Build(Scenario.Text, RelayWithUpstreams.ModelFor("openai"), false, relay.Key);
+
+        using var answer = await http.SendAsync(request, Ct);
+
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync(Ct)}\n{relay.Output}");
+        var seen = relay.Upstream.LastRequest;
+        Assert.Equal(UpstreamDialect.OpenAIChat, seen.Dialect);
+        Assert.DoesNotContain(seen.Headers.Keys, name => name.Equals("traceparent", StringComparison.OrdinalIgnoreCase));
+        Assert.False(answer.Headers.Contains("x-trace-id"));
     }
 
     [Fact]

@@ -20,7 +20,6 @@ public sealed class HandlerSettingsTests
         "set RELAY_EPHEMERAL_STORAGE=true.";
 
     [Theory]
-    [InlineData("Microsoft.AspNetCore.Hosting.Diagnostics")]
     [InlineData("Microsoft.AspNetCore.Routing.EndpointMiddleware")]
     [InlineData("System.Net.Http.HttpClient.Default.LogicalHandler")]
     public async Task Build_HostedMode_PerRequestFrameworkLogsStartAtWarning(string category)
@@ -31,6 +30,23 @@ public sealed class HandlerSettingsTests
         Assert.False(logger.IsEnabled(LogLevel.Information));
         Assert.True(logger.IsEnabled(LogLevel.Warning));
         Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Serverless.Relay.Relaying").IsEnabled(LogLevel.Information));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Build_FrameworkRequestLogAskedFor_StaysOff_SoNoActivityPerRequest(bool hosted)
+    {
+        // Enabled at any level, even Critical, this category makes ASP.NET Core start an activity for every request
+        // (and HttpClient one for every upstream call) when no tracer listens.
+        var settings = Settings(hosted);
+        settings["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";
+        string[] args = hosted ? [] : ["--urls", "http://127.0.0.1:0"];
+
+        await using var app = HandlerApp.Build(args, builder => builder.Configuration.AddInMemoryCollection(settings));
+
+        Assert.False(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(RequestLog.FrameworkCategory).IsEnabled(LogLevel.Critical));
+        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Lifetime").IsEnabled(LogLevel.Warning));
     }
 
     [Fact]
