@@ -2,8 +2,8 @@ namespace Serverless.Relay.Buffers;
 
 /// <summary>
 /// An answer's body read into pooled memory: an upstream attempt's read (whole, or a same-format answer's head), the
-/// metering copy of a long answer's rest, and the table service's answer to a batch. The buffer is sized for the length the upstream announced, with one byte
-/// more for the read that finds the end, so it is not grown by doubling.
+/// metering copy of a long answer's rest, and the table service's answer to a batch. The buffer is sized for the
+/// length the answer announced, with one byte more for the read that finds the end, so it is not grown by doubling.
 /// </summary>
 internal static class AnswerBody
 {

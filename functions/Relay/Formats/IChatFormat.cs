@@ -28,7 +28,8 @@ internal interface IChatFormat
 
     /// <summary>
     /// Reads only the request's <see cref="RequestHead"/>, with the checks every request of this format must pass, and
-    /// builds nothing else: what a same-format relay needs. <see cref="ReadRequest"/> reads the head the same way first.
+    /// builds nothing else: what a same-format relay needs. <see cref="ReadRequest(JsonElement, string?, bool)"/> reads
+    /// the head the same way first.
     /// </summary>
     Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream);
 
