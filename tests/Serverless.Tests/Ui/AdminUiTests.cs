@@ -144,6 +144,30 @@ public sealed partial class AdminUiTests(AdminUiBrowser ui) : IClassFixture<Admi
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
+    [Fact]
+    public async Task Accounts_PriorityTypedBeforeTheCardRedraws_KeptWhenSet()
+    {
+        // An account of its own (a model no other test asks for), so disabling it changes nothing else.
+        var accountId = await ui.Host.CreateLoopbackAccountAsync(ui.Upstream, "openai", ["m-ui-redraw"]);
+        var (context, page, errors) = await ui.OpenAsync();
+        await using var _ = context;
+        await AdminUiBrowser.SignInAsync(page);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Accounts" }).ClickAsync();
+        var card = page.Locator($"article[data-account-id='{accountId}']");
+
+        // The priority typed, then the card redraws (the account disabled, the list read again) before it is set: a
+        // redraw must not put the old priority back, as it did when the input was bound to it.
+        await card.GetByLabel("Priority").FillAsync("6");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Disable" }).ClickAsync();
+        await Assertions.Expect(card.GetByRole(AriaRole.Button, new() { Name = "Enable" })).ToBeVisibleAsync();
+        await Assertions.Expect(card.GetByLabel("Priority")).ToHaveValueAsync("6");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Set priority" }).ClickAsync();
+
+        await Eventually.TrueAsync("priority 6 through the API", async ct =>
+            (await ui.Host.SendAsync(HttpMethod.Get, $"api/admin/accounts/{accountId}", ct: ct)).Json.GetProperty("priority").GetInt32() == 6);
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
     [Theory]
     [InlineData("overview", "Overview")]
     [InlineData("keys", "Keys")]
