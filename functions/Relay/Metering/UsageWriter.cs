@@ -363,8 +363,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             var open = new List<(List<TableRow> Entities, HashSet<string> RowKeys)>();
             foreach (var entity in partition)
             {
-                // NOTE: a transaction may not touch one row twice (the same request recorded twice in one ms).
-                var slot = open.FindIndex(t => t.Entities.Count < MaxBatchSize && !t.RowKeys.Contains(entity.RowKey));
+                var slot = OpenSlot(open, entity.RowKey);
                 if (slot < 0)
                 {
                     open.Add(([], new HashSet<string>(StringComparer.Ordinal)));
@@ -379,6 +378,21 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             {
                 yield return transaction;
             }
+        }
+
+        // NOTE: a loop, not FindIndex with a lambda: that allocated a closure and a delegate for every row written.
+        static int OpenSlot(List<(List<TableRow> Entities, HashSet<string> RowKeys)> open, string rowKey)
+        {
+            for (var i = 0; i < open.Count; i++)
+            {
+                // A transaction may not touch one row twice (the same request recorded twice in one ms).
+                if (open[i].Entities.Count < MaxBatchSize && !open[i].RowKeys.Contains(rowKey))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
     }
 
