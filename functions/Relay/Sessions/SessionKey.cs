@@ -26,8 +26,25 @@ internal static class SessionKey
     /// </summary>
     public static string Of(string clientKeyId, string model, string id)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', clientKeyId, model.ToLowerInvariant(), id)));
-        return Convert.ToHexStringLower(hash.AsSpan(0, 16));
+        // NOTE: the three texts encoded into one pooled buffer, not joined into a string and then its bytes: this runs
+        // for every request with a session. The bytes are the same, so are the keys of bindings already stored.
+        var lowered = model.ToLowerInvariant();
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(clientKeyId.Length + lowered.Length + id.Length + 2));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(clientKeyId, buffer);
+            buffer[length++] = (byte)'\n';
+            length += Encoding.UTF8.GetBytes(lowered, buffer.AsSpan(length));
+            buffer[length++] = (byte)'\n';
+            length += Encoding.UTF8.GetBytes(id, buffer.AsSpan(length));
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer.AsSpan(0, length), hash);
+            return Convert.ToHexStringLower(hash[..16]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>

@@ -32,6 +32,29 @@ public sealed class SessionKeyTests
     private static string? Of(string keyId, ChatRequest request, string? clientHint) =>
         (SessionKey.Named(RequestHead.Of(request), clientHint) ?? SessionKey.Derived(request)) is { } id ? SessionKey.Of(keyId, request.Model, id) : null;
 
+    [Theory]
+    [InlineData("key_1", "gpt-4o", "u:alice")]
+    [InlineData("key_1", "Claude-Sonnet-4", "h:sess-9")]
+    [InlineData("key_é", "MODEL-İ", "d:5f2c")]
+    [InlineData("key_1", "m\uD800", "\uDC00lone surrogates at the joins")]
+    [InlineData("", "", "")]
+    public void Of_AnyTexts_TheHashOfTheJoinedTexts(string keyId, string model, string id)
+    {
+        // The keys bindings were stored under: the SHA-256 of key, lower-cased model and id joined by newlines, as UTF-8.
+        var stored = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', keyId, model.ToLowerInvariant(), id))).AsSpan(0, 16));
+
+        Assert.Equal(stored, SessionKey.Of(keyId, model, id));
+    }
+
+    [Fact]
+    public void Of_LongId_HashedWhole()
+    {
+        var id = new string('x', 100_000);
+
+        Assert.NotEqual(SessionKey.Of("key_1", "m", id), SessionKey.Of("key_1", "m", id + "y"));
+        Assert.Equal(32, SessionKey.Of("key_1", "m", id).Length);
+    }
+
     [Fact]
     public void Of_LaterTurnsOfOneConversation_SameKey()
     {
