@@ -78,6 +78,15 @@ internal static class JsonFields
     /// <returns>An <see cref="ErrorKind.InvalidRequest"/> naming the field (e.g. <c>messages[0].content</c>), or null.</returns>
     public static RelayError? CheckText(JsonElement root)
     {
+        // NOTE: one vectorized pass over the element's bytes clears nearly every body; the walk, which names the field,
+        // runs only when there is invalid UTF-8 or a surrogate escape (a valid pair too). Text can be unreadable in no
+        // other way: a surrogate written as UTF-8 bytes is invalid UTF-8.
+        var raw = JsonMarshal.GetRawUtf8Value(root);
+        if (Utf8.IsValid(raw) && !HasSurrogateEscape(raw))
+        {
+            return null;
+        }
+
         if (FindUnreadable(root) is not { } path)
         {
             return null;

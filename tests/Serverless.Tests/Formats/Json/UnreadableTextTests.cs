@@ -65,6 +65,30 @@ public sealed class UnreadableTextTests
     }
 
     [Theory]
+    [MemberData(nameof(Formats))]
+    public void ReadRequest_EscapedBackslashBeforeSurrogateDigits_ReadsAsText(string format)
+    {
+        // An escaped backslash, then "ud800": the check's first pass over the bytes sees a surrogate escape, the walk does not.
+        var (chat, body, _, _) = Cases[format];
+
+        var parsed = Read(chat, Encoding.UTF8.GetBytes(body.Replace(Bad, "\\\\ud800", StringComparison.Ordinal)));
+
+        Assert.Null(parsed.Error);
+        Assert.Contains("\\ud800", Assert.IsType<Serverless.Relay.Canonical.TextPart>(Assert.Single(parsed.Value!.Messages[0].Content)).Text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void ReadRequest_LoneSurrogateAfterAValidPair_InvalidRequestNamingField(string format)
+    {
+        var (chat, body, path, param) = Cases[format];
+
+        var error = ReadError(chat, Encoding.UTF8.GetBytes(body.Replace(Bad, "\\ud83d\\ude00 \\udc00", StringComparison.Ordinal)));
+
+        AssertUnreadable(chat, error, path, param);
+    }
+
+    [Theory]
     [InlineData("1")]
     [InlineData("true")]
     [InlineData("{\"name\":\"user\"}")]
