@@ -16,7 +16,10 @@ internal interface IChatFormat
 
     // ---- client side ----
 
-    /// <summary>Parses a client request body. <paramref name="modelFromPath"/> is set for APIs that carry the model in the URL (Gemini).</summary>
+    /// <summary>
+    /// Parses a client request body, head then rest (<see cref="WholeRequest"/>). <paramref name="modelFromPath"/> is set
+    /// for APIs that carry the model in the URL (Gemini).
+    /// </summary>
     /// <param name="stream">Set when the URL chose streaming (Gemini <c>:streamGenerateContent</c>); body-driven formats ignore it.</param>
     Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream);
 

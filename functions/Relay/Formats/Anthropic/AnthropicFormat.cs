@@ -14,7 +14,7 @@ internal sealed class AnthropicFormat : IChatFormat
 
     public WireFormat Format => WireFormat.Anthropic;
 
-    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => AnthropicRequestReader.Read(body);
+    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => WholeRequest.Read(this, body, modelFromPath, stream);
 
     public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => AnthropicRequestReader.Read(body, head);
 

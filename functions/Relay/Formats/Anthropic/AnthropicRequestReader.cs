@@ -11,12 +11,6 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// </summary>
 internal static class AnthropicRequestReader
 {
-    public static Result<ChatRequest> Read(JsonElement body)
-    {
-        var read = ReadHead(body);
-        return read.Value is { } head ? Read(body, head) : read.Error!;
-    }
-
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
     {
@@ -56,7 +50,7 @@ internal static class AnthropicRequestReader
 
     /// <summary>
     /// The request's head: model, stream flag and <c>metadata.user_id</c>, and the checks every request must pass (an
-    /// object with a model, <c>max_tokens</c> and at least one message). <see cref="Read"/> starts with it; a same-format
+    /// object with a model, <c>max_tokens</c> and at least one message). <see cref="WholeRequest"/> starts with it; a same-format
     /// relay reads nothing more.
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)

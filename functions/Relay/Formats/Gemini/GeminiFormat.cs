@@ -18,7 +18,7 @@ internal sealed class GeminiFormat : IChatFormat
     public WireFormat Format => WireFormat.Gemini;
 
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
-        GeminiRequestReader.Read(body, modelFromPath, stream);
+        WholeRequest.Read(this, body, modelFromPath, stream);
 
     public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => GeminiRequestReader.Read(body, head);
 

@@ -11,12 +11,6 @@ namespace Serverless.Relay.Formats.Gemini;
 /// </summary>
 internal static class GeminiRequestReader
 {
-    public static Result<ChatRequest> Read(JsonElement body, string? modelFromPath, bool stream)
-    {
-        var read = ReadHead(body, modelFromPath, stream);
-        return read.Value is { } head ? Read(body, head) : read.Error!;
-    }
-
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
     {
@@ -146,7 +140,7 @@ internal static class GeminiRequestReader
 
     /// <summary>
     /// The request's head: the model (from the URL), the stream flag (from the route), and the checks every request must
-    /// pass (an object with contents). <see cref="Read"/> starts with it; a same-format relay reads nothing more.
+    /// pass (an object with contents). <see cref="WholeRequest"/> starts with it; a same-format relay reads nothing more.
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body, string? modelFromPath, bool stream)
     {

@@ -28,7 +28,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public WireFormat Format => WireFormat.OpenAIChat;
 
     public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) =>
-        OpenAIChatRequestReader.Read(body);
+        WholeRequest.Read(this, body, modelFromPath, stream);
 
     public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => OpenAIChatRequestReader.Read(body, head);
 

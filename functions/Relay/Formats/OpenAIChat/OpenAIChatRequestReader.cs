@@ -24,18 +24,12 @@ internal sealed class OpenAIChatRequestReader
     {
     }
 
-    public static Result<ChatRequest> Read(JsonElement body)
-    {
-        var read = ReadHead(body);
-        return read.Value is { } head ? Read(body, head) : read.Error!;
-    }
-
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head) => new OpenAIChatRequestReader().ReadBody(body, head);
 
     /// <summary>
     /// The request's head: model, stream flags and user, and the checks every request must pass (an object with a model
-    /// and at least one message). <see cref="Read"/> starts with it; a same-format relay reads nothing more.
+    /// and at least one message). <see cref="WholeRequest"/> starts with it; a same-format relay reads nothing more.
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {

@@ -21,7 +21,7 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public WireFormat Format => WireFormat.OpenAIResponses;
 
-    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => ResponsesRequestReader.Read(body);
+    public Result<ChatRequest> ReadRequest(JsonElement body, string? modelFromPath, bool stream) => WholeRequest.Read(this, body, modelFromPath, stream);
 
     public Result<ChatRequest> ReadRequest(JsonElement body, RequestHead head) => ResponsesRequestReader.Read(body, head);
 

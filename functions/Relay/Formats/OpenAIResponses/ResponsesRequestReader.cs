@@ -12,13 +12,6 @@ internal static class ResponsesRequestReader
     private const string RoleList = "user, assistant, system, developer";
     private const string PartTypeList = "input_text, output_text, refusal, input_image";
 
-    public static Result<ChatRequest> Read(JsonElement body)
-    {
-        // Step 1: the head (model, input present, stream, user).
-        var read = ReadHead(body);
-        return read.Value is { } head ? Read(body, head) : read.Error!;
-    }
-
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
     {
@@ -27,6 +20,7 @@ internal static class ResponsesRequestReader
             return textError;
         }
 
+        // Step 1 was the head (model, input present, stream, user): ReadHead.
         // Step 2: instructions come first in System, then system/developer messages in input order.
         var system = new List<TextPart>();
         if (body.TryGetProperty("instructions", out var instructions) && instructions.ValueKind != JsonValueKind.Null)
@@ -102,7 +96,7 @@ internal static class ResponsesRequestReader
 
     /// <summary>
     /// The request's head: model, stream flag and user, and the checks every request must pass (an object with a model
-    /// and an input). <see cref="Read"/> starts with it; a same-format relay reads nothing more.
+    /// and an input). <see cref="WholeRequest"/> starts with it; a same-format relay reads nothing more.
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {
