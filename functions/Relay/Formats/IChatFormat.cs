@@ -42,6 +42,16 @@ internal interface IChatFormat
     /// </summary>
     void ReadConversationStart(JsonElement body, IConversationStart to);
 
+    /// <summary>
+    /// Hands <paramref name="to"/> the prompt of a body whose head has been read, part by part as the canonical request
+    /// <see cref="ReadRequest(JsonElement, RequestHead)"/> would hold it, read in place: a token limit's estimate
+    /// without building that request. False, and <paramref name="to"/> is to be dropped, wherever the reader could
+    /// refuse the prompt (messages, system, tools, unreadable text); then count the canonical request, whose error is
+    /// the answer. Fields outside the prompt (sampling, tool choice) are left to the upstream, as a same-format relay
+    /// without a token limit leaves them.
+    /// </summary>
+    bool TryTallyPrompt(JsonElement body, IPromptTally to);
+
     /// <summary>Writes a complete answer in this format.</summary>
     void WriteResponse(ChatResponse response, Utf8JsonWriter writer);
 

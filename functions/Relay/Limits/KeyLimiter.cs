@@ -71,7 +71,15 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     /// The canonical request, whose tokens are estimated when the key's limits count them
     /// (<see cref="KeyLimits.CountsPromptTokens"/>); null for any other key, so a same-format relay need not read it.
     /// </param>
-    public ValueTask<KeyLease> AcquireAsync(ClientKey key, ChatRequest? prompt, CancellationToken cancellationToken)
+    public ValueTask<KeyLease> AcquireAsync(ClientKey key, ChatRequest? prompt, CancellationToken cancellationToken) =>
+        Acquire(key, prompt, promptTokens: null, cancellationToken);
+
+    /// <summary>As <see cref="AcquireAsync(ClientKey, ChatRequest?, CancellationToken)"/> for a prompt the caller has counted.</summary>
+    /// <param name="promptTokens">The prompt's <see cref="TokenEstimator"/> count, made by the caller (<c>RelayRequest.CountPromptTokens</c>, in place where it can).</param>
+    public ValueTask<KeyLease> AcquireAsync(ClientKey key, int promptTokens, CancellationToken cancellationToken) =>
+        Acquire(key, prompt: null, promptTokens, cancellationToken);
+
+    private ValueTask<KeyLease> Acquire(ClientKey key, ChatRequest? prompt, int? promptTokens, CancellationToken cancellationToken)
     {
         var rules = key.Limits.Rules;
         if (rules.Count == 0)
@@ -89,7 +97,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             long amount = 1;
             if (rule.CountsPromptTokens)
             {
-                estimate ??= Math.Max(1, _estimator.Value.Count(prompt ?? throw new ArgumentNullException(nameof(prompt), "This key's limits count prompt tokens.")));
+                estimate ??= Math.Max(1, promptTokens ?? _estimator.Value.Count(prompt ?? throw new ArgumentNullException(nameof(prompt), "This key's limits count prompt tokens.")));
                 amount = estimate.Value;
                 if (amount > rule.Amount)
                 {

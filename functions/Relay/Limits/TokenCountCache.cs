@@ -5,6 +5,9 @@ using System.Security.Cryptography;
 
 namespace Serverless.Relay.Limits;
 
+/// <summary>Counts one text's tokens.</summary>
+internal delegate int TextCounter(ReadOnlySpan<char> text);
+
 /// <summary>
 /// Remembers the token counts of long texts. A client sends the same system prompt, tool definitions and conversation
 /// history again with every turn, and counting them again was the costliest part of a token limit: BPE runs at about
@@ -35,7 +38,8 @@ internal sealed class TokenCountCache
     private Generation _previous = new();
 
     /// <summary>The count of <paramref name="text"/>, from memory when it was counted recently, else by <paramref name="count"/>.</summary>
-    public int GetOrCount(string text, Func<string, int> count)
+    /// <remarks>A span, so that a text read in place from a request's JSON is looked up without becoming a string first.</remarks>
+    public int GetOrCount(ReadOnlySpan<char> text, TextCounter count)
     {
         if (text.Length is < MinLength or > MaxLength)
         {
@@ -43,12 +47,12 @@ internal sealed class TokenCountCache
         }
 
         var current = Volatile.Read(ref _current);
-        if (current.Counts.TryGetValue(text, out var tokens))
+        if (current.Lookup.TryGetValue(text, out var tokens))
         {
             return tokens;
         }
 
-        if (!Volatile.Read(ref _previous).Counts.TryGetValue(text, out tokens))
+        if (!Volatile.Read(ref _previous).Lookup.TryGetValue(text, out tokens))
         {
             tokens = count(text);
         }
@@ -60,9 +64,9 @@ internal sealed class TokenCountCache
     /// <summary>Texts held now, in both generations; for tests.</summary>
     internal int Count => Volatile.Read(ref _current).Counts.Count + Volatile.Read(ref _previous).Counts.Count;
 
-    private void Remember(Generation generation, string text, int tokens)
+    private void Remember(Generation generation, ReadOnlySpan<char> text, int tokens)
     {
-        if (!generation.Counts.TryAdd(text, tokens) || Interlocked.Add(ref generation.Chars, text.Length) <= MaxChars)
+        if (!generation.Lookup.TryAdd(text, tokens) || Interlocked.Add(ref generation.Chars, text.Length) <= MaxChars)
         {
             return;
         }
@@ -79,16 +83,29 @@ internal sealed class TokenCountCache
 
     private sealed class Generation
     {
-        public readonly ConcurrentDictionary<string, int> Counts = new(Comparer);
+        public readonly ConcurrentDictionary<string, int> Counts;
+        public readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup;
         public long Chars;
+
+        public Generation()
+        {
+            Counts = new ConcurrentDictionary<string, int>(Comparer);
+            Lookup = Counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
     }
 
-    private sealed class SeededContentComparer : IEqualityComparer<string>
+    private sealed class SeededContentComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<char>, string>
     {
         private readonly long _seed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
 
         public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
 
-        public int GetHashCode(string text) => (int)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text.AsSpan()), _seed);
+        public int GetHashCode(string text) => GetHashCode(text.AsSpan());
+
+        public bool Equals(ReadOnlySpan<char> alternate, string other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<char> alternate) => (int)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(alternate), _seed);
+
+        public string Create(ReadOnlySpan<char> alternate) => alternate.ToString();
     }
 }

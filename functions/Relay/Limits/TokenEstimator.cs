@@ -10,63 +10,71 @@ namespace Serverless.Relay.Limits;
 /// </summary>
 internal sealed class TokenEstimator
 {
-    // Per-message framing (role markers), as OpenAI documents for its chat format.
-    private const int PerMessage = 3;
-    private const int PerRequest = 3;
-
-    // An image's size is unknown without decoding it; this is Anthropic's figure for a ~1.15 megapixel image.
-    private const int PerImage = 1600;
-
     // NOTE: loading the o200k vocabulary takes tens of milliseconds of CPU; it must not delay the handler's readiness,
     // so it loads on first use (or when WarmUp runs in the background after start).
     private readonly Lazy<TiktokenCounter> _counter = new(TiktokenCounter.O200kBase, LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly TokenCountCache _cache = new();
-    private readonly Func<string, int> _countTokens;
+    private readonly TextCounter _countTokens;
 
     public TokenEstimator() => _countTokens = text => _counter.Value.CountTokens(text);
 
     /// <summary>Loads the vocabulary now, off the request path.</summary>
     public void WarmUp() => _ = _counter.Value;
 
-    public int CountText(string text) => _cache.GetOrCount(text, _countTokens);
+    public int CountText(string text) => CountText(text.AsSpan());
+
+    public int CountText(ReadOnlySpan<char> text) => _cache.GetOrCount(text, _countTokens);
+
+    /// <summary>A tally to hand one prompt to, part by part (<see cref="IPromptTally"/>).</summary>
+    public PromptTally Tally() => new(this);
 
     public int Count(ChatRequest request)
     {
-        var total = PerRequest;
+        var tally = Tally();
         foreach (var part in request.System)
         {
-            total += CountText(part.Text);
+            tally.AddText(part.Text);
         }
 
         foreach (var tool in request.Tools)
         {
-            total += CountText(tool.Name) + CountText(tool.Description ?? "") + CountText(tool.Parameters.ToJsonString());
+            tally.AddText(tool.Name);
+            tally.AddText(tool.Description ?? "");
+            tally.AddText(tool.Parameters.ToJsonString());
         }
 
         foreach (var message in request.Messages)
         {
-            total += PerMessage + Count(message.Content);
+            tally.AddMessage();
+            Add(tally, message.Content);
         }
 
-        return total;
+        return tally.Total;
     }
 
-    private int Count(IReadOnlyList<ContentPart> parts)
+    private static void Add(PromptTally tally, IReadOnlyList<ContentPart> parts)
     {
-        var total = 0;
         foreach (var part in parts)
         {
-            total += part switch
+            switch (part)
             {
-                TextPart text => CountText(text.Text),
-                ImagePart => PerImage,
-                ToolCallPart call => CountText(call.Name) + CountText(call.ArgumentsJson),
-                ToolResultPart result => Count(result.Content),
-                ThinkingPart thinking => CountText(thinking.Text),
-                _ => 0,
-            };
+                case TextPart text:
+                    tally.AddText(text.Text);
+                    break;
+                case ImagePart:
+                    tally.AddImage();
+                    break;
+                case ToolCallPart call:
+                    tally.AddText(call.Name);
+                    tally.AddText(call.ArgumentsJson);
+                    break;
+                case ToolResultPart result:
+                    Add(tally, result.Content);
+                    break;
+                case ThinkingPart thinking:
+                    tally.AddText(thinking.Text);
+                    break;
+            }
         }
-
-        return total;
     }
 }

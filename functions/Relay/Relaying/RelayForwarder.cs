@@ -25,6 +25,7 @@ internal sealed partial class RelayForwarder(
     FailoverExecutor failover,
     UpstreamSender sender,
     KeyLimiter limiter,
+    TokenEstimator estimator,
     IUsageSink usageSink,
     PriceBook prices,
     GenAiTelemetry telemetry,
@@ -97,22 +98,24 @@ internal sealed partial class RelayForwarder(
             return Refused(new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{head.Model}'.", "model"));
         }
 
-        // :: Step 2 Limits: the lease holds a concurrency slot and reserved tokens until the row is recorded. Only here
-        // and before a translation is the whole request read (ReadChat): a same-format relay of any other request
-        // forwards the client's bytes having read their head (and, for a session, their conversation's start) alone.
-        ChatRequest? prompt = null;
+        // :: Step 2 Limits: the lease holds a concurrency slot and reserved tokens until the row is recorded. A token limit
+        // counts the prompt read in place where the format can; only a translation reads the whole canonical request
+        // (ReadChat), so a same-format relay forwards the client's bytes having read their head (and, for a session,
+        // their conversation's start) and, with a token limit, their prompt's texts.
         if (request.Key.Limits.CountsPromptTokens)
         {
-            var read = request.ReadChat();
-            if (read.Value is null)
+            if (request.CountPromptTokens(estimator, out var promptTokens) is { } unreadable)
             {
-                return Refused(read.Error!);
+                return Refused(unreadable);
             }
 
-            prompt = read.Value;
+            trace.Lease = await limiter.AcquireAsync(request.Key, promptTokens, clientAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            trace.Lease = await limiter.AcquireAsync(request.Key, prompt: null, clientAborted).ConfigureAwait(false);
         }
 
-        trace.Lease = await limiter.AcquireAsync(request.Key, prompt, clientAborted).ConfigureAwait(false);
         output.WriteLimitHeaders(trace.Lease, api.Format.Format);
         if (!trace.Lease.IsAcquired)
         {

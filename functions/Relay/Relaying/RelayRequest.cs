@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Keys;
+using Serverless.Relay.Limits;
 
 namespace Serverless.Relay.Relaying;
 
@@ -48,6 +49,28 @@ internal sealed class RelayRequest : IDisposable
     /// </summary>
     public Result<ChatRequest> ReadChat() =>
         _chat ??= Api.Format.ReadRequest(_document!.RootElement, Head);
+
+    /// <summary>
+    /// The prompt's estimated tokens, for a token limit: read in place from the body
+    /// (<see cref="Formats.IChatFormat.TryTallyPrompt"/>), else (a body the reader could refuse, a request built in code)
+    /// counted on the canonical request, whose read error is then the answer.
+    /// </summary>
+    public RelayError? CountPromptTokens(TokenEstimator estimator, out int tokens)
+    {
+        if (_chat is null && _document is { } document)
+        {
+            var tally = estimator.Tally();
+            if (Api.Format.TryTallyPrompt(document.RootElement, tally))
+            {
+                tokens = tally.Total;
+                return null;
+            }
+        }
+
+        var read = ReadChat();
+        tokens = read.Value is { } chat ? estimator.Count(chat) : 0;
+        return read.Error;
+    }
 
     /// <summary>The canonical request, once <see cref="ReadChat"/> has succeeded.</summary>
     public ChatRequest Chat => ReadChat().Value ?? throw new InvalidOperationException("The request's body did not read as a canonical request; ReadChat's error is the answer.");

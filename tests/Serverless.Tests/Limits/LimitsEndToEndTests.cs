@@ -1,6 +1,16 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
 using Azure.Data.Tables;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Anthropic;
+using Serverless.Relay.Formats.Gemini;
+using Serverless.Relay.Formats.OpenAIResponses;
+using Serverless.Relay.Limits;
 using Serverless.Relay.Storage;
+using Serverless.Tests.Formats.OpenAIChat;
 using Serverless.Tests.EndToEnd;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
@@ -89,6 +99,154 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         Assert.Matches("^([0-9]+h)?([0-9]+m)?[0-9]+s$", headers.GetValues("x-ratelimit-reset-requests").Single());
         Assert.Equal("100000", headers.GetValues("x-ratelimit-limit-tokens").Single());
         Assert.InRange(long.Parse(headers.GetValues("x-ratelimit-remaining-tokens").Single(), System.Globalization.CultureInfo.InvariantCulture), 99_900, 99_999);
+    }
+
+    [Theory]
+    [InlineData("openai-chat")]
+    [InlineData("anthropic")]
+    public async Task Relay_TokenLimitOnASameFormatRelay_ReservesTheCanonicalRequestsCount(string client)
+    {
+        // Read in place (IChatFormat.TryTallyPrompt), the prompt must reserve what the canonical request would count.
+        var ct = TestContext.Current.CancellationToken;
+        var (key, _) = await relay.CreateKeyAsync(new { tpm = 100_000 });
+        var (json, canonical) = Conversation(client);
+
+        using var response = await PostAsync(client, key, json, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var remaining = client == "anthropic" ? "anthropic-ratelimit-tokens-remaining" : "x-ratelimit-remaining-tokens";
+        Assert.Equal((100_000 - canonical).ToString(CultureInfo.InvariantCulture), response.Headers.GetValues(remaining).Single());
+    }
+
+    [Theory]
+    [InlineData("openai-chat")]
+    [InlineData("openai-responses")]
+    [InlineData("anthropic")]
+    [InlineData("gemini")]
+    public async Task Relay_PromptOverATokenLimit_RefusedNamingTheCanonicalRequestsCount(string client)
+    {
+        // Every client API counts in place on a same-format relay; the refusal names the estimate, whatever the headers.
+        var ct = TestContext.Current.CancellationToken;
+        var (key, _) = await relay.CreateKeyAsync(new { tpm = 100 });
+        var (json, canonical) = Conversation(client);
+        var calls = relay.Upstream.Requests.Count;
+
+        using var response = await PostAsync(client, key, json, ct);
+        var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Contains($"This request's ~{canonical.ToString(CultureInfo.InvariantCulture)} input tokens exceed this API key's tpm limit of 100", body, StringComparison.Ordinal);
+        Assert.Equal(calls, relay.Upstream.Requests.Count);
+    }
+
+    /// <summary>One conversation in the client's format (system prompt, text and an image, two tool calls and their results, two tools) and its canonical request's estimate.</summary>
+    private static (string Json, int Canonical) Conversation(string client)
+    {
+        var (format, json) = client switch
+        {
+            "anthropic" => ((IChatFormat)AnthropicFormat.Instance, AnthropicConversation),
+            "openai-responses" => (OpenAIResponsesFormat.Instance, ResponsesConversation),
+            "gemini" => (GeminiFormat.Instance, GeminiConversation),
+            _ => (OpenAIChatTestSupport.Format, OpenAIChatConversation),
+        };
+        json = json.Replace("MODEL", RelayWithUpstreams.ModelFor(ProviderOf(client)), StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        var read = format.ReadRequest(document.RootElement, modelFromPath: "models/" + RelayWithUpstreams.ModelFor(ProviderOf(client)), stream: false);
+        var canonical = new TokenEstimator().Count(read.Value!);
+        Assert.InRange(canonical, 1_600, 2_000); // the image alone is 1,600
+        return (json, canonical);
+    }
+
+    private const string OpenAIChatConversation = """
+        {"model":"MODEL","messages":[
+          {"role":"system","content":"You are terse.\nAnswer in one line."},
+          {"role":"user","content":[{"type":"text","text":"weather in Paris and the time?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]},
+          {"role":"assistant","content":null,"tool_calls":[
+            {"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},
+            {"id":"c2","type":"function","function":{"name":"get_time","arguments":""}}]},
+          {"role":"tool","tool_call_id":"c1","content":"18C, caf\u00e9 weather"},
+          {"role":"tool","tool_call_id":"c2","content":"12:00"}],
+         "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},
+                  {"type":"function","function":{"name":"get_time"}}]}
+        """;
+
+    private const string AnthropicConversation = """
+        {"model":"MODEL","max_tokens":100,"system":[{"type":"text","text":"You are terse.\nAnswer in one line."}],"messages":[
+          {"role":"user","content":[{"type":"text","text":"weather in Paris and the time?"},{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]},
+          {"role":"assistant","content":[{"type":"thinking","thinking":"Two tools.","signature":"s"},
+            {"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Paris"}},
+            {"type":"tool_use","id":"t2","name":"get_time","input":{}}]},
+          {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"18C, caf\u00e9 weather"},
+            {"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":"12:00"}]},{"type":"text","text":"so?"}]}],
+         "tools":[{"name":"get_weather","description":"Weather for a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}},
+                  {"name":"get_time","input_schema":{"type":"object","properties":{}}}]}
+        """;
+
+    [Fact]
+    public async Task Relay_TokenLimitAndUnreadableText_RefusedInOpenAIShapeBeforeTheUpstream()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (key, _) = await relay.CreateKeyAsync(new { tpm = 100_000 });
+        var calls = relay.Upstream.Requests.Count;
+        var json = $$"""{"model":"{{RelayWithUpstreams.ModelFor("openai")}}","messages":[{"role":"user","content":"lone \ud800 surrogate"}]}""";
+
+        using var response = await PostAsync("openai-chat", key, json, ct);
+        var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("\"param\":\"messages\"", body, StringComparison.Ordinal);
+        Assert.Contains("messages[0].content", body, StringComparison.Ordinal);
+        Assert.Equal(calls, relay.Upstream.Requests.Count);
+    }
+
+    private const string ResponsesConversation = """
+        {"model":"MODEL","instructions":"You are terse.\nAnswer in one line.","input":[
+          {"role":"user","content":[{"type":"input_text","text":"weather in Paris and the time?"},{"type":"input_image","image_url":"https://example.com/a.png"}]},
+          {"type":"function_call","call_id":"c1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},
+          {"type":"function_call","call_id":"c2","name":"get_time","arguments":"{}"},
+          {"type":"function_call_output","call_id":"c1","output":"18C, caf\u00e9 weather"},
+          {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"12:00"}]}],
+         "tools":[{"type":"function","name":"get_weather","description":"Weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}},
+                  {"type":"function","name":"get_time"},{"type":"web_search"}]}
+        """;
+
+    private const string GeminiConversation = """
+        {"systemInstruction":{"parts":[{"text":"You are terse.\nAnswer in one line."}]},"contents":[
+          {"role":"user","parts":[{"text":"weather in Paris and the time?"},{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}}]},
+          {"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}},{"functionCall":{"name":"get_time"}}]},
+          {"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"result":"18C, caf\u00e9 weather"}}},{"functionResponse":{"name":"get_time","response":{"time":"12:00"}}}]}],
+         "tools":[{"functionDeclarations":[{"name":"get_weather","description":"Weather for a city","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING"}}}},{"name":"get_time"}]}]}
+        """;
+
+    private async Task<HttpResponseMessage> PostAsync(string client, string key, string json, CancellationToken ct)
+    {
+        var model = RelayWithUpstreams.ModelFor(ProviderOf(client));
+        using var http = relay.Host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, client switch
+        {
+            "anthropic" => "v1/messages",
+            "openai-responses" => "v1/responses",
+            "gemini" => $"v1beta/models/{model}:generateContent",
+            _ => "v1/chat/completions",
+        })
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        switch (client)
+        {
+            case "anthropic":
+                request.Headers.Add("x-api-key", key);
+                request.Headers.Add("anthropic-version", "2023-06-01");
+                break;
+            case "gemini":
+                request.Headers.Add("x-goog-api-key", key);
+                break;
+            default:
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                break;
+        }
+
+        return await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
     }
 
     [Fact]

@@ -22,6 +22,8 @@ internal sealed class AnthropicFormat : IChatFormat
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => AnthropicRequestReader.ReadConversationStart(body, to);
 
+    public bool TryTallyPrompt(JsonElement body, IPromptTally to) => AnthropicPromptTally.TryTally(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => AnthropicResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new AnthropicStreamEncoder();

@@ -27,6 +27,8 @@ internal sealed class GeminiFormat : IChatFormat
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => GeminiRequestReader.ReadConversationStart(body, to);
 
+    public bool TryTallyPrompt(JsonElement body, IPromptTally to) => GeminiPromptTally.TryTally(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => GeminiResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new GeminiStreamEncoder();

@@ -12,6 +12,12 @@ namespace Serverless.Relay.Formats.Gemini;
 internal static class GeminiRequestReader
 {
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
+    /// <summary>A function call's arguments when it sends none.</summary>
+    internal const string NoArguments = "{}";
+
+    /// <summary>A function response's text when it sends no response object.</summary>
+    internal const string NoResponse = "{}";
+
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
     {
         if (JsonFields.CheckText(body) is { } textError)
@@ -347,7 +353,7 @@ internal static class GeminiRequestReader
             return Invalid($"{path}.name", "field required");
         }
 
-        var arguments = "{}";
+        var arguments = NoArguments;
         if (GeminiJson.TryGet(call, "args", out var args))
         {
             if (args.ValueKind != JsonValueKind.Object)
@@ -390,7 +396,7 @@ internal static class GeminiRequestReader
         }
 
         var isError = false;
-        var text = "{}";
+        var text = NoResponse;
         if (GeminiJson.TryGet(response, "response", out var value))
         {
             if (value.ValueKind != JsonValueKind.Object)
@@ -410,7 +416,7 @@ internal static class GeminiRequestReader
     /// The text of a function response. The writer wraps plain text as <c>{"result": text}</c> and errors as
     /// <c>{"error": text}</c> (the keys Gemini's docs suggest), so those single-key shapes unwrap; anything else stays JSON.
     /// </summary>
-    private static string ResultText(JsonElement response, out bool isError)
+    internal static string ResultText(JsonElement response, out bool isError)
     {
         isError = false;
         using var properties = response.EnumerateObject();
@@ -513,22 +519,7 @@ internal static class GeminiRequestReader
                         return definitions;
                     }
 
-                    JsonObject parameters;
-                    if (GeminiJson.TryGet(declaration, "parametersJsonSchema", "parameters_json_schema", out var jsonSchema))
-                    {
-                        // Already JSON Schema.
-                        parameters = GeminiJson.ToNode(jsonSchema) as JsonObject ?? EmptyObjectSchema();
-                    }
-                    else if (GeminiJson.TryGet(declaration, "parameters", out var schema))
-                    {
-                        parameters = GeminiSchema.ToJsonSchema(schema);
-                    }
-                    else
-                    {
-                        parameters = EmptyObjectSchema();
-                    }
-
-                    definitions.Add(new ToolDefinition(name, JsonFields.GetString(declaration, "description"), parameters));
+                    definitions.Add(new ToolDefinition(name, JsonFields.GetString(declaration, "description"), ParametersOf(declaration)));
                     declarationIndex++;
                 }
             }
@@ -537,6 +528,18 @@ internal static class GeminiRequestReader
         }
 
         return definitions;
+    }
+
+    /// <summary>A function declaration's parameters as JSON Schema: given as such, converted from Gemini's schema, or none.</summary>
+    internal static JsonObject ParametersOf(JsonElement declaration)
+    {
+        if (GeminiJson.TryGet(declaration, "parametersJsonSchema", "parameters_json_schema", out var jsonSchema))
+        {
+            // Already JSON Schema.
+            return GeminiJson.ToNode(jsonSchema) as JsonObject ?? EmptyObjectSchema();
+        }
+
+        return GeminiJson.TryGet(declaration, "parameters", out var schema) ? GeminiSchema.ToJsonSchema(schema) : EmptyObjectSchema();
     }
 
     private static JsonObject EmptyObjectSchema() => new()

@@ -30,6 +30,22 @@ internal static class JsonFields
         return false;
     }
 
+    /// <summary>The property when <paramref name="obj"/> has it as a string, read in place.</summary>
+    public static bool TryGetString(JsonElement obj, ReadOnlySpan<byte> name, out JsonElement text) =>
+        TryGetPresent(obj, name, out text) && text.ValueKind == JsonValueKind.String;
+
+    /// <summary>As <see cref="TryGetPresent(JsonElement, string, out JsonElement)"/> with the name in UTF-8, as the document holds it (no transcoding per lookup).</summary>
+    public static bool TryGetPresent(JsonElement obj, ReadOnlySpan<byte> name, out JsonElement value)
+    {
+        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
     /// <summary>A string property, or null when absent, not a string or not readable text.</summary>
     public static string? GetString(JsonElement obj, string name) =>
         TryGetPresent(obj, name, out var value) && TryReadText(value, out var text) ? text : null;

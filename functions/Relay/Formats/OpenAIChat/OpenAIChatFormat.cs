@@ -36,6 +36,8 @@ internal sealed class OpenAIChatFormat : IChatFormat
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => OpenAIChatRequestReader.ReadConversationStart(body, to);
 
+    public bool TryTallyPrompt(JsonElement body, IPromptTally to) => OpenAIChatPromptTally.TryTally(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) =>
         OpenAIChatResponseWriter.Write(response, response.Created != 0 ? response.Created : Now(), writer);
 

@@ -14,6 +14,12 @@ internal sealed class OpenAIChatRequestReader
 {
     private static readonly JsonObject EmptyParameters = new() { ["type"] = "object", ["properties"] = new JsonObject() };
 
+    /// <summary>The schema a function without one takes, as written (for <see cref="OpenAIChatPromptTally"/>).</summary>
+    internal static readonly string EmptyParametersJson = EmptyParameters.ToJsonString();
+
+    /// <summary>A tool call's arguments when it sends none.</summary>
+    internal const string NoArguments = "{}";
+
     private readonly List<TextPart> _system = [];
     private readonly List<ChatMessage> _messages = [];
 
@@ -308,7 +314,7 @@ internal sealed class OpenAIChatRequestReader
         }
 
         // The wire form is a JSON string; some clients send the object itself, which means the same thing.
-        var arguments = "{}";
+        var arguments = NoArguments;
         if (OpenAIChatFields.TryGetPresent(function, "arguments", out var argumentsElement))
         {
             if (argumentsElement.ValueKind == JsonValueKind.Object)

@@ -29,6 +29,8 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public void ReadConversationStart(JsonElement body, IConversationStart to) => ResponsesRequestReader.ReadConversationStart(body, to);
 
+    public bool TryTallyPrompt(JsonElement body, IPromptTally to) => ResponsesPromptTally.TryTally(body, to);
+
     public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);

@@ -1,0 +1,232 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>
+/// Hands a Responses body's prompt to an <see cref="IPromptTally"/> read in place: the parts
+/// <see cref="ResponsesRequestReader"/> would put in the canonical request, found without building it, so a token
+/// limit on a same-format relay costs no strings and no object graph.
+/// </summary>
+/// <remarks>
+/// Follows the reader's successful path item by item, dropping what it drops and joining the items it joins into one
+/// message; wherever the reader could refuse the body, it answers false and the caller reads the canonical request,
+/// which gives the count or the error. The tests hold the two to the same count.
+/// </remarks>
+internal static class ResponsesPromptTally
+{
+    public static bool TryTally(JsonElement body, IPromptTally to)
+    {
+        if (JsonFields.CheckText(body) is not null || !JsonFields.TryGetPresent(body, "input"u8, out var input))
+        {
+            return false;
+        }
+
+        if (JsonFields.TryGetPresent(body, "instructions"u8, out _) && !to.TryAddText(body, "instructions"u8))
+        {
+            return false;
+        }
+
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            to.AddMessage();
+            to.AddText(input);
+        }
+        else if (input.ValueKind != JsonValueKind.Array || !TryItems(input, to))
+        {
+            return false;
+        }
+
+        return TryTools(body, to);
+    }
+
+    private static bool TryItems(JsonElement input, IPromptTally to)
+    {
+        // The role of the last canonical message: calls join an assistant turn, results a tool turn
+        // (ResponsesRequestReader.ReadFunctionCall and ReadFunctionCallOutput); system parts are no message.
+        var last = Turn.None;
+        foreach (var item in input.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            if (!JsonFields.TryGetPresent(item, "type"u8, out var type) || JsonFields.IsText(type, "message"u8))
+            {
+                if (!TryMessage(item, to, ref last))
+                {
+                    return false;
+                }
+            }
+            else if (type.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+            else if (JsonFields.IsText(type, "function_call"u8))
+            {
+                if (!JsonFields.TryGetString(item, "call_id"u8, out _) || !to.TryAddText(item, "name"u8) || !to.TryAddText(item, "arguments"u8))
+                {
+                    return false;
+                }
+
+                Join(Turn.Assistant, to, ref last);
+            }
+            else if (JsonFields.IsText(type, "function_call_output"u8))
+            {
+                if (!JsonFields.TryGetString(item, "call_id"u8, out _) || !JsonFields.TryGetPresent(item, "output"u8, out var output)
+                    || !TryContent(output, to, keepImages: true))
+                {
+                    return false;
+                }
+
+                Join(Turn.Tool, to, ref last);
+            }
+
+            // Any other item type (reasoning, built-in tool calls, item references) is dropped by the reader.
+        }
+
+        return true;
+    }
+
+    private static bool TryMessage(JsonElement item, IPromptTally to, ref Turn last)
+    {
+        if (!JsonFields.TryGetPresent(item, "role"u8, out var role) || !JsonFields.TryGetPresent(item, "content"u8, out var content))
+        {
+            return false;
+        }
+
+        if (JsonFields.IsText(role, "system"u8) || JsonFields.IsText(role, "developer"u8))
+        {
+            // Images have no place in the canonical system prompt: the reader checks them and keeps only the text.
+            return TryContent(content, to, keepImages: false);
+        }
+
+        var turn = JsonFields.IsText(role, "user"u8) ? Turn.User : JsonFields.IsText(role, "assistant"u8) ? Turn.Assistant : Turn.None;
+        if (turn == Turn.None)
+        {
+            return false;
+        }
+
+        to.AddMessage();
+        last = turn;
+        return TryContent(content, to, keepImages: true);
+    }
+
+    /// <summary>A new message unless the last one is of this turn, which the reader extends instead.</summary>
+    private static void Join(Turn turn, IPromptTally to, ref Turn last)
+    {
+        if (last != turn)
+        {
+            to.AddMessage();
+            last = turn;
+        }
+    }
+
+    private static bool TryContent(JsonElement content, IPromptTally to, bool keepImages)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            to.AddText(content);
+            return true;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var part in content.EnumerateArray())
+        {
+            if (!JsonFields.TryGetString(part, "type"u8, out var type))
+            {
+                return false;
+            }
+
+            var read = JsonFields.IsText(type, "input_text"u8) || JsonFields.IsText(type, "output_text"u8) ? to.TryAddText(part, "text"u8)
+                : JsonFields.IsText(type, "refusal"u8) ? to.TryAddText(part, "refusal"u8)
+                : JsonFields.IsText(type, "input_image"u8) && TryImage(part, to, keepImages);
+            if (!read)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>An image the reader takes: a non-empty <c>image_url</c>, and a <c>detail</c> that is a string if present.</summary>
+    private static bool TryImage(JsonElement part, IPromptTally to, bool keep)
+    {
+        if (!JsonFields.TryGetString(part, "image_url"u8, out var url) || JsonFields.IsText(url, ""u8)
+            || (JsonFields.TryGetPresent(part, "detail"u8, out var detail) && detail.ValueKind != JsonValueKind.String))
+        {
+            return false;
+        }
+
+        if (keep)
+        {
+            to.AddImage();
+        }
+
+        return true;
+    }
+
+    private static bool TryTools(JsonElement body, IPromptTally to)
+    {
+        if (!JsonFields.TryGetPresent(body, "tools"u8, out var tools))
+        {
+            return true;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var tool in tools.EnumerateArray())
+        {
+            if (!JsonFields.TryGetString(tool, "type"u8, out var type))
+            {
+                return false;
+            }
+
+            // Built-in tools are skipped by the reader.
+            if (!JsonFields.IsText(type, "function"u8))
+            {
+                continue;
+            }
+
+            if (!to.TryAddText(tool, "name"u8) || (JsonFields.TryGetPresent(tool, "description"u8, out _) && !to.TryAddText(tool, "description"u8)))
+            {
+                return false;
+            }
+
+            if (!JsonFields.TryGetPresent(tool, "parameters"u8, out var parameters))
+            {
+                to.AddText(ResponsesRequestReader.EmptyParametersJson);
+            }
+            else if (parameters.ValueKind == JsonValueKind.Object)
+            {
+                // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
+                to.AddText(JsonObject.Create(parameters)!.ToJsonString());
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private enum Turn
+    {
+        None,
+        User,
+        Assistant,
+        Tool,
+    }
+}
