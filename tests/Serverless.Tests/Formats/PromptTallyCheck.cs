@@ -1,4 +1,6 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Limits;
 using Xunit;
@@ -31,11 +33,34 @@ internal static class PromptTallyCheck
         return (inPlace, tally.Total, canonical.Value is { } request ? Estimator.Count(request) : -1);
     }
 
+    /// <summary>A body the reader reads is read in place too, to the canonical request's count.</summary>
+    public static void AssertCountedAlike(IChatFormat format, string json, string? modelFromPath = null)
+    {
+        var (inPlace, tallied, canonical) = Both(format, json, modelFromPath);
+
+        Assert.True(inPlace);
+        Assert.True(canonical > 3, "the canonical count includes the prompt's texts");
+        Assert.Equal(canonical, tallied);
+    }
+
+    /// <summary>A body the reader refuses is left to it: the in-place reading declines.</summary>
+    public static void AssertLeftToTheReader(IChatFormat format, string json, string? modelFromPath = null)
+    {
+        var (inPlace, _, canonical) = Both(format, json, modelFromPath);
+
+        Assert.False(inPlace);
+        Assert.Equal(-1, canonical);
+    }
+
+    /// <summary>A generated body as JSON, its text escaped to ASCII or written as raw UTF-8 (both must count alike).</summary>
+    public static string Written(JsonObject body, Random random) =>
+        body.ToJsonString(new JsonSerializerOptions { Encoder = random.Next(2) == 0 ? JavaScriptEncoder.Default : JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
     /// <summary>
     /// Generates <paramref name="count"/> bodies from a fixed seed (the same every run) and holds each to: read in place
-    /// exactly when the reader reads it, with the same count. Returns how many were read.
+    /// exactly when the reader reads it, with the same count; and both kinds, read and refused, well represented.
     /// </summary>
-    public static int AssertAgreeOnGenerated(IChatFormat format, Func<Random, string> generate, int count, string? modelFromPath = null)
+    public static void AssertAgreeOnGenerated(IChatFormat format, Func<Random, string> generate, int count, string? modelFromPath = null)
     {
         var random = new Random(20261205);
         var read = 0;
@@ -52,8 +77,33 @@ internal static class PromptTallyCheck
             }
         }
 
-        return read;
+        Assert.InRange(read, count / 4, count * 11 / 12);
     }
 
+    /// <summary>A text as a JSON string.</summary>
+    public static string Quoted(string text) => JsonSerializer.Serialize(text);
+
     public static T Pick<T>(Random random, params T[] choices) => choices[random.Next(choices.Length)];
+
+    /// <summary>A generated message content: now and then null or a number (which readers refuse), often a text, else an array of <paramref name="part"/>s.</summary>
+    public static JsonNode? Content(Random random, Func<Random, JsonNode> part, int minParts = 0)
+    {
+        switch (random.Next(40))
+        {
+            case 0:
+                return null;
+            case 1:
+                return 42;
+            case < 21:
+                return Pick(random, Texts);
+        }
+
+        var parts = new JsonArray();
+        for (var n = random.Next(minParts, 4); n > 0; n--)
+        {
+            parts.Add(part(random));
+        }
+
+        return parts;
+    }
 }

@@ -233,43 +233,32 @@ internal static class AnthropicPromptTally
         return true;
     }
 
-    private static bool TryTools(JsonElement body, IPromptTally to)
-    {
-        if (!JsonFields.TryGetPresent(body, "tools"u8, out var tools))
-        {
-            return true;
-        }
+    private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to));
 
-        if (tools.ValueKind != JsonValueKind.Array)
+    private static bool TryTool(JsonElement tool, IPromptTally to)
+    {
+        if (tool.ValueKind != JsonValueKind.Object)
         {
             return false;
         }
 
-        foreach (var tool in tools.EnumerateArray())
+        // Server tools are skipped by the reader; a type that is not a string reads as none, so as a custom tool.
+        if (JsonFields.TryGetString(tool, "type"u8, out var type) && !JsonFields.IsText(type, "custom"u8))
         {
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
-
-            // Server tools are skipped by the reader; a type that is not a string reads as none, so as a custom tool.
-            if (JsonFields.TryGetString(tool, "type"u8, out var type) && !JsonFields.IsText(type, "custom"u8))
-            {
-                continue;
-            }
-
-            if (!JsonFields.TryGetString(tool, "name"u8, out var name) || JsonFields.IsText(name, ""u8)
-                || !JsonFields.TryGetPresent(tool, "input_schema"u8, out var schema) || schema.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
-
-            to.AddText(name);
-            _ = to.TryAddText(tool, "description"u8); // optional: the reader ignores one that is not a string
-
-            // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
-            to.AddText(JsonObject.Create(schema)!.ToJsonString());
+            return true;
         }
+
+        if (!JsonFields.TryGetString(tool, "name"u8, out var name) || JsonFields.IsText(name, ""u8)
+            || !JsonFields.TryGetPresent(tool, "input_schema"u8, out var schema) || schema.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        to.AddText(name);
+        _ = to.TryAddText(tool, "description"u8); // optional: the reader ignores one that is not a string
+
+        // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
+        to.AddText(JsonObject.Create(schema)!.ToJsonString());
 
         return true;
     }

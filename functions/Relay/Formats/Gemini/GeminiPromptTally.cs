@@ -215,49 +215,38 @@ internal static class GeminiPromptTally
         return true;
     }
 
-    private static bool TryTools(JsonElement body, IPromptTally to)
-    {
-        if (!JsonFields.TryGetPresent(body, "tools"u8, out var tools))
-        {
-            return true;
-        }
+    private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to));
 
-        if (tools.ValueKind != JsonValueKind.Array)
+    private static bool TryTool(JsonElement tool, IPromptTally to)
+    {
+        if (tool.ValueKind != JsonValueKind.Object)
         {
             return false;
         }
 
-        foreach (var tool in tools.EnumerateArray())
+        // Built-in tools (googleSearch, codeExecution...) are dropped by the reader.
+        if (!GeminiJson.TryGet(tool, "functionDeclarations", "function_declarations", out var declarations))
         {
-            if (tool.ValueKind != JsonValueKind.Object)
+            return true;
+        }
+
+        if (declarations.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var declaration in declarations.EnumerateArray())
+        {
+            if (!JsonFields.TryGetString(declaration, "name"u8, out var name) || JsonFields.IsText(name, ""u8))
             {
                 return false;
             }
 
-            // Built-in tools (googleSearch, codeExecution...) are dropped by the reader.
-            if (!GeminiJson.TryGet(tool, "functionDeclarations", "function_declarations", out var declarations))
-            {
-                continue;
-            }
+            to.AddText(name);
+            _ = to.TryAddText(declaration, "description"u8); // optional: the reader ignores one that is not a string
 
-            if (declarations.ValueKind != JsonValueKind.Array)
-            {
-                return false;
-            }
-
-            foreach (var declaration in declarations.EnumerateArray())
-            {
-                if (!JsonFields.TryGetString(declaration, "name"u8, out var name) || JsonFields.IsText(name, ""u8))
-                {
-                    return false;
-                }
-
-                to.AddText(name);
-                _ = to.TryAddText(declaration, "description"u8); // optional: the reader ignores one that is not a string
-
-                // The schema as the canonical request holds it: converted by the reader's own code, then written.
-                to.AddText(GeminiRequestReader.ParametersOf(declaration).ToJsonString());
-            }
+            // The schema as the canonical request holds it: converted by the reader's own code, then written.
+            to.AddText(GeminiRequestReader.ParametersOf(declaration).ToJsonString());
         }
 
         return true;

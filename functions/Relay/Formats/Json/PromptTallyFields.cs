@@ -17,4 +17,31 @@ internal static class PromptTallyFields
         to.AddText(text);
         return true;
     }
+
+    /// <summary>
+    /// Tallies each item of the optional array property <paramref name="name"/> with <paramref name="item"/>: true when
+    /// the property is absent (or null), false when it is not an array or an item does not read.
+    /// </summary>
+    public static bool TryEach(this IPromptTally to, JsonElement obj, ReadOnlySpan<byte> name, Func<JsonElement, IPromptTally, bool> item)
+    {
+        if (!JsonFields.TryGetPresent(obj, name, out var array))
+        {
+            return true;
+        }
+
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        foreach (var element in array.EnumerateArray())
+        {
+            if (!item(element, to))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

@@ -95,25 +95,7 @@ internal static class OpenAIChatPromptTally
             to.AddText(refusal);
         }
 
-        if (!JsonFields.TryGetPresent(message, "tool_calls"u8, out var toolCalls))
-        {
-            return true;
-        }
-
-        if (toolCalls.ValueKind != JsonValueKind.Array)
-        {
-            return false;
-        }
-
-        foreach (var toolCall in toolCalls.EnumerateArray())
-        {
-            if (!TryToolCall(toolCall, to))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return to.TryEach(message, "tool_calls"u8, static (toolCall, to) => TryToolCall(toolCall, to));
     }
 
     private static bool TryToolCall(JsonElement toolCall, IPromptTally to)
@@ -201,43 +183,32 @@ internal static class OpenAIChatPromptTally
         JsonFields.TryGetPresent(part, "image_url"u8, out var image)
         && (image.ValueKind == JsonValueKind.String || JsonFields.TryGetString(image, "url"u8, out _));
 
-    private static bool TryTools(JsonElement body, IPromptTally to)
-    {
-        if (!JsonFields.TryGetPresent(body, "tools"u8, out var tools))
-        {
-            return true;
-        }
+    private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to));
 
-        if (tools.ValueKind != JsonValueKind.Array)
+    private static bool TryTool(JsonElement tool, IPromptTally to)
+    {
+        if (!JsonFields.TryGetPresent(tool, "type"u8, out var type) || !JsonFields.IsText(type, "function"u8)
+            || !JsonFields.TryGetPresent(tool, "function"u8, out var function) || function.ValueKind != JsonValueKind.Object
+            || !JsonFields.TryGetString(function, "name"u8, out var name))
         {
             return false;
         }
 
-        foreach (var tool in tools.EnumerateArray())
+        to.AddText(name);
+        _ = to.TryAddText(function, "description"u8); // optional: the reader ignores one that is not a string
+
+        if (!JsonFields.TryGetPresent(function, "parameters"u8, out var parameters))
         {
-            if (!tool.TryGetProperty("type"u8, out var type) || !JsonFields.IsText(type, "function"u8)
-                || !JsonFields.TryGetPresent(tool, "function"u8, out var function) || function.ValueKind != JsonValueKind.Object
-                || !JsonFields.TryGetString(function, "name"u8, out var name))
-            {
-                return false;
-            }
-
-            to.AddText(name);
-            _ = to.TryAddText(function, "description"u8); // optional: the reader ignores one that is not a string
-
-            if (!JsonFields.TryGetPresent(function, "parameters"u8, out var parameters))
-            {
-                to.AddText(OpenAIChatRequestReader.EmptyParametersJson);
-            }
-            else if (parameters.ValueKind == JsonValueKind.Object)
-            {
-                // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
-                to.AddText(JsonObject.Create(parameters)!.ToJsonString());
-            }
-            else
-            {
-                return false;
-            }
+            to.AddText(OpenAIChatRequestReader.EmptyParametersJson);
+        }
+        else if (parameters.ValueKind == JsonValueKind.Object)
+        {
+            // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
+            to.AddText(JsonObject.Create(parameters)!.ToJsonString());
+        }
+        else
+        {
+            return false;
         }
 
         return true;

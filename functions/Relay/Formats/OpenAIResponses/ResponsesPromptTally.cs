@@ -174,49 +174,38 @@ internal static class ResponsesPromptTally
         return true;
     }
 
-    private static bool TryTools(JsonElement body, IPromptTally to)
-    {
-        if (!JsonFields.TryGetPresent(body, "tools"u8, out var tools))
-        {
-            return true;
-        }
+    private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to));
 
-        if (tools.ValueKind != JsonValueKind.Array)
+    private static bool TryTool(JsonElement tool, IPromptTally to)
+    {
+        if (!JsonFields.TryGetString(tool, "type"u8, out var type))
         {
             return false;
         }
 
-        foreach (var tool in tools.EnumerateArray())
+        // Built-in tools are skipped by the reader.
+        if (!JsonFields.IsText(type, "function"u8))
         {
-            if (!JsonFields.TryGetString(tool, "type"u8, out var type))
-            {
-                return false;
-            }
+            return true;
+        }
 
-            // Built-in tools are skipped by the reader.
-            if (!JsonFields.IsText(type, "function"u8))
-            {
-                continue;
-            }
+        if (!to.TryAddText(tool, "name"u8) || (JsonFields.TryGetPresent(tool, "description"u8, out _) && !to.TryAddText(tool, "description"u8)))
+        {
+            return false;
+        }
 
-            if (!to.TryAddText(tool, "name"u8) || (JsonFields.TryGetPresent(tool, "description"u8, out _) && !to.TryAddText(tool, "description"u8)))
-            {
-                return false;
-            }
-
-            if (!JsonFields.TryGetPresent(tool, "parameters"u8, out var parameters))
-            {
-                to.AddText(ResponsesRequestReader.EmptyParametersJson);
-            }
-            else if (parameters.ValueKind == JsonValueKind.Object)
-            {
-                // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
-                to.AddText(JsonObject.Create(parameters)!.ToJsonString());
-            }
-            else
-            {
-                return false;
-            }
+        if (!JsonFields.TryGetPresent(tool, "parameters"u8, out var parameters))
+        {
+            to.AddText(ResponsesRequestReader.EmptyParametersJson);
+        }
+        else if (parameters.ValueKind == JsonValueKind.Object)
+        {
+            // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
+            to.AddText(JsonObject.Create(parameters)!.ToJsonString());
+        }
+        else
+        {
+            return false;
         }
 
         return true;

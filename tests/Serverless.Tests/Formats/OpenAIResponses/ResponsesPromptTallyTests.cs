@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Formats.OpenAIResponses;
@@ -17,7 +16,7 @@ public sealed class ResponsesPromptTallyTests
     public static TheoryData<string> ReadableBodies => new()
     {
         """{"model":"m","input":"hello there"}""",
-        $$$"""{"model":"m","instructions":{{{Json(LongText)}}},"input":[{"role":"user","content":{{{Json(LongText + " again")}}}}]}""",
+        $$$"""{"model":"m","instructions":{{{Quoted(LongText)}}},"input":[{"role":"user","content":{{{Quoted(LongText + " again")}}}}]}""",
         """{"model":"m","instructions":null,"input":[{"type":"message","role":"developer","content":[{"type":"input_text","text":"caf\u00e9 \ud83d\ude00"},{"type":"input_image","image_url":"https://example.com/a.png"},{"type":"refusal","refusal":"kept as text"}]},{"role":"user","content":"<|endoftext|> hi"}]}""",
         """
         {"model":"m","input":[
@@ -67,38 +66,19 @@ public sealed class ResponsesPromptTallyTests
         """{"model":"m","input":"hi","tools":[{"type":"function","name":"f","description":3}]}""",
         """{"model":"m","input":"hi","tools":[{"type":"function","name":"f","parameters":"{}"}]}""",
         """{"model":"m","input":"hi","tools":{"type":"function"}}""",
+        """{"model":"m","input":"hi","tools":["get_weather"]}""",
     };
 
     [Theory]
     [MemberData(nameof(ReadableBodies))]
-    public void TryTallyPrompt_BodyTheReaderReads_CountsWhatTheCanonicalRequestCounts(string json)
-    {
-        var (inPlace, tallied, canonical) = Both(OpenAIResponsesFormat.Instance, json);
-
-        Assert.True(inPlace);
-        Assert.True(canonical > 3, "the canonical count includes the prompt's texts");
-        Assert.Equal(canonical, tallied);
-    }
+    public void TryTallyPrompt_BodyTheReaderReads_CountsWhatTheCanonicalRequestCounts(string json) => AssertCountedAlike(OpenAIResponsesFormat.Instance, json);
 
     [Theory]
     [MemberData(nameof(RefusedBodies))]
-    public void TryTallyPrompt_BodyTheReaderRefuses_LeavesItToTheReader(string json)
-    {
-        var (inPlace, _, canonical) = Both(OpenAIResponsesFormat.Instance, json);
-
-        Assert.False(inPlace);
-        Assert.Equal(-1, canonical);
-    }
+    public void TryTallyPrompt_BodyTheReaderRefuses_LeavesItToTheReader(string json) => AssertLeftToTheReader(OpenAIResponsesFormat.Instance, json);
 
     [Fact]
-    public void TryTallyPrompt_GeneratedConversations_AgreeWithTheReaderOnEveryOne()
-    {
-        var read = AssertAgreeOnGenerated(OpenAIResponsesFormat.Instance, GeneratedBody, 600);
-
-        Assert.InRange(read, 150, 550); // both kinds, well represented
-    }
-
-    private static string Json(string text) => JsonSerializer.Serialize(text);
+    public void TryTallyPrompt_GeneratedConversations_AgreeWithTheReaderOnEveryOne() => AssertAgreeOnGenerated(OpenAIResponsesFormat.Instance, GeneratedBody, 600);
 
     private static string GeneratedBody(Random random)
     {
@@ -128,8 +108,7 @@ public sealed class ResponsesPromptTallyTests
             body["tools"] = new JsonArray(Enumerable.Range(0, random.Next(0, 3)).Select(_ => (JsonNode)GeneratedTool(random)).ToArray());
         }
 
-        var options = new JsonSerializerOptions { Encoder = random.Next(2) == 0 ? JavaScriptEncoder.Default : JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        return body.ToJsonString(options);
+        return Written(body, random);
     }
 
     private static JsonObject GeneratedItem(Random random)
@@ -137,7 +116,7 @@ public sealed class ResponsesPromptTallyTests
         switch (random.Next(20))
         {
             case < 4:
-                return new JsonObject { ["type"] = "function_call", ["call_id"] = "c" + random.Next(3), ["name"] = Pick(random, "get_weather", "search"), ["arguments"] = random.Next(30) == 0 ? null : "{\"q\":" + Json(Pick(random, Texts)) + "}" };
+                return new JsonObject { ["type"] = "function_call", ["call_id"] = "c" + random.Next(3), ["name"] = Pick(random, "get_weather", "search"), ["arguments"] = random.Next(30) == 0 ? null : "{\"q\":" + Quoted(Pick(random, Texts)) + "}" };
             case < 8:
                 return new JsonObject { ["type"] = "function_call_output", ["call_id"] = "c" + random.Next(3), ["output"] = random.Next(30) == 0 ? 3 : GeneratedContent(random) };
             case 8:
@@ -154,35 +133,18 @@ public sealed class ResponsesPromptTallyTests
         return message;
     }
 
-    private static JsonNode? GeneratedContent(Random random)
+    private static JsonNode? GeneratedContent(Random random) => Content(random, GeneratedPart);
+
+    private static JsonNode GeneratedPart(Random random) => random.Next(40) switch
     {
-        switch (random.Next(40))
-        {
-            case 0:
-                return null;
-            case 1:
-                return 42;
-            case < 20:
-                return Pick(random, Texts);
-        }
-
-        var parts = new JsonArray();
-        for (var n = random.Next(0, 4); n > 0; n--)
-        {
-            parts.Add(random.Next(40) switch
-            {
-                < 20 => new JsonObject { ["type"] = Pick(random, "input_text", "output_text"), ["text"] = Pick(random, Texts) },
-                < 24 => new JsonObject { ["type"] = "refusal", ["refusal"] = Pick(random, Texts) },
-                < 30 => new JsonObject { ["type"] = "input_image", ["image_url"] = Pick(random, "https://example.com/i.png", "data:image/png;base64,iVBORw0KGgo=") },
-                < 34 => new JsonObject { ["type"] = "input_image", ["image_url"] = "https://example.com/i.png", ["detail"] = Pick(random, "low", "high") },
-                < 38 => new JsonObject { ["type"] = "input_text", ["text"] = Pick(random, Texts), ["annotations"] = new JsonArray() },
-                38 => new JsonObject { ["type"] = "input_image", ["image_url"] = "" },
-                _ => new JsonObject { ["type"] = Pick(random, "text", "input_file"), ["text"] = "x" },
-            });
-        }
-
-        return parts;
-    }
+        < 20 => new JsonObject { ["type"] = Pick(random, "input_text", "output_text"), ["text"] = Pick(random, Texts) },
+        < 24 => new JsonObject { ["type"] = "refusal", ["refusal"] = Pick(random, Texts) },
+        < 30 => new JsonObject { ["type"] = "input_image", ["image_url"] = Pick(random, "https://example.com/i.png", "data:image/png;base64,iVBORw0KGgo=") },
+        < 34 => new JsonObject { ["type"] = "input_image", ["image_url"] = "https://example.com/i.png", ["detail"] = Pick(random, "low", "high") },
+        < 38 => new JsonObject { ["type"] = "input_text", ["text"] = Pick(random, Texts), ["annotations"] = new JsonArray() },
+        38 => new JsonObject { ["type"] = "input_image", ["image_url"] = "" },
+        _ => new JsonObject { ["type"] = Pick(random, "text", "input_file"), ["text"] = "x" },
+    };
 
     private static JsonObject GeneratedTool(Random random)
     {
