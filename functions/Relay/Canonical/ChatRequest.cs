@@ -83,7 +83,13 @@ internal sealed record ThinkingPart(string Text, string? Signature = null) : Con
 /// <param name="Parameters">A JSON Schema object.</param>
 internal sealed record ToolDefinition(string Name, string? Description, JsonObject Parameters)
 {
+    /// <summary><see cref="NoParameters"/> as written, which is how a token estimate counts it.</summary>
+    public static readonly string NoParametersJson = NoParameters().ToJsonString();
+
     public JsonObject? CacheControl { get; init; }
+
+    /// <summary>The schema of a function that takes no arguments, for one that declares none (Anthropic and Gemini need one).</summary>
+    public static JsonObject NoParameters() => new() { ["type"] = "object", ["properties"] = new JsonObject() };
 }
 
 internal enum ToolChoiceKind

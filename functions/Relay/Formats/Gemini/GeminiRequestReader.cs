@@ -11,13 +11,13 @@ namespace Serverless.Relay.Formats.Gemini;
 /// </summary>
 internal static class GeminiRequestReader
 {
-    /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     /// <summary>A function call's arguments when it sends none.</summary>
     internal const string NoArguments = "{}";
 
     /// <summary>A function response's text when it sends no response object.</summary>
     internal const string NoResponse = "{}";
 
+    /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
     {
         if (JsonFields.CheckText(body) is { } textError)
@@ -536,17 +536,11 @@ internal static class GeminiRequestReader
         if (GeminiJson.TryGet(declaration, "parametersJsonSchema", "parameters_json_schema", out var jsonSchema))
         {
             // Already JSON Schema.
-            return GeminiJson.ToNode(jsonSchema) as JsonObject ?? EmptyObjectSchema();
+            return GeminiJson.ToNode(jsonSchema) as JsonObject ?? ToolDefinition.NoParameters();
         }
 
-        return GeminiJson.TryGet(declaration, "parameters", out var schema) ? GeminiSchema.ToJsonSchema(schema) : EmptyObjectSchema();
+        return GeminiJson.TryGet(declaration, "parameters", out var schema) ? GeminiSchema.ToJsonSchema(schema) : ToolDefinition.NoParameters();
     }
-
-    private static JsonObject EmptyObjectSchema() => new()
-    {
-        ["type"] = "object",
-        ["properties"] = new JsonObject(),
-    };
 
     private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
 
 namespace Serverless.Relay.Formats.Json;
@@ -15,6 +16,28 @@ internal static class PromptTallyFields
         }
 
         to.AddText(text);
+        return true;
+    }
+
+    /// <summary>
+    /// Adds a function's optional parameter schema <paramref name="name"/> as the canonical request holds it: the
+    /// schema as its node writes it, or <see cref="ToolDefinition.NoParametersJson"/> when there is none; false when
+    /// it is not an object.
+    /// </summary>
+    public static bool TryAddParameters(this IPromptTally to, JsonElement function, ReadOnlySpan<byte> name)
+    {
+        if (!JsonFields.TryGetPresent(function, name, out var parameters))
+        {
+            to.AddText(ToolDefinition.NoParametersJson);
+            return true;
+        }
+
+        if (parameters.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        to.AddText(JsonObject.Create(parameters)!.ToJsonString());
         return true;
     }
 

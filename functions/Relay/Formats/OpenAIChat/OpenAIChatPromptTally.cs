@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats.Json;
 
@@ -197,21 +196,7 @@ internal static class OpenAIChatPromptTally
         to.AddText(name);
         _ = to.TryAddText(function, "description"u8); // optional: the reader ignores one that is not a string
 
-        if (!JsonFields.TryGetPresent(function, "parameters"u8, out var parameters))
-        {
-            to.AddText(OpenAIChatRequestReader.EmptyParametersJson);
-        }
-        else if (parameters.ValueKind == JsonValueKind.Object)
-        {
-            // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
-            to.AddText(JsonObject.Create(parameters)!.ToJsonString());
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
+        return to.TryAddParameters(function, "parameters"u8);
     }
 
     [Flags]

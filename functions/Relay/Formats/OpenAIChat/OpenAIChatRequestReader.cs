@@ -12,11 +12,6 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// <remarks>See https://platform.openai.com/docs/api-reference/chat/create.</remarks>
 internal sealed class OpenAIChatRequestReader
 {
-    private static readonly JsonObject EmptyParameters = new() { ["type"] = "object", ["properties"] = new JsonObject() };
-
-    /// <summary>The schema a function without one takes, as written (for <see cref="OpenAIChatPromptTally"/>).</summary>
-    internal static readonly string EmptyParametersJson = EmptyParameters.ToJsonString();
-
     /// <summary>A tool call's arguments when it sends none.</summary>
     internal const string NoArguments = "{}";
 
@@ -514,7 +509,7 @@ internal sealed class OpenAIChatRequestReader
             if (!OpenAIChatFields.TryGetPresent(function, "parameters", out var parametersElement))
             {
                 // OpenAI allows omitting the schema for a function without arguments; Anthropic and Gemini need one.
-                parameters = (JsonObject)EmptyParameters.DeepClone();
+                parameters = ToolDefinition.NoParameters();
             }
             else if (parametersElement.ValueKind == JsonValueKind.Object)
             {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats.Json;
 
@@ -194,21 +193,7 @@ internal static class ResponsesPromptTally
             return false;
         }
 
-        if (!JsonFields.TryGetPresent(tool, "parameters"u8, out var parameters))
-        {
-            to.AddText(ResponsesRequestReader.EmptyParametersJson);
-        }
-        else if (parameters.ValueKind == JsonValueKind.Object)
-        {
-            // The canonical request holds the schema as a node, and the estimate counts it as that node writes it.
-            to.AddText(JsonObject.Create(parameters)!.ToJsonString());
-        }
-        else
-        {
-            return false;
-        }
-
-        return true;
+        return to.TryAddParameters(tool, "parameters"u8);
     }
 
     private enum Turn

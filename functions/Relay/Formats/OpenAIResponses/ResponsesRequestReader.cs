@@ -13,9 +13,6 @@ internal static class ResponsesRequestReader
     private const string PartTypeList = "input_text, output_text, refusal, input_image";
 
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
-    /// <summary>The schema a function without one takes, as written (for <see cref="ResponsesPromptTally"/>).</summary>
-    internal static readonly string EmptyParametersJson = NoParameters().ToJsonString();
-
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
     {
         if (JsonFields.CheckText(body) is { } textError)
@@ -511,7 +508,7 @@ internal static class ResponsesRequestReader
             JsonObject parameters;
             if (!tool.TryGetProperty("parameters", out var parametersElement) || parametersElement.ValueKind == JsonValueKind.Null)
             {
-                parameters = NoParameters();
+                parameters = ToolDefinition.NoParameters();
             }
             else if (parametersElement.ValueKind == JsonValueKind.Object)
             {
@@ -529,8 +526,6 @@ internal static class ResponsesRequestReader
 
         return tools;
     }
-
-    private static JsonObject NoParameters() => new() { ["type"] = "object", ["properties"] = new JsonObject() };
 
     private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
     {
