@@ -9,8 +9,8 @@ namespace Serverless.Relay.Relaying;
 
 /// <summary>
 /// The stream copier (YARP's <c>StreamCopier</c>): relays a stream event by event. Each upstream event is decoded (for
-/// usage, and for translation), written in the client's format and flushed before the next is read, so nothing is held
-/// back. The idle timeout resets on every event; there is no total one.
+/// usage, and for translation), written in the client's format and flushed before the relay waits for the next, so nothing is held
+/// back. The idle timeout bounds each wait for the upstream; there is no total one.
 /// </summary>
 internal static class StreamRelay
 {
@@ -42,13 +42,17 @@ internal static class StreamRelay
         {
             while (failure is null)
             {
-                idleTimer.CancelAfter(idle);
-
                 // What is written goes out before the relay waits for the upstream, so no event waits for the next one;
-                // events the upstream sent together (already buffered, so the read completes at once) go out in one
-                // flush. A flush per event was a write to the socket per event (issue 11).
-                var next = reader.ReadAsync(idleTimer.Token);
-                var sse = unflushed && !next.IsCompleted ? await FlushWhileReadingAsync(next).ConfigureAwait(false) : await next.ConfigureAwait(false);
+                // events the upstream sent together (already buffered) go out in one flush. A flush per event was a
+                // write to the socket per event (issue 11). The idle timeout is armed only when the relay waits: an
+                // event already buffered has arrived (re-arming the timer per event was 1.4 % of a stream's CPU).
+                if (!reader.TryReadBuffered(out var sse))
+                {
+                    idleTimer.CancelAfter(idle);
+                    var next = reader.ReadAsync(idleTimer.Token);
+                    sse = unflushed && !next.IsCompleted ? await FlushWhileReadingAsync(next).ConfigureAwait(false) : await next.ConfigureAwait(false);
+                }
+
                 if (heartbeat is not null || !output.Started)
                 {
                     await TakeOutputAsync().ConfigureAwait(false);

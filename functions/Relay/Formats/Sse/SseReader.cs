@@ -22,6 +22,9 @@ internal sealed class SseReader : IAsyncDisposable
     private string? _lastEventName;
     private bool _hasData;
 
+    // The event last returned still lies in the buffers until the next read begins.
+    private bool _dispatched;
+
     public SseReader(Stream body)
     {
         _reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
@@ -33,66 +36,105 @@ internal sealed class SseReader : IAsyncDisposable
     /// <summary>Returns the next event, or null at the end of the body. Its data is valid until the next read.</summary>
     public async ValueTask<SseEvent?> ReadAsync(CancellationToken cancellationToken)
     {
-        _raw.ResetWrittenCount();
-        _data.ResetWrittenCount();
         while (true)
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var consumed = buffer.Start;
-
-            // Everything is examined only when no complete event is left in it; after returning an event, the next read
-            // must not wait for new bytes while whole events are still buffered.
-            var examined = buffer.End;
-            try
+            if (TryTake(result, out var sseEvent))
             {
-                while (TryReadLine(ref buffer, out var line, out var lineWithEnding))
+                return sseEvent;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns the next event without waiting, when it has arrived whole: true with the event, or with null at the end of
+    /// the body; false when more must arrive first (what has arrived is kept, and the next read goes on from there).
+    /// </summary>
+    /// <remarks>Events the upstream sent together arrive together; a caller reads those without arming a timeout for each.</remarks>
+    public bool TryReadBuffered(out SseEvent? sseEvent)
+    {
+        sseEvent = null;
+        return _reader.TryRead(out var result) && TryTake(result, out sseEvent);
+    }
+
+    /// <summary>Takes the next event from what has arrived; false when it has not arrived whole.</summary>
+    private bool TryTake(ReadResult result, out SseEvent? sseEvent)
+    {
+        if (_dispatched)
+        {
+            _raw.ResetWrittenCount();
+            _data.ResetWrittenCount();
+            _dispatched = false;
+        }
+
+        var buffer = result.Buffer;
+        var consumed = buffer.Start;
+
+        // Everything is examined only when no complete event is left in it; after returning an event, the next read
+        // must not wait for new bytes while whole events are still buffered.
+        var examined = buffer.End;
+        try
+        {
+            while (TryReadLine(ref buffer, out var line, out var lineWithEnding))
+            {
+                consumed = buffer.Start;
+                var lineStart = _raw.WrittenCount;
+                foreach (var segment in lineWithEnding)
                 {
-                    consumed = buffer.Start;
+                    _raw.Write(segment.Span);
+                }
+
+                if (line.IsEmpty)
+                {
+                    if (_hasData || _eventName is not null)
+                    {
+                        examined = consumed;
+                        sseEvent = Dispatch();
+                        return true;
+                    }
+
+                    continue;
+                }
+
+                // The line is read where the raw frame already holds it, contiguous whatever the pipe's segments.
+                AcceptLine(_raw.WrittenSpan.Slice(lineStart, (int)line.Length));
+            }
+
+            if (result.IsCompleted)
+            {
+                consumed = buffer.End;
+                if (!buffer.IsEmpty)
+                {
+                    // A last line without its line ending, or ending in the CR that was held back to see whether LF follows.
                     var lineStart = _raw.WrittenCount;
-                    foreach (var segment in lineWithEnding)
+                    foreach (var segment in buffer)
                     {
                         _raw.Write(segment.Span);
                     }
 
-                    if (line.IsEmpty)
+                    var last = _raw.WrittenSpan[lineStart..];
+                    if (last[^1] == (byte)'\r')
                     {
-                        if (_hasData || _eventName is not null)
-                        {
-                            examined = consumed;
-                            return Dispatch();
-                        }
-
-                        continue;
+                        last = last[..^1];
                     }
 
-                    // The line is read where the raw frame already holds it, contiguous whatever the pipe's segments.
-                    AcceptLine(_raw.WrittenSpan.Slice(lineStart, (int)line.Length));
-                }
-
-                if (result.IsCompleted)
-                {
-                    consumed = buffer.End;
-                    if (!buffer.IsEmpty)
+                    if (!last.IsEmpty)
                     {
-                        // A last line without its line ending.
-                        var lineStart = _raw.WrittenCount;
-                        foreach (var segment in buffer)
-                        {
-                            _raw.Write(segment.Span);
-                        }
-
-                        AcceptLine(_raw.WrittenSpan[lineStart..]);
+                        AcceptLine(last);
                     }
-
-                    // NOTE: an event cut off before its blank line is still delivered: some servers close right after the last data line.
-                    return _hasData || _eventName is not null ? Dispatch() : null;
                 }
+
+                // NOTE: an event cut off before its blank line is still delivered: some servers close right after the last data line.
+                sseEvent = _hasData || _eventName is not null ? Dispatch() : null;
+                return true;
             }
-            finally
-            {
-                _reader.AdvanceTo(consumed, examined);
-            }
+
+            sseEvent = null;
+            return false;
+        }
+        finally
+        {
+            _reader.AdvanceTo(consumed, examined);
         }
     }
 
@@ -103,6 +145,7 @@ internal sealed class SseReader : IAsyncDisposable
         var result = new SseEvent(_eventName, _data.WrittenMemory);
         _eventName = null;
         _hasData = false;
+        _dispatched = true;
         return result;
     }
 
@@ -145,23 +188,56 @@ internal sealed class SseReader : IAsyncDisposable
 
     private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line, out ReadOnlySequence<byte> lineWithEnding)
     {
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryAdvanceToAny("\r\n"u8, advancePastDelimiter: false))
+        line = default;
+        lineWithEnding = default;
+        if (!TryFindLineEnd(buffer, out var length, out var lengthWithEnding))
         {
-            line = default;
-            lineWithEnding = default;
             return false;
         }
 
-        var end = reader.Position;
+        line = buffer.Slice(0, length);
+        lineWithEnding = buffer.Slice(0, lengthWithEnding);
+        buffer = buffer.Slice(lengthWithEnding);
+        return true;
+    }
+
+    /// <summary>Where the first line ends: CR LF, LF, or a CR known not to be followed by LF.</summary>
+    private static bool TryFindLineEnd(in ReadOnlySequence<byte> buffer, out long length, out long lengthWithEnding)
+    {
+        // NOTE: most reads hold whole events in one segment, searched as a span; a sequence reader per line was a fifth of
+        // reading a stream (bench/ANALYSIS.md, "Reading a stream's events").
+        if (buffer.IsSingleSegment)
+        {
+            var span = buffer.FirstSpan;
+            var at = span.IndexOfAny((byte)'\r', (byte)'\n');
+            (length, lengthWithEnding) = (at, at + 1);
+            if (at < 0 || (span[at] == (byte)'\r' && at + 1 == span.Length))
+            {
+                // No line ending yet, or CR at the end of what has arrived: wait to see whether LF follows.
+                return false;
+            }
+
+            if (span[at] == (byte)'\r' && span[at + 1] == (byte)'\n')
+            {
+                lengthWithEnding++;
+            }
+
+            return true;
+        }
+
+        var reader = new SequenceReader<byte>(buffer);
+        length = lengthWithEnding = 0;
+        if (!reader.TryAdvanceToAny("\r\n"u8, advancePastDelimiter: false))
+        {
+            return false;
+        }
+
+        length = reader.Consumed;
         reader.TryRead(out var delimiter);
         if (delimiter == (byte)'\r')
         {
             if (reader.End)
             {
-                // CR at the end of what has arrived: wait to see whether LF follows.
-                line = default;
-                lineWithEnding = default;
                 return false;
             }
 
@@ -171,9 +247,7 @@ internal sealed class SseReader : IAsyncDisposable
             }
         }
 
-        line = buffer.Slice(0, end);
-        lineWithEnding = buffer.Slice(0, reader.Position);
-        buffer = buffer.Slice(reader.Position);
+        lengthWithEnding = reader.Consumed;
         return true;
     }
 }

@@ -148,4 +148,187 @@ public sealed class SseReaderTests
         stream.End();
         Assert.Null(await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct));
     }
+
+    [Fact]
+    public async Task TryReadBuffered_EventsThatArrivedTogether_TakenWithoutWaitingThenFalseUntilMoreArrive()
+    {
+        var stream = new PiecewiseStream();
+        await using var reader = new SseReader(stream);
+        var ct = TestContext.Current.CancellationToken;
+        stream.Send("data: 1\n\nevent: e\ndata: 2\n\ndata: 3");
+
+        Assert.False(reader.TryReadBuffered(out _)); // nothing has been read from the body yet
+        Assert.Equal("1", (await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct))!.Value.Text);
+        Assert.True(reader.TryReadBuffered(out var second));
+        Assert.Equal(("e", "2"), (second!.Value.Event, second.Value.Text));
+        Assert.Equal("event: e\ndata: 2\n\n", Encoding.UTF8.GetString(reader.RawFrame.Span));
+
+        // The third event has begun but not ended: its line is kept, and the read that waits finishes it.
+        Assert.False(reader.TryReadBuffered(out _));
+        Assert.False(reader.TryReadBuffered(out _));
+        var pending = reader.ReadAsync(ct).AsTask();
+        stream.Send("3\ndata: 4\n\n");
+        var third = (await pending.WaitAsync(Timeout, ct))!.Value;
+        Assert.Equal("33\n4", third.Text);
+        Assert.Equal("data: 33\ndata: 4\n\n", Encoding.UTF8.GetString(reader.RawFrame.Span));
+
+        stream.End();
+        Assert.Null(await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct));
+    }
+
+    [Fact]
+    public async Task TryReadBuffered_CrAtTheEndOfWhatArrived_WaitsForWhatFollows()
+    {
+        var stream = new PiecewiseStream();
+        await using var reader = new SseReader(stream);
+        var ct = TestContext.Current.CancellationToken;
+        stream.Send("data: a\r\n\r");
+        var pending = reader.ReadAsync(ct).AsTask();
+        await Eventually.ValueAsync("the reader waiting after the lone CR", _ => Task.FromResult(stream.Starved), starved => starved);
+        Assert.False(pending.IsCompleted);
+        Assert.False(reader.TryReadBuffered(out _));
+
+        stream.Send("\ndata: b\n\n");
+        Assert.Equal("a", (await pending.WaitAsync(Timeout, ct))!.Value.Text);
+        Assert.Equal("data: a\r\n\r\n", Encoding.UTF8.GetString(reader.RawFrame.Span));
+        Assert.True(reader.TryReadBuffered(out var b));
+        Assert.Equal("b", b!.Value.Text);
+    }
+
+    [Theory]
+    [InlineData("data: x\r")]
+    [InlineData("data: x\r\n")]
+    [InlineData("data: x\n")]
+    public async Task ReadAsync_BodyEndsRightAfterALineEnding_TheEndingIsNotData(string body)
+    {
+        var single = Assert.Single(await ReadAllAsync(body));
+        Assert.Equal("x", single.Data);
+        Assert.Equal(body, single.Raw);
+    }
+
+    /// <summary>
+    /// Seeded bodies (LF, CR LF and CR endings, comments, named and multi-line events, lines longer than the pipe's 16 KB
+    /// segments) cut into random pieces and read with a random mix of waiting and buffered reads: the same events and
+    /// raw frames as the body read whole, in one piece.
+    /// </summary>
+    [Fact]
+    public async Task Reads_AnyCutAndAnyMixOfBufferedAndWaitingReads_SameEventsAsTheWholeBody()
+    {
+        var random = new Random(20261205);
+        var ct = TestContext.Current.CancellationToken;
+        for (var body = 0; body < 200; body++)
+        {
+            var text = RandomSseBody(random);
+            var whole = await ReadAllAsync(text);
+            Assert.Equal(ParseAsTheSpecSays(text), whole);
+
+            var stream = new PiecewiseStream();
+            for (var at = 0; at < text.Length;)
+            {
+                var length = Math.Min(text.Length - at, random.Next(4) == 0 ? random.Next(1, 40_000) : random.Next(1, 12));
+                stream.Send(text.Substring(at, length));
+                at += length;
+            }
+
+            stream.End();
+            await using var reader = new SseReader(stream);
+            var read = new List<(string?, string, string)>();
+            while (true)
+            {
+                SseEvent? taken = null;
+                var buffered = random.Next(2) == 0 && reader.TryReadBuffered(out taken);
+                var next = buffered ? taken : await reader.ReadAsync(ct).AsTask().WaitAsync(Timeout, ct);
+                if (next is not { } sse)
+                {
+                    break;
+                }
+
+                read.Add((sse.Event, sse.Text, Encoding.UTF8.GetString(reader.RawFrame.Span)));
+            }
+
+            Assert.True(whole.Count > 0, text);
+            Assert.Equal(whole, read);
+        }
+    }
+
+    private static string RandomSseBody(Random random)
+    {
+        var text = new StringBuilder();
+        string[] endings = ["\n", "\r\n", "\r"];
+        var ending = endings[random.Next(endings.Length)];
+        for (var i = random.Next(1, 12); i > 0; i--)
+        {
+            if (random.Next(5) == 0)
+            {
+                text.Append(": comment ").Append(i).Append(ending);
+            }
+
+            if (random.Next(3) == 0)
+            {
+                text.Append("event: name").Append(random.Next(3)).Append(ending);
+            }
+
+            for (var lines = random.Next(1, 4); lines > 0; lines--)
+            {
+                var size = random.Next(8) == 0 ? random.Next(16_000, 40_000) : random.Next(0, 80);
+                text.Append("data: ").Append(new string((char)('a' + random.Next(26)), size)).Append('é').Append(ending);
+            }
+
+            text.Append(ending);
+            ending = random.Next(4) == 0 ? endings[random.Next(endings.Length)] : ending;
+        }
+
+        // Some servers close without the last blank line, or even the last line's ending.
+        var cut = random.Next(4) == 0 ? random.Next(1, 3) : 0;
+        return text.ToString()[..^cut];
+    }
+
+    /// <summary>
+    /// The events of a whole body by the HTML standard's rules, string by string: lines end at CR LF, LF or CR; a blank
+    /// line dispatches; comments and unknown fields are skipped; an event without its blank line at the end still counts
+    /// (as the relay's reader delivers it). Each raw frame runs from the end of the last one to the end of its event.
+    /// </summary>
+    private static List<(string? Name, string Data, string Raw)> ParseAsTheSpecSays(string body)
+    {
+        var events = new List<(string?, string, string)>();
+        string? name = null;
+        List<string>? data = null;
+        var frameStart = 0;
+        for (var at = 0; at < body.Length;)
+        {
+            var end = body.IndexOfAny(['\r', '\n'], at);
+            var next = end < 0 ? body.Length : body[end] == '\r' && end + 1 < body.Length && body[end + 1] == '\n' ? end + 2 : end + 1;
+            var line = body[at..(end < 0 ? body.Length : end)];
+            at = next;
+            if (line.Length == 0)
+            {
+                if (data is not null || name is not null)
+                {
+                    events.Add((name, string.Join('\n', data ?? []), body[frameStart..at]));
+                    (name, data, frameStart) = (null, null, at);
+                }
+
+                continue;
+            }
+
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var (field, value) = colon < 0 ? (line, "") : (line[..colon], line[(colon + 1)..]);
+            value = value.StartsWith(' ') ? value[1..] : value;
+            if (field == "data")
+            {
+                (data ??= []).Add(value);
+            }
+            else if (field == "event")
+            {
+                name = value;
+            }
+        }
+
+        if (data is not null || name is not null)
+        {
+            events.Add((name, string.Join('\n', data ?? []), body[frameStart..]));
+        }
+
+        return events;
+    }
 }
