@@ -27,13 +27,18 @@ public static partial class HandlerApp
     /// <summary>How long after start the tokenizer loads in the background: past a cold start's first requests.</summary>
     internal static readonly TimeSpan TokenizerWarmUpDelay = TimeSpan.FromSeconds(3);
 
+    /// <summary>The host's own setting, read before anything else configures the app: no reload of configuration files.</summary>
+    internal const string NoConfigReload = "--hostBuilder:reloadConfigOnChange=false";
+
     /// <summary>The framework categories that log once or more per request.</summary>
     internal static readonly string[] QuietCategoriesWhenHosted = ["Microsoft.AspNetCore", "System.Net.Http"];
 
     /// <summary>Builds the app. <paramref name="configure"/> lets tests add configuration before services are built.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // NOTE: the package is read-only and the settings come from the environment, so the appsettings files (which it
+        // does not ship) are not watched: a watcher is a thread and a watch on every folder of the app, set up at start.
+        var builder = WebApplication.CreateSlimBuilder([NoConfigReload, .. args]);
         configure?.Invoke(builder);
 
         var mode = ConfigureListening(builder);

@@ -49,6 +49,20 @@ public sealed class HandlerSettingsTests
         Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Lifetime").IsEnabled(LogLevel.Warning));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Build_ConfigurationFiles_NotWatchedForChanges(bool hosted)
+    {
+        string[] args = hosted ? [] : ["--urls", "http://127.0.0.1:0"];
+
+        await using var app = HandlerApp.Build(args, builder => builder.Configuration.AddInMemoryCollection(Settings(hosted)));
+
+        var files = ((IConfigurationRoot)app.Configuration).Providers.OfType<FileConfigurationProvider>().Select(p => p.Source).ToList();
+        Assert.Contains(files, source => source.Path == "appsettings.json");
+        Assert.All(files, source => Assert.False(source.ReloadOnChange, source.Path));
+    }
+
     [Fact]
     public async Task Build_HostedModeWithLogLevelSetting_SettingWins()
     {

@@ -1,0 +1,54 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Serverless.Relay.Audit;
+using Xunit;
+
+namespace Serverless.Tests.Audit;
+
+public sealed class DigestingBufferWriterTests
+{
+    /// <summary>
+    /// Writers whose hashes come from one shared pool, many at once, some dropped before their digest is taken: each
+    /// digest is the SHA-256 of its own bytes, so a reused hash never carries another response's bytes.
+    /// </summary>
+    [Fact]
+    public async Task Sha256Hex_ManyWritersSharingReusedHashes_EachTheDigestOfItsOwnBytes()
+    {
+        var tasks = Enumerable.Range(0, 4).Select(worker => Task.Run(() =>
+        {
+            var random = new Random(worker);
+            for (var i = 0; i < 300; i++)
+            {
+                var inner = new ArrayBufferWriter<byte>();
+                using var writer = new DigestingBufferWriter(inner, captureLimit: random.Next(2) == 0 ? 0 : 100);
+                for (var pieces = random.Next(0, 6); pieces > 0; pieces--)
+                {
+                    var piece = new byte[random.Next(0, 3000)];
+                    random.NextBytes(piece);
+                    writer.Write(piece);
+                }
+
+                if (random.Next(4) == 0)
+                {
+                    continue; // dropped halfway: its hash is not reused
+                }
+
+                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(inner.WrittenSpan)), writer.Sha256Hex());
+                Assert.Equal(inner.WrittenCount, writer.Length);
+                Assert.Same(writer.Sha256Hex(), writer.Sha256Hex());
+            }
+        }, TestContext.Current.CancellationToken));
+
+        await Task.WhenAll(tasks);
+    }
+
+    [Fact]
+    public void Write_AfterTheDigestWasTaken_Refused()
+    {
+        using var writer = new DigestingBufferWriter(new ArrayBufferWriter<byte>(), captureLimit: 0);
+        writer.Write("abc"u8);
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", writer.Sha256Hex());
+
+        Assert.Throws<ObjectDisposedException>(() => writer.Write("d"u8));
+    }
+}
