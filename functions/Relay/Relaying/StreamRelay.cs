@@ -9,8 +9,8 @@ namespace Serverless.Relay.Relaying;
 
 /// <summary>
 /// The stream copier (YARP's <c>StreamCopier</c>): relays a stream event by event. Each upstream event is decoded (for
-/// usage, and for translation), written in the client's format and flushed before the relay waits for the next, so nothing is held
-/// back. The idle timeout bounds each wait for the upstream; there is no total one.
+/// usage, and for translation), written in the client's format and flushed before the relay waits for the next, so
+/// nothing is held back. The idle timeout bounds each wait for the upstream; there is no total one.
 /// </summary>
 internal static class StreamRelay
 {
