@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using Microsoft.Extensions.ObjectPool;
+using Serverless.Relay.Buffers;
 
 namespace Serverless.Relay.Audit;
 
@@ -11,13 +11,7 @@ namespace Serverless.Relay.Audit;
 /// </summary>
 internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captureLimit) : IBufferWriter<byte>, IDisposable
 {
-    // NOTE: a hash is reused once it is finished and reset, not created per response: each creation is a native context
-    // and a finalizable handle, and a copy of the context was made to read the digest (bench/ANALYSIS.md, "SHA-256 per request").
-    // One hash per response in flight, so the pool keeps as many as a busy instance has responses (the default keeps
-    // two per core, which at concurrency 64 made nearly every response create one again); it disposes what it does not keep.
-    private static readonly ObjectPool<IncrementalHash> Hashes = new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new Sha256Policy());
-
-    private IncrementalHash? _hash = Hashes.Get();
+    private IncrementalHash? _hash = Sha256Pool.Rent();
     private string? _sha256Hex;
     private readonly ArrayBufferWriter<byte>? _capture = captureLimit > 0 ? new ArrayBufferWriter<byte>(Math.Min(captureLimit, 16 * 1024)) : null;
     private Memory<byte> _lent;
@@ -32,8 +26,8 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
     public void Advance(int count)
     {
         var written = _lent.Span[..count];
-        ObjectDisposedException.ThrowIf(_sha256Hex is not null, this);
-        _hash!.AppendData(written);
+        ObjectDisposedException.ThrowIf(_hash is null || _sha256Hex is not null, this);
+        _hash.AppendData(written);
         if (_capture is not null && _capture.WrittenCount < captureLimit)
         {
             var kept = written[..Math.Min(count, captureLimit - _capture.WrittenCount)];
@@ -70,21 +64,6 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
             return;
         }
 
-        // Only a finished hash is back at its start; one dropped halfway is not reused.
-        if (_sha256Hex is not null)
-        {
-            Hashes.Return(hash);
-        }
-        else
-        {
-            hash.Dispose();
-        }
-    }
-
-    private sealed class Sha256Policy : PooledObjectPolicy<IncrementalHash>
-    {
-        public override IncrementalHash Create() => IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
-        public override bool Return(IncrementalHash obj) => true;
+        Sha256Pool.Return(hash, finished: _sha256Hex is not null);
     }
 }

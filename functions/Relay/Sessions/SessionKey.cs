@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Json;
@@ -181,7 +182,8 @@ internal static class SessionKey
     {
         private const int ChunkChars = 4096;
 
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly IncrementalHash _hash = Sha256Pool.Rent();
+        private bool _finished;
         private readonly Encoder _encoder = Encoding.UTF8.GetEncoder();
         private readonly byte[] _bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(ChunkChars));
 
@@ -209,12 +211,13 @@ internal static class SessionKey
         public string Finish()
         {
             _hash.AppendData(_bytes, 0, _encoder.GetBytes([], _bytes, flush: true));
+            _finished = true;
             return Convert.ToHexStringLower(_hash.GetHashAndReset());
         }
 
         public void Dispose()
         {
-            _hash.Dispose();
+            Sha256Pool.Return(_hash, _finished);
             ArrayPool<byte>.Shared.Return(_bytes);
         }
     }

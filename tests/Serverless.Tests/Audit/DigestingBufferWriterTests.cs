@@ -51,4 +51,15 @@ public sealed class DigestingBufferWriterTests
 
         Assert.Throws<ObjectDisposedException>(() => writer.Write("d"u8));
     }
+
+    [Fact]
+    public void WriteAndDigest_AfterDispose_Refused()
+    {
+        var writer = new DigestingBufferWriter(new ArrayBufferWriter<byte>(), captureLimit: 0);
+        writer.Write("abc"u8);
+        writer.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => writer.Write("d"u8));
+        Assert.Throws<ObjectDisposedException>(() => writer.Sha256Hex());
+    }
 }

@@ -204,8 +204,8 @@ internal sealed class SseReader : IAsyncDisposable
     /// <summary>Where the first line ends: CR LF, LF, or a CR known not to be followed by LF.</summary>
     private static bool TryFindLineEnd(in ReadOnlySequence<byte> buffer, out long length, out long lengthWithEnding)
     {
-        // NOTE: most reads hold whole events in one segment, searched as a span; a sequence reader per line was a fifth of
-        // reading a stream (bench/ANALYSIS.md, "Reading a stream's events").
+        // NOTE: most reads hold whole events in one segment, searched as a span; with a sequence reader per line, finding
+        // lines was a quarter of reading a stream (bench/ANALYSIS.md, "Reading a stream's events, and the audit digest's hash").
         if (buffer.IsSingleSegment)
         {
             var span = buffer.FirstSpan;
