@@ -37,6 +37,9 @@ internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<by
         return _buffer.AsSpan(_written);
     }
 
+    /// <summary>Forgets what was written and keeps the buffer for what comes next.</summary>
+    public void Clear() => _written = 0;
+
     public void Dispose()
     {
         var buffer = _buffer;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
@@ -14,6 +15,15 @@ namespace Serverless.Relay.Relaying;
 /// </summary>
 internal static class StreamRelay
 {
+    /// <summary>The batch's first buffer: a dozen chat chunks. An upstream's pace is a few events between flushes.</summary>
+    private const int BatchBytes = 4 * 1024;
+
+    /// <summary>
+    /// A batch this full goes to the output before the flush, so a burst (a whole answer sent at once) neither grows
+    /// it without bound nor holds more than this per stream in flight.
+    /// </summary>
+    private const int MaxBatchBytes = 16 * 1024;
+
     /// <summary>The content type of the client's stream.</summary>
     public static string ContentTypeOf(RelayRequest request) =>
         request.Framing == StreamFraming.JsonArray ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8";
@@ -26,8 +36,12 @@ internal static class StreamRelay
         var hideUsageChunk = passthrough && PassthroughTransform.HidesUsageChunk(request);
         var jsonArray = request.Framing == StreamFraming.JsonArray;
 
-        var array = jsonArray ? new JsonArrayFraming(output.Body) : null;
-        IBufferWriter<byte> body = array is null ? output.Body : array;
+        // Events are written into a batch that goes to the output once per flush, not once per event: the output's
+        // writer takes a lock and the audit digest calls into OpenSSL on every write (bench/ANALYSIS.md, "A stream's
+        // events handed on in batches").
+        using var batch = new PooledBufferWriter(BatchBytes);
+        var array = jsonArray ? new JsonArrayFraming(batch) : null;
+        IBufferWriter<byte> body = array is null ? batch : array;
         var decoder = attempt.UpstreamFormat!.CreateStreamDecoder();
         var encoder = passthrough ? null : api.Format.CreateStreamEncoder(request.Chat);
         var events = new List<StreamEvent>(8);
@@ -82,6 +96,7 @@ internal static class StreamRelay
                         // The upstream's own error event, already in the client's format, has been relayed.
                         array?.Complete();
                         trace.FirstByteSent();
+                        HandOver();
                         await output.FlushAsync(clientAborted).ConfigureAwait(false);
                         return new RelayEnd(failure, null, UpstreamErrorRelayed: true);
                     }
@@ -94,6 +109,10 @@ internal static class StreamRelay
                 trace.FirstByteSent();
                 array?.Commit();
                 unflushed = true;
+                if (batch.WrittenMemory.Length >= MaxBatchBytes)
+                {
+                    HandOver();
+                }
             }
         }
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
@@ -110,9 +129,10 @@ internal static class StreamRelay
         await TakeOutputAsync().ConfigureAwait(false);
         if (failure is null)
         {
+            array?.Complete();
+            HandOver();
             if (array is not null)
             {
-                array.Complete();
                 await output.FlushAsync(clientAborted).ConfigureAwait(false);
             }
 
@@ -125,8 +145,18 @@ internal static class StreamRelay
         (encoder ?? api.Format.CreateStreamEncoderAfter(decoder, request.ChatOrHead())).WriteError(failure, body);
         array?.Complete();
         trace.FirstByteSent();
+        HandOver();
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
         return new RelayEnd(failure, broken, UpstreamErrorRelayed: false);
+
+        void HandOver()
+        {
+            if (batch.WrittenMemory.Length > 0)
+            {
+                output.Body.Write(batch.WrittenMemory.Span);
+                batch.Clear();
+            }
+        }
 
         // The flush runs while the next read waits for the upstream. If the flush fails (the client left), the read is
         // cancelled and awaited before the failure goes on, so the reader is never disposed under a pending read.
@@ -135,6 +165,7 @@ internal static class StreamRelay
             unflushed = false;
             try
             {
+                HandOver();
                 await output.FlushAsync(clientAborted).ConfigureAwait(false);
             }
             catch

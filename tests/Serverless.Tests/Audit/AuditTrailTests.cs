@@ -1,10 +1,13 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Azure.Storage.Blobs;
 using Serverless.Relay.Storage;
 using Serverless.Tests.EndToEnd;
 using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Upstreams;
 using Xunit;
 
 namespace Serverless.Tests.Audit;
@@ -58,6 +61,50 @@ public sealed class AuditTrailTests(RelayWithUpstreams relay)
         Assert.Equal(404, refusal.GetProperty("status").GetInt32());
         Assert.Equal(Sha256(refused.Sent), refusal.GetProperty("requestSha256").GetString());
         Assert.Equal(JsonValueKind.Null, refusal.GetProperty("responseSha256").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("openai-chat", "m-openai", true)]
+    [InlineData("anthropic", "m-openai", true)]
+    [InlineData("gemini", "m-gemini", false)]
+    public async Task LongStream_UpstreamSendsAllAtOnce_EveryWordArrivesOnceInOrder_DigestOfTheBytesTheClientGot(string clientName, string model, bool sse)
+    {
+        // Far more than the relay gathers before it writes to the client (16 KB), sent without pauses: the events pile
+        // up in the relay's reads, so gathered events are handed on both at a flush and when a batch fills up.
+        const int words = 3_000;
+        var (keyId, key) = await Host.CreateKeyWithIdAsync(new { name = "long-stream" });
+        ClientDriver client = clientName switch { "openai-chat" => new OpenAIChatDriver(), "anthropic" => new AnthropicDriver(), _ => new GeminiDriver() };
+        using var request = client.Build(Scenario.Text, model, true, key);
+        if (!sse)
+        {
+            // Gemini without alt=sse: one JSON array, framed by the relay.
+            request.RequestUri = new Uri(request.RequestUri!.OriginalString.Replace("?alt=sse", "", StringComparison.Ordinal), UriKind.RelativeOrAbsolute);
+        }
+
+        relay.Upstream.Script = new UpstreamScript { ReplyWords = words };
+        Exchange streamed;
+        try
+        {
+            streamed = await SendAsync(request);
+        }
+        finally
+        {
+            relay.Upstream.Reset();
+        }
+
+        Assert.Equal(200, streamed.Status);
+        var body = Encoding.UTF8.GetString(streamed.Received);
+        Assert.True(streamed.Received.Length > 200_000, $"{streamed.Received.Length} bytes");
+        var numbers = Regex.Matches(body, @"\bw(\d+)\b").Select(m => int.Parse(m.Groups[1].ValueSpan, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(Enumerable.Range(1, words), numbers);
+        if (!sse)
+        {
+            Assert.Equal(JsonValueKind.Array, JsonDocument.Parse(streamed.Received).RootElement.ValueKind);
+        }
+
+        var row = Assert.Single(await RowsAsync($"api/admin/audit?keyId={keyId}", 1));
+        Assert.Equal(Sha256(streamed.Received), row.GetProperty("responseSha256").GetString());
+        Assert.Equal(streamed.Received.Length, row.GetProperty("responseBytes").GetInt64());
     }
 
     [Fact]

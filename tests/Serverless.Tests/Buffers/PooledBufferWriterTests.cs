@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Serverless.Relay.Buffers;
 using Xunit;
@@ -20,6 +21,20 @@ public sealed class PooledBufferWriterTests
         }
 
         Assert.Equal(expected.ToString(), Encoding.ASCII.GetString(writer.WrittenMemory.Span));
+    }
+
+    [Fact]
+    public void Clear_AfterGrowing_StartsAgainInTheSameBuffer()
+    {
+        using var writer = new PooledBufferWriter(16);
+        writer.Write(new byte[100]);
+        var grown = writer.GetMemory().Length + writer.WrittenMemory.Length;
+
+        writer.Clear();
+        writer.Write("next"u8);
+
+        Assert.Equal("next", Encoding.ASCII.GetString(writer.WrittenMemory.Span));
+        Assert.Equal(grown, writer.GetMemory().Length + writer.WrittenMemory.Length);
     }
 
     [Fact]
