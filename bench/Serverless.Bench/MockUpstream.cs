@@ -85,9 +85,7 @@ internal static class MockUpstream
             return;
         }
 
-        var delay = model.StartsWith("bench-paced-", StringComparison.Ordinal)
-            ? TimeSpan.FromMilliseconds(int.Parse(model["bench-paced-".Length..], CultureInfo.InvariantCulture))
-            : TimeSpan.Zero;
+        var delay = PaceOf(model);
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         byte[][]? events;
@@ -245,4 +243,9 @@ internal static class MockUpstream
         json.WriteEndObject();
         json.WriteEndObject();
     }
+
+    /// <summary>How long the upstream waits between a stream's events for <paramref name="model"/>: N ms for <c>bench-paced-N</c>, else none.</summary>
+    public static TimeSpan PaceOf(string model) => model.StartsWith("bench-paced-", StringComparison.Ordinal)
+        ? TimeSpan.FromMilliseconds(int.Parse(model["bench-paced-".Length..], CultureInfo.InvariantCulture))
+        : TimeSpan.Zero;
 }
