@@ -96,8 +96,7 @@ internal static class StreamRelay
                         // The upstream's own error event, already in the client's format, has been relayed.
                         array?.Complete();
                         trace.FirstByteSent();
-                        HandOver();
-                        await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                        await SendAsync().ConfigureAwait(false);
                         return new RelayEnd(failure, null, UpstreamErrorRelayed: true);
                     }
                 }
@@ -129,11 +128,15 @@ internal static class StreamRelay
         await TakeOutputAsync().ConfigureAwait(false);
         if (failure is null)
         {
-            array?.Complete();
-            HandOver();
             if (array is not null)
             {
-                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                array.Complete();
+                await SendAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                // The response's own end sends what is left.
+                HandOver();
             }
 
             return default;
@@ -145,9 +148,15 @@ internal static class StreamRelay
         (encoder ?? api.Format.CreateStreamEncoderAfter(decoder, request.ChatOrHead())).WriteError(failure, body);
         array?.Complete();
         trace.FirstByteSent();
-        HandOver();
-        await output.FlushAsync(clientAborted).ConfigureAwait(false);
+        await SendAsync().ConfigureAwait(false);
         return new RelayEnd(failure, broken, UpstreamErrorRelayed: false);
+
+        // Every flush sends the batch first: a flush without it would leave events waiting in the relay.
+        ValueTask SendAsync()
+        {
+            HandOver();
+            return output.FlushAsync(clientAborted);
+        }
 
         void HandOver()
         {
@@ -165,8 +174,7 @@ internal static class StreamRelay
             unflushed = false;
             try
             {
-                HandOver();
-                await output.FlushAsync(clientAborted).ConfigureAwait(false);
+                await SendAsync().ConfigureAwait(false);
             }
             catch
             {
