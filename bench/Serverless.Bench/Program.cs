@@ -37,7 +37,8 @@ static int Usage()
           bodies        --dir D                                    write the request bodies wrk sends
           setup         --relay URL --admin-key K --upstream URL   create the account and a key; prints the key
           check         --url URL [--header 'k: v' ...] --stream   one call, fails unless it is a correct answer
-          streamclient  --url URL [--header ...] --requests N --concurrency C [--model M] [--label L]
+          streamclient  --url URL [--header ...] --requests N --concurrency C [--model M] [--label L] [--merge-log FILE]
+                        [--wire]  also count merged events on the wire (tcpdump on lo, segments from the URL's port)
           coldstart     --exe PATH --key K --runs N [--cpu C]      process start to first relayed 200, N times
           largebodies   --url URL [--header ...] --count N --mb M --rounds R   N bodies of M MB at once, R times
           report        --work DIR --out FILE                      RESULTS.md from the raw results

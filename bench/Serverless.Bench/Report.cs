@@ -100,14 +100,15 @@ internal static class Report
             md.AppendLine("## Stream timing (C# client, event by event)");
             md.AppendLine();
             md.AppendLine("`unpaced`: the upstream sends its 50 events back to back. `paced`: it waits between events, so each should reach the client alone; " +
-                          "`merged` counts content events that arrived in the same socket read as the one before, `max gap` shows stalls.");
+                          "`merged` counts content events that arrived in the same socket read of the client's as the one before (a client that reads late merges them too), " +
+                          "`on the wire` those the target sent in one TCP segment with the one before (tcpdump on the loopback, paced runs): the target's own merging. `max gap` shows stalls.");
             md.AppendLine();
-            md.AppendLine("| run | target | streams | TTFE p50 | TTFE p90 | TTFE p99 | gap p50 | gap p99 | max gap | events/stream | merged | usage / [DONE] | errors |");
-            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| run | target | streams | TTFE p50 | TTFE p90 | TTFE p99 | gap p50 | gap p99 | max gap | events/stream | merged | on the wire | usage / [DONE] | errors |");
+            md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var st in streams)
             {
                 var ev = $"{Num(st, "events_min")}–{Num(st, "events_max")}";
-                md.AppendLine(s, $"| {Str(st, "label")} | {Str(st, "target")} | {Num(st, "requests")} | {Num(st, "ttfe_p50"):0.000} | {Num(st, "ttfe_p90"):0.000} | {Num(st, "ttfe_p99"):0.000} | {Num(st, "gap_p50"):0.000} | {Num(st, "gap_p99"):0.000} | {Num(st, "gap_max"):0.000} | {ev} | {Num(st, "merged")} | {Num(st, "usage_chunks")} / {Num(st, "done")} | {Num(st, "errors")} |");
+                md.AppendLine(s, $"| {Str(st, "label")} | {Str(st, "target")} | {Num(st, "requests")} | {Num(st, "ttfe_p50"):0.000} | {Num(st, "ttfe_p90"):0.000} | {Num(st, "ttfe_p99"):0.000} | {Num(st, "gap_p50"):0.000} | {Num(st, "gap_p99"):0.000} | {Num(st, "gap_max"):0.000} | {ev} | {Num(st, "merged")} | {WireMerged(st)} | {Num(st, "usage_chunks")} / {Num(st, "done")} | {Num(st, "errors")} |");
             }
 
             md.AppendLine();
@@ -231,8 +232,7 @@ internal static class Report
         Row("stream TTFE within 1 ms of direct (p50, c=1)", sr is null || sd is null ? null : Num(sr, "ttfe_p50") - Num(sd, "ttfe_p50"), 1, "ms");
         if (paced is not null)
         {
-            var merged = Num(paced, "merged");
-            md.AppendLine(s, $"| events never merged (paced stream through the relay) | {merged} merged, {Num(paced, "events_min")}–{Num(paced, "events_max")} events/stream | {(merged == 0 && Num(paced, "events_min") == MockUpstream.StreamEvents ? "yes" : "**no**")} |");
+            md.AppendLine(s, $"| events never merged (paced stream through the relay) | {MergedCell(paced, null)}, {Num(paced, "events_min")}–{Num(paced, "events_max")} events/stream | {MergedMet(paced)} |");
             md.AppendLine(s, $"| no stalls (largest gap, paced stream through the relay) | {Num(paced, "gap_max"):0.0} ms | see direct's |");
         }
 
@@ -243,10 +243,8 @@ internal static class Report
             var label = Str(underLoad, "label");
             var pace = MockUpstream.PaceOf(Str(underLoad, "model")).TotalMilliseconds;
             var direct = Stream("direct", label);
-            var merged = Num(underLoad, "merged");
-            var events = Num(underLoad, "requests") * MockUpstream.StreamEvents;
             var beyond = Num(underLoad, "gap_max") - pace;
-            md.AppendLine(s, $"| events never merged ({label}) | {merged} of {events} merged{(direct is null ? "" : $" (direct: {Num(direct.Value, "merged")})")}, {Num(underLoad, "events_min")}–{Num(underLoad, "events_max")} events/stream | {(merged == 0 && Num(underLoad, "events_min") == MockUpstream.StreamEvents ? "yes" : "**no**")} |");
+            md.AppendLine(s, $"| events never merged ({label}) | {MergedCell(underLoad, direct)}, {Num(underLoad, "events_min")}–{Num(underLoad, "events_max")} events/stream | {MergedMet(underLoad)} |");
             md.AppendLine(s, $"| no gap over 20 ms beyond the upstream's own {pace:0} ms ({label}) | largest {Num(underLoad, "gap_max"):0.0} ms, {beyond:+0.0;-0.0} ms beyond{(direct is null ? "" : $" (direct: {Num(direct.Value, "gap_max"):0.0} ms)")} | {(beyond <= 20 ? "yes" : "**no**")} |");
         }
 
@@ -296,6 +294,30 @@ internal static class Report
     private static string Diff(double? a, double? b) => a is null || b is null ? "–" : Signed(a.Value - b.Value);
 
     private static string Mb(JsonElement? e) => e is { ValueKind: JsonValueKind.Object } v ? (Num(v, "kb") / 1024).ToString("0.0", CultureInfo.InvariantCulture) + " MB" : "–";
+
+    /// <summary>Merged events as the target sent them (the wire), or "–" when the run has no capture.</summary>
+    private static string WireMerged(JsonElement? e) =>
+        e is { ValueKind: JsonValueKind.Object } v && v.TryGetProperty("wire_merged", out var p) && p.ValueKind == JsonValueKind.Number ? p.ToString() : "–";
+
+    /// <summary>
+    /// The merged-events cell of the targets table: the target's own merges (on the wire) when captured, beside the
+    /// client's count, which includes the client's own late reads; the client's count alone otherwise.
+    /// </summary>
+    private static string MergedCell(JsonElement? run, JsonElement? direct)
+    {
+        var events = Num(run, "requests") * MockUpstream.StreamEvents;
+        var versus = direct is null ? "" : FormattableString.Invariant($"; direct {WireMerged(direct)} on the wire, {Num(direct, "merged")} at the client");
+        return WireMerged(run) is var wire && wire != "–"
+            ? FormattableString.Invariant($"{wire} of {events} sent merged (at the client's reads: {Num(run, "merged")}{versus})")
+            : FormattableString.Invariant($"{Num(run, "merged")} of {events} merged at the client's reads (not counted on the wire: {Str(run, "wire_error")}{versus})");
+    }
+
+    /// <summary>Met when the target merged none, on the wire when captured, and every stream had all its events.</summary>
+    private static string MergedMet(JsonElement? run)
+    {
+        var merged = WireMerged(run) is var wire && wire != "–" ? Num(run, "wire_merged") : Num(run, "merged");
+        return merged == 0 && Num(run, "events_min") == MockUpstream.StreamEvents ? "yes" : "**no**";
+    }
 
     private static string Str(JsonElement? e, string name) =>
         e is { ValueKind: JsonValueKind.Object } v && v.TryGetProperty(name, out var p) ? (p.ValueKind == JsonValueKind.String ? p.GetString() ?? "" : p.ToString()) : "";

@@ -19,8 +19,16 @@ internal static class StreamClient
         var warmup = options.Int("warmup", 5);
         var model = options.Optional("model") ?? RequestBodies.Model;
         var body = RequestBodies.Build(model, stream: true);
+        var mergeLog = options.Optional("merge-log");
 
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, UseProxy = false })
+        var onWire = options.Flag("wire");
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, UseProxy = false };
+        if (onWire)
+        {
+            handler.ConnectCallback = WireCapture.ConnectFromClientAddressAsync;
+        }
+
+        using var http = new HttpClient(handler)
         {
             Timeout = TimeSpan.FromSeconds(60),
         };
@@ -30,6 +38,8 @@ internal static class StreamClient
             await TimeOneAsync(http, url, headers, body);
         }
 
+        // The capture, if asked for, starts after the warm-up, so it sees the measured streams only.
+        var (wire, wireError) = onWire ? await WireCapture.StartAsync(new Uri(url).Port, model) : (null, null);
         var results = new List<StreamTiming>(requests);
         var next = 0;
         var workers = Enumerable.Range(0, concurrency).Select(async _ =>
@@ -44,6 +54,7 @@ internal static class StreamClient
             }
         });
         await Task.WhenAll(workers);
+        WireCount? wireCount = wire is null ? null : await wire.StopAsync();
 
         var ok = results.Where(r => r.Error is null).ToList();
         var ttfe = ok.Select(r => r.FirstEventMs).ToList();
@@ -69,8 +80,19 @@ internal static class StreamClient
             merged = ok.Sum(r => r.Merged),
             usage_chunks = ok.Count(r => r.Usage),
             done = ok.Count(r => r.Done),
+            wire_segments = wireCount?.Segments,
+            wire_events = wireCount?.Events,
+            wire_merged = wireCount is { Error: null } ? wireCount.Value.Merged : (long?)null,
+            wire_error = wireCount?.Error ?? wireError,
         };
         Console.WriteLine(JsonSerializer.Serialize(summary));
+        if (mergeLog is not null)
+        {
+            // One line per merged event: when its read returned (CLOCK_MONOTONIC, ns, the clock perf and the kernel's
+            // traces can use too) and its index in the stream, so merges can be matched against pauses elsewhere.
+            await File.WriteAllLinesAsync(mergeLog, ok.SelectMany(r => r.MergedAt).Order().Select(m => $"{m.Timestamp} {m.Event}"));
+        }
+
         return 0;
     }
 
@@ -96,6 +118,7 @@ internal static class StreamClient
             while ((read = await stream.ReadAsync(buffer)) > 0)
             {
                 var at = clock.Elapsed.TotalMilliseconds;
+                var readAt = Stopwatch.GetTimestamp();
                 var inThisRead = 0;
                 foreach (var kind in splitter.Add(buffer.AsSpan(0, read)))
                 {
@@ -115,6 +138,7 @@ internal static class StreamClient
                             if (inThisRead++ > 0)
                             {
                                 timing.Merged++;
+                                timing.MergedAt.Add((readAt, timing.ContentEvents));
                             }
 
                             last = at;
@@ -154,6 +178,7 @@ internal static class StreamClient
         public double FirstEventMs { get; set; }
         public double TotalMs { get; set; }
         public List<double> GapsMs { get; } = [];
+        public List<(long Timestamp, int Event)> MergedAt { get; } = [];
         public int ContentEvents { get; set; }
         public int Merged { get; set; }
         public bool Usage { get; set; }

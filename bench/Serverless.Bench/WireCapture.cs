@@ -1,0 +1,208 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Serverless.Bench;
+
+/// <summary>What a gateway's sends did to a paced stream's events, counted on the wire.</summary>
+/// <param name="Segments">TCP segments from the target's port that carried a paced content event.</param>
+/// <param name="Events">Paced content events in them.</param>
+/// <param name="Merged">Events that shared a segment with the one before: the target read or wrote them together.</param>
+/// <param name="Error">Why there is no count (no tcpdump, packets dropped); null when the count stands.</param>
+internal readonly record struct WireCount(long Segments, long Events, long Merged, string? Error);
+
+/// <summary>
+/// Captures the TCP segments a target sends on the loopback while paced streams run (tcpdump), and counts the paced
+/// content events each segment carries.
+/// </summary>
+/// <remarks>
+/// The stream client counts two events as merged when one of its reads returned both. That also happens when the
+/// client itself reads late: it shares the load CPU with the mock upstream, and a capture of the relay's segments
+/// showed most of the client's merges in segments the relay had sent apart (bench/ANALYSIS.md, "Merged events: the
+/// client's, the collector's"). A segment is one write of the target's (loopback, no Nagle), so two paced events in
+/// one segment are the target's merge, whatever the client does. The client connects from an address of its own
+/// (<see cref="ClientAddress"/>), so the capture takes only the segments sent to it, not the unpaced load wrk sends
+/// through the same port at the same time; each chunk's model name is checked as well.
+/// </remarks>
+internal sealed class WireCapture
+{
+    /// <summary>The loopback address the measured client connects from (Linux routes all of 127.0.0.0/8 to lo).</summary>
+    public static readonly IPAddress ClientAddress = IPAddress.Parse("127.0.0.2");
+
+    private static readonly byte[] ContentMarker = "\"delta\""u8.ToArray();
+
+    private readonly Process _tcpdump;
+    private readonly string _file;
+    private readonly byte[] _streamMarker;
+
+    private WireCapture(Process tcpdump, string file, byte[] streamMarker)
+    {
+        _tcpdump = tcpdump;
+        _file = file;
+        _streamMarker = streamMarker;
+    }
+
+    /// <summary>Starts capturing what leaves <paramref name="port"/>; returns the reason instead when it cannot.</summary>
+    public static async Task<(WireCapture? Capture, string? Error)> StartAsync(int port, string streamMarker)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"bench-wire-{Environment.ProcessId}-{port}.pcap");
+        var start = new ProcessStartInfo("tcpdump")
+        {
+            // --immediate-mode and -U take each packet from the kernel and write it as it comes: otherwise the kernel
+            // hands packets over in blocks, and the last block of a run was lost when tcpdump stopped. -B is the
+            // kernel's buffer in KiB, room for every segment of a run.
+            ArgumentList = { "-i", "lo", "-s", "0", "--immediate-mode", "-U", "-B", "65536", "-w", file, $"tcp src port {port} and dst host {ClientAddress}" },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        Process tcpdump;
+        try
+        {
+            tcpdump = Process.Start(start) ?? throw new InvalidOperationException("tcpdump did not start");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return (null, $"no capture: {e.Message}");
+        }
+
+        // tcpdump says "listening on lo" once the capture is open; what it writes before that, or its exit, is why not.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var said = new StringBuilder();
+        try
+        {
+            while (await tcpdump.StandardError.ReadLineAsync(deadline.Token) is { } line)
+            {
+                if (line.Contains("listening on", StringComparison.Ordinal))
+                {
+                    return (new WireCapture(tcpdump, file, Encoding.UTF8.GetBytes(streamMarker)), null);
+                }
+
+                said.AppendLine(line);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            said.Append("no answer in 10 s");
+        }
+
+        tcpdump.Kill();
+        await tcpdump.WaitForExitAsync();
+        return (null, $"no capture: tcpdump: {said.ToString().Trim()}");
+    }
+
+    /// <summary>An HTTP connection from <see cref="ClientAddress"/>, for <see cref="SocketsHttpHandler.ConnectCallback"/>.</summary>
+    public static async ValueTask<Stream> ConnectFromClientAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            socket.Bind(new IPEndPoint(ClientAddress, 0));
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the capture and counts it.</summary>
+    public async Task<WireCount> StopAsync()
+    {
+        // Segments still in flight when the last stream ended reach the capture within this.
+        await Task.Delay(200);
+        using (var interrupt = Process.Start("kill", ["-INT", _tcpdump.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await interrupt.WaitForExitAsync();
+        }
+
+        var said = await _tcpdump.StandardError.ReadToEndAsync();
+        await _tcpdump.WaitForExitAsync();
+        try
+        {
+            var dropped = said.Split('\n').FirstOrDefault(l => l.Contains("dropped by kernel", StringComparison.Ordinal))?.Trim();
+            var count = Count(await File.ReadAllBytesAsync(_file), _streamMarker);
+            return dropped is null || dropped.StartsWith("0 ", StringComparison.Ordinal)
+                ? count
+                : count with { Error = $"capture incomplete: {dropped}" };
+        }
+        finally
+        {
+            File.Delete(_file);
+        }
+    }
+
+    /// <summary>Counts a pcap file's TCP segments that carry <paramref name="streamMarker"/> and their content events.</summary>
+    public static WireCount Count(ReadOnlySpan<byte> pcap, ReadOnlySpan<byte> streamMarker)
+    {
+        if (pcap.Length < 24 || BinaryPrimitives.ReadUInt32LittleEndian(pcap) is not (0xa1b2c3d4 or 0xa1b23c4d))
+        {
+            return new WireCount(0, 0, 0, "not a little-endian pcap file");
+        }
+
+        var linkType = BinaryPrimitives.ReadUInt32LittleEndian(pcap[20..]);
+        long segments = 0, events = 0, merged = 0;
+        for (var at = 24; at + 16 <= pcap.Length;)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(pcap[(at + 8)..]);
+            var frame = pcap.Slice(at + 16, Math.Min(length, pcap.Length - at - 16));
+            at += 16 + length;
+            var payload = TcpPayload(frame, linkType);
+            if (payload.IndexOf(streamMarker) < 0)
+            {
+                continue;
+            }
+
+            var inSegment = Occurrences(payload, ContentMarker);
+            if (inSegment > 0)
+            {
+                segments++;
+                events += inSegment;
+                merged += inSegment - 1;
+            }
+        }
+
+        return new WireCount(segments, events, merged, null);
+    }
+
+    private static ReadOnlySpan<byte> TcpPayload(ReadOnlySpan<byte> frame, uint linkType)
+    {
+        // Where the network layer starts, and its protocol, by link type: Ethernet (what Linux's loopback gives), Linux
+        // cooked v1 and v2.
+        var (start, protocolAt) = linkType switch
+        {
+            1 => (14, 12),
+            113 => (16, 14),
+            276 => (20, 0),
+            _ => (-1, 0),
+        };
+        if (start < 0 || frame.Length < start)
+        {
+            return default;
+        }
+
+        var ip = frame[start..];
+        var protocol = BinaryPrimitives.ReadUInt16BigEndian(frame[protocolAt..]);
+        var tcp = protocol switch
+        {
+            0x0800 when ip.Length >= 20 && ip[9] == 6 => ip[((ip[0] & 0x0f) * 4)..],
+            0x86dd when ip.Length >= 40 && ip[6] == 6 => ip[40..],
+            _ => default,
+        };
+        return tcp.Length >= 20 && (tcp[12] >> 4) * 4 is var offset && offset <= tcp.Length ? tcp[offset..] : default;
+    }
+
+    private static int Occurrences(ReadOnlySpan<byte> text, ReadOnlySpan<byte> value)
+    {
+        var count = 0;
+        for (int i; (i = text.IndexOf(value)) >= 0; text = text[(i + value.Length)..])
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
