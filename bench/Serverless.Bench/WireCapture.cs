@@ -156,7 +156,7 @@ internal sealed class WireCapture
                 continue;
             }
 
-            var inSegment = Occurrences(payload, ContentMarker);
+            var inSegment = payload.Count(ContentMarker);
             if (inSegment > 0)
             {
                 segments++;
@@ -193,16 +193,5 @@ internal sealed class WireCapture
             _ => default,
         };
         return tcp.Length >= 20 && (tcp[12] >> 4) * 4 is var offset && offset <= tcp.Length ? tcp[offset..] : default;
-    }
-
-    private static int Occurrences(ReadOnlySpan<byte> text, ReadOnlySpan<byte> value)
-    {
-        var count = 0;
-        for (int i; (i = text.IndexOf(value)) >= 0; text = text[(i + value.Length)..])
-        {
-            count++;
-        }
-
-        return count;
     }
 }
