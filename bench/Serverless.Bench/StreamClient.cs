@@ -83,6 +83,7 @@ internal static class StreamClient
             wire_segments = wireCount?.Segments,
             wire_events = wireCount?.Events,
             wire_merged = wireCount is { Error: null } ? wireCount.Value.Merged : (long?)null,
+            wire_retransmitted = wireCount?.Retransmitted,
             wire_error = wireCount?.Error ?? wireError,
         };
         Console.WriteLine(JsonSerializer.Serialize(summary));

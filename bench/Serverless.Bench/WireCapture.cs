@@ -10,8 +10,9 @@ namespace Serverless.Bench;
 /// <param name="Segments">TCP segments from the target's port that carried a paced content event.</param>
 /// <param name="Events">Paced content events in them.</param>
 /// <param name="Merged">Events that shared a segment with the one before: the target read or wrote them together.</param>
+/// <param name="Retransmitted">Segments left out because they carried bytes their connection had already sent.</param>
 /// <param name="Error">Why there is no count (no tcpdump, packets dropped); null when the count stands.</param>
-internal readonly record struct WireCount(long Segments, long Events, long Merged, string? Error);
+internal readonly record struct WireCount(long Segments, long Events, long Merged, long Retransmitted, string? Error);
 
 /// <summary>
 /// Captures the TCP segments a target sends on the loopback while paced streams run (tcpdump), and counts the paced
@@ -140,17 +141,37 @@ internal sealed class WireCapture
     {
         if (pcap.Length < 24 || BinaryPrimitives.ReadUInt32LittleEndian(pcap) is not (0xa1b2c3d4 or 0xa1b23c4d))
         {
-            return new WireCount(0, 0, 0, "not a little-endian pcap file");
+            return new WireCount(0, 0, 0, 0, "not a little-endian pcap file");
         }
 
         var linkType = BinaryPrimitives.ReadUInt32LittleEndian(pcap[20..]);
-        long segments = 0, events = 0, merged = 0;
+        long segments = 0, events = 0, merged = 0, retransmitted = 0;
+
+        // A retransmitted segment repeats events that were counted when first sent (hand runs counted up to 21 more
+        // events than were sent). The capture holds one sender, so a connection is its ports; the next sequence
+        // number each has sent tells a repeat, compared modulo 2^32 as TCP does.
+        var nextSequence = new Dictionary<uint, uint>();
         for (var at = 24; at + 16 <= pcap.Length;)
         {
             var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(pcap[(at + 8)..]);
             var frame = pcap.Slice(at + 16, Math.Min(length, pcap.Length - at - 16));
             at += 16 + length;
-            var payload = TcpPayload(frame, linkType);
+            var tcp = TcpSegment(frame, linkType);
+            var payload = tcp.Length >= 20 && (tcp[12] >> 4) * 4 <= tcp.Length ? tcp[((tcp[12] >> 4) * 4)..] : default;
+            if (payload.IsEmpty)
+            {
+                continue;
+            }
+
+            var connection = BinaryPrimitives.ReadUInt32BigEndian(tcp);
+            var sequence = BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]);
+            if (nextSequence.TryGetValue(connection, out var next) && (int)(sequence - next) < 0)
+            {
+                retransmitted++;
+                continue;
+            }
+
+            nextSequence[connection] = sequence + (uint)payload.Length;
             if (payload.IndexOf(streamMarker) < 0)
             {
                 continue;
@@ -165,10 +186,10 @@ internal sealed class WireCapture
             }
         }
 
-        return new WireCount(segments, events, merged, null);
+        return new WireCount(segments, events, merged, retransmitted, null);
     }
 
-    private static ReadOnlySpan<byte> TcpPayload(ReadOnlySpan<byte> frame, uint linkType)
+    private static ReadOnlySpan<byte> TcpSegment(ReadOnlySpan<byte> frame, uint linkType)
     {
         // Where the network layer starts, and its protocol, by link type: Ethernet (what Linux's loopback gives), Linux
         // cooked v1 and v2.
@@ -186,12 +207,11 @@ internal sealed class WireCapture
 
         var ip = frame[start..];
         var protocol = BinaryPrimitives.ReadUInt16BigEndian(frame[protocolAt..]);
-        var tcp = protocol switch
+        return protocol switch
         {
             0x0800 when ip.Length >= 20 && ip[9] == 6 => ip[((ip[0] & 0x0f) * 4)..],
             0x86dd when ip.Length >= 40 && ip[6] == 6 => ip[40..],
             _ => default,
         };
-        return tcp.Length >= 20 && (tcp[12] >> 4) * 4 is var offset && offset <= tcp.Length ? tcp[offset..] : default;
     }
 }
