@@ -38,6 +38,9 @@ internal sealed record LimitRule(LimitMetric Metric, LimitWindow Window, long Am
 
     /// <summary>The rule takes an estimate of the prompt's tokens up front (the limiter reserves it before the call).</summary>
     public bool CountsPromptTokens => Metric is LimitMetric.Tokens or LimitMetric.InputTokens;
+
+    /// <summary>The amount as the rate-limit headers write it, made once: every answer to a limited key carries it.</summary>
+    public string AmountText { get; } = Amount.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>

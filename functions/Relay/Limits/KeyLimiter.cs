@@ -119,26 +119,29 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private KeyLease? TryTake(KeyCounters state, Need[] needs, DateTimeOffset now)
     {
         var renewBy = now + _options.FlushInterval;
+        // NOTE: the counters found while checking are kept in the takes, so each is looked up once; a shortfall wastes
+        // the array only on the way to a sync.
+        var takes = new Take[needs.Length];
         lock (state)
         {
-            foreach (var need in needs)
+            for (var i = 0; i < needs.Length; i++)
             {
-                if (!state.Counters.TryGetValue(need.Counter, out var counter) || counter.LeaseUntil <= renewBy || counter.Free < need.Amount)
+                if (!state.Counters.TryGetValue(needs[i].Counter, out var counter) || counter.LeaseUntil <= renewBy || counter.Free < needs[i].Amount)
                 {
                     return null;
                 }
+
+                takes[i] = new Take(state, counter, needs[i].Amount);
             }
 
-            var takes = new Take[needs.Length];
             var statuses = new LimitStatus[needs.Length];
             for (var i = 0; i < needs.Length; i++)
             {
-                var counter = state.Counters[needs[i].Counter];
+                var counter = takes[i].Counter;
                 counter.Rule = needs[i].Rule;
                 counter.Free -= needs[i].Amount;
                 counter.Held += needs[i].Amount;
                 counter.Active = true;
-                takes[i] = new Take(state, counter, needs[i].Amount);
                 statuses[i] = counter.Status();
             }
 

@@ -47,15 +47,30 @@ internal static class LimitHeaders
             }
 
             var headers = response.Headers;
-            headers[names.Limit] = status.Rule.Amount.ToString(CultureInfo.InvariantCulture);
+            headers[names.Limit] = status.Rule.AmountText;
             headers[names.Remaining] = status.Remaining.ToString(CultureInfo.InvariantCulture);
             if (status.ResetsAt is { } resetsAt)
             {
-                headers[names.Reset] = anthropic
-                    ? resetsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
-                    : Duration(resetsAt - now);
+                headers[names.Reset] = anthropic ? ResetTime(resetsAt) : Duration(resetsAt - now);
             }
         }
+    }
+
+    // Every request in a window resets at the same instant, so the time last written is nearly always the one needed
+    // next; a custom format string is parsed anew on each use. One reference, so a reader sees a whole pair.
+    private static ResetTimeText s_lastResetTime = new(DateTimeOffset.MinValue, "");
+
+    private static string ResetTime(DateTimeOffset resetsAt)
+    {
+        var last = s_lastResetTime;
+        if (last.At == resetsAt)
+        {
+            return last.Text;
+        }
+
+        last = new ResetTimeText(resetsAt, resetsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        s_lastResetTime = last;
+        return last.Text;
     }
 
     private static LimitStatus? Tightest(IReadOnlyList<LimitStatus> statuses, LimitMetric metric)
@@ -84,9 +99,19 @@ internal static class LimitHeaders
         }
 
         var seconds = (long)Math.Ceiling(span.TotalSeconds);
+        return seconds < UnderAnHour.Length ? UnderAnHour[seconds] ??= Duration(seconds) : Duration(seconds);
+    }
+
+    // The per-minute windows' resets, made once each (a race writes the same text twice, harmlessly).
+    private static readonly string?[] UnderAnHour = new string?[3600];
+
+    private static string Duration(long seconds)
+    {
         var (h, m, sec) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
         return h > 0 ? $"{h}h{m}m{sec}s" : m > 0 ? $"{m}m{sec}s" : $"{sec}s";
     }
+
+    private sealed record ResetTimeText(DateTimeOffset At, string Text);
 
     /// <summary>One metric's three header names in one client API.</summary>
     private sealed record MetricHeaders(LimitMetric Metric, string Limit, string Remaining, string Reset)

@@ -103,7 +103,35 @@ public sealed class KeyLimitsTests
     [InlineData(17, "17s")]
     [InlineData(16.2, "17s")]
     [InlineData(360, "6m0s")]
+    [InlineData(3599, "59m59s")]
+    [InlineData(3600, "1h0m0s")]
     [InlineData(7322, "2h2m2s")]
-    public void Duration_Span_OpenAIStyle(double seconds, string expected) =>
+    public void Duration_Span_OpenAIStyle(double seconds, string expected)
+    {
+        // Twice: the second answer under an hour comes from the texts made the first time.
         Assert.Equal(expected, LimitHeaders.Duration(TimeSpan.FromSeconds(seconds)));
+        Assert.Equal(expected, LimitHeaders.Duration(TimeSpan.FromSeconds(seconds)));
+    }
+
+    [Fact]
+    public void Write_AnthropicResetTimes_EachLeaseGetsItsOwn()
+    {
+        var rule = new LimitRule(LimitMetric.Requests, LimitWindow.Minute, 50);
+        var now = new DateTimeOffset(2026, 12, 5, 17, 30, 10, TimeSpan.Zero);
+
+        string Reset(DateTimeOffset resetsAt)
+        {
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            var lease = new KeyLease([], null, null, [new LimitStatus(rule, 7, resetsAt)]);
+            LimitHeaders.Write(context.Response, Serverless.Relay.Formats.WireFormat.Anthropic, lease, now);
+            Assert.Equal("50", context.Response.Headers["anthropic-ratelimit-requests-limit"]);
+            Assert.Equal("7", context.Response.Headers["anthropic-ratelimit-requests-remaining"]);
+            return context.Response.Headers["anthropic-ratelimit-requests-reset"].ToString();
+        }
+
+        Assert.Equal("2026-12-05T17:31:00Z", Reset(now.AddSeconds(50)));
+        Assert.Equal("2026-12-05T17:31:00Z", Reset(now.AddSeconds(50)));
+        Assert.Equal("2026-12-05T17:32:00Z", Reset(now.AddSeconds(110)));
+        Assert.Equal("2026-12-06T00:00:00Z", Reset(new DateTimeOffset(2026, 12, 6, 0, 0, 0, TimeSpan.Zero)));
+    }
 }
