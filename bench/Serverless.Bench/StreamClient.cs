@@ -84,6 +84,7 @@ internal static class StreamClient
             wire_events = wireCount?.Events,
             wire_merged = wireCount is { Error: null } ? wireCount.Value.Merged : (long?)null,
             wire_retransmitted = wireCount?.Retransmitted,
+            wire_gap_max = wireCount is { Error: null } ? wireCount.Value.GapMaxMs : (double?)null,
             wire_error = wireCount?.Error ?? wireError,
         };
         Console.WriteLine(JsonSerializer.Serialize(summary));

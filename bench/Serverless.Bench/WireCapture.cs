@@ -11,8 +11,9 @@ namespace Serverless.Bench;
 /// <param name="Events">Paced content events in them.</param>
 /// <param name="Merged">Events that shared a segment with the one before: the target read or wrote them together.</param>
 /// <param name="Retransmitted">Segments left out because they carried bytes their connection had already sent.</param>
+/// <param name="GapMaxMs">The longest time between two segments with content events on one connection: the target's own stalls, without the client's late reads.</param>
 /// <param name="Error">Why there is no count (no tcpdump, packets dropped); null when the count stands.</param>
-internal readonly record struct WireCount(long Segments, long Events, long Merged, long Retransmitted, string? Error);
+internal readonly record struct WireCount(long Segments, long Events, long Merged, long Retransmitted, double GapMaxMs, string? Error);
 
 /// <summary>
 /// Captures the TCP segments a target sends on the loopback while paced streams run (tcpdump), and counts the paced
@@ -33,6 +34,7 @@ internal sealed class WireCapture
     public static readonly IPAddress ClientAddress = IPAddress.Parse("127.0.0.2");
 
     private static readonly byte[] ContentMarker = "\"delta\""u8.ToArray();
+    private static readonly byte[] DoneMarker = "data: [DONE]"u8.ToArray();
 
     private readonly Process _tcpdump;
     private readonly string _file;
@@ -139,10 +141,14 @@ internal sealed class WireCapture
     /// <summary>Counts a pcap file's TCP segments that carry <paramref name="streamMarker"/> and their content events.</summary>
     public static WireCount Count(ReadOnlySpan<byte> pcap, ReadOnlySpan<byte> streamMarker)
     {
-        if (pcap.Length < 24 || BinaryPrimitives.ReadUInt32LittleEndian(pcap) is not (0xa1b2c3d4 or 0xa1b23c4d))
+        var magic = pcap.Length < 24 ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(pcap);
+        if (magic is not (0xa1b2c3d4 or 0xa1b23c4d))
         {
-            return new WireCount(0, 0, 0, 0, "not a little-endian pcap file");
+            return new WireCount(0, 0, 0, 0, 0, "not a little-endian pcap file");
         }
+
+        // The second magic number stamps packets in nanoseconds, the first in microseconds.
+        var fractionPerMs = magic == 0xa1b23c4d ? 1_000_000.0 : 1_000.0;
 
         var linkType = BinaryPrimitives.ReadUInt32LittleEndian(pcap[20..]);
         long segments = 0, events = 0, merged = 0, retransmitted = 0;
@@ -151,8 +157,11 @@ internal sealed class WireCapture
         // events than were sent). The capture holds one sender, so a connection is its ports; the next sequence
         // number each has sent tells a repeat, compared modulo 2^32 as TCP does.
         var nextSequence = new Dictionary<uint, uint>();
+        var lastContentAt = new Dictionary<uint, double>();
+        var gapMax = 0.0;
         for (var at = 24; at + 16 <= pcap.Length;)
         {
+            var ms = BinaryPrimitives.ReadUInt32LittleEndian(pcap[at..]) * 1000.0 + BinaryPrimitives.ReadUInt32LittleEndian(pcap[(at + 4)..]) / fractionPerMs;
             var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(pcap[(at + 8)..]);
             var frame = pcap.Slice(at + 16, Math.Min(length, pcap.Length - at - 16));
             at += 16 + length;
@@ -174,19 +183,37 @@ internal sealed class WireCapture
             nextSequence[connection] = sequence + (uint)payload.Length;
             if (payload.IndexOf(streamMarker) < 0)
             {
+                EndOfStream(payload, connection, lastContentAt);
                 continue;
             }
 
             var inSegment = payload.Count(ContentMarker);
             if (inSegment > 0)
             {
+                if (lastContentAt.TryGetValue(connection, out var lastAt))
+                {
+                    gapMax = Math.Max(gapMax, ms - lastAt);
+                }
+
+                lastContentAt[connection] = ms;
                 segments++;
                 events += inSegment;
                 merged += inSegment - 1;
             }
+
+            EndOfStream(payload, connection, lastContentAt);
         }
 
-        return new WireCount(segments, events, merged, retransmitted, null);
+        return new WireCount(segments, events, merged, retransmitted, gapMax, null);
+    }
+
+    // The client keeps its connection for the next stream: the wait for that one's first event is no gap in this one.
+    private static void EndOfStream(ReadOnlySpan<byte> payload, uint connection, Dictionary<uint, double> lastContentAt)
+    {
+        if (payload.IndexOf(DoneMarker) >= 0)
+        {
+            lastContentAt.Remove(connection);
+        }
     }
 
     private static ReadOnlySpan<byte> TcpSegment(ReadOnlySpan<byte> frame, uint linkType)
