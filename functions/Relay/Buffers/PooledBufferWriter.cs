@@ -3,20 +3,25 @@ using System.Buffers;
 namespace Serverless.Relay.Buffers;
 
 /// <summary>
-/// An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool, returned when it is disposed.
+/// An <see cref="IBufferWriter{T}"/> over arrays rented from a pool (the shared one unless given), returned when it is
+/// disposed.
 /// </summary>
 /// <remarks>
 /// NOTE: why not <see cref="ArrayBufferWriter{T}"/>. A batch body is 100 KB or more, so each new array was a large
 /// object: zeroed, faulted in page by page and collected only by a full collection. Growing and allocating those arrays
 /// was 6.5 % of the relay's CPU at concurrency 64 (bench/ANALYSIS.md, "Usage batches, request ids and options at start-up").
 /// </remarks>
-internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter(int initialCapacity, ArrayPool<byte>? pool = null) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    private readonly ArrayPool<byte> _pool = pool ?? ArrayPool<byte>.Shared;
+    private byte[] _buffer = (pool ?? ArrayPool<byte>.Shared).Rent(initialCapacity);
     private int _written;
 
     /// <summary>What has been written so far; valid until the writer is disposed.</summary>
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    /// <summary>What has been written so far, as a span; valid until the writer is disposed.</summary>
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
     public void Advance(int count)
     {
@@ -47,7 +52,7 @@ internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<by
         _written = 0;
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 
@@ -60,9 +65,9 @@ internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<by
             return;
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(checked(_written + needed), _buffer.Length * 2));
+        var larger = _pool.Rent(Math.Max(checked(_written + needed), _buffer.Length * 2));
         _buffer.AsSpan(0, _written).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = larger;
     }
 }

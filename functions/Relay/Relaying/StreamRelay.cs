@@ -40,7 +40,7 @@ internal static class StreamRelay
         // Events are written into a batch that goes to the output once per flush, not once per event: the output's
         // writer takes a lock and the audit digest calls into OpenSSL on every write (bench/ANALYSIS.md, "A stream's
         // events handed on in batches").
-        using var batch = new PooledBufferWriter(BatchBytes);
+        using var batch = new PooledBufferWriter(BatchBytes, StreamBuffers.Arrays);
         var array = jsonArray ? new JsonArrayFraming(batch) : null;
         IBufferWriter<byte> body = array is null ? batch : array;
         var decoder = attempt.UpstreamFormat!.CreateStreamDecoder();

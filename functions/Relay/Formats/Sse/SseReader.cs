@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Serverless.Relay.Buffers;
 
 namespace Serverless.Relay.Formats.Sse;
 
@@ -15,8 +16,8 @@ namespace Serverless.Relay.Formats.Sse;
 internal sealed class SseReader : IAsyncDisposable
 {
     private readonly PipeReader _reader;
-    private readonly ArrayBufferWriter<byte> _raw = new(4096);
-    private readonly ArrayBufferWriter<byte> _data = new(1024);
+    private readonly PooledBufferWriter _raw = new(4096, StreamBuffers.Arrays);
+    private readonly PooledBufferWriter _data = new(1024, StreamBuffers.Arrays);
     private string? _eventName;
     // Event names repeat all stream long: the last one is reused rather than made a string again.
     private byte[] _lastEventNameBytes = [];
@@ -28,7 +29,7 @@ internal sealed class SseReader : IAsyncDisposable
 
     public SseReader(Stream body)
     {
-        _reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4096, leaveOpen: true));
+        _reader = PipeReader.Create(body, new StreamPipeReaderOptions(pool: StreamBuffers.Segments, bufferSize: StreamBuffers.LargestBytes, minimumReadSize: 4096, leaveOpen: true));
     }
 
     /// <summary>The raw bytes of the event last returned, including its terminating blank line; valid until the next read.</summary>
@@ -70,8 +71,8 @@ internal sealed class SseReader : IAsyncDisposable
     {
         if (_dispatched)
         {
-            _raw.ResetWrittenCount();
-            _data.ResetWrittenCount();
+            _raw.Clear();
+            _data.Clear();
             _dispatched = false;
         }
 
@@ -86,7 +87,7 @@ internal sealed class SseReader : IAsyncDisposable
             while (TryReadLine(ref buffer, out var line, out var lineWithEnding))
             {
                 consumed = buffer.Start;
-                var lineStart = _raw.WrittenCount;
+                var lineStart = _raw.WrittenMemory.Length;
                 foreach (var segment in lineWithEnding)
                 {
                     _raw.Write(segment.Span);
@@ -114,7 +115,7 @@ internal sealed class SseReader : IAsyncDisposable
                 if (!buffer.IsEmpty)
                 {
                     // A last line without its line ending, or ending in the CR that was held back to see whether LF follows.
-                    var lineStart = _raw.WrittenCount;
+                    var lineStart = _raw.WrittenMemory.Length;
                     foreach (var segment in buffer)
                     {
                         _raw.Write(segment.Span);
@@ -146,7 +147,13 @@ internal sealed class SseReader : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _reader.CompleteAsync();
+    /// <summary>Ends the read and gives the buffers back: no event read from this reader may be used after it.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _raw.Dispose();
+        _data.Dispose();
+        return _reader.CompleteAsync();
+    }
 
     private SseEvent Dispatch()
     {
