@@ -9,9 +9,10 @@ namespace Serverless.Relay.Buffers;
 /// <remarks>
 /// NOTE: why not the shared pool. On one CPU the shared pool keeps 32 arrays of a size, so with more streams than that
 /// at once, streams allocated theirs anew. Those buffers were then young and in use at each gen0 collection: 1.8 MB of
-/// the 2.9 MB a collection had to copy at 64 paced streams, in pauses of 4–11 ms that merge paced events
-/// (bench/ANALYSIS.md, "What a collection copies"). Kept here, they grow old once and are never copied again. Up to
-/// <see cref="Retained"/> of each are kept (about 3 MB at most); a stream beyond that allocates as before.
+/// the 2.9 MB a collection had to copy at 64 paced streams. Kept here, they grow old once and are not copied again: a
+/// paced stream allocates a fifth less, and collections are rarer and copy half as much (bench/ANALYSIS.md, "What a
+/// collection copies"). Up to <see cref="Retained"/> of each size are kept: 2.6 MB for the sizes a stream uses, about
+/// 6 MB if every size up to the largest were in use at once; a stream beyond that allocates as before.
 /// </remarks>
 internal static class StreamBuffers
 {
