@@ -248,10 +248,11 @@ internal static class Report
 
             // Judged on the wire when captured, as merges are: the client's own late reads lengthen the gaps it sees.
             var wireGap = WireGapMax(underLoad);
-            var beyond = (wireGap ?? Num(underLoad, "gap_max")) - pace;
+            var largest = wireGap ?? Num(underLoad, "gap_max");
+            var beyond = largest - pace;
             var where = wireGap is null ? "at the client's reads" : FormattableString.Invariant($"sent (at the client's reads: {Num(underLoad, "gap_max"):0.0} ms)");
             var versus = direct is null ? "" : FormattableString.Invariant($" (direct: {(WireGapMax(direct) is { } d ? d.ToString("0.0", s) + " ms sent, " : "")}{Num(direct.Value, "gap_max"):0.0} ms at the client)");
-            md.AppendLine(s, $"| no gap over 20 ms beyond the upstream's own {pace:0} ms ({label}) | largest {wireGap ?? Num(underLoad, "gap_max"):0.0} ms {where}, {beyond:+0.0;-0.0} ms beyond{versus} | {(beyond <= 20 ? "yes" : "**no**")} |");
+            md.AppendLine(s, $"| no gap over 20 ms beyond the upstream's own {pace:0} ms ({label}) | largest {largest:0.0} ms {where}, {beyond:+0.0;-0.0} ms beyond{versus} | {(beyond <= 20 ? "yes" : "**no**")} |");
         }
 
         // Issue 12: the pipeline on costs at most 5 % of throughput at c=64 and of added latency at c=1 (relay-otel vs relay).

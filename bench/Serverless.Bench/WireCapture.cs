@@ -181,14 +181,7 @@ internal sealed class WireCapture
             }
 
             nextSequence[connection] = sequence + (uint)payload.Length;
-            if (payload.IndexOf(streamMarker) < 0)
-            {
-                EndOfStream(payload, connection, lastContentAt);
-                continue;
-            }
-
-            var inSegment = payload.Count(ContentMarker);
-            if (inSegment > 0)
+            if (payload.IndexOf(streamMarker) >= 0 && payload.Count(ContentMarker) is var inSegment and > 0)
             {
                 if (lastContentAt.TryGetValue(connection, out var lastAt))
                 {
@@ -201,19 +194,14 @@ internal sealed class WireCapture
                 merged += inSegment - 1;
             }
 
-            EndOfStream(payload, connection, lastContentAt);
+            // The client keeps its connection for the next stream: the wait for that one's first event is no gap in this one.
+            if (payload.IndexOf(DoneMarker) >= 0)
+            {
+                lastContentAt.Remove(connection);
+            }
         }
 
         return new WireCount(segments, events, merged, retransmitted, gapMax, null);
-    }
-
-    // The client keeps its connection for the next stream: the wait for that one's first event is no gap in this one.
-    private static void EndOfStream(ReadOnlySpan<byte> payload, uint connection, Dictionary<uint, double> lastContentAt)
-    {
-        if (payload.IndexOf(DoneMarker) >= 0)
-        {
-            lastContentAt.Remove(connection);
-        }
     }
 
     private static ReadOnlySpan<byte> TcpSegment(ReadOnlySpan<byte> frame, uint linkType)
