@@ -213,7 +213,7 @@ internal sealed partial class OAuthTokens(
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
-        using var response = await http.Client.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        using var response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
         var body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {

@@ -41,7 +41,7 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
         HttpResponseMessage? response = null;
         try
         {
-            response = await http.Client.SendAsync(call.Message, HttpCompletionOption.ResponseHeadersRead, attemptToken).ConfigureAwait(false);
+            response = await http.SendAsync(call.Message, attemptToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 using (response)
@@ -76,7 +76,9 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
                 throw;
             }
         }
-        catch (OperationCanceledException e) when (!clientAborted.IsCancellationRequested)
+        // NOTE: a send that failed after its attempt's token was cancelled failed because of it, as HttpClient counted it
+        // (it turned such an HttpRequestException into a cancellation); UpstreamHttp sends without HttpClient.
+        catch (Exception e) when ((e is OperationCanceledException || e is HttpRequestException && attemptToken.IsCancellationRequested) && !clientAborted.IsCancellationRequested)
         {
             response?.Dispose();
             if (UpstreamStatus.IsRelaysOwn(e, attemptToken.IsCancellationRequested, UpstreamHttp.WasWritten(call.Message)))
