@@ -63,6 +63,9 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
 
         Assert.Equal(200, withHttp.Status);
         Assert.Contains("http_server_request_duration_seconds_bucket{", withHttp.Body, StringComparison.Ordinal);
+        // The relayed chat's upstream call, recorded by the handler chain (UpstreamHttp sends without HttpClient); the
+        // System.Net.Http meter is the process's, so this host's scrape sees the other host's call too.
+        Assert.Matches($@"(?m)^http_client_request_duration_seconds_bucket\{{[^}}]*server_port=""{relay.Upstream.Root.Port}""", withHttp.Body);
         Assert.Matches(@"(?m)^dotnet_process_memory_working_set_bytes(\{[^}]*\})? [1-9]", withHttp.Body);
         Assert.Contains("dotnet_gc_heap_total_allocated_bytes", withHttp.Body, StringComparison.Ordinal);
         Assert.Equal(200, byDefault.Status);
