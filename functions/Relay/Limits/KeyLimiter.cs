@@ -16,7 +16,8 @@ namespace Serverless.Relay.Limits;
 /// and decides requests in memory while the slice lasts (the synchronous fast path: no I/O, no Task). When it runs
 /// out, the instance syncs: reports what it consumed and asks for another slice; the store's ETag-conditional write
 /// makes sure no allowance is handed out twice. Every <see cref="LimitOptions.FlushInterval"/> the instance reports its
-/// use and renews the leases of counters in use (so a busy key never waits for storage at a flush), and returns what an
+/// use and renews the leases of counters in use (so a busy key never waits for storage at a flush; one far below its
+/// limit only every <see cref="LimitOptions.QuietSyncInterval"/>), and returns what an
 /// idle counter holds unused (and everything on stop), so an idle instance does not sit on another's share.
 /// </summary>
 /// <remarks>
@@ -30,6 +31,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private readonly ICounterStore _store;
     private readonly TimeProvider _time;
     private readonly LimitOptions _options;
+
+    /// <summary>How long a counter far below its limit may go without a sync: the setting, kept within what its lease outlasts.</summary>
+    private readonly TimeSpan _quietSync;
     private readonly Lazy<TokenEstimator> _estimator;
     private readonly ILogger<KeyLimiter> _logger;
     private readonly IKeyLimitEvents? _events;
@@ -56,6 +60,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         _store = store;
         _time = time;
         _options = options.Value;
+        _quietSync = TimeSpan.FromTicks(Math.Min(_options.QuietSyncInterval.Ticks, (_options.LeaseDuration - 2 * _options.FlushInterval).Ticks));
         _estimator = estimator;
         _logger = logger;
     }
@@ -113,6 +118,20 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         var state = _keys.GetOrAdd(key.Id, static id => new KeyCounters(id));
         var lease = TryTake(state, needs, now);
         return lease is not null ? new ValueTask<KeyLease>(lease) : new ValueTask<KeyLease>(AcquireSlowAsync(state, needs, cancellationToken));
+    }
+
+    /// <summary>What this instance has spent on a counter and not reported to the store yet (a quota read adds it).</summary>
+    public long Unreported(string keyId, LimitRule rule, DateTimeOffset periodStart)
+    {
+        if (!_keys.TryGetValue(keyId, out var state))
+        {
+            return 0;
+        }
+
+        lock (state)
+        {
+            return state.Counters.TryGetValue(new CounterKey(rule.Metric, rule.Window, periodStart.UtcTicks), out var counter) ? counter.Pending : 0;
+        }
     }
 
     /// <summary>Takes every need from the local leases, or nothing; null when some lease is missing, lapsing or short.</summary>
@@ -308,7 +327,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             // change carries over onto the new one, so the store's lease (granted + held) still covers them.
             counter.Free = grant.Granted + (counter.Free - freeBefore);
             counter.LeaseUntil = now + _options.LeaseDuration;
+            counter.LastSync = now;
             counter.KnownUsed = grant.Used + grant.OthersLeased;
+            counter.ReportedUsed = grant.Used;
             counter.OthersFreeAt = grant.OthersFreeAt;
         }
     }
@@ -342,6 +363,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     /// One flush round: every counter reports its use and renews its lease. A counter that took a request since the last
     /// round keeps a free slice (as a waiting request would get); one idle for a whole round, or every counter when
     /// <paramref name="handBack"/> (stopping), hands its free lease back and keeps only what requests in flight hold.
+    /// While its key is far below the limit a counter may leave either to a later round (<see cref="LocalCounter.MayWait"/>).
     /// Counters of ended windows are forgotten once settled.
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken, bool handBack = false)
@@ -358,8 +380,11 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     // NOTE: a counter that served requests since the last flush renews as if a request were waiting
                     // (its held part, one unit and a slice of the rest): returning its free lease would make the key's
                     // next request wait for a round trip to storage, every flush. An idle one hands its lease back.
+                    // Either may wait for a later round while the key is far below the limit (MayWait); a counter whose
+                    // window has ended, and every counter when stopping, reports now.
                     due = [.. state.Counters.Values
                         .Where(c => c.Pending != 0 || c.Free != 0 || c.Held != 0 || c.Active)
+                        .Where(c => handBack || c.ResetsAt <= now || !c.MayWait(now, _quietSync, _options.FlushInterval))
                         .Select(c => (c, !handBack && c.Active && (c.ResetsAt is null || c.ResetsAt > now) ? 1L : 0L))];
                 }
 
@@ -480,8 +505,14 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
         public DateTimeOffset LeaseUntil { get; set; }
 
+        /// <summary>When this instance last synced the counter with the store.</summary>
+        public DateTimeOffset LastSync { get; set; }
+
         /// <summary>At the last sync: committed use plus other instances' leases.</summary>
         public long KnownUsed { get; set; }
+
+        /// <summary>At the last sync: committed use, as every instance has reported it.</summary>
+        public long ReportedUsed { get; set; }
 
         public DateTimeOffset? OthersFreeAt { get; set; }
 
@@ -489,6 +520,34 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         public bool Active { get; set; }
 
         public LimitStatus Status() => new(Rule, Math.Max(0, Rule.Amount - KnownUsed - Pending - Held), ResetsAt);
+
+        /// <summary>
+        /// Whether the sync due at this flush (a renewal, or an idle lease handed back) may wait for a later one: the
+        /// counter synced less than <see cref="LimitOptions.QuietSyncInterval"/> ago, the key has used no more than half
+        /// the limit (as reported at that sync, plus this instance's use and requests in flight since), and the free
+        /// lease covers the requests in flight plus what the counter spends at its pace until the sync that cannot wait.
+        /// </summary>
+        /// <remarks>
+        /// Waiting delays only the report of what this instance spent out of its own lease, which the store already
+        /// counts as taken, so other instances cannot overspend meanwhile. Nearer the limit every flush syncs, so the
+        /// slices shrink and unused allowance goes back to the instances that need it. Other instances' leases are not
+        /// counted as use: with many instances sharing a key they hold much of what is left (each a slice), and renewing
+        /// more often would not shrink them.
+        /// </remarks>
+        /// <param name="quiet">How long a counter may go without a sync (<see cref="LimitOptions.QuietSyncInterval"/>, within the lease).</param>
+        /// <param name="flush">The flush rounds' interval: a counter that waits syncs at the first round after <paramref name="quiet"/>.</param>
+        public bool MayWait(DateTimeOffset now, TimeSpan quiet, TimeSpan flush)
+        {
+            var sinceSync = now - LastSync;
+            if (sinceSync <= TimeSpan.Zero || sinceSync >= quiet
+                || (ReportedUsed + Pending + Held) * 2 > Rule.Amount)
+            {
+                return false;
+            }
+
+            var untilSync = quiet + flush - sinceSync;
+            return Free >= Held + Pending * (untilSync / sinceSync);
+        }
     }
 
     private static partial class Log

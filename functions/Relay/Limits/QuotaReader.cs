@@ -4,15 +4,18 @@ using Serverless.Relay.Keys;
 namespace Serverless.Relay.Limits;
 
 /// <summary>One limit of a key with where it stands now, from the shared counters.</summary>
-/// <param name="Used">Committed use in the current window, as every instance has reported it (at most one flush interval old).</param>
+/// <param name="Used">Use in the current window: what every instance has reported (at most one flush interval old, or one quiet sync interval while the key is below half the limit) plus what this instance has not reported yet.</param>
 /// <param name="Leased">Allowance instances hold right now; for <c>maxConcurrent</c>, the slots taken or reserved.</param>
 internal sealed record QuotaLine(LimitRule Rule, long Used, long Leased, DateTimeOffset? ResetsAt)
 {
     public long Remaining => Math.Max(0, Rule.Amount - Used);
 }
 
-/// <summary>Reads a key's counters for the quota API (admin) and the key-info API (the key itself).</summary>
-internal sealed class QuotaReader(ICounterStore store, TimeProvider time)
+/// <summary>
+/// Reads a key's counters for the quota API (admin) and the key-info API (the key itself), with what this instance has
+/// spent and not reported yet: exact on one instance, and behind by other instances' unreported use only.
+/// </summary>
+internal sealed class QuotaReader(ICounterStore store, TimeProvider time, KeyLimiter limiter)
 {
     public async Task<IReadOnlyList<QuotaLine>> ReadAsync(ClientKey key, CancellationToken cancellationToken)
     {
@@ -22,7 +25,7 @@ internal sealed class QuotaReader(ICounterStore store, TimeProvider time)
         {
             var (start, resetsAt) = LimitWindows.PeriodOf(rule.Window, now);
             var reading = await store.ReadAsync(key.Id, LimitWindows.CounterName(rule, start), now, cancellationToken).ConfigureAwait(false);
-            lines.Add(new QuotaLine(rule, reading?.Used ?? 0, reading?.Leased ?? 0, resetsAt));
+            lines.Add(new QuotaLine(rule, (reading?.Used ?? 0) + limiter.Unreported(key.Id, rule, start), reading?.Leased ?? 0, resetsAt));
         }
 
         return lines;

@@ -119,6 +119,122 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task FlushAsync_KeyFarBelowItsLimits_SyncsOnlyOnceAQuietInterval()
+    {
+        var limiter = NewLimiter(); // flush every 2 s, quiet interval 10 s
+        var key = Key("""{"rpm": 1000000, "maxConcurrency": 64}""");
+        var ct = TestContext.Current.CancellationToken;
+        (await AcquireAsync(limiter, key)).Dispose();
+        var syncs = _store.Syncs;
+
+        for (var round = 1; round <= 4; round++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(2));
+            var pending = limiter.AcquireAsync(key, Request(), ct);
+            Assert.True(pending.IsCompletedSuccessfully, $"round {round}: the request waited for storage");
+            (await pending).Dispose();
+            await limiter.FlushAsync(ct);
+        }
+
+        Assert.Equal(syncs, _store.Syncs); // four flushes in 8 s, the key busy in each: none needed storage
+        Assert.Equal(0, (await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct))!.Used);
+
+        _time.Advance(TimeSpan.FromSeconds(2)); // 10 s since the last sync
+        (await AcquireAsync(limiter, key)).Dispose();
+        await limiter.FlushAsync(ct);
+
+        Assert.Equal(syncs + 2, _store.Syncs); // one per counter
+        Assert.Equal(6, (await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct))!.Used);
+    }
+
+    [Fact]
+    public async Task FlushAsync_IdleKeyFarBelowItsLimits_HandsItsLeaseBackAfterTheQuietInterval()
+    {
+        var limiter = NewLimiter();
+        var key = Key("""{"rpm": 1000000}""");
+        var ct = TestContext.Current.CancellationToken;
+        (await AcquireAsync(limiter, key)).Dispose();
+        var syncs = _store.Syncs;
+
+        _time.Advance(TimeSpan.FromSeconds(8));
+        await limiter.FlushAsync(ct);
+        Assert.Equal(syncs, _store.Syncs);
+        Assert.True((await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct))!.Leased > 0);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await limiter.FlushAsync(ct);
+
+        Assert.Equal(new CounterReading(1, 0), await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct));
+    }
+
+    [Fact]
+    public async Task QuotaReader_UseNotReportedYet_CountsThisInstancesShare()
+    {
+        var limiter = NewLimiter();
+        var other = NewLimiter();
+        var key = Key("""{"rpm": 1000000}""");
+        var ct = TestContext.Current.CancellationToken;
+        for (var i = 0; i < 3; i++)
+        {
+            (await AcquireAsync(limiter, key)).Dispose();
+        }
+
+        (await AcquireAsync(other, key)).Dispose();
+        await other.StopAsync(ct); // reports its one request
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await limiter.FlushAsync(ct); // far below the limit: waits, so its three stay unreported
+
+        var line = Assert.Single(await new QuotaReader(_store, _time, limiter).ReadAsync(key, ct));
+
+        Assert.Equal(1, (await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct))!.Used);
+        Assert.Equal(4, line.Used);
+    }
+
+    [Fact]
+    public async Task FlushAsync_QuietIntervalAtTheFlushInterval_SyncsAtEveryFlush()
+    {
+        var limiter = NewLimiter(new LimitOptions { QuietSyncInterval = TimeSpan.FromSeconds(2) });
+        var key = Key("""{"rpm": 1000000}""");
+        var ct = TestContext.Current.CancellationToken;
+        (await AcquireAsync(limiter, key)).Dispose();
+        var syncs = _store.Syncs;
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        (await AcquireAsync(limiter, key)).Dispose();
+        await limiter.FlushAsync(ct);
+
+        Assert.Equal(syncs + 1, _store.Syncs);
+        Assert.Equal(2, (await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct))!.Used);
+    }
+
+    /// <summary>Flushes every 2 s, quiet interval 10 s; the counter last synced at 0 and the flush is at <paramref name="secondsSinceSync"/>.</summary>
+    [Theory]
+    [InlineData(2, 1_000, 0, 0, 10, 100, true)] // far below, the lease outlasts the wait at this pace
+    [InlineData(8, 1_000, 0, 0, 10, 100, true)]
+    [InlineData(10, 1_000, 0, 0, 10, 100, false)] // the quiet interval is over
+    [InlineData(0, 1_000, 0, 0, 0, 100, false)] // synced this instant: no pace to judge by
+    [InlineData(2, 1_000, 480, 5, 10, 100, true)] // 495 of 1,000 used or in flight
+    [InlineData(2, 1_000, 490, 5, 10, 100, false)] // 505: past half the limit
+    [InlineData(2, 1_000, 0, 0, 21, 100, false)] // 21 in 2 s: 105 by the latest sync (10 s on), more than is free
+    [InlineData(2, 1_000, 0, 0, 20, 100, true)] // 20 in 2 s: 100
+    [InlineData(2, 1_000, 0, 60, 0, 50, false)] // fewer free than in flight
+    public void MayWait_FarBelowTheLimitWithLeaseToSpare(int secondsSinceSync, long limit, long reportedUsed, long held, long pending, long free, bool expected)
+    {
+        var rule = KeyLimits.FromJson($$"""{"rpm": {{limit}}}""").Rules[0];
+        var counter = new KeyLimiter.LocalCounter(default, "requests-minute-203001011000", rule, Start.AddMinutes(1))
+        {
+            LastSync = Start,
+            ReportedUsed = reportedUsed,
+            KnownUsed = reportedUsed + 400, // other instances' leases do not count as use
+            Held = held,
+            Pending = pending,
+            Free = free,
+        };
+
+        Assert.Equal(expected, counter.MayWait(Start.AddSeconds(secondsSinceSync), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
     public async Task FlushAsync_KeyIdleForARound_HandsItsLeasesBack()
     {
         var limiter = NewLimiter();
