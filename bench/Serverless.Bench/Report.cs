@@ -19,6 +19,7 @@ internal static class Report
         var wrk = ReadLines(Path.Combine(work, "wrk.jsonl"));
         var streams = ReadLines(Path.Combine(work, "streams.jsonl"));
         var rss = ReadLines(Path.Combine(work, "rss.jsonl"));
+        var limitPairs = ReadLines(Path.Combine(work, "limitpairs.jsonl"));
         JsonElement? cold = TryReadObject(Path.Combine(work, "coldstart.json"));
         var md = new StringBuilder();
         var s = CultureInfo.InvariantCulture;
@@ -147,7 +148,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        AppendTargets(md, medians, streams, rss, cold);
+        AppendTargets(md, medians, streams, rss, cold, limitPairs);
 
         var analysis = options.Optional("analysis");
         if (analysis is not null && File.Exists(analysis))
@@ -187,7 +188,7 @@ internal static class Report
         md.AppendLine();
     }
 
-    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold)
+    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, List<JsonElement> limitPairs)
     {
         var s = CultureInfo.InvariantCulture;
         Median? Get(string target, int c) => medians.FirstOrDefault(m => m.Scenario == "chat" && m.Target == target && m.Concurrency == c);
@@ -228,6 +229,19 @@ internal static class Report
 
             var ratio = relay.Rps / portkey.Rps;
             md.AppendLine(s, $"| {label} | {ratio:0.0}× ({relay.Rps:0} vs {portkey.Rps:0} req/s; by CPU {portkey.CpuUs / relay.CpuUs:0.0}×) | {(ratio >= 10 ? "yes" : "**no**")} |");
+        }
+
+        // The limits target, judged on the alternated pairs when the run has them (bench/run, step 4b): the matrix's two
+        // cells can fall in different phases of the machine.
+        var l64 = Get("relay-limited", 64);
+        var matrix = l64 is null || r64 is null ? null : FormattableString.Invariant($"{l64.Rps / r64.Rps:0.00}× in the matrix's cells (CPU {l64.CpuUs:0} vs {r64.CpuUs:0} µs/req)");
+        if (PairRatios(limitPairs) is { } pairs)
+        {
+            md.AppendLine(s, $"| limits on: throughput at c=64 ≥ 0.95× off | {pairs.Rps:0.00}× (median of {pairs.Count} alternated pairs of short runs; by CPU {pairs.Cpu:0.00}×){(matrix is null ? "" : "; " + matrix)} | {(pairs.Rps >= 0.95 ? "yes" : "**no**")} |");
+        }
+        else if (l64 is not null && r64 is not null)
+        {
+            md.AppendLine(s, $"| limits on: throughput at c=64 ≥ 0.95× off | {matrix} | {(l64.Rps / r64.Rps >= 0.95 ? "yes" : "**no**")} |");
         }
 
         Row("stream TTFE within 1 ms of direct (p50, c=1)", sr is null || sd is null ? null : Num(sr, "ttfe_p50") - Num(sd, "ttfe_p50"), 1, "ms");
@@ -277,6 +291,26 @@ internal static class Report
 
         void Row(string label, double? value, double limit, string unit) =>
             md.AppendLine(s, $"| {label} | {(value is null ? "not measured" : value.Value.ToString(unit == "ms" && limit < 10 ? "0.000" : "0", s) + " " + unit)} | {(value is null ? "–" : value <= limit ? "yes" : "**no**")} |");
+    }
+
+    /// <summary>
+    /// The medians, over the pairs that have both runs, of limited ÷ unlimited throughput and of unlimited ÷ limited CPU
+    /// per request; null when the run has no pairs.
+    /// </summary>
+    private static (double Rps, double Cpu, int Count)? PairRatios(List<JsonElement> runs)
+    {
+        var pairs = runs
+            .GroupBy(r => (int)Num(r, "pair"))
+            .Select(g => (Off: g.FirstOrDefault(r => Str(r, "target") == "relay"), On: g.FirstOrDefault(r => Str(r, "target") == "relay-limited")))
+            .Where(p => p.Off.ValueKind == JsonValueKind.Object && p.On.ValueKind == JsonValueKind.Object && Num(p.Off, "requests") > 0 && Num(p.On, "requests") > 0 && Num(p.On, "cpu_ms") > 0)
+            .ToList();
+        if (pairs.Count == 0)
+        {
+            return null;
+        }
+
+        static double CpuPerRequest(JsonElement run) => Num(run, "cpu_ms") / Num(run, "requests");
+        return (Stats.Median(pairs.Select(p => Num(p.On, "rps") / Num(p.Off, "rps"))), Stats.Median(pairs.Select(p => CpuPerRequest(p.Off) / CpuPerRequest(p.On))), pairs.Count);
     }
 
     private sealed record Median(string Scenario, int Concurrency, string Target, double Rps, double P50, double P90, double P99, double CpuUs, double StorageUs, long Errors);
