@@ -23,10 +23,11 @@ internal sealed class LimitOptions : IValidatableObject
 
     /// <summary>
     /// How long a counter may go without a sync while its key is far below that limit and its lease outlasts the wait at
-    /// its pace: its flushes are skipped until then (a lease is renewed, or an idle one handed back, that much later). Storage sees fewer syncs (bench/SCALE.md: the counters were
-    /// most of a large deployment's storage operations); the stored use lags by this much. At most
-    /// <see cref="LeaseDuration"/> less two flush intervals is used, so a quiet lease is renewed while requests may still
-    /// take from it. <see cref="FlushInterval"/> or less: every counter in use syncs at least once a flush interval.
+    /// its pace: its flushes are skipped until then (a lease is renewed, or an idle one handed back, that much later).
+    /// Storage sees fewer syncs (bench/SCALE.md: the counters were most of a large deployment's storage operations); the
+    /// stored use lags by this much. At most <see cref="LeaseDuration"/> less two flush intervals is used, so a quiet
+    /// lease is renewed while requests may still take from it. <see cref="FlushInterval"/> or less: every counter in use
+    /// syncs at least once a flush interval.
     /// </summary>
     [TimeSpanRange("00:00:00.050", "00:05:00")]
     public TimeSpan QuietSyncInterval { get; set; } = TimeSpan.FromSeconds(10);
