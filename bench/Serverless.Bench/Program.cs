@@ -16,6 +16,7 @@ try
         "streamclient" => await StreamClient.RunAsync(options),
         "coldstart" => await ColdStart.RunAsync(options),
         "largebodies" => await LargeBodies.RunAsync(options),
+        "saturation" => await Saturation.RunAsync(options),
         "report" => Report.Write(options),
         _ => Usage(),
     };
@@ -41,6 +42,9 @@ static int Usage()
                         [--wire]  also count merged events on the wire (tcpdump on lo, segments from the URL's port)
           coldstart     --exe PATH --key K --runs N [--cpu C]      process start to first relayed 200, N times
           largebodies   --url URL [--header ...] --count N --mb M --rounds R   N bodies of M MB at once, R times
+          saturation    --relay URL --key K --admin-key A [--bound B] [--extra N] [--concurrency C] [--model M]
+                        hold a relay started with Relay__MaxConcurrentRequests=B at its bound with B paced streams,
+                        send N more requests (C at a time); each should be shed with 503 + Retry-After
           report        --work DIR --out FILE                      RESULTS.md from the raw results
         """);
     return 2;

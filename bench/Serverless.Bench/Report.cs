@@ -21,6 +21,7 @@ internal static class Report
         var rss = ReadLines(Path.Combine(work, "rss.jsonl"));
         var limitPairs = ReadLines(Path.Combine(work, "limitpairs.jsonl"));
         JsonElement? cold = TryReadObject(Path.Combine(work, "coldstart.json"));
+        JsonElement? saturation = TryReadObject(Path.Combine(work, "saturation.jsonl"));
         var md = new StringBuilder();
         var s = CultureInfo.InvariantCulture;
 
@@ -148,7 +149,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        AppendTargets(md, medians, streams, rss, cold, limitPairs);
+        AppendTargets(md, medians, streams, rss, cold, limitPairs, saturation);
 
         var analysis = options.Optional("analysis");
         if (analysis is not null && File.Exists(analysis))
@@ -188,7 +189,7 @@ internal static class Report
         md.AppendLine();
     }
 
-    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, List<JsonElement> limitPairs)
+    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, List<JsonElement> limitPairs, JsonElement? saturation)
     {
         var s = CultureInfo.InvariantCulture;
         Median? Get(string target, int c) => medians.FirstOrDefault(m => m.Scenario == "chat" && m.Target == target && m.Concurrency == c);
@@ -286,11 +287,38 @@ internal static class Report
             }
         }
 
+        AppendSaturation(md, saturation);
         Row("memory under the heaviest load ≤ 150 MB", peak.ValueKind == JsonValueKind.Object ? Num(peak, "kb") / 1024 : null, 150, "MB");
         Row("cold start ≤ 300 ms (median)", cold is null ? null : Num(cold, "first_ok_median"), 300, "ms");
 
         void Row(string label, double? value, double limit, string unit) =>
             md.AppendLine(s, $"| {label} | {(value is null ? "not measured" : value.Value.ToString(unit == "ms" && limit < 10 ? "0.000" : "0", s) + " " + unit)} | {(value is null ? "–" : value <= limit ? "yes" : "**no**")} |");
+    }
+
+    /// <summary>
+    /// The saturation case (bench/run, step 4c): met when every request beyond the bound was shed with 503 and
+    /// Retry-After, every held stream finished whole, a request after them was answered, and the account stayed available.
+    /// </summary>
+    private static void AppendSaturation(StringBuilder md, JsonElement? run)
+    {
+        var s = CultureInfo.InvariantCulture;
+        const string label = "a saturated relay sheds with 503 + Retry-After, finishes what it admitted";
+        if (run is null || Str(run, "error") is { Length: > 0 })
+        {
+            md.AppendLine(s, $"| {label} | not measured{(run is null ? "" : ": " + Str(run, "error"))} | – |");
+            return;
+        }
+
+        var extra = Num(run, "extra");
+        var statuses = run.Value.GetProperty("statuses");
+        var shed = statuses.TryGetProperty("503", out var n) ? n.GetDouble() : 0;
+        var others = string.Join(", ", statuses.EnumerateObject().Where(p => p.Name != "503").Select(p => $"{p.Value} × {p.Name}"));
+        var health = Str(run, "account_health");
+        var met = shed == extra && Num(run, "retry_after") == extra && Num(run, "held_completed") == Num(run, "held")
+                  && Num(run, "after_status") == 200 && health.Split(',').All(h => h == "available");
+        md.AppendLine(s, $"| {label} (bound {Num(run, "bound")}, held by paced streams; {extra} more, {Num(run, "extra_concurrency")} at a time) | " +
+                         $"{shed} of {extra} shed with 503 ({Num(run, "retry_after")} with Retry-After{(others.Length > 0 ? "; also " + others : "")}), answered in p50 {Num(run, "shed_p50_ms"):0.00} / p99 {Num(run, "shed_p99_ms"):0.00} ms; " +
+                         $"held streams finished {Num(run, "held_completed")} of {Num(run, "held")}; next request {Num(run, "after_status")}; account {health} | {(met ? "yes" : "**no**")} |");
     }
 
     /// <summary>

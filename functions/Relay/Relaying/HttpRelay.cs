@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Metering;
+using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>The HTTP entry of the chat APIs: builds the <see cref="RelayRequest"/>, forwards it, answers any failure.</summary>
-internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwarder, IUsageSink usage, TimeProvider time)
+internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwarder, IUsageSink usage, InFlightRequests inFlight, RelayMetrics metrics, TimeProvider time)
 {
     /// <summary>The answer while usage rows wait for storage beyond the writer's capacity.</summary>
     private static readonly RelayError UsageBacklogged = new(ErrorKind.Unavailable, "The relay is waiting for storage to take its usage records; retry shortly.")
@@ -13,16 +14,41 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
         RetryAfter = RequestBody.BusyRetryAfter,
     };
 
+    /// <summary>The answer while the instance serves as many requests as <see cref="RelayOptions.MaxConcurrentRequests"/> allows.</summary>
+    private static readonly RelayError Saturated = new(ErrorKind.Unavailable, "The relay is serving as many requests as it is configured for; retry shortly.")
+    {
+        RetryAfter = RequestBody.BusyRetryAfter,
+    };
+
     public async Task RelayAsync(HttpContext context, ClientApi api, RouteHints hints)
     {
-        // :: Step 0 Shed before any work when metering is behind: every request admitted here will add a usage row, and
-        // none may be dropped, so the queue's bound holds only if no more requests come in than rows go out.
+        // :: Step 0 Shed before any work when metering is behind (every request admitted here will add a usage row, and
+        // none may be dropped, so the queue's bound holds only if no more requests come in than rows go out) or when
+        // the instance already serves all it may.
         if (usage.Backlogged)
         {
-            await RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(UsageBacklogged, api.Format.StatusCodeOf(UsageBacklogged))).ConfigureAwait(false);
+            await ShedAsync(context, api, UsageBacklogged, "usage-backlog").ConfigureAwait(false);
             return;
         }
 
+        if (!inFlight.TryEnter())
+        {
+            await ShedAsync(context, api, Saturated, "concurrency").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await RelayAdmittedAsync(context, api, hints).ConfigureAwait(false);
+        }
+        finally
+        {
+            inFlight.Leave();
+        }
+    }
+
+    private async Task RelayAdmittedAsync(HttpContext context, ClientApi api, RouteHints hints)
+    {
         // :: Step 1 Build the request once: key, body, JSON, the client API's format and hints.
         var read = await reader.ReadAsync(context, api, hints).ConfigureAwait(false);
         if (read.Key is null)
@@ -48,5 +74,11 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
 
         // :: Step 3 Answer a failure in the client's shape (the one place outcomes become error responses).
         await RelayResults.WriteFailureAsync(context, api.Format, outcome).ConfigureAwait(false);
+    }
+
+    private Task ShedAsync(HttpContext context, ClientApi api, RelayError error, string reason)
+    {
+        metrics.Shed(reason);
+        return RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(error, api.Format.StatusCodeOf(error)));
     }
 }

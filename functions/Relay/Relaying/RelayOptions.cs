@@ -5,7 +5,7 @@ using Serverless.Relay.Validation;
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// The relay's stream timings (section <c>Relay</c>). With <c>Failover:AttemptTimeout</c> and
+/// The relay's stream timings and its bounds on what one instance holds at once (section <c>Relay</c>). With <c>Failover:AttemptTimeout</c> and
 /// <c>Failover:TotalDeadline</c> (before the first byte; see <c>FailoverOptions</c>) these are every deadline of the
 /// request path, and each governs one thing:
 /// <list type="bullet">
@@ -43,6 +43,17 @@ internal sealed class RelayOptions
     /// </summary>
     [Range(64L * 1024, 64L * 1024 * 1024 * 1024)]
     public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Relayed requests one instance serves at once (<see cref="InFlightRequests"/>; a stream counts until it ends).
+    /// One more is refused before its key or body is read, with 503 and <c>Retry-After</c> in the client's format: a
+    /// saturated instance sheds at the door instead of queueing work it cannot finish in time. The default is the most
+    /// the Flex Consumption platform can be set to send one instance (its per-instance HTTP concurrency, 1 to 1,000;
+    /// the Bicep sets 64), so behind the platform it refuses only what the platform routes beyond its own setting
+    /// before it scales out.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxConcurrentRequests { get; set; } = 1000;
 }
 
 /// <summary>Checks <see cref="RelayOptions"/> without reflection (generated; <see cref="ValidatedOptions"/>).</summary>

@@ -21,6 +21,7 @@ internal static class RelayingServiceCollectionExtensions
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ModelsResponder>();
         services.AddSingleton<InFlightBodies>();
+        services.AddSingleton<InFlightRequests>();
         services.AddSingleton<RelayRequestReader>();
         services.AddSingleton<UpstreamSender>();
         services.AddSingleton<RelayForwarder>();
