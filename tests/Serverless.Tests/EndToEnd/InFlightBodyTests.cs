@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Relay.Relaying;
@@ -9,30 +8,11 @@ using Xunit;
 
 namespace Serverless.Tests.EndToEnd;
 
-/// <summary>One relay for the class (its tests run one after another): bound 64 KB, one OpenAI account serving <c>m</c>.</summary>
-public sealed class InFlightBodyRelay(AzuriteFixture azurite) : IAsyncLifetime
+/// <summary>The relay of <see cref="InFlightBodyTests"/>: request bodies bound at 64 KB.</summary>
+public sealed class InFlightBodyRelay(AzuriteFixture azurite)
+    : OneAccountRelay(azurite, new Dictionary<string, string?> { ["Relay:MaxInFlightBodyBytes"] = Bound.ToString() })
 {
     public const long Bound = 64 * 1024;
-
-    internal RelayHost Host { get; private set; } = null!;
-
-    internal LoopbackUpstream Upstream { get; private set; } = null!;
-
-    internal string Key { get; private set; } = "";
-
-    public async ValueTask InitializeAsync()
-    {
-        Host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?> { ["Relay:MaxInFlightBodyBytes"] = Bound.ToString() });
-        Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
-        await Host.CreateLoopbackAccountAsync(Upstream, "openai", ["m"]);
-        Key = await Host.CreateKeyAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Host.DisposeAsync();
-        await Upstream.DisposeAsync();
-    }
 }
 
 /// <summary>
@@ -45,15 +25,15 @@ public sealed class InFlightBodyTests : IClassFixture<InFlightBodyRelay>
 {
     private const long Bound = InFlightBodyRelay.Bound;
 
+    private readonly InFlightBodyRelay _fixture;
     private readonly RelayHost _relay;
     private readonly LoopbackUpstream _upstream;
-    private readonly string _key;
 
     public InFlightBodyTests(InFlightBodyRelay relay)
     {
+        _fixture = relay;
         _relay = relay.Host;
         _upstream = relay.Upstream;
-        _key = relay.Key;
         _upstream.Reset();
     }
 
@@ -142,51 +122,17 @@ public sealed class InFlightBodyTests : IClassFixture<InFlightBodyRelay>
     }
 
     /// <summary>A client's chat body of about <paramref name="size"/> bytes (the padding is the user's message).</summary>
-    private static byte[] Body(string client, int size, bool stream = false)
-    {
-        var text = new string('x', size);
-        var json = client switch
-        {
-            "anthropic" => $$"""{"model":"m","max_tokens":16,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{text}}"}]}""",
-            "gemini" => $$"""{"contents":[{"role":"user","parts":[{"text":"{{text}}"}]}]}""",
-            _ => $$"""{"model":"m","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{text}}"}]}""",
-        };
-        return Encoding.UTF8.GetBytes(json);
-    }
+    private static byte[] Body(string client, int size, bool stream = false) => OneAccountRelay.ChatBody(client, new string('x', size), stream);
 
-    private HttpRequestMessage Request(string client, HttpContent content)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, client switch
-        {
-            "anthropic" => "v1/messages",
-            "gemini" => "v1beta/models/m:generateContent",
-            _ => "v1/chat/completions",
-        })
-        { Content = content };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _key);
-        content.Headers.ContentType ??= new MediaTypeHeaderValue("application/json");
-        return request;
-    }
+    private HttpRequestMessage Request(string client, HttpContent content) => _fixture.ChatRequest(client, content);
 
     private Task<(ClientError Error, HttpResponseMessage Response)> SendAsync(string client, byte[] body) => SendAsync(client, new ByteArrayContent(body));
 
-    private async Task<(ClientError Error, HttpResponseMessage Response)> SendAsync(string client, HttpContent content)
-    {
-        var ct = TestContext.Current.CancellationToken;
-        using var http = _relay.CreateClient();
-        var response = await http.SendAsync(Request(client, content), ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
-        var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
-        return (ClientError.Read(client, (int)response.StatusCode, body), response);
-    }
+    private Task<(ClientError Error, HttpResponseMessage Response)> SendAsync(string client, HttpContent content) => _fixture.SendRefusedChatAsync(client, content);
 
     private Task<(HttpStatusCode Status, string Body)> PostAsync(string client, byte[] body, CancellationToken ct) => PostAsync(client, new ByteArrayContent(body), ct);
 
-    private async Task<(HttpStatusCode Status, string Body)> PostAsync(string client, HttpContent content, CancellationToken ct)
-    {
-        using var http = _relay.CreateClient();
-        using var response = await http.SendAsync(Request(client, content), ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct).WaitAsync(TimeSpan.FromSeconds(20), ct));
-    }
+    private Task<(HttpStatusCode Status, string Body)> PostAsync(string client, HttpContent content, CancellationToken ct) => _fixture.PostChatAsync(client, content, ct);
 
     private async Task SendRawAsync(string client, HttpContent content, CancellationToken ct)
     {

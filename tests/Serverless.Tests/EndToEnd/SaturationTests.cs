@@ -2,7 +2,6 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
@@ -14,30 +13,11 @@ using Xunit;
 
 namespace Serverless.Tests.EndToEnd;
 
-/// <summary>One relay for the class (its tests run one after another): two requests at once, one OpenAI account serving <c>m</c>.</summary>
-public sealed class SaturatedRelay(AzuriteFixture azurite) : IAsyncLifetime
+/// <summary>The relay of <see cref="SaturationTests"/>: two relayed requests at once.</summary>
+public sealed class SaturatedRelay(AzuriteFixture azurite)
+    : OneAccountRelay(azurite, new Dictionary<string, string?> { ["Relay:MaxConcurrentRequests"] = Bound.ToString() })
 {
     public const int Bound = 2;
-
-    internal RelayHost Host { get; private set; } = null!;
-
-    internal LoopbackUpstream Upstream { get; private set; } = null!;
-
-    internal string Key { get; private set; } = "";
-
-    public async ValueTask InitializeAsync()
-    {
-        Host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?> { ["Relay:MaxConcurrentRequests"] = Bound.ToString() });
-        Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
-        await Host.CreateLoopbackAccountAsync(Upstream, "openai", ["m"]);
-        Key = await Host.CreateKeyAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Host.DisposeAsync();
-        await Upstream.DisposeAsync();
-    }
 }
 
 /// <summary>
@@ -50,18 +30,18 @@ public sealed class SaturationTests : IClassFixture<SaturatedRelay>, IDisposable
 {
     private const string SaturatedMessage = "The relay is serving as many requests as it is configured for; retry shortly.";
 
+    private readonly SaturatedRelay _fixture;
     private readonly RelayHost _relay;
     private readonly LoopbackUpstream _upstream;
-    private readonly string _key;
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly MeterListener _listener = new();
     private long _shedForConcurrency;
 
     public SaturationTests(SaturatedRelay relay)
     {
+        _fixture = relay;
         _relay = relay.Host;
         _upstream = relay.Upstream;
-        _key = relay.Key;
         _upstream.Reset();
 
         // NOTE: every relay in the test process reports to a meter of the same name; only this class's relay is bounded
@@ -106,9 +86,7 @@ public sealed class SaturationTests : IClassFixture<SaturatedRelay>, IDisposable
         await Eventually.ValueAsync("both requests held at the upstream", _ => Task.FromResult(_upstream.Requests.Count), hits => hits == SaturatedRelay.Bound);
         Assert.Equal(SaturatedRelay.Bound, InFlight.Count);
 
-        using var http = _relay.CreateClient();
-        using var response = await http.SendAsync(Request(client, Body(client, stream: false)), ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
-        var refused = ClientError.Read(client, (int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+        var (refused, response) = await _fixture.SendRefusedChatAsync(client, new ByteArrayContent(Body(client, stream: false)));
 
         Assert.Equal(503, refused.Status);
         Assert.Equal(type, refused.Type);
@@ -172,7 +150,7 @@ public sealed class SaturationTests : IClassFixture<SaturatedRelay>, IDisposable
 
         // The SDK's own retry policy (three retries, honouring Retry-After): its first attempt is shed; the places free
         // up once that shed is seen, so a retry is admitted.
-        var sdk = new ChatClient("m", new ApiKeyCredential(_key), new OpenAIClientOptions
+        var sdk = new ChatClient("m", new ApiKeyCredential(_fixture.Key), new OpenAIClientOptions
         {
             Endpoint = new Uri(_relay.BaseUri, "v1"),
             RetryPolicy = new ClientRetryPolicy(3),
@@ -187,36 +165,8 @@ public sealed class SaturationTests : IClassFixture<SaturatedRelay>, IDisposable
         Assert.All(await Task.WhenAll(admitted), held => Assert.Equal(HttpStatusCode.OK, held.Status));
     }
 
-    /// <summary>A small chat body in the client's own shape.</summary>
-    private static byte[] Body(string client, bool stream)
-    {
-        var json = client switch
-        {
-            "anthropic" => $$"""{"model":"m","max_tokens":16,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hello"}]}""",
-            "gemini" => """{"contents":[{"role":"user","parts":[{"text":"hello"}]}]}""",
-            _ => $$"""{"model":"m","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hello"}]}""",
-        };
-        return Encoding.UTF8.GetBytes(json);
-    }
+    private static byte[] Body(string client, bool stream) => OneAccountRelay.ChatBody(client, "hello", stream);
 
-    private HttpRequestMessage Request(string client, byte[] body, string? key = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, client switch
-        {
-            "anthropic" => "v1/messages",
-            "gemini" => "v1beta/models/m:generateContent",
-            _ => "v1/chat/completions",
-        })
-        { Content = new ByteArrayContent(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key ?? _key);
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return request;
-    }
-
-    private async Task<(HttpStatusCode Status, string Body)> PostAsync(string client, byte[] body, CancellationToken ct, string? key = null)
-    {
-        using var http = _relay.CreateClient();
-        using var response = await http.SendAsync(Request(client, body, key), ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
-        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct).WaitAsync(TimeSpan.FromSeconds(20), ct));
-    }
+    private Task<(HttpStatusCode Status, string Body)> PostAsync(string client, byte[] body, CancellationToken ct, string? key = null) =>
+        _fixture.PostChatAsync(client, new ByteArrayContent(body), ct, key);
 }
