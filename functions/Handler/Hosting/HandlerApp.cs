@@ -79,6 +79,7 @@ public static partial class HandlerApp
             builder.Services.AddHostedService<LocalServiceBusQueues>();
         }
 
+        ClosedGenerics.Add(builder.Services);
         var app = builder.Build();
         Log.Starting(app.Logger, mode, catalog.Functions.Count);
 

@@ -30,7 +30,8 @@ internal static class ValidatedOptions
 
     /// <summary>
     /// Registers the options services of <typeparamref name="TOptions"/> (factory, cache, monitor, value) closed, built
-    /// by the framework's own classes as <c>AddOptions()</c>'s open generic registrations would build them.
+    /// by the framework's own classes as <c>AddOptions()</c>'s open generic registrations would build them. The handler
+    /// also closes the framework's own options read at start-up with it (<c>ClosedGenerics</c>).
     /// </summary>
     /// <remarks>
     /// NOTE: why. Given only the open generics, the container makes each closed type at start-up with
@@ -40,7 +41,7 @@ internal static class ValidatedOptions
     /// batches, request ids and options at start-up"). One difference: <see cref="IOptions{TOptions}"/> creates its value
     /// when it is resolved, not on first read; every options type here is validated at start-up anyway.
     /// </remarks>
-    private static void AddClosedOptionsServices<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(IServiceCollection services)
+    internal static void AddClosedOptionsServices<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(IServiceCollection services)
         where TOptions : class
     {
         services.TryAddSingleton<IOptionsFactory<TOptions>>(static sp => new OptionsFactory<TOptions>(

@@ -142,7 +142,8 @@ public sealed class HandlerSettingsTests
         }
     }
 
-    private static Dictionary<string, string?> Settings(bool hosted)
+    /// <summary>The least a handler needs to be built (not started): storage, an encryption key, its own folder; a port when hosted.</summary>
+    internal static Dictionary<string, string?> Settings(bool hosted)
     {
         var settings = new Dictionary<string, string?>
         {
