@@ -21,7 +21,7 @@ internal static class Report
         var rss = ReadLines(Path.Combine(work, "rss.jsonl"));
         var limitPairs = ReadLines(Path.Combine(work, "limitpairs.jsonl"));
         JsonElement? cold = TryReadObject(Path.Combine(work, "coldstart.json"));
-        JsonElement? saturation = TryReadObject(Path.Combine(work, "saturation.jsonl"));
+        JsonElement? saturation = TryReadObject(Path.Combine(work, "saturation.json"));
         var md = new StringBuilder();
         var s = CultureInfo.InvariantCulture;
 

@@ -21,9 +21,11 @@ namespace Serverless.Handler.Hosting;
 /// NOTE: why. Given only <c>IOptions&lt;&gt;</c> or <c>ILogger&lt;&gt;</c>, the container makes each closed type with
 /// <c>MakeGenericType</c>, and in the native build the runtime's type loader then builds it from metadata, with its
 /// options factory, monitor, cache and the arrays of their setups: most of what the start spent on top of an empty
-/// app. Closed here, the compiler sees each instantiation and builds it ahead of time. Readiness 134–147 → 106–119 ms
+/// app. Closed here, the compiler sees each instantiation and builds it ahead of time. Readiness 140–145 → 112–117 ms
 /// (bench/ANALYSIS.md, "Readiness: generic services closed"). A type missing here still works, only built at start-up;
-/// <c>ClosedGenericsTests</c> checks that every logger a class of the app takes is here.
+/// <c>ClosedGenericsTests</c> checks that every logger a class of the app takes is here. The one difference from the
+/// open registrations (a framework <see cref="IOptions{TOptions}"/> makes its value when resolved, not on first read)
+/// changes nothing here: the framework resolves these options in the constructors that read them.
 /// </remarks>
 internal static class ClosedGenerics
 {

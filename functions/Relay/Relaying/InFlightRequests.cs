@@ -15,15 +15,14 @@ namespace Serverless.Relay.Relaying;
 /// </remarks>
 internal sealed class InFlightRequests
 {
+    private readonly int _limit;
     private int _count;
 
     public InFlightRequests(IOptions<RelayOptions> options, RelayMetrics metrics)
     {
-        Limit = options.Value.MaxConcurrentRequests;
+        _limit = options.Value.MaxConcurrentRequests;
         metrics.ObserveRequestsInFlight(() => Count);
     }
-
-    public int Limit { get; }
 
     /// <summary>Requests admitted and not yet ended.</summary>
     public int Count => Volatile.Read(ref _count);
@@ -31,7 +30,7 @@ internal sealed class InFlightRequests
     /// <summary>Admits one more request if the bound allows it; every admitted request must <see cref="Leave"/>.</summary>
     public bool TryEnter()
     {
-        if (Interlocked.Increment(ref _count) <= Limit)
+        if (Interlocked.Increment(ref _count) <= _limit)
         {
             return true;
         }

@@ -5,9 +5,9 @@ using Serverless.Relay.Validation;
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// The relay's stream timings and its bounds on what one instance holds at once (section <c>Relay</c>). With <c>Failover:AttemptTimeout</c> and
-/// <c>Failover:TotalDeadline</c> (before the first byte; see <c>FailoverOptions</c>) these are every deadline of the
-/// request path, and each governs one thing:
+/// The relay's stream timings and its bounds on what one instance holds at once (section <c>Relay</c>). With
+/// <c>Failover:AttemptTimeout</c> and <c>Failover:TotalDeadline</c> (before the first byte; see <c>FailoverOptions</c>)
+/// the timings are every deadline of the request path, and each governs one thing:
 /// <list type="bullet">
 /// <item><c>Failover:AttemptTimeout</c>: one upstream call, until a stream's headers or an answer's body (a same-format
 /// answer's head).</item>

@@ -6,8 +6,8 @@ namespace Serverless.Relay.Telemetry;
 /// <summary>
 /// The relay's own instruments, beside the GenAI conventions' ones: refusals by limit, requests shed by a saturated
 /// instance and those in flight, account health transitions, failovers, the usage writer's queue and rows, IM messages
-/// by state. Every label is a fixed, small set of names (a
-/// limit's field name, a status, a state): never a key, an account id or any text a client sent.
+/// by state. Every label is a fixed, small set of names (a limit's field name, a status, a state): never a key, an
+/// account id or any text a client sent.
 /// </summary>
 internal sealed class RelayMetrics
 {

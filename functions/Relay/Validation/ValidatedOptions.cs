@@ -39,7 +39,8 @@ internal static class ValidatedOptions
     /// metadata: that was 31 % of the CPU to readiness. Closed here, the compiler sees each instantiation and builds it
     /// ahead of time, which took the type loader to 17 % and readiness about 20 % sooner (bench/ANALYSIS.md, "Usage
     /// batches, request ids and options at start-up"). One difference: <see cref="IOptions{TOptions}"/> creates its value
-    /// when it is resolved, not on first read; every options type here is validated at start-up anyway.
+    /// when it is resolved, not on first read; every options type of the app is validated at start-up anyway (for the
+    /// framework's, <c>ClosedGenerics</c> says why it does not matter either).
     /// </remarks>
     internal static void AddClosedOptionsServices<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(IServiceCollection services)
         where TOptions : class
