@@ -16,8 +16,8 @@ internal sealed class SessionOptions
     public TimeSpan Ttl { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// How long an instance trusts a binding it read or wrote before reading storage again: a move made by another
-    /// instance is seen within this.
+    /// How long an instance trusts a binding it read or wrote before reading storage again, in the background of the
+    /// session's next request: a move made by another instance is followed from the request after that on.
     /// </summary>
     [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan LocalCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
