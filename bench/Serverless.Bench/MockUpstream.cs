@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -7,7 +8,9 @@ namespace Serverless.Bench;
 /// <summary>
 /// The fastest honest OpenAI upstream we can write: <c>POST /v1/chat/completions</c> reads and parses the request,
 /// answers ~1 KB of JSON with usage, or 50 <c>chat.completion.chunk</c> events (+ a usage chunk when asked, + [DONE])
-/// flushed one by one. No delay unless the model is <c>bench-paced-N</c> (N ms between events).
+/// flushed one by one. No delay unless the model is <c>bench-paced-N</c> (N ms between events). Requests made with a
+/// credential of the several-accounts case (<see cref="AccountPoolCase"/>) are counted per credential, read at
+/// <c>GET /accounts</c>.
 /// </summary>
 internal static class MockUpstream
 {
@@ -38,8 +41,19 @@ internal static class MockUpstream
         var app = builder.Build();
         var answers = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var streams = new Dictionary<(string, bool), byte[][]>();
+        var served = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         app.MapGet("/", static () => "ok");
-        app.MapPost("/v1/chat/completions", context => AnswerAsync(context, answers, streams));
+        app.MapGet("/accounts", () => served);
+        app.MapPost("/v1/chat/completions", context =>
+        {
+            var credential = context.Request.Headers.Authorization.ToString();
+            if (credential.StartsWith(AccountPoolCase.CredentialPrefix, StringComparison.Ordinal))
+            {
+                served.AddOrUpdate(credential[AccountPoolCase.CredentialPrefix.Length..], 1, static (_, n) => n + 1);
+            }
+
+            return AnswerAsync(context, answers, streams);
+        });
         await app.StartAsync();
 
         var url = app.Urls.First();

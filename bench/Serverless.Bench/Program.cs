@@ -17,6 +17,9 @@ try
         "coldstart" => await ColdStart.RunAsync(options),
         "largebodies" => await LargeBodies.RunAsync(options),
         "saturation" => await Saturation.RunAsync(options),
+        "pool-setup" => await AccountPoolCase.SetupAsync(options),
+        "pool-state" => await AccountPoolCase.StateAsync(options),
+        "pool-remove" => await AccountPoolCase.RemoveAsync(options),
         "report" => Report.Write(options),
         _ => Usage(),
     };
@@ -45,6 +48,10 @@ static int Usage()
           saturation    --relay URL --key K --admin-key A [--bound B] [--extra N] [--concurrency C] [--model M]
                         hold a relay started with Relay__MaxConcurrentRequests=B at its bound with B paced streams,
                         send N more requests (C at a time); each should be shed with 503 + Retry-After
+          pool-setup    --relay URL --admin-key K --upstream URL [--accounts N] [--cap C]
+                        N accounts on the mock, C requests at once each, serving pool-model alone (several accounts)
+          pool-state    --relay URL --admin-key K --upstream URL   what each of them served, and its health
+          pool-remove   --relay URL --admin-key K                  deletes them
           report        --work DIR --out FILE                      RESULTS.md from the raw results
         """);
     return 2;

@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace Serverless.Bench;
 
 /// <summary>
@@ -28,10 +25,8 @@ internal static class RelaySetup
 
     public static async Task<int> RunAsync(CommandLine options)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(options.Required("relay")), Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", options.Required("admin-key"));
-
-        using var account = await http.PostAsJsonAsync("/api/admin/accounts", new
+        using var admin = new AdminApi(options.Required("relay"), options.Required("admin-key"));
+        var created = await admin.CreateAccountAsync(new
         {
             name = "bench mock upstream",
             provider = "openai-compatible",
@@ -40,14 +35,13 @@ internal static class RelaySetup
             models = Models,
             priority = 10,
         });
-        if (!account.IsSuccessStatusCode)
+        if (!created)
         {
-            await Console.Error.WriteLineAsync($"account: {(int)account.StatusCode} {await account.Content.ReadAsStringAsync()}");
             return 1;
         }
 
-        var plain = await CreateKeyAsync(http, new { name = "bench", owner = "bench" });
-        var limited = await CreateKeyAsync(http, new { name = "bench-limited", owner = "bench", limits = Limits });
+        var plain = await admin.CreateKeyAsync(new { name = "bench", owner = "bench" });
+        var limited = await admin.CreateKeyAsync(new { name = "bench-limited", owner = "bench", limits = Limits });
         if (plain is null || limited is null)
         {
             return 1;
@@ -56,19 +50,5 @@ internal static class RelaySetup
         Console.WriteLine(plain);
         Console.WriteLine(limited);
         return 0;
-    }
-
-    private static async Task<string?> CreateKeyAsync(HttpClient http, object body)
-    {
-        using var key = await http.PostAsJsonAsync("/api/admin/keys", body);
-        var text = await key.Content.ReadAsStringAsync();
-        if (!key.IsSuccessStatusCode)
-        {
-            await Console.Error.WriteLineAsync($"key: {(int)key.StatusCode} {text}");
-            return null;
-        }
-
-        using var json = JsonDocument.Parse(text);
-        return json.RootElement.GetProperty("key").GetString();
     }
 }

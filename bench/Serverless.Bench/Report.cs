@@ -20,6 +20,7 @@ internal static class Report
         var streams = ReadLines(Path.Combine(work, "streams.jsonl"));
         var rss = ReadLines(Path.Combine(work, "rss.jsonl"));
         var limitPairs = ReadLines(Path.Combine(work, "limitpairs.jsonl"));
+        var pool = ReadLines(Path.Combine(work, "pool.jsonl")).Select(PoolRun.Of).ToList();
         JsonElement? cold = TryReadObject(Path.Combine(work, "coldstart.json"));
         JsonElement? saturation = TryReadObject(Path.Combine(work, "saturation.json"));
         var md = new StringBuilder();
@@ -117,6 +118,7 @@ internal static class Report
             md.AppendLine();
         }
 
+        AppendPool(md, pool, medians);
         md.AppendLine("## Memory (resident set, VmRSS from /proc)");
         md.AppendLine();
         md.AppendLine("| process | just started | idle (after set-up and one call of each kind) | peak during the load matrix (VmHWM) |");
@@ -149,7 +151,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        AppendTargets(md, medians, streams, rss, cold, limitPairs, saturation);
+        AppendTargets(md, medians, streams, rss, cold, limitPairs, saturation, pool);
 
         var analysis = options.Optional("analysis");
         if (analysis is not null && File.Exists(analysis))
@@ -189,7 +191,7 @@ internal static class Report
         md.AppendLine();
     }
 
-    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, List<JsonElement> limitPairs, JsonElement? saturation)
+    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, List<JsonElement> limitPairs, JsonElement? saturation, List<PoolRun> pool)
     {
         var s = CultureInfo.InvariantCulture;
         Median? Get(string target, int c) => medians.FirstOrDefault(m => m.Scenario == "chat" && m.Target == target && m.Concurrency == c);
@@ -206,6 +208,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("| target | measured | met? |");
         md.AppendLine("|---|---:|---|");
+        AppendNoFailures(md, medians, pool);
         foreach (var (label, limit, relay, direct) in new[] { ("p50", 0.15, r1?.P50, d1?.P50), ("p99", 0.5, r1?.P99, d1?.P99) })
         {
             if (relay < direct)
@@ -293,6 +296,77 @@ internal static class Report
 
         void Row(string label, double? value, double limit, string unit) =>
             md.AppendLine(s, $"| {label} | {(value is null ? "not measured" : value.Value.ToString(unit == "ms" && limit < 10 ? "0.000" : "0", s) + " " + unit)} | {(value is null ? "–" : value <= limit ? "yes" : "**no**")} |");
+    }
+
+    /// <summary>
+    /// The issue's first target: no non-2xx (and no socket errors) at c=256 and above while the upstream is healthy,
+    /// streamed and not, with one account (the load matrix's relay cells, both keys) and with several (step 4d).
+    /// </summary>
+    private static void AppendNoFailures(StringBuilder md, List<Median> medians, List<PoolRun> pool)
+    {
+        var s = CultureInfo.InvariantCulture;
+        var one = medians.Where(m => m.Target is "relay" or "relay-limited" && m.Concurrency >= 256).ToList();
+        if (one.Count > 0)
+        {
+            var failed = one.Sum(m => m.Errors);
+            md.AppendLine(s, $"| no non-2xx at c ≥ 256, one account (streamed and not) | {failed} in the relay's {one.Count} cells (c = {string.Join(", ", one.Select(m => m.Concurrency).Distinct().Order())}, every repeat) | {(failed == 0 ? "yes" : "**no**")} |");
+        }
+
+        var several = pool.Where(p => p.Concurrency >= 256).ToList();
+        if (several.Count > 0)
+        {
+            var failed = several.Sum(p => p.Failed);
+            var everyServed = several.All(p => p.Served.Length == p.Accounts && p.Served.All(n => n > 0));
+            var healthy = several.All(p => p.HealthAfter.Count == p.Accounts && p.HealthAfter.All(h => h == "available"));
+            md.AppendLine(s, $"| no non-2xx at c ≥ 256, several accounts (streamed and not) | {failed} in {several.Count} runs over {several[0].Accounts} accounts; every account served in every run: {(everyServed ? "yes" : "no")}; all available after each: {(healthy ? "yes" : "no")} | {(failed == 0 && everyServed && healthy ? "yes" : "**no**")} |");
+        }
+    }
+
+    /// <summary>The several-accounts case (bench/run, step 4d), beside the one-account relay's cells at the same concurrency.</summary>
+    private static void AppendPool(StringBuilder md, List<PoolRun> pool, List<Median> medians)
+    {
+        if (pool.Count == 0)
+        {
+            return;
+        }
+
+        var s = CultureInfo.InvariantCulture;
+        md.AppendLine(s, $"## Several accounts ({pool[0].Accounts} accounts capped at 300 requests at once each, sticky sessions over {pool[0].Sessions} session ids)");
+        md.AppendLine();
+        md.AppendLine("One run of each; `one account`: the load matrix's relay cell at the same concurrency (median of its repeats). " +
+                      "`served`: what each account's credential brought to the mock upstream during the run, in order of account; " +
+                      "`after`: each account's health on the relay when the run ended.");
+        md.AppendLine();
+        md.AppendLine("| scenario | conc. | req/s | one account req/s | p50 | p99 | CPU µs/req | non-2xx + errors | served | after |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
+        foreach (var run in pool)
+        {
+            var one = medians.FirstOrDefault(m => m.Scenario == run.Scenario && m.Target == "relay" && m.Concurrency == run.Concurrency);
+            md.AppendLine(s, $"| {run.Scenario} | {run.Concurrency} | {run.Rps:0} | {(one is null ? "–" : one.Rps.ToString("0", s))} | {run.P50:0.000} | {run.P99:0.000} | {run.CpuUs:0} | {run.Failed} | {string.Join(" / ", run.Served)} | {string.Join(", ", run.HealthAfter.Distinct())} |");
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>One run of the several-accounts case: wrk's figures, and each account's requests served during it.</summary>
+    private sealed record PoolRun(string Scenario, int Concurrency, int Accounts, int Sessions, double Rps, double P50, double P99, double CpuUs, long Failed, long[] Served, IReadOnlyList<string> HealthAfter)
+    {
+        public static PoolRun Of(JsonElement line)
+        {
+            var accounts = (int)Num(line, "accounts");
+            static long ServedBy(JsonElement state, int account) =>
+                state.GetProperty("served").TryGetProperty(account.ToString(CultureInfo.InvariantCulture), out var n) ? n.GetInt64() : 0;
+            var before = line.GetProperty("before");
+            var after = line.GetProperty("after");
+            var requests = Num(line, "requests");
+            return new PoolRun(
+                Str(line, "scenario"), (int)Num(line, "c"), accounts, (int)Num(line, "sessions"),
+                Num(line, "rps"), Num(line, "p50") / 1000, Num(line, "p99") / 1000,
+                requests > 0 ? Num(line, "cpu_ms") * 1000 / requests : 0,
+                (long)(Num(line, "errors") + Num(line, "non2xx")),
+                Enumerable.Range(1, accounts).Select(i => ServedBy(after, i) - ServedBy(before, i)).ToArray(),
+                Enumerable.Range(1, accounts).Select(i => after.GetProperty("health").TryGetProperty(i.ToString(CultureInfo.InvariantCulture), out var h) ? h.GetString() ?? "" : "missing").ToList());
+        }
     }
 
     /// <summary>

@@ -65,6 +65,8 @@ internal static class RequestBodies
         Directory.CreateDirectory(dir);
         File.WriteAllBytes(Path.Combine(dir, "chat.json"), Build(Model, stream: false));
         File.WriteAllBytes(Path.Combine(dir, "chat-stream.json"), Build(Model, stream: true));
+        File.WriteAllBytes(Path.Combine(dir, "pool-chat.json"), Build(AccountPoolCase.Model, stream: false));
+        File.WriteAllBytes(Path.Combine(dir, "pool-chat-stream.json"), Build(AccountPoolCase.Model, stream: true));
         Console.WriteLine(Encoding.UTF8.GetString(Build(Model, stream: false)).Length + " bytes");
         return 0;
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text.Json;
 
 namespace Serverless.Bench;
@@ -66,7 +65,7 @@ internal static class Saturation
         // 3. The held streams end as the upstream paces them; then a place is free again.
         var streams = await Task.WhenAll(held);
         using var after = await http.SendAsync(Requests.Post(url, auth, body));
-        var health = await AccountHealthAsync(http, relay, adminKey);
+        var health = await AccountHealthAsync(relay, adminKey);
 
         Console.WriteLine(JsonSerializer.Serialize(new
         {
@@ -126,18 +125,16 @@ internal static class Saturation
     }
 
     /// <summary>The status of the relay's accounts on that instance (<c>available</c>, <c>cooling-down</c>…), joined.</summary>
-    private static async Task<string> AccountHealthAsync(HttpClient http, string relay, string adminKey)
+    private static async Task<string> AccountHealthAsync(string relay, string adminKey)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, relay + "/api/admin/accounts");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-        using var response = await http.SendAsync(request);
-        if (!response.IsSuccessStatusCode)
+        using var admin = new AdminApi(relay, adminKey);
+        try
         {
-            return $"admin API answered {(int)response.StatusCode}";
+            return string.Join(",", (await admin.ListAccountsAsync()).Select(a => a.Health));
         }
-
-        using var list = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return string.Join(",", list.RootElement.GetProperty("data").EnumerateArray()
-            .Select(a => a.TryGetProperty("health", out var h) ? h.GetProperty("status").GetString() : "unknown"));
+        catch (HttpRequestException e)
+        {
+            return e.Message;
+        }
     }
 }
