@@ -12,11 +12,11 @@ internal sealed record SessionBinding(string Key, string? AccountId);
 
 /// <summary>
 /// Sticky sessions: session key → account, in the <c>{prefix}sessions</c> table (PK = the key's first two hex digits,
-/// RK = the key; AccountId, ExpiresAt) so every instance honours them, with a sliding TTL. Each instance keeps what it
-/// read or wrote for <see cref="SessionOptions.LocalCacheTtl"/>, and reads a session in use again in the background
-/// before that runs out (<see cref="RefreshAhead"/>). Writes go in the background: a binding never holds up
-/// an answer, and a lost write only costs one cache miss upstream. When storage fails or is slow, the request goes on
-/// with what this instance knows (issue 8): stickiness is an optimisation, never a reason to fail a request.
+/// RK = the key; AccountId, ExpiresAt) so every instance honours them, with a sliding TTL. Each instance serves the
+/// bindings it read or wrote until they expire, and reads one again in the background of its session's requests from
+/// the last fifth of <see cref="SessionOptions.LocalCacheTtl"/> on (<see cref="RefreshAhead"/>). Writes go in the
+/// background: a binding never holds up an answer. When storage fails or is slow, the request goes on with what this
+/// instance knows (issue 8): stickiness is an optimisation, never a reason to fail a request.
 /// </summary>
 /// <remarks>
 /// NOTE: why a bound session never waits for storage. With many conversations at once and storage slower than the
