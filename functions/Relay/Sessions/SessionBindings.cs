@@ -24,8 +24,8 @@ internal sealed record SessionBinding(string Key, string? AccountId);
 /// out, and their next requests read the same rows again and waited; a conversation's next turn more than a cache life
 /// after the last (the usual pace of people and agents) waited for a read every turn; and reads that missed the
 /// hot-path deadline put storage in its back-off, after which every session read at once and missed it again. 1,000
-/// sessions at c=256 on one instance: p90 0.15–0.34 s and p99 0.5 s, against 0.04 and 0.06 s with one session
-/// (bench/ANALYSIS.md, "Many conversations at once"). Now a binding this instance holds is served until it expires and
+/// sessions at c=256 on one instance: p90 0.15–0.24 s and p99 about 0.5 s, against 0.04 and 0.06–0.07 s with one
+/// session (bench/ANALYSIS.md, "Several accounts, and many conversations at once"). Now a binding this instance holds is served until it expires and
 /// read again behind the request, so a move made by another instance is followed from the session's next request on;
 /// a read storage cannot answer keeps what was known for another cache life; a session storage could not tell about
 /// is bound here, and a read that finds storage without a binding held here (a write lost, or skipped while storage
