@@ -25,11 +25,11 @@ internal sealed record SessionBinding(string Key, string? AccountId);
 /// after the last (the usual pace of people and agents) waited for a read every turn; and reads that missed the
 /// hot-path deadline put storage in its back-off, after which every session read at once and missed it again. 1,000
 /// sessions at c=256 on one instance: p90 0.15–0.24 s and p99 about 0.5 s, against 0.04 and 0.06–0.07 s with one
-/// session (bench/ANALYSIS.md, "Several accounts, and many conversations at once"). Now a binding this instance holds is served until it expires and
-/// read again behind the request, so a move made by another instance is followed from the session's next request on;
-/// a read storage cannot answer keeps what was known for another cache life; a session storage could not tell about
-/// is bound here, and a read that finds storage without a binding held here (a write lost, or skipped while storage
-/// was down) writes it again.
+/// session (bench/ANALYSIS.md, "Several accounts, and many conversations at once"). Now a binding this instance holds
+/// is served until it expires and read again behind the request, so a move made by another instance is followed from
+/// the session's next request on; a refresh storage cannot answer keeps what was known for another cache life; a
+/// session storage could not tell about is bound here, and a read that finds storage without a binding held here (a
+/// write lost, or skipped while storage was down) writes it again.
 /// </remarks>
 internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage hotPath, IOptions<SessionOptions> options, TimeProvider time, ILogger<SessionBindings> logger)
 {
@@ -50,25 +50,26 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
     public ValueTask<SessionBinding> ResolveAsync(string key, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var known = _cache.TryGetValue(key, out var cached);
-        if (known && (now < cached.FreshUntil || (cached.AccountId is not null && now < cached.ExpiresAt)))
+        if (_cache.TryGetValue(key, out var cached) && (now < cached.FreshUntil || (cached.AccountId is not null && now < cached.ExpiresAt)))
         {
             if (cached.Refresh.TryStart(now.UtcTicks, RefreshAhead.Due(cached.FreshUntil.UtcTicks, _options.LocalCacheTtl.Ticks)))
             {
-                _ = cached.Refresh.RunAsync(() => ReadThroughAsync(key, cached, inUse: true), e => Log.RefreshFailed(logger, e));
+                _ = cached.Refresh.RunAsync(() => ReadThroughAsync(key, cached), e => Log.RefreshFailed(logger, e));
             }
 
             return new ValueTask<SessionBinding>(new SessionBinding(key, cached.AccountId));
         }
 
-        // Requests of one session that miss together share its read (SharedReads says why).
-        Cached? stale = known ? cached : null;
-        return new ValueTask<SessionBinding>(_reads.ReadAsync(key, k => ReadThroughAsync(k, stale, inUse: false), cancellationToken));
+        // Requests of one session that miss together share its read (SharedReads says why). Nothing this instance
+        // holds is alive here, so a failed read leaves the session unbound.
+        return new ValueTask<SessionBinding>(_reads.ReadAsync(key, k => ReadThroughAsync(k, renewing: null), cancellationToken));
     }
 
-    /// <param name="known">The entry this read renews or replaces, if any: what the session keeps when storage cannot tell.</param>
-    /// <param name="inUse">A refresh in the background: the entry is replaced only if nothing (a <see cref="Bind"/>) replaced it meanwhile.</param>
-    private async Task<SessionBinding> ReadThroughAsync(string key, Cached? known, bool inUse)
+    /// <param name="renewing">
+    /// For a refresh in the background: the entry it renews, what the session keeps when storage cannot tell, replaced
+    /// only if nothing (a <see cref="Bind"/>) replaced it meanwhile.
+    /// </param>
+    private async Task<SessionBinding> ReadThroughAsync(string key, Cached? renewing)
     {
         var read = await hotPath.ReadAsync("a session binding", ct => ReadAsync(key, ct), CancellationToken.None).ConfigureAwait(false);
         var now = time.GetUtcNow();
@@ -76,7 +77,7 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
         // What this instance knows: the binding it last read or wrote, until that expires.
         string? accountId = null;
         var expiresAt = now;
-        if (known is { AccountId: { } held } entry && now < entry.ExpiresAt)
+        if (renewing is { AccountId: { } held } entry && now < entry.ExpiresAt)
         {
             accountId = held;
             expiresAt = entry.ExpiresAt;
@@ -102,14 +103,14 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
             }
         }
 
-        var renewed = new Cached(accountId, now + _options.LocalCacheTtl, expiresAt);
-        if (inUse)
+        var fresh = new Cached(accountId, now + _options.LocalCacheTtl, expiresAt);
+        if (renewing is not null)
         {
-            _cache.TryUpdate(key, renewed, known!.Value);
+            _cache.TryUpdate(key, fresh, renewing.Value);
         }
         else
         {
-            Remember(key, renewed);
+            Remember(key, fresh);
         }
 
         return new SessionBinding(key, accountId);
