@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serverless.Relay.Functions;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Admin;
 
@@ -14,6 +15,7 @@ internal static class AdminServiceCollectionExtensions
     public static IServiceCollection AddAdminApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<AdminOptions>().Configure(o => o.AdminKey = configuration[AdminOptions.AdminKeySetting]);
+        ValidatedOptions.AddClosedOptionsServices<AdminOptions>(services);
         services.TryAddSingleton<AdminKeyFilter>();
 
         services.TryAddSingleton<AccountEndpoints>();

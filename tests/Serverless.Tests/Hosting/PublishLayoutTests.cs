@@ -9,6 +9,8 @@ namespace Serverless.Tests.Hosting;
 [Collection(PublishedAppCollection.Name)]
 public sealed class PublishLayoutTests(PublishedApp app, AzuriteFixture azurite)
 {
+    private const ushort ElfExecutableAtFixedAddress = 2;
+
     [Fact]
     public async Task Publish_ProducesFunctionsAppLayout_ThatStartsAsCustomHandler()
     {
@@ -22,12 +24,15 @@ public sealed class PublishLayoutTests(PublishedApp app, AzuriteFixture azurite)
         {
             Assert.True(File.GetUnixFileMode(executable).HasFlag(UnixFileMode.UserExecute));
         }
-        var magic = new byte[4];
+        var header = new byte[18];
         await using (var binary = File.OpenRead(executable))
         {
-            await binary.ReadExactlyAsync(magic, ct);
+            await binary.ReadExactlyAsync(header, ct);
         }
-        Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }, magic);
+        Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }, header[..4]);
+        // Linked at a fixed address (ELF type 2, not 3 for a position-independent one), so the runtime's data is used
+        // where it lies instead of being relocated or decompressed at every start (Handler.csproj says why).
+        Assert.Equal(ElfExecutableAtFixedAddress, BitConverter.ToUInt16(header, 16));
         Assert.Empty(Directory.GetFiles(dest, "*.dll", SearchOption.AllDirectories));
         Assert.False(File.Exists(Path.Combine(dest, "libcoreclr.so")), "Native AOT: no runtime to load beside the binary");
 
