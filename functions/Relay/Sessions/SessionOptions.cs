@@ -21,7 +21,7 @@ internal sealed class SessionOptions
     /// </summary>
     /// <remarks>
     /// NOTE: why 30 s and not less. Each refresh is a storage read per session in use and instance: 1,000 conversations
-    /// on one instance made about 500 reads a second at 2 s (17 at 30 s), which in-memory Azurite beside the load answered
+    /// on one instance made about 500 reads a second at 2 s (33 at 30 s), which in-memory Azurite beside the load answered
     /// late enough to put chat p99 at 0.5–1.4 s in the bench's several-accounts case (bench/ANALYSIS.md, "Several
     /// accounts, and many conversations at once"). What a longer life costs is only how soon this instance follows a
     /// move made by another. Account health is per instance, so it would send its other conversations on that account
