@@ -10,7 +10,7 @@ namespace Serverless.Bench;
 /// </summary>
 internal static class Report
 {
-    private static readonly string[] Targets = ["direct", "relay", "relay-limited", "relay-otel", "portkey"];
+    private static readonly string[] Targets = ["direct", "forwarder", "relay", "relay-limited", "relay-otel", "portkey"];
 
     public static int Write(CommandLine options)
     {
@@ -90,6 +90,7 @@ internal static class Report
             }
 
             md.AppendLine();
+            AppendOverFloor(md, rows);
             AppendOnOff(md, rows, "relay-limited",
                 "Limits on vs off: `off` is the key with no limits, `on` a key with rpm, rpd, tpm, totalCostUsd and maxConcurrency " +
                 "set far above what the run reaches, so every request acquires and commits a limiter lease and none is refused.");
@@ -123,7 +124,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("| process | just started | idle (after set-up and one call of each kind) | peak during the load matrix (VmHWM) |");
         md.AppendLine("|---|---:|---:|---:|");
-        foreach (var target in new[] { "relay", "relay-otel", "portkey", "upstream" })
+        foreach (var target in new[] { "forwarder", "relay", "relay-otel", "portkey", "upstream" })
         {
             var idle = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "idle");
             var peak = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "peak");
@@ -165,6 +166,36 @@ internal static class Report
     }
 
     /// <summary>
+    /// The relay against the floor (<c>forwarder</c>: bench/Forwarder, a bare forwarder on the same server, HTTP client
+    /// and runtime): what the relay's own work adds, apart from what forwarding through .NET costs on this machine.
+    /// </summary>
+    private static void AppendOverFloor(StringBuilder md, List<Median> rows)
+    {
+        var s = CultureInfo.InvariantCulture;
+        var concurrencies = rows.Where(r => r.Target == "forwarder").Select(r => r.Concurrency).Distinct().Order().ToList();
+        if (concurrencies.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("The relay over the floor: `forwarder` is a bare .NET forwarder (bench/Forwarder: Kestrel, the relay's upstream HTTP " +
+                      "handler and its runtime settings, no keys, limits, routing, metering or audit) on the same CPU. `own` is the relay's " +
+                      "figure minus the forwarder's: what the relay's work adds beyond forwarding itself.");
+        md.AppendLine();
+        md.AppendLine("| conc. | forwarder + p50 | relay + p50 | own + p50 | forwarder + p99 | relay + p99 | own + p99 | relay / forwarder req/s | CPU µs/req forwarder | CPU µs/req relay | own CPU µs/req |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var c in concurrencies)
+        {
+            var d = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "direct");
+            var f = rows.First(r => r.Concurrency == c && r.Target == "forwarder");
+            var r = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "relay");
+            md.AppendLine(s, $"| {c} | {Diff(f.P50, d?.P50)} | {Diff(r?.P50, d?.P50)} | {Diff(r?.P50, f.P50)} | {Diff(f.P99, d?.P99)} | {Diff(r?.P99, d?.P99)} | {Diff(r?.P99, f.P99)} | {Ratio(r?.Rps, f.Rps)} | {f.CpuUs:0} | {r?.CpuUs:0} | {(r is null ? "–" : (r.CpuUs - f.CpuUs).ToString("0", s))} |");
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>
     /// The plain relay (<c>relay</c>: a key without limits, no exporter) against one variation measured in turn with it:
     /// a key with limits it never reaches (<c>relay-limited</c>) or the telemetry pipeline on (<c>relay-otel</c>).
     /// </summary>
@@ -197,6 +228,7 @@ internal static class Report
         Median? Get(string target, int c) => medians.FirstOrDefault(m => m.Scenario == "chat" && m.Target == target && m.Concurrency == c);
         JsonElement? Stream(string target, string label) => streams.FirstOrDefault(st => Str(st, "target") == target && Str(st, "label") == label) is { ValueKind: JsonValueKind.Object } e ? e : null;
         var d1 = Get("direct", 1);
+        var f1 = Get("forwarder", 1);
         var r1 = Get("relay", 1);
         var r64 = Get("relay", 64);
         var peak = rss.FirstOrDefault(r => Str(r, "target") == "relay" && Str(r, "phase") == "peak");
@@ -209,7 +241,7 @@ internal static class Report
         md.AppendLine("| target | measured | met? |");
         md.AppendLine("|---|---:|---|");
         AppendNoFailures(md, medians, pool);
-        foreach (var (label, limit, relay, direct) in new[] { ("p50", 0.15, r1?.P50, d1?.P50), ("p99", 0.5, r1?.P99, d1?.P99) })
+        foreach (var (label, limit, relay, direct, floor) in new[] { ("p50", 0.15, r1?.P50, d1?.P50, f1?.P50), ("p99", 0.5, r1?.P99, d1?.P99, f1?.P99) })
         {
             if (relay < direct)
             {
@@ -218,7 +250,9 @@ internal static class Report
                 continue;
             }
 
-            Row($"added latency at c=1, {label} ≤ {limit} ms", relay - direct, limit, "ms");
+            // The floor's share, when the run measured it: what a bare forwarder adds on this machine, and the rest the relay's own.
+            var split = floor is null || direct is null || relay is null || floor < direct ? "" : FormattableString.Invariant($" (the bare forwarder's {floor - direct:0.000}, the relay's own {relay - floor:+0.000;-0.000})");
+            md.AppendLine(s, $"| added latency at c=1, {label} ≤ {limit} ms | {(relay is null || direct is null ? "not measured" : FormattableString.Invariant($"{relay - direct:0.000} ms{split}"))} | {(relay is null || direct is null ? "–" : relay - direct <= limit ? "yes" : "**no**")} |");
         }
         foreach (var (scenario, c) in new[] { ("chat", 64), ("chat", 256), ("stream", 64), ("stream", 256) })
         {
