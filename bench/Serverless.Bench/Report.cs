@@ -122,8 +122,8 @@ internal static class Report
         AppendPool(md, pool, medians);
         md.AppendLine("## Memory (resident set, VmRSS from /proc)");
         md.AppendLine();
-        md.AppendLine("| process | just started | idle (after set-up and one call of each kind) | peak during the load matrix (VmHWM) |");
-        md.AppendLine("|---|---:|---:|---:|");
+        md.AppendLine("| process | just started | idle (after set-up and one call of each kind) | peak during the load matrix (VmHWM) | of the resident set after the matrix, mapped from files (RssFile) |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
         foreach (var target in new[] { "forwarder", "relay", "relay-otel", "portkey", "upstream" })
         {
             var idle = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "idle");
@@ -131,7 +131,7 @@ internal static class Report
             var started = rss.FirstOrDefault(r => Str(r, "target") == target && Str(r, "phase") == "started");
             if (idle.ValueKind == JsonValueKind.Object || peak.ValueKind == JsonValueKind.Object)
             {
-                md.AppendLine(s, $"| {target} | {Mb(started)} | {Mb(idle)} | {Mb(peak)} |");
+                md.AppendLine(s, $"| {target} | {Mb(started)} | {Mb(idle)} | {Mb(peak)} | {Mb(peak, "file_kb")} |");
             }
         }
 
@@ -325,7 +325,16 @@ internal static class Report
         }
 
         AppendSaturation(md, saturation);
-        Row("memory under the heaviest load ≤ 150 MB", peak.ValueKind == JsonValueKind.Object ? Num(peak, "kb") / 1024 : null, 150, "MB");
+        if (peak.ValueKind == JsonValueKind.Object && peak.TryGetProperty("file_kb", out _))
+        {
+            // The executable's pages count in RSS but are the page cache's, shared and reclaimable: said beside the figure, not taken off it.
+            var mb = Num(peak, "kb") / 1024;
+            md.AppendLine(s, $"| memory under the heaviest load ≤ 150 MB | {mb:0} MB (of which mapped from files after the matrix, the executable's pages: {Num(peak, "file_kb") / 1024:0} MB) | {(mb <= 150 ? "yes" : "**no**")} |");
+        }
+        else
+        {
+            Row("memory under the heaviest load ≤ 150 MB", peak.ValueKind == JsonValueKind.Object ? Num(peak, "kb") / 1024 : null, 150, "MB");
+        }
         Row("readiness ≤ 100 ms (median, process start to the first 200 on `GET /`)", cold is null ? null : Num(cold, "ready_median"), 100, "ms");
         Row("cold start ≤ 300 ms (median, to the first relayed answer)", cold is null ? null : Num(cold, "first_ok_median"), 300, "ms");
 
@@ -471,7 +480,8 @@ internal static class Report
 
     private static string Diff(double? a, double? b) => a is null || b is null ? "–" : Signed(a.Value - b.Value);
 
-    private static string Mb(JsonElement? e) => e is { ValueKind: JsonValueKind.Object } v ? (Num(v, "kb") / 1024).ToString("0.0", CultureInfo.InvariantCulture) + " MB" : "–";
+    private static string Mb(JsonElement? e, string field = "kb") =>
+        e is { ValueKind: JsonValueKind.Object } v && v.TryGetProperty(field, out _) ? (Num(v, field) / 1024).ToString("0.0", CultureInfo.InvariantCulture) + " MB" : "–";
 
     /// <summary>Merged events as the target sent them (the wire), or "–" when the run has no capture.</summary>
     private static string WireMerged(JsonElement? e) =>
