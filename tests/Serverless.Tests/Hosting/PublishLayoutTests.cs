@@ -31,7 +31,7 @@ public sealed class PublishLayoutTests(PublishedApp app, AzuriteFixture azurite)
         }
         Assert.Equal(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }, header[..4]);
         // Linked at a fixed address (ELF type 2, not 3 for a position-independent one), so the runtime's data is used
-        // where it lies instead of being relocated or decompressed at every start (Handler.csproj says why).
+        // where it lies instead of being relocated or decompressed at every start (Runtime.props says why).
         Assert.Equal(ElfExecutableAtFixedAddress, BitConverter.ToUInt16(header, 16));
         Assert.Empty(Directory.GetFiles(dest, "*.dll", SearchOption.AllDirectories));
         Assert.False(File.Exists(Path.Combine(dest, "libcoreclr.so")), "Native AOT: no runtime to load beside the binary");
