@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.AspNetCore.Http.Features;
 using OpenTelemetry;
@@ -31,6 +32,9 @@ internal static class TelemetryPipeline
     /// <summary>ASP.NET Core's request activities and meters, and HttpClient's.</summary>
     private const string AspNetCore = "Microsoft.AspNetCore";
     private const string HttpClient = "System.Net.Http";
+
+    /// <summary>The most series any of the relay's own <c>relay.*</c> instruments can have (<see cref="RelayCounterStreams"/>).</summary>
+    internal const int RelayCounterSeries = 64;
 
     public static WebApplicationBuilder AddTelemetryPipeline(this WebApplicationBuilder builder)
     {
@@ -71,6 +75,7 @@ internal static class TelemetryPipeline
             });
         }
 
+        builder.Services.ConfigureOpenTelemetryMeterProvider(static (services, metrics) => metrics.AddView(RelayCounterStreams(services.GetRequiredService<IMeterFactory>())));
         otel.WithMetrics(metrics =>
         {
             metrics.AddMeter(RelayTelemetry.Name);
@@ -155,6 +160,24 @@ internal static class TelemetryPipeline
             activity.SetTag("error.type", status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
+
+    /// <summary>
+    /// The relay's own counters and gauges (<c>relay.*</c>) get stores for <see cref="RelayCounterSeries"/> series
+    /// instead of the SDK's 2,000: each carries at most one tag of a few fixed values (a limit, a reason, a status).
+    /// The GenAI histograms keep the default: their series grow with the models served.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: the SDK allocates and fills each instrument's store for its whole limit when the meter provider is built,
+    /// before the handler listens: at 2,000 that was half of what Application Insights added to the CPU of a start
+    /// (bench/ANALYSIS.md, "Readiness with telemetry on"). Only the meter of this host's factory: an SDK sees every
+    /// meter of the name in the process (several hosts in the tests), and another host's streams are not its to shape.
+    /// </remarks>
+    private static Func<Instrument, MetricStreamConfiguration?> RelayCounterStreams(IMeterFactory ownMeters) =>
+        instrument => instrument.Meter.Scope == ownMeters
+            && instrument.Meter.Name == RelayTelemetry.Name
+            && instrument.Name.StartsWith("relay.", StringComparison.Ordinal)
+                ? new MetricStreamConfiguration { CardinalityLimit = RelayCounterSeries }
+                : null;
 
     /// <summary>The connection string, and the app's identity when the authentication string asks for Entra ingestion.</summary>
     private static void AzureMonitor(AzureMonitorExporterOptions options, TelemetryExporters exporters)

@@ -2,6 +2,8 @@ using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Serverless.Handler.Telemetry;
+using Serverless.Relay.Telemetry;
 using Serverless.Tests.Infrastructure;
 using Xunit;
 
@@ -76,6 +78,32 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
     }
 
     [Fact]
+    public async Task Scrape_RelayCountersBoundedToTheirFewSeries_GenAiSeriesNot()
+    {
+        await using var host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?> { ["Telemetry:Prometheus"] = "true" });
+        var mark = Guid.NewGuid().ToString("N")[..8];
+        var relayMetrics = host.Services.GetRequiredService<RelayMetrics>();
+        var genAi = host.Services.GetRequiredService<GenAiTelemetry>();
+        const int Series = TelemetryPipeline.RelayCounterSeries + 20;
+
+        for (var i = 0; i < Series; i++)
+        {
+            relayMetrics.Shed($"{mark}-{i}");
+            genAi.Complete(null, new GenAiRequest { Operation = "chat", Provider = "openai", RequestModel = $"{mark}-{i}", Duration = TimeSpan.FromMilliseconds(5) });
+        }
+
+        var scrape = await ScrapeAsync(host, RelayHost.AdminKey);
+
+        Assert.Equal(200, scrape.Status);
+        var lines = scrape.Body.Split('\n');
+        var shed = lines.Where(line => line.StartsWith("relay_requests_shed_total{", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(TelemetryPipeline.RelayCounterSeries, shed.Count(line => line.Contains(mark, StringComparison.Ordinal)));
+        var overflow = Assert.Single(shed, line => line.Contains("otel_metric_overflow=\"true\"", StringComparison.Ordinal));
+        Assert.Equal($"{Series - TelemetryPipeline.RelayCounterSeries}", SampleValue(overflow));
+        Assert.Equal(Series, lines.Count(line => line.StartsWith("gen_ai_server_request_duration_seconds_count{", StringComparison.Ordinal) && line.Contains(mark, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Relay_NoExporterConfigured_NoPipelineAndMetricsAre404()
     {
         await using var host = await RelayHost.StartAsync(azurite);
@@ -102,6 +130,9 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
         Assert.Equal(404, scrape.Status);
         Assert.Equal("Prometheus metrics are off: set RELAY_METRICS_KEY, or Telemetry__Prometheus=true to scrape with the admin key", scrape.ErrorMessage);
     }
+
+    /// <summary>The value of a Prometheus sample line: <c>name{labels} value [timestamp]</c>.</summary>
+    private static string SampleValue(string line) => line[(line.LastIndexOf('}') + 2)..].Split(' ')[0];
 
     private static Task<RelayAnswer> ScrapeAsync(RelayHost host, string? key) =>
         host.SendAsync(HttpMethod.Get, "metrics", key: key, ct: TestContext.Current.CancellationToken);
