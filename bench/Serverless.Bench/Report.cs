@@ -91,7 +91,7 @@ internal static class Report
             }
 
             md.AppendLine();
-            AppendOverFloor(md, rows);
+            AppendOverFloor(md, rows, wrk);
             AppendOnOff(md, rows, "relay-limited",
                 "Limits on vs off: `off` is the key with no limits, `on` a key with rpm, rpd, tpm, totalCostUsd and maxConcurrency " +
                 "set far above what the run reaches, so every request acquires and commits a limiter lease and none is refused.");
@@ -160,7 +160,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        AppendTargets(md, medians, streams, rss, cold, coldDeployed, limitPairs, saturation, pool);
+        AppendTargets(md, medians, wrk, streams, rss, cold, coldDeployed, limitPairs, saturation, pool);
 
         var analysis = options.Optional("analysis");
         if (analysis is not null && File.Exists(analysis))
@@ -177,7 +177,7 @@ internal static class Report
     /// The relay against the floor (<c>forwarder</c>: bench/Forwarder, a bare forwarder on the same server, HTTP client
     /// and runtime): what the relay's own work adds, apart from what forwarding through .NET costs on this machine.
     /// </summary>
-    private static void AppendOverFloor(StringBuilder md, List<Median> rows)
+    private static void AppendOverFloor(StringBuilder md, List<Median> rows, List<JsonElement> wrk)
     {
         var s = CultureInfo.InvariantCulture;
         var concurrencies = rows.Where(r => r.Target == "forwarder").Select(r => r.Concurrency).Distinct().Order().ToList();
@@ -188,7 +188,8 @@ internal static class Report
 
         md.AppendLine("The relay over the floor: `forwarder` is a bare .NET forwarder (bench/Forwarder: Kestrel, the relay's upstream HTTP " +
                       "handler and its runtime settings, no keys, limits, routing, metering or audit) on the same CPU. `own` is the relay's " +
-                      "figure minus the forwarder's: what the relay's work adds beyond forwarding itself.");
+                      "figure minus the forwarder's in the same repeat (the two run one after the other), the median over the repeats: " +
+                      "what the relay's work adds beyond forwarding itself.");
         md.AppendLine();
         md.AppendLine("| conc. | forwarder + p50 | relay + p50 | own + p50 | forwarder + p99 | relay + p99 | own + p99 | relay / forwarder req/s | CPU µs/req forwarder | CPU µs/req relay | own CPU µs/req |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -197,11 +198,28 @@ internal static class Report
             var d = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "direct");
             var f = rows.First(r => r.Concurrency == c && r.Target == "forwarder");
             var r = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "relay");
-            md.AppendLine(s, $"| {c} | {Diff(f.P50, d?.P50)} | {Diff(r?.P50, d?.P50)} | {Diff(r?.P50, f.P50)} | {Diff(f.P99, d?.P99)} | {Diff(r?.P99, d?.P99)} | {Diff(r?.P99, f.P99)} | {Ratio(r?.Rps, f.Rps)} | {f.CpuUs:0} | {r?.CpuUs:0} | {(r is null ? "–" : (r.CpuUs - f.CpuUs).ToString("0", s))} |");
+            string Own(Func<JsonElement, double> metric, string format) => RelayOverForwarder(wrk, f.Scenario, c, metric) is { } own ? own.ToString(format, s) : "–";
+            md.AppendLine(s, $"| {c} | {Diff(f.P50, d?.P50)} | {Diff(r?.P50, d?.P50)} | {Own(w => Num(w, "p50") / 1000, "+0.000;-0.000")} | {Diff(f.P99, d?.P99)} | {Diff(r?.P99, d?.P99)} | {Own(w => Num(w, "p99") / 1000, "+0.000;-0.000")} | {Ratio(r?.Rps, f.Rps)} | {f.CpuUs:0} | {r?.CpuUs:0} | {Own(CpuUsPerRequest, "0")} |");
         }
 
         md.AppendLine();
     }
+
+    /// <summary>
+    /// The relay's figure minus the bare forwarder's, repeat by repeat, and the median of those differences; null when no
+    /// repeat measured both. NOTE: paired because the machine's speed drifts between repeats: a difference of the two
+    /// medians can take each from a different repeat, and then measures the drift rather than the relay.
+    /// </summary>
+    private static double? RelayOverForwarder(List<JsonElement> wrk, string scenario, int c, Func<JsonElement, double> metric)
+    {
+        var cell = wrk.Where(w => Str(w, "scenario") == scenario && (int)Num(w, "c") == c).ToList();
+        var differences = cell.Where(w => Str(w, "target") == "relay")
+            .Join(cell.Where(w => Str(w, "target") == "forwarder"), w => Num(w, "repeat"), w => Num(w, "repeat"), (relay, forwarder) => metric(relay) - metric(forwarder))
+            .ToList();
+        return differences.Count == 0 ? null : Stats.Median(differences);
+    }
+
+    private static double CpuUsPerRequest(JsonElement w) => Num(w, "requests") > 0 ? Num(w, "cpu_ms") * 1000 / Num(w, "requests") : 0;
 
     /// <summary>
     /// The plain relay (<c>relay</c>: a key without limits, no exporter) against one variation measured in turn with it:
@@ -230,7 +248,7 @@ internal static class Report
         md.AppendLine();
     }
 
-    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, JsonElement? coldDeployed, List<JsonElement> limitPairs, JsonElement? saturation, List<PoolRun> pool)
+    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> wrk, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, JsonElement? coldDeployed, List<JsonElement> limitPairs, JsonElement? saturation, List<PoolRun> pool)
     {
         var s = CultureInfo.InvariantCulture;
         Median? Get(string target, int c) => medians.FirstOrDefault(m => m.Scenario == "chat" && m.Target == target && m.Concurrency == c);
@@ -259,7 +277,8 @@ internal static class Report
             }
 
             // The floor's share, when the run measured it: what a bare forwarder adds on this machine, and the rest the relay's own.
-            var split = floor is null || direct is null || relay is null || floor < direct ? null : FormattableString.Invariant($"the bare forwarder's {floor - direct:0.000}, the relay's own {relay - floor:+0.000;-0.000}");
+            var own = RelayOverForwarder(wrk, "chat", 1, w => Num(w, label) / 1000);
+            var split = floor is null || direct is null || own is null || floor < direct ? null : FormattableString.Invariant($"the bare forwarder's {floor - direct:0.000}, the relay's own {own:+0.000;-0.000} repeat by repeat");
             Row($"added latency at c=1, {label} ≤ {limit} ms", relay - direct, limit, "ms", split);
         }
         foreach (var (scenario, c) in new[] { ("chat", 64), ("chat", 256), ("stream", 64), ("stream", 256) })
@@ -474,7 +493,7 @@ internal static class Report
             Stats.Median(g.Select(w => Num(w, "p50") / 1000)),
             Stats.Median(g.Select(w => Num(w, "p90") / 1000)),
             Stats.Median(g.Select(w => Num(w, "p99") / 1000)),
-            Stats.Median(g.Select(w => Num(w, "requests") > 0 ? Num(w, "cpu_ms") * 1000 / Num(w, "requests") : 0)),
+            Stats.Median(g.Select(CpuUsPerRequest)),
             Stats.Median(g.Select(w => Num(w, "requests") > 0 ? Num(w, "storage_cpu_ms") * 1000 / Num(w, "requests") : 0)),
             g.Sum(w => (long)(Num(w, "errors") + Num(w, "non2xx")))))
         .ToList();
