@@ -199,7 +199,7 @@ internal static class Report
             var f = rows.First(r => r.Concurrency == c && r.Target == "forwarder");
             var r = rows.FirstOrDefault(r => r.Concurrency == c && r.Target == "relay");
             string Own(Func<JsonElement, double> metric, string format) => RelayOverForwarder(wrk, f.Scenario, c, metric) is { } own ? own.ToString(format, s) : "–";
-            md.AppendLine(s, $"| {c} | {Diff(f.P50, d?.P50)} | {Diff(r?.P50, d?.P50)} | {Own(w => Num(w, "p50") / 1000, "+0.000;-0.000")} | {Diff(f.P99, d?.P99)} | {Diff(r?.P99, d?.P99)} | {Own(w => Num(w, "p99") / 1000, "+0.000;-0.000")} | {Ratio(r?.Rps, f.Rps)} | {f.CpuUs:0} | {r?.CpuUs:0} | {Own(CpuUsPerRequest, "0")} |");
+            md.AppendLine(s, $"| {c} | {Diff(f.P50, d?.P50)} | {Diff(r?.P50, d?.P50)} | {Own(w => Num(w, "p50") / 1000, "+0.000;-0.000")} | {Diff(f.P99, d?.P99)} | {Diff(r?.P99, d?.P99)} | {Own(w => Num(w, "p99") / 1000, "+0.000;-0.000")} | {Ratio(r?.Rps, f.Rps)} | {f.CpuUs:0} | {r?.CpuUs:0} | {Own(w => PerRequestUs(w), "0")} |");
         }
 
         md.AppendLine();
@@ -219,7 +219,8 @@ internal static class Report
         return differences.Count == 0 ? null : Stats.Median(differences);
     }
 
-    private static double CpuUsPerRequest(JsonElement w) => Num(w, "requests") > 0 ? Num(w, "cpu_ms") * 1000 / Num(w, "requests") : 0;
+    /// <summary>A run's CPU time (<paramref name="cpuMs"/>, in ms: the target's or storage's) per request, in µs.</summary>
+    private static double PerRequestUs(JsonElement w, string cpuMs = "cpu_ms") => Num(w, "requests") > 0 ? Num(w, cpuMs) * 1000 / Num(w, "requests") : 0;
 
     /// <summary>
     /// The plain relay (<c>relay</c>: a key without limits, no exporter) against one variation measured in turn with it:
@@ -426,11 +427,10 @@ internal static class Report
                 state.GetProperty("served").TryGetProperty(account.ToString(CultureInfo.InvariantCulture), out var n) ? n.GetInt64() : 0;
             var before = line.GetProperty("before");
             var after = line.GetProperty("after");
-            var requests = Num(line, "requests");
             return new PoolRun(
                 Str(line, "scenario"), (int)Num(line, "c"), accounts, (int)Num(line, "sessions"),
                 Num(line, "rps"), Num(line, "p50") / 1000, Num(line, "p99") / 1000,
-                requests > 0 ? Num(line, "cpu_ms") * 1000 / requests : 0,
+                PerRequestUs(line),
                 (long)(Num(line, "errors") + Num(line, "non2xx")),
                 Enumerable.Range(1, accounts).Select(i => ServedBy(after, i) - ServedBy(before, i)).ToArray(),
                 Enumerable.Range(1, accounts).Select(i => after.GetProperty("health").TryGetProperty(i.ToString(CultureInfo.InvariantCulture), out var h) ? h.GetString() ?? "" : "missing").ToList());
@@ -493,8 +493,8 @@ internal static class Report
             Stats.Median(g.Select(w => Num(w, "p50") / 1000)),
             Stats.Median(g.Select(w => Num(w, "p90") / 1000)),
             Stats.Median(g.Select(w => Num(w, "p99") / 1000)),
-            Stats.Median(g.Select(CpuUsPerRequest)),
-            Stats.Median(g.Select(w => Num(w, "requests") > 0 ? Num(w, "storage_cpu_ms") * 1000 / Num(w, "requests") : 0)),
+            Stats.Median(g.Select(w => PerRequestUs(w))),
+            Stats.Median(g.Select(w => PerRequestUs(w, "storage_cpu_ms"))),
             g.Sum(w => (long)(Num(w, "errors") + Num(w, "non2xx")))))
         .ToList();
 
