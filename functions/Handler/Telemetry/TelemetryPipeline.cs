@@ -9,6 +9,7 @@ using OpenTelemetry.Trace;
 using Serverless.Relay.Connections;
 using Serverless.Relay.Functions;
 using Serverless.Relay.Telemetry;
+using Serverless.Relay.Validation;
 
 namespace Serverless.Handler.Telemetry;
 
@@ -45,6 +46,14 @@ internal static class TelemetryPipeline
         {
             // NOTE: nothing at all, not an SDK without exporters: its listeners alone would enable every instrument.
             return builder;
+        }
+
+        if (exporters.AzureMonitorConnectionString is not null)
+        {
+            // NOTE: closed, as ClosedGenerics closes the framework's: the exporter resolves these options while the meter
+            // provider is built, before the handler listens, and from the open generic the native build made their types
+            // at start-up (6 ms of a start as deployed: bench/ANALYSIS.md, "Readiness as deployed").
+            ValidatedOptions.AddClosedOptionsServices<AzureMonitorExporterOptions>(builder.Services);
         }
 
         var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Configuration["WEBSITE_SITE_NAME"] ?? DefaultServiceName;

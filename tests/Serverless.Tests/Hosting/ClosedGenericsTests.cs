@@ -1,4 +1,5 @@
 using System.Reflection;
+using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,5 +59,18 @@ public sealed class ClosedGenericsTests
         // The logger filters: the app's rule added in code, and the configuration's defaults.
         var filters = app.Services.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>().CurrentValue;
         Assert.Contains(filters.Rules, rule => rule.CategoryName == RequestLog.FrameworkCategory && rule.LogLevel == LogLevel.None);
+    }
+
+    [Fact]
+    public async Task Build_ApplicationInsightsConfigured_ExporterOptionsClosed_CarryTheConnectionString()
+    {
+        const string connectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:9/";
+        var settings = HandlerSettingsTests.Settings(hosted: false);
+        settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] = connectionString;
+        await using var app = HandlerApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Configuration.AddInMemoryCollection(settings));
+
+        // Closed (an OptionsWrapper, not the open generic's manager), and still set up by the exporter's own configuration reader.
+        Assert.IsType<OptionsWrapper<AzureMonitorExporterOptions>>(app.Services.GetRequiredService<IOptions<AzureMonitorExporterOptions>>());
+        Assert.Equal(connectionString, app.Services.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().Get(Options.DefaultName).ConnectionString);
     }
 }

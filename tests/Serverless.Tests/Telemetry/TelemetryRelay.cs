@@ -16,7 +16,7 @@ namespace Serverless.Tests.Telemetry;
 
 /// <summary>
 /// A relay with its OpenTelemetry pipeline on, as an operator turns it on: OTLP (over HTTP, to a loopback
-/// <see cref="OtlpSink"/>) and the Prometheus scrape (<c>RELAY_METRICS_KEY</c>), with the default sampler at a budget
+/// <see cref="TelemetrySink"/>) and the Prometheus scrape (<c>RELAY_METRICS_KEY</c>), with the default sampler at a budget
 /// of no new traces (<see cref="SampledTraceparent"/> starts one). The tests add in-memory exporters
 /// beside them to read what the pipeline sees. Two accounts of OpenAI serve <c>tm-*</c> (so each test can use a model
 /// name of its own and read its own metric series), one of Gemini serves <c>tg-*</c>; all on one loopback upstream.
@@ -35,7 +35,7 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
 
     internal LoopbackUpstream Upstream { get; private set; } = null!;
 
-    internal OtlpSink Sink { get; private set; } = null!;
+    internal TelemetrySink Sink { get; private set; } = null!;
 
     internal ExportedItems<Activity> Spans { get; } = new();
 
@@ -47,7 +47,7 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Upstream = await LoopbackUpstream.StartAsync(CancellationToken.None);
-        Sink = await OtlpSink.StartAsync();
+        Sink = await TelemetrySink.StartAsync();
         var meters = new HostTaggedMeterFactory();
         Host = await RelayHost.StartAsync(
             azurite,

@@ -1,0 +1,69 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Upstreams;
+using Xunit;
+
+namespace Serverless.Tests.Telemetry;
+
+/// <summary>
+/// The relay as deployed: <c>infra/bicep</c> sets only <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c>, and a relayed
+/// request's trace must reach Application Insights' ingestion (here a loopback <see cref="TelemetrySink"/>) under the
+/// connection string's key, without the request's prompt or any key.
+/// </summary>
+public sealed class ApplicationInsightsExportTests(AzuriteFixture azurite)
+{
+    private const string InstrumentationKey = "6f1c2b7e-0d4a-4c55-9a51-3e8f0c2d7b19";
+
+    [Fact]
+    public async Task Chat_AsDeployed_TraceReachesIngestionUnderTheConnectionStringsKey_WithoutPromptOrKeys()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var upstream = await LoopbackUpstream.StartAsync(ct);
+        await using var sink = await TelemetrySink.StartAsync();
+        await using var host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = $"InstrumentationKey={InstrumentationKey};IngestionEndpoint={sink.Root}",
+        });
+        await host.CreateLoopbackAccountAsync(upstream, "openai", ["ai-*"]);
+        var key = await host.CreateKeyAsync(new { name = "as deployed" });
+        var model = "ai-" + Guid.NewGuid().ToString("N")[..10];
+        var prompt = "heron-basalt-" + Guid.NewGuid().ToString("N");
+        var (traceparent, traceId) = TelemetryRelay.SampledTraceparent();
+
+        using (var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) })
+        using (SuppressInstrumentationScope.Begin())
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+            {
+                Content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{prompt}}"}]}""", Encoding.UTF8, "application/json"),
+                Headers = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
+            };
+            request.Headers.Add("traceparent", traceparent);
+            using var answered = await client.SendAsync(request, ct);
+            Assert.Equal(200, (int)answered.StatusCode);
+        }
+
+        var trace = traceId.ToHexString();
+        var tracked = await Eventually.ValueAsync(
+            $"ingestion has the spans of trace {trace}",
+            _ =>
+            {
+                host.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000);
+                return Task.FromResult(sink.Exports.Where(e => e.Path == "/v2.1/track").Select(e => Encoding.UTF8.GetString(e.Body)).ToArray());
+            },
+            bodies => bodies.Any(body => body.Contains(trace, StringComparison.Ordinal) && body.Contains(model, StringComparison.Ordinal)),
+            bodies => $"{bodies.Length} track call(s)");
+
+        var ours = string.Join('\n', tracked.SelectMany(body => body.Split('\n')).Where(item => item.Contains(trace, StringComparison.Ordinal)));
+        Assert.Contains(InstrumentationKey, ours, StringComparison.Ordinal);
+        Assert.Contains("\"RequestData\"", ours, StringComparison.Ordinal); // the server span, not only the relay's own
+        foreach (var (what, secret) in new[] { ("prompt", prompt), ("relay key", key), ("upstream key", upstream.ApiKey), ("admin key", RelayHost.AdminKey) })
+        {
+            Assert.False(tracked.Any(body => body.Contains(secret, StringComparison.Ordinal)), $"the {what} was exported to ingestion");
+        }
+    }
+}
