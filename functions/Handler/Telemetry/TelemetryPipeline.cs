@@ -34,8 +34,14 @@ internal static class TelemetryPipeline
     private const string AspNetCore = "Microsoft.AspNetCore";
     private const string HttpClient = "System.Net.Http";
 
-    /// <summary>The most series any of the relay's own <c>relay.*</c> instruments can have (<see cref="RelayCounterStreams"/>).</summary>
+    /// <summary>The most series any of the relay's own <c>relay.*</c> instruments can have (<see cref="BoundedStreams"/>).</summary>
     internal const int RelayCounterSeries = 64;
+
+    /// <summary>The runtime's meter (<c>Telemetry__RuntimeMetrics</c>).</summary>
+    internal const string RuntimeMeter = "System.Runtime";
+
+    /// <summary>The most series any of the runtime's instruments can have (<see cref="BoundedStreams"/>).</summary>
+    internal const int RuntimeSeries = 256;
 
     public static WebApplicationBuilder AddTelemetryPipeline(this WebApplicationBuilder builder)
     {
@@ -84,7 +90,7 @@ internal static class TelemetryPipeline
             });
         }
 
-        builder.Services.ConfigureOpenTelemetryMeterProvider(static (services, metrics) => metrics.AddView(RelayCounterStreams(services.GetRequiredService<IMeterFactory>())));
+        builder.Services.ConfigureOpenTelemetryMeterProvider(static (services, metrics) => metrics.AddView(BoundedStreams(services.GetRequiredService<IMeterFactory>())));
         otel.WithMetrics(metrics =>
         {
             metrics.AddMeter(RelayTelemetry.Name);
@@ -95,7 +101,7 @@ internal static class TelemetryPipeline
 
             if (exporters.RuntimeMetrics)
             {
-                metrics.AddMeter("System.Runtime");
+                metrics.AddMeter(RuntimeMeter);
             }
 
             if (exporters.OtlpEndpoint is not null)
@@ -171,22 +177,27 @@ internal static class TelemetryPipeline
     }
 
     /// <summary>
-    /// The relay's own counters and gauges (<c>relay.*</c>) get stores for <see cref="RelayCounterSeries"/> series
-    /// instead of the SDK's 2,000: each carries at most one tag of a few fixed values (a limit, a reason, a status).
-    /// The GenAI histograms keep the default: their series grow with the models served.
+    /// Smaller stores than the SDK's 2,000 series for the instruments whose series are few by construction: the relay's
+    /// own counters and gauges (<c>relay.*</c>, <see cref="RelayCounterSeries"/>: each carries at most one tag of a few
+    /// fixed values) and the runtime's (<see cref="RuntimeSeries"/>: a GC generation, a CPU mode, and for exceptions
+    /// their type, the one open tag). The GenAI histograms keep the default: their series grow with the models served.
     /// </summary>
     /// <remarks>
-    /// NOTE: the SDK allocates and fills each instrument's store for its whole limit when the meter provider is built,
-    /// before the handler listens: at 2,000 that was half of what Application Insights added to the CPU of a start
-    /// (bench/ANALYSIS.md, "Readiness with telemetry on"). Only the meter of this host's factory: an SDK sees every
-    /// meter of the name in the process (several hosts in the tests), and another host's streams are not its to shape.
+    /// NOTE: the SDK allocates and fills each instrument's store for its whole limit when the instrument is published
+    /// to the meter provider, before the handler listens. At 2,000 the relay's counters were half of what Application
+    /// Insights added to the CPU of a start, and the runtime's twenty-odd stores (on the large-object heap at that
+    /// size) cost a full collection during the start (bench/ANALYSIS.md, "Readiness with telemetry on" and "Runtime
+    /// metrics at start"). The relay's counters of this host's meter factory only: an SDK sees every meter of the name
+    /// in the process (several hosts in the tests), and another host's streams are not its to shape.
     /// </remarks>
-    private static Func<Instrument, MetricStreamConfiguration?> RelayCounterStreams(IMeterFactory ownMeters) =>
-        instrument => instrument.Meter.Scope == ownMeters
-            && instrument.Meter.Name == RelayTelemetry.Name
-            && instrument.Name.StartsWith("relay.", StringComparison.Ordinal)
-                ? new MetricStreamConfiguration { CardinalityLimit = RelayCounterSeries }
-                : null;
+    internal static Func<Instrument, MetricStreamConfiguration?> BoundedStreams(IMeterFactory ownMeters) =>
+        instrument => instrument.Meter.Name switch
+        {
+            RelayTelemetry.Name when instrument.Meter.Scope == ownMeters && instrument.Name.StartsWith("relay.", StringComparison.Ordinal)
+                => new MetricStreamConfiguration { CardinalityLimit = RelayCounterSeries },
+            RuntimeMeter => new MetricStreamConfiguration { CardinalityLimit = RuntimeSeries },
+            _ => null,
+        };
 
     /// <summary>The connection string, and the app's identity when the authentication string asks for Entra ingestion.</summary>
     private static void AzureMonitor(AzureMonitorExporterOptions options, TelemetryExporters exporters)

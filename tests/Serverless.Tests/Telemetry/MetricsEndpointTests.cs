@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
@@ -101,6 +102,23 @@ public sealed class MetricsEndpointTests(TelemetryRelay relay, AzuriteFixture az
         var overflow = Assert.Single(shed, line => line.Contains("otel_metric_overflow=\"true\"", StringComparison.Ordinal));
         Assert.Equal($"{Series - TelemetryPipeline.RelayCounterSeries}", SampleValue(overflow));
         Assert.Equal(Series, lines.Count(line => line.StartsWith("gen_ai_server_request_duration_seconds_count{", StringComparison.Ordinal) && line.Contains(mark, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void BoundedStreams_RuntimeAndOwnRelayCounters_FewSeries_OthersTheDefault()
+    {
+        using var ownMeters = new HostTaggedMeterFactory();
+        using var otherHostsMeters = new HostTaggedMeterFactory();
+        using var runtime = new Meter(TelemetryPipeline.RuntimeMeter);
+        using var hosting = new Meter("Microsoft.AspNetCore.Hosting");
+        var own = ownMeters.Create(new MeterOptions(RelayTelemetry.Name));
+        var streams = TelemetryPipeline.BoundedStreams(ownMeters);
+
+        Assert.Equal(TelemetryPipeline.RuntimeSeries, streams(runtime.CreateCounter<long>("test.bounded.runtime"))?.CardinalityLimit);
+        Assert.Equal(TelemetryPipeline.RelayCounterSeries, streams(own.CreateCounter<long>("relay.test.bounded"))?.CardinalityLimit);
+        Assert.Null(streams(own.CreateHistogram<double>("gen_ai.test.bounded"))); // grows with the models served
+        Assert.Null(streams(otherHostsMeters.Create(new MeterOptions(RelayTelemetry.Name)).CreateCounter<long>("relay.test.bounded")));
+        Assert.Null(streams(hosting.CreateHistogram<double>("test.bounded.request.duration")));
     }
 
     [Fact]
