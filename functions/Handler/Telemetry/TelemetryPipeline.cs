@@ -58,7 +58,8 @@ internal static class TelemetryPipeline
         {
             // NOTE: closed, as ClosedGenerics closes the framework's: the exporter resolves these options while the meter
             // provider is built, before the handler listens, and from the open generic the native build made their types
-            // at start-up (6 ms of a start as deployed: bench/ANALYSIS.md, "Readiness as deployed").
+            // at start-up, 6 ms of a start as deployed (bench/ANALYSIS.md, "Readiness as deployed: the exporter's
+            // options closed").
             ValidatedOptions.AddClosedOptionsServices<AzureMonitorExporterOptions>(builder.Services);
         }
 
