@@ -1,7 +1,5 @@
-using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry;
 using OpenTelemetry.Trace;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
@@ -41,16 +39,8 @@ public sealed class ApplicationInsightsExportTests(AzuriteFixture azurite)
         var prompt = "heron-basalt-" + Guid.NewGuid().ToString("N");
         var (traceparent, traceId) = TelemetryRelay.SampledTraceparent();
 
-        using (var client = new HttpClient { BaseAddress = host.BaseUri, Timeout = TimeSpan.FromSeconds(30) })
-        using (SuppressInstrumentationScope.Begin())
+        using (var answered = await TelemetryRelay.ChatAsync(host, key, model, prompt, traceparent))
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
-            {
-                Content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{prompt}}"}]}""", Encoding.UTF8, "application/json"),
-                Headers = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
-            };
-            request.Headers.Add("traceparent", traceparent);
-            using var answered = await client.SendAsync(request, ct);
             Assert.Equal(200, (int)answered.StatusCode);
         }
 

@@ -111,12 +111,16 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     /// <summary>A non-streamed OpenAI chat with <paramref name="prompt"/>, sent with the client's key and an optional <c>traceparent</c>.</summary>
-    public async Task<HttpResponseMessage> ChatAsync(string model, string prompt = "Say hello.", string? traceparent = null, string? key = null, bool stream = false)
+    public Task<HttpResponseMessage> ChatAsync(string model, string prompt = "Say hello.", string? traceparent = null, string? key = null, bool stream = false) =>
+        ChatAsync(Host, key ?? Key, model, prompt, traceparent, stream);
+
+    /// <summary>The same chat, to any relay of the test process (a test's own, configured otherwise).</summary>
+    internal static async Task<HttpResponseMessage> ChatAsync(RelayHost host, string key, string model, string prompt = "Say hello.", string? traceparent = null, bool stream = false)
     {
-        using var client = CreateClient();
+        using var client = CreateClient(host);
         var body = $$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{prompt}}"}]}""";
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key ?? Key);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         if (traceparent is not null)
         {
             request.Headers.Add("traceparent", traceparent);
@@ -133,10 +137,12 @@ public sealed class TelemetryRelay(AzuriteFixture azurite) : IAsyncLifetime
     /// A client of the relay that sends only the headers a test sets. NOTE: an HttpClient in a process where an SDK
     /// listens would add a <c>traceparent</c> of its own (a second value beside a test's).
     /// </summary>
-    public HttpClient CreateClient() =>
+    public HttpClient CreateClient() => CreateClient(Host);
+
+    private static HttpClient CreateClient(RelayHost host) =>
         new(new SocketsHttpHandler { ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator() })
         {
-            BaseAddress = Host.BaseUri,
+            BaseAddress = host.BaseUri,
             Timeout = TimeSpan.FromSeconds(30),
         };
 
