@@ -16,47 +16,32 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
 {
     private readonly IRelayOutput _inner;
     private readonly DigestingBufferWriter _body;
+    private readonly RelayRequest? _request;
     private readonly string? _clientAddress;
     private readonly bool _full;
-    private readonly string? _requestSha256;
-    private readonly long _requestBytes;
-    private readonly ReadOnlyMemory<byte> _requestCapture;
+    private readonly int _maxBodyBytes;
 
-    private AuditedOutput(IRelayOutput inner, RelayRequest? request, ReadOnlyMemory<byte> requestBody, string? clientAddress, bool full, int maxBodyBytes)
+    private AuditedOutput(IRelayOutput inner, RelayRequest? request, string? clientAddress, bool full, int maxBodyBytes)
     {
         _inner = inner;
+        _request = request;
         _full = full;
+        _maxBodyBytes = maxBodyBytes;
         _clientAddress = clientAddress;
         _body = new DigestingBufferWriter(inner.Body, full ? maxBodyBytes : 0);
-        if (request is not null)
-        {
-            _requestSha256 = Convert.ToHexStringLower(SHA256.HashData(requestBody.Span));
-            _requestBytes = requestBody.Length;
-            _requestCapture = full ? requestBody[..Math.Min(requestBody.Length, maxBodyBytes)].ToArray() : default;
-        }
     }
 
     /// <summary>Audits <paramref name="request"/> relayed to <paramref name="output"/>; the key's and the request's audit modes decide whether bodies are kept.</summary>
-    public static AuditedOutput Start(RelayRequest request, IRelayOutput output, int maxBodyBytes)
-    {
-        var full = AuditModes.Max(request.Key.Audit, request.Audit) == AuditMode.Full;
-        ReadOnlyMemory<byte> body;
-        try
-        {
-            body = BodyOf(request);
-        }
-        catch (Exception)
-        {
-            // A request that cannot be written down fails again where the relay translates it, inside the path that
-            // meters it; here it only has no digest.
-            return new AuditedOutput(output, null, default, request.ClientAddress, full, maxBodyBytes);
-        }
-
-        return new AuditedOutput(output, request, body, request.ClientAddress, full, maxBodyBytes);
-    }
+    /// <remarks>
+    /// NOTE: the request's digest (and, for a full audit, its copy) is taken in <see cref="Facts"/>, once the answer is
+    /// out, not here: it is the audit's, and hashing a long prompt here would delay the upstream call by it. The
+    /// request's bytes live until the request is disposed, after its facts are read.
+    /// </remarks>
+    public static AuditedOutput Start(RelayRequest request, IRelayOutput output, int maxBodyBytes) =>
+        new(output, request, request.ClientAddress, AuditModes.Max(request.Key.Audit, request.Audit) == AuditMode.Full, maxBodyBytes);
 
     /// <summary>Audits a request refused before its body could be read: no request digest, only who sent it.</summary>
-    public static AuditedOutput Unread(IRelayOutput output, string? clientAddress) => new(output, null, default, clientAddress, false, 0);
+    public static AuditedOutput Unread(IRelayOutput output, string? clientAddress) => new(output, null, clientAddress, false, 0);
 
     public bool Started => _inner.Started;
 
@@ -72,20 +57,47 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
 
+    public ValueTask CompleteAsync() => _inner.CompleteAsync();
+
     public void Abort() => _inner.Abort();
 
     /// <summary>What the audit row records once the request is over. The response digest only when an answer was written.</summary>
-    public AuditFacts Facts() => new()
+    public AuditFacts Facts()
     {
-        ClientAddress = _clientAddress,
-        RequestSha256 = _requestSha256,
-        RequestBytes = _requestBytes,
-        ResponseSha256 = _inner.Started ? _body.Sha256Hex() : null,
-        ResponseBytes = _body.Length,
-        Bodies = _full ? new AuditBodies(_requestCapture, _body.Captured, _requestBytes > _requestCapture.Length || _body.Truncated) : null,
-    };
+        var body = RequestBody();
+        ReadOnlyMemory<byte> capture = _full && body is { } bytes ? bytes[..Math.Min(bytes.Length, _maxBodyBytes)].ToArray() : default;
+        return new AuditFacts
+        {
+            ClientAddress = _clientAddress,
+            RequestSha256 = body is { } hashed ? Convert.ToHexStringLower(SHA256.HashData(hashed.Span)) : null,
+            RequestBytes = body?.Length ?? 0,
+            ResponseSha256 = _inner.Started ? _body.Sha256Hex() : null,
+            ResponseBytes = _body.Length,
+            Bodies = _full ? new AuditBodies(capture, _body.Captured, (body?.Length ?? 0) > capture.Length || _body.Truncated) : null,
+        };
+    }
 
     public void Dispose() => _body.Dispose();
+
+    /// <summary>The request's bytes as audited (<see cref="BodyOf"/>); null for a request refused unread, or one that cannot be written down.</summary>
+    private ReadOnlyMemory<byte>? RequestBody()
+    {
+        if (_request is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return BodyOf(_request);
+        }
+        catch (Exception)
+        {
+            // A request that cannot be written down failed where the relay translates it, inside the path that
+            // metered it; here it only has no digest.
+            return null;
+        }
+    }
 
     /// <summary>
     /// The client's bytes; for a request built in code (no bytes), the request as the relay understood it, written in

@@ -35,6 +35,9 @@ internal sealed class BufferedRelayOutput : IRelayOutput
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => default;
 
+    /// <summary>Nothing to send: an in-process caller reads the answer once the request is over.</summary>
+    public ValueTask CompleteAsync() => default;
+
     /// <summary>Nothing to cut: an in-process caller reads the outcome, which says the answer broke off.</summary>
     public void Abort()
     {

@@ -35,6 +35,12 @@ internal interface IRelayOutput
     ValueTask FlushAsync(CancellationToken cancellationToken);
 
     /// <summary>
+    /// Ends a whole answer: its last bytes, and a stream's end, go to the client before the caller goes on, so that
+    /// what the request still does (its usage and audit rows, its lease) does not hold them.
+    /// </summary>
+    ValueTask CompleteAsync();
+
+    /// <summary>
     /// Ends a started answer as cut: a body begun as plain JSON can carry no error, so the client must see it broken
     /// off (a reset connection) rather than a complete-looking response.
     /// </summary>

@@ -44,6 +44,13 @@ internal sealed partial class RelayForwarder(
         try
         {
             outcome = await ForwardAsync(request, output, trace, clientAborted).ConfigureAwait(false);
+            if (outcome.IsSuccess)
+            {
+                // The key's limits are settled before the client has the whole answer, its rows after: making them is
+                // the relay's business, not the client's wait.
+                trace.Settle(await prices.GetAsync(CancellationToken.None).ConfigureAwait(false), outcome);
+                await output.CompleteAsync().ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
         {
@@ -56,7 +63,8 @@ internal sealed partial class RelayForwarder(
             outcome = trace.End(RelayOutcomeKind.Faulted, 500, output.Started, RelayOutcome.InternalError, detail: $"{e.GetType().Name}: {e.Message}");
         }
 
-        // :: Step 6 Meter: exactly one usage row and its audit row; it also charges and releases the key's lease.
+        // :: Step 6 Meter: exactly one usage row and its audit row; it also charges and releases the key's lease, unless an
+        // answer's was settled above.
         trace.Audit = output.Facts();
         await RecordAsync(trace, outcome).ConfigureAwait(false);
         return outcome;

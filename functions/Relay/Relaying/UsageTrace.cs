@@ -20,6 +20,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
     private readonly long _started = Stopwatch.GetTimestamp();
     private long _firstByte;
     private bool _recorded;
+    private Settlement? _settled;
     private Activity? _span;
 
     public ClientKey Key => key;
@@ -83,8 +84,26 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
     };
 
     /// <summary>
-    /// The one place an outcome becomes a usage row: prices the usage, records the row, and charges and releases the
-    /// limits lease. Exactly once per request, whatever path it took.
+    /// Prices the outcome's usage, and charges and releases the limits lease with it; once. An answer is settled before
+    /// its last bytes go (a key at its concurrency limit may send its next request the moment it has them) and recorded
+    /// after; every other outcome is settled by <see cref="Record"/>.
+    /// </summary>
+    public void Settle(PriceTable prices, RelayOutcome outcome)
+    {
+        if (_settled is not null)
+        {
+            return;
+        }
+
+        var costMicros = prices.CostMicros(outcome.UpstreamModel, RequestedModel, outcome.Usage);
+        _settled = new Settlement(costMicros, Stopwatch.GetElapsedTime(_started));
+        Lease.Complete(outcome.Usage, PriceTable.ChargeMicros(costMicros));
+        Lease.Dispose();
+    }
+
+    /// <summary>
+    /// The one place an outcome becomes a usage row: settles it (<see cref="Settle"/>) unless that was done, and records
+    /// the row. Exactly once per request, whatever path it took.
     /// </summary>
     public void Record(IUsageSink sink, PriceTable prices, RelayOutcome outcome)
     {
@@ -94,11 +113,9 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
         }
 
         _recorded = true;
+        Settle(prices, outcome);
+        var (costMicros, elapsed) = _settled!.Value;
         var usage = outcome.Usage;
-        var elapsed = Stopwatch.GetElapsedTime(_started);
-        var costMicros = prices.CostMicros(outcome.UpstreamModel, RequestedModel, usage);
-        Lease.Complete(usage, PriceTable.ChargeMicros(costMicros));
-        Lease.Dispose();
         sink.Record(new UsageRecord
         {
             RequestId = RequestId,
@@ -137,4 +154,7 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
 
     /// <summary>Releases the limits lease without a row, when recording itself failed.</summary>
     public void ReleaseLease() => Lease.Dispose();
+
+    /// <param name="Elapsed">The request's latency: until it was settled, which for an answer is when it was whole.</param>
+    private readonly record struct Settlement(decimal? CostMicros, TimeSpan Elapsed);
 }

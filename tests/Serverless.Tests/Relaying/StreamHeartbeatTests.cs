@@ -55,6 +55,8 @@ public sealed class StreamHeartbeatTests
             return ValueTask.CompletedTask;
         }
 
+        public ValueTask CompleteAsync() => throw new InvalidOperationException("A heartbeat never ends the response.");
+
         public void Abort() => throw new InvalidOperationException("A heartbeat never cuts the response.");
     }
 
