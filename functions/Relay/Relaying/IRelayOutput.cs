@@ -36,7 +36,7 @@ internal interface IRelayOutput
 
     /// <summary>
     /// Ends a whole answer: its last bytes, and a stream's end, go to the client before the caller goes on, so that
-    /// what the request still does (its usage and audit rows, its lease) does not hold them.
+    /// what the request still does (its usage and audit rows) does not hold them.
     /// </summary>
     ValueTask CompleteAsync();
 
