@@ -25,9 +25,13 @@ public sealed class AnswerBeforeBookkeepingTests(AzuriteFixture azurite)
     /// A usage sink that holds every row (simulated: a stalled recording) until the test lets them through, then
     /// hands them to the relay's own writer.
     /// </summary>
-    private sealed class HeldUsageSink(IUsageSink writer) : IUsageSink, IDisposable
+    /// <remarks>
+    /// NOTE: opened, never disposed: a relay thread may still be returning from its wait when the test ends, and a
+    /// task needs no disposal, where a disposed event would fail that thread.
+    /// </remarks>
+    private sealed class HeldUsageSink(IUsageSink writer) : IUsageSink
     {
-        private readonly ManualResetEventSlim _open = new();
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _waiting;
 
         public int Waiting => Volatile.Read(ref _waiting);
@@ -37,18 +41,12 @@ public sealed class AnswerBeforeBookkeepingTests(AzuriteFixture azurite)
         public void Record(UsageRecord record)
         {
             Interlocked.Increment(ref _waiting);
-            _open.Wait(HoldAtMost);
+            _open.Task.Wait(HoldAtMost);
             Interlocked.Decrement(ref _waiting);
             writer.Record(record);
         }
 
-        public void Open() => _open.Set();
-
-        public void Dispose()
-        {
-            _open.Set();
-            _open.Dispose();
-        }
+        public void Open() => _open.TrySetResult();
     }
 
     [Theory]
@@ -95,7 +93,7 @@ public sealed class AnswerBeforeBookkeepingTests(AzuriteFixture azurite)
         }
         finally
         {
-            held?.Dispose();
+            held?.Open();
         }
     }
 }
