@@ -20,6 +20,7 @@ try
         "pool-setup" => await AccountPoolCase.SetupAsync(options),
         "pool-state" => await AccountPoolCase.StateAsync(options),
         "pool-remove" => await AccountPoolCase.RemoveAsync(options),
+        "wiresplit" => WireSplit.Run(options),
         "report" => Report.Write(options),
         _ => Usage(),
     };
@@ -52,6 +53,9 @@ static int Usage()
                         N accounts on the mock, C requests at once each, serving pool-model alone (several accounts)
           pool-state    --relay URL --admin-key K --upstream URL   what each of them served, and its health
           pool-remove   --relay URL --admin-key K                  deletes them
+          wiresplit     --pcap F --port P --upstream-port U --target T [--round N] [--tcpdump-log F]
+                        a c=1 run's requests split on the wire (a loopback capture): the target's way in, the
+                        upstream, its way out; one JSON line of percentiles in µs
           report        --work DIR --out FILE                      RESULTS.md from the raw results
         """);
     return 2;

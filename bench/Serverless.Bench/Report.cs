@@ -20,6 +20,7 @@ internal static class Report
         var streams = ReadLines(Path.Combine(work, "streams.jsonl"));
         var rss = ReadLines(Path.Combine(work, "rss.jsonl"));
         var limitPairs = ReadLines(Path.Combine(work, "limitpairs.jsonl"));
+        var wire = ReadLines(Path.Combine(work, "wire.jsonl"));
         var pool = ReadLines(Path.Combine(work, "pool.jsonl")).Select(PoolRun.Of).ToList();
         JsonElement? cold = TryReadObject(Path.Combine(work, "coldstart.json"));
         JsonElement? coldDeployed = TryReadObject(Path.Combine(work, "coldstart-appinsights.json")) is { } deployed && Num(deployed, "runs") > 0 ? deployed : null;
@@ -92,6 +93,11 @@ internal static class Report
 
             md.AppendLine();
             AppendOverFloor(md, rows, wrk);
+            if (scenario == "chat")
+            {
+                AppendWire(md, wire);
+            }
+
             AppendOnOff(md, rows, "relay-limited",
                 "Limits on vs off: `off` is the key with no limits, `on` a key with rpm, rpd, tpm, totalCostUsd and maxConcurrency " +
                 "set far above what the run reaches, so every request acquires and commits a limiter lease and none is refused.");
@@ -160,7 +166,7 @@ internal static class Report
         }
 
         md.AppendLine();
-        AppendTargets(md, medians, wrk, streams, rss, cold, coldDeployed, limitPairs, saturation, pool);
+        AppendTargets(md, medians, wrk, wire, streams, rss, cold, coldDeployed, limitPairs, saturation, pool);
 
         var analysis = options.Optional("analysis");
         if (analysis is not null && File.Exists(analysis))
@@ -203,6 +209,72 @@ internal static class Report
         }
 
         md.AppendLine();
+    }
+
+    /// <summary>
+    /// c=1 on the wire (bench/run step 4e, <see cref="WireSplit"/>): each target's way in and way out, timed at its sends,
+    /// and what the relay adds to each over the forwarder, round by round.
+    /// </summary>
+    private static void AppendWire(StringBuilder md, List<JsonElement> wire)
+    {
+        if (wire.Count == 0)
+        {
+            return;
+        }
+
+        var s = CultureInfo.InvariantCulture;
+        md.AppendLine("c=1 on the wire: each request of a c=1 run (4 s, with the loopback captured; the targets in turn, the order flipped each round) " +
+                      "timed at the target's own sends. `in`: the client's request in → the upstream request out; `upstream`: → the upstream's first answer bytes in; " +
+                      "`out`: the upstream's last answer bytes in → the answer out; `own`: a request's `in` and `out` together, the target's part of its time; " +
+                      "`in to out`: the request's whole time, the upstream's included, without wrk's (`client`: the answer out → the next request in). " +
+                      "µs, the median over the rounds of each run's percentile.");
+        md.AppendLine();
+        md.AppendLine("| target | rounds | requests | in p50 | in p90 | upstream p50 | out p50 | out p90 | own p50 | own p99 | in to out p50 | client p50 |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var target in Targets)
+        {
+            var runs = wire.Where(w => Str(w, "target") == target && Num(w, "requests") > 0).ToList();
+            if (runs.Count == 0)
+            {
+                continue;
+            }
+
+            string P(string phase, string p) => Stats.Median(runs.Select(w => WirePhase(w, phase, p))).ToString("0.0", s);
+            md.AppendLine(s, $"| {target} | {runs.Count} | {Stats.Median(runs.Select(w => Num(w, "requests"))):0} | {P("in", "p50")} | {P("in", "p90")} | {P("upstream", "p50")} | {P("out", "p50")} | {P("out", "p90")} | {P("own", "p50")} | {P("own", "p99")} | {P("total", "p50")} | {P("turnaround", "p50")} |");
+        }
+
+        md.AppendLine();
+        foreach (var (target, floor) in new[] { ("relay", "forwarder"), ("relay-limited", "relay") })
+        {
+            if (WireOver(wire, target, floor, "own", "p50") is { } own)
+            {
+                md.AppendLine(s, $"`{target}` over `{floor}`, p50, round by round: in {WireOver(wire, target, floor, "in", "p50"):+0.0;-0.0} µs, out {WireOver(wire, target, floor, "out", "p50"):+0.0;-0.0} µs, own {own:+0.0;-0.0} µs.");
+                md.AppendLine();
+            }
+        }
+
+        foreach (var failed in wire.Where(w => Str(w, "error").Length > 0))
+        {
+            md.AppendLine(s, $"Round {Num(failed, "round")}, {Str(failed, "target")}: {Str(failed, "error")}.");
+            md.AppendLine();
+        }
+    }
+
+    /// <summary>A wire run's percentile <paramref name="p"/> of <paramref name="phase"/>, in µs.</summary>
+    private static double WirePhase(JsonElement run, string phase, string p) =>
+        run.TryGetProperty(phase + "_us", out var percentiles) ? Num(percentiles, p) : 0;
+
+    /// <summary>
+    /// <paramref name="target"/>'s phase percentile minus <paramref name="floor"/>'s on the wire, round by round, the
+    /// median of the differences; null when no round measured both.
+    /// </summary>
+    private static double? WireOver(List<JsonElement> wire, string target, string floor, string phase, string p)
+    {
+        var measured = wire.Where(w => Num(w, "requests") > 0).ToList();
+        var differences = measured.Where(w => Str(w, "target") == target)
+            .Join(measured.Where(w => Str(w, "target") == floor), w => Num(w, "round"), w => Num(w, "round"), (a, b) => WirePhase(a, phase, p) - WirePhase(b, phase, p))
+            .ToList();
+        return differences.Count == 0 ? null : Stats.Median(differences);
     }
 
     /// <summary>
@@ -249,7 +321,7 @@ internal static class Report
         md.AppendLine();
     }
 
-    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> wrk, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, JsonElement? coldDeployed, List<JsonElement> limitPairs, JsonElement? saturation, List<PoolRun> pool)
+    private static void AppendTargets(StringBuilder md, List<Median> medians, List<JsonElement> wrk, List<JsonElement> wire, List<JsonElement> streams, List<JsonElement> rss, JsonElement? cold, JsonElement? coldDeployed, List<JsonElement> limitPairs, JsonElement? saturation, List<PoolRun> pool)
     {
         var s = CultureInfo.InvariantCulture;
         Median? Get(string target, int c) => medians.FirstOrDefault(m => m.Scenario == "chat" && m.Target == target && m.Concurrency == c);
@@ -280,6 +352,11 @@ internal static class Report
             // The floor's share, when the run measured it: what a bare forwarder adds on this machine, and the rest the relay's own.
             var own = RelayOverForwarder(wrk, "chat", 1, w => Num(w, label) / 1000);
             var split = floor is null || direct is null || own is null || floor < direct ? null : FormattableString.Invariant($"the bare forwarder's {floor - direct:0.000}, the relay's own {own:+0.000;-0.000} repeat by repeat");
+            if (split is not null && label == "p50" && WireOver(wire, "relay", "forwarder", "own", "p50") is { } onWire)
+            {
+                split += FormattableString.Invariant($"; on the wire, the relay's own time over the forwarder's {onWire / 1000:+0.000;-0.000}");
+            }
+
             Row($"added latency at c=1, {label} ≤ {limit} ms", relay - direct, limit, "ms", split);
         }
         foreach (var (scenario, c) in new[] { ("chat", 64), ("chat", 256), ("stream", 64), ("stream", 256) })

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -126,11 +125,8 @@ internal sealed class WireCapture
         await _tcpdump.WaitForExitAsync();
         try
         {
-            var dropped = said.Split('\n').FirstOrDefault(l => l.Contains("dropped by kernel", StringComparison.Ordinal))?.Trim();
             var count = Count(await File.ReadAllBytesAsync(_file), _streamMarker);
-            return dropped is null || dropped.StartsWith("0 ", StringComparison.Ordinal)
-                ? count
-                : count with { Error = $"capture incomplete: {dropped}" };
+            return Incomplete(said) is { } incomplete ? count with { Error = incomplete } : count;
         }
         finally
         {
@@ -138,19 +134,21 @@ internal sealed class WireCapture
         }
     }
 
+    /// <summary>Why a capture is incomplete, from what tcpdump said as it stopped ("N packets dropped by kernel"); null when it is not.</summary>
+    public static string? Incomplete(string tcpdumpSaid) =>
+        tcpdumpSaid.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Contains("dropped by kernel", StringComparison.Ordinal)) is { } dropped
+        && !dropped.StartsWith("0 ", StringComparison.Ordinal)
+            ? $"capture incomplete: {dropped}"
+            : null;
+
     /// <summary>Counts a pcap file's TCP segments that carry <paramref name="streamMarker"/> and their content events.</summary>
     public static WireCount Count(ReadOnlySpan<byte> pcap, ReadOnlySpan<byte> streamMarker)
     {
-        var magic = pcap.Length < 24 ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(pcap);
-        if (magic is not (0xa1b2c3d4 or 0xa1b23c4d))
+        if (PcapSegments.TryOpen(pcap, out var capture) is { } notPcap)
         {
-            return new WireCount(0, 0, 0, 0, 0, "not a little-endian pcap file");
+            return new WireCount(0, 0, 0, 0, 0, notPcap);
         }
 
-        // The second magic number stamps packets in nanoseconds, the first in microseconds.
-        var fractionPerMs = magic == 0xa1b23c4d ? 1_000_000.0 : 1_000.0;
-
-        var linkType = BinaryPrimitives.ReadUInt32LittleEndian(pcap[20..]);
         long segments = 0, events = 0, merged = 0, retransmitted = 0;
 
         // A retransmitted segment repeats events that were counted when first sent (hand runs counted up to 21 more
@@ -159,36 +157,30 @@ internal sealed class WireCapture
         var nextSequence = new Dictionary<uint, uint>();
         var lastContentAt = new Dictionary<uint, double>();
         var gapMax = 0.0;
-        for (var at = 24; at + 16 <= pcap.Length;)
+        foreach (var segment in capture)
         {
-            var ms = BinaryPrimitives.ReadUInt32LittleEndian(pcap[at..]) * 1000.0 + BinaryPrimitives.ReadUInt32LittleEndian(pcap[(at + 4)..]) / fractionPerMs;
-            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(pcap[(at + 8)..]);
-            var frame = pcap.Slice(at + 16, Math.Min(length, pcap.Length - at - 16));
-            at += 16 + length;
-            var tcp = TcpSegment(frame, linkType);
-            var payload = tcp.Length >= 20 && (tcp[12] >> 4) * 4 <= tcp.Length ? tcp[((tcp[12] >> 4) * 4)..] : default;
-            if (payload.IsEmpty)
+            var payload = segment.Payload;
+            if (segment.PayloadLength == 0)
             {
                 continue;
             }
 
-            var connection = BinaryPrimitives.ReadUInt32BigEndian(tcp);
-            var sequence = BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]);
-            if (nextSequence.TryGetValue(connection, out var next) && (int)(sequence - next) < 0)
+            var connection = segment.Connection;
+            if (nextSequence.TryGetValue(connection, out var next) && (int)(segment.Sequence - next) < 0)
             {
                 retransmitted++;
                 continue;
             }
 
-            nextSequence[connection] = sequence + (uint)payload.Length;
+            nextSequence[connection] = segment.Sequence + (uint)segment.PayloadLength;
             if (payload.IndexOf(streamMarker) >= 0 && payload.Count(ContentMarker) is var inSegment and > 0)
             {
                 if (lastContentAt.TryGetValue(connection, out var lastAt))
                 {
-                    gapMax = Math.Max(gapMax, ms - lastAt);
+                    gapMax = Math.Max(gapMax, segment.Ms - lastAt);
                 }
 
-                lastContentAt[connection] = ms;
+                lastContentAt[connection] = segment.Ms;
                 segments++;
                 events += inSegment;
                 merged += inSegment - 1;
@@ -202,31 +194,5 @@ internal sealed class WireCapture
         }
 
         return new WireCount(segments, events, merged, retransmitted, gapMax, null);
-    }
-
-    private static ReadOnlySpan<byte> TcpSegment(ReadOnlySpan<byte> frame, uint linkType)
-    {
-        // Where the network layer starts, and its protocol, by link type: Ethernet (what Linux's loopback gives), Linux
-        // cooked v1 and v2.
-        var (start, protocolAt) = linkType switch
-        {
-            1 => (14, 12),
-            113 => (16, 14),
-            276 => (20, 0),
-            _ => (-1, 0),
-        };
-        if (start < 0 || frame.Length < start)
-        {
-            return default;
-        }
-
-        var ip = frame[start..];
-        var protocol = BinaryPrimitives.ReadUInt16BigEndian(frame[protocolAt..]);
-        return protocol switch
-        {
-            0x0800 when ip.Length >= 20 && ip[9] == 6 => ip[((ip[0] & 0x0f) * 4)..],
-            0x86dd when ip.Length >= 40 && ip[6] == 6 => ip[40..],
-            _ => default,
-        };
     }
 }
