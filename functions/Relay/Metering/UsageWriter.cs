@@ -269,7 +269,17 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     {
         try
         {
-            foreach (var transaction in Transactions(records.Select(ToRow)))
+            var rows = new List<TableRow>(records.Count);
+            foreach (var record in records)
+            {
+                rows.Add(ToRow(record));
+                if (RowSlices.Due(rows.Count))
+                {
+                    await Task.Yield();
+                }
+            }
+
+            foreach (var transaction in Transactions(rows))
             {
                 await SubmitWithRetryAsync(RelayTables.Usage, transaction);
             }
@@ -329,6 +339,10 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             }
 
             (rows ??= []).Add(AuditTrail.ToRow(entry));
+            if (RowSlices.Due(rows.Count))
+            {
+                await Task.Yield();
+            }
         }
 
         foreach (var transaction in Transactions(rows ?? []))

@@ -24,7 +24,8 @@ internal static class UpsertBatchBody
     private const string DateTimeFormat = "yyyy-MM-ddTHH:mm:ss.fffffffZ";
 
     /// <param name="table">The table's address without a query: <c>{service}/{table}</c>.</param>
-    public static void Write(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableRow> entities)
+    /// <remarks>Yields between slices of rows (<see cref="RowSlices"/>): the body is written off the request path, on its CPU.</remarks>
+    public static async ValueTask WriteAsync(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableRow> entities)
     {
         Append(output, "--"u8);
         Append(output, batchBoundary);
@@ -36,8 +37,15 @@ internal static class UpsertBatchBody
         var operationStart = Encoding.UTF8.GetBytes(
             $"--{changesetBoundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPUT {table}(PartitionKey='");
         using var json = new Utf8JsonWriter(output, WriterOptions);
+        var written = 0;
         foreach (var entity in entities)
         {
+            if (written > 0 && RowSlices.Due(written))
+            {
+                await Task.Yield();
+            }
+
+            written++;
             Append(output, operationStart);
             Append(output, KeyInUrl(entity.PartitionKey));
             Append(output, "',RowKey='"u8);

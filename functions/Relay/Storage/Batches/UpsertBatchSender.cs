@@ -75,7 +75,7 @@ internal sealed class UpsertBatchSender
         // NOTE: the body outlives the message (disposed in reverse order): the transport has sent all of it once
         // SendAsync returns, and the message is done with it once disposed.
         using var body = new PooledBufferWriter(512 + (entities.Count * 1024));
-        UpsertBatchBody.Write(body, batch, "changeset_" + Guid.NewGuid().ToString("N"), tableUri, entities);
+        await UpsertBatchBody.WriteAsync(body, batch, "changeset_" + Guid.NewGuid().ToString("N"), tableUri, entities).ConfigureAwait(false);
 
         using var message = _pipeline.CreateMessage();
         var request = message.Request;
