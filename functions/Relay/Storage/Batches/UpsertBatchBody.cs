@@ -37,15 +37,9 @@ internal static class UpsertBatchBody
         var operationStart = Encoding.UTF8.GetBytes(
             $"--{changesetBoundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nPUT {table}(PartitionKey='");
         using var json = new Utf8JsonWriter(output, WriterOptions);
-        var written = 0;
-        foreach (var entity in entities)
+        for (var i = 0; i < entities.Count; i++)
         {
-            if (written > 0 && RowSlices.Due(written))
-            {
-                await Task.Yield();
-            }
-
-            written++;
+            var entity = entities[i];
             Append(output, operationStart);
             Append(output, KeyInUrl(entity.PartitionKey));
             Append(output, "',RowKey='"u8);
@@ -56,6 +50,10 @@ internal static class UpsertBatchBody
             json.Flush();
             json.Reset(output);
             Append(output, "\r\n"u8);
+            if (RowSlices.Due(i + 1))
+            {
+                await Task.Yield();
+            }
         }
 
         Append(output, "--"u8);
