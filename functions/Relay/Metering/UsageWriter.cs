@@ -275,7 +275,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 rows.Add(ToRow(record));
                 if (RowSlices.Due(rows.Count))
                 {
-                    await Task.Yield();
+                    await RowSlices.Yield();
                 }
             }
 
@@ -341,7 +341,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             (rows ??= []).Add(AuditTrail.ToRow(entry));
             if (RowSlices.Due(rows.Count))
             {
-                await Task.Yield();
+                await RowSlices.Yield();
             }
         }
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Serverless.Relay.Storage.Batches;
 
 /// <summary>
@@ -18,4 +20,20 @@ internal static class RowSlices
 
     /// <summary>Whether to yield now, after <paramref name="done"/> rows.</summary>
     public static bool Due(int done) => done % Rows == 0;
+
+    /// <summary>
+    /// Lets the threads waiting for this CPU run (a <c>sched_yield</c>), then puts the rest of the work behind what they
+    /// queued meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// Why both: a pool yield alone never leaves the CPU, so the runtime's socket thread, woken by a request's bytes,
+    /// waited until the scheduler preempted the writer, most often at the end of its round; the request was queued
+    /// only then (bench/ANALYSIS.md, "The usage writer in slices"). With nothing else waiting for the CPU the thread
+    /// yield returns at once.
+    /// </remarks>
+    public static YieldAwaitable Yield()
+    {
+        Thread.Yield();
+        return Task.Yield();
+    }
 }

@@ -52,7 +52,7 @@ internal static class UpsertBatchBody
             Append(output, "\r\n"u8);
             if (RowSlices.Due(i + 1))
             {
-                await Task.Yield();
+                await RowSlices.Yield();
             }
         }
 
