@@ -153,7 +153,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
         if (batch.Count > 0)
         {
-            await WriteAsync(batch);
+            await WriteAsync(batch, RowSlices.Whole); // stopping: as fast as it can
         }
     }
 
@@ -224,8 +224,10 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 // NOTE: taken off the count before the write, so the door reopens as storage catches up; what the loop
                 // holds while writing is at most one round (MaxRecordsPerRound) beyond Capacity.
                 Interlocked.Add(ref _queued, -batch.Count);
-                await WriteAsync(batch);
                 linger = batch.Count < MaxRecordsPerRound;
+
+                // A round that is not full took everything waiting: the writer keeps up, and can share the CPU.
+                await WriteAsync(batch, linger ? RowSlices.Shared : RowSlices.Whole);
                 continue;
             }
 
@@ -265,7 +267,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
-    private async Task WriteAsync(List<UsageRecord> records)
+    private async Task WriteAsync(List<UsageRecord> records, RowSlices slices)
     {
         try
         {
@@ -273,7 +275,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             foreach (var record in records)
             {
                 rows.Add(ToRow(record));
-                if (RowSlices.Due(rows.Count))
+                if (slices.Due(rows.Count))
                 {
                     await RowSlices.Yield();
                 }
@@ -281,10 +283,10 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
             foreach (var transaction in Transactions(rows))
             {
-                await SubmitWithRetryAsync(RelayTables.Usage, transaction);
+                await SubmitWithRetryAsync(RelayTables.Usage, transaction, slices);
             }
 
-            await WriteAuditAsync(records);
+            await WriteAuditAsync(records, slices);
 
             UsageTotals.Accumulate(_pendingTotals, records);
             if (_totalsDueAt == 0)
@@ -310,7 +312,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     /// that names a blob is only written once the blob is there. A blob that cannot be written costs its bodies, not
     /// the row.
     /// </summary>
-    private async Task WriteAuditAsync(List<UsageRecord> records)
+    private async Task WriteAuditAsync(List<UsageRecord> records, RowSlices slices)
     {
         List<TableRow>? rows = null;
         foreach (var record in records)
@@ -339,7 +341,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             }
 
             (rows ??= []).Add(AuditTrail.ToRow(entry));
-            if (RowSlices.Due(rows.Count))
+            if (slices.Due(rows.Count))
             {
                 await RowSlices.Yield();
             }
@@ -347,7 +349,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
         foreach (var transaction in Transactions(rows ?? []))
         {
-            await SubmitWithRetryAsync(RelayTables.Audit, transaction);
+            await SubmitWithRetryAsync(RelayTables.Audit, transaction, slices);
         }
     }
 
@@ -411,11 +413,12 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     }
 
     /// <summary>Writes one transaction of <paramref name="table"/>'s rows; the metrics and <see cref="Written"/> count usage rows only.</summary>
-    private async Task SubmitWithRetryAsync(string table, List<TableRow> entities)
+    private async Task SubmitWithRetryAsync(string table, List<TableRow> entities, RowSlices slices)
     {
         try
         {
-            await _retry.ExecuteAsync(static (state, ct) => state.Self.SubmitAsync(state.Table, state.Entities, ct), (Self: this, Table: table, Entities: entities), entities.Count);
+            await _retry.ExecuteAsync(
+                static (state, ct) => state.Self.SubmitAsync(state.Table, state.Entities, state.Slices, ct), (Self: this, Table: table, Entities: entities, Slices: slices), entities.Count);
         }
         catch (Exception e)
         {
@@ -427,14 +430,14 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
         }
     }
 
-    private async ValueTask SubmitAsync(string tableName, List<TableRow> entities, CancellationToken cancellationToken)
+    private async ValueTask SubmitAsync(string tableName, List<TableRow> entities, RowSlices slices, CancellationToken cancellationToken)
     {
         var usage = tableName == RelayTables.Usage;
         while (entities.Count > 0)
         {
             try
             {
-                await _tables.UpsertBatchAsync(tableName, entities, cancellationToken);
+                await _tables.UpsertBatchAsync(tableName, entities, slices, cancellationToken);
                 if (usage)
                 {
                     Interlocked.Add(ref _written, entities.Count);

@@ -58,11 +58,12 @@ internal sealed partial class RelayTables
     /// are written or none. The write path for rows recorded in bulk (<see cref="UpsertBatchSender"/> says why it is
     /// not the SDK's).
     /// </summary>
+    /// <param name="slices">How writing the request's body yields to the request path.</param>
     /// <exception cref="TableBatchRejectedException">The service refused a row; nothing was written.</exception>
-    public async ValueTask UpsertBatchAsync(string baseName, IReadOnlyList<TableRow> entities, CancellationToken cancellationToken)
+    public async ValueTask UpsertBatchAsync(string baseName, IReadOnlyList<TableRow> entities, RowSlices slices, CancellationToken cancellationToken)
     {
         var table = await GetAsync(baseName, cancellationToken).ConfigureAwait(false);
-        await _clients.Value.Batches.UpsertAsync(table, entities, cancellationToken).ConfigureAwait(false);
+        await _clients.Value.Batches.UpsertAsync(table, entities, slices, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<TableClient> CreateOnceAsync(string baseName)

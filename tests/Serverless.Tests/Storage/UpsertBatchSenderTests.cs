@@ -89,7 +89,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
 
         var ours = Make("ours");
         var sdks = Make("sdks");
-        await Tables.UpsertBatchAsync(RelayTables.Usage, ours, ct);
+        await Tables.UpsertBatchAsync(RelayTables.Usage, ours, RowSlices.Shared, ct);
         var table = await Tables.GetAsync(RelayTables.Usage, ct);
         await table.SubmitTransactionAsync(sdks.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.ToEntity())), ct);
 
@@ -107,8 +107,8 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
     public async Task UpsertBatchAsync_RowExists_ReplacesItWhole()
     {
         var ct = TestContext.Current.CancellationToken;
-        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 2) { ["Old"] = "x", ["Kept"] = 1 }], ct);
-        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 1) { ["Kept"] = 2 }], ct);
+        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 2) { ["Old"] = "x", ["Kept"] = 1 }], RowSlices.Whole, ct);
+        await Tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 1) { ["Kept"] = 2 }], RowSlices.Whole, ct);
 
         var row = (await ReadAsync(await Tables.GetAsync(RelayTables.Usage, ct), ct)).Single();
         Assert.Equal(2, row.GetInt32("Kept"));
@@ -121,7 +121,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
         var ct = TestContext.Current.CancellationToken;
         var rows = Enumerable.Range(0, 5).Select(i => new TableRow("p", $"r{i}", 1) { ["Value"] = i == 3 ? new string('x', 40_000) : i }).ToList(); // row 3: over the service's 64 KiB per property
 
-        var refused = await Assert.ThrowsAsync<TableBatchRejectedException>(() => Tables.UpsertBatchAsync(RelayTables.Usage, rows, ct).AsTask());
+        var refused = await Assert.ThrowsAsync<TableBatchRejectedException>(() => Tables.UpsertBatchAsync(RelayTables.Usage, rows, RowSlices.Whole, ct).AsTask());
 
         Assert.Equal(3, refused.FailedIndex);
         Assert.InRange(refused.Status, 400, 499);
@@ -140,7 +140,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
 
         // The table is created through a correctly signed client first, so only the batch's own signature is wrong.
         await new TableServiceClient(good).GetTableClient(tables.NameOf(RelayTables.Usage)).CreateIfNotExistsAsync(ct);
-        var refused = await Assert.ThrowsAnyAsync<RequestFailedException>(() => tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 1) { ["V"] = 1 }], ct).AsTask());
+        var refused = await Assert.ThrowsAnyAsync<RequestFailedException>(() => tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r", 1) { ["V"] = 1 }], RowSlices.Whole, ct).AsTask());
 
         Assert.Equal(403, refused.Status);
     }
@@ -156,7 +156,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
         using var services = StorageTestKit.Services(settings);
         var tables = services.GetRequiredService<RelayTables>();
 
-        await tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r1", 1) { ["V"] = 1 }, new TableRow("p", "r2", 1) { ["V"] = 2 }], ct);
+        await tables.UpsertBatchAsync(RelayTables.Usage, [new TableRow("p", "r1", 1) { ["V"] = 1 }, new TableRow("p", "r2", 1) { ["V"] = 2 }], RowSlices.Whole, ct);
 
         var rows = await ReadAsync(await tables.GetAsync(RelayTables.Usage, ct), ct);
         Assert.Equal([1, 2], rows.Select(r => r.GetInt32("V")!.Value).Order());

@@ -24,8 +24,8 @@ internal static class UpsertBatchBody
     private const string DateTimeFormat = "yyyy-MM-ddTHH:mm:ss.fffffffZ";
 
     /// <param name="table">The table's address without a query: <c>{service}/{table}</c>.</param>
-    /// <remarks>Yields between slices of rows (<see cref="RowSlices"/>): the body is written off the request path, on its CPU.</remarks>
-    public static async ValueTask WriteAsync(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableRow> entities)
+    /// <param name="slices">How the writing yields between slices of rows: the body is written off the request path, on its CPU.</param>
+    public static async ValueTask WriteAsync(IBufferWriter<byte> output, string batchBoundary, string changesetBoundary, string table, IReadOnlyList<TableRow> entities, RowSlices slices)
     {
         Append(output, "--"u8);
         Append(output, batchBoundary);
@@ -50,7 +50,7 @@ internal static class UpsertBatchBody
             json.Flush();
             json.Reset(output);
             Append(output, "\r\n"u8);
-            if (RowSlices.Due(i + 1))
+            if (slices.Due(i + 1))
             {
                 await RowSlices.Yield();
             }

@@ -65,9 +65,10 @@ internal sealed class UpsertBatchSender
         HttpPipelineBuilder.Build(RelayTableClientOptions.Create(), authentication);
 
     /// <summary>Upserts <paramref name="entities"/> (one partition, distinct row keys, at most 100) into <paramref name="table"/> as one transaction.</summary>
+    /// <param name="slices">How writing the body yields to the request path.</param>
     /// <exception cref="TableBatchRejectedException">The service refused a row; nothing of the batch was written.</exception>
     /// <exception cref="RequestFailedException">The service refused the request itself (auth, table missing, busy).</exception>
-    public async ValueTask UpsertAsync(TableClient table, IReadOnlyList<TableRow> entities, CancellationToken cancellationToken)
+    public async ValueTask UpsertAsync(TableClient table, IReadOnlyList<TableRow> entities, RowSlices slices, CancellationToken cancellationToken)
     {
         var tableUri = table.Uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         var batchUri = tableUri[..(tableUri.LastIndexOf('/') + 1)] + "$batch" + (_sas is null ? "" : "?" + _sas);
@@ -75,7 +76,7 @@ internal sealed class UpsertBatchSender
         // NOTE: the body outlives the message (disposed in reverse order): the transport has sent all of it once
         // SendAsync returns, and the message is done with it once disposed.
         using var body = new PooledBufferWriter(512 + (entities.Count * 1024));
-        await UpsertBatchBody.WriteAsync(body, batch, "changeset_" + Guid.NewGuid().ToString("N"), tableUri, entities).ConfigureAwait(false);
+        await UpsertBatchBody.WriteAsync(body, batch, "changeset_" + Guid.NewGuid().ToString("N"), tableUri, entities, slices).ConfigureAwait(false);
 
         using var message = _pipeline.CreateMessage();
         var request = message.Request;
