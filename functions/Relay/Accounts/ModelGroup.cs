@@ -203,80 +203,35 @@ internal sealed class ModelGroupStore(RelayTables tables)
 }
 
 /// <summary>
-/// Every model group in memory, reloaded at most every 5 s (like <see cref="AccountDirectory"/>); concurrent callers
-/// after expiry share one load, and a failed load keeps serving the previous snapshot.
+/// Every model group in memory, read again at most every 5 s (like <see cref="AccountDirectory"/>, and by the same
+/// <see cref="StorageSnapshot{T}"/>: the request path looks a model up here on every request, so a storage outage must
+/// cost it neither a wait beyond the hot-path deadline nor a log line).
 /// </summary>
-internal sealed partial class ModelGroupDirectory(ModelGroupStore store, TimeProvider time, ILogger<ModelGroupDirectory> logger) : IModelGroupDirectory
+internal sealed class ModelGroupDirectory : IModelGroupDirectory
 {
-    private readonly Lock _lock = new();
-    private Snapshot? _snapshot;
-    private Task<Snapshot>? _load;
+    private readonly ModelGroupStore _store;
+    private readonly StorageSnapshot<Dictionary<string, ModelGroup>> _snapshot;
+
+    public ModelGroupDirectory(ModelGroupStore store, HotPathStorage hotPath, TimeProvider time, ILogger<ModelGroupDirectory> logger)
+    {
+        _store = store;
+        _snapshot = new StorageSnapshot<Dictionary<string, ModelGroup>>("the model groups", AccountDirectory.Ttl, ReadAsync, hotPath, time, logger);
+    }
 
     public ValueTask<ModelGroup?> FindAsync(string model, CancellationToken cancellationToken)
     {
-        var snapshot = Volatile.Read(ref _snapshot);
-        if (snapshot is not null && time.GetTimestamp() < snapshot.ExpiresAt)
-        {
-            return new ValueTask<ModelGroup?>(snapshot.Groups.GetValueOrDefault(model));
-        }
-
-        return LoadAndFindAsync(model, cancellationToken);
+        var groups = _snapshot.GetAsync(cancellationToken);
+        return groups.IsCompletedSuccessfully ? new ValueTask<ModelGroup?>(groups.Result.GetValueOrDefault(model)) : FindLaterAsync(groups, model);
     }
 
-    public ModelGroup? FindCached(string model) => Volatile.Read(ref _snapshot)?.Groups.GetValueOrDefault(model);
+    public ModelGroup? FindCached(string model) => _snapshot.Cached?.GetValueOrDefault(model);
 
-    public void Invalidate()
-    {
-        lock (_lock)
-        {
-            _load = null;
-            if (_snapshot is not null)
-            {
-                _snapshot = _snapshot with { ExpiresAt = long.MinValue };
-            }
-        }
-    }
+    /// <summary>The next call reads storage again; a read already under way is not reused.</summary>
+    public void Invalidate() => _snapshot.Invalidate();
 
-    private async ValueTask<ModelGroup?> LoadAndFindAsync(string model, CancellationToken cancellationToken)
-    {
-        Task<Snapshot> load;
-        lock (_lock)
-        {
-            if (_load is { IsCompleted: true })
-            {
-                _load = null;
-            }
+    private static async ValueTask<ModelGroup?> FindLaterAsync(ValueTask<Dictionary<string, ModelGroup>> groups, string model) =>
+        (await groups.ConfigureAwait(false)).GetValueOrDefault(model);
 
-            load = _load ??= LoadAsync();
-        }
-
-        try
-        {
-            return (await load.WaitAsync(cancellationToken).ConfigureAwait(false)).Groups.GetValueOrDefault(model);
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _snapshot) is { } stale)
-        {
-            Log.LoadFailed(logger, e);
-            return stale.Groups.GetValueOrDefault(model);
-        }
-    }
-
-    private async Task<Snapshot> LoadAsync()
-    {
-        await Task.Yield();
-        var groups = await store.ListAsync(CancellationToken.None).ConfigureAwait(false);
-        var snapshot = new Snapshot(
-            groups.ToDictionary(g => g.Name, StringComparer.OrdinalIgnoreCase),
-            time.GetTimestamp() + (long)(AccountDirectory.Ttl.TotalSeconds * time.TimestampFrequency));
-        Volatile.Write(ref _snapshot, snapshot);
-        return snapshot;
-    }
-
-    private sealed record Snapshot(Dictionary<string, ModelGroup> Groups, long ExpiresAt);
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 1621, Level = LogLevel.Warning, Message = "Model group reload failed; serving the previous snapshot")]
-        public static partial void LoadFailed(ILogger logger, Exception exception);
-    }
+    private async Task<Dictionary<string, ModelGroup>> ReadAsync(CancellationToken cancellationToken) =>
+        (await _store.ListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(g => g.Name, StringComparer.OrdinalIgnoreCase);
 }
