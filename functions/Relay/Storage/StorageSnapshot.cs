@@ -15,33 +15,18 @@ namespace Serverless.Relay.Storage;
 /// many requests were waiting for it (a thousand at once logged a thousand warnings with their stack traces before,
 /// bench/ANALYSIS.md, "Snapshots of a table").
 /// </remarks>
-internal sealed partial class StorageSnapshot<T> where T : class
+/// <param name="what">What is read, for the log (<c>the account directory</c>).</param>
+/// <param name="ttl">How long a snapshot is served before it is read again.</param>
+/// <param name="read">Reads the table and makes the value; called with no caller's token (the load is shared).</param>
+/// <param name="logger">The owner's logger, so the lines keep its category.</param>
+internal sealed partial class StorageSnapshot<T>(string what, TimeSpan ttl, Func<CancellationToken, Task<T>> read, HotPathStorage hotPath, TimeProvider time, ILogger logger)
+    where T : class
 {
-    private readonly string _what;
-    private readonly TimeSpan _ttl;
-    private readonly Func<CancellationToken, Task<T>> _read;
-    private readonly HotPathStorage _hotPath;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly RefreshAhead _ahead = new();
     private Snapshot? _snapshot;
     private Task<Snapshot>? _refresh;
     private long _generation;
-
-    /// <param name="what">What is read, for the log (<c>the account directory</c>).</param>
-    /// <param name="ttl">How long a snapshot is served before it is read again.</param>
-    /// <param name="read">Reads the table and makes the value; called with no caller's token (the load is shared).</param>
-    /// <param name="logger">The owner's logger, so the lines keep its category.</param>
-    public StorageSnapshot(string what, TimeSpan ttl, Func<CancellationToken, Task<T>> read, HotPathStorage hotPath, TimeProvider time, ILogger logger)
-    {
-        _what = what;
-        _ttl = ttl;
-        _read = read;
-        _hotPath = hotPath;
-        _time = time;
-        _logger = logger;
-    }
 
     /// <summary>The snapshot in memory, whatever its age, without any I/O; null before the first read.</summary>
     public T? Cached => Volatile.Read(ref _snapshot)?.Value;
@@ -50,7 +35,7 @@ internal sealed partial class StorageSnapshot<T> where T : class
     public ValueTask<T> GetAsync(CancellationToken cancellationToken)
     {
         var snapshot = Volatile.Read(ref _snapshot);
-        var now = _time.GetTimestamp();
+        var now = time.GetTimestamp();
         if (snapshot is not null && now < snapshot.ExpiresAt)
         {
             if (_ahead.TryStart(now, snapshot.RefreshDue))
@@ -85,7 +70,7 @@ internal sealed partial class StorageSnapshot<T> where T : class
         lock (_lock)
         {
             stale = _snapshot;
-            if (stale is not null && _time.GetTimestamp() < stale.ExpiresAt)
+            if (stale is not null && time.GetTimestamp() < stale.ExpiresAt)
             {
                 return stale.Value;
             }
@@ -100,7 +85,7 @@ internal sealed partial class StorageSnapshot<T> where T : class
 
         try
         {
-            return (await refresh.WaitAsync(_hotPath.Timeout, _time, cancellationToken).ConfigureAwait(false)).Value;
+            return (await refresh.WaitAsync(hotPath.Timeout, time, cancellationToken).ConfigureAwait(false)).Value;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -109,7 +94,7 @@ internal sealed partial class StorageSnapshot<T> where T : class
             // caller put back, and every caller would log.)
             if (ServeStale(stale))
             {
-                Log.RefreshFailedServingStale(_logger, _what, e);
+                Log.RefreshFailedServingStale(logger, what, e);
             }
 
             return stale.Value;
@@ -127,7 +112,7 @@ internal sealed partial class StorageSnapshot<T> where T : class
                 return false;
             }
 
-            _snapshot = stale with { ExpiresAt = _time.GetTimestamp() + (long)(_hotPath.OutageBackoff.TotalSeconds * _time.TimestampFrequency), RefreshDue = long.MaxValue };
+            _snapshot = stale with { ExpiresAt = time.GetTimestamp() + (long)(hotPath.OutageBackoff.TotalSeconds * time.TimestampFrequency), RefreshDue = long.MaxValue };
             return true;
         }
     }
@@ -150,7 +135,7 @@ internal sealed partial class StorageSnapshot<T> where T : class
     /// <summary>Not again for this snapshot: it expires as usual, and the request then waits (within the hot-path deadline).</summary>
     private void RefreshAheadFailed(Snapshot current, Exception exception)
     {
-        Log.RefreshAheadFailed(_logger, _what, exception);
+        Log.RefreshAheadFailed(logger, what, exception);
         lock (_lock)
         {
             if (ReferenceEquals(_snapshot, current))
@@ -163,10 +148,10 @@ internal sealed partial class StorageSnapshot<T> where T : class
     private async Task<Snapshot> LoadAsync(long generation)
     {
         await Task.Yield(); // leave the caller's lock before any I/O
-        var value = await _read(CancellationToken.None).ConfigureAwait(false);
-        var ttl = (long)(_ttl.TotalSeconds * _time.TimestampFrequency);
-        var expiresAt = _time.GetTimestamp() + ttl;
-        var snapshot = new Snapshot(value, expiresAt, RefreshAhead.Due(expiresAt, ttl));
+        var value = await read(CancellationToken.None).ConfigureAwait(false);
+        var life = (long)(ttl.TotalSeconds * time.TimestampFrequency);
+        var expiresAt = time.GetTimestamp() + life;
+        var snapshot = new Snapshot(value, expiresAt, RefreshAhead.Due(expiresAt, life));
         lock (_lock)
         {
             // An invalidation during the load means what we read may predate the change: hand it to the waiting
