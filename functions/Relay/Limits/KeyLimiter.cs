@@ -50,6 +50,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     /// <summary>The refusal metric's label when storage could not be reached to check the limits (fail closed).</summary>
     internal const string UncheckedLimit = "unchecked";
 
+    /// <summary>When a request refused because its limits could not be checked may try again.</summary>
+    private static readonly TimeSpan UncheckedRetryAfter = TimeSpan.FromSeconds(1);
+
     /// <param name="estimator">Lazy: loading the tokenizer takes a while, and start-up must not wait for it (only token limits need it).</param>
     /// <param name="events">Told when a quota or budget first refuses a key in a window (notifications); none when null.</param>
     /// <param name="metrics">Counts every refusal by the limit that made it; none when null.</param>
@@ -179,6 +182,18 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 return lease;
             }
 
+            if (now < state.SyncFailedUntil)
+            {
+                // NOTE: the key's requests queue on its sync lock; during an outage each would otherwise wait out a sync
+                // of its own, one after another. Refused at once until the Retry-After the last failure gave.
+                _metrics?.LimitRefused(UncheckedLimit);
+                return Unchecked();
+            }
+
+            // NOTE: a deadline of its own, since the table SDK gives a hanging storage 10 s a try, three tries.
+            using var deadline = new CancellationTokenSource(_options.SyncTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+
             var syncs = new List<Task>(needs.Length);
             foreach (var need in needs)
             {
@@ -198,7 +213,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     }
                 }
 
-                syncs.Add(SyncAsync(state, counter, need.Amount, now, cancellationToken).AsTask());
+                syncs.Add(SyncAsync(state, counter, need.Amount, now, linked.Token).AsTask());
             }
 
             // NOTE: each counter is a row of its own: the key's requests wait for one round trip, not one per limit.
@@ -210,13 +225,16 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             // Fail closed: a budget must not be overspent because storage is briefly away.
             Log.SyncFailed(_logger, state.KeyId, e);
             _metrics?.LimitRefused(UncheckedLimit);
-            return new KeyLease([], null, TimeSpan.FromSeconds(1), [], "Usage limits could not be checked just now; try again.");
+            state.SyncFailedUntil = _time.GetUtcNow() + UncheckedRetryAfter;
+            return Unchecked();
         }
         finally
         {
             state.SyncLock.Release();
         }
     }
+
+    private static KeyLease Unchecked() => new([], null, UncheckedRetryAfter, [], "Usage limits could not be checked just now; try again.");
 
     private KeyLease Refuse(KeyCounters state, Need[] needs, DateTimeOffset now)
     {
@@ -480,6 +498,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         public Dictionary<CounterKey, LocalCounter> Counters { get; } = [];
 
         public SemaphoreSlim SyncLock { get; } = new(1, 1);
+
+        /// <summary>Until when a sync on the request path is not tried again after one failed; written under <see cref="SyncLock"/>.</summary>
+        public DateTimeOffset SyncFailedUntil { get; set; }
     }
 
     /// <summary>This instance's side of one shared counter.</summary>

@@ -32,6 +32,14 @@ internal sealed class LimitOptions : IValidatableObject
     [TimeSpanRange("00:00:00.050", "00:05:00")]
     public TimeSpan QuietSyncInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a request waits for its key's counters to sync (its key's first request in a window, or a lease spent or
+    /// lapsing) before it is refused as unchecked (503, Retry-After 1 s): limits fail closed, and a storage account that
+    /// does not answer must not hold the key's requests for the table SDK's retries.
+    /// </summary>
+    [TimeSpanRange("00:00:00.050", "00:01:00")]
+    public TimeSpan SyncTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (FlushInterval * 2 > LeaseDuration)

@@ -27,9 +27,9 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         }
     }
 
-    private KeyLimiter NewLimiter(LimitOptions? options = null)
+    private KeyLimiter NewLimiter(LimitOptions? options = null, ICounterStore? store = null)
     {
-        var limiter = new KeyLimiter(_store, _time, Options.Create(options ?? new LimitOptions()), new Lazy<TokenEstimator>(Estimator), NullLogger<KeyLimiter>.Instance);
+        var limiter = new KeyLimiter(store ?? _store, _time, Options.Create(options ?? new LimitOptions()), new Lazy<TokenEstimator>(Estimator), NullLogger<KeyLimiter>.Instance);
         _limiters.Add(limiter);
         return limiter;
     }
@@ -470,5 +470,76 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         var results = options.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(options)).ToList();
 
         Assert.Equal("Limits:FlushInterval must be at most half of Limits:LeaseDuration, so leases are renewed before they lapse.", Assert.Single(results).ErrorMessage);
+    }
+
+    /// <summary>
+    /// Storage that takes a sync and never answers. Before, the sync had no deadline of its own (the table SDK's: 10 s a
+    /// try, three tries), and the key's requests queued on its sync lock each waited out a sync of their own, one after
+    /// another.
+    /// </summary>
+    [Fact]
+    public async Task AcquireAsync_StorageNeverAnswers_KeysRequestsRefusedAsUncheckedAfterOneDeadline()
+    {
+        var store = new SimulatedSilentStore(_store) { Silent = true };
+        var limiter = NewLimiter(new LimitOptions { SyncTimeout = TimeSpan.FromMilliseconds(300) }, store);
+        var key = Key("""{"rpm": 100}""");
+        var ct = TestContext.Current.CancellationToken;
+
+        var started = DateTime.UtcNow;
+        var leases = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => limiter.AcquireAsync(key, Request(), ct).AsTask())).WaitAsync(TimeSpan.FromSeconds(10), ct);
+        var waited = DateTime.UtcNow - started;
+
+        Assert.All(leases, lease =>
+        {
+            Assert.False(lease.IsAcquired);
+            Assert.Equal(TimeSpan.FromSeconds(1), lease.RetryAfter);
+            Assert.Equal(ErrorKind.Unavailable, lease.ToError().Kind);
+            Assert.StartsWith("Usage limits could not be checked", lease.ToError().Message, StringComparison.Ordinal);
+        });
+        Assert.Equal(1, store.Syncs);
+        Assert.True(waited < TimeSpan.FromSeconds(3), $"20 requests of one key took {waited} with storage silent");
+    }
+
+    [Fact]
+    public async Task AcquireAsync_StorageAnswersAgainAfterTheRetryAfter_Admitted()
+    {
+        var store = new SimulatedSilentStore(_store) { Silent = true };
+        var limiter = NewLimiter(new LimitOptions { SyncTimeout = TimeSpan.FromMilliseconds(100) }, store);
+        var key = Key("""{"rpm": 100}""");
+        using var refused = await AcquireAsync(limiter, key);
+        store.Silent = false;
+
+        using var withinRetryAfter = await AcquireAsync(limiter, key);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        using var after = await AcquireAsync(limiter, key);
+
+        Assert.False(refused.IsAcquired);
+        Assert.False(withinRetryAfter.IsAcquired);
+        Assert.True(after.IsAcquired);
+        Assert.Equal(2, store.Syncs);
+    }
+
+    /// <summary>Simulated storage: syncs with <paramref name="inner"/>, or, while <see cref="Silent"/>, take the call and never answer.</summary>
+    private sealed class SimulatedSilentStore(ICounterStore inner) : ICounterStore
+    {
+        private int _syncs;
+
+        public bool Silent { get; set; }
+
+        public int Syncs => Volatile.Read(ref _syncs);
+
+        public async ValueTask<CounterGrant> SyncAsync(CounterSync sync, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _syncs);
+            if (Silent)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await inner.SyncAsync(sync, cancellationToken);
+        }
+
+        public ValueTask<CounterReading?> ReadAsync(string keyId, string counter, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.ReadAsync(keyId, counter, now, cancellationToken);
     }
 }
