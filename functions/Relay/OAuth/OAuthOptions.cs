@@ -25,7 +25,10 @@ internal sealed class OAuthOptions
     [TimeSpanRange("00:00:00.010", "00:00:30")]
     public TimeSpan LeasePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Decrypted tokens stay in memory at most this long.</summary>
+    /// <summary>
+    /// How long a decrypted token is used from memory before its row is read again: on the request path when it is about
+    /// to expire, behind the request (the token in memory still used) while it stays valid.
+    /// </summary>
     [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -40,15 +40,41 @@ internal sealed partial class OAuthTokens(
     public string InstanceId => _leaseTerms.Owner;
 
     /// <summary>A token valid for at least <see cref="OAuthOptions.RefreshBefore"/>, refreshing it first if needed.</summary>
+    /// <remarks>
+    /// NOTE: a token in memory past its <see cref="OAuthOptions.CacheTtl"/> but still valid is used, and read again from
+    /// storage behind the request (another instance may have refreshed it, or an admin authorised the account again).
+    /// Read on the request path instead, a storage outage failed every request of an OAuth account once its cache life
+    /// was over, each after waiting out the storage calls, while a valid token was in memory.
+    /// </remarks>
     public ValueTask<TokenResult> GetAccessTokenAsync(UpstreamAccount account, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_cache.TryGetValue(account.Id, out var cached) && now < cached.FreshUntil && cached.ExpiresAt - now > _options.RefreshBefore)
+        if (_cache.TryGetValue(account.Id, out var cached) && cached.ExpiresAt - now > _options.RefreshBefore)
         {
+            // One request starts the read: the entry's next read is pushed a cache life on first.
+            if (now >= cached.FreshUntil && _cache.TryUpdate(account.Id, cached with { FreshUntil = now + _options.CacheTtl }, cached))
+            {
+                _ = ReadAgainAsync(account.Id);
+            }
+
             return new ValueTask<TokenResult>(new TokenResult(cached.AccessToken, cached.ExpiresAt, null));
         }
 
         return new ValueTask<TokenResult>(EnsureAsync(account.Id, _options.RefreshBefore, cancellationToken));
+    }
+
+    /// <summary>Reads a cached token's row again off the request path; what fails is logged, and the token in memory stays in use.</summary>
+    private async Task ReadAgainAsync(string accountId)
+    {
+        try
+        {
+            await Task.Yield();
+            await EnsureAsync(accountId, _options.RefreshBefore, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.RefreshFailed(logger, accountId, e.GetType().Name);
+        }
     }
 
     /// <summary>Makes sure the account's token stays valid for <paramref name="minValidity"/>; one refresh per account at a time on this instance.</summary>

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Serverless.Handler.Hosting;
 using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Sessions;
 using Serverless.Tests.Upstreams;
 using Xunit;
 
@@ -62,6 +63,48 @@ public sealed class OAuthRefreshTests(AzuriteFixture azurite)
 
         Assert.Equal(0, tokens.Calls);
         Assert.Equal("Bearer at-0", upstream.LastRequest.Headers["Authorization"]);
+    }
+
+    /// <summary>
+    /// Storage hanging once the token's cache life (half a second here) is over: the token in memory is still valid, so
+    /// the request uses it at once. Before, the request read the row first, waited out the storage calls and failed.
+    /// </summary>
+    [Fact]
+    public async Task Relay_StorageHangsPastTheTokensCacheLife_ValidTokenInMemoryUsedAtOnce()
+    {
+        await using var tokens = await TokenServer.StartAsync();
+        await using var upstream = await LoopbackUpstream.StartAsync(TestContext.Current.CancellationToken);
+        upstream.ApiKey = "at-0";
+        await using var proxy = StorageProxy.Start(azurite.TablePort);
+        await using var host = await RelayHost.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = proxy.Through(azurite.ConnectionString),
+            ["OAuth:CacheTtl"] = "00:00:00.500",
+        });
+        await host.CreateAccountAsync(OAuthAccount(upstream, tokens, DateTimeOffset.UtcNow.AddHours(1)));
+        var key = await host.CreateKeyAsync();
+        Assert.Equal(200, (await ChatAsync(host.BaseUri, key)).Status);
+
+        proxy.Mode = StorageMode.Hang;
+        int status;
+        string body;
+        TimeSpan took;
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(700), TestContext.Current.CancellationToken);
+            var started = DateTime.UtcNow;
+            (status, body) = await ChatAsync(host.BaseUri, key);
+            took = DateTime.UtcNow - started;
+        }
+        finally
+        {
+            proxy.Mode = StorageMode.Forward; // so the host can write what it holds when it stops
+        }
+
+        Assert.True(status == 200, $"{status}: {body}");
+        Assert.True(took < TimeSpan.FromSeconds(3), $"the request took {took} with storage hanging");
+        Assert.Equal("Bearer at-0", upstream.LastRequest.Headers["Authorization"]);
+        Assert.Equal(0, tokens.Calls);
     }
 
     [Fact]
