@@ -174,6 +174,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private async Task<KeyLease> AcquireSlowAsync(KeyCounters state, Need[] needs, CancellationToken cancellationToken)
     {
         await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // NOTE: a deadline of its own, since the table SDK gives a hanging storage 10 s a try, three tries.
+        using var deadline = new CancellationTokenSource(_options.SyncTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             var now = _time.GetUtcNow();
@@ -184,15 +187,11 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
             if (now < state.SyncFailedUntil)
             {
-                // NOTE: the key's requests queue on its sync lock; during an outage each would otherwise wait out a sync
-                // of its own, one after another. Refused at once until the Retry-After the last failure gave.
+                // NOTE: the key's requests queue on its sync lock; while storage does not answer, each would otherwise wait
+                // out a sync of its own, one after another. Refused at once until the Retry-After the timed-out sync gave.
                 _metrics?.LimitRefused(UncheckedLimit);
                 return Unchecked();
             }
-
-            // NOTE: a deadline of its own, since the table SDK gives a hanging storage 10 s a try, three tries.
-            using var deadline = new CancellationTokenSource(_options.SyncTimeout, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
 
             var syncs = new List<Task>(needs.Length);
             foreach (var need in needs)
@@ -225,7 +224,13 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             // Fail closed: a budget must not be overspent because storage is briefly away.
             Log.SyncFailed(_logger, state.KeyId, e);
             _metrics?.LimitRefused(UncheckedLimit);
-            state.SyncFailedUntil = _time.GetUtcNow() + UncheckedRetryAfter;
+            if (deadline.IsCancellationRequested)
+            {
+                // Only a sync that ran out of time: a failure storage answered quickly costs the next request nothing to
+                // find out again, and one such failure among many syncs must stay one refusal.
+                state.SyncFailedUntil = _time.GetUtcNow() + UncheckedRetryAfter;
+            }
+
             return Unchecked();
         }
         finally
@@ -499,7 +504,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
         public SemaphoreSlim SyncLock { get; } = new(1, 1);
 
-        /// <summary>Until when a sync on the request path is not tried again after one failed; written under <see cref="SyncLock"/>.</summary>
+        /// <summary>Until when a sync on the request path is not tried again after one ran out of time; written under <see cref="SyncLock"/>.</summary>
         public DateTimeOffset SyncFailedUntil { get; set; }
     }
 

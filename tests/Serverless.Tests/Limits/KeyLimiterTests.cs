@@ -519,18 +519,49 @@ public sealed class KeyLimiterTests : IAsyncDisposable
         Assert.Equal(2, store.Syncs);
     }
 
-    /// <summary>Simulated storage: syncs with <paramref name="inner"/>, or, while <see cref="Silent"/>, take the call and never answer.</summary>
+    /// <summary>
+    /// One sync that storage refused at once, among many: the refusal is that request's alone (the CI's two-process test
+    /// met one such failure in 300 syncs, and a back-off after it refused 51 requests).
+    /// </summary>
+    [Fact]
+    public async Task AcquireAsync_OneSyncRefusedAtOnce_NextRequestSyncsAndIsAdmitted()
+    {
+        var store = new SimulatedSilentStore(_store) { FailNext = true };
+        var limiter = NewLimiter(store: store);
+        var key = Key("""{"rpm": 100}""");
+
+        using var refused = await AcquireAsync(limiter, key);
+        using var next = await AcquireAsync(limiter, key);
+
+        Assert.False(refused.IsAcquired);
+        Assert.Equal(ErrorKind.Unavailable, refused.ToError().Kind);
+        Assert.True(next.IsAcquired);
+        Assert.Equal(2, store.Syncs);
+    }
+
+    /// <summary>
+    /// Simulated storage: syncs with <paramref name="inner"/>; while <see cref="Silent"/>, takes the call and never
+    /// answers; with <see cref="FailNext"/>, refuses the next sync at once, as a storage error would.
+    /// </summary>
     private sealed class SimulatedSilentStore(ICounterStore inner) : ICounterStore
     {
         private int _syncs;
 
         public bool Silent { get; set; }
 
+        public bool FailNext { get; set; }
+
         public int Syncs => Volatile.Read(ref _syncs);
 
         public async ValueTask<CounterGrant> SyncAsync(CounterSync sync, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _syncs);
+            if (FailNext)
+            {
+                FailNext = false;
+                throw new Azure.RequestFailedException(503, "simulated: the server is busy");
+            }
+
             if (Silent)
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
