@@ -174,9 +174,6 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private async Task<KeyLease> AcquireSlowAsync(KeyCounters state, Need[] needs, CancellationToken cancellationToken)
     {
         await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        // NOTE: a deadline of its own, since the table SDK gives a hanging storage 10 s a try, three tries.
-        using var deadline = new CancellationTokenSource(_options.SyncTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             var now = _time.GetUtcNow();
@@ -193,30 +190,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                 return Unchecked();
             }
 
-            var syncs = new List<Task>(needs.Length);
-            foreach (var need in needs)
-            {
-                LocalCounter counter;
-                lock (state)
-                {
-                    if (!state.Counters.TryGetValue(need.Counter, out counter!))
-                    {
-                        // NOTE: the row name is formatted once per counter and period, never on the hot path.
-                        state.Counters[need.Counter] = counter = new LocalCounter(need.Counter, LimitWindows.CounterName(need.Rule, need.PeriodStart), need.Rule, need.ResetsAt);
-                    }
-
-                    counter.Rule = need.Rule;
-                    if (counter.LeaseUntil > now + _options.FlushInterval && counter.Free >= need.Amount)
-                    {
-                        continue;
-                    }
-                }
-
-                syncs.Add(SyncAsync(state, counter, need.Amount, now, linked.Token).AsTask());
-            }
-
-            // NOTE: each counter is a row of its own: the key's requests wait for one round trip, not one per limit.
-            await Task.WhenAll(syncs).ConfigureAwait(false);
+            await SyncUncoveredAsync(state, needs, now, cancellationToken).ConfigureAwait(false);
             return TryTake(state, needs, now) ?? Refuse(state, needs, now);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -224,18 +198,55 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
             // Fail closed: a budget must not be overspent because storage is briefly away.
             Log.SyncFailed(_logger, state.KeyId, e);
             _metrics?.LimitRefused(UncheckedLimit);
-            if (deadline.IsCancellationRequested)
-            {
-                // Only a sync that ran out of time: a failure storage answered quickly costs the next request nothing to
-                // find out again, and one such failure among many syncs must stay one refusal.
-                state.SyncFailedUntil = _time.GetUtcNow() + UncheckedRetryAfter;
-            }
-
             return Unchecked();
         }
         finally
         {
             state.SyncLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Syncs the counters whose leases do not cover <paramref name="needs"/>, within <see cref="LimitOptions.SyncTimeout"/>:
+    /// a deadline of its own, since the table SDK gives a hanging storage 10 s a try, three tries. A sync that runs out
+    /// of time holds the key's next syncs back for <see cref="UncheckedRetryAfter"/>. A failure storage answered quickly
+    /// does not: the next request finds out again for nothing, and one such failure among many syncs stays one refusal.
+    /// </summary>
+    private async Task SyncUncoveredAsync(KeyCounters state, Need[] needs, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(_options.SyncTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var syncs = new List<Task>(needs.Length);
+        foreach (var need in needs)
+        {
+            LocalCounter counter;
+            lock (state)
+            {
+                if (!state.Counters.TryGetValue(need.Counter, out counter!))
+                {
+                    // NOTE: the row name is formatted once per counter and period, never on the hot path.
+                    state.Counters[need.Counter] = counter = new LocalCounter(need.Counter, LimitWindows.CounterName(need.Rule, need.PeriodStart), need.Rule, need.ResetsAt);
+                }
+
+                counter.Rule = need.Rule;
+                if (counter.LeaseUntil > now + _options.FlushInterval && counter.Free >= need.Amount)
+                {
+                    continue;
+                }
+            }
+
+            syncs.Add(SyncAsync(state, counter, need.Amount, now, linked.Token).AsTask());
+        }
+
+        try
+        {
+            // NOTE: each counter is a row of its own: the key's requests wait for one round trip, not one per limit.
+            await Task.WhenAll(syncs).ConfigureAwait(false);
+        }
+        catch when (deadline.IsCancellationRequested)
+        {
+            state.SyncFailedUntil = _time.GetUtcNow() + UncheckedRetryAfter;
+            throw;
         }
     }
 
