@@ -143,6 +143,7 @@ internal static class Report
         }
 
         md.AppendLine();
+        AppendCellPeaks(md, wrk);
         md.AppendLine("## Cold start (handler process start → first successful relayed chat completion)");
         md.AppendLine();
         if (cold is null || Num(cold, "runs") == 0)
@@ -434,6 +435,12 @@ internal static class Report
         var filePages = peak.ValueKind == JsonValueKind.Object && peak.TryGetProperty("file_kb", out _)
             ? FormattableString.Invariant($"of which mapped from files after the matrix, the executable's pages: {Num(peak, "file_kb") / 1024:0} MB")
             : null;
+        if (HighestCell(wrk, "relay", "relay-limited") is { } highest)
+        {
+            filePages = (filePages is null ? "" : filePages + "; ") + FormattableString.Invariant(
+                $"reached in {Str(highest, "target")} {Str(highest, "scenario")} c={Num(highest, "c")} #{Num(highest, "repeat")}");
+        }
+
         Row("memory under the heaviest load ≤ 150 MB", peak.ValueKind == JsonValueKind.Object ? Num(peak, "kb") / 1024 : null, 150, "MB", filePages);
         Row("readiness ≤ 100 ms (median, process start to the first 200 on `GET /`)", cold is null ? null : Num(cold, "ready_median"), 100, "ms");
         Row("cold start ≤ 300 ms (median, to the first relayed answer)", cold is null ? null : Num(cold, "first_ok_median"), 300, "ms");
@@ -559,6 +566,41 @@ internal static class Report
         static double CpuPerRequest(JsonElement run) => Num(run, "cpu_ms") / Num(run, "requests");
         return (Stats.Median(pairs.Select(p => Num(p.On, "rps") / Num(p.Off, "rps"))), Stats.Median(pairs.Select(p => CpuPerRequest(p.Off) / CpuPerRequest(p.On))), pairs.Count);
     }
+
+    /// <summary>
+    /// The gateways' peak resident set cell by cell (bench/run resets VmHWM before each cell), the largest over the
+    /// repeats: which load the matrix's peak comes from.
+    /// </summary>
+    private static void AppendCellPeaks(StringBuilder md, List<JsonElement> wrk)
+    {
+        var cells = wrk.Where(w => w.TryGetProperty("peak_kb", out _)).ToList();
+        var targets = Targets.Where(t => cells.Any(w => Str(w, "target") == t)).ToList();
+        if (targets.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("Peak resident set by cell (MB): VmHWM reset before each cell, its warm-up included, read after it; the largest over the repeats. " +
+                      "`relay` and `relay-limited` are one process.");
+        md.AppendLine();
+        md.AppendLine("| scenario | conc. | " + string.Join(" | ", targets) + " |");
+        md.AppendLine("|---|---:|" + string.Concat(targets.Select(_ => "---:|")));
+        foreach (var cell in cells.GroupBy(w => (Scenario: Str(w, "scenario"), C: (int)Num(w, "c"))))
+        {
+            var peaks = targets.Select(t => cell.Where(w => Str(w, "target") == t).Select(w => Num(w, "peak_kb")).DefaultIfEmpty(0).Max())
+                .Select(kb => kb > 0 ? (kb / 1024).ToString("0.0", CultureInfo.InvariantCulture) : "–");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {cell.Key.Scenario} | {cell.Key.C} | {string.Join(" | ", peaks)} |");
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>The cell in which one process, measured as the given targets, reached its largest peak.</summary>
+    private static JsonElement? HighestCell(List<JsonElement> wrk, params string[] targets) => wrk
+        .Where(w => w.TryGetProperty("peak_kb", out _) && targets.Contains(Str(w, "target")))
+        .OrderByDescending(w => Num(w, "peak_kb"))
+        .Select(w => (JsonElement?)w)
+        .FirstOrDefault();
 
     private sealed record Median(string Scenario, int Concurrency, string Target, double Rps, double P50, double P90, double P99, double CpuUs, double StorageUs, long Errors);
 
