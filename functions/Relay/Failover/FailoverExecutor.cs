@@ -33,7 +33,8 @@ internal sealed record FailoverResult(UpstreamAttempt? Success, UpstreamAttempt?
 /// </remarks>
 internal sealed partial class FailoverExecutor
 {
-    private readonly ResiliencePipeline<UpstreamAttempt> _pipeline;
+    private readonly FailoverOptions _options;
+    private ResiliencePipeline<UpstreamAttempt>? _pipeline;
     private readonly AccountHealth _health;
     private readonly ILogger<FailoverExecutor> _logger;
     private readonly TimeProvider _time;
@@ -46,8 +47,21 @@ internal sealed partial class FailoverExecutor
         _metrics = metrics;
         _logger = logger;
         _time = time;
-        var value = options.Value;
-        _totalDeadline = value.TotalDeadline;
+        _options = options.Value;
+        _totalDeadline = _options.TotalDeadline;
+    }
+
+    /// <summary>
+    /// Built on the first request rather than at start: Polly validates a strategy's options with DataAnnotations as it
+    /// adds it, and that first validation (reflection over the options' types) was about 6 % of the start-up's CPU,
+    /// all of it before the readiness answer (bench/ANALYSIS.md, "Limits and readiness, profiled again").
+    /// </summary>
+    private ResiliencePipeline<UpstreamAttempt> Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
+
+    private ResiliencePipeline<UpstreamAttempt> BuildPipeline()
+    {
+        var value = _options;
+        var time = _time;
         var builder = new ResiliencePipelineBuilder<UpstreamAttempt> { TimeProvider = time };
         if (value.MaxAttempts > 1)
         {
@@ -62,7 +76,7 @@ internal sealed partial class FailoverExecutor
             });
         }
 
-        _pipeline = builder.AddTimeout(value.AttemptTimeout).Build();
+        return builder.AddTimeout(value.AttemptTimeout).Build();
     }
 
     /// <param name="attempt">
@@ -80,7 +94,7 @@ internal sealed partial class FailoverExecutor
         UpstreamAttempt? final;
         try
         {
-            final = await _pipeline.ExecuteAsync(static (cursor, token) => cursor.NextAsync(token), cursor, linked.Token).ConfigureAwait(false);
+            final = await Pipeline.ExecuteAsync(static (cursor, token) => cursor.NextAsync(token), cursor, linked.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException && !clientAborted.IsCancellationRequested)
         {

@@ -19,7 +19,9 @@ internal sealed partial class UsageRetry
 {
     private static readonly ResiliencePropertyKey<int> RowCount = new("usage.rows");
 
-    private readonly ResiliencePipeline _pipeline;
+    private readonly UsageWriterOptions _options;
+    private readonly ILogger _logger;
+    private ResiliencePipeline? _pipeline;
     private readonly CancellationToken _abort;
     private readonly TimeSpan _attemptTimeout;
     private readonly TimeProvider _time;
@@ -29,6 +31,20 @@ internal sealed partial class UsageRetry
         _abort = abort;
         _attemptTimeout = options.AttemptTimeout;
         _time = time;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Built on the first write rather than at start, for the reason <c>FailoverExecutor</c>'s is: Polly validates
+    /// each strategy's options by reflection as it adds it, which only the start-up would wait for. The options were
+    /// validated at start (<see cref="UsageWriterOptionsValidator"/>), within what Polly accepts.
+    /// </summary>
+    private ResiliencePipeline Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
+
+    private ResiliencePipeline BuildPipeline()
+    {
+        var (options, time, logger, abort) = (_options, _time, _logger, _abort);
         var builder = new ResiliencePipelineBuilder { TimeProvider = time };
         if (options.MaxAttempts is not 1)
         {
@@ -51,7 +67,7 @@ internal sealed partial class UsageRetry
 
         // Inside the retry: each attempt gets a fresh deadline.
         builder.AddTimeout(options.AttemptTimeout);
-        _pipeline = builder.Build();
+        return builder.Build();
     }
 
     /// <summary>
@@ -65,7 +81,7 @@ internal sealed partial class UsageRetry
         context.Properties.Set(RowCount, rows);
         try
         {
-            await _pipeline.ExecuteAsync(static (c, s) => s.write(s.state, c.CancellationToken), context, (write, state)).ConfigureAwait(false);
+            await Pipeline.ExecuteAsync(static (c, s) => s.write(s.state, c.CancellationToken), context, (write, state)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {

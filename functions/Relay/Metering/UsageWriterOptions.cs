@@ -33,12 +33,14 @@ internal sealed class UsageWriterOptions
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>First backoff delay; doubled per attempt up to <see cref="MaxBackoff"/>.</summary>
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// The longest wait between attempts, so rows are written within about this long of storage answering again (it
     /// was 10 s; an attempt on a refused connection costs a few hundred milliseconds of the SDK's own retries).
     /// </summary>
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>

@@ -21,6 +21,9 @@ public sealed class SettingsValidationTests
     [InlineData("Relay:MaxConcurrentRequests", "0", "MaxConcurrentRequests: The field RelayOptions.MaxConcurrentRequests must be between 1 and 1000000.")]
     [InlineData("LocalQueues:MaxConcurrentSessions", "0", "MaxConcurrentSessions: The field LocalQueueOptions.MaxConcurrentSessions must be between 1 and 256.")]
     [InlineData("ImPlatforms:HttpTimeout", "00:05:00", "HttpTimeout: The field PlatformOptions.HttpTimeout must be between 00:00:01 and 00:01:00.")]
+    // The usage writer's retry is built on its first write, so its back-off is checked here rather than by Polly then.
+    [InlineData("UsageWriter:InitialBackoff", "-00:00:01", "InitialBackoff: The field UsageWriterOptions.InitialBackoff must be between 00:00:00 and 00:05:00.")]
+    [InlineData("UsageWriter:MaxBackoff", "00:10:00", "MaxBackoff: The field UsageWriterOptions.MaxBackoff must be between 00:00:00 and 00:05:00.")]
     public void Start_SettingOutOfBounds_FailsNamingIt(string setting, string value, string expected)
     {
         // Some options are read while the app is composed, the rest by the start-up check: either way, before listening.
