@@ -54,9 +54,10 @@ internal sealed partial class FailoverExecutor
     /// <summary>
     /// Built on the first request rather than at start: Polly validates a strategy's options with DataAnnotations as it
     /// adds it, and that first validation (reflection over the options' types) was about 6 % of the start-up's CPU,
-    /// all of it before the readiness answer (bench/ANALYSIS.md, "Limits and readiness, profiled again").
+    /// all of it before the readiness answer (bench/ANALYSIS.md, "Polly's pipelines built on first use"). The field is
+    /// read first because the method group would be a new delegate on every request.
     /// </summary>
-    private ResiliencePipeline<UpstreamAttempt> Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
+    private ResiliencePipeline<UpstreamAttempt> Pipeline => _pipeline ?? LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
 
     private ResiliencePipeline<UpstreamAttempt> BuildPipeline()
     {

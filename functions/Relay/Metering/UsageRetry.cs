@@ -40,7 +40,7 @@ internal sealed partial class UsageRetry
     /// each strategy's options by reflection as it adds it, which only the start-up would wait for. The options were
     /// validated at start (<see cref="UsageWriterOptionsValidator"/>), within what Polly accepts.
     /// </summary>
-    private ResiliencePipeline Pipeline => LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
+    private ResiliencePipeline Pipeline => _pipeline ?? LazyInitializer.EnsureInitialized(ref _pipeline, BuildPipeline);
 
     private ResiliencePipeline BuildPipeline()
     {
