@@ -124,6 +124,12 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
     }
 
     /// <summary>Binds (or moves) the session to the account that served it.</summary>
+    /// <remarks>
+    /// NOTE: requests of one session that resolved together all carry what they found then (no binding, or the old
+    /// one), so each would bind it again. Only the one whose entry goes into the cache writes: a burst of 1,000 first
+    /// requests of a new session made 1,000 writes of one row at once, and the storage client opened a connection for
+    /// each (bench/ANALYSIS.md, "A new session's burst of writes").
+    /// </remarks>
     public void Bind(SessionBinding binding, string accountId)
     {
         if (string.Equals(binding.AccountId, accountId, StringComparison.Ordinal))
@@ -132,12 +138,46 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
         }
 
         var now = time.GetUtcNow();
+        var expiresAt = now + _options.Ttl;
+        if (!Claim(binding.Key, new Cached(accountId, now + _options.LocalCacheTtl, expiresAt), now))
+        {
+            return;
+        }
+
         if (binding.AccountId is not null)
         {
             Log.Moved(logger, binding.AccountId, accountId);
         }
 
-        Remember(binding.Key, new Cached(accountId, now + _options.LocalCacheTtl, Write(binding.Key, accountId, now)));
+        Write(binding.Key, accountId, now);
+    }
+
+    /// <summary>Puts the binding in the cache unless one to the same account is already alive there: true if it went in.</summary>
+    private bool Claim(string key, Cached entry, DateTimeOffset now)
+    {
+        while (true)
+        {
+            if (_cache.TryGetValue(key, out var held))
+            {
+                if (string.Equals(held.AccountId, entry.AccountId, StringComparison.Ordinal) && now < held.ExpiresAt)
+                {
+                    return false;
+                }
+
+                if (_cache.TryUpdate(key, entry, held))
+                {
+                    return true;
+                }
+            }
+            else
+            {
+                MakeRoom();
+                if (_cache.TryAdd(key, entry))
+                {
+                    return true;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -172,13 +212,17 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
 
     private void Remember(string key, Cached entry)
     {
+        MakeRoom();
+        _cache[key] = entry;
+    }
+
+    private void MakeRoom()
+    {
         if (_cache.Count >= MaxCached)
         {
             // NOTE: crude but bounded: the cache only saves reads, storage holds the truth.
             _cache.Clear();
         }
-
-        _cache[key] = entry;
     }
 
     private static string PartitionOf(string key) => key[..2];

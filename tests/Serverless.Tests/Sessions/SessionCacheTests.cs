@@ -163,4 +163,35 @@ public sealed class SessionCacheTests(AzuriteFixture azurite) : IAsyncDisposable
         Assert.True(kept.Count * CacheLife * 0.1 > HotPath.OutageBackoff, "written before the outage's back-off ended");
         Assert.All(kept, account => Assert.Equal("acct_x", account));
     }
+
+    [Fact]
+    public async Task Bind_BurstOfANewSessionsFirstRequests_WritesTheBindingOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var sessions = Sessions(hotPathTimeout: "00:00:30");
+        var key = NewKey();
+        var burst = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => sessions.ResolveAsync(key, ct).AsTask())).WaitAsync(Timeout, ct);
+        var before = _proxy.Connections;
+
+        // Each request of the burst binds the session to the account that served it, as the relay does after an answer.
+        foreach (var binding in burst)
+        {
+            sessions.Bind(binding, "acct_a");
+        }
+
+        var table = new TableServiceClient(azurite.ConnectionString).GetTableClient(_prefix + "sessions");
+        var written = await Eventually.ValueAsync(
+            "the binding written",
+            token => table.GetEntityIfExistsAsync<TableEntity>(key[..2], key, cancellationToken: token),
+            row => row.HasValue,
+            row => row.HasValue ? "a row" : "no row");
+        var served = await AtOnce.ProbeAsync(sessions.ResolveAsync(key, ct));
+
+        Assert.All(burst, b => Assert.Null(b.AccountId));
+        Assert.Equal("acct_a", written.Value!.GetString("AccountId"));
+        Assert.True(served.AtOnce);
+        Assert.Equal("acct_a", served.Value.AccountId);
+        // Concurrent writes of the row would each take a connection of their own; one write takes at most one.
+        Assert.InRange(_proxy.Connections - before, 0, 1);
+    }
 }
