@@ -38,7 +38,6 @@ internal sealed partial class FailoverExecutor
     private readonly AccountHealth _health;
     private readonly ILogger<FailoverExecutor> _logger;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _totalDeadline;
     private readonly RelayMetrics _metrics;
 
     public FailoverExecutor(IOptions<FailoverOptions> options, AccountHealth health, RelayMetrics metrics, TimeProvider time, ILogger<FailoverExecutor> logger)
@@ -48,7 +47,6 @@ internal sealed partial class FailoverExecutor
         _logger = logger;
         _time = time;
         _options = options.Value;
-        _totalDeadline = _options.TotalDeadline;
     }
 
     /// <summary>
@@ -61,14 +59,12 @@ internal sealed partial class FailoverExecutor
 
     private ResiliencePipeline<UpstreamAttempt> BuildPipeline()
     {
-        var value = _options;
-        var time = _time;
-        var builder = new ResiliencePipelineBuilder<UpstreamAttempt> { TimeProvider = time };
-        if (value.MaxAttempts > 1)
+        var builder = new ResiliencePipelineBuilder<UpstreamAttempt> { TimeProvider = _time };
+        if (_options.MaxAttempts > 1)
         {
             builder.AddRetry(new RetryStrategyOptions<UpstreamAttempt>
             {
-                MaxRetryAttempts = value.MaxAttempts - 1,
+                MaxRetryAttempts = _options.MaxAttempts - 1,
                 // NOTE: no back-off: the next attempt goes to another account, and the failed one is already marked.
                 Delay = TimeSpan.Zero,
                 BackoffType = DelayBackoffType.Constant,
@@ -77,7 +73,7 @@ internal sealed partial class FailoverExecutor
             });
         }
 
-        return builder.AddTimeout(value.AttemptTimeout).Build();
+        return builder.AddTimeout(_options.AttemptTimeout).Build();
     }
 
     /// <param name="attempt">
@@ -89,7 +85,7 @@ internal sealed partial class FailoverExecutor
         Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt,
         CancellationToken clientAborted)
     {
-        using var deadline = new CancellationTokenSource(_totalDeadline, _time);
+        using var deadline = new CancellationTokenSource(_options.TotalDeadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, deadline.Token);
         var cursor = new Cursor(plan, attempt, this, deadline.Token);
         UpstreamAttempt? final;
@@ -109,7 +105,7 @@ internal sealed partial class FailoverExecutor
         }
 
         var reached = deadline.IsCancellationRequested
-            ? new RelayError(ErrorKind.Timeout, $"The relay's deadline of {_totalDeadline.TotalSeconds:0.#} s for this request was reached before an upstream answered ({cursor.Attempts} attempt{(cursor.Attempts == 1 ? "" : "s")}).")
+            ? new RelayError(ErrorKind.Timeout, $"The relay's deadline of {_options.TotalDeadline.TotalSeconds:0.#} s for this request was reached before an upstream answered ({cursor.Attempts} attempt{(cursor.Attempts == 1 ? "" : "s")}).")
             : null;
         return new FailoverResult(null, cursor.LastFailure, cursor.Attempts, reached);
     }

@@ -23,13 +23,11 @@ internal sealed partial class UsageRetry
     private readonly ILogger _logger;
     private ResiliencePipeline? _pipeline;
     private readonly CancellationToken _abort;
-    private readonly TimeSpan _attemptTimeout;
     private readonly TimeProvider _time;
 
     public UsageRetry(UsageWriterOptions options, TimeProvider time, ILogger logger, CancellationToken abort)
     {
         _abort = abort;
-        _attemptTimeout = options.AttemptTimeout;
         _time = time;
         _options = options;
         _logger = logger;
@@ -44,29 +42,28 @@ internal sealed partial class UsageRetry
 
     private ResiliencePipeline BuildPipeline()
     {
-        var (options, time, logger, abort) = (_options, _time, _logger, _abort);
-        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
-        if (options.MaxAttempts is not 1)
+        var builder = new ResiliencePipelineBuilder { TimeProvider = _time };
+        if (_options.MaxAttempts is not 1)
         {
             builder.AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = options.MaxAttempts is { } attempts ? attempts - 1 : int.MaxValue,
+                MaxRetryAttempts = _options.MaxAttempts is { } attempts ? attempts - 1 : int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 // NOTE: no jitter: one writer per instance, and a fixed schedule keeps the fake-clock tests exact.
                 UseJitter = false,
-                Delay = options.InitialBackoff,
-                MaxDelay = options.MaxBackoff,
-                ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is { } e && IsTransient(e) && !abort.IsCancellationRequested),
+                Delay = _options.InitialBackoff,
+                MaxDelay = _options.MaxBackoff,
+                ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is { } e && IsTransient(e) && !_abort.IsCancellationRequested),
                 OnRetry = args =>
                 {
-                    Log.WriteRetrying(logger, args.Context.Properties.GetValue(RowCount, 0), args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!);
+                    Log.WriteRetrying(_logger, args.Context.Properties.GetValue(RowCount, 0), args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!);
                     return default;
                 },
             });
         }
 
         // Inside the retry: each attempt gets a fresh deadline.
-        builder.AddTimeout(options.AttemptTimeout);
+        builder.AddTimeout(_options.AttemptTimeout);
         return builder.Build();
     }
 
@@ -86,7 +83,7 @@ internal sealed partial class UsageRetry
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
             // Shutdown timeout during a wait (or before the first attempt): one last attempt, then give up.
-            using var deadline = new CancellationTokenSource(_attemptTimeout, _time);
+            using var deadline = new CancellationTokenSource(_options.AttemptTimeout, _time);
             await write(state, deadline.Token).ConfigureAwait(false);
         }
         finally

@@ -138,8 +138,7 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
         }
 
         var now = time.GetUtcNow();
-        var expiresAt = now + _options.Ttl;
-        if (!Claim(binding.Key, new Cached(accountId, now + _options.LocalCacheTtl, expiresAt), now))
+        if (!Claim(binding.Key, new Cached(accountId, now + _options.LocalCacheTtl, now + _options.Ttl), now))
         {
             return;
         }
