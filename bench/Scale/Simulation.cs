@@ -48,7 +48,11 @@ internal sealed class Simulation(string connectionString, StorageOperations oper
     {
         var prefix = "s" + Guid.NewGuid().ToString("N")[..10];
         operations.Prefix = prefix;
-        var tables = new RelayTables(Options.Create(new RelayStorageOptions { ConnectionString = connectionString, TablePrefix = prefix }), NullLogger<RelayTables>.Instance);
+        // NOTE: one process plays every instance, so its connections are not capped as one instance's would be.
+        using var tables = new RelayTables(
+            Options.Create(new RelayStorageOptions { ConnectionString = connectionString, TablePrefix = prefix }),
+            Options.Create(new StorageTransportOptions { MaxConnections = 1000 }),
+            NullLogger<RelayTables>.Instance);
         var clock = new SimulatedClock(new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero));
         var limitOptions = new LimitOptions();
         var estimator = new Lazy<TokenEstimator>(() => new TokenEstimator());

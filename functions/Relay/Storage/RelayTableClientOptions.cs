@@ -1,4 +1,5 @@
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 
 namespace Serverless.Relay.Storage;
@@ -11,9 +12,10 @@ namespace Serverless.Relay.Storage;
 /// </summary>
 internal static class RelayTableClientOptions
 {
-    public static TableClientOptions Create()
+    /// <param name="transport">The connections to send on (<see cref="CreateTransport"/>), shared by the instance's clients.</param>
+    public static TableClientOptions Create(HttpPipelineTransport transport)
     {
-        var options = new TableClientOptions();
+        var options = new TableClientOptions { Transport = transport };
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.MaxRetries = 2;
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);
@@ -21,4 +23,19 @@ internal static class RelayTableClientOptions
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
         return options;
     }
+
+    /// <summary>
+    /// The SDK's default transport with a cap on connections per server (<see cref="StorageTransportOptions"/> says
+    /// why). Disposed with the clients that use it.
+    /// </summary>
+    public static HttpClientTransport CreateTransport(StorageTransportOptions options) =>
+        new(new SocketsHttpHandler
+        {
+            // As Azure.Core's own handler: the SDK follows no redirects and keeps no cookies; a connection is replaced
+            // after 5 minutes so a changed DNS answer is seen.
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = options.MaxConnections,
+        });
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Azure;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Data.Tables.Models;
 using Microsoft.Extensions.Logging;
@@ -10,8 +11,9 @@ namespace Serverless.Relay.Storage;
 
 /// <summary>
 /// Hands out <see cref="TableClient"/>s for the relay's tables, creating each table once, on first use (<see cref="CreatedOnce{T}"/>).
+/// Its clients share one transport, capped in connections (<see cref="StorageTransportOptions"/>), closed with it.
 /// </summary>
-internal sealed partial class RelayTables
+internal sealed partial class RelayTables : IDisposable
 {
     public const string ClientKeys = "clientkeys";
     public const string Accounts = "accounts";
@@ -23,7 +25,7 @@ internal sealed partial class RelayTables
     public const string Pricing = "pricing";
     public const string Audit = "audit";
 
-    private readonly Lazy<(TableServiceClient Service, UpsertBatchSender Batches)> _clients;
+    private readonly Lazy<(TableServiceClient Service, UpsertBatchSender Batches, HttpClientTransport Transport)> _clients;
     private readonly string _prefix;
     private readonly CreatedOnce<TableClient> _tables;
     private readonly ILogger<RelayTables> _logger;
@@ -31,17 +33,19 @@ internal sealed partial class RelayTables
     // NOTE: the table SDK makes each row it reads with new T(); in a Native AOT build that finds TableEntity's
     // constructor only if something roots it, and nothing in the SDK does (MissingMethodException on the first read).
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor, typeof(TableEntity))]
-    public RelayTables(IOptions<RelayStorageOptions> options, ILogger<RelayTables> logger)
+    public RelayTables(IOptions<RelayStorageOptions> options, IOptions<StorageTransportOptions> transport, ILogger<RelayTables> logger)
     {
         var value = options.Value;
+        var transportOptions = transport.Value;
         _prefix = value.TablePrefix;
         // Validated at start-up, so the settings resolve; the credential is created with the client, on first use.
         _clients = new(() =>
         {
             var connection = StorageConnection.Resolve(value, []) ?? throw new InvalidOperationException("storage settings were not validated");
             var credential = connection.Credential?.Create();
-            var service = connection.CreateTableServiceClient(credential);
-            return (service, UpsertBatchSender.Create(connection, service, credential));
+            var transport = RelayTableClientOptions.CreateTransport(transportOptions);
+            var service = connection.CreateTableServiceClient(transport, credential);
+            return (service, UpsertBatchSender.Create(connection, service, transport, credential), transport);
         });
         _logger = logger;
         _tables = new CreatedOnce<TableClient>(CreateOnceAsync);
@@ -64,6 +68,14 @@ internal sealed partial class RelayTables
     {
         var table = await GetAsync(baseName, cancellationToken).ConfigureAwait(false);
         await _clients.Value.Batches.UpsertAsync(table, entities, slices, cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        if (_clients.IsValueCreated)
+        {
+            _clients.Value.Transport.Dispose();
+        }
     }
 
     private async Task<TableClient> CreateOnceAsync(string baseName)

@@ -1,4 +1,5 @@
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Serverless.Relay.Connections;
@@ -30,11 +31,12 @@ internal sealed record StorageConnection
     public ConnectionCredential? Credential { get; init; }
 
     /// <summary>A client of the table service. No I/O: the constructor only parses.</summary>
+    /// <param name="transport">The connections to send on (<see cref="RelayTableClientOptions.CreateTransport"/>).</param>
     /// <param name="credential">With identity settings, the credential to use (one per process keeps one token cache); created when null.</param>
-    public TableServiceClient CreateTableServiceClient(TokenCredential? credential = null) =>
+    public TableServiceClient CreateTableServiceClient(HttpPipelineTransport transport, TokenCredential? credential = null) =>
         ConnectionString is not null
-            ? new TableServiceClient(ConnectionString, RelayTableClientOptions.Create())
-            : new TableServiceClient(TableServiceUri, credential ?? Credential!.Create(), RelayTableClientOptions.Create());
+            ? new TableServiceClient(ConnectionString, RelayTableClientOptions.Create(transport))
+            : new TableServiceClient(TableServiceUri, credential ?? Credential!.Create(), RelayTableClientOptions.Create(transport));
 
     /// <summary>
     /// A client of the blob service, or null when the settings name no blob endpoint (identity-based settings with a

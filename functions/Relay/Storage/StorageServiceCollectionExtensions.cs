@@ -12,7 +12,7 @@ internal static class StorageServiceCollectionExtensions
     /// <summary>
     /// Table storage: settings read from flat keys (<c>AzureWebJobsStorage</c> or its identity-based form,
     /// <c>RELAY_TABLE_PREFIX</c>) and validated at start-up, the hot-path deadline, and the tables created in the
-    /// background at start-up (<see cref="RelayTableInitializer"/>).
+    /// background at start-up (<see cref="RelayTableInitializer"/>), the cap on connections to it.
     /// </summary>
     public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,6 +31,7 @@ internal static class StorageServiceCollectionExtensions
             })
             .ValidateWith<RelayStorageOptions, RelayStorageOptionsValidator>()
             .ValidateOnStart();
+        services.AddOptions<StorageTransportOptions>().Bind(configuration.GetSection(StorageTransportOptions.Section)).ValidateWith<StorageTransportOptions, StorageTransportOptionsValidator>().ValidateOnStart();
         services.AddOptions<HotPathStorageOptions>().Bind(configuration.GetSection(HotPathStorageOptions.Section)).ValidateWith<HotPathStorageOptions, HotPathStorageOptionsValidator>().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);

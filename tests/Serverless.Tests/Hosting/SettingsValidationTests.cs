@@ -19,6 +19,7 @@ public sealed class SettingsValidationTests
     [InlineData("Relay:StreamIdleTimeout", "01:00:00", "StreamIdleTimeout: The field RelayOptions.StreamIdleTimeout must be between 00:00:01 and 00:30:00.")]
     [InlineData("Relay:MaxInFlightBodyBytes", "1024", "MaxInFlightBodyBytes: The field RelayOptions.MaxInFlightBodyBytes must be between 65536 and 68719476736.")]
     [InlineData("Relay:MaxConcurrentRequests", "0", "MaxConcurrentRequests: The field RelayOptions.MaxConcurrentRequests must be between 1 and 1000000.")]
+    [InlineData("Storage:MaxConnections", "0", "MaxConnections: The field StorageTransportOptions.MaxConnections must be between 1 and 1000.")]
     [InlineData("LocalQueues:MaxConcurrentSessions", "0", "MaxConcurrentSessions: The field LocalQueueOptions.MaxConcurrentSessions must be between 1 and 256.")]
     [InlineData("ImPlatforms:HttpTimeout", "00:05:00", "HttpTimeout: The field PlatformOptions.HttpTimeout must be between 00:00:01 and 00:01:00.")]
     // The usage writer's retry is built on its first write, so its back-off is checked here rather than by Polly then.

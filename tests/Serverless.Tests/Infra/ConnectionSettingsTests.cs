@@ -54,7 +54,8 @@ public sealed class ConnectionSettingsTests
         Assert.Null(connection.QueueServiceUri);
         Assert.Equal(new ConnectionCredential(CredentialKind.Default, null), connection.Credential);
         Assert.IsType<DefaultAzureCredential>(connection.Credential!.Create());
-        Assert.Equal(new Uri("https://private.example.net/"), connection.CreateTableServiceClient().Uri);
+        using var transport = RelayTableClientOptions.CreateTransport(new StorageTransportOptions());
+        Assert.Equal(new Uri("https://private.example.net/"), connection.CreateTableServiceClient(transport).Uri);
     }
 
     [Fact]

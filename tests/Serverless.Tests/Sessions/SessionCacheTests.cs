@@ -38,11 +38,12 @@ public sealed class SessionCacheTests(AzuriteFixture azurite) : IAsyncDisposable
     }
 
     /// <summary>Bindings of one instance reaching storage through the proxy; a hot-path deadline in real time.</summary>
-    private SessionBindings Sessions(string hotPathTimeout)
+    private SessionBindings Sessions(string hotPathTimeout, int? maxConnections = null)
     {
         var settings = StorageTestKit.Settings(azurite, _prefix);
         settings["AzureWebJobsStorage"] = _proxy.Through(azurite.ConnectionString);
         settings["Storage:HotPathTimeout"] = hotPathTimeout;
+        settings["Storage:MaxConnections"] = maxConnections?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _services = StorageTestKit.Services(settings, _time);
         return new SessionBindings(_services.GetRequiredService<RelayTables>(), HotPath, Options.Create(new SessionOptions()), _time, NullLogger<SessionBindings>.Instance);
     }
@@ -193,5 +194,43 @@ public sealed class SessionCacheTests(AzuriteFixture azurite) : IAsyncDisposable
         Assert.Equal("acct_a", served.Value.AccountId);
         // Concurrent writes of the row would each take a connection of their own; one write takes at most one.
         Assert.InRange(_proxy.Connections - before, 0, 1);
+    }
+
+    [Fact]
+    public async Task ResolveAndBind_BurstOfManyDifferentNewSessions_StaysWithinTheConnectionCapAndWritesEveryBinding()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int cap = 4;
+        var sessions = Sessions(hotPathTimeout: "00:00:30", maxConnections: cap);
+        var keys = Enumerable.Range(0, 100).Select(_ => NewKey()).ToArray();
+
+        // Every request of the burst is a session's first: a read each, then, once answered, a write each.
+        var burst = await Task.WhenAll(keys.Select(key => sessions.ResolveAsync(key, ct).AsTask())).WaitAsync(Timeout, ct);
+        foreach (var binding in burst)
+        {
+            sessions.Bind(binding, "acct_a");
+        }
+
+        var table = new TableServiceClient(azurite.ConnectionString).GetTableClient(_prefix + "sessions");
+        var written = await Eventually.ValueAsync(
+            "every binding written",
+            async token =>
+            {
+                var rows = new List<TableEntity>();
+                await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: token))
+                {
+                    rows.Add(row);
+                }
+
+                return rows;
+            },
+            rows => rows.Count == keys.Length,
+            rows => $"{rows.Count} rows");
+
+        Assert.All(burst, b => Assert.Null(b.AccountId));
+        Assert.Equal(keys.Order(), written.Select(r => r.RowKey).Order());
+        Assert.All(written, r => Assert.Equal("acct_a", r.GetString("AccountId")));
+        // Without a cap the SDK's transport opens a connection per concurrent call: about one per session here.
+        Assert.InRange(_proxy.PeakForwarded, 1, cap);
     }
 }

@@ -26,6 +26,12 @@ internal sealed class StorageProxy : IAsyncDisposable
 
     private int _connections;
 
+    /// <summary>The most connections forwarded at the same time so far.</summary>
+    public int PeakForwarded => Volatile.Read(ref _peakForwarded);
+
+    private int _forwarded;
+    private int _peakForwarded;
+
     public StorageMode Mode
     {
         get => _mode;
@@ -119,6 +125,15 @@ internal sealed class StorageProxy : IAsyncDisposable
     private async Task ForwardAsync(TcpClient client)
     {
         using var upstream = new TcpClient();
+        var forwarded = Interlocked.Increment(ref _forwarded);
+        for (var peak = Volatile.Read(ref _peakForwarded); forwarded > peak; peak = Volatile.Read(ref _peakForwarded))
+        {
+            if (Interlocked.CompareExchange(ref _peakForwarded, forwarded, peak) == peak)
+            {
+                break;
+            }
+        }
+
         try
         {
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
@@ -137,6 +152,7 @@ internal sealed class StorageProxy : IAsyncDisposable
         }
         finally
         {
+            Interlocked.Decrement(ref _forwarded);
             client.Dispose();
         }
     }

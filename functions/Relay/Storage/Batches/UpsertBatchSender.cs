@@ -34,13 +34,14 @@ internal sealed class UpsertBatchSender
         _sas = sas;
     }
 
-    /// <summary>A sender for the account of <paramref name="service"/>, authenticated as it is.</summary>
+    /// <summary>A sender for the account of <paramref name="service"/>, authenticated as it is, on its connections.</summary>
+    /// <param name="transport">The transport <paramref name="service"/> was built with.</param>
     /// <param name="credential">The Entra credential the service client was built with; null with a connection string.</param>
-    public static UpsertBatchSender Create(StorageConnection connection, TableServiceClient service, TokenCredential? credential)
+    public static UpsertBatchSender Create(StorageConnection connection, TableServiceClient service, HttpPipelineTransport transport, TokenCredential? credential)
     {
         if (connection.ConnectionString is not { } connectionString)
         {
-            return new UpsertBatchSender(Pipeline(new BearerTokenAuthenticationPolicy(credential!, StorageScope)), null);
+            return new UpsertBatchSender(Pipeline(transport, new BearerTokenAuthenticationPolicy(credential!, StorageScope)), null);
         }
 
         var settings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -55,14 +56,14 @@ internal sealed class UpsertBatchSender
         var key = settings.GetValueOrDefault("AccountKey")
             ?? (string.Equals(settings.GetValueOrDefault("UseDevelopmentStorage"), "true", StringComparison.OrdinalIgnoreCase) ? DevelopmentStorageKey : null);
         return key is not null
-            ? new UpsertBatchSender(Pipeline(new SharedKeyLitePolicy(service.AccountName, Convert.FromBase64String(key))), null)
+            ? new UpsertBatchSender(Pipeline(transport, new SharedKeyLitePolicy(service.AccountName, Convert.FromBase64String(key))), null)
             // A shared access signature travels in the query string.
-            : new UpsertBatchSender(Pipeline(), settings.GetValueOrDefault("SharedAccessSignature")?.TrimStart('?'));
+            : new UpsertBatchSender(Pipeline(transport), settings.GetValueOrDefault("SharedAccessSignature")?.TrimStart('?'));
     }
 
-    /// <summary>The table SDK's transport settings (retries, timeouts) with the account's authentication, signed on every try.</summary>
-    private static HttpPipeline Pipeline(params HttpPipelinePolicy[] authentication) =>
-        HttpPipelineBuilder.Build(RelayTableClientOptions.Create(), authentication);
+    /// <summary>The table SDK's transport and its settings (retries, timeouts) with the account's authentication, signed on every try.</summary>
+    private static HttpPipeline Pipeline(HttpPipelineTransport transport, params HttpPipelinePolicy[] authentication) =>
+        HttpPipelineBuilder.Build(RelayTableClientOptions.Create(transport), authentication);
 
     /// <summary>Upserts <paramref name="entities"/> (one partition, distinct row keys, at most 100) into <paramref name="table"/> as one transaction.</summary>
     /// <param name="slices">How writing the body yields to the request path.</param>
