@@ -14,7 +14,8 @@ namespace Serverless.Webhooks.Channels;
 /// SystemPrompt, KeyId, PerUserLimits (JSON), ApiBaseUrl, Enabled, CreatedAt and
 /// Credentials: every credential as one JSON object, encrypted with <see cref="SecretProtector"/> and bound to the
 /// row and column, so it cannot be copied to another channel. Webhooks read channels by id through a per-instance
-/// cache (<see cref="CacheTtl"/>), unknown ids included, so a flood of webhooks for a wrong id costs one read per TTL.
+/// cache (<see cref="CacheTtl"/>), unknown ids included, so a flood of webhooks for a wrong id costs one read per TTL,
+/// and webhooks that miss together share one read.
 /// </summary>
 internal sealed partial class ChannelStore(RelayTables tables, SecretProtector protector, TimeProvider time, ILogger<ChannelStore> logger)
 {
@@ -31,6 +32,7 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, (Channel? Channel, long Until)> _cache = new(StringComparer.Ordinal);
+    private readonly SharedReads<string, Channel?> _reads = new(StringComparer.Ordinal);
     private readonly RecordTable<Channel> _records = new(tables, new RecordShape<Channel>(
         Table,
         PartitionKey,
@@ -58,7 +60,9 @@ internal sealed partial class ChannelStore(RelayTables tables, SecretProtector p
             return cached.Channel;
         }
 
-        var channel = await GetIfExistsAsync(id, cancellationToken).ConfigureAwait(false);
+        // Webhooks of one channel that miss together share its read (SharedReads says why): a busy chat's messages
+        // arriving as the entry expires made a read each.
+        var channel = await _reads.ReadAsync(id, missed => GetIfExistsAsync(missed, CancellationToken.None), cancellationToken).ConfigureAwait(false);
         if (_cache.Count >= MaxCached)
         {
             // NOTE: ids in webhook URLs are the caller's choice: expired entries go, and unknown ids stop being remembered
