@@ -132,9 +132,9 @@ internal sealed class AuditEndpoints(AuditTrail trail, TimeProvider time) : IAdm
         JsonFields.WriteStringOrNull(writer, "upstreamModel", entry.UpstreamModel);
         writer.WriteNumber("status", entry.Status);
         JsonFields.WriteStringOrNull(writer, "clientAddress", entry.Facts.ClientAddress);
-        JsonFields.WriteStringOrNull(writer, "requestSha256", entry.Facts.RequestSha256);
+        JsonFields.WriteStringOrNull(writer, "requestSha256", entry.Facts.RequestSha256?.ToString());
         writer.WriteNumber("requestBytes", entry.Facts.RequestBytes);
-        JsonFields.WriteStringOrNull(writer, "responseSha256", entry.Facts.ResponseSha256);
+        JsonFields.WriteStringOrNull(writer, "responseSha256", entry.Facts.ResponseSha256?.ToString());
         writer.WriteNumber("responseBytes", entry.Facts.ResponseBytes);
         writer.WriteBoolean("bodiesStored", entry.BodiesBlob is not null);
         writer.WriteBoolean("bodiesTruncated", entry.BodiesTruncated);

@@ -3,16 +3,16 @@ namespace Serverless.Relay.Audit;
 /// <summary>What the request path learned for the audit row: digests and sizes of both bodies, and who sent it.</summary>
 internal sealed record AuditFacts
 {
-    /// <summary>Lowercase hex SHA-256 of the request body as received (for an in-process caller: as the relay wrote it down).</summary>
-    public string? RequestSha256 { get; init; }
+    /// <summary>SHA-256 of the request body as received (for an in-process caller: as the relay wrote it down).</summary>
+    public Sha256Digest? RequestSha256 { get; init; }
 
     public long RequestBytes { get; init; }
 
     /// <summary>
-    /// Lowercase hex SHA-256 of every response body byte the relay wrote, stream events and heartbeats included;
-    /// null when the client got an error response instead of an answer (its status and error are on the row).
+    /// SHA-256 of every response body byte the relay wrote, stream events and heartbeats included; null when the
+    /// client got an error response instead of an answer (its status and error are on the row).
     /// </summary>
-    public string? ResponseSha256 { get; init; }
+    public Sha256Digest? ResponseSha256 { get; init; }
 
     public long ResponseBytes { get; init; }
 

@@ -54,9 +54,9 @@ internal sealed class AuditTrail(RelayTables tables, RelayBlobs blobs, SecretPro
         ["UpstreamModel"] = entry.UpstreamModel,
         ["Status"] = entry.Status,
         ["ClientAddress"] = entry.Facts.ClientAddress,
-        ["RequestSha256"] = entry.Facts.RequestSha256,
+        ["RequestSha256"] = entry.Facts.RequestSha256?.ToString(),
         ["RequestBytes"] = entry.Facts.RequestBytes,
-        ["ResponseSha256"] = entry.Facts.ResponseSha256,
+        ["ResponseSha256"] = entry.Facts.ResponseSha256?.ToString(),
         ["ResponseBytes"] = entry.Facts.ResponseBytes,
         ["BodiesBlob"] = entry.BodiesBlob,
         ["BodiesTruncated"] = entry.BodiesBlob is null ? null : entry.BodiesTruncated,
@@ -156,8 +156,7 @@ internal sealed class AuditTrail(RelayTables tables, RelayBlobs blobs, SecretPro
         return (deleted, true);
     }
 
-    private static bool Matches(byte[] body, string? sha256) =>
-        sha256 is not null && Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)) == sha256;
+    private static bool Matches(byte[] body, Sha256Digest? sha256) => sha256 == Sha256Digest.Of(body);
 
     private static AuditEntry FromEntity(TableEntity entity) => new()
     {
@@ -175,9 +174,9 @@ internal sealed class AuditTrail(RelayTables tables, RelayBlobs blobs, SecretPro
         Facts = new AuditFacts
         {
             ClientAddress = entity.GetString("ClientAddress"),
-            RequestSha256 = entity.GetString("RequestSha256"),
+            RequestSha256 = Sha256Digest.Parse(entity.GetString("RequestSha256")),
             RequestBytes = entity.GetInt64("RequestBytes") ?? 0,
-            ResponseSha256 = entity.GetString("ResponseSha256"),
+            ResponseSha256 = Sha256Digest.Parse(entity.GetString("ResponseSha256")),
             ResponseBytes = entity.GetInt64("ResponseBytes") ?? 0,
         },
     };

@@ -12,7 +12,7 @@ namespace Serverless.Relay.Audit;
 internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captureLimit) : IBufferWriter<byte>, IDisposable
 {
     private IncrementalHash? _hash = Sha256Pool.Rent();
-    private string? _sha256Hex;
+    private Sha256Digest? _sha256;
     private readonly ArrayBufferWriter<byte>? _capture = captureLimit > 0 ? new ArrayBufferWriter<byte>(Math.Min(captureLimit, 16 * 1024)) : null;
     private Memory<byte> _lent;
 
@@ -26,7 +26,7 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
     public void Advance(int count)
     {
         var written = _lent.Span[..count];
-        ObjectDisposedException.ThrowIf(_hash is null || _sha256Hex is not null, this);
+        ObjectDisposedException.ThrowIf(_hash is null || _sha256 is not null, this);
         _hash.AppendData(written);
         if (_capture is not null && _capture.WrittenCount < captureLimit)
         {
@@ -44,16 +44,16 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
     // NOTE: a span cannot be kept until Advance, so spans are handed out from the memory, which can.
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
-    /// <summary>The digest of everything written, as lowercase hex; nothing can be written after it is taken.</summary>
-    public string Sha256Hex()
+    /// <summary>The digest of everything written; nothing can be written after it is taken.</summary>
+    public Sha256Digest Sha256()
     {
-        if (_sha256Hex is null)
+        if (_sha256 is not { } digest)
         {
             ObjectDisposedException.ThrowIf(_hash is null, this);
-            _sha256Hex = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            _sha256 = digest = Sha256Digest.TakeFrom(_hash);
         }
 
-        return _sha256Hex;
+        return digest;
     }
 
     public void Dispose()
@@ -64,6 +64,6 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
             return;
         }
 
-        Sha256Pool.Return(hash, finished: _sha256Hex is not null);
+        Sha256Pool.Return(hash, finished: _sha256 is not null);
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Formats;
@@ -69,9 +68,9 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
         return new AuditFacts
         {
             ClientAddress = _clientAddress,
-            RequestSha256 = body is { } hashed ? Convert.ToHexStringLower(SHA256.HashData(hashed.Span)) : null,
+            RequestSha256 = body is { } hashed ? Sha256Digest.Of(hashed.Span) : null,
             RequestBytes = body?.Length ?? 0,
-            ResponseSha256 = _inner.Started ? _body.Sha256Hex() : null,
+            ResponseSha256 = _inner.Started ? _body.Sha256() : null,
             ResponseBytes = _body.Length,
             Bodies = _full ? new AuditBodies(capture, _body.Captured, (body?.Length ?? 0) > capture.Length || _body.Truncated) : null,
         };

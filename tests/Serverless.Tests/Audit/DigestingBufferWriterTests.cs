@@ -12,7 +12,7 @@ public sealed class DigestingBufferWriterTests
     /// digest is the SHA-256 of its own bytes, so a reused hash never carries another response's bytes.
     /// </summary>
     [Fact]
-    public async Task Sha256Hex_ManyWritersSharingReusedHashes_EachTheDigestOfItsOwnBytes()
+    public async Task Sha256_ManyWritersSharingReusedHashes_EachTheDigestOfItsOwnBytes()
     {
         var tasks = Enumerable.Range(0, 4).Select(worker => Task.Run(() =>
         {
@@ -33,9 +33,9 @@ public sealed class DigestingBufferWriterTests
                     continue; // dropped halfway: its hash is not reused
                 }
 
-                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(inner.WrittenSpan)), writer.Sha256Hex());
+                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(inner.WrittenSpan)), writer.Sha256().ToString());
                 Assert.Equal(inner.WrittenCount, writer.Length);
-                Assert.Same(writer.Sha256Hex(), writer.Sha256Hex());
+                Assert.Equal(writer.Sha256(), writer.Sha256());
             }
         }, TestContext.Current.CancellationToken));
 
@@ -47,7 +47,7 @@ public sealed class DigestingBufferWriterTests
     {
         using var writer = new DigestingBufferWriter(new ArrayBufferWriter<byte>(), captureLimit: 0);
         writer.Write("abc"u8);
-        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", writer.Sha256Hex());
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", writer.Sha256().ToString());
 
         Assert.Throws<ObjectDisposedException>(() => writer.Write("d"u8));
     }
@@ -60,6 +60,6 @@ public sealed class DigestingBufferWriterTests
         writer.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => writer.Write("d"u8));
-        Assert.Throws<ObjectDisposedException>(() => writer.Sha256Hex());
+        Assert.Throws<ObjectDisposedException>(() => writer.Sha256());
     }
 }

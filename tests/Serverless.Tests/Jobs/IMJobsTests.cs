@@ -188,7 +188,7 @@ public sealed class IMJobsTests(AzuriteFixture azurite)
             Model = "m",
             Status = 200,
             At = at,
-            Facts = new AuditFacts { RequestSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(request)), RequestBytes = request.Length },
+            Facts = new AuditFacts { RequestSha256 = Sha256Digest.Of(request), RequestBytes = request.Length },
         };
         var blob = await trail.SaveBodiesAsync(entry, new AuditBodies(request, "response"u8.ToArray(), false), TestContext.Current.CancellationToken);
         await host.Table(RelayTables.Audit).UpsertEntityAsync(AuditTrail.ToRow(entry with { BodiesBlob = blob }).ToEntity(), cancellationToken: TestContext.Current.CancellationToken);

@@ -70,7 +70,7 @@ public sealed class UpsertBatchSenderTests(AzuriteFixture azurite) : IDisposable
         Model = "claude-sonnet-4",
         Status = 200,
         At = At.AddMilliseconds(i),
-        Facts = new AuditFacts { ClientAddress = "10.0.0.7", RequestSha256 = new string('a', 64), RequestBytes = 1234, ResponseSha256 = new string('b', 64), ResponseBytes = 99 },
+        Facts = new AuditFacts { ClientAddress = "10.0.0.7", RequestSha256 = Sha256Digest.Parse(new string('a', 64)), RequestBytes = 1234, ResponseSha256 = Sha256Digest.Parse(new string('b', 64)), ResponseBytes = 99 },
     });
 
     public static TheoryData<string> Kinds => ["every-type", "usage", "audit"];
