@@ -1,4 +1,5 @@
 using Serverless.Relay.Accounts;
+using Serverless.Tests.Infrastructure;
 using Xunit;
 
 namespace Serverless.Tests.Accounts;
@@ -124,8 +125,7 @@ public sealed class AccountHealthTests
     public async Task TryAcquire_ParallelLoad_NeverExceedsTheCap()
     {
         var account = PoolTestKit.Account("a", cap: 3);
-        var current = 0;
-        var peak = 0;
+        var inFlight = new PeakGauge();
         var granted = 0;
 
         await Parallel.ForAsync(0, 2000, async (_, ct) =>
@@ -137,17 +137,12 @@ public sealed class AccountHealthTests
             }
 
             Interlocked.Increment(ref granted);
-            var now = Interlocked.Increment(ref current);
-            int seen;
-            while (now > (seen = Volatile.Read(ref peak)) && Interlocked.CompareExchange(ref peak, now, seen) != seen)
-            {
-            }
-
+            inFlight.Enter();
             await Task.Yield();
-            Interlocked.Decrement(ref current);
+            inFlight.Leave();
         }).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
-        Assert.InRange(peak, 1, 3);
+        Assert.InRange(inFlight.Peak, 1, 3);
         Assert.True(granted >= 3);
         Assert.Equal(0, _kit.Health.InFlight("a"));
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Serverless.Tests.Infrastructure;
 
 namespace Serverless.Tests.Sessions;
 
@@ -27,10 +28,9 @@ internal sealed class StorageProxy : IAsyncDisposable
     private int _connections;
 
     /// <summary>The most connections forwarded at the same time so far.</summary>
-    public int PeakForwarded => Volatile.Read(ref _peakForwarded);
+    public int PeakForwarded => _forwarded.Peak;
 
-    private int _forwarded;
-    private int _peakForwarded;
+    private readonly PeakGauge _forwarded = new();
 
     public StorageMode Mode
     {
@@ -125,15 +125,7 @@ internal sealed class StorageProxy : IAsyncDisposable
     private async Task ForwardAsync(TcpClient client)
     {
         using var upstream = new TcpClient();
-        var forwarded = Interlocked.Increment(ref _forwarded);
-        for (var peak = Volatile.Read(ref _peakForwarded); forwarded > peak; peak = Volatile.Read(ref _peakForwarded))
-        {
-            if (Interlocked.CompareExchange(ref _peakForwarded, forwarded, peak) == peak)
-            {
-                break;
-            }
-        }
-
+        _forwarded.Enter();
         try
         {
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
@@ -152,7 +144,7 @@ internal sealed class StorageProxy : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _forwarded);
+            _forwarded.Leave();
             client.Dispose();
         }
     }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serverless.Tests.Infrastructure;
 
 namespace Serverless.Tests.Upstreams;
 
@@ -25,8 +26,7 @@ public sealed class LoopbackUpstream : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private UpstreamScript _script = new();
     private int _failuresServed;
-    private int _inFlight;
-    private int _maxInFlight;
+    private readonly PeakGauge _inFlight = new();
     private ConnectionCount _connections = new();
 
     private LoopbackUpstream(WebApplication app)
@@ -118,7 +118,7 @@ public sealed class LoopbackUpstream : IAsyncDisposable
     }
 
     /// <summary>The most requests this fake has been handling at once since it started.</summary>
-    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+    public int MaxInFlight => _inFlight.Peak;
 
     /// <summary>The most TCP connections open to this fake at once since it started.</summary>
     public int MaxConnections => _connections.Max;
@@ -145,19 +145,14 @@ public sealed class LoopbackUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        var now = Interlocked.Increment(ref _inFlight);
-        int max;
-        while (now > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
-        {
-        }
-
+        _inFlight.Enter();
         try
         {
             await HandleOneAsync(context);
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            _inFlight.Leave();
         }
     }
 
@@ -307,24 +302,19 @@ public sealed class LoopbackUpstream : IAsyncDisposable
     /// <summary>Connections open now and at most, counted by Kestrel's connection middleware.</summary>
     private sealed class ConnectionCount
     {
-        private int _open;
-        private int _max;
+        private readonly PeakGauge _open = new();
         private int _accepted;
 
-        public int Max => Volatile.Read(ref _max);
+        public int Max => _open.Peak;
 
         public int Accepted => Volatile.Read(ref _accepted);
 
         public void Opened()
         {
             Interlocked.Increment(ref _accepted);
-            var now = Interlocked.Increment(ref _open);
-            int max;
-            while (now > (max = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, max) != max)
-            {
-            }
+            _open.Enter();
         }
 
-        public void Closed() => Interlocked.Decrement(ref _open);
+        public void Closed() => _open.Leave();
     }
 }
