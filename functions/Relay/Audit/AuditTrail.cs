@@ -156,7 +156,7 @@ internal sealed class AuditTrail(RelayTables tables, RelayBlobs blobs, SecretPro
         return (deleted, true);
     }
 
-    private static bool Matches(byte[] body, Sha256Digest? sha256) => sha256 == Sha256Digest.Of(body);
+    private static bool Matches(byte[] body, Sha256Digest? sha256) => sha256 is { } expected && expected == Sha256Digest.Of(body);
 
     private static AuditEntry FromEntity(TableEntity entity) => new()
     {
