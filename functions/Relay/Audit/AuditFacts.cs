@@ -27,4 +27,8 @@ internal sealed record AuditFacts
 /// Captured bodies, each cut at <see cref="AuditOptions.MaxBodyBytes"/> (then its digest, taken over every byte, no
 /// longer matches the capture, and <see cref="Truncated"/> says so).
 /// </summary>
-internal sealed record AuditBodies(ReadOnlyMemory<byte> Request, ReadOnlyMemory<byte> Response, bool Truncated);
+internal sealed record AuditBodies(ReadOnlyMemory<byte> Request, ReadOnlyMemory<byte> Response, bool Truncated)
+{
+    /// <summary>What the two bodies hold in memory until they are written.</summary>
+    public long Bytes => Request.Length + Response.Length;
+}

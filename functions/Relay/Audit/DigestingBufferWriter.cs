@@ -9,29 +9,38 @@ namespace Serverless.Relay.Audit;
 /// and, for a full audit, keeps a copy of the first <c>captureLimit</c> bytes. The bytes are hashed where they were
 /// written, in the inner writer's own buffer: no copy unless capturing.
 /// </summary>
+/// <remarks>
+/// NOTE: the capture grows in pooled arrays and is handed on as an exact copy (<see cref="CopyCaptured"/>): the copy
+/// waits in the usage writer's queue until its blob is written, and a 16 KB array per answer of a few hundred bytes
+/// made a full audit's queue of 38,000 records 800 MB (bench/ANALYSIS.md, "Full audit: bodies in the usage queue").
+/// </remarks>
 internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captureLimit) : IBufferWriter<byte>, IDisposable
 {
     private IncrementalHash? _hash = Sha256Pool.Rent();
     private Sha256Digest? _sha256;
-    private readonly ArrayBufferWriter<byte>? _capture = captureLimit > 0 ? new ArrayBufferWriter<byte>(Math.Min(captureLimit, 16 * 1024)) : null;
+    private PooledBufferWriter? _capture = captureLimit > 0 ? new PooledBufferWriter(Math.Min(captureLimit, 4096)) : null;
+    private readonly bool _capturing = captureLimit > 0;
+    private int _captured;
     private Memory<byte> _lent;
 
     public long Length { get; private set; }
 
     /// <summary>True when more was written than the capture keeps.</summary>
-    public bool Truncated => Length > (_capture?.WrittenCount ?? 0) && _capture is not null;
+    public bool Truncated => _capturing && Length > _captured;
 
-    public ReadOnlyMemory<byte> Captured => _capture?.WrittenMemory ?? default;
+    /// <summary>A copy of the bytes kept, exactly as long as they are; empty when not capturing.</summary>
+    public ReadOnlyMemory<byte> CopyCaptured() => _capture?.WrittenMemory.ToArray() ?? default;
 
     public void Advance(int count)
     {
         var written = _lent.Span[..count];
         ObjectDisposedException.ThrowIf(_hash is null || _sha256 is not null, this);
         _hash.AppendData(written);
-        if (_capture is not null && _capture.WrittenCount < captureLimit)
+        if (_capture is not null && _captured < captureLimit)
         {
-            var kept = written[..Math.Min(count, captureLimit - _capture.WrittenCount)];
+            var kept = written[..Math.Min(count, captureLimit - _captured)];
             _capture.Write(kept);
+            _captured += kept.Length;
         }
 
         Length += count;
@@ -58,6 +67,7 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _capture, null)?.Dispose();
         var hash = Interlocked.Exchange(ref _hash, null);
         if (hash is null)
         {

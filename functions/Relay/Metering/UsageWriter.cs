@@ -43,7 +43,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     // The bound is kept at the door instead: while Capacity records wait, Backlogged is true and the relay admits no
     // new request (HttpRelay sheds it with 503 + Retry-After), so only the requests already in flight can add more,
     // and those go to the overflow queue that the same loop drains. Memory is Capacity records plus one per request in
-    // flight, however long storage is slow or away; the first overflow of a burst is logged.
+    // flight, however long storage is slow or away; the first overflow of a burst is logged. A full audit's bodies are
+    // kept at the door the same way, by their bytes (MaxAuditBytes), until their round is written.
     private readonly Channel<UsageRecord> _channel;
     private readonly ConcurrentQueue<UsageRecord> _overflow = new();
     private readonly SemaphoreSlim _overflowSignal = new(0);
@@ -53,6 +54,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     private int _stopped;
     private long _written;
     private long _queued; // in the channel and the overflow queue, not yet taken by the loop
+    private long _queuedAuditBytes; // full-audit bodies recorded and not yet written, the loop's round included
 
     // The loop's own (and, once it ended, StopAsync's): totals of written rows not yet added, and when they are due.
     private readonly Dictionary<(string, string), UsageSum> _pendingTotals = [];
@@ -79,7 +81,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     /// <summary>Rows written since start; for tests and diagnostics.</summary>
     public long Written => Interlocked.Read(ref _written);
 
-    public bool Backlogged => Interlocked.Read(ref _queued) >= _options.Capacity;
+    public bool Backlogged => Interlocked.Read(ref _queued) >= _options.Capacity || Interlocked.Read(ref _queuedAuditBytes) >= _options.MaxAuditBytes;
 
     public void Record(UsageRecord record)
     {
@@ -88,6 +90,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             if (_channel.Writer.TryWrite(record))
             {
                 Interlocked.Increment(ref _queued);
+                Interlocked.Add(ref _queuedAuditBytes, AuditBytesOf(record));
                 return;
             }
 
@@ -99,6 +102,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
             _overflow.Enqueue(record);
             Interlocked.Increment(ref _queued);
+            Interlocked.Add(ref _queuedAuditBytes, AuditBytesOf(record));
             _overflowSignal.Release();
             if (Interlocked.Exchange(ref _overflowing, 1) == 0)
             {
@@ -153,8 +157,23 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
 
         if (batch.Count > 0)
         {
-            await WriteAsync(batch, RowSlices.Whole); // stopping: as fast as it can
+            await WriteRoundAsync(batch, RowSlices.Whole); // stopping: as fast as it can
         }
+    }
+
+    private static long AuditBytesOf(UsageRecord record) => record.Audit?.Bodies?.Bytes ?? 0;
+
+    /// <summary>Writes a round the loop took; its bodies' bytes leave the door's count once they are written (or lost).</summary>
+    private async Task WriteRoundAsync(List<UsageRecord> records, RowSlices slices)
+    {
+        long auditBytes = 0;
+        foreach (var record in records)
+        {
+            auditBytes += AuditBytesOf(record);
+        }
+
+        await WriteAsync(records, slices);
+        Interlocked.Add(ref _queuedAuditBytes, -auditBytes);
     }
 
     /// <summary>
@@ -227,7 +246,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 linger = batch.Count < MaxRecordsPerRound;
 
                 // A round that is not full took everything waiting: the writer keeps up, and can share the CPU.
-                await WriteAsync(batch, linger ? RowSlices.Shared : RowSlices.Whole);
+                await WriteRoundAsync(batch, linger ? RowSlices.Shared : RowSlices.Whole);
                 continue;
             }
 
@@ -314,7 +333,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     /// </summary>
     private async Task WriteAuditAsync(List<UsageRecord> records, RowSlices slices)
     {
-        List<TableRow>? rows = null;
+        var entries = new AuditEntry[records.Count];
+        var count = 0;
+        List<int>? withBodies = null;
         foreach (var record in records)
         {
             if (record.Audit is not { } facts)
@@ -322,7 +343,12 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 continue;
             }
 
-            var entry = new AuditEntry
+            if (facts.Bodies is not null)
+            {
+                (withBodies ??= []).Add(count);
+            }
+
+            entries[count++] = new AuditEntry
             {
                 RequestId = record.RequestId,
                 KeyId = record.KeyId,
@@ -335,19 +361,28 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
                 At = record.Timestamp,
                 Facts = facts,
             };
-            if (facts.Bodies is { } bodies)
-            {
-                entry = await SaveBodiesAsync(entry, bodies);
-            }
+        }
 
-            (rows ??= []).Add(AuditTrail.ToRow(entry));
+        if (withBodies is not null)
+        {
+            // NOTE: at once, up to AuditUploads: one at a time, each blob's round trip held up the rows behind it.
+            await Parallel.ForEachAsync(
+                withBodies,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.AuditUploads },
+                async (i, _) => entries[i] = await SaveBodiesAsync(entries[i], entries[i].Facts.Bodies!));
+        }
+
+        var rows = new List<TableRow>(count);
+        for (var i = 0; i < count; i++)
+        {
+            rows.Add(AuditTrail.ToRow(entries[i]));
             if (slices.Due(rows.Count))
             {
                 await RowSlices.Yield();
             }
         }
 
-        foreach (var transaction in Transactions(rows ?? []))
+        foreach (var transaction in Transactions(rows))
         {
             await SubmitWithRetryAsync(RelayTables.Audit, transaction, slices);
         }

@@ -18,6 +18,23 @@ internal sealed class UsageWriterOptions
     public int Capacity { get; set; } = 100_000;
 
     /// <summary>
+    /// Bytes of full-audit bodies (keys and channels with <c>"audit": "full"</c>) that may wait for their blobs: beyond
+    /// it the relay sheds new requests as it does at <see cref="Capacity"/>. A record is counted once, whatever it
+    /// holds, and a full audit's record holds both bodies (up to twice <c>Audit__MaxBodyBytes</c>), so the count alone
+    /// bounded nothing: 38,000 records of a full-audit key took the relay to 1 GB resident (bench/ANALYSIS.md, "Full
+    /// audit: bodies in the usage queue").
+    /// </summary>
+    [Range(64L * 1024, 64L * 1024 * 1024 * 1024)]
+    public long MaxAuditBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Full-audit bodies blobs the writer uploads at once. One at a time, the writer kept up with a few hundred
+    /// audited requests a second against local storage and far fewer against a storage account's round trips.
+    /// </summary>
+    [Range(1, 256)]
+    public int AuditUploads { get; set; } = 16;
+
+    /// <summary>
     /// Attempts per batch when storage fails transiently (on top of the SDK's own retries); null (the default) retries
     /// until storage answers or the host stops. NOTE: a cap lost rows: 8 attempts were about 25 s, so a longer outage
     /// dropped every batch in flight, although the outage is exactly what the queue exists to ride out.

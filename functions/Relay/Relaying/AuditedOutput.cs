@@ -72,7 +72,7 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
             RequestBytes = body?.Length ?? 0,
             ResponseSha256 = _inner.Started ? _body.Sha256() : null,
             ResponseBytes = _body.Length,
-            Bodies = _full ? new AuditBodies(capture, _body.Captured, (body?.Length ?? 0) > capture.Length || _body.Truncated) : null,
+            Bodies = _full ? new AuditBodies(capture, _body.CopyCaptured(), (body?.Length ?? 0) > capture.Length || _body.Truncated) : null,
         };
     }
 

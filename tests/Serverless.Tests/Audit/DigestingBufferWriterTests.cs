@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Serverless.Relay.Audit;
 using Xunit;
@@ -61,5 +62,43 @@ public sealed class DigestingBufferWriterTests
 
         Assert.Throws<ObjectDisposedException>(() => writer.Write("d"u8));
         Assert.Throws<ObjectDisposedException>(() => writer.Sha256());
+    }
+
+    /// <summary>
+    /// The capture keeps the first <c>captureLimit</c> bytes of what passed, however it was cut into writes, and its
+    /// copy is exactly that long: it waits in the usage queue until its blob is written.
+    /// </summary>
+    [Theory]
+    [InlineData(100_000, 2_999, false)]
+    [InlineData(2_999, 2_999, false)]
+    [InlineData(1_000, 1_000, true)]
+    [InlineData(1, 1, true)]
+    public void CopyCaptured_WrittenInPieces_TheFirstBytesUpToTheLimit_InAnArrayOfExactlyTheirLength(int captureLimit, int kept, bool truncated)
+    {
+        var written = Enumerable.Range(0, 2_999).Select(i => (byte)(i * 31)).ToArray();
+        var inner = new ArrayBufferWriter<byte>();
+        using var writer = new DigestingBufferWriter(inner, captureLimit);
+        foreach (var piece in written.Chunk(701))
+        {
+            writer.Write(piece);
+        }
+
+        var copy = writer.CopyCaptured();
+
+        Assert.Equal(written, inner.WrittenSpan.ToArray());
+        Assert.Equal(written.AsSpan(0, kept).ToArray(), copy.ToArray());
+        Assert.True(MemoryMarshal.TryGetArray(copy, out var segment));
+        Assert.Equal(kept, segment.Array!.Length);
+        Assert.Equal(truncated, writer.Truncated);
+    }
+
+    [Fact]
+    public void CopyCaptured_NotCapturing_EmptyAndNeverTruncated()
+    {
+        using var writer = new DigestingBufferWriter(new ArrayBufferWriter<byte>(), captureLimit: 0);
+        writer.Write("abc"u8);
+
+        Assert.True(writer.CopyCaptured().IsEmpty);
+        Assert.False(writer.Truncated);
     }
 }

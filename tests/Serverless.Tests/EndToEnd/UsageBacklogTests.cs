@@ -62,4 +62,64 @@ public sealed class UsageBacklogTests(AzuriteFixture azurite)
         Assert.All(rows, r => Assert.Equal(200, r.GetInt32("Status")));
         Assert.Equal(answered + 1, upstream.Requests.Count);
     }
+
+    /// <summary>
+    /// A full audit's bodies wait in the same queue, and are bounded by their bytes: with
+    /// <c>UsageWriter:MaxAuditBytes</c> at its least (64 KiB) and the writer lingering, a full-audit key's answered
+    /// prompts of 20 KB (the upstream echoes them: about 40 KB a record) pass it, and the next request is shed (whatever
+    /// its key: one door) until the writer has taken them; every admitted request's row and bodies are written.
+    /// </summary>
+    [Fact]
+    public async Task Relay_FullAuditBodiesWaitingBeyondMaxAuditBytes_ShedsNewRequestsWith503UntilTheyAreWritten_AndLosesNothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var relay = await RelayHost.StartAsync(azurite, new Dictionary<string, string?>
+        {
+            ["UsageWriter:MaxAuditBytes"] = "65536",
+            ["UsageWriter:BatchLinger"] = "00:00:05",
+        });
+        await using var upstream = await LoopbackUpstream.StartAsync(ct);
+        await relay.CreateLoopbackAccountAsync(upstream, "openai", ["m"]);
+        var (auditedId, audited) = await relay.CreateKeyWithIdAsync(new { name = "full", audit = "full" });
+        var plain = await relay.CreateKeyAsync(new { name = "plain" });
+        var prompt = $$"""{"model":"m","messages":[{"role":"user","content":"{{new string('x', 20_000)}}"}]}""";
+
+        // NOTE: as above, until two answered prompts fall in one linger.
+        var answered = 0;
+        RelayAnswer? shed = null;
+        for (var i = 0; i < 20 && shed is null; i++)
+        {
+            var answer = await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", prompt, audited, ct);
+            if (answer.Status == 200)
+            {
+                answered++;
+            }
+            else
+            {
+                shed = answer;
+            }
+        }
+
+        Assert.NotNull(shed);
+        Assert.Equal(503, shed.Status);
+        Assert.Equal(TimeSpan.FromSeconds(1), shed.Response.Headers.RetryAfter?.Delta);
+        Assert.Contains("usage records", shed.ErrorMessage, StringComparison.Ordinal);
+        Assert.InRange(answered, 2, 19);
+        Assert.Equal(503, (await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", Chat, plain, ct)).Status);
+        Assert.Equal(answered, upstream.Requests.Count);
+
+        // Once the writer has taken them (after its linger), every body is in its blob and the door is open again.
+        Assert.Equal(answered, (await relay.UsageRowsAsync(auditedId, answered, TimeSpan.FromSeconds(30))).Count);
+        var rows = await Eventually.ValueAsync(
+            $"{answered} audit rows with their bodies",
+            async token => (await relay.SendAsync(HttpMethod.Get, $"api/admin/audit?keyId={auditedId}", ct: token)).Json.GetProperty("data").EnumerateArray().ToList(),
+            list => list.Count == answered && list.All(r => r.GetProperty("bodiesStored").GetBoolean()),
+            list => $"{list.Count} rows",
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(answered, rows.Count);
+        await Eventually.TrueAsync(
+            "a request admitted again",
+            async token => (await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", Chat, plain, token)).Status == 200,
+            TimeSpan.FromSeconds(30));
+    }
 }

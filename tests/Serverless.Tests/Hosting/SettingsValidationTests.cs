@@ -25,6 +25,8 @@ public sealed class SettingsValidationTests
     // The usage writer's retry is built on its first write, so its back-off is checked here rather than by Polly then.
     [InlineData("UsageWriter:InitialBackoff", "-00:00:01", "InitialBackoff: The field UsageWriterOptions.InitialBackoff must be between 00:00:00 and 00:05:00.")]
     [InlineData("UsageWriter:MaxBackoff", "00:10:00", "MaxBackoff: The field UsageWriterOptions.MaxBackoff must be between 00:00:00 and 00:05:00.")]
+    [InlineData("UsageWriter:MaxAuditBytes", "1000", "MaxAuditBytes: The field UsageWriterOptions.MaxAuditBytes must be between 65536 and 68719476736.")]
+    [InlineData("UsageWriter:AuditUploads", "0", "AuditUploads: The field UsageWriterOptions.AuditUploads must be between 1 and 256.")]
     public void Start_SettingOutOfBounds_FailsNamingIt(string setting, string value, string expected)
     {
         // Some options are read while the app is composed, the rest by the start-up check: either way, before listening.

@@ -2,11 +2,13 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Audit;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Metering;
 using Serverless.Relay.Storage;
 using Serverless.Relay.Telemetry;
 using Serverless.Tests.Infrastructure;
+using Serverless.Tests.Sessions;
 using Serverless.Tests.Storage;
 using Xunit;
 
@@ -20,13 +22,33 @@ public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
 
     public void Dispose() => _services.Dispose();
 
-    private UsageWriter NewWriter(int capacity = 100_000) => new(
-        _services.GetRequiredService<RelayTables>(),
-        _services.GetRequiredService<Serverless.Relay.Audit.AuditTrail>(),
+    private UsageWriter NewWriter(int capacity = 100_000) => NewWriter(_services, new UsageWriterOptions { Capacity = capacity });
+
+    private static UsageWriter NewWriter(IServiceProvider services, UsageWriterOptions options) => new(
+        services.GetRequiredService<RelayTables>(),
+        services.GetRequiredService<AuditTrail>(),
         TimeProvider.System,
-        Options.Create(new UsageWriterOptions { Capacity = capacity }),
-        _services.GetRequiredService<RelayMetrics>(),
+        Options.Create(options),
+        services.GetRequiredService<RelayMetrics>(),
         NullLogger<UsageWriter>.Instance);
+
+    /// <summary>Record <paramref name="i"/> of a key that audits in full: its digests, and bodies of these sizes.</summary>
+    private static UsageRecord FullyAudited(int i, int requestBytes = 300, int responseBytes = 500)
+    {
+        var request = Enumerable.Range(0, requestBytes).Select(b => (byte)(b + i)).ToArray();
+        var response = Enumerable.Range(0, responseBytes).Select(b => (byte)(b * 7 + i)).ToArray();
+        return Record(i) with
+        {
+            Audit = new AuditFacts
+            {
+                RequestSha256 = Sha256Digest.Of(request),
+                RequestBytes = request.Length,
+                ResponseSha256 = Sha256Digest.Of(response),
+                ResponseBytes = response.Length,
+                Bodies = new AuditBodies(request, response, false),
+            },
+        };
+    }
 
     private static UsageRecord Record(int i) => new()
     {
@@ -110,6 +132,71 @@ public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
         await writer.StopAsync(ct).WaitAsync(Timeout, ct);
 
         Assert.Equal(300, (await ReadAllAsync(ct)).Count);
+    }
+
+    /// <summary>
+    /// Full-audit records, with every new connection to blob storage as slow to open as a storage account far away:
+    /// their bodies go up several at once, never more than <c>AuditUploads</c> (one at a time, they kept to the one
+    /// connection the container's creation opened), and every audit row names a blob holding its own bodies.
+    /// </summary>
+    [Fact]
+    public async Task StopAsync_FullAuditRecords_BodiesUploadedSeveralAtOnceWithinTheLimit_EveryRowNamesItsBlob()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var proxy = StorageProxy.Start(azurite.BlobPort);
+        proxy.ConnectDelay = TimeSpan.FromMilliseconds(200);
+        var settings = StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("uploads"));
+        settings["AzureWebJobsStorage"] = proxy.Through(azurite.ConnectionString);
+        await using var services = StorageTestKit.Services(settings);
+        await using var writer = NewWriter(services, new UsageWriterOptions { AuditUploads = 3 });
+
+        var records = Enumerable.Range(0, 12).Select(i => FullyAudited(i)).ToList();
+        foreach (var record in records)
+        {
+            writer.Record(record);
+        }
+
+        await writer.StopAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.InRange(proxy.PeakForwarded, 2, 3);
+        var trail = services.GetRequiredService<AuditTrail>();
+        foreach (var record in records)
+        {
+            var stored = await trail.GetAsync(record.KeyId, record.RequestId, ct).WaitAsync(Timeout, ct);
+            Assert.NotNull(stored);
+            Assert.NotNull(stored.Entry.BodiesBlob);
+            Assert.Equal(record.Audit!.Bodies!.Request.ToArray(), stored.Request);
+            Assert.Equal(record.Audit.Bodies.Response.ToArray(), stored.Response);
+            Assert.True(stored.RequestMatches && stored.ResponseMatches);
+        }
+    }
+
+    /// <summary>
+    /// A record counts once whatever it holds, so full-audit bodies are counted by their bytes: two records whose
+    /// bodies reach <c>MaxAuditBytes</c> close the door (far below <c>Capacity</c>) until they are written; records
+    /// still taken meanwhile (requests in flight) are kept, and none is dropped.
+    /// </summary>
+    [Fact]
+    public async Task Backlogged_FullAuditBodiesWaitingReachMaxAuditBytes_UntilTheyAreWritten_NoRowDropped()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var writer = NewWriter(_services, new UsageWriterOptions { MaxAuditBytes = 64 * 1024 });
+
+        // Not started: everything recorded waits.
+        writer.Record(FullyAudited(1, requestBytes: 33_000, responseBytes: 2_000));
+        Assert.False(writer.Backlogged);
+        writer.Record(FullyAudited(2, requestBytes: 33_000, responseBytes: 2_000));
+        Assert.True(writer.Backlogged);
+        writer.Record(Record(3));
+        Assert.True(writer.Backlogged);
+
+        await writer.StartAsync(ct).WaitAsync(Timeout, ct);
+        await Eventually.TrueAsync("the door open again", _ => Task.FromResult(!writer.Backlogged), Timeout);
+
+        await writer.StopAsync(ct).WaitAsync(Timeout, ct);
+        Assert.Equal(new[] { "req-00001", "req-00002", "req-00003" }, (await ReadAllAsync(ct)).Select(r => r.GetString("RequestId")).Order(StringComparer.Ordinal));
+        var trail = _services.GetRequiredService<AuditTrail>();
+        Assert.Equal(33_000, (await trail.GetAsync(Record(2).KeyId, "req-00002", ct))?.Request?.Length);
     }
 
     [Fact]

@@ -5,9 +5,11 @@ using Serverless.Tests.Infrastructure;
 namespace Serverless.Tests.Sessions;
 
 /// <summary>
-/// A loopback TCP proxy in front of Azurite's table port that can be told to misbehave: forward, refuse (close every
+/// A loopback TCP proxy in front of one of Azurite's ports that can be told to misbehave: forward, refuse (close every
 /// connection at once), or hang (accept and never answer). Switching mode cuts the connections already open, so the
-/// SDK's pooled connections see the change at once.
+/// SDK's pooled connections see the change at once. <see cref="ConnectDelay"/> makes each new connection as slow to
+/// open as a storage account far away, so calls made one at a time keep to one connection and calls made at once open
+/// one each.
 /// </summary>
 internal sealed class StorageProxy : IAsyncDisposable
 {
@@ -31,6 +33,9 @@ internal sealed class StorageProxy : IAsyncDisposable
     public int PeakForwarded => _forwarded.Peak;
 
     private readonly PeakGauge _forwarded = new();
+
+    /// <summary>How long a forwarded connection waits before it reaches the target (none by default).</summary>
+    public TimeSpan ConnectDelay { get; set; }
 
     public StorageMode Mode
     {
@@ -128,6 +133,11 @@ internal sealed class StorageProxy : IAsyncDisposable
         _forwarded.Enter();
         try
         {
+            if (ConnectDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(ConnectDelay, _stop.Token);
+            }
+
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
             if (!TrackWhileForwarding(upstream))
             {
