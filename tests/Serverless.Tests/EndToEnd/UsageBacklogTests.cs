@@ -28,28 +28,7 @@ public sealed class UsageBacklogTests(AzuriteFixture azurite)
         await relay.CreateLoopbackAccountAsync(upstream, "openai", ["m"]);
         var (keyId, key) = await relay.CreateKeyWithIdAsync();
 
-        // NOTE: until two answered requests fall in one linger (at once on a quiet machine; a loaded one may need more),
-        // the third is shed.
-        var answered = 0;
-        RelayAnswer? shed = null;
-        for (var i = 0; i < 20 && shed is null; i++)
-        {
-            var answer = await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", Chat, key, ct);
-            if (answer.Status == 200)
-            {
-                answered++;
-            }
-            else
-            {
-                shed = answer;
-            }
-        }
-
-        Assert.NotNull(shed);
-        Assert.Equal(503, shed.Status);
-        Assert.Equal(TimeSpan.FromSeconds(1), shed.Response.Headers.RetryAfter?.Delta);
-        Assert.Contains("usage records", shed.ErrorMessage, StringComparison.Ordinal);
-        Assert.InRange(answered, 2, 19);
+        var answered = await AnsweredUntilShedAsync(relay, Chat, key, ct);
         Assert.Equal(answered, upstream.Requests.Count);
 
         // The writer takes the rows after its linger; then the door is open again.
@@ -84,27 +63,7 @@ public sealed class UsageBacklogTests(AzuriteFixture azurite)
         var plain = await relay.CreateKeyAsync(new { name = "plain" });
         var prompt = $$"""{"model":"m","messages":[{"role":"user","content":"{{new string('x', 20_000)}}"}]}""";
 
-        // NOTE: as above, until two answered prompts fall in one linger.
-        var answered = 0;
-        RelayAnswer? shed = null;
-        for (var i = 0; i < 20 && shed is null; i++)
-        {
-            var answer = await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", prompt, audited, ct);
-            if (answer.Status == 200)
-            {
-                answered++;
-            }
-            else
-            {
-                shed = answer;
-            }
-        }
-
-        Assert.NotNull(shed);
-        Assert.Equal(503, shed.Status);
-        Assert.Equal(TimeSpan.FromSeconds(1), shed.Response.Headers.RetryAfter?.Delta);
-        Assert.Contains("usage records", shed.ErrorMessage, StringComparison.Ordinal);
-        Assert.InRange(answered, 2, 19);
+        var answered = await AnsweredUntilShedAsync(relay, prompt, audited, ct);
         Assert.Equal(503, (await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", Chat, plain, ct)).Status);
         Assert.Equal(answered, upstream.Requests.Count);
 
@@ -121,5 +80,38 @@ public sealed class UsageBacklogTests(AzuriteFixture azurite)
             "a request admitted again",
             async token => (await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", Chat, plain, token)).Status == 200,
             TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// Sends <paramref name="body"/> until the relay sheds one, asserts the shedding answer (503, <c>Retry-After: 1</c>,
+    /// the backlog named), and returns how many were answered before it: at least two.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: until two answered requests fall in one linger (at once on a quiet machine; a loaded one may need more),
+    /// the next is not shed.
+    /// </remarks>
+    private static async Task<int> AnsweredUntilShedAsync(RelayHost relay, string body, string key, CancellationToken ct)
+    {
+        var answered = 0;
+        RelayAnswer? shed = null;
+        for (var i = 0; i < 20 && shed is null; i++)
+        {
+            var answer = await relay.SendAsync(HttpMethod.Post, "v1/chat/completions", body, key, ct);
+            if (answer.Status == 200)
+            {
+                answered++;
+            }
+            else
+            {
+                shed = answer;
+            }
+        }
+
+        Assert.NotNull(shed);
+        Assert.Equal(503, shed.Status);
+        Assert.Equal(TimeSpan.FromSeconds(1), shed.Response.Headers.RetryAfter?.Delta);
+        Assert.Contains("usage records", shed.ErrorMessage, StringComparison.Ordinal);
+        Assert.InRange(answered, 2, 19);
+        return answered;
     }
 }
