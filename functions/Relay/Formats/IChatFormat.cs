@@ -52,8 +52,12 @@ internal interface IChatFormat
     /// </summary>
     bool TryTallyPrompt(JsonElement body, IPromptTally to);
 
-    /// <summary>Writes a complete answer in this format.</summary>
-    void WriteResponse(ChatResponse response, Utf8JsonWriter writer);
+    /// <summary>
+    /// Writes a complete answer in this format; <paramref name="request"/> is what the client asked, for a format whose
+    /// answers repeat the request's settings (the Responses API's <c>instructions</c>, <c>tools</c>, …), as its stream
+    /// encoder does.
+    /// </summary>
+    void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer);
 
     /// <summary>A stateful encoder for one streamed answer to a client; <paramref name="request"/> is what that client asked (e.g. <see cref="ChatRequest.StreamUsage"/>).</summary>
     IStreamEncoder CreateStreamEncoder(ChatRequest request);

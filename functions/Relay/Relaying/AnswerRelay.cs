@@ -51,7 +51,7 @@ internal static class AnswerRelay
         output.Start(200, "application/json", null, stream: false);
         using (var writer = new Utf8JsonWriter(output.Body, SseWriter.JsonWriterOptions))
         {
-            request.Api.Format.WriteResponse(answer, writer);
+            request.Api.Format.WriteResponse(answer, request.Chat, writer);
         }
 
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -125,11 +125,12 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
     {
         var ct = TestContext.Current.CancellationToken;
         var client = new ResponsesClient(new ApiKeyCredential(relay.Key), new ResponsesClientOptions { Endpoint = new Uri(relay.Host.BaseUri, "v1"), NetworkTimeout = Timeout, RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) });
-        var options = new CreateResponseOptions(RelayWithUpstreams.ModelFor(provider), [ResponseItem.CreateUserMessageItem("hello there")]);
+        var options = new CreateResponseOptions(RelayWithUpstreams.ModelFor(provider), [ResponseItem.CreateUserMessageItem("hello there")]) { MaxOutputTokenCount = 64 };
 
         var response = (await client.CreateResponseAsync(options, ct).WaitAsync(Timeout, ct)).Value;
 
         Assert.Equal("You said: hello there", response.GetOutputText());
+        Assert.Equal(64, response.MaxOutputTokenCount); // the request's settings repeated, translated or not
         Assert.Equal(provider == "anthropic" ? 29 : 26, response.Usage.InputTokenCount);
         Assert.Equal(5, response.Usage.InputTokenDetails.CachedTokenCount);
         Assert.Equal(7, response.Usage.OutputTokenCount);
@@ -151,5 +152,6 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
         Assert.Equal("You said: hello there", streamed.ToString());
         Assert.NotNull(completed);
         Assert.Equal(7, completed.Usage.OutputTokenCount);
+        Assert.Equal(64, completed.MaxOutputTokenCount);
     }
 }

@@ -24,7 +24,7 @@ internal sealed class AnthropicFormat : IChatFormat
 
     public bool TryTallyPrompt(JsonElement body, IPromptTally to) => AnthropicPromptTally.TryTally(body, to);
 
-    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => AnthropicResponseWriter.Write(response, writer);
+    public void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer) => AnthropicResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new AnthropicStreamEncoder();
 

@@ -29,7 +29,7 @@ internal sealed class GeminiFormat : IChatFormat
 
     public bool TryTallyPrompt(JsonElement body, IPromptTally to) => GeminiPromptTally.TryTally(body, to);
 
-    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => GeminiResponseWriter.Write(response, writer);
+    public void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer) => GeminiResponseWriter.Write(response, writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new GeminiStreamEncoder();
 

@@ -31,7 +31,7 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public bool TryTallyPrompt(JsonElement body, IPromptTally to) => ResponsesPromptTally.TryTally(body, to);
 
-    public void WriteResponse(ChatResponse response, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, writer);
+    public void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, RequestEcho.From(request), writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);
 

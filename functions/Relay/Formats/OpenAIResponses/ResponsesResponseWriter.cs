@@ -6,7 +6,7 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// <summary>Writes a <see cref="ChatResponse"/> as the Responses API's response object.</summary>
 internal static class ResponsesResponseWriter
 {
-    public static void Write(ChatResponse response, Utf8JsonWriter writer)
+    public static void Write(ChatResponse response, RequestEcho echo, Utf8JsonWriter writer)
     {
         var id = ResponsesWire.ResponseId(response.Id);
         var head = new ResponseHead(
@@ -15,7 +15,7 @@ internal static class ResponsesResponseWriter
             ResponsesWire.StatusOf(response.StopReason),
             ResponsesWire.IncompleteReasonOf(response.StopReason),
             response.Model,
-            Echo: null);
+            echo);
 
         ResponsesWire.WriteResponseHead(writer, head);
         WriteOutput(writer, id, response.Content);

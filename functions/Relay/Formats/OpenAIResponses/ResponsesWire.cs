@@ -59,8 +59,8 @@ internal static class ResponsesWire
             writer.WriteEndObject();
         }
 
-        JsonFields.WriteStringOrNull(writer, "instructions", head.Echo?.Instructions);
-        JsonFields.WriteNumberOrNull(writer, "max_output_tokens", head.Echo?.MaxOutputTokens);
+        JsonFields.WriteStringOrNull(writer, "instructions", head.Echo.Instructions);
+        JsonFields.WriteNumberOrNull(writer, "max_output_tokens", head.Echo.MaxOutputTokens);
         writer.WriteString("model", head.Model);
         writer.WritePropertyName("output");
     }
@@ -69,31 +69,28 @@ internal static class ResponsesWire
     public static void WriteResponseTail(Utf8JsonWriter writer, in ResponseHead head, Usage? usage)
     {
         var echo = head.Echo;
-        writer.WriteBoolean("parallel_tool_calls", echo?.ParallelToolCalls ?? true);
+        writer.WriteBoolean("parallel_tool_calls", echo.ParallelToolCalls ?? true);
         writer.WriteNull("previous_response_id");
         writer.WriteStartObject("reasoning");
         writer.WriteNull("effort");
         writer.WriteNull("summary");
         writer.WriteEndObject();
         writer.WriteBoolean("store", false);
-        JsonFields.WriteNumberOrNull(writer, "temperature", echo?.Temperature);
+        JsonFields.WriteNumberOrNull(writer, "temperature", echo.Temperature);
         writer.WriteStartObject("text");
         writer.WriteStartObject("format");
         writer.WriteString("type", "text");
         writer.WriteEndObject();
         writer.WriteEndObject();
-        WriteToolChoice(writer, echo?.ToolChoice ?? new ToolChoice(ToolChoiceKind.Auto));
+        WriteToolChoice(writer, echo.ToolChoice ?? new ToolChoice(ToolChoiceKind.Auto));
         writer.WriteStartArray("tools");
-        if (echo is not null)
+        foreach (var tool in echo.Tools)
         {
-            foreach (var tool in echo.Tools)
-            {
-                WriteFunctionTool(writer, tool);
-            }
+            WriteFunctionTool(writer, tool);
         }
 
         writer.WriteEndArray();
-        JsonFields.WriteNumberOrNull(writer, "top_p", echo?.TopP);
+        JsonFields.WriteNumberOrNull(writer, "top_p", echo.TopP);
         writer.WriteString("truncation", "disabled");
         if (usage is null)
         {
@@ -104,7 +101,7 @@ internal static class ResponsesWire
             WriteUsage(writer, usage);
         }
 
-        JsonFields.WriteStringOrNull(writer, "user", echo?.User);
+        JsonFields.WriteStringOrNull(writer, "user", echo.User);
         writer.WriteStartObject("metadata");
         writer.WriteEndObject();
         writer.WriteEndObject();
@@ -242,8 +239,8 @@ internal static class ResponsesWire
 }
 
 /// <summary>The top-level fields of a response object other than its output and usage.</summary>
-/// <param name="Echo">The request settings a streamed answer repeats back; null for a non-streamed answer relayed without its request.</param>
-internal readonly record struct ResponseHead(string Id, long CreatedAt, string Status, string? IncompleteReason, string Model, RequestEcho? Echo);
+/// <param name="Echo">The request settings the answer repeats back, streamed or not.</param>
+internal readonly record struct ResponseHead(string Id, long CreatedAt, string Status, string? IncompleteReason, string Model, RequestEcho Echo);
 
 /// <summary>The request settings the Responses API echoes in its response object.</summary>
 internal sealed record RequestEcho(

@@ -30,7 +30,7 @@ public sealed class AnthropicResponseTests
     }
 
     private static string Write(ChatResponse response) =>
-        AnthropicTestJson.Write(writer => AnthropicFormat.Instance.WriteResponse(response, writer));
+        AnthropicTestJson.Write(writer => AnthropicFormat.Instance.WriteResponse(response, AnswerOnly.Request, writer));
 
     [Fact]
     public void ReadResponse_RecordedMessage_MapsContentStopReasonAndUsage()

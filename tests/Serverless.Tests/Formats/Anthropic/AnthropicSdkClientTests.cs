@@ -154,7 +154,7 @@ public sealed class AnthropicSdkClientTests
             else
             {
                 using var writer = new Utf8JsonWriter(output);
-                AnthropicFormat.Instance.WriteResponse(answer(parsed.Value), writer);
+                AnthropicFormat.Instance.WriteResponse(answer(parsed.Value), AnswerOnly.Request, writer);
                 mediaType = "application/json";
             }
 

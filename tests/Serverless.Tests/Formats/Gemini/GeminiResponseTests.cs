@@ -126,7 +126,7 @@ public sealed class GeminiResponseTests
             Q("{'candidates':[{'content':{'role':'model','parts':[{'text':'hmm','thought':true,'thoughtSignature':'sig'},{'text':'Checking.'},{'functionCall':{'id':'toolu_1','name':'get_weather','args':{'city':'Paris'}}}]},'finishReason':'STOP','index':0}]," +
               "'usageMetadata':{'promptTokenCount':125,'candidatesTokenCount':8,'totalTokenCount':183,'cachedContentTokenCount':100,'thoughtsTokenCount':50}," +
               "'modelVersion':'claude-sonnet-4','responseId':'msg_1'}"),
-            Write(writer => GeminiFormat.Instance.WriteResponse(response, writer)));
+            Write(writer => GeminiFormat.Instance.WriteResponse(response, AnswerOnly.Request, writer)));
     }
 
     [Theory]
@@ -143,7 +143,7 @@ public sealed class GeminiResponseTests
 
         Assert.Equal(
             Q("{'candidates':[{'finishReason':'" + finishReason + "','index':0}],'usageMetadata':{'promptTokenCount':0,'candidatesTokenCount':0,'totalTokenCount':0},'modelVersion':'m','responseId':'r'}"),
-            Write(writer => GeminiFormat.Instance.WriteResponse(response, writer)));
+            Write(writer => GeminiFormat.Instance.WriteResponse(response, AnswerOnly.Request, writer)));
     }
 
     [Fact]
@@ -153,6 +153,6 @@ public sealed class GeminiResponseTests
 
         var response = Read(body);
 
-        Assert.Equal(body, Write(writer => GeminiFormat.Instance.WriteResponse(response, writer)));
+        Assert.Equal(body, Write(writer => GeminiFormat.Instance.WriteResponse(response, AnswerOnly.Request, writer)));
     }
 }

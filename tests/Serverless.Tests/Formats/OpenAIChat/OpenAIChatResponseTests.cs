@@ -145,7 +145,7 @@ public sealed class OpenAIChatResponseTests
             Usage = new Usage { InputTokens = 10, CacheReadTokens = 100, CacheWriteTokens = 20, OutputTokens = 30, ReasoningTokens = 5 },
         };
 
-        var json = Write(writer => Format.WriteResponse(response, writer));
+        var json = Write(writer => Format.WriteResponse(response, AnswerOnly.Request, writer));
 
         Assert.Equal(Compact("""
             {"id":"msg_01","object":"chat.completion","created":1700000000,"model":"claude-sonnet-4",
@@ -178,7 +178,7 @@ public sealed class OpenAIChatResponseTests
             StopSequence = "END",
         };
 
-        var json = Parse(Write(writer => Format.WriteResponse(response, writer)));
+        var json = Parse(Write(writer => Format.WriteResponse(response, AnswerOnly.Request, writer)));
 
         Assert.Equal(expected, json.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").ValueKind);
@@ -200,7 +200,7 @@ public sealed class OpenAIChatResponseTests
             Usage = new Usage { InputTokens = 12, CacheReadTokens = 1024, OutputTokens = 40, ReasoningTokens = 16 },
         };
 
-        var json = Write(writer => Format.WriteResponse(response, writer));
+        var json = Write(writer => Format.WriteResponse(response, AnswerOnly.Request, writer));
         var completion = ModelReaderWriter.Read<OpenAI.Chat.ChatCompletion>(BinaryData.FromString(json))!;
 
         Assert.Equal("chatcmpl-relay", completion.Id);
@@ -223,7 +223,7 @@ public sealed class OpenAIChatResponseTests
     {
         var first = Format.ReadResponse(Parse(RecordedToolCallResponse)).Value!;
 
-        var written = Write(writer => Format.WriteResponse(first, writer));
+        var written = Write(writer => Format.WriteResponse(first, AnswerOnly.Request, writer));
         var second = Format.ReadResponse(Parse(written)).Value!;
 
         Assert.Equal(first.Content, second.Content);

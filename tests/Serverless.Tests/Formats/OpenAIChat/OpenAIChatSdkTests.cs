@@ -33,6 +33,7 @@ public sealed class OpenAIChatSdkTests
                     StopReason = StopReason.ToolUse,
                     Usage = new Usage { InputTokens = 20, CacheReadTokens = 1280, OutputTokens = 15 },
                 },
+                AnswerOnly.Request,
                 writer))));
         var client = CreateClient(handler);
 

@@ -1,5 +1,6 @@
 #pragma warning disable OPENAI001 // The SDK's Responses types are experimental.
 using System.ClientModel.Primitives;
+using System.Text.Json.Nodes;
 using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
@@ -28,7 +29,7 @@ public sealed class ResponsesResponseTests
         Usage = new Usage { InputTokens = 100, CacheReadTokens = 20, CacheWriteTokens = 5, OutputTokens = 50, ReasoningTokens = 10 },
     };
 
-    private static string WriteResponse(ChatResponse response) => Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(response, writer));
+    private static string WriteResponse(ChatResponse response) => Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(response, AnswerOnly.Request, writer));
 
     private static ChatResponse ReadOk(string json)
     {
@@ -54,6 +55,43 @@ public sealed class ResponsesResponseTests
              'usage':{'input_tokens':125,'input_tokens_details':{'cached_tokens':20,'cache_write_tokens':5},'output_tokens':50,'output_tokens_details':{'reasoning_tokens':10},'total_tokens':175},
              'user':null,'metadata':{}}
             """), WriteResponse(ToolAnswer));
+    }
+
+    /// <summary>
+    /// A non-streamed answer repeats the request's settings as the real API does and as a streamed one already did
+    /// (it said null and [] for every one of them), and the official SDK reads them back.
+    /// </summary>
+    [Fact]
+    public void WriteResponse_RequestSettings_EchoedInTheResponseObject_ReadByTheOfficialSdk()
+    {
+        var request = new ChatRequest
+        {
+            Model = "m",
+            Messages = [],
+            System = [new TextPart("Be brief.")],
+            Tools = [new ToolDefinition("f", "Does f", new JsonObject { ["type"] = "object" })],
+            ToolChoice = new ToolChoice(ToolChoiceKind.Required),
+            ParallelToolCalls = false,
+            MaxOutputTokens = 50,
+            Temperature = 0.25,
+            TopP = 0.5,
+            User = "u1",
+        };
+
+        var written = Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(ToolAnswer, request, writer));
+
+        var json = Parse(written);
+        Assert.Equal("Be brief.", json.GetProperty("instructions").GetString());
+        Assert.Equal(50, json.GetProperty("max_output_tokens").GetInt32());
+        Assert.Equal(0.25, json.GetProperty("temperature").GetDouble());
+        Assert.Equal(0.5, json.GetProperty("top_p").GetDouble());
+        Assert.False(json.GetProperty("parallel_tool_calls").GetBoolean());
+        Assert.Equal("required", json.GetProperty("tool_choice").GetString());
+        Assert.Equal(Compact("[{'type':'function','name':'f','description':'Does f','parameters':{'type':'object'},'strict':false}]"), json.GetProperty("tools").GetRawText());
+        Assert.Equal("u1", json.GetProperty("user").GetString());
+        var result = ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(written))!;
+        Assert.Equal(50, result.MaxOutputTokenCount);
+        Assert.Equal("f", Assert.IsType<FunctionTool>(Assert.Single(result.Tools)).FunctionName);
     }
 
     [Theory]
