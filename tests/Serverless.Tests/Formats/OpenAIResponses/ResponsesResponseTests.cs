@@ -1,6 +1,5 @@
 #pragma warning disable OPENAI001 // The SDK's Responses types are experimental.
 using System.ClientModel.Primitives;
-using System.Text.Json.Nodes;
 using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
@@ -64,21 +63,7 @@ public sealed class ResponsesResponseTests
     [Fact]
     public void WriteResponse_RequestSettings_EchoedInTheResponseObject_ReadByTheOfficialSdk()
     {
-        var request = new ChatRequest
-        {
-            Model = "m",
-            Messages = [],
-            System = [new TextPart("Be brief.")],
-            Tools = [new ToolDefinition("f", "Does f", new JsonObject { ["type"] = "object" })],
-            ToolChoice = new ToolChoice(ToolChoiceKind.Required),
-            ParallelToolCalls = false,
-            MaxOutputTokens = 50,
-            Temperature = 0.25,
-            TopP = 0.5,
-            User = "u1",
-        };
-
-        var written = Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(ToolAnswer, request, writer));
+        var written = Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(ToolAnswer, WithEchoedSettings, writer));
 
         var json = Parse(written);
         Assert.Equal("Be brief.", json.GetProperty("instructions").GetString());

@@ -2,7 +2,6 @@
 using System.Buffers;
 using System.ClientModel.Primitives;
 using System.Text;
-using System.Text.Json.Nodes;
 using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
@@ -257,18 +256,7 @@ public sealed class ResponsesStreamEncoderTests
     [Fact]
     public void Write_RequestSettings_AreEchoedInResponseObject()
     {
-        var request = new ChatRequest
-        {
-            Model = "m",
-            Messages = [],
-            System = [new TextPart("Be brief.")],
-            Tools = [new ToolDefinition("f", "Does f", new JsonObject { ["type"] = "object" })],
-            ToolChoice = new ToolChoice(ToolChoiceKind.Required),
-            ParallelToolCalls = false,
-            MaxOutputTokens = 50,
-            TopP = 0.5,
-            User = "u1",
-        };
+        var request = WithEchoedSettings;
 
         var created = Parse(Frames(Encode([new MessageStarted("chatcmpl-9", "gpt-4.1")], request))[0].Data).GetProperty("response");
 
@@ -278,6 +266,7 @@ public sealed class ResponsesStreamEncoderTests
         Assert.False(created.GetProperty("parallel_tool_calls").GetBoolean());
         Assert.Equal("required", created.GetProperty("tool_choice").GetString());
         Assert.Equal(Compact("[{'type':'function','name':'f','description':'Does f','parameters':{'type':'object'},'strict':false}]"), created.GetProperty("tools").GetRawText());
+        Assert.Equal(0.25, created.GetProperty("temperature").GetDouble());
         Assert.Equal(0.5, created.GetProperty("top_p").GetDouble());
         Assert.Equal("u1", created.GetProperty("user").GetString());
         var update = Assert.IsType<StreamingResponseCreatedUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(Frames(Encode([new MessageStarted("x", "m")], request))[0].Data)));

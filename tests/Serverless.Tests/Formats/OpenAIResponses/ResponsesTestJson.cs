@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Tests.Formats.OpenAIResponses;
@@ -8,6 +10,21 @@ namespace Serverless.Tests.Formats.OpenAIResponses;
 /// <summary>Small JSON helpers for the Responses format tests.</summary>
 internal static class ResponsesTestJson
 {
+    /// <summary>A request that sets everything a Responses answer repeats back, streamed or not.</summary>
+    public static readonly ChatRequest WithEchoedSettings = new()
+    {
+        Model = "m",
+        Messages = [],
+        System = [new TextPart("Be brief.")],
+        Tools = [new ToolDefinition("f", "Does f", new JsonObject { ["type"] = "object" })],
+        ToolChoice = new ToolChoice(ToolChoiceKind.Required),
+        ParallelToolCalls = false,
+        MaxOutputTokens = 50,
+        Temperature = 0.25,
+        TopP = 0.5,
+        User = "u1",
+    };
+
     /// <summary>Parses JSON written with single quotes for readability (no test text contains an apostrophe).</summary>
     public static JsonElement Parse(string json)
     {
