@@ -18,15 +18,13 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
 {
     private IncrementalHash? _hash = Sha256Pool.Rent();
     private Sha256Digest? _sha256;
-    private PooledBufferWriter? _capture = captureLimit > 0 ? new PooledBufferWriter(Math.Min(captureLimit, 4096)) : null;
-    private readonly bool _capturing = captureLimit > 0;
-    private int _captured;
+    private readonly PooledBufferWriter? _capture = captureLimit > 0 ? new PooledBufferWriter(Math.Min(captureLimit, 4096)) : null;
     private Memory<byte> _lent;
 
     public long Length { get; private set; }
 
     /// <summary>True when more was written than the capture keeps.</summary>
-    public bool Truncated => _capturing && Length > _captured;
+    public bool Truncated => _capture is not null && Length > _capture.WrittenSpan.Length;
 
     /// <summary>A copy of the bytes kept, exactly as long as they are; empty when not capturing.</summary>
     public ReadOnlyMemory<byte> CopyCaptured() => _capture?.WrittenMemory.ToArray() ?? default;
@@ -36,11 +34,9 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
         var written = _lent.Span[..count];
         ObjectDisposedException.ThrowIf(_hash is null || _sha256 is not null, this);
         _hash.AppendData(written);
-        if (_capture is not null && _captured < captureLimit)
+        if (_capture is not null && _capture.WrittenSpan.Length < captureLimit)
         {
-            var kept = written[..Math.Min(count, captureLimit - _captured)];
-            _capture.Write(kept);
-            _captured += kept.Length;
+            _capture.Write(written[..Math.Min(count, captureLimit - _capture.WrittenSpan.Length)]);
         }
 
         Length += count;
@@ -67,7 +63,7 @@ internal sealed class DigestingBufferWriter(IBufferWriter<byte> inner, int captu
 
     public void Dispose()
     {
-        Interlocked.Exchange(ref _capture, null)?.Dispose();
+        _capture?.Dispose(); // gives its array back once; a second call finds none
         var hash = Interlocked.Exchange(ref _hash, null);
         if (hash is null)
         {
