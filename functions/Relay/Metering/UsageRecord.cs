@@ -59,4 +59,10 @@ internal interface IUsageSink
 
     /// <summary>True while more rows wait for storage than the sink is configured to hold: new requests are shed until it catches up.</summary>
     bool Backlogged { get; }
+
+    /// <summary>
+    /// True while the bodies of full audits waiting for storage reach what the sink is configured to hold: new requests
+    /// that would keep bodies are shed until it catches up; others are still served.
+    /// </summary>
+    bool AuditBacklogged { get; }
 }

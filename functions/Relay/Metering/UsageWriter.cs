@@ -44,7 +44,8 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     // new request (HttpRelay sheds it with 503 + Retry-After), so only the requests already in flight can add more,
     // and those go to the overflow queue that the same loop drains. Memory is Capacity records plus one per request in
     // flight, however long storage is slow or away; the first overflow of a burst is logged. A full audit's bodies are
-    // kept at the door the same way, by their bytes (MaxAuditBytes), until their round is written.
+    // kept at a door of their own, by their bytes (MaxAuditBytes) until their round is written: only requests that
+    // would add bodies are shed there (AuditBacklogged), so a slow blob store does not turn away unaudited keys.
     private readonly Channel<UsageRecord> _channel;
     private readonly ConcurrentQueue<UsageRecord> _overflow = new();
     private readonly SemaphoreSlim _overflowSignal = new(0);
@@ -81,7 +82,9 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
     /// <summary>Rows written since start; for tests and diagnostics.</summary>
     public long Written => Interlocked.Read(ref _written);
 
-    public bool Backlogged => Interlocked.Read(ref _queued) >= _options.Capacity || Interlocked.Read(ref _queuedAuditBytes) >= _options.MaxAuditBytes;
+    public bool Backlogged => Interlocked.Read(ref _queued) >= _options.Capacity;
+
+    public bool AuditBacklogged => Interlocked.Read(ref _queuedAuditBytes) >= _options.MaxAuditBytes;
 
     public void Record(UsageRecord record)
     {

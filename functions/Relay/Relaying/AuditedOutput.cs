@@ -37,7 +37,7 @@ internal sealed class AuditedOutput : IRelayOutput, IDisposable
     /// request's bytes live until the request is disposed, after its facts are read.
     /// </remarks>
     public static AuditedOutput Start(RelayRequest request, IRelayOutput output, int maxBodyBytes) =>
-        new(output, request, request.ClientAddress, AuditModes.Max(request.Key.Audit, request.Audit) == AuditMode.Full, maxBodyBytes);
+        new(output, request, request.ClientAddress, request.KeepsBodies, maxBodyBytes);
 
     /// <summary>Audits a request refused before its body could be read: no request digest, only who sent it.</summary>
     public static AuditedOutput Unread(IRelayOutput output, string? clientAddress) => new(output, null, clientAddress, false, 0);

@@ -1,19 +1,12 @@
 using Microsoft.AspNetCore.Http;
 using Serverless.Relay.Keys;
-using Serverless.Relay.Metering;
 using Serverless.Relay.Telemetry;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>The HTTP entry of the chat APIs: builds the <see cref="RelayRequest"/>, forwards it, answers any failure.</summary>
-internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwarder, IUsageSink usage, InFlightRequests inFlight, RelayMetrics metrics, TimeProvider time)
+internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwarder, UsageDoor door, InFlightRequests inFlight, RelayMetrics metrics, TimeProvider time)
 {
-    /// <summary>The answer while usage rows wait for storage beyond the writer's capacity.</summary>
-    private static readonly RelayError UsageBacklogged = new(ErrorKind.Unavailable, "The relay is waiting for storage to take its usage records; retry shortly.")
-    {
-        RetryAfter = RequestBody.BusyRetryAfter,
-    };
-
     /// <summary>The answer while the instance serves as many requests as <see cref="RelayOptions.MaxConcurrentRequests"/> allows.</summary>
     private static readonly RelayError Saturated = new(ErrorKind.Unavailable, "The relay is serving as many requests as it is configured for; retry shortly.")
     {
@@ -25,15 +18,16 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
         // :: Step 0 Shed before any work when metering is behind (every request admitted here will add a usage row, and
         // none may be dropped, so the queue's bound holds only if no more requests come in than rows go out) or when
         // the instance already serves all it may.
-        if (usage.Backlogged)
+        if (door.RefusesAny() is { } backlogged)
         {
-            await ShedAsync(context, api, UsageBacklogged, "usage-backlog").ConfigureAwait(false);
+            await ShedAsync(context, api, backlogged).ConfigureAwait(false);
             return;
         }
 
         if (!inFlight.TryEnter())
         {
-            await ShedAsync(context, api, Saturated, "concurrency").ConfigureAwait(false);
+            metrics.Shed("concurrency");
+            await ShedAsync(context, api, Saturated).ConfigureAwait(false);
             return;
         }
 
@@ -64,6 +58,14 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
         {
             using (request)
             {
+                // A full audit's bodies have a door of their own, known only once the key is: a slow blob store turns
+                // away the keys that would add to its backlog, not every key.
+                if (door.Refuses(request) is { } auditBacklogged)
+                {
+                    await ShedAsync(context, api, auditBacklogged).ConfigureAwait(false);
+                    return;
+                }
+
                 outcome = await forwarder.RelayAsync(request, output, context.RequestAborted).ConfigureAwait(false);
             }
         }
@@ -76,9 +78,6 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
         await RelayResults.WriteFailureAsync(context, api.Format, outcome).ConfigureAwait(false);
     }
 
-    private Task ShedAsync(HttpContext context, ClientApi api, RelayError error, string reason)
-    {
-        metrics.Shed(reason);
-        return RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(error, api.Format.StatusCodeOf(error)));
-    }
+    private static Task ShedAsync(HttpContext context, ClientApi api, RelayError error) =>
+        RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(error, api.Format.StatusCodeOf(error)));
 }

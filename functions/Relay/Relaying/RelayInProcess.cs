@@ -10,7 +10,7 @@ namespace Serverless.Relay.Relaying;
 /// <see cref="IRelay"/> over the same <see cref="RelayForwarder"/> as HTTP: the answer is written in the request's
 /// client format to memory, then read back for its text (a stream's text deltas, or an answer's text parts).
 /// </summary>
-internal sealed class RelayInProcess(RelayForwarder forwarder, TimeProvider time) : IRelay
+internal sealed class RelayInProcess(RelayForwarder forwarder, UsageDoor door, TimeProvider time) : IRelay
 {
     public async Task<RelayResult> RelayAsync(RelayRequest request, CancellationToken cancellationToken)
     {
@@ -19,10 +19,16 @@ internal sealed class RelayInProcess(RelayForwarder forwarder, TimeProvider time
         if (!key.Enabled || key.IsExpired(time.GetUtcNow()))
         {
             var error = new RelayError(ErrorKind.PermissionDenied, key.Enabled ? "This API key has expired." : "This API key is disabled.");
-            return new RelayResult(RelayOutcome.Refusal(error, request.Api.Format.StatusCodeOf(error)), null);
+            return Refused(request, error);
         }
 
-        // :: Step 2 Forward it exactly as an HTTP request, into memory.
+        // :: Step 2 Metering's doors, as HTTP's: an IM channel's messages add rows (and a full audit's bodies) too.
+        if ((door.RefusesAny() ?? door.Refuses(request)) is { } backlogged)
+        {
+            return Refused(request, backlogged);
+        }
+
+        // :: Step 3 Forward it exactly as an HTTP request, into memory.
         var output = new BufferedRelayOutput();
         var outcome = await forwarder.RelayAsync(request, output, cancellationToken).ConfigureAwait(false);
         if (!outcome.IsSuccess)
@@ -30,13 +36,16 @@ internal sealed class RelayInProcess(RelayForwarder forwarder, TimeProvider time
             return new RelayResult(outcome, null);
         }
 
-        // :: Step 3 Read the answer's text back in the format it was written in.
+        // :: Step 4 Read the answer's text back in the format it was written in.
         var format = request.Api.Format;
         var text = request.Head.Stream
             ? await StreamTextAsync(format, output.Written, cancellationToken).ConfigureAwait(false)
             : AnswerText(format, output.Written);
         return new RelayResult(outcome, text);
     }
+
+    private static RelayResult Refused(RelayRequest request, RelayError error) =>
+        new(RelayOutcome.Refusal(error, request.Api.Format.StatusCodeOf(error)), null);
 
     private static string AnswerText(IChatFormat format, ReadOnlyMemory<byte> written)
     {

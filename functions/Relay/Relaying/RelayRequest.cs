@@ -102,6 +102,9 @@ internal sealed class RelayRequest : IDisposable
     /// </summary>
     public AuditMode Audit { get; init; }
 
+    /// <summary>Whether the audit trail keeps this request's bodies: the key's or the caller's mode asks for a full audit.</summary>
+    public bool KeepsBodies => AuditModes.Max(Key.Audit, Audit) == AuditMode.Full;
+
     /// <summary>The client's headers, for the provider to copy what it understands (<see cref="Providers.IProvider.ForwardClientHeaders"/>); null in process.</summary>
     public IHeaderDictionary? ClientHeaders { get; init; }
 

@@ -22,6 +22,7 @@ internal static class RelayingServiceCollectionExtensions
         services.AddSingleton<ModelsResponder>();
         services.AddSingleton<InFlightBodies>();
         services.AddSingleton<InFlightRequests>();
+        services.AddSingleton<UsageDoor>();
         services.AddSingleton<RelayRequestReader>();
         services.AddSingleton<UpstreamSender>();
         services.AddSingleton<RelayForwarder>();

@@ -24,7 +24,7 @@ internal sealed class RelayMetrics
     {
         _meter = meter;
         _limitRefusals = meter.CreateCounter<long>("relay.limit.refusals", "{request}", "Requests refused by a key's limits, by the limit that refused them.");
-        _shed = meter.CreateCounter<long>("relay.requests.shed", "{request}", "Requests refused before any work because the instance was saturated, by why (concurrency, usage-backlog).");
+        _shed = meter.CreateCounter<long>("relay.requests.shed", "{request}", "Requests refused before any work because the instance was saturated, by why (concurrency, usage-backlog, audit-backlog).");
         _healthTransitions = meter.CreateCounter<long>("relay.account.health.transitions", "{transition}", "Upstream accounts moving to a health status (cooling-down, circuit-open, disabled, available).");
         _failovers = meter.CreateCounter<long>("relay.failovers", "{attempt}", "Attempts moved on to the next account after one failed, by why it failed.");
         _usageRowsWritten = meter.CreateCounter<long>("relay.usage.rows.written", "{row}", "Usage rows stored.");
@@ -43,7 +43,8 @@ internal sealed class RelayMetrics
 
     /// <summary>
     /// A request was refused at the door: <paramref name="reason"/> is <c>concurrency</c> (the instance's bound on
-    /// requests at once) or <c>usage-backlog</c> (usage records waiting for storage).
+    /// requests at once), <c>usage-backlog</c> (usage records waiting for storage) or <c>audit-backlog</c> (a request that
+    /// would keep its bodies while full audits' bodies wait for storage).
     /// </summary>
     public void Shed(string reason)
     {

@@ -38,6 +38,8 @@ public sealed class AnswerBeforeBookkeepingTests(AzuriteFixture azurite)
 
         public bool Backlogged => writer.Backlogged;
 
+        public bool AuditBacklogged => writer.AuditBacklogged;
+
         public void Record(UsageRecord record)
         {
             Interlocked.Increment(ref _waiting);

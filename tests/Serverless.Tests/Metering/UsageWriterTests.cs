@@ -173,25 +173,26 @@ public sealed class UsageWriterTests(AzuriteFixture azurite) : IDisposable
 
     /// <summary>
     /// A record counts once whatever it holds, so full-audit bodies are counted by their bytes: two records whose
-    /// bodies reach <c>MaxAuditBytes</c> close the door (far below <c>Capacity</c>) until they are written; records
-    /// still taken meanwhile (requests in flight) are kept, and none is dropped.
+    /// bodies reach <c>MaxAuditBytes</c> close the audit door (far below <c>Capacity</c>, so the rows' door stays open)
+    /// until they are written; records still taken meanwhile (requests in flight) are kept, and none is dropped.
     /// </summary>
     [Fact]
-    public async Task Backlogged_FullAuditBodiesWaitingReachMaxAuditBytes_UntilTheyAreWritten_NoRowDropped()
+    public async Task AuditBacklogged_FullAuditBodiesWaitingReachMaxAuditBytes_UntilTheyAreWritten_RowsDoorOpen_NoRowDropped()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var writer = NewWriter(_services, new UsageWriterOptions { MaxAuditBytes = 64 * 1024 });
 
         // Not started: everything recorded waits.
         writer.Record(FullyAudited(1, requestBytes: 33_000, responseBytes: 2_000));
-        Assert.False(writer.Backlogged);
+        Assert.False(writer.AuditBacklogged);
         writer.Record(FullyAudited(2, requestBytes: 33_000, responseBytes: 2_000));
-        Assert.True(writer.Backlogged);
+        Assert.True(writer.AuditBacklogged);
         writer.Record(Record(3));
-        Assert.True(writer.Backlogged);
+        Assert.True(writer.AuditBacklogged);
+        Assert.False(writer.Backlogged);
 
         await writer.StartAsync(ct).WaitAsync(Timeout, ct);
-        await Eventually.TrueAsync("the door open again", _ => Task.FromResult(!writer.Backlogged), Timeout);
+        await Eventually.TrueAsync("the audit door open again", _ => Task.FromResult(!writer.AuditBacklogged), Timeout);
 
         await writer.StopAsync(ct).WaitAsync(Timeout, ct);
         Assert.Equal(new[] { "req-00001", "req-00002", "req-00003" }, (await ReadAllAsync(ct)).Select(r => r.GetString("RequestId")).Order(StringComparer.Ordinal));
