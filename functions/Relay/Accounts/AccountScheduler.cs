@@ -59,6 +59,10 @@ internal sealed record SchedulePlan(IReadOnlyList<Candidate> Candidates, int Mat
 /// </summary>
 internal sealed class AccountScheduler(IAccountDirectory directory, AccountHealth health, IModelGroupDirectory groups)
 {
+    // NOTE: the rotation is kept per model or group name, and a model name is the client's (any key allowed a pattern
+    // may vary it at will): capped, and cleared when full as the relay's other caches of client input are. A cleared
+    // rotation only starts again.
+    internal const int MaxTurns = 10_000;
     private readonly ConcurrentDictionary<string, StrongBox> _turns = new(StringComparer.OrdinalIgnoreCase);
 
     public async ValueTask<SchedulePlan> PlanAsync(string model, string? stickyAccountId, CancellationToken cancellationToken)
@@ -152,7 +156,7 @@ internal sealed class AccountScheduler(IAccountDirectory directory, AccountHealt
         {
             // Stable order first, so the rotation below is the same on every call and every instance.
             available.Sort(static (a, b) => string.CompareOrdinal(a.Entry.Candidate.Account.Id, b.Entry.Candidate.Account.Id));
-            var turn = (uint)Interlocked.Increment(ref _turns.GetOrAdd(key, static _ => new StrongBox()).Value);
+            var turn = (uint)Interlocked.Increment(ref TurnOf(key).Value);
             for (var i = 0; i < available.Count; i++)
             {
                 available[i] = available[i] with { Rotation = (int)((i + turn) % (uint)available.Count) };
@@ -175,6 +179,24 @@ internal sealed class AccountScheduler(IAccountDirectory directory, AccountHealt
         }
 
         return new SchedulePlan(candidates, entries.Count, (IReadOnlyList<UnavailableAccount>?)unavailable ?? []);
+    }
+
+    /// <summary>Rotations kept: for tests and diagnostics.</summary>
+    internal int Rotations => _turns.Count;
+
+    private StrongBox TurnOf(string key)
+    {
+        if (_turns.TryGetValue(key, out var turn))
+        {
+            return turn;
+        }
+
+        if (_turns.Count >= MaxTurns)
+        {
+            _turns.Clear();
+        }
+
+        return _turns.GetOrAdd(key, static _ => new StrongBox());
     }
 
     private static int ComparePriority(Ranked a, Ranked b)

@@ -9,6 +9,17 @@ namespace Serverless.Relay.Canonical;
 /// <param name="User">As <see cref="ChatRequest.User"/>.</param>
 internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null)
 {
+    /// <summary>
+    /// The longest model name a client may give. Real ones are far shorter (an ARN or a Vertex resource name is about
+    /// 100); the name is kept per process (the scheduler's rotation), in every usage row and in the hourly totals' row
+    /// key, which storage caps at 1 KiB, so an unbounded one would cost memory and lose rows.
+    /// </summary>
+    public const int MaxModelLength = 256;
+
+    /// <summary>The refusal of a model name longer than <see cref="MaxModelLength"/>; null for one that fits.</summary>
+    public static RelayError? CheckModelLength(string model) =>
+        model.Length > MaxModelLength ? RelayError.Invalid($"model: must be at most {MaxModelLength} characters", "model") : null;
+
     /// <summary>The head of a request built in code.</summary>
     public static RequestHead Of(ChatRequest chat) => new(chat.Model, chat.Stream, chat.StreamUsage, chat.User);
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Azure.Data.Tables;
 using Serverless.Relay.Storage;
@@ -225,6 +226,7 @@ internal sealed class UsageSum(DateTimeOffset hour, UsageRecord first)
 internal sealed class UsageTotals(RelayTables tables)
 {
     private const int MaxAttempts = 20;
+    private const int MaxEncodedRowKey = 1024;
 
     public static string PartitionOf(DateTimeOffset hour) => hour.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
 
@@ -233,7 +235,7 @@ internal sealed class UsageTotals(RelayTables tables)
     {
         var sums = new Dictionary<(string, string), UsageSum>();
         Accumulate(sums, records);
-        return AddAsync(sums.Values.Select(static sum => sum.ToTotal()), cancellationToken);
+        return AddAsync(new Queue<UsageTotal>(sums.Values.Select(static sum => sum.ToTotal())), cancellationToken);
     }
 
     /// <summary>Adds <paramref name="records"/> to the sums held in memory, one per row they will be added to.</summary>
@@ -262,13 +264,17 @@ internal sealed class UsageTotals(RelayTables tables)
         }
     }
 
-    /// <summary>Adds each sum to its row.</summary>
-    public async Task AddAsync(IEnumerable<UsageTotal> sums, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds each sum to its row, taking it off <paramref name="sums"/> once it is added: a retry after a failure adds
+    /// only what is left, not the sums before it a second time.
+    /// </summary>
+    public async Task AddAsync(Queue<UsageTotal> sums, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(RelayTables.UsageTotals, cancellationToken).ConfigureAwait(false);
-        foreach (var sum in sums)
+        while (sums.TryPeek(out var sum))
         {
             await AddAsync(table, sum, cancellationToken).ConfigureAwait(false);
+            sums.Dequeue();
         }
     }
 
@@ -291,8 +297,17 @@ internal sealed class UsageTotals(RelayTables tables)
 
     private static string RowKeyOf(UsageTotal total) => RowKeyOf(total.KeyId, total.Model, total.AccountId);
 
-    private static string RowKeyOf(string keyId, string model, string accountId) =>
-        System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(keyId + "\n" + model + "\n" + accountId));
+    /// <summary>
+    /// The names, encoded; a hash of them (marked <c>~</c>, which the encoding never writes) when the encoding would pass
+    /// storage's 1 KiB row key: a model of 256 characters of CJK text is 768 bytes of UTF-8, a third more encoded.
+    /// </summary>
+    private static string RowKeyOf(string keyId, string model, string accountId)
+    {
+        var names = Encoding.UTF8.GetBytes(keyId + "\n" + model + "\n" + accountId);
+        return System.Buffers.Text.Base64Url.GetEncodedLength(names.Length) <= MaxEncodedRowKey
+            ? System.Buffers.Text.Base64Url.EncodeToString(names)
+            : "~" + System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(names));
+    }
 
     private static async Task AddAsync(TableClient table, UsageTotal sum, CancellationToken cancellationToken)
     {

@@ -510,7 +510,7 @@ internal sealed partial class UsageWriter : IUsageSink, IHostedService, IAsyncDi
             return;
         }
 
-        var sums = _pendingTotals.Values.Select(static sum => sum.ToTotal()).ToList();
+        var sums = new Queue<UsageTotal>(_pendingTotals.Values.Select(static sum => sum.ToTotal()));
         _pendingTotals.Clear();
         try
         {

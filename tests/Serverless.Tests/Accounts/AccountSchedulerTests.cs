@@ -42,6 +42,31 @@ public sealed class AccountSchedulerTests
         Assert.Equal(2, firsts.Count(f => f == "c"));
     }
 
+    /// <summary>
+    /// The rotation is kept per model name, which a client may vary within an account's pattern: the rotations kept
+    /// stay within their bound however many names come, and equals still share the load after they are cleared.
+    /// </summary>
+    [Fact]
+    public async Task PlanAsync_ManyDifferentModelNames_RotationsKeptWithinTheirBound_StillRoundRobin()
+    {
+        _kit.Directory.Accounts.AddRange([PoolTestKit.Account("a"), PoolTestKit.Account("b")]);
+
+        for (var i = 0; i < AccountScheduler.MaxTurns + 10; i++)
+        {
+            await _kit.OrderAsync("m-" + i);
+            Assert.InRange(_kit.Scheduler.Rotations, 1, AccountScheduler.MaxTurns);
+        }
+
+        var firsts = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            firsts.Add((await _kit.OrderAsync("m1"))[0]);
+        }
+
+        Assert.Equal(2, firsts.Count(f => f == "a"));
+        Assert.Equal(2, firsts.Count(f => f == "b"));
+    }
+
     [Fact]
     public async Task PlanAsync_MarkedOrAtCap_LeftOutAndExplained()
     {

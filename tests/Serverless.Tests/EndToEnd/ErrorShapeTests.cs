@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Serverless.Relay.Canonical;
 using Serverless.Tests.Upstreams;
 using Xunit;
 
@@ -101,6 +102,22 @@ public sealed class ErrorShapeTests
         Assert.Equal(404, error.Status);
         Assert.Equal(type, error.Type);
         Assert.Equal("The model 'no-such-model' does not exist or is not served by this relay.", error.Message);
+    }
+
+    /// <summary>A model name is kept per process and in storage keys, so its length is bounded: one past it is refused as invalid, the longest allowed is looked up.</summary>
+    [Theory]
+    [InlineData("openai-chat", "invalid_request_error", "model_not_found")]
+    [InlineData("openai-responses", "invalid_request_error", "model_not_found")]
+    [InlineData("anthropic", "invalid_request_error", "not_found_error")]
+    [InlineData("gemini", "INVALID_ARGUMENT", "NOT_FOUND")]
+    public async Task ModelLongerThanTheBound_Answers400InClientShape_TheLongestAllowedIsLookedUp(string client, string invalid, string notFound)
+    {
+        var (tooLong, _) = await SendAsync(client, Client(client).Build(Scenario.Text, new string('m', RequestHead.MaxModelLength + 1), false, _relay.Key));
+        var (longest, _) = await SendAsync(client, Client(client).Build(Scenario.Text, new string('m', RequestHead.MaxModelLength), false, _relay.Key));
+
+        Assert.Equal((400, invalid), (tooLong.Status, tooLong.Type));
+        Assert.Equal($"model: must be at most {RequestHead.MaxModelLength} characters", tooLong.Message);
+        Assert.Equal((404, notFound), (longest.Status, longest.Type));
     }
 
     [Theory]

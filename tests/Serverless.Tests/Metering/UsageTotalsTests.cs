@@ -144,6 +144,53 @@ public sealed class UsageTotalsTests(AzuriteFixture azurite) : IDisposable
         Assert.Empty(await new UsageTotals(tables).ReadAsync("key_b", Day1, Day1, ct));
     }
 
+    /// <summary>
+    /// The longest model a client may name, in CJK text (three bytes a character), makes names whose encoding passes
+    /// storage's 1 KiB row key: those are keyed by their hash, summed in one row that reads back the model whole, apart
+    /// from a model one character different.
+    /// </summary>
+    [Fact]
+    public async Task AddAsync_LongestModelInCjk_SummedInOneRowReadBackWhole()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var totals = new UsageTotals(_services.GetRequiredService<RelayTables>());
+        var model = new string('模', RequestHead.MaxModelLength);
+        var other = model[..^1] + "型";
+
+        await totals.AddAsync(Enumerable.Range(0, 3).Select(i => Record(i, "key_d", Day1, model: model)), ct).WaitAsync(StorageTestKit.Timeout, ct);
+        await totals.AddAsync([Record(3, "key_d", Day1, model: model), Record(4, "key_d", Day1, model: other)], ct).WaitAsync(StorageTestKit.Timeout, ct);
+
+        var rows = await totals.ReadAsync("key_d", Day1, Day1, ct);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(4, Assert.Single(rows, r => r.Model == model).Requests);
+        Assert.Equal(1, Assert.Single(rows, r => r.Model == other).Requests);
+    }
+
+    /// <summary>
+    /// A failure part of the way through a round leaves in the queue the sums not yet added, and only those: the
+    /// writer retries with that queue, so no sum is added twice.
+    /// </summary>
+    [Fact]
+    public async Task AddAsync_FailsPartOfTheWay_AddedSumsLeaveTheQueue_AgainAddsOnlyTheRest()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var totals = new UsageTotals(_services.GetRequiredService<RelayTables>());
+        var hour = UsageTotal.HourOf(Day1);
+        UsageTotal Total(string model, string owner = "team") => new() { Hour = hour, KeyId = "key_e", Owner = owner, Model = model, Requests = 1 };
+        var unstorable = Total("m2", owner: new string('o', 40_000)); // past storage's 64 KiB for one value
+        var sums = new Queue<UsageTotal>([Total("m1"), unstorable, Total("m3")]);
+
+        await Assert.ThrowsAsync<Azure.RequestFailedException>(() => totals.AddAsync(sums, ct).WaitAsync(StorageTestKit.Timeout, ct));
+        Assert.Equal(["m2", "m3"], sums.Select(s => s.Model));
+        sums.Dequeue();
+        await totals.AddAsync(sums, ct).WaitAsync(StorageTestKit.Timeout, ct);
+
+        Assert.Empty(sums);
+        var rows = await totals.ReadAsync("key_e", Day1, Day1, ct);
+        Assert.Equal(["m1", "m3"], rows.Select(r => r.Model).Order(StringComparer.Ordinal));
+        Assert.All(rows, r => Assert.Equal(1, r.Requests));
+    }
+
     [Fact]
     public async Task AddAsync_TwoWritersAtOnce_NothingLost()
     {

@@ -161,6 +161,11 @@ internal static class GeminiRequestReader
             return RelayError.Invalid("model: must be given in the URL path, as models/{model}:generateContent", "model");
         }
 
+        if (RequestHead.CheckModelLength(model) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         if (!GeminiJson.TryGet(body, "contents", out var contents))
         {
             return Invalid("contents", "field required");

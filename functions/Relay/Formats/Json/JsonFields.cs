@@ -216,7 +216,7 @@ internal static class JsonFields
     /// <summary>
     /// The model named in a request body, which must be a JSON object (<paramref name="bodyName"/> names it in the error:
     /// each API words it its own way): required (absent or null is "field required"), a non-empty string of readable
-    /// text. Every body-driven format starts its request head with it.
+    /// text, at most <see cref="RequestHead.MaxModelLength"/> characters. Every body-driven format starts its request head with it.
     /// </summary>
     public static RelayError? RequiredModel(JsonElement body, string bodyName, out string model)
     {
@@ -237,7 +237,7 @@ internal static class JsonFields
         }
 
         model = text;
-        return null;
+        return RequestHead.CheckModelLength(text);
     }
 
     /// <summary>An optional boolean field; absent or null is null, anything but true or false an error naming <paramref name="field"/> (default: the name).</summary>
