@@ -45,7 +45,7 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _flushLoop;
 
-    private const int MaxReported = 10_000;
+    internal const int MaxReported = 10_000;
 
     /// <summary>The refusal metric's label when storage could not be reached to check the limits (fail closed).</summary>
     internal const string UncheckedLimit = "unchecked";
@@ -67,6 +67,12 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
         _estimator = estimator;
         _logger = logger;
     }
+
+    /// <summary>Keys with counters on this instance: for tests and diagnostics.</summary>
+    internal int KeysKept => _keys.Count;
+
+    /// <summary>Quotas remembered as reported on this instance: for tests and diagnostics.</summary>
+    internal int QuotasRemembered => _reported.Count;
 
     /// <summary>This instance's name in the counters' lease lists.</summary>
     public string Instance { get; } = "i" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
@@ -174,6 +180,14 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
     private async Task<KeyLease> AcquireSlowAsync(KeyCounters state, Need[] needs, CancellationToken cancellationToken)
     {
         await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (state.Retired)
+        {
+            // A flush let the key go, idle, while this request waited for its lock: its counters start again in a new state.
+            state.SyncLock.Release();
+            state = _keys.GetOrAdd(state.KeyId, static id => new KeyCounters(id));
+            await state.SyncLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             var now = _time.GetUtcNow();
@@ -305,6 +319,13 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
                     _reported.TryRemove(reported, out _);
                 }
             }
+
+            if (_reported.Count > MaxReported)
+            {
+                // Windows without an end (a lifetime budget) never leave above: start again. A quota reported again is
+                // throttled where its events are sent.
+                _reported.Clear();
+            }
         }
 
         _events.Raise(new QuotaReached(keyId, rule, now, counter.ResetsAt));
@@ -435,6 +456,15 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
                         counter.Active = false;
                     }
+
+                    // NOTE: a key with nothing left is let go, or every key (and IM user) ever limited would stay, and be
+                    // visited every round. Counters are added only under the sync lock, held here, and a request that
+                    // finds the state retired once it holds the lock takes a new one (AcquireSlowAsync).
+                    if (state.Counters.Count == 0)
+                    {
+                        state.Retired = true;
+                        _keys.TryRemove(KeyValuePair.Create(state.KeyId, state));
+                    }
                 }
             }
             finally
@@ -517,6 +547,9 @@ internal sealed partial class KeyLimiter : IHostedService, IAsyncDisposable
 
         /// <summary>Until when a sync on the request path is not tried again after one ran out of time; written under <see cref="SyncLock"/>.</summary>
         public DateTimeOffset SyncFailedUntil { get; set; }
+
+        /// <summary>Let go by a flush with no counter left: no longer in the limiter's keys; written and read under <see cref="SyncLock"/>.</summary>
+        public bool Retired { get; set; }
     }
 
     /// <summary>This instance's side of one shared counter.</summary>

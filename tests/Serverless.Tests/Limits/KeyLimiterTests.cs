@@ -540,16 +540,126 @@ public sealed class KeyLimiterTests : IAsyncDisposable
     }
 
     /// <summary>
+    /// Keys whose counters all went back (idle past the quiet interval) are let go, so the keys kept follow the keys in
+    /// use, not every key (or IM user) ever limited; a key let go starts again on its next request, and counts on.
+    /// </summary>
+    [Fact]
+    public async Task FlushAsync_KeysIdleWithNothingLeft_LetGo_ANextRequestStartsItAgainAndCountsOn()
+    {
+        var limiter = NewLimiter();
+        var ct = TestContext.Current.CancellationToken;
+        var keys = Enumerable.Range(1, 50).Select(i => Key("""{"rpd": 1000}""", id: $"key_{i:D16}")).ToList();
+        foreach (var key in keys)
+        {
+            (await AcquireAsync(limiter, key)).Dispose();
+        }
+
+        Assert.Equal(50, limiter.KeysKept);
+        await limiter.FlushAsync(ct);
+        Assert.Equal(50, limiter.KeysKept); // just used: kept
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        await limiter.FlushAsync(ct);
+        Assert.Equal(0, limiter.KeysKept);
+
+        (await AcquireAsync(limiter, keys[0])).Dispose();
+        Assert.Equal(1, limiter.KeysKept);
+        await limiter.FlushAsync(ct, handBack: true);
+        Assert.Equal(new CounterReading(2, 0), await _store.ReadAsync(keys[0].Id, "requests-day-20300101", _time.GetUtcNow(), ct));
+    }
+
+    /// <summary>
+    /// A flush lets an idle key go while a request of that key waits for the flush's lock (its lease about to lapse):
+    /// the request starts the key again and is counted there, not in the state let go, whose use no flush would report.
+    /// </summary>
+    [Fact]
+    public async Task FlushAsync_LetsAKeyGoWhileItsRequestWaits_TheRequestStartsItAgainAndIsCounted()
+    {
+        var store = new SimulatedSilentStore(_store);
+        var limiter = NewLimiter(store: store);
+        var ct = TestContext.Current.CancellationToken;
+        var key = Key("""{"rpm": 1000000}""");
+        (await AcquireAsync(limiter, key)).Dispose();
+        await limiter.FlushAsync(ct); // far below the limit: no sync; the counter is idle from here
+        _time.Advance(TimeSpan.FromSeconds(28)); // past the quiet interval, the lease within a flush of its end
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.Gate = gate.Task;
+        var flush = limiter.FlushAsync(ct);
+        await store.Entered.WaitAsync(TimeSpan.FromSeconds(10), ct); // handing the lease back, the key's lock held
+        store.Gate = null;
+        var pending = limiter.AcquireAsync(key, Request(), ct).AsTask();
+        Assert.False(pending.IsCompleted);
+
+        gate.SetResult();
+        await flush.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        using (var lease = await pending.WaitAsync(TimeSpan.FromSeconds(10), ct))
+        {
+            Assert.True(lease.IsAcquired);
+        }
+
+        Assert.Equal(1, limiter.KeysKept);
+        await limiter.FlushAsync(ct, handBack: true);
+        Assert.Equal(new CounterReading(2, 0), await _store.ReadAsync(key.Id, "requests-minute-203001011000", _time.GetUtcNow(), ct));
+    }
+
+    /// <summary>
+    /// Quotas reported once per window are remembered within a bound: a lifetime budget's window never ends, so beyond
+    /// the bound they are forgotten rather than kept for good, and a key refused again reports again.
+    /// </summary>
+    [Fact]
+    public async Task AcquireAsync_MoreLifetimeBudgetsSpentThanRemembered_RememberedStayWithinTheBound()
+    {
+        var events = new RecordedQuotaEvents();
+        var limiter = new KeyLimiter(_store, _time, Options.Create(new LimitOptions()), new Lazy<TokenEstimator>(Estimator), NullLogger<KeyLimiter>.Instance, events);
+        _limiters.Add(limiter);
+        var keys = Enumerable.Range(0, KeyLimiter.MaxReported + 1).Select(i => Key("""{"totalCostUsd": 0.01}""", id: $"key_{i:D16}")).ToList();
+
+        foreach (var key in keys)
+        {
+            using (var spending = await AcquireAsync(limiter, key))
+            {
+                spending.Complete(new Usage { InputTokens = 1 }, costMicros: 20_000);
+            }
+
+            using var refused = await AcquireAsync(limiter, key);
+            Assert.False(refused.IsAcquired);
+            Assert.InRange(limiter.QuotasRemembered, 0, KeyLimiter.MaxReported);
+        }
+
+        Assert.Equal(keys.Count, events.Raised.Count);
+        using (var again = await AcquireAsync(limiter, keys[0]))
+        {
+            Assert.False(again.IsAcquired);
+        }
+
+        Assert.Equal(keys.Count + 1, events.Raised.Count);
+    }
+
+    private sealed class RecordedQuotaEvents : IKeyLimitEvents
+    {
+        public List<QuotaReached> Raised { get; } = [];
+
+        public void Raise(QuotaReached quotaReached) => Raised.Add(quotaReached);
+    }
+
+    /// <summary>
     /// Simulated storage: syncs with <paramref name="inner"/>; while <see cref="Silent"/>, takes the call and never
-    /// answers; with <see cref="FailNext"/>, refuses the next sync at once, as a storage error would.
+    /// answers; with <see cref="FailNext"/>, refuses the next sync at once, as a storage error would; while
+    /// <see cref="Gate"/> is set, a sync waits for it (<see cref="Entered"/> tells when one does).
     /// </summary>
     private sealed class SimulatedSilentStore(ICounterStore inner) : ICounterStore
     {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _syncs;
 
         public bool Silent { get; set; }
 
         public bool FailNext { get; set; }
+
+        public Task? Gate { get; set; }
+
+        public Task Entered => _entered.Task;
 
         public int Syncs => Volatile.Read(ref _syncs);
 
@@ -560,6 +670,12 @@ public sealed class KeyLimiterTests : IAsyncDisposable
             {
                 FailNext = false;
                 throw new Azure.RequestFailedException(503, "simulated: the server is busy");
+            }
+
+            if (Gate is { } gate)
+            {
+                _entered.TrySetResult();
+                await gate.WaitAsync(cancellationToken);
             }
 
             if (Silent)
