@@ -29,6 +29,12 @@ internal static class AnswerRelay
                 : await RelayWholeAsync(attempt, output, trace, cancellationToken).ConfigureAwait(false);
         }
 
+        if (attempt.BodyRest is not null)
+        {
+            // Read as far as RelayOptions.MaxAnswerBytes and no further: nothing was written, and the account is not marked.
+            return new RelayEnd(new RelayError(ErrorKind.Upstream, "The upstream answer is longer than the relay reads to translate it (Relay__MaxAnswerBytes)."));
+        }
+
         ChatResponse answer;
         try
         {

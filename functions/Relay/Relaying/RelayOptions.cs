@@ -45,6 +45,14 @@ internal sealed class RelayOptions
     public long MaxInFlightBodyBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>
+    /// The most of one non-streamed upstream answer the relay reads to translate it. A longer one is refused with 502
+    /// in the client's format and its account is not marked: without a bound one upstream could make an instance hold
+    /// any amount. A same-format answer is relayed as it comes (and a stream event by event), so it is not cut here.
+    /// </summary>
+    [Range(1L * 1024 * 1024, 1L * 1024 * 1024 * 1024)]
+    public long MaxAnswerBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Relayed requests one instance serves at once (<see cref="InFlightRequests"/>; a stream counts until it ends).
     /// One more is refused before its key or body is read, with 503 and <c>Retry-After</c> in the client's format: a
     /// saturated instance sheds at the door instead of queueing work it cannot finish in time. The default is the most

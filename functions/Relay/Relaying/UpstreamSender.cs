@@ -16,7 +16,7 @@ namespace Serverless.Relay.Relaying;
 /// whole, or as far as <see cref="RelayLimits.AnswerHeadBytes"/> for a long same-format one. Its deadline is the
 /// executor's attempt timeout (the token it is given), the only one before the first byte.
 /// </summary>
-internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp http, IOptions<FailoverOptions> failoverOptions, TimeProvider time, ILogger<UpstreamSender> logger)
+internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp http, IOptions<FailoverOptions> failoverOptions, IOptions<RelayOptions> relayOptions, TimeProvider time, ILogger<UpstreamSender> logger)
 {
     public async ValueTask<UpstreamAttempt> SendAsync(RelayRequest request, UpstreamOperation operation, Candidate candidate, CancellationToken attemptToken, CancellationToken clientAborted)
     {
@@ -60,8 +60,9 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
                 return Stamp(UpstreamAttempt.Answered(candidate, response), call);
             }
 
-            // A translated answer is parsed whole; a same-format one is relayed as bytes, so only its head is read here.
-            var limit = call.Passthrough && operation == UpstreamOperation.Chat ? RelayLimits.AnswerHeadBytes : long.MaxValue;
+            // A translated answer is parsed whole, up to the relay's bound (a longer one keeps its rest unread and is
+            // refused by AnswerRelay); a same-format one is relayed as bytes, so only its head is read here.
+            var limit = call.Passthrough && operation == UpstreamOperation.Chat ? RelayLimits.AnswerHeadBytes : relayOptions.Value.MaxAnswerBytes;
             var length = response.Content.Headers.ContentLength;
             var body = AnswerBody.Buffer(length, limit);
             try

@@ -18,6 +18,7 @@ public sealed class SettingsValidationTests
     [InlineData("Limits:FlushInterval", "00:00:20", "FlushInterval: Limits:FlushInterval must be at most half of Limits:LeaseDuration, so leases are renewed before they lapse.")]
     [InlineData("Relay:StreamIdleTimeout", "01:00:00", "StreamIdleTimeout: The field RelayOptions.StreamIdleTimeout must be between 00:00:01 and 00:30:00.")]
     [InlineData("Relay:MaxInFlightBodyBytes", "1024", "MaxInFlightBodyBytes: The field RelayOptions.MaxInFlightBodyBytes must be between 65536 and 68719476736.")]
+    [InlineData("Relay:MaxAnswerBytes", "1024", "MaxAnswerBytes: The field RelayOptions.MaxAnswerBytes must be between 1048576 and 1073741824.")]
     [InlineData("Relay:MaxConcurrentRequests", "0", "MaxConcurrentRequests: The field RelayOptions.MaxConcurrentRequests must be between 1 and 1000000.")]
     [InlineData("Storage:MaxConnections", "0", "MaxConnections: The field StorageTransportOptions.MaxConnections must be between 1 and 1000.")]
     [InlineData("LocalQueues:MaxConcurrentSessions", "0", "MaxConcurrentSessions: The field LocalQueueOptions.MaxConcurrentSessions must be between 1 and 256.")]
