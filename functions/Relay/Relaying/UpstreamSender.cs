@@ -13,8 +13,9 @@ namespace Serverless.Relay.Relaying;
 /// <see cref="UpstreamCall"/>, the send, and the answer read as far as the first byte allows, returned as an
 /// <see cref="UpstreamAttempt"/> value whatever happens upstream. Everything here is before the first byte reaches the
 /// client, so any failure may be retried on another account; a non-streamed answer is read here for the same reason:
-/// whole, or as far as <see cref="RelayLimits.AnswerHeadBytes"/> for a long same-format one. Its deadline is the
-/// executor's attempt timeout (the token it is given), the only one before the first byte.
+/// whole (up to <see cref="RelayOptions.MaxAnswerBytes"/>), or as far as <see cref="RelayLimits.AnswerHeadBytes"/> for a
+/// long same-format one. Its deadline is the executor's attempt timeout (the token it is given), the only one before
+/// the first byte.
 /// </summary>
 internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp http, IOptions<FailoverOptions> failoverOptions, IOptions<RelayOptions> relayOptions, TimeProvider time, ILogger<UpstreamSender> logger)
 {
