@@ -143,8 +143,9 @@ internal static class MockUpstream
 
     private static byte[] Completion(string model)
     {
-        var content = new StringBuilder();
-        while (content.Length < 700)
+        var length = LongAnswerBytesOf(model) ?? 700;
+        var content = new StringBuilder(length + 16);
+        while (content.Length < length)
         {
             content.Append(Words[content.Length % Words.Length]);
         }
@@ -257,6 +258,11 @@ internal static class MockUpstream
         json.WriteEndObject();
         json.WriteEndObject();
     }
+
+    /// <summary>How much answer text a non-streamed answer for <paramref name="model"/> carries: N MB for <c>bench-long-N</c>, else null (700 bytes).</summary>
+    public static int? LongAnswerBytesOf(string model) => model.StartsWith("bench-long-", StringComparison.Ordinal)
+        ? int.Parse(model["bench-long-".Length..], CultureInfo.InvariantCulture) * 1024 * 1024
+        : null;
 
     /// <summary>How long the upstream waits between a stream's events for <paramref name="model"/>: N ms for <c>bench-paced-N</c>, else none.</summary>
     public static TimeSpan PaceOf(string model) => model.StartsWith("bench-paced-", StringComparison.Ordinal)

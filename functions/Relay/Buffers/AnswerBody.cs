@@ -33,7 +33,7 @@ internal static class AnswerBody
     }
 
     /// <summary>Reads the next bytes the body has into <paramref name="into"/>: how many, 0 at its end.</summary>
-    public static async ValueTask<int> ReadNextAsync(Stream body, PooledBufferWriter into, long? length, CancellationToken cancellationToken)
+    private static async ValueTask<int> ReadNextAsync(Stream body, PooledBufferWriter into, long? length, CancellationToken cancellationToken)
     {
         var want = length is { } known ? (int)Math.Clamp(known - into.WrittenMemory.Length, 1, ChunkBytes) : ChunkBytes;
         var read = await body.ReadAsync(into.GetMemory(want), cancellationToken).ConfigureAwait(false);

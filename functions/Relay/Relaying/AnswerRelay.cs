@@ -5,6 +5,7 @@ using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Relaying;
@@ -15,17 +16,20 @@ namespace Serverless.Relay.Relaying;
 /// </summary>
 internal static class AnswerRelay
 {
+    /// <summary>The most of a long answer's rest read (and sent on) at once.</summary>
+    private const int ReadBytes = 16 * 1024;
+
     /// <returns>
     /// No error when the answer was written. Otherwise either nothing was written (the answer could not be read) or the
     /// answer broke off after its first byte: then the output has been cut and the end says how to mark the account.
     /// </returns>
-    /// <param name="idle">The longest wait for the next bytes of a long answer's rest, as for a stream's next event.</param>
-    public static async ValueTask<RelayEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken cancellationToken)
+    /// <param name="options">The longest wait for the next bytes of a long answer's rest (as for a stream's next event), and the bound of its metering copy.</param>
+    public static async ValueTask<RelayEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, RelayOptions options, CancellationToken cancellationToken)
     {
         if (attempt.Passthrough)
         {
             return attempt.BodyRest is { } rest
-                ? await RelayLongAsync(attempt, rest, output, trace, idle, cancellationToken).ConfigureAwait(false)
+                ? await RelayLongAsync(attempt, rest, output, trace, options, cancellationToken).ConfigureAwait(false)
                 : await RelayWholeAsync(attempt, output, trace, cancellationToken).ConfigureAwait(false);
         }
 
@@ -77,48 +81,58 @@ internal static class AnswerRelay
     }
 
     /// <summary>
-    /// A same-format answer longer than its head: each read is sent on at once. A copy is kept (pooled) because the
-    /// usage of every format comes after the content; it is metered once the answer is complete.
+    /// A same-format answer longer than its head: each read is sent on at once. Its usage comes after its content in
+    /// every format, so it is metered once the answer is complete, from a <see cref="JsonSkeleton"/> of it: the answer
+    /// without its long strings, bound as a translated answer is (<see cref="RelayOptions.MaxAnswerBytes"/>).
     /// </summary>
-    private static async ValueTask<RelayEnd> RelayLongAsync(UpstreamAttempt attempt, Stream rest, IRelayOutput output, UsageTrace trace, TimeSpan idle, CancellationToken cancellationToken)
+    private static async ValueTask<RelayEnd> RelayLongAsync(UpstreamAttempt attempt, Stream rest, IRelayOutput output, UsageTrace trace, RelayOptions options, CancellationToken cancellationToken)
     {
         var head = attempt.Body;
         var length = attempt.Response!.Content.Headers.ContentLength;
 
-        using var copy = AnswerBody.Buffer(length, long.MaxValue);
-        copy.Write(head.Span);
+        using var skeleton = new JsonSkeleton(options.MaxAnswerBytes);
+        skeleton.Append(head.Span);
         trace.FirstByteSent();
         output.Start(attempt.Status, attempt.ContentType ?? "application/json", length, stream: false);
         output.Body.Write(head.Span);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
+        var chunk = ArrayPool<byte>.Shared.Rent(ReadBytes);
+        var relayed = (long)head.Length;
         using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         RelayEnd broken;
         try
         {
             while (true)
             {
-                idleTimer.CancelAfter(idle);
-                var from = copy.WrittenMemory.Length;
-                if (await AnswerBody.ReadNextAsync(rest, copy, length, idleTimer.Token).ConfigureAwait(false) == 0)
+                idleTimer.CancelAfter(options.StreamIdleTimeout);
+                var read = await rest.ReadAsync(chunk, idleTimer.Token).ConfigureAwait(false);
+                if (read == 0)
                 {
                     break;
                 }
 
-                output.Body.Write(copy.WrittenMemory.Span[from..]);
+                relayed += read;
+                skeleton.Append(chunk.AsSpan(0, read));
+                output.Body.Write(chunk.AsSpan(0, read));
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            Meter(trace, attempt.UpstreamFormat!.MeterResponse(copy.WrittenMemory));
+            // NOTE: an answer whose structure alone passes the bound is relayed unmetered, as an unreadable one is.
+            Meter(trace, skeleton.Overflowed ? null : attempt.UpstreamFormat!.MeterResponse(skeleton.Written));
             return default;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            broken = new RelayEnd(new RelayError(ErrorKind.Timeout, $"The upstream answer stopped for {idle.TotalSeconds:0} s after {copy.WrittenMemory.Length} bytes."), FailureKind.Timeout);
+            broken = new RelayEnd(new RelayError(ErrorKind.Timeout, $"The upstream answer stopped for {options.StreamIdleTimeout.TotalSeconds:0} s after {relayed} bytes."), FailureKind.Timeout);
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
         {
-            broken = new RelayEnd(new RelayError(ErrorKind.Upstream, $"The upstream answer broke off after {copy.WrittenMemory.Length} bytes: {e.Message}"), FailureKind.Unreachable);
+            broken = new RelayEnd(new RelayError(ErrorKind.Upstream, $"The upstream answer broke off after {relayed} bytes: {e.Message}"), FailureKind.Unreachable);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         // The status line and part of the body are out: only a cut connection tells the client the answer is not whole.

@@ -203,7 +203,7 @@ internal sealed partial class RelayForwarder(
 
             var end = head.Stream
                 ? await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, heartbeat, clientAborted).ConfigureAwait(false)
-                : await AnswerRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, clientAborted).ConfigureAwait(false);
+                : await AnswerRelay.RelayAsync(request, success, output, trace, options.Value, clientAborted).ConfigureAwait(false);
             if (end.Error is not { } failure)
             {
                 return trace.End(RelayOutcomeKind.Answered, 200, output.Started);

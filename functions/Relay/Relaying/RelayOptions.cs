@@ -47,7 +47,8 @@ internal sealed class RelayOptions
     /// <summary>
     /// The most of one non-streamed upstream answer the relay reads to translate it. A longer one is refused with 502
     /// in the client's format and its account is not marked: without a bound one upstream could make an instance hold
-    /// any amount. A same-format answer is relayed as it comes (and a stream event by event), so it is not cut here.
+    /// any amount. A same-format answer is relayed as it comes (and a stream event by event), so it is not cut here; the
+    /// copy it is metered from holds its structure without its long strings, and is bound by this too.
     /// </summary>
     [Range(1L * 1024 * 1024, 1L * 1024 * 1024 * 1024)]
     public long MaxAnswerBytes { get; set; } = 64L * 1024 * 1024;

@@ -130,6 +130,40 @@ public sealed class UsageRowTests
         }
     }
 
+    /// <summary>
+    /// Issue 11, "memory is bounded by configuration": a same-format answer past the relay's 64 KB head goes to the
+    /// client as it arrives and is metered from a skeleton of it (its long strings left out), in every client API.
+    /// </summary>
+    [Theory]
+    [InlineData("openai-chat", "openai")]
+    [InlineData("openai-responses", "openai")]
+    [InlineData("anthropic", "anthropic")]
+    [InlineData("gemini", "gemini")]
+    public async Task LongSameFormatAnswer_RelayedWholeAndMetered(string clientName, string provider)
+    {
+        const int Words = 30_000; // about 190 KB of answer text, in one string
+        var (keyId, key) = await _relay.Host.CreateKeyWithIdAsync(new { name = "long " + clientName });
+        var client = MatrixCase.Clients.Single(c => c.Name == clientName);
+        _relay.Upstream.Script = new UpstreamScript { ReplyWords = Words };
+        try
+        {
+            using var response = await SendAsync(client.Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, key));
+            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+            Assert.Equal(200, (int)response.StatusCode);
+            Assert.True(body.Length > 64 * 1024, $"the answer was {body.Length} bytes");
+            Assert.EndsWith(" w" + Words, client.Read(body, stream: false).Text, StringComparison.Ordinal);
+            var row = Assert.Single(await _relay.Host.UsageRowsAsync(keyId, 1, Timeout));
+            Assert.Equal(200, row.GetInt32("Status"));
+            Assert.Equal(provider, row.GetString("Provider"));
+            AssertTokens(row, input: 21, cacheRead: 5, cacheWrite: provider == "anthropic" ? 3 : 0, output: 7);
+        }
+        finally
+        {
+            _relay.Upstream.Reset();
+        }
+    }
+
     private static void AssertTokens(TableEntity row, long input, long cacheRead, long cacheWrite, long output)
     {
         Assert.Equal(input, row.GetInt64("InputTokens"));
