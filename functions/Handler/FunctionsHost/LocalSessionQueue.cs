@@ -84,6 +84,18 @@ internal sealed partial class LocalSessionQueue : IDisposable
 
     private enum Outcome { Completed, Failed, Abandoned }
 
+    /// <summary>Sessions this process holds: with messages waiting or running, or waiting for a failed one to come back.</summary>
+    internal int SessionsHeld
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sessions.Count;
+            }
+        }
+    }
+
     /// <summary>Polls until <paramref name="stoppingToken"/>, then lets running invocations finish (or abandons them) and hands back what it holds.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -208,11 +220,21 @@ internal sealed partial class LocalSessionQueue : IDisposable
                     session.AwaitedMessageId = null;
                 }
 
-                if (!session.Running && session.AwaitedMessageId is null && session.Pending.Count > 0)
+                if (session.Running || session.AwaitedMessageId is not null)
                 {
-                    session.Running = true;
-                    _workers.Add(Task.Run(() => RunSessionAsync(session, stoppingToken), CancellationToken.None));
+                    continue;
                 }
+
+                if (session.Pending.Count == 0)
+                {
+                    // Nothing came after the message it gave up on, and nothing runs it: a worker removes only the
+                    // sessions it leaves empty. NOTE: Remove during enumeration is allowed for Dictionary since .NET Core 3.0.
+                    _sessions.Remove(session.Id);
+                    continue;
+                }
+
+                session.Running = true;
+                _workers.Add(Task.Run(() => RunSessionAsync(session, stoppingToken), CancellationToken.None));
             }
         }
     }

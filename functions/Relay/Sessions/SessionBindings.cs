@@ -35,6 +35,15 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
 {
     private const int MaxCached = 50_000;
 
+    /// <summary>
+    /// Background writes out at once. Past it a binding is held here alive but not written: a session's next read that
+    /// finds storage without it writes it then (<see cref="ReadThroughAsync"/>), as after an outage.
+    /// </summary>
+    internal const int MaxWritesOut = 256;
+
+    private int _writesOut;
+    private int _writesHeldBack;
+
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
     private readonly SharedReads<string, SessionBinding> _reads = new(StringComparer.Ordinal);
     private readonly SessionOptions _options = options.Value;
@@ -179,20 +188,52 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
         }
     }
 
+    /// <summary>Background writes not yet answered (at most <see cref="MaxWritesOut"/>).</summary>
+    internal int WritesOut => Volatile.Read(ref _writesOut);
+
     /// <summary>
     /// Writes in the background; failures are logged, never thrown. Skipped while storage is known to be down: the
     /// outage is already logged once, and a write per request would only pile up failing calls (a session in use
-    /// writes it again once storage answers: <see cref="ReadThroughAsync"/>).
+    /// writes it again once storage answers: <see cref="ReadThroughAsync"/>). Skipped too past
+    /// <see cref="MaxWritesOut"/>, for the same reason when storage answers reads but writes slowly (throttled): each
+    /// write out holds a request and its connection's place, and new sessions come at the rate of requests.
     /// </summary>
     /// <returns>When the binding written expires: what this instance holds it alive until, written or not.</returns>
     private DateTimeOffset Write(string key, string accountId, DateTimeOffset now)
     {
         if (!hotPath.IsDown)
         {
-            _ = WriteAsync(key, accountId, now);
+            if (Interlocked.Increment(ref _writesOut) <= MaxWritesOut)
+            {
+                _ = WriteCountedAsync(key, accountId, now);
+            }
+            else
+            {
+                Interlocked.Decrement(ref _writesOut);
+                if (Interlocked.Exchange(ref _writesHeldBack, 1) == 0)
+                {
+                    Log.WritesHeldBack(logger, MaxWritesOut);
+                }
+            }
         }
 
         return now + _options.Ttl;
+    }
+
+    private async Task WriteCountedAsync(string key, string accountId, DateTimeOffset now)
+    {
+        try
+        {
+            await WriteAsync(key, accountId, now).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Logged again only once the backlog has drained to half: once per episode, not once per request.
+            if (Interlocked.Decrement(ref _writesOut) <= MaxWritesOut / 2)
+            {
+                Volatile.Write(ref _writesHeldBack, 0);
+            }
+        }
     }
 
     internal async Task WriteAsync(string key, string accountId, DateTimeOffset now)
@@ -244,5 +285,8 @@ internal sealed partial class SessionBindings(RelayTables tables, HotPathStorage
 
         [LoggerMessage(EventId = 1611, Level = LogLevel.Warning, Message = "Writing a session binding failed")]
         public static partial void WriteFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1614, Level = LogLevel.Warning, Message = "{Count} session binding writes are out; new bindings are held on this instance and written when their sessions are next read")]
+        public static partial void WritesHeldBack(ILogger logger, int count);
     }
 }

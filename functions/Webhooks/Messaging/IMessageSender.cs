@@ -25,5 +25,11 @@ internal sealed record OutgoingMessage(string Queue, string Body, string Message
 /// </summary>
 internal interface IMessageSender
 {
+    /// <summary>
+    /// Whether the queue takes <paramref name="message"/>: a message past its size limit is refused at send, and a send
+    /// that fails hands the message being handled back to be handled again.
+    /// </summary>
+    bool Fits(OutgoingMessage message);
+
     Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
 }

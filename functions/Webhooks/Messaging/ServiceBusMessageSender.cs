@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Connections;
@@ -27,6 +28,14 @@ internal sealed class ServiceBusMessageSender : IMessageSender, IAsyncDisposable
             return new ServiceBusClient(connection.FullyQualifiedNamespace, connection.Credential.Create());
         });
     }
+
+    /// <summary>
+    /// The most UTF-8 bytes of body sent: the Standard tier (infra/bicep's default) takes 256 KB a message, headers and
+    /// properties included, so a quarter is left to them. Premium takes more; this bound holds on either.
+    /// </summary>
+    internal const int MaxBodyBytes = 192 * 1024;
+
+    public bool Fits(OutgoingMessage message) => Encoding.UTF8.GetByteCount(message.Body) <= MaxBodyBytes;
 
     public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken) =>
         _senders.GetOrAdd(message.Queue, static (queue, client) => client.Value.CreateSender(queue), _client)

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace Serverless.Webhooks.Messaging;
@@ -17,7 +18,14 @@ internal sealed partial class StorageQueueMessageSender(
     /// <summary>The Storage queue's limit on a visibility timeout.</summary>
     internal static readonly TimeSpan MaxSchedule = TimeSpan.FromDays(7);
 
+    /// <summary>The most UTF-8 bytes a Storage queue message's text may have (Azurite checks it as Azure does).</summary>
+    internal const int MaxMessageBytes = 64 * 1024;
+
     private long _lastEnqueuedTicks;
+
+    /// <summary>Measured on the envelope, as sent: its body is escaped once more inside it.</summary>
+    public bool Fits(OutgoingMessage message) =>
+        Encoding.UTF8.GetByteCount(EnvelopeOf(message, DateTimeOffset.MaxValue).Write()) <= MaxMessageBytes;
 
     public async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
@@ -39,10 +47,7 @@ internal sealed partial class StorageQueueMessageSender(
 
         try
         {
-            var envelope = new LocalQueueEnvelope(message.MessageId, message.SessionId, message.Body, NextEnqueuedTime(now))
-            {
-                Scheduled = message.ScheduledEnqueueTime,
-            };
+            var envelope = EnvelopeOf(message, NextEnqueuedTime(now));
             var queue = await queues.GetAsync(message.Queue, cancellationToken).ConfigureAwait(false);
             // NOTE: a Storage message lives 7 days by default; the local stand-in keeps it until handled, like a queue
             // without a time-to-live.
@@ -59,6 +64,9 @@ internal sealed partial class StorageQueueMessageSender(
             wakeup.Notify(message.Queue);
         }
     }
+
+    private static LocalQueueEnvelope EnvelopeOf(OutgoingMessage message, DateTimeOffset enqueued) =>
+        new(message.MessageId, message.SessionId, message.Body, enqueued) { Scheduled = message.ScheduledEnqueueTime };
 
     /// <summary>Strictly increasing, so two sends in one clock tick keep their order within a session.</summary>
     private DateTimeOffset NextEnqueuedTime(DateTimeOffset now)

@@ -8,6 +8,9 @@ namespace Serverless.Webhooks.Messaging;
 /// </summary>
 internal sealed class UnconfiguredMessageSender : IMessageSender
 {
+    /// <summary>Any size: the send fails for a reason of its own.</summary>
+    public bool Fits(OutgoingMessage message) => true;
+
     public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken) =>
         throw new InvalidOperationException(
             $"Cannot send to the queue '{message.Queue}': {ServiceBusConnectionOptions.ConnectionName}{ServiceBusConnectionOptions.NamespaceSuffix} " +

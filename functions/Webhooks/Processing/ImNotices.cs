@@ -7,6 +7,9 @@ internal static class ImNotices
     public const string EmptyAnswer = "(The model returned an empty answer.)";
     public const string UpstreamFailed = "Sorry, the model could not answer just now. Please try again in a moment.";
     public const string Unavailable = "Sorry, this bot is not available right now.";
+    /// <summary>Ends an answer too long for one reply message: what came before it is all the user gets.</summary>
+    public const string Cut = "\n\n(The answer was cut here: it is longer than a reply can carry.)";
+
     public const string TimedOut = "Sorry, this message timed out before it could be answered. Please send it again.";
 
     /// <summary>A limit, quota or budget refused the request: the relay's own message says which and when it resets.</summary>

@@ -132,8 +132,49 @@ internal sealed partial class ImProcessFunction(
     private async Task ReplyAsync(Channel channel, InboundWork work, string session, string text, OutboundKind kind, string? reason, CancellationToken cancellationToken)
     {
         var reply = new OutboundReply(channel.Id, work.Message.MessageKey, work.Message.ReplyTo, text, kind);
-        await sender.SendAsync(ImMessageIds.Outbound(reply, session), cancellationToken).ConfigureAwait(false);
+        var message = ImMessageIds.Outbound(reply, session);
+        if (!sender.Fits(message))
+        {
+            message = ImMessageIds.Outbound(reply with { Text = LongestFitting(reply, session) }, session);
+            Log.ReplyCut(logger, channel.Id, work.Message.MessageKey, text.Length);
+        }
+
+        await sender.SendAsync(message, cancellationToken).ConfigureAwait(false);
         await pending.MarkAsync(channel.Id, work.Message.MessageKey, PendingState.Answered, reason, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The longest head of the reply's text that, with <see cref="ImNotices.Cut"/> after it, makes a message the queue
+    /// takes. NOTE: a reply the queue refused would fail the handling, and the message would come back to be answered
+    /// (and billed) again until it is dead-lettered: a cut answer is the lesser harm.
+    /// </summary>
+    private string LongestFitting(OutboundReply reply, string session)
+    {
+        // Found by halving: the size of a message is not linear in its text's length (escapes, multi-byte characters).
+        var text = reply.Text;
+        int fits = 0, refused = text.Length;
+        while (refused - fits > 1)
+        {
+            var length = fits + ((refused - fits) / 2);
+            if (sender.Fits(ImMessageIds.Outbound(reply with { Text = Head(text, length) }, session)))
+            {
+                fits = length;
+            }
+            else
+            {
+                refused = length;
+            }
+        }
+
+        return Head(text, fits);
+
+        static string Head(string text, int length)
+        {
+            // Never half a surrogate pair, and at a space when one is near: a word cut in half reads as a typo.
+            var cut = length > 0 && char.IsHighSurrogate(text[length - 1]) ? length - 1 : length;
+            var space = text.AsSpan(0, cut).LastIndexOfAny(' ', '\n');
+            return text[..(space >= 0 && cut - space < 100 ? space : cut)] + ImNotices.Cut;
+        }
     }
 
     private static partial class Log
@@ -143,5 +184,8 @@ internal sealed partial class ImProcessFunction(
 
         [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ImProcess: channel {ChannelId} message {MessageKey} not answered: {Kind} {Status}")]
         public static partial void RelayFailed(ILogger logger, string channelId, string messageKey, RelayOutcomeKind kind, int status);
+
+        [LoggerMessage(EventId = 4013, Level = LogLevel.Warning, Message = "ImProcess: channel {ChannelId} message {MessageKey}: the answer ({Length} characters) is longer than a reply message can carry; it was cut")]
+        public static partial void ReplyCut(ILogger logger, string channelId, string messageKey, int length);
     }
 }

@@ -10,6 +10,8 @@ internal sealed class RecordingMessageSender : IMessageSender
 
     public IReadOnlyList<OutgoingMessage> Sent => [.. _sent];
 
+    public bool Fits(OutgoingMessage message) => true;
+
     public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
         _sent.Enqueue(message);

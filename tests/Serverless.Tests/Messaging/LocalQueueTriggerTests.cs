@@ -97,6 +97,32 @@ public sealed class LocalQueueTriggerTests(AzuriteFixture azurite)
         Assert.All(invocations, i => Assert.True(i.Succeeded, i.Message.SessionId));
     }
 
+    [Theory]
+    [InlineData("a")] // one byte a character, escaped nowhere
+    [InlineData("\"")] // escaped in the body, and once more in the envelope
+    [InlineData("漢")] // three bytes of UTF-8, escaped as \uXXXX by the body's JSON
+    public async Task Fits_TheLargestMessageFitting_SentAndAFewBytesMoreRefusedByTheQueue(string character)
+    {
+        var (host, _, sender) = await StartAsync();
+        await using var _ = host;
+        OutgoingMessage Sized(int characters) => Message("chat-size", "size-" + characters, new { text = string.Concat(Enumerable.Repeat(character, characters)) }) with { Queue = "sizes" };
+
+        // The largest text that fits, found by halving.
+        int fits = 0, refused = 70_000;
+        while (refused - fits > 1)
+        {
+            var length = (fits + refused) / 2;
+            (sender.Fits(Sized(length)) ? ref fits : ref refused) = length;
+        }
+
+        // Fits measures the envelope with the longest timestamp; a real one may be up to 7 bytes shorter.
+        await sender.SendAsync(Sized(fits), Ct);
+        var tooLarge = await Assert.ThrowsAsync<Azure.RequestFailedException>(() => sender.SendAsync(Sized(fits + 8), Ct));
+
+        Assert.Equal(413, tooLarge.Status);
+        Assert.InRange(fits, 5_000, 65_536);
+    }
+
     [Fact]
     public async Task Send_FunctionThrows_RedeliveredWithAHigherCountBeforeTheSessionGoesOn()
     {

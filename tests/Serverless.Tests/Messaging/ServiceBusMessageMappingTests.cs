@@ -29,6 +29,19 @@ public sealed class ServiceBusMessageMappingTests
         Assert.Equal(default, message.ScheduledEnqueueTime);
     }
 
+    [Theory]
+    [InlineData("a", 1)]
+    [InlineData("é", 2)]
+    [InlineData("漢", 3)]
+    public void Fits_BodyMeasuredInUtf8Bytes_UpToTheBound(string character, int bytes)
+    {
+        var sender = new ServiceBusMessageSender(Microsoft.Extensions.Options.Options.Create(new Serverless.Relay.Connections.ServiceBusConnectionOptions()));
+        OutgoingMessage Sized(int characters) => Reply with { Body = string.Concat(Enumerable.Repeat(character, characters)) };
+
+        Assert.True(sender.Fits(Sized(ServiceBusMessageSender.MaxBodyBytes / bytes)));
+        Assert.False(sender.Fits(Sized((ServiceBusMessageSender.MaxBodyBytes / bytes) + 1)));
+    }
+
     [Fact]
     public void ToServiceBusMessage_Scheduled_SetsTheEnqueueTimeInUtc()
     {

@@ -166,6 +166,57 @@ public sealed class SessionCacheTests(AzuriteFixture azurite) : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Bind_WritesOutPastTheBound_HeldHereAndWrittenWhenTheirSessionsAreNextRead()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var sessions = Sessions(hotPathTimeout: "00:00:30");
+        Assert.Null((await sessions.ResolveAsync(NewKey(), ct).AsTask().WaitAsync(Timeout, ct)).AccountId); // creates the table
+        var keys = Enumerable.Range(0, SessionBindings.MaxWritesOut + 40).Select(_ => NewKey()).ToArray();
+        var heldBack = keys[SessionBindings.MaxWritesOut..];
+
+        // Storage answers nothing (a throttled account, as far as writes go): every write stays out.
+        _proxy.Mode = StorageMode.Hang;
+        foreach (var key in keys)
+        {
+            sessions.Bind(new SessionBinding(key, AccountId: null), "acct_a");
+        }
+
+        var outWhileHung = sessions.WritesOut;
+        var servedHere = await AtOnce.ProbeAsync(sessions.ResolveAsync(heldBack[^1], ct));
+
+        _proxy.Mode = StorageMode.Forward;
+        await Eventually.ValueAsync("the writes out answered", _ => Task.FromResult(sessions.WritesOut), n => n == 0);
+        var table = new TableServiceClient(azurite.ConnectionString).GetTableClient(_prefix + "sessions");
+        var afterWrites = await RowKeysAsync(table, ct);
+
+        // Each held-back session's next request, late in its cache life, reads storage behind it and writes what it lacks.
+        _time.Advance(CacheLife * 0.9);
+        foreach (var key in heldBack)
+        {
+            Assert.Equal("acct_a", (await sessions.ResolveAsync(key, ct)).AccountId);
+        }
+
+        var afterReads = await Eventually.ValueAsync("every binding written", token => RowKeysAsync(table, token), rows => rows.Count == keys.Length, rows => $"{rows.Count} rows");
+
+        Assert.Equal(SessionBindings.MaxWritesOut, outWhileHung);
+        Assert.True(servedHere.AtOnce);
+        Assert.Equal("acct_a", servedHere.Value.AccountId);
+        Assert.Equal(keys[..SessionBindings.MaxWritesOut].Order(), afterWrites.Where(keys.Contains).Order());
+        Assert.Equal(keys.Order(), afterReads.Where(keys.Contains).Order());
+    }
+
+    private static async Task<List<string>> RowKeysAsync(TableClient table, CancellationToken cancellationToken)
+    {
+        var rows = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>(select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            rows.Add(row.RowKey);
+        }
+
+        return rows;
+    }
+
+    [Fact]
     public async Task Bind_BurstOfANewSessionsFirstRequests_WritesTheBindingOnce()
     {
         var ct = TestContext.Current.CancellationToken;

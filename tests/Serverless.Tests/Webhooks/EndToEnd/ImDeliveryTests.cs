@@ -34,6 +34,27 @@ public sealed class ImDeliveryTests(ImFlowHost host) : IClassFixture<ImFlowHost>
         Assert.Equal(Enumerable.Range(1, words).Select(i => "w" + i), said);
     }
 
+    [Fact]
+    public async Task AnswerLongerThanAReplyMessageCarries_CutWithANote_AnsweredOnceAndDelivered()
+    {
+        await using var im = await ImScenario.StartAsync(host);
+        var channel = await im.CreateChannelAsync(new TelegramDriver());
+        const int Words = 15_000; // about 100 KB of text: more than one queue message of local mode carries (64 KB)
+        im.Upstream.Script = new UpstreamScript { ReplyWords = Words };
+        var message = new ImText(1, Chat: 6, User: 9, "everything, please");
+
+        await im.AcceptedAsync(channel, message);
+
+        await im.PendingStateAsync(channel, message, "delivered");
+        var said = string.Join(' ', im.Api.RequestsTo(channel.Driver.ReplyPath).Select(channel.Driver.TextOf));
+        var note = said.IndexOf(Serverless.Webhooks.Processing.ImNotices.Cut.Trim(), StringComparison.Ordinal);
+        Assert.True(note > 0, "no note that the answer was cut");
+        var words = said[..note].Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Enumerable.Range(1, words.Length).Select(i => "w" + i), words);
+        Assert.InRange(words.Length, Words / 2, Words - 1);
+        Assert.Single(im.Upstream.Requests); // answered once: the reply was not refused, so the message was not handled again
+    }
+
     public static TheoryData<string, PlatformAnswer> RateLimits => new()
     {
         { "telegram", new PlatformAnswer(429, """{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}""") },
