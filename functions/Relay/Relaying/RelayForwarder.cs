@@ -202,7 +202,7 @@ internal sealed partial class RelayForwarder(
             }
 
             var end = head.Stream
-                ? await StreamRelay.RelayAsync(request, success, output, trace, options.Value.StreamIdleTimeout, heartbeat, clientAborted).ConfigureAwait(false)
+                ? await StreamRelay.RelayAsync(request, success, output, trace, options.Value, heartbeat, clientAborted).ConfigureAwait(false)
                 : await AnswerRelay.RelayAsync(request, success, output, trace, options.Value, clientAborted).ConfigureAwait(false);
             if (end.Error is not { } failure)
             {

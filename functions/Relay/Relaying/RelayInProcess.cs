@@ -68,7 +68,8 @@ internal sealed class RelayInProcess(RelayForwarder forwarder, UsageDoor door, T
         var decoder = format.CreateStreamDecoder();
         var events = new List<StreamEvent>();
         var text = new StringBuilder();
-        await using var reader = new SseReader(new MemoryStream(written.ToArray(), writable: false));
+        // The relay wrote these events itself, each already within the bound the upstream's were read with.
+        await using var reader = new SseReader(new MemoryStream(written.ToArray(), writable: false), long.MaxValue);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } sse)
         {
             events.Clear();

@@ -30,8 +30,10 @@ internal static class StreamRelay
         request.Framing == StreamFraming.JsonArray ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8";
 
     /// <param name="heartbeat">Still beating while the first event is awaited; stopped before anything is written.</param>
-    public static async ValueTask<RelayEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, TimeSpan idle, StreamHeartbeat? heartbeat, CancellationToken clientAborted)
+    /// <param name="options">The idle timeout (<see cref="RelayOptions.StreamIdleTimeout"/>) and the longest event read (<see cref="RelayOptions.MaxAnswerBytes"/>).</param>
+    public static async ValueTask<RelayEnd> RelayAsync(RelayRequest request, UpstreamAttempt attempt, IRelayOutput output, UsageTrace trace, RelayOptions options, StreamHeartbeat? heartbeat, CancellationToken clientAborted)
     {
+        var idle = options.StreamIdleTimeout;
         var api = request.Api;
         var passthrough = attempt.Passthrough;
         var hideUsageChunk = passthrough && PassthroughTransform.HidesUsageChunk(request);
@@ -51,7 +53,7 @@ internal static class StreamRelay
 
         using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
         await using var upstream = await attempt.Response!.Content.ReadAsStreamAsync(clientAborted).ConfigureAwait(false);
-        await using var reader = new SseReader(upstream);
+        await using var reader = new SseReader(upstream, options.MaxAnswerBytes);
         var unflushed = false;
         try
         {
@@ -119,6 +121,11 @@ internal static class StreamRelay
         {
             failure = new RelayError(ErrorKind.Timeout, $"The upstream stream sent nothing for {idle.TotalSeconds:0} s.");
             broken = FailureKind.Timeout;
+        }
+        catch (SseEventTooLongException e)
+        {
+            // The relay's bound, as for a translated answer: the stream is cut, the account not marked.
+            failure = new RelayError(ErrorKind.Upstream, e.Message);
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !clientAborted.IsCancellationRequested)
         {

@@ -50,6 +50,36 @@ public sealed class AnswerBoundTests : IClassFixture<AnswerBoundRelay>
         Assert.Equal(3, _relay.Upstream.Requests.Count);
     }
 
+    [Fact]
+    public async Task Relay_StreamEventLongerThanTheBound_StreamEndsWithAnError_AccountNotMarked()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // The upstream echoes the message, one event per word: one word as long as the message makes one event as long.
+        var (fits, fitting) = await _relay.PostChatAsync("openai-chat", new ByteArrayContent(OneAccountRelay.ChatBody("openai-chat", new string('f', 900_000), stream: true)), ct);
+        var (cut, stream) = await _relay.PostChatAsync("openai-chat", new ByteArrayContent(OneAccountRelay.ChatBody("openai-chat", new string('x', 1_100_000), stream: true)), ct);
+
+        Assert.Equal(HttpStatusCode.OK, fits);
+        Assert.Contains(new string('f', 900_000), fitting, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, cut);
+        Assert.Contains("An event of the upstream stream is longer than the relay reads (1048576 bytes, Relay__MaxAnswerBytes).", stream, StringComparison.Ordinal);
+        Assert.Contains("said: ", stream, StringComparison.Ordinal); // the events before it were relayed
+        Assert.True(stream.Length < 100_000, $"the client got {stream.Length} characters");
+        var health = await AccountHealthAsync();
+        Assert.True(health.GetProperty("lastError").ValueKind == System.Text.Json.JsonValueKind.Null, health.ToString());
+
+        // The only account still serves: the bound is the relay's, not the upstream's fault.
+        var (next, answer) = await _relay.PostChatAsync("openai-chat", new ByteArrayContent(OneAccountRelay.ChatBody("openai-chat", "hi")), ct);
+        Assert.Equal(HttpStatusCode.OK, next);
+        Assert.Contains("You said: hi", answer, StringComparison.Ordinal);
+    }
+
+    private async Task<System.Text.Json.JsonElement> AccountHealthAsync()
+    {
+        var accounts = System.Text.Json.JsonDocument.Parse(await _relay.Host.Admin.GetStringAsync("api/admin/accounts", TestContext.Current.CancellationToken));
+        return Assert.Single(accounts.RootElement.GetProperty("data").EnumerateArray()).GetProperty("health").Clone();
+    }
+
     private static string ReadAnswerText(string body) =>
         System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
 }

@@ -16,6 +16,7 @@ namespace Serverless.Relay.Formats.Sse;
 internal sealed class SseReader : IAsyncDisposable
 {
     private readonly PipeReader _reader;
+    private readonly long _maxEventBytes;
     private readonly PooledBufferWriter _raw = new(4096, StreamBuffers.Arrays);
     private readonly PooledBufferWriter _data = new(1024, StreamBuffers.Arrays);
     private string? _eventName;
@@ -27,8 +28,12 @@ internal sealed class SseReader : IAsyncDisposable
     // The event last returned still lies in the buffers until the next read begins.
     private bool _dispatched;
 
-    public SseReader(Stream body)
+    /// <param name="maxEventBytes">
+    /// The longest event read; past it the read throws <see cref="SseEventTooLongException"/> rather than hold more.
+    /// </param>
+    public SseReader(Stream body, long maxEventBytes)
     {
+        _maxEventBytes = maxEventBytes;
         _reader = PipeReader.Create(body, new StreamPipeReaderOptions(pool: StreamBuffers.Segments, bufferSize: StreamBuffers.LargestBytes, minimumReadSize: 4096, leaveOpen: true));
     }
 
@@ -93,6 +98,7 @@ internal sealed class SseReader : IAsyncDisposable
                     _raw.Write(segment.Span);
                 }
 
+                ThrowIfLongerThanAllowed(0);
                 if (line.IsEmpty)
                 {
                     if (_hasData || _eventName is not null)
@@ -138,6 +144,8 @@ internal sealed class SseReader : IAsyncDisposable
                 return true;
             }
 
+            // What is left is a line still arriving: with the event's lines before it, as much as the event holds so far.
+            ThrowIfLongerThanAllowed(buffer.Length);
             sseEvent = null;
             return false;
         }
@@ -153,6 +161,14 @@ internal sealed class SseReader : IAsyncDisposable
         _raw.Dispose();
         _data.Dispose();
         return _reader.CompleteAsync();
+    }
+
+    private void ThrowIfLongerThanAllowed(long arriving)
+    {
+        if (_raw.WrittenMemory.Length + arriving > _maxEventBytes)
+        {
+            throw new SseEventTooLongException(_maxEventBytes);
+        }
     }
 
     private SseEvent Dispatch()
@@ -266,3 +282,7 @@ internal sealed class SseReader : IAsyncDisposable
         return true;
     }
 }
+
+/// <summary>An upstream stream's event past <see cref="SseReader"/>'s bound: the relay reads no more of it.</summary>
+internal sealed class SseEventTooLongException(long maxBytes)
+    : IOException($"An event of the upstream stream is longer than the relay reads ({maxBytes} bytes, Relay__MaxAnswerBytes).");

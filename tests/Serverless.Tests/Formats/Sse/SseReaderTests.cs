@@ -10,6 +10,9 @@ public sealed class SseReaderTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Far past any event of these tests but the ones about the bound.</summary>
+    private const long MaxEventBytes = 1024 * 1024;
+
     /// <summary>A body whose bytes arrive in the pieces a test hands it, when it hands them.</summary>
     private sealed class PiecewiseStream : Stream
     {
@@ -66,7 +69,7 @@ public sealed class SseReaderTests
         var stream = new PiecewiseStream();
         stream.Send(body);
         stream.End();
-        await using var reader = new SseReader(stream);
+        await using var reader = new SseReader(stream, MaxEventBytes);
         var events = new List<(string?, string, string)>();
         while (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout) is { } next)
         {
@@ -74,6 +77,40 @@ public sealed class SseReaderTests
         }
 
         return events;
+    }
+
+    [Fact]
+    public async Task ReadAsync_EventsUpToTheBound_ReadWhole_OnePastIt_Refused()
+    {
+        const int Bound = 1000;
+        var atBound = "data: " + new string('a', Bound - "data: \n\n".Length) + "\n\n"; // the raw frame, line endings included
+        var stream = new PiecewiseStream();
+        stream.Send(atBound);
+        stream.Send("data: " + new string('b', 600) + "\n");
+        stream.Send("data: " + new string('c', 600) + "\n\n"); // two lines, together past the bound
+        stream.End();
+        await using var reader = new SseReader(stream, Bound);
+
+        var first = await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        Assert.Equal(Bound, reader.RawFrame.Length);
+        Assert.Equal(new string('a', Bound - 8), first!.Value.Text);
+        var refused = await Assert.ThrowsAsync<SseEventTooLongException>(() => reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken));
+        Assert.Contains("1000 bytes", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_LineThatNeverEnds_RefusedOnceItPassesTheBound_NotHeldForEver()
+    {
+        var stream = new PiecewiseStream();
+        stream.Send("data: ");
+        for (var i = 0; i < 100; i++)
+        {
+            stream.Send(new string('x', 1024)); // 100 KB of one line, and the body never ends
+        }
+
+        await using var reader = new SseReader(stream, maxEventBytes: 16 * 1024);
+
+        await Assert.ThrowsAsync<SseEventTooLongException>(() => reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -120,7 +157,7 @@ public sealed class SseReaderTests
     public async Task ReadAsync_EventSplitAcrossReads_WaitsForItsEnd()
     {
         var stream = new PiecewiseStream();
-        await using var reader = new SseReader(stream);
+        await using var reader = new SseReader(stream, MaxEventBytes);
         stream.Send("data: {\"te");
         var pending = reader.ReadAsync(CancellationToken.None).AsTask();
         await Eventually.ValueAsync("the reader waiting for the rest of the event", _ => Task.FromResult(stream.Starved), starved => starved);
@@ -137,7 +174,7 @@ public sealed class SseReaderTests
     public async Task ReadAsync_SeveralEventsInOneRead_ReturnsEachWithoutWaitingForMoreBytes()
     {
         var stream = new PiecewiseStream();
-        await using var reader = new SseReader(stream);
+        await using var reader = new SseReader(stream, MaxEventBytes);
         stream.Send("data: 1\n\ndata: 2\n\ndata: 3\n\n");
 
         // The body stays open: a reader that waited for new bytes before returning buffered events would hang here.
@@ -153,7 +190,7 @@ public sealed class SseReaderTests
     public async Task TryReadBuffered_EventsThatArrivedTogether_TakenWithoutWaitingThenFalseUntilMoreArrive()
     {
         var stream = new PiecewiseStream();
-        await using var reader = new SseReader(stream);
+        await using var reader = new SseReader(stream, MaxEventBytes);
         var ct = TestContext.Current.CancellationToken;
         stream.Send("data: 1\n\nevent: e\ndata: 2\n\ndata: 3");
 
@@ -180,7 +217,7 @@ public sealed class SseReaderTests
     public async Task TryReadBuffered_CrAtTheEndOfWhatArrived_WaitsForWhatFollows()
     {
         var stream = new PiecewiseStream();
-        await using var reader = new SseReader(stream);
+        await using var reader = new SseReader(stream, MaxEventBytes);
         var ct = TestContext.Current.CancellationToken;
         stream.Send("data: a\r\n\r");
         var pending = reader.ReadAsync(ct).AsTask();
@@ -231,7 +268,7 @@ public sealed class SseReaderTests
             }
 
             stream.End();
-            await using var reader = new SseReader(stream);
+            await using var reader = new SseReader(stream, MaxEventBytes);
             var read = new List<(string?, string, string)>();
             while (true)
             {
