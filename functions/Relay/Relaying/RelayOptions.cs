@@ -48,7 +48,8 @@ internal sealed class RelayOptions
     /// The most of one non-streamed upstream answer the relay reads to translate it. A longer one is refused with 502
     /// in the client's format and its account is not marked: without a bound one upstream could make an instance hold
     /// any amount. A same-format answer is relayed as it comes (and a stream event by event), so it is not cut here; the
-    /// copy it is metered from holds its structure without its long strings, and is bound by this too.
+    /// copy it is metered from holds its structure without its long strings, and is bound by this too. So is one event
+    /// of a stream: a longer one ends the client's stream with an error event, and its account is not marked.
     /// </summary>
     [Range(1L * 1024 * 1024, 1L * 1024 * 1024 * 1024)]
     public long MaxAnswerBytes { get; set; } = 64L * 1024 * 1024;
