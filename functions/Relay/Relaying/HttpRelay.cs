@@ -47,7 +47,7 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
         var read = await reader.ReadAsync(context, api, hints).ConfigureAwait(false);
         if (read.Key is null)
         {
-            await RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(read.Error!, api.Format.StatusCodeOf(read.Error!))).ConfigureAwait(false);
+            await RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(read.Error!, api.Format)).ConfigureAwait(false);
             return;
         }
 
@@ -79,5 +79,5 @@ internal sealed class HttpRelay(RelayRequestReader reader, RelayForwarder forwar
     }
 
     private static Task ShedAsync(HttpContext context, ClientApi api, RelayError error) =>
-        RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(error, api.Format.StatusCodeOf(error)));
+        RelayResults.WriteFailureAsync(context, api.Format, RelayOutcome.Refusal(error, api.Format));
 }

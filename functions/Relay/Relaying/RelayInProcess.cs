@@ -45,7 +45,7 @@ internal sealed class RelayInProcess(RelayForwarder forwarder, UsageDoor door, T
     }
 
     private static RelayResult Refused(RelayRequest request, RelayError error) =>
-        new(RelayOutcome.Refusal(error, request.Api.Format.StatusCodeOf(error)), null);
+        new(RelayOutcome.Refusal(error, request.Api.Format), null);
 
     private static string AnswerText(IChatFormat format, ReadOnlyMemory<byte> written)
     {

@@ -74,4 +74,7 @@ internal sealed record RelayOutcome
     /// <summary>A refusal before any key is known or any usage is recorded (authentication, an unknown route).</summary>
     public static RelayOutcome Refusal(RelayError error, int status) =>
         new() { Kind = RelayOutcomeKind.Refused, Status = status, Error = error };
+
+    /// <summary>As <see cref="Refusal(RelayError, int)"/>, with the status the client's format gives the error.</summary>
+    public static RelayOutcome Refusal(RelayError error, Formats.IChatFormat format) => Refusal(error, format.StatusCodeOf(error));
 }

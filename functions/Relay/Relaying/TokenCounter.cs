@@ -32,7 +32,7 @@ internal sealed partial class TokenCounter(RelayRequestReader reader, AccountSch
         }
         else if (read.Request is not { } request)
         {
-            outcome = RelayOutcome.Refusal(read.Error!, api.Format.StatusCodeOf(read.Error!));
+            outcome = RelayOutcome.Refusal(read.Error!, api.Format);
         }
         else
         {
@@ -116,7 +116,7 @@ internal sealed partial class TokenCounter(RelayRequestReader reader, AccountSch
             return Answered();
         }
 
-        RelayOutcome Refused(RelayError error) => RelayOutcome.Refusal(error, api.Format.StatusCodeOf(error));
+        RelayOutcome Refused(RelayError error) => RelayOutcome.Refusal(error, api.Format);
 
         static RelayOutcome Answered() => new() { Kind = RelayOutcomeKind.Answered, Status = StatusCodes.Status200OK, ResponseStarted = true };
     }
