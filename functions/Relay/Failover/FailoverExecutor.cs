@@ -85,9 +85,16 @@ internal sealed partial class FailoverExecutor
         Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt,
         CancellationToken clientAborted)
     {
+        // NOTE: a client gone is never an outcome inside the pipeline. Polly answers a cancelled caller (at its entry, and
+        // in the timeout strategy when an attempt ends in a cancellation) with a new OperationCanceledException whose
+        // stack trace it sets, and a native build formats that trace from its metadata there and then: about 0.3 ms of
+        // CPU per request, so a thousand clients leaving at once cost the relay's core a third of a second
+        // (bench/ANALYSIS.md, "Clients that leave"). The cursor ends the attempts with a value instead, and the client's
+        // leaving is thrown once, here.
+        clientAborted.ThrowIfCancellationRequested();
         using var deadline = new CancellationTokenSource(_options.TotalDeadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, deadline.Token);
-        var cursor = new Cursor(plan, attempt, this, deadline.Token);
+        var cursor = new Cursor(plan, attempt, this, deadline.Token, clientAborted);
         UpstreamAttempt? final;
         try
         {
@@ -102,6 +109,12 @@ internal sealed partial class FailoverExecutor
         if (final is { Succeeded: true })
         {
             return new FailoverResult(final, null, cursor.Attempts);
+        }
+
+        if (cursor.ClientGone)
+        {
+            cursor.LastFailure?.Dispose();
+            throw new OperationCanceledException(clientAborted);
         }
 
         var reached = deadline.IsCancellationRequested
@@ -178,11 +191,19 @@ internal sealed partial class FailoverExecutor
     }
 
     /// <summary>Walks the plan: each call takes the next candidate that grants a slot.</summary>
-    private sealed class Cursor(SchedulePlan plan, Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt, FailoverExecutor owner, CancellationToken deadline)
+    private sealed class Cursor(
+        SchedulePlan plan,
+        Func<Candidate, CancellationToken, ValueTask<UpstreamAttempt>> attempt,
+        FailoverExecutor owner,
+        CancellationToken deadline,
+        CancellationToken clientAborted)
     {
         private int _next;
 
         public int Attempts { get; private set; }
+
+        /// <summary>An attempt failed because the client went away: no account is marked and nothing more is tried.</summary>
+        public bool ClientGone { get; private set; }
 
         public UpstreamAttempt? LastFailure { get; private set; }
 
@@ -209,6 +230,12 @@ internal sealed partial class FailoverExecutor
                 {
                     result = await attempt(candidate, cancellationToken).ConfigureAwait(false);
                 }
+                catch when (clientAborted.IsCancellationRequested)
+                {
+                    lease.Dispose();
+                    ClientGone = true;
+                    return NothingLeft;
+                }
                 catch
                 {
                     lease.Dispose();
@@ -230,7 +257,9 @@ internal sealed partial class FailoverExecutor
             return NothingLeft;
         }
 
-        /// <summary>No candidate left to try: not retryable, so the retry stops; the last real failure stands.</summary>
+        /// <summary>
+        /// No candidate left to try, or the client gone: not retryable, so the retry stops; the last real failure stands.
+        /// </summary>
         private static UpstreamAttempt NothingLeft { get; } =
             UpstreamAttempt.Refused(new Candidate(null!, ""), 0, default, null, null);
     }

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Serverless.Tests.Infrastructure;
 using Serverless.Tests.Upstreams;
 using Xunit;
@@ -20,27 +21,40 @@ public sealed class SelfInflictedFailureTests(AzuriteFixture azurite)
         ["Failover:AttemptTimeout"] = "00:00:00.500",
     };
 
-    [Fact]
-    public async Task Relay_ClientLeavesWhileTheOnlyAccountIsSlow_AccountStaysAvailableAndServesTheNext()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Relay_ClientLeavesWhileTheFirstAccountIsSlow_NothingMarkedNothingElseTriedAndTheNextServed(bool stream)
     {
-        await using var pool = await PoolRelay.StartAsync(azurite, [PoolRelay.Account()], new Dictionary<string, string?>(Sensitive) { ["Failover:AttemptTimeout"] = "00:00:30" });
+        await using var pool = await PoolRelay.StartAsync(
+            azurite,
+            [PoolRelay.Account(priority: 10), PoolRelay.Account(priority: 0)],
+            new Dictionary<string, string?>(Sensitive) { ["Failover:AttemptTimeout"] = "00:00:30" });
         pool.Upstreams[0].Script = new UpstreamScript { Hang = true };
 
         using (var leaving = new CancellationTokenSource())
         {
-            var request = SendAsync(pool, stream: true, leaving.Token);
+            var request = SendAsync(pool, stream, leaving.Token);
             await Eventually.ValueAsync("the upstream holding the request", _ => Task.FromResult(pool.Hits(0)), hits => hits == 1);
             await leaving.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
 
-        // The relay notices the disconnect and gives the slot back; nothing else may have changed.
+        // The relay notices the disconnect and gives the slot back; the request is metered as the client's leaving.
         await Eventually.ValueAsync("the account's slot released", async ct => (await pool.HealthAsync(0)).GetProperty("inFlight").GetInt32(), inFlight => inFlight == 0);
+        var row = Assert.Single(await pool.Host.UsageRowsAsync(pool.KeyId, 1, TimeSpan.FromSeconds(30)));
+        Assert.Equal(499, row.GetInt32("Status"));
+
+        // Nothing else may have changed: the client's leaving is not the account's failure, nor a reason to try another.
+        var slow = await pool.HealthAsync(0);
+        Assert.Equal("available", slow.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, slow.GetProperty("lastError").ValueKind);
+        Assert.Equal(0, pool.Hits(1));
+
         pool.Upstreams[0].Script = new UpstreamScript();
         var next = await pool.ChatAsync();
-
         Assert.Equal(200, next.Status);
-        Assert.Equal("available", (await pool.HealthAsync(0)).GetProperty("status").GetString());
+        Assert.Equal(2, pool.Hits(0));
     }
 
     [Fact]
