@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -21,7 +22,8 @@ internal sealed record FailoverResult(UpstreamAttempt? Success, UpstreamAttempt?
 
 /// <summary>
 /// Tries a <see cref="SchedulePlan"/>'s candidates one after another (a Polly v8 pipeline: a retry around a
-/// per-attempt timeout, run under the request's total deadline) until one answers. Every failure marks its account in
+/// per-attempt timeout, when that is shorter than the request's total deadline, run under that deadline) until one
+/// answers. Every failure marks its account in
 /// <see cref="AccountHealth"/>, except what may be the relay's own doing (see <see cref="Mark"/>); a retry moves to the
 /// next candidate that can take a slot. Only for the part before the first byte reaches the client: the caller relays
 /// the answer afterwards, where nothing is retried.
@@ -73,7 +75,15 @@ internal sealed partial class FailoverExecutor
             });
         }
 
-        return builder.AddTimeout(_options.AttemptTimeout).Build();
+        // An attempt timeout no shorter than the request's deadline can never end an attempt first (the deadline starts
+        // earlier and cuts every attempt): as configured by default, the pipeline is the retry alone, one layer less
+        // around every request.
+        if (_options.AttemptTimeout < _options.TotalDeadline)
+        {
+            builder.AddTimeout(_options.AttemptTimeout);
+        }
+
+        return builder.Build();
     }
 
     /// <param name="attempt">
@@ -95,26 +105,37 @@ internal sealed partial class FailoverExecutor
         using var deadline = new CancellationTokenSource(_options.TotalDeadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, deadline.Token);
         var cursor = new Cursor(plan, attempt, this, deadline.Token, clientAborted);
-        UpstreamAttempt? final;
+
+        // NOTE: outcomes, not results: the cursor returns a value for everything (Polly's ExecuteAsync would wrap it in
+        // one more async layer that catches, and rethrow).
+        var context = ResilienceContextPool.Shared.Get(linked.Token);
+        Outcome<UpstreamAttempt> outcome;
         try
         {
-            final = await Pipeline.ExecuteAsync(static (cursor, token) => cursor.NextAsync(token), cursor, linked.Token).ConfigureAwait(false);
+            outcome = await Pipeline.ExecuteOutcomeAsync(static (context, cursor) => cursor.NextAsync(context.CancellationToken), context, cursor).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException && !clientAborted.IsCancellationRequested)
+        finally
         {
-            // The total deadline fell between attempts.
-            final = null;
+            ResilienceContextPool.Shared.Return(context);
         }
 
+        var final = outcome.Result;
         if (final is { Succeeded: true })
         {
             return new FailoverResult(final, null, cursor.Attempts);
         }
 
-        if (cursor.ClientGone)
+        if (clientAborted.IsCancellationRequested)
         {
             cursor.LastFailure?.Dispose();
             throw new OperationCanceledException(clientAborted);
+        }
+
+        if (outcome.Exception is { } fault and not (TimeoutRejectedException or OperationCanceledException))
+        {
+            // A bug in an attempt, thrown as it was. A cancellation is the total deadline falling between attempts.
+            cursor.LastFailure?.Dispose();
+            ExceptionDispatchInfo.Throw(fault);
         }
 
         var reached = deadline.IsCancellationRequested
@@ -202,12 +223,10 @@ internal sealed partial class FailoverExecutor
 
         public int Attempts { get; private set; }
 
-        /// <summary>An attempt failed because the client went away: no account is marked and nothing more is tried.</summary>
-        public bool ClientGone { get; private set; }
-
         public UpstreamAttempt? LastFailure { get; private set; }
 
-        public async ValueTask<UpstreamAttempt> NextAsync(CancellationToken cancellationToken)
+        /// <summary>The next attempt's outcome: always a value (Polly's outcome-based execution wants no throws).</summary>
+        public async ValueTask<Outcome<UpstreamAttempt>> NextAsync(CancellationToken cancellationToken)
         {
             while (_next < plan.Candidates.Count)
             {
@@ -230,16 +249,10 @@ internal sealed partial class FailoverExecutor
                 {
                     result = await attempt(candidate, cancellationToken).ConfigureAwait(false);
                 }
-                catch when (clientAborted.IsCancellationRequested)
+                catch (Exception e)
                 {
                     lease.Dispose();
-                    ClientGone = true;
-                    return NothingLeft;
-                }
-                catch
-                {
-                    lease.Dispose();
-                    throw;
+                    return clientAborted.IsCancellationRequested ? Outcome.FromResult(NothingLeft) : Outcome.FromException<UpstreamAttempt>(e);
                 }
 
                 result.Lease = lease;
@@ -251,10 +264,10 @@ internal sealed partial class FailoverExecutor
                     lease.Dispose();
                 }
 
-                return result;
+                return Outcome.FromResult(result);
             }
 
-            return NothingLeft;
+            return Outcome.FromResult(NothingLeft);
         }
 
         /// <summary>

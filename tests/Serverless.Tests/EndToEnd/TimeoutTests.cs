@@ -237,6 +237,30 @@ public sealed class TimeoutTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.StartsWith(KeepAlive, transport.Received, StringComparison.Ordinal); // the SDK really did read past heartbeats
     }
 
+    [Fact]
+    public async Task Answer_StallsWithNoAttemptTimeoutShorterThanTheDeadline_504AtTheDeadlineAfterOneAttempt()
+    {
+        // The attempt timeout (20 s) cannot end an attempt before the deadline (1 s), so the pipeline has no timeout of
+        // its own: the deadline alone cuts the attempt, and the client is told so.
+        await StartRelayAsync(new(Settings) { ["Failover:AttemptTimeout"] = "00:00:20", ["Failover:TotalDeadline"] = "00:00:01" }, accounts: 2);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var (status, body) = await ChatAsync("openai-chat", "answer 5000 0", stream: false);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, status);
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(4.9)); // the deadline, not the upstream's 5 s
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        Assert.Equal("timeout_error", error.GetProperty("type").GetString());
+        Assert.Equal("The relay's deadline of 1 s for this request was reached before an upstream answered (1 attempt).", error.GetProperty("message").GetString());
+        Assert.Equal(1, Volatile.Read(ref _slowHits));
+        var row = Assert.Single(await _relay.UsageRowsAsync(_keyId, 1, TimeSpan.FromSeconds(20)));
+        Assert.Equal(504, row.GetInt32("Status"));
+
+        var (next, _) = await ChatAsync("openai-chat", "answer 0 0", stream: false);
+        Assert.Equal(HttpStatusCode.OK, next);
+        Assert.Equal(2, Volatile.Read(ref _slowHits));
+    }
+
     [Theory]
     [InlineData("openai-chat", "timeout_error")]
     [InlineData("anthropic", "timeout_error")]
