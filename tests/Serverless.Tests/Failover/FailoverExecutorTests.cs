@@ -79,5 +79,26 @@ public sealed class FailoverExecutorTests : IDisposable
         Assert.Equal(0, calls);
     }
 
+    [Fact]
+    public async Task ExecuteAsync_AttemptThrowsABug_ThrowsItAsItWasAndTriesNothingElse()
+    {
+        var bug = new InvalidOperationException("a bug in a provider");
+        var called = new List<string>();
+
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => _executor.ExecuteAsync(
+            _plan,
+            (candidate, token) =>
+            {
+                called.Add(candidate.Account.Id);
+                throw bug;
+            },
+            CancellationToken.None).AsTask());
+
+        Assert.Same(bug, thrown);
+        Assert.Equal(["a"], called);
+        Assert.Equal(0, _kit.Health.InFlight("a"));
+        Assert.Null(_kit.Health.View("a").LastError);
+    }
+
     public void Dispose() => _meter.Dispose();
 }
