@@ -23,9 +23,8 @@ internal sealed record FailoverResult(UpstreamAttempt? Success, UpstreamAttempt?
 /// <summary>
 /// Tries a <see cref="SchedulePlan"/>'s candidates one after another (a Polly v8 pipeline: a retry around a
 /// per-attempt timeout, when that is shorter than the request's total deadline, run under that deadline) until one
-/// answers. Every failure marks its account in
-/// <see cref="AccountHealth"/>, except what may be the relay's own doing (see <see cref="Mark"/>); a retry moves to the
-/// next candidate that can take a slot. Only for the part before the first byte reaches the client: the caller relays
+/// answers. Every failure marks its account in <see cref="AccountHealth"/>, except what may be the relay's own doing
+/// (see <see cref="Mark"/>); a retry moves to the next candidate that can take a slot. Only for the part before the first byte reaches the client: the caller relays
 /// the answer afterwards, where nothing is retried.
 /// </summary>
 /// <remarks>
@@ -97,10 +96,10 @@ internal sealed partial class FailoverExecutor
     {
         // NOTE: a client gone is never an outcome inside the pipeline. Polly answers a cancelled caller (at its entry, and
         // in the timeout strategy when an attempt ends in a cancellation) with a new OperationCanceledException whose
-        // stack trace it sets, and a native build formats that trace from its metadata there and then: about 0.3 ms of
-        // CPU per request, so a thousand clients leaving at once cost the relay's core a third of a second
-        // (bench/ANALYSIS.md, "Clients that leave"). The cursor ends the attempts with a value instead, and the client's
-        // leaving is thrown once, here.
+        // stack trace it sets, and a native build formats that trace from its metadata there and then: about 0.27 ms of
+        // CPU per client, over a quarter of a second of the only core when a thousand leave at once (bench/ANALYSIS.md,
+        // "Clients that leave"). The cursor ends the attempts with a value instead, and the client's leaving is thrown
+        // once, here.
         clientAborted.ThrowIfCancellationRequested();
         using var deadline = new CancellationTokenSource(_options.TotalDeadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, deadline.Token);

@@ -11,9 +11,10 @@ using Xunit;
 namespace Serverless.Tests.Failover;
 
 /// <summary>
-/// Issue 11: a client that leaves before the first byte ends the attempts at once, with the executor's own
-/// cancellation. It never becomes an outcome inside the Polly pipeline, which would answer it with a new exception
-/// whose stack trace a native build formats there and then (bench/ANALYSIS.md, "Clients that leave").
+/// What ends the attempts other than an upstream: a client that leaves before the first byte (issue 11) ends them at
+/// once with the executor's own cancellation. It never becomes an outcome inside the Polly pipeline, which would answer
+/// it with a new exception whose stack trace a native build formats there and then (bench/ANALYSIS.md, "Clients that
+/// leave"). A bug in an attempt is thrown as it was. Neither is held against the account.
 /// </summary>
 public sealed class FailoverExecutorTests : IDisposable
 {
