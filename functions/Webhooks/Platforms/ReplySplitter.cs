@@ -25,7 +25,9 @@ internal static class ReplySplitter
                 break;
             }
 
-            var cut = CutAt(rest, LongestFit(rest, maxLength, measure));
+            var fit = LongestFit(rest, maxLength, prefix => measure(prefix) <= maxLength);
+            // A limit smaller than one whole character still makes progress: one character per part.
+            var cut = CutAt(rest, fit > 0 ? fit : char.IsHighSurrogate(rest[0]) && rest.Length > 1 ? 2 : 1);
             var part = rest[..cut].TrimEnd();
             if (part.Length > 0)
             {
@@ -38,16 +40,30 @@ internal static class ReplySplitter
         return parts;
     }
 
-    /// <summary>The most leading chars that fit, never ending between the halves of a surrogate pair.</summary>
-    private static int LongestFit(string text, int maxLength, Func<string, int> measure)
+    /// <summary>
+    /// The longest head of <paramref name="text"/> that <paramref name="fits"/> takes, cut as <see cref="Split"/> cuts
+    /// (at the best boundary in its later half): the whole text when it fits, empty when not one character does.
+    /// </summary>
+    /// <param name="fits">Whether a head is taken; must hold for every shorter head of one it holds for.</param>
+    public static string Head(string text, Func<string, bool> fits)
     {
-        // Binary search: the measure grows with the prefix, whatever unit it counts.
-        int low = 1, high = Math.Min(text.Length, maxLength);
+        var fit = LongestFit(text, text.Length, fits);
+        return fit == text.Length ? text : text[..CutAt(text, fit)].TrimEnd();
+    }
+
+    /// <summary>
+    /// The most leading chars (at most <paramref name="maxChars"/>) that fit, never ending between the halves of a
+    /// surrogate pair; 0 when none does.
+    /// </summary>
+    private static int LongestFit(string text, int maxChars, Func<string, bool> fits)
+    {
+        // Binary search: what fits grows with the prefix, whatever unit it is measured in.
+        int low = 1, high = Math.Min(text.Length, maxChars);
         var fit = 0;
         while (low <= high)
         {
             var middle = low + ((high - low) / 2);
-            if (measure(text[..EndOnWholeChar(text, middle)]) <= maxLength)
+            if (fits(text[..EndOnWholeChar(text, middle)]))
             {
                 fit = middle;
                 low = middle + 1;
@@ -58,9 +74,7 @@ internal static class ReplySplitter
             }
         }
 
-        fit = EndOnWholeChar(text, fit);
-        // A limit smaller than one whole character still makes progress: one character per part.
-        return fit > 0 ? fit : char.IsHighSurrogate(text[0]) && text.Length > 1 ? 2 : 1;
+        return EndOnWholeChar(text, fit);
     }
 
     private static int EndOnWholeChar(string text, int length) =>

@@ -7,6 +7,7 @@ using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Conversations;
 using Serverless.Webhooks.Messaging;
 using Serverless.Webhooks.Pending;
+using Serverless.Webhooks.Platforms;
 
 namespace Serverless.Webhooks.Processing;
 
@@ -145,37 +146,12 @@ internal sealed partial class ImProcessFunction(
 
     /// <summary>
     /// The longest head of the reply's text that, with <see cref="ImNotices.Cut"/> after it, makes a message the queue
-    /// takes. NOTE: a reply the queue refused would fail the handling, and the message would come back to be answered
-    /// (and billed) again until it is dead-lettered: a cut answer is the lesser harm.
+    /// takes, cut at a boundary as a platform's parts are (<see cref="ReplySplitter.Head"/>). NOTE: a reply the queue
+    /// refused would fail the handling, and the message would come back to be answered (and billed) again until it is
+    /// dead-lettered: a cut answer is the lesser harm.
     /// </summary>
-    private string LongestFitting(OutboundReply reply, string session)
-    {
-        // Found by halving: the size of a message is not linear in its text's length (escapes, multi-byte characters).
-        var text = reply.Text;
-        int fits = 0, refused = text.Length;
-        while (refused - fits > 1)
-        {
-            var length = fits + ((refused - fits) / 2);
-            if (sender.Fits(ImMessageIds.Outbound(reply with { Text = Head(text, length) }, session)))
-            {
-                fits = length;
-            }
-            else
-            {
-                refused = length;
-            }
-        }
-
-        return Head(text, fits);
-
-        static string Head(string text, int length)
-        {
-            // Never half a surrogate pair, and at a space when one is near: a word cut in half reads as a typo.
-            var cut = length > 0 && char.IsHighSurrogate(text[length - 1]) ? length - 1 : length;
-            var space = text.AsSpan(0, cut).LastIndexOfAny(' ', '\n');
-            return text[..(space >= 0 && cut - space < 100 ? space : cut)] + ImNotices.Cut;
-        }
-    }
+    private string LongestFitting(OutboundReply reply, string session) =>
+        ReplySplitter.Head(reply.Text, head => sender.Fits(ImMessageIds.Outbound(reply with { Text = head + ImNotices.Cut }, session))) + ImNotices.Cut;
 
     private static partial class Log
     {

@@ -90,4 +90,33 @@ public sealed class ReplySplitterTests
         Assert.All(parts, p => Assert.DoesNotContain('\uFFFD', Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(p))));
         Assert.Equal(text, string.Concat(parts));
     }
+
+    [Fact]
+    public void Head_TextThatFits_Whole()
+    {
+        Assert.Equal("alpha beta", ReplySplitter.Head("alpha beta", head => Utf8(head) <= 10));
+    }
+
+    [Fact]
+    public void Head_LongerText_LongestHeadThatFitsCutAtABoundary()
+    {
+        Assert.Equal("alpha beta", ReplySplitter.Head("alpha beta gamma", head => head.Length <= 13));
+        Assert.Equal("One two three.", ReplySplitter.Head("One two three. Four five six.", head => head.Length <= 20));
+    }
+
+    [Fact]
+    public void Head_NothingFits_Empty()
+    {
+        Assert.Equal("", ReplySplitter.Head("alpha", head => head.Length == 0));
+    }
+
+    [Fact]
+    public void Head_MeasuredInBytes_NeverHalfACharacter()
+    {
+        var text = string.Concat(Enumerable.Repeat("😀", 100));
+
+        var head = ReplySplitter.Head(text, h => Utf8(h) <= 39);
+
+        Assert.Equal(string.Concat(Enumerable.Repeat("😀", 9)), head); // 36 bytes: a tenth would be 40
+    }
 }
