@@ -7,8 +7,11 @@ namespace Serverless.Relay.Buffers;
 /// </summary>
 internal static class AnswerBody
 {
-    /// <summary>The first buffer when no length was announced, and the least free space asked before each read.</summary>
-    private const int ChunkBytes = 16 * 1024;
+    /// <summary>
+    /// What an answer's body is read in: the first buffer when no length was announced, the least free space asked
+    /// before each read, and each read of a long answer's rest relayed as it comes (<c>AnswerRelay</c>).
+    /// </summary>
+    internal const int ChunkBytes = 16 * 1024;
 
     /// <summary>An announced length is trusted this far for the first buffer; beyond it the buffer grows as bytes come.</summary>
     private const int MaxAnnouncedBytes = 64 * 1024 * 1024;

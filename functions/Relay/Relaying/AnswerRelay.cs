@@ -16,9 +16,6 @@ namespace Serverless.Relay.Relaying;
 /// </summary>
 internal static class AnswerRelay
 {
-    /// <summary>The most of a long answer's rest read (and sent on) at once.</summary>
-    private const int ReadBytes = 16 * 1024;
-
     /// <returns>
     /// No error when the answer was written. Otherwise either nothing was written (the answer could not be read) or the
     /// answer broke off after its first byte: then the output has been cut and the end says how to mark the account.
@@ -97,7 +94,7 @@ internal static class AnswerRelay
         output.Body.Write(head.Span);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
-        var chunk = ArrayPool<byte>.Shared.Rent(ReadBytes);
+        var chunk = ArrayPool<byte>.Shared.Rent(AnswerBody.ChunkBytes);
         var relayed = (long)head.Length;
         using var idleTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         RelayEnd broken;
