@@ -7,7 +7,8 @@ namespace Serverless.Relay.Accounts;
 /// <summary>
 /// A snapshot of every account with keys decrypted, refreshed at most every 5 s (<see cref="StorageSnapshot{T}"/>: shared
 /// loads, a refresh ahead while in use, the previous snapshot served through a storage outage); admin changes on this
-/// instance call <see cref="Invalidate"/>.
+/// instance call <see cref="Invalidate"/>. Each read tells the <see cref="IAccountMemory"/> services which accounts
+/// still exist.
 /// </summary>
 internal sealed partial class AccountDirectory : IAccountDirectory
 {
@@ -15,12 +16,14 @@ internal sealed partial class AccountDirectory : IAccountDirectory
 
     private readonly AccountStore _store;
     private readonly ILogger<AccountDirectory> _logger;
+    private readonly IReadOnlyList<IAccountMemory> _memories;
     private readonly StorageSnapshot<IReadOnlyList<UpstreamAccount>> _snapshot;
 
-    public AccountDirectory(AccountStore store, HotPathStorage hotPath, TimeProvider time, ILogger<AccountDirectory> logger)
+    public AccountDirectory(AccountStore store, HotPathStorage hotPath, TimeProvider time, ILogger<AccountDirectory> logger, IReadOnlyList<IAccountMemory> memories)
     {
         _store = store;
         _logger = logger;
+        _memories = memories;
         _snapshot = new StorageSnapshot<IReadOnlyList<UpstreamAccount>>("the account directory", Ttl, ReadAsync, hotPath, time, logger);
     }
 
@@ -33,8 +36,11 @@ internal sealed partial class AccountDirectory : IAccountDirectory
     {
         var rows = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
         var accounts = new List<UpstreamAccount>(rows.Count);
+        var ids = new HashSet<string>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows)
         {
+            // An account skipped below for an unreadable secret still exists: what is kept for it stays.
+            ids.Add(row.Account.Id);
             var account = row.Account;
             if (row.ProtectedApiKey is not null)
             {
@@ -52,6 +58,11 @@ internal sealed partial class AccountDirectory : IAccountDirectory
         }
 
         accounts.Sort((a, b) => b.Priority != a.Priority ? b.Priority.CompareTo(a.Priority) : string.CompareOrdinal(a.Id, b.Id));
+        foreach (var memory in _memories)
+        {
+            memory.KeepOnly(ids);
+        }
+
         Log.Refreshed(_logger, accounts.Count);
         return accounts;
     }

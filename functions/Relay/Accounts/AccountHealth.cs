@@ -62,7 +62,7 @@ internal sealed record AccountHealthView(AccountStatus Status, DateTimeOffset? U
 /// shared by all requests; every check is in memory (a lock per account, no storage I/O), so it sits on the hot path.
 /// Marks are per instance by design: each instance learns an upstream's state from its own calls.
 /// </summary>
-internal sealed class AccountHealth(IOptions<AccountHealthOptions> options, IAccountEventSink events, TimeProvider time)
+internal sealed class AccountHealth(IOptions<AccountHealthOptions> options, IAccountEventSink events, TimeProvider time) : IAccountMemory
 {
     /// <summary>Outcomes remembered for the success rate (a 64-bit shift register).</summary>
     public const int RecentWindow = 64;
@@ -84,6 +84,9 @@ internal sealed class AccountHealth(IOptions<AccountHealthOptions> options, IAcc
             return state.Status(time.GetUtcNow(), out until);
         }
     }
+
+    /// <summary>How many accounts this instance keeps a state for.</summary>
+    internal int Tracked => _states.Count;
 
     public int InFlight(string accountId) => _states.TryGetValue(accountId, out var state) ? Volatile.Read(ref state.InFlight) : 0;
 
@@ -239,6 +242,21 @@ internal sealed class AccountHealth(IOptions<AccountHealthOptions> options, IAcc
                 state.ProbeOut = false;
                 state.ConsecutiveFailures = 0;
                 state.DisabledReason = null;
+            }
+        }
+    }
+
+    /// <remarks>
+    /// A lease still out on a deleted account releases into the state it holds, which nothing reads any more. A request
+    /// that read the directory before the delete may add a fresh state after this; the next read drops it.
+    /// </remarks>
+    public void KeepOnly(IReadOnlySet<string> accountIds)
+    {
+        foreach (var (accountId, _) in _states)
+        {
+            if (!accountIds.Contains(accountId))
+            {
+                _states.TryRemove(accountId, out _);
             }
         }
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serverless.Relay.Secrets;
+using Serverless.Relay.Storage;
 using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.Accounts;
@@ -21,7 +22,12 @@ internal static class AccountPoolServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccountStore>();
         services.AddEncryptedColumns(AccountStore.EncryptedColumns);
-        services.TryAddSingleton<AccountDirectory>();
+        services.TryAddSingleton(sp => new AccountDirectory(
+            sp.GetRequiredService<AccountStore>(),
+            sp.GetRequiredService<HotPathStorage>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<AccountDirectory>>(),
+            [.. sp.GetServices<IAccountMemory>()]));
         services.TryAddSingleton<IAccountDirectory>(sp => sp.GetRequiredService<AccountDirectory>());
         services.TryAddSingleton<AccountEventLog>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccountEventSink, AccountEventLog>(sp => sp.GetRequiredService<AccountEventLog>()));
@@ -32,6 +38,7 @@ internal static class AccountPoolServiceCollectionExtensions
             sp.GetRequiredService<IOptions<AccountHealthOptions>>(),
             new AccountEventSinks([.. sp.GetServices<IAccountEventSink>()], sp.GetRequiredService<ILogger<AccountEventSinks>>()),
             sp.GetRequiredService<TimeProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccountMemory, AccountHealth>(sp => sp.GetRequiredService<AccountHealth>()));
         services.TryAddSingleton<ModelGroupStore>();
         services.TryAddSingleton<ModelGroupDirectory>();
         services.TryAddSingleton<IModelGroupDirectory>(sp => sp.GetRequiredService<ModelGroupDirectory>());

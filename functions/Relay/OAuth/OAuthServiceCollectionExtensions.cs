@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Serverless.Relay.Accounts;
 using Serverless.Relay.Validation;
 
 namespace Serverless.Relay.OAuth;
@@ -14,6 +15,7 @@ internal static class OAuthServiceCollectionExtensions
     {
         services.AddOptions<OAuthOptions>().Bind(configuration.GetSection(OAuthOptions.Section)).ValidateWith<OAuthOptions, OAuthOptionsValidator>().ValidateOnStart();
         services.TryAddSingleton<OAuthTokens>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAccountMemory, OAuthTokens>(sp => sp.GetRequiredService<OAuthTokens>()));
         services.TryAddSingleton<PendingAuthorizationStore>();
         services.TryAddSingleton<PkceAuthorizations>();
         return services;

@@ -29,7 +29,7 @@ internal sealed partial class OAuthTokens(
     UpstreamHttp http,
     IOptions<OAuthOptions> options,
     TimeProvider time,
-    ILogger<OAuthTokens> logger)
+    ILogger<OAuthTokens> logger) : IAccountMemory
 {
     private readonly ConcurrentDictionary<string, CachedToken> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<TokenResult>>> _refreshing = new(StringComparer.Ordinal);
@@ -38,6 +38,21 @@ internal sealed partial class OAuthTokens(
 
     /// <summary>Who holds a lease: unique per process, so a restarted instance never mistakes an old lease for its own.</summary>
     public string InstanceId => _leaseTerms.Owner;
+
+    /// <summary>How many accounts' access tokens are held in memory.</summary>
+    internal int Cached => _cache.Count;
+
+    /// <summary>Drops the decrypted tokens of deleted accounts.</summary>
+    public void KeepOnly(IReadOnlySet<string> accountIds)
+    {
+        foreach (var (accountId, _) in _cache)
+        {
+            if (!accountIds.Contains(accountId))
+            {
+                _cache.TryRemove(accountId, out _);
+            }
+        }
+    }
 
     /// <summary>A token valid for at least <see cref="OAuthOptions.RefreshBefore"/>, refreshing it first if needed.</summary>
     /// <remarks>

@@ -7,19 +7,21 @@ using Serverless.Relay.Keys;
 using Serverless.Relay.Storage;
 using Serverless.Webhooks.Channels;
 using Serverless.Webhooks.Pending;
+using Serverless.Webhooks.Platforms;
 
 namespace Serverless.Webhooks.ChannelAdmin;
 
 /// <summary>
 /// <c>channels</c>, <c>channels/{id}</c> and <c>channels/{id}/pending</c>. The store encrypts the credentials; this
 /// group validates, creates the channel's own client key when none is given (owner <c>channel:{id}</c>, the channel's
-/// model only) and removes that key with the channel. Its plaintext is never shown: the channel calls the relay in process.
+/// model only) and removes that key, and the platform's access token, with the channel. Its plaintext is never shown: the channel calls the relay in process.
 /// </summary>
 internal sealed partial class ChannelEndpoints(
     ChannelStore channels,
     PendingMessages pending,
     ClientKeyStore keys,
     ClientKeyAuthenticator authenticator,
+    PlatformTokenCache platformTokens,
     TimeProvider time,
     ILogger<ChannelEndpoints> logger) : IAdminEndpointGroup
 {
@@ -31,7 +33,7 @@ internal sealed partial class ChannelEndpoints(
         .MapPost("", CreateAsync).Documented(new("Creates an IM channel; the answer has the webhook URL to give the platform") { Request = ChannelSchemas.ChannelWrite, Status = 201, Response = ChannelSchemas.Channel })
         .MapGet("{id}", GetAsync).Documented(new("Reads one channel") { Response = ChannelSchemas.Channel, Errors = [404] })
         .MapPatch("{id}", UpdateAsync).Documented(new("Changes the fields and credentials sent") { Request = ChannelSchemas.ChannelWrite, Response = ChannelSchemas.Channel, Errors = [404, 409] })
-        .MapDelete("{id}", DeleteAsync).Documented(new("Deletes a channel (and the key made for it)") { Status = 204, Errors = [404] })
+        .MapDelete("{id}", DeleteAsync).Documented(new("Deletes a channel (and the key made for it, and its platform access token)") { Status = 204, Errors = [404] })
         .MapGet("{id}/pending", ListPendingAsync).Documented(new("The channel's pending messages, newest first")
         {
             Response = ApiSchema.ListOf(ChannelSchemas.Pending, ApiSchema.Prop("hasMore", ApiSchema.Boolean())),
@@ -174,6 +176,8 @@ internal sealed partial class ChannelEndpoints(
         {
             return ChannelStore.NotFound(id);
         }
+
+        await platformTokens.ForgetAsync(channel, CancellationToken.None);
 
         // A key made for the channel has no other user; a key the admin brought stays. Pending rows and turns are left
         // to PurgePending and Retention.

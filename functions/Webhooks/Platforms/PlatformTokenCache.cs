@@ -73,7 +73,7 @@ internal sealed partial class PlatformTokenCache(PlatformTokenStore store, IOpti
                         return false;
                     }
 
-                    _cache[channel.Id] = new CachedToken(stored, row.ExpiresAt, issuer);
+                    Remember(channel.Id, new CachedToken(stored, row.ExpiresAt, issuer));
                     result = new PlatformTokenResult(stored, null, false);
                     return true;
                 },
@@ -111,9 +111,40 @@ internal sealed partial class PlatformTokenCache(PlatformTokenStore store, IOpti
             Log.LeaseLost(logger, channel.Id);
         }
 
-        _cache[channel.Id] = new CachedToken(token, expiresAt, issuer);
+        Remember(channel.Id, new CachedToken(token, expiresAt, issuer));
         return new PlatformTokenResult(token, null, false);
     }
+
+    /// <summary>
+    /// Forgets a deleted channel's token, in memory and in the table (a live platform token, encrypted, which no one
+    /// would ever read again).
+    /// </summary>
+    public Task ForgetAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        _cache.TryRemove(channel.Id, out _);
+        return store.DeleteAsync(channel, cancellationToken);
+    }
+
+    /// <summary>
+    /// NOTE: tokens past their expiry go as a new one comes (every two hours or so per channel in use), so the tokens of
+    /// channels deleted on another instance, or no longer used, do not stay in memory until the process ends.
+    /// </summary>
+    private void Remember(string channelId, CachedToken token)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (id, cached) in _cache)
+        {
+            if (cached.ExpiresAt <= now)
+            {
+                _cache.TryRemove(new KeyValuePair<string, CachedToken>(id, cached));
+            }
+        }
+
+        _cache[channelId] = token;
+    }
+
+    /// <summary>How many channels' tokens are held in memory.</summary>
+    internal int Cached => _cache.Count;
 
     private bool IsUsable(string token, DateTimeOffset expiresAt, string? storedIssuer, string issuer, string? rejected, DateTimeOffset now) =>
         storedIssuer == issuer && token != rejected && expiresAt - now > _options.TokenRefreshBefore;

@@ -80,6 +80,19 @@ internal sealed class PlatformTokenStore(RelayTables tables, SecretProtector pro
     public Task<bool> TryReleaseAsync(Channel channel, ETag leased, CancellationToken cancellationToken) =>
         TryReplaceAsync(channel, leased, new TableEntity(PartitionOf(channel), channel.Id), cancellationToken);
 
+    /// <summary>Deletes the channel's row, token and lease; a row already gone is not an error.</summary>
+    public async Task DeleteAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await table.DeleteEntityAsync(PartitionOf(channel), channel.Id, ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+        }
+    }
+
     private async Task<bool> TryReplaceAsync(Channel channel, ETag leased, TableEntity entity, CancellationToken cancellationToken)
     {
         // NOTE: Replace, not Merge: a merge cannot clear the lease columns (null properties are not sent).

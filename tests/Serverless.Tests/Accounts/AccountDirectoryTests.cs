@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.OAuth;
 using Serverless.Relay.Providers;
 using Serverless.Relay.Storage;
 using Serverless.Tests.Infrastructure;
@@ -127,6 +128,53 @@ public sealed class AccountDirectoryTests(AzuriteFixture azurite) : IDisposable
         var all = await Directory.GetAllAsync(ct).AsTask().WaitAsync(Timeout, ct);
 
         Assert.Equal([good.Id], all.Select(a => a.Id));
+    }
+
+    [Fact]
+    public async Task GetAllAsync_AccountDeleted_ItsHealthAndAccessTokenForgottenOthersKept()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var health = Services.GetRequiredService<AccountHealth>();
+        var tokens = Services.GetRequiredService<OAuthTokens>();
+        var kept = await CreateOAuthAsync("kept", "at-kept", ct);
+        var deleted = await CreateOAuthAsync("deleted", "at-deleted", ct);
+        var unreadable = await CreateAsync("unreadable", 0, "sk-x", ct);
+        foreach (var account in new[] { kept, deleted })
+        {
+            Assert.Equal("at-" + account.Name, (await tokens.GetAccessTokenAsync(account, ct).AsTask().WaitAsync(Timeout, ct)).AccessToken);
+            health.ReportFailure(account.Id, FailureKind.RateLimited, "429", TimeSpan.FromMinutes(5));
+        }
+
+        health.ReportFailure(unreadable.Id, FailureKind.RateLimited, "429", TimeSpan.FromMinutes(5));
+        var table = await Services.GetRequiredService<RelayTables>().GetAsync(RelayTables.Accounts, ct).AsTask().WaitAsync(Timeout, ct);
+        await table.UpdateEntityAsync(new TableEntity("account", unreadable.Id) { ["ApiKey"] = "gone:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }, Azure.ETag.All, TableUpdateMode.Merge, ct).WaitAsync(Timeout, ct);
+        await Directory.GetAllAsync(ct).AsTask().WaitAsync(Timeout, ct);
+        Assert.Equal((3, 2), (health.Tracked, tokens.Cached));
+
+        Assert.True(await Store.DeleteAsync(deleted.Id, ct).WaitAsync(Timeout, ct));
+        Directory.Invalidate();
+        var all = await Directory.GetAllAsync(ct).AsTask().WaitAsync(Timeout, ct);
+
+        Assert.Equal([kept.Id], all.Select(a => a.Id));
+        // The account skipped for its secret still exists: its marks stay for when the secret is readable again.
+        Assert.Equal((2, 1), (health.Tracked, tokens.Cached));
+        Assert.Equal(AccountStatus.CoolingDown, health.StatusOf(kept.Id, out _));
+        Assert.Equal(AccountStatus.CoolingDown, health.StatusOf(unreadable.Id, out _));
+        Assert.Equal(AccountStatus.Available, health.StatusOf(deleted.Id, out _));
+    }
+
+    private async Task<UpstreamAccount> CreateOAuthAsync(string name, string accessToken, CancellationToken ct)
+    {
+        var account = new UpstreamAccount
+        {
+            Id = StorageIds.New("acct"),
+            Name = name,
+            Provider = ProviderKind.Anthropic,
+            Models = ["claude-*"],
+            CreatedAt = _time.GetUtcNow(),
+        };
+        var credentials = new OAuthCredentials(accessToken, "rt-" + name, null, _time.GetUtcNow().AddHours(8), new OAuthSettings("http://127.0.0.1:9/token", "client", TokenRequestFormat.Json));
+        return (await Store.CreateAsync(account, null, credentials, ct).WaitAsync(Timeout, ct)).Account;
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class StorageSnapshotTests(AzuriteFixture azurite) : IAsyncDisposa
 
     private ModelGroupDirectory Groups() => new(GroupStore, HotPath, _time, _logs.For<ModelGroupDirectory>());
 
-    private AccountDirectory Accounts() => new(Services.GetRequiredService<AccountStore>(), HotPath, _time, _logs.For<AccountDirectory>());
+    private AccountDirectory Accounts() => new(Services.GetRequiredService<AccountStore>(), HotPath, _time, _logs.For<AccountDirectory>(), []);
 
     private int Warnings<T>() => _logs.Lines.Count(l => l.Category == typeof(T).FullName && l.Level >= LogLevel.Warning);
 

@@ -122,6 +122,27 @@ public sealed class ChannelAdminTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delete_ChannelWithAPlatformToken_TokenGoneFromMemoryAndTable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var answer = await SendAsync(HttpMethod.Post, "api/admin/channels",
+            """{"platform":"feishu","name":"bot","model":"gpt-4o-mini","credentials":{"appId":"cli_1","appSecret":"fs-secret-2","verificationToken":"fs-secret-3"}}""");
+        var id = answer.Json.GetProperty("id").GetString()!;
+        var channel = (await _host.Services.GetRequiredService<ChannelStore>().GetAsync(id, ct))!;
+        var tokens = _host.Services.GetRequiredService<PlatformTokenCache>();
+        var issued = await tokens.GetAsync(channel, "cli_1\nfs-secret-2", _ => Task.FromResult(TokenFetch.Issued("t-live", TimeSpan.FromHours(2))), ct);
+        var table = _host.Table(PlatformTokenStore.Table);
+        Assert.Equal("t-live", issued.Token);
+        Assert.True((await table.GetEntityIfExistsAsync<TableEntity>("feishu", id, cancellationToken: ct)).HasValue);
+        var cachedBefore = tokens.Cached;
+
+        Assert.Equal(204, (await SendAsync(HttpMethod.Delete, "api/admin/channels/" + id)).Status);
+
+        Assert.False((await table.GetEntityIfExistsAsync<TableEntity>("feishu", id, cancellationToken: ct)).HasValue);
+        Assert.Equal(cachedBefore - 1, tokens.Cached);
+    }
+
+    [Fact]
     public async Task Create_WithKeyId_UsesThatKeyAndDeleteKeepsIt()
     {
         var (keyId, _) = await _host.CreateKeyWithIdAsync(new { name = "shared" });

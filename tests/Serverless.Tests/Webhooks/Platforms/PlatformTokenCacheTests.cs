@@ -65,6 +65,29 @@ public sealed class PlatformTokenCacheTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task GetAsync_TokensPastTheirExpiry_DroppedFromMemoryAsANewOneComes()
+    {
+        await using var storage = StorageTestKit.Services(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("tok")));
+        var clock = Clock(Start);
+        var cache = TokenCache(storage, clock);
+        var shortLived = Channel(ImPlatform.Feishu, new Uri("http://127.0.0.1:9"));
+        var longLived = Channel(ImPlatform.Feishu, new Uri("http://127.0.0.1:9"));
+        var later = Channel(ImPlatform.WeCom, new Uri("http://127.0.0.1:9"));
+        Func<CancellationToken, Task<TokenFetch>> Issue(string token, TimeSpan lifetime) => _ => Task.FromResult(TokenFetch.Issued(token, lifetime));
+
+        await cache.GetAsync(shortLived, "app", Issue("tok-short", TimeSpan.FromHours(1)), TestContext.Current.CancellationToken);
+        await cache.GetAsync(longLived, "app", Issue("tok-long", TimeSpan.FromHours(3)), TestContext.Current.CancellationToken);
+        Assert.Equal(2, cache.Cached);
+        clock.Advance(TimeSpan.FromHours(2));
+        var fresh = await cache.GetAsync(later, "corp", Issue("tok-later", TimeSpan.FromHours(2)), TestContext.Current.CancellationToken);
+
+        Assert.Equal("tok-later", fresh.Token);
+        Assert.Equal(2, cache.Cached);
+        var stillHeld = await cache.GetAsync(longLived, "app", Issue("tok-refetched", TimeSpan.FromHours(2)), TestContext.Current.CancellationToken);
+        Assert.Equal("tok-long", stillHeld.Token);
+    }
+
+    [Fact]
     public async Task GetAsync_AnotherInstanceRefreshed_ReusesStoredToken()
     {
         await using var storage = StorageTestKit.Services(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("tok")));
