@@ -24,14 +24,12 @@ namespace Serverless.Relay.Providers;
 /// </remarks>
 internal sealed class UpstreamHttp : IDisposable
 {
-    private static readonly HttpRequestOptionsKey<WriteMark> Written = new("relay.upstream.written");
-
     private readonly HttpMessageInvoker _invoker;
 
     public UpstreamHttp(IOptions<UpstreamHttpOptions> options, IOptions<FailoverOptions> failover)
     {
         var value = options.Value;
-        _invoker = new HttpMessageInvoker(new WriteObserver(new SocketsHttpHandler
+        _invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
@@ -41,7 +39,7 @@ internal sealed class UpstreamHttp : IDisposable
             EnableMultipleHttp2Connections = true,
             UseCookies = false,
             AllowAutoRedirect = false,
-        }));
+        });
     }
 
     /// <summary>Sends <paramref name="request"/>; completes when the response's headers are in (its body is read by the caller, and must be disposed).</summary>
@@ -50,76 +48,10 @@ internal sealed class UpstreamHttp : IDisposable
 
     /// <summary>
     /// Whether <paramref name="request"/> got a connection and its body began to be written; false while it waited in
-    /// the pool's queue or for its connect. A request without a body counts as written once sent.
+    /// the pool's queue or for its connect. Relayed calls carry an <see cref="UpstreamBody"/>; a request with any other
+    /// body, or none, cannot tell and counts as written.
     /// </summary>
-    public static bool WasWritten(HttpRequestMessage request) =>
-        request.Options.TryGetValue(Written, out var mark) && mark.Written;
+    public static bool WasWritten(HttpRequestMessage request) => request.Content is not UpstreamBody body || body.Written;
 
     public void Dispose() => _invoker.Dispose();
-
-    private sealed class WriteMark
-    {
-        public volatile bool Written;
-    }
-
-    /// <summary>Wraps each request body so that its first write (on a connection, after the headers) is seen.</summary>
-    private sealed class WriteObserver(HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var mark = new WriteMark();
-            request.Options.Set(Written, mark);
-            if (request.Content is { } content)
-            {
-                request.Content = new ObservedContent(content, mark);
-            }
-            else
-            {
-                mark.Written = true;
-            }
-
-            return base.SendAsync(request, cancellationToken);
-        }
-    }
-
-    private sealed class ObservedContent : HttpContent
-    {
-        private readonly HttpContent _inner;
-        private readonly WriteMark _mark;
-
-        public ObservedContent(HttpContent inner, WriteMark mark)
-        {
-            _inner = inner;
-            _mark = mark;
-            foreach (var (name, values) in inner.Headers.NonValidated)
-            {
-                Headers.TryAddWithoutValidation(name, values);
-            }
-        }
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            _mark.Written = true;
-            return _inner.CopyToAsync(stream, context, cancellationToken);
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = _inner.Headers.ContentLength ?? -1;
-            return length >= 0;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }

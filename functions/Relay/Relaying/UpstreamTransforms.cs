@@ -1,15 +1,15 @@
 using System.Buffers;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Sse;
+using Serverless.Relay.Providers;
 
 namespace Serverless.Relay.Relaying;
 
 /// <summary>Writes the upstream request body of one call (YARP's request transform): passthrough or translating.</summary>
 internal interface IUpstreamTransform
 {
-    HttpContent CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel);
+    UpstreamBody CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel);
 }
 
 /// <summary>
@@ -23,9 +23,7 @@ internal sealed class PassthroughTransform : IUpstreamTransform
 {
     public static readonly PassthroughTransform Instance = new();
 
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-
-    public HttpContent CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel)
+    public UpstreamBody CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel)
     {
         var format = upstreamFormat.Format;
         var head = request.Head;
@@ -35,11 +33,10 @@ internal sealed class PassthroughTransform : IUpstreamTransform
         var addUsage = format == WireFormat.OpenAIChat && head.Stream && !head.StreamUsage;
         if (!renameModel && !addUsage)
         {
-            return new ReadOnlyMemoryContent(request.Body) { Headers = { ContentType = Json } };
+            return new UpstreamBody(request.Body);
         }
 
-        var edited = PassthroughBodyEdit.Apply(request.Body.Span, renameModel ? upstreamModel : null, addUsage);
-        return new ByteArrayContent(edited) { Headers = { ContentType = Json } };
+        return new UpstreamBody(PassthroughBodyEdit.Apply(request.Body.Span, renameModel ? upstreamModel : null, addUsage));
     }
 
     /// <summary>The client did not ask for OpenAI's usage chunk, so the one the relay asked for is not relayed.</summary>
@@ -52,9 +49,7 @@ internal sealed class TranslatingTransform : IUpstreamTransform
 {
     public static readonly TranslatingTransform Instance = new();
 
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-
-    public HttpContent CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel)
+    public UpstreamBody CreateContent(RelayRequest request, IChatFormat upstreamFormat, string upstreamModel)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, SseWriter.JsonWriterOptions))
@@ -62,6 +57,6 @@ internal sealed class TranslatingTransform : IUpstreamTransform
             upstreamFormat.WriteRequest(request.Chat, upstreamModel, writer);
         }
 
-        return new ByteArrayContent(buffer.WrittenSpan.ToArray()) { Headers = { ContentType = Json } };
+        return new UpstreamBody(buffer.WrittenSpan.ToArray());
     }
 }
