@@ -14,7 +14,7 @@ internal enum AccountStatus
     CircuitOpen,
     /// <summary>The break is over: the next request is a probe that closes or reopens the circuit.</summary>
     HalfOpen,
-    /// <summary>401/403 or a failed token refresh: out until an admin changes the account.</summary>
+    /// <summary>Its credentials refused (401/403, Gemini's 400 API_KEY_INVALID) or a failed token refresh: out until an admin changes the account.</summary>
     Disabled,
 }
 

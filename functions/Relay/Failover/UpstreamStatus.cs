@@ -1,9 +1,10 @@
 using System.Net.Sockets;
 using Serverless.Relay.Accounts;
+using Serverless.Relay.Formats.Gemini;
 
 namespace Serverless.Relay.Failover;
 
-/// <summary>What an upstream status means: how the account is marked, and what kind of error the client is told.</summary>
+/// <summary>What an upstream status (and, where it decides, its error body) means: how the account is marked, and what kind of error the client is told.</summary>
 /// <param name="Failure">The account's mark; null when the refusal is the request's own fault (400, 404…), not the account's.</param>
 /// <param name="Kind">The client-facing error kind, mapped by each client format to its own status and shape.</param>
 internal readonly record struct UpstreamStatus(FailureKind? Failure, ErrorKind Kind)
@@ -18,12 +19,17 @@ internal readonly record struct UpstreamStatus(FailureKind? Failure, ErrorKind K
     /// <see cref="ErrorKind.Unavailable"/>. Both kinds answer 503 in every client format except Anthropic's, which
     /// answers 529 only for a real overload. Before, the marking table said server error and the client table said
     /// overloaded for the same 503.
+    /// NOTE: a 400 whose body is Google's refusal of the API key (<see cref="GeminiErrors.IsApiKeyInvalid"/>) is the
+    /// account's fault, exactly like a 401: Gemini answers a bad key with 400 <c>API_KEY_INVALID</c>. Read as the
+    /// request's own 400, the account was never marked, no other account was tried, and Google's "API key not valid"
+    /// reached the client as if its own key were wrong.
     /// </remarks>
     public static UpstreamStatus Classify(int status, ReadOnlySpan<byte> body) => status switch
     {
         429 => new(FailureKind.RateLimited, ErrorKind.RateLimited),
         529 => new(FailureKind.Overloaded, ErrorKind.Overloaded),
         401 or 403 => new(FailureKind.Unauthorized, ErrorKind.Upstream),
+        400 when GeminiErrors.IsApiKeyInvalid(body) => new(FailureKind.Unauthorized, ErrorKind.Upstream),
         503 when body.IndexOf("overloaded"u8) >= 0 => new(FailureKind.Overloaded, ErrorKind.Overloaded),
         503 => new(FailureKind.ServerError, ErrorKind.Unavailable),
         408 or 504 => new(FailureKind.Timeout, ErrorKind.Timeout),

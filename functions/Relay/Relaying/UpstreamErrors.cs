@@ -23,7 +23,7 @@ internal static class UpstreamErrors
             return (broken, null);
         }
 
-        if (last.Passthrough && last.Status is not (401 or 403))
+        if (last.Passthrough && last.Failure is not FailureKind.Unauthorized)
         {
             return (null, new RelayedError(last.Body, last.ContentType, last.RetryAfter));
         }
@@ -40,16 +40,16 @@ internal static class UpstreamErrors
 
     public static RelayError FromStatus(int status, ReadOnlySpan<byte> body, IChatFormat upstreamFormat, UpstreamAccount account, TimeSpan? retryAfter)
     {
-        // NOTE: a 401/403 from the upstream means the relay's account was refused, not the client's key; its message
-        // can quote part of the account's key, so it is not passed on.
-        if (status is 401 or 403)
+        // NOTE: a refused account (401/403, or Gemini's 400 API_KEY_INVALID) means the relay's account was refused, not
+        // the client's key; its message can quote part of the account's key, so it is not passed on.
+        var classified = UpstreamStatus.Classify(status, body);
+        if (classified.Failure is FailureKind.Unauthorized)
         {
             return new RelayError(ErrorKind.Upstream, $"The upstream account '{account.Name}' was refused by {account.Provider.WireName()} ({status}).");
         }
 
         var message = ReadMessage(body, upstreamFormat) ?? $"HTTP {status}";
-        var kind = UpstreamStatus.Classify(status, body).Kind;
-        return new RelayError(kind, $"Upstream error from {account.Provider.WireName()}: {message}") { RetryAfter = retryAfter };
+        return new RelayError(classified.Kind, $"Upstream error from {account.Provider.WireName()}: {message}") { RetryAfter = retryAfter };
     }
 
     private static string? ReadMessage(ReadOnlySpan<byte> body, IChatFormat format)

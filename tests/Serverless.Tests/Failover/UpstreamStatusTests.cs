@@ -27,6 +27,31 @@ public sealed class UpstreamStatusTests
         Assert.Equal(Enum.Parse<ErrorKind>(kind), classified.Kind);
     }
 
+    private const string KeyInvalid = """{"error":{"code":400,"message":"API key expired. Please renew the API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}""";
+
+    [Theory]
+    [InlineData(KeyInvalid)]
+    [InlineData("[" + KeyInvalid + "]")] // Google's OpenAI-compatible endpoint wraps its errors in an array
+    public void Classify_GoogleKeyRefusal400_MarksAndMapsLikeA401(string body)
+    {
+        var classified = UpstreamStatus.Classify(400, Encoding.UTF8.GetBytes(body));
+
+        Assert.Equal(UpstreamStatus.Classify(401, default), classified);
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"code":400,"message":"Invalid value (TYPE_STRING), \"API_KEY_INVALID\"","status":"INVALID_ARGUMENT"}}""")]
+    [InlineData("""{"error":{"code":400,"status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID","domain":"example.com"}]}}""")]
+    [InlineData("""{"error":{"code":400,"status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID","domain":"googleapis.com""")]
+    [InlineData("API_KEY_INVALID")]
+    public void Classify_400WithoutGooglesKeyRefusal_IsTheRequestsOwn(string body)
+    {
+        var classified = UpstreamStatus.Classify(400, Encoding.UTF8.GetBytes(body));
+
+        Assert.Null(classified.Failure);
+        Assert.Equal(ErrorKind.InvalidRequest, classified.Kind);
+    }
+
     [Theory]
     [InlineData(400, "InvalidRequest")]
     [InlineData(422, "InvalidRequest")]

@@ -52,6 +52,57 @@ internal static class GeminiErrors
             ? JsonFields.GetString(error, "message")
             : null;
 
+    /// <summary>
+    /// Whether an upstream error body says that the account's API key itself was refused. Google answers an invalid,
+    /// expired or deleted key with 400 <c>INVALID_ARGUMENT</c>, not 401, and tells it from a bad request only by a
+    /// <c>google.rpc.ErrorInfo</c> detail: <c>{"reason":"API_KEY_INVALID","domain":"googleapis.com"}</c>
+    /// (https://cloud.google.com/apis/design/errors#error_info). Its OpenAI-compatible endpoint sends the same error
+    /// wrapped in an array.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: the reason is read from its field, never searched for in the text: a 400's message can quote the request
+    /// (an invalid value), and a client must not be able to disable the relay's accounts by writing the reason into it.
+    /// </remarks>
+    public static bool IsApiKeyInvalid(ReadOnlySpan<byte> body)
+    {
+        // Nearly every 400 is the request's own: no parse unless the reason can be there at all.
+        if (body.IndexOf("API_KEY_INVALID"u8) < 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Array && root.GetArrayLength() > 0)
+            {
+                root = root[0];
+            }
+
+            if (!JsonFields.TryGetPresent(root, "error", out var error) || !JsonFields.TryGetPresent(error, "details", out var details) || details.ValueKind != JsonValueKind.Array)
+            {
+                return false;
+            }
+
+            foreach (var detail in details.EnumerateArray())
+            {
+                if (JsonFields.TryGetString(detail, "reason"u8, out var reason) && reason.ValueEquals("API_KEY_INVALID"u8)
+                    && JsonFields.TryGetString(detail, "domain"u8, out var domain) && domain.ValueEquals("googleapis.com"u8))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON, or cut at the relay's error-body bound: not Google's refusal of a key.
+        }
+
+        return false;
+    }
+
     /// <summary>Turns an upstream <c>{"error":{...}}</c> (e.g. inside a stream) into a relay error.</summary>
     public static RelayError FromUpstream(JsonElement error)
     {
