@@ -210,10 +210,11 @@ public sealed class ErrorShapeTests
     }
 
     [Theory]
-    [InlineData("openai-chat", "openai")]
-    [InlineData("anthropic", "openai")]
-    [InlineData("gemini", "gemini")]
-    public async Task UpstreamRefusesAccountKey_Answers502WithoutUpstreamText(string client, string provider)
+    [InlineData("openai-chat", "openai", 401)]
+    [InlineData("anthropic", "openai", 401)]
+    [InlineData("gemini", "gemini", 400)] // Gemini's 400 API_KEY_INVALID, relayed as it came before
+    [InlineData("openai-chat", "gemini", 400)]
+    public async Task UpstreamRefusesAccountKey_Answers502WithoutUpstreamText(string client, string provider, int upstreamStatus)
     {
         _relay.Upstream.ApiKey = "the-account-key-is-now-wrong";
         try
@@ -221,7 +222,7 @@ public sealed class ErrorShapeTests
             var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key));
 
             Assert.Equal(502, error.Status);
-            Assert.Equal($"The upstream account '{provider} account' was refused by {provider} (401).", error.Message);
+            Assert.Equal($"The upstream account '{provider} account' was refused by {provider} ({upstreamStatus}).", error.Message);
         }
         finally
         {

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace Serverless.Tests.Failover;
 
-/// <summary>A relay with one OpenAI-shaped account per loopback upstream, all serving model <c>m</c>.</summary>
+/// <summary>A relay with one account per loopback upstream (OpenAI-shaped unless told), all serving model <c>m</c>.</summary>
 internal sealed class PoolRelay : IAsyncDisposable
 {
     private PoolRelay(RelayHost host, LoopbackUpstream[] upstreams, string[] accountIds, (string Id, string Key) key)
@@ -33,7 +33,8 @@ internal sealed class PoolRelay : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <param name="accounts">One upstream and account per entry: its priority and extra admin fields.</param>
-    public static async Task<PoolRelay> StartAsync(AzuriteFixture azurite, IReadOnlyList<Dictionary<string, object?>> accounts, IDictionary<string, string?>? settings = null)
+    /// <param name="provider">Every account's provider: <c>openai</c> or <c>gemini</c>.</param>
+    public static async Task<PoolRelay> StartAsync(AzuriteFixture azurite, IReadOnlyList<Dictionary<string, object?>> accounts, IDictionary<string, string?>? settings = null, string provider = "openai")
     {
         var host = await RelayHost.StartAsync(azurite, settings);
         var upstreams = new LoopbackUpstream[accounts.Count];
@@ -44,8 +45,8 @@ internal sealed class PoolRelay : IAsyncDisposable
             var body = new Dictionary<string, object?>
             {
                 ["name"] = "account " + i,
-                ["provider"] = "openai",
-                ["baseUrl"] = upstreams[i].OpenAIBaseUrl,
+                ["provider"] = provider,
+                ["baseUrl"] = provider == "gemini" ? upstreams[i].GeminiBaseUrl : upstreams[i].OpenAIBaseUrl,
                 ["apiKey"] = upstreams[i].ApiKey,
                 ["models"] = new[] { "m" },
             };

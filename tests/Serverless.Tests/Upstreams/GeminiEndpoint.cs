@@ -33,9 +33,37 @@ internal sealed class GeminiEndpoint(string model, string action) : UpstreamEndp
             presented = request.Query["key"].ToString();
         }
 
-        // NOTE: real Gemini answers a bad key with 400 API_KEY_INVALID; the fake says 401 so auth handling is testable alike.
-        return presented == apiKey ? null : Error(StatusCodes.Status401Unauthorized, "API key not valid. Please pass a valid API key.");
+        if (presented == apiKey)
+        {
+            return null;
+        }
+
+        // NOTE: as real Gemini does: no key is 403, and a wrong, expired or deleted one is 400 INVALID_ARGUMENT, told from
+        // a bad request only by the ErrorInfo detail's reason (never a 401).
+        return presented.Length == 0
+            ? Error(StatusCodes.Status403Forbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+            : KeyInvalid("API key not valid. Please pass a valid API key.");
     }
+
+    /// <summary>Google's answer to a refused API key, as generativelanguage.googleapis.com writes it.</summary>
+    public static UpstreamFailure KeyInvalid(string message) => new(StatusCodes.Status400BadRequest, new JsonObject
+    {
+        ["error"] = new JsonObject
+        {
+            ["code"] = 400,
+            ["message"] = message,
+            ["status"] = "INVALID_ARGUMENT",
+            ["details"] = new JsonArray(
+                new JsonObject
+                {
+                    ["@type"] = "type.googleapis.com/google.rpc.ErrorInfo",
+                    ["reason"] = "API_KEY_INVALID",
+                    ["domain"] = "googleapis.com",
+                    ["metadata"] = new JsonObject { ["service"] = "generativelanguage.googleapis.com" },
+                },
+                new JsonObject { ["@type"] = "type.googleapis.com/google.rpc.LocalizedMessage", ["locale"] = "en-US", ["message"] = message }),
+        },
+    });
 
     public override UpstreamFailure Error(int status, string message, string? param = null, string? code = null)
     {

@@ -508,7 +508,6 @@ public sealed class LoopbackUpstreamTests : IAsyncLifetime
     [InlineData("responses", """{"message":"Incorrect API key provided: wro*****-key. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}""")]
     [InlineData("azure", """{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}""")]
     [InlineData("anthropic", """{"type":"authentication_error","message":"invalid x-api-key"}""")]
-    [InlineData("gemini", """{"code":401,"message":"API key not valid. Please pass a valid API key.","status":"UNAUTHENTICATED"}""")]
     public async Task Endpoint_WrongCredential_Refused401InOwnShape(string api, string expectedError)
     {
         _upstream.ApiKey = "the-right-key";
@@ -517,6 +516,19 @@ public sealed class LoopbackUpstreamTests : IAsyncLifetime
 
         var json = await JsonAsync(response, HttpStatusCode.Unauthorized);
         Assert.Equal(expectedError, json.GetProperty("error").GetRawText());
+    }
+
+    [Fact]
+    public async Task Gemini_WrongKey_Refused400ApiKeyInvalid()
+    {
+        _upstream.ApiKey = "the-right-key";
+
+        using var response = await SendAsDialectAsync("gemini", "wrong-key");
+
+        var json = await JsonAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal(
+            """{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}""",
+            json.GetProperty("error").GetRawText());
     }
 
     [Theory]
