@@ -110,19 +110,9 @@ internal sealed partial class RelayForwarder(
         // counts the prompt read in place where the format can; only a translation reads the whole canonical request
         // (ReadChat), so a same-format relay forwards the client's bytes having read their head (and, for a session,
         // their conversation's start) and, with a token limit, their prompt's texts.
-        if (request.Key.Limits.CountsPromptTokens)
-        {
-            if (request.CountPromptTokens(estimator, out var promptTokens) is { } unreadable)
-            {
-                return Refused(unreadable);
-            }
-
-            trace.Lease = await limiter.AcquireAsync(request.Key, promptTokens, clientAborted).ConfigureAwait(false);
-        }
-        else
-        {
-            trace.Lease = await limiter.AcquireAsync(request.Key, prompt: null, clientAborted).ConfigureAwait(false);
-        }
+        trace.Lease = request.Key.Limits.CountsPromptTokens
+            ? await limiter.AcquireAsync(request.Key, request.CountPromptTokens(estimator), clientAborted).ConfigureAwait(false)
+            : await limiter.AcquireAsync(request.Key, prompt: null, clientAborted).ConfigureAwait(false);
 
         output.WriteLimitHeaders(trace.Lease, api.Format.Format);
         if (!trace.Lease.IsAcquired)

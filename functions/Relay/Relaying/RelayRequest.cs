@@ -53,23 +53,27 @@ internal sealed class RelayRequest : IDisposable
     /// <summary>
     /// The prompt's estimated tokens, for a token limit: read in place from the body
     /// (<see cref="Formats.IChatFormat.TryTallyPrompt"/>), else (a body the reader could refuse, a request built in code)
-    /// counted on the canonical request, whose read error is then the answer.
+    /// counted on the canonical request.
     /// </summary>
-    public RelayError? CountPromptTokens(TokenEstimator estimator, out int tokens)
+    /// <remarks>
+    /// NOTE: a body that reads neither way (a part the relay does not model, such as an OpenAI file input) is not
+    /// refused here: a same-format upstream gets the client's bytes and judges them, as it does for a key without token
+    /// limits. Its estimate is what the tally counted before it stopped; the limit is settled on the upstream's own usage
+    /// when the answer comes. A plan that would translate it refuses it before the first attempt (RelayForwarder).
+    /// </remarks>
+    public int CountPromptTokens(TokenEstimator estimator)
     {
+        PromptTally? tally = null;
         if (_chat is null && _document is { } document)
         {
-            var tally = estimator.Tally();
+            tally = estimator.Tally();
             if (Api.Format.TryTallyPrompt(document.RootElement, tally))
             {
-                tokens = tally.Total;
-                return null;
+                return tally.Total;
             }
         }
 
-        var read = ReadChat();
-        tokens = read.Value is { } chat ? estimator.Count(chat) : 0;
-        return read.Error;
+        return ReadChat().Value is { } chat ? estimator.Count(chat) : tally?.Total ?? 0;
     }
 
     /// <summary>The canonical request, once <see cref="ReadChat"/> has succeeded.</summary>

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Serverless.Tests.Infrastructure;
 using Xunit;
 
 namespace Serverless.Tests.EndToEnd;
@@ -71,18 +72,40 @@ public sealed class PassthroughTests
     }
 
     [Fact]
-    public async Task SameFormat_KeyLimitingTokens_ReadsTheWholeBodyToEstimate()
+    public async Task SameFormat_KeyLimitingTokens_ContentPartTheRelayDoesNotModel_ReachesTheUpstreamAndIsCharged()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (_, limited) = await _relay.Host.CreateKeyWithIdAsync(new { name = "tpm", limits = new { tpm = 100_000 } });
+        var body = FilePart.Replace("MODEL", "exact-openai", StringComparison.Ordinal);
+
+        var (status, answer) = await PostChatAsync(limited, body);
+
+        Assert.True(status == 200, answer);
+        Assert.Equal(body, Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
+        // The estimate was only the admission; the window is charged what the upstream counted.
+        var used = await Eventually.ValueAsync("the key's tpm to be charged the upstream's usage", async token =>
+        {
+            using var http = _relay.Host.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "v1/key-info");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", limited);
+            using var response = await http.SendAsync(request, token);
+            var tpm = JsonDocument.Parse(await response.Content.ReadAsStringAsync(token)).RootElement.GetProperty("quota").GetProperty("usage")[0];
+            return tpm.GetProperty("used").GetInt64();
+        }, value => value > 0);
+        Assert.Equal(Upstreams.CanonicalUsage.Total, used);
+    }
+
+    [Fact]
+    public async Task Translated_KeyLimitingTokens_BodyTheRelayCannotRead_Refused400BeforeAnyUpstream()
     {
         var (_, limited) = await _relay.Host.CreateKeyWithIdAsync(new { name = "tpm", limits = new { tpm = 100_000 } });
         var before = _relay.Upstream.Requests.Count;
 
-        var (refused, answer) = await PostChatAsync(limited, FilePart.Replace("MODEL", "exact-openai", StringComparison.Ordinal));
-        var (status, _) = await PostChatAsync(limited, """{"model":"exact-openai","messages":[{"role":"user","content":"hi"}]}""");
+        var (status, answer) = await PostChatAsync(limited, FilePart.Replace("MODEL", "exact-anthropic", StringComparison.Ordinal));
 
-        Assert.Equal(400, refused);
-        Assert.StartsWith("messages[1].content[1].type", ClientError.Read("openai-chat", refused, answer).Message, StringComparison.Ordinal);
-        Assert.Equal(200, status);
-        Assert.Equal(before + 1, _relay.Upstream.Requests.Count);
+        Assert.Equal(400, status);
+        Assert.StartsWith("messages[1].content[1].type: must be one of", ClientError.Read("openai-chat", status, answer).Message, StringComparison.Ordinal);
+        Assert.Equal(before, _relay.Upstream.Requests.Count);
     }
 
     private async Task<string> SendAsync(string path, string body, Action<HttpRequestHeaders> headers)

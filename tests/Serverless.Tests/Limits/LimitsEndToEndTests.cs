@@ -182,13 +182,17 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
                   {"name":"get_time","input_schema":{"type":"object","properties":{}}}]}
         """;
 
+    /// <remarks>
+    /// A text the relay cannot read (a lone surrogate) is refused when a translation must read it. To a same-format
+    /// upstream it goes as it came, as for a key without token limits (PassthroughTests).
+    /// </remarks>
     [Fact]
-    public async Task Relay_TokenLimitAndUnreadableText_RefusedInOpenAIShapeBeforeTheUpstream()
+    public async Task Relay_TokenLimitAndUnreadableText_RefusedInOpenAIShapeBeforeATranslation()
     {
         var ct = TestContext.Current.CancellationToken;
         var (key, _) = await relay.CreateKeyAsync(new { tpm = 100_000 });
         var calls = relay.Upstream.Requests.Count;
-        var json = $$"""{"model":"{{RelayWithUpstreams.ModelFor("openai")}}","messages":[{"role":"user","content":"lone \ud800 surrogate"}]}""";
+        var json = $$"""{"model":"{{RelayWithUpstreams.ModelFor("anthropic")}}","messages":[{"role":"user","content":"lone \ud800 surrogate"}]}""";
 
         using var response = await PostAsync("openai-chat", key, json, ct);
         var body = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
