@@ -41,6 +41,14 @@ internal sealed record SchedulePlan(IReadOnlyList<Candidate> Candidates, int Mat
         };
     }
 
+    /// <summary>The plan cut to the accounts <paramref name="keep"/> accepts, available or not, in the same order.</summary>
+    public SchedulePlan Where(Func<UpstreamAccount, bool> keep)
+    {
+        var candidates = Candidates.Where(c => keep(c.Account)).ToArray();
+        var unavailable = Unavailable.Where(u => keep(u.Account)).ToArray();
+        return new SchedulePlan(candidates, candidates.Length + unavailable.Length, unavailable);
+    }
+
     private static string Describe(AccountStatus status) => status switch
     {
         AccountStatus.CoolingDown => "cooling down",

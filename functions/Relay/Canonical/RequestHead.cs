@@ -7,7 +7,11 @@ namespace Serverless.Relay.Canonical;
 /// </summary>
 /// <param name="StreamUsage">As <see cref="ChatRequest.StreamUsage"/>.</param>
 /// <param name="User">As <see cref="ChatRequest.User"/>.</param>
-internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null)
+/// <param name="PreviousResponseId">
+/// A response stored by the upstream that this request continues (OpenAI Responses' <c>previous_response_id</c>). The
+/// relay stores none, so only an upstream spoken to in the client's own format can rebuild that conversation.
+/// </param>
+internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null, string? PreviousResponseId = null)
 {
     /// <summary>
     /// The longest model name a client may give. Real ones are far shorter (an ARN or a Vertex resource name is about

@@ -138,6 +138,19 @@ internal sealed partial class RelayForwarder(
             return Refused(new RelayError(ErrorKind.NotFound, $"The model '{head.Model}' does not exist or is not served by this relay.", "model"));
         }
 
+        // NOTE: a stored response lives only with the upstream that made it, and the relay stores none: a translated call
+        // would get the follow-up without the conversation it continues (an orphan tool result, or no context at all).
+        if (head.PreviousResponseId is not null)
+        {
+            plan = plan.Where(account => UpstreamCall.PassesThrough(request, account));
+            if (plan.Matched == 0)
+            {
+                return Refused(RelayError.Invalid(
+                    $"previous_response_id: the model '{head.Model}' is served by an upstream that keeps no responses; send the whole conversation as input instead.",
+                    "previous_response_id"));
+            }
+        }
+
         // A body that does not read is refused before any upstream is tried, not failed over.
         if (UpstreamCall.AnyTranslates(request, plan.Candidates) && request.ReadChat() is { Value: null } untranslatable)
         {

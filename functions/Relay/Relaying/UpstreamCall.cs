@@ -80,7 +80,7 @@ internal sealed class UpstreamCall : IDisposable
     {
         foreach (var candidate in candidates)
         {
-            if (Translates(request, ProviderRegistry.For(candidate.Account.Provider).UpstreamFormat(request.Api.Format.Format)))
+            if (!PassesThrough(request, candidate.Account))
             {
                 return true;
             }
@@ -88,6 +88,10 @@ internal sealed class UpstreamCall : IDisposable
 
         return false;
     }
+
+    /// <summary>Whether a chat call to <paramref name="account"/> forwards the client's bytes rather than a translation.</summary>
+    public static bool PassesThrough(RelayRequest request, UpstreamAccount account) =>
+        !Translates(request, ProviderRegistry.For(account.Provider).UpstreamFormat(request.Api.Format.Format));
 
     /// <summary>
     /// The upstream speaks another format, or the request was built in code and has no bytes to pass through: the

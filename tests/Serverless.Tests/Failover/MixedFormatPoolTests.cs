@@ -15,9 +15,10 @@ public sealed class MixedFormatPoolTests(AzuriteFixture azurite)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<PoolRelay> StartAsync(AzuriteFixture azurite)
+    /// <summary>Account 0 speaks OpenAI, account 1 Anthropic; both serve <c>m</c>.</summary>
+    private static async Task<PoolRelay> StartAsync(AzuriteFixture azurite, int anthropicPriority = 0)
     {
-        var pool = await PoolRelay.StartAsync(azurite, [PoolRelay.Account(priority: 10), PoolRelay.Account(priority: 0)]);
+        var pool = await PoolRelay.StartAsync(azurite, [PoolRelay.Account(priority: 10), PoolRelay.Account(priority: anthropicPriority)]);
         await pool.Host.Admin.PatchAsync(
             $"api/admin/accounts/{pool.AccountIds[1]}",
             new StringContent($$"""{"provider":"anthropic","baseUrl":"{{pool.Upstreams[1].AnthropicBaseUrl}}"}""", Encoding.UTF8, "application/json"),
@@ -25,9 +26,9 @@ public sealed class MixedFormatPoolTests(AzuriteFixture azurite)
         return pool;
     }
 
-    private static async Task<(int Status, string Body)> PostAsync(PoolRelay pool, string body)
+    private static async Task<(int Status, string Body)> PostAsync(PoolRelay pool, string body, string path = "v1/chat/completions")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pool.Key);
         using var response = await pool.Client.SendAsync(request, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
@@ -59,5 +60,21 @@ public sealed class MixedFormatPoolTests(AzuriteFixture azurite)
         Assert.Equal("/v1/messages", translated.PathAndQuery);
         Assert.True(translated.Json.TryGetProperty("max_tokens", out _), "an Anthropic body carries max_tokens; the client's did not");
         Assert.Contains("\"hi\"", Encoding.UTF8.GetString(translated.Body), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Relay_PreviousResponseId_SkipsTheTranslatingAccountForTheOneThatStoresResponses()
+    {
+        // The Anthropic account comes first in the plan: only the stored response keeps the request off it.
+        await using var pool = await StartAsync(azurite, anthropicPriority: 20);
+        var body = PreviousResponseTests.FollowUp("m");
+
+        var (status, answer) = await PostAsync(pool, body, "v1/responses");
+
+        Assert.True(status == 200, answer);
+        Assert.Equal(0, pool.Hits(1));
+        var forwarded = Assert.Single(pool.Upstreams[0].Requests);
+        Assert.Equal("/v1/responses", forwarded.PathAndQuery);
+        Assert.Equal(body, Encoding.UTF8.GetString(forwarded.Body));
     }
 }

@@ -73,6 +73,7 @@ public sealed class RequestHeadTests
     [InlineData("openai-chat", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"user":"\udc00"}""", "user: must be valid UTF-8 text without unpaired surrogates")]
     [InlineData("responses", """{"model":"gpt-5"}""", "input: field required")]
     [InlineData("responses", """{"model":"gpt-5","input":3}""", "input: must be a string or an array")]
+    [InlineData("responses", """{"model":"gpt-5","input":"hi","previous_response_id":7}""", "previous_response_id: must be a string")]
     [InlineData("anthropic", """{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}""", "max_tokens: field required")]
     [InlineData("anthropic", """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":{}}""", "messages: must be an array")]
     [InlineData("gemini", """{"generationConfig":{}}""", "contents: field required")]

@@ -44,12 +44,16 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
         return input.ValueKind switch
         {
             JsonValueKind.String => ValidateTools(body),
-            JsonValueKind.Array => ValidateItems(input) ?? ValidateTools(body),
+            JsonValueKind.Array => ValidateItems(input, continuesStored: body.String("previous_response_id") is not null) ?? ValidateTools(body),
             _ => new($"Invalid type for 'input': expected one of a string or array of input items, but got {WireJson.Kind(input.ValueKind)} instead.", "input", "invalid_type"),
         };
     }
 
-    private static Invalid? ValidateItems(JsonElement input)
+    /// <param name="continuesStored">
+    /// The request continues a stored response (<c>previous_response_id</c>), whose calls its outputs may answer; the
+    /// fake keeps no responses, so it takes that any such call exists.
+    /// </param>
+    private static Invalid? ValidateItems(JsonElement input, bool continuesStored)
     {
         var callIds = new HashSet<string>();
         var i = 0;
@@ -109,7 +113,7 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
                     break;
                 case "function_call_output":
                     var outputCallId = item.String("call_id");
-                    if (outputCallId is null || !callIds.Contains(outputCallId))
+                    if (outputCallId is null || !(continuesStored || callIds.Contains(outputCallId)))
                     {
                         return new($"No tool call found for function call output with call_id {outputCallId}.", "input");
                     }
@@ -314,7 +318,7 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
             ["model"] = request.String("model"),
             ["output"] = output,
             ["parallel_tool_calls"] = true,
-            ["previous_response_id"] = null,
+            ["previous_response_id"] = request.String("previous_response_id"),
             ["tool_choice"] = "auto",
             ["tools"] = request.Has("tools", out var tools) ? JsonNode.Parse(tools.GetRawText()) : new JsonArray(),
             ["usage"] = usage,

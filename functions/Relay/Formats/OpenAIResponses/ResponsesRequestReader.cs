@@ -95,8 +95,9 @@ internal static class ResponsesRequestReader
     }
 
     /// <summary>
-    /// The request's head: model, stream flag and user, and the checks every request must pass (an object with a model
-    /// and an input). <see cref="WholeRequest"/> starts with it; a same-format relay reads nothing more.
+    /// The request's head: model, stream flag, user and the stored response it continues, and the checks every request
+    /// must pass (an object with a model and an input). <see cref="WholeRequest"/> starts with it; a same-format relay
+    /// reads nothing more.
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {
@@ -133,7 +134,12 @@ internal static class ResponsesRequestReader
             user ??= value;
         }
 
-        return new RequestHead(model, stream ?? false, User: user);
+        if (JsonFields.ReadString(body, "previous_response_id", out var previousResponseId) is { } previousError)
+        {
+            return previousError;
+        }
+
+        return new RequestHead(model, stream ?? false, User: user, PreviousResponseId: previousResponseId);
     }
 
     /// <summary>

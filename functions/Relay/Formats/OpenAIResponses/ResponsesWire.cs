@@ -70,6 +70,8 @@ internal static class ResponsesWire
     {
         var echo = head.Echo;
         writer.WriteBoolean("parallel_tool_calls", echo.ParallelToolCalls ?? true);
+        // An answer written here is a translation, which never continues a stored response: the relay sends a request
+        // with previous_response_id only to an upstream that speaks Responses itself (RelayForwarder).
         writer.WriteNull("previous_response_id");
         writer.WriteStartObject("reasoning");
         writer.WriteNull("effort");
