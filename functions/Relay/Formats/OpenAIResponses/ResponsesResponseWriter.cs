@@ -18,7 +18,7 @@ internal static class ResponsesResponseWriter
             echo);
 
         ResponsesWire.WriteResponseHead(writer, head);
-        WriteOutput(writer, id, response.Content);
+        WriteOutput(writer, id, response.Content, response.StopReason);
         ResponsesWire.WriteResponseTail(writer, head, response.Usage);
     }
 
@@ -26,9 +26,10 @@ internal static class ResponsesResponseWriter
     /// Consecutive text parts form one message item; a tool call or reasoning ends it, so the items keep the order in
     /// which the model produced them. The stream encoder applies the same rule, so ids and indices match.
     /// </summary>
-    private static void WriteOutput(Utf8JsonWriter writer, string responseId, IReadOnlyList<ContentPart> content)
+    private static void WriteOutput(Utf8JsonWriter writer, string responseId, IReadOnlyList<ContentPart> content, StopReason stopReason)
     {
         writer.WriteStartArray();
+        var lastItemPart = LastItemPart(content);
         var outputIndex = 0;
         var i = 0;
         while (i < content.Count)
@@ -36,18 +37,24 @@ internal static class ResponsesResponseWriter
             switch (content[i])
             {
                 case TextPart:
-                    ResponsesWire.WriteMessageItemStart(writer, ResponsesWire.ItemId("msg_", responseId, outputIndex), "completed");
-                    while (i < content.Count && content[i] is TextPart text)
+                    var end = i;
+                    while (end < content.Count && content[end] is TextPart)
                     {
-                        ResponsesWire.WriteOutputText(writer, text.Text);
-                        i++;
+                        end++;
+                    }
+
+                    ResponsesWire.WriteMessageItemStart(writer, ResponsesWire.ItemId("msg_", responseId, outputIndex), ResponsesWire.ItemStatusOf(stopReason, last: end - 1 == lastItemPart));
+                    for (; i < end; i++)
+                    {
+                        ResponsesWire.WriteOutputText(writer, ((TextPart)content[i]).Text);
                     }
 
                     ResponsesWire.WriteMessageItemEnd(writer);
                     outputIndex++;
                     break;
                 case ToolCallPart call:
-                    ResponsesWire.WriteFunctionCallItem(writer, ResponsesWire.ItemId("fc_", responseId, outputIndex), call.Id, call.Name, call.ArgumentsJson, "completed");
+                    var status = ResponsesWire.ItemStatusOf(stopReason, last: i == lastItemPart);
+                    ResponsesWire.WriteFunctionCallItem(writer, ResponsesWire.ItemId("fc_", responseId, outputIndex), call.Id, call.Name, call.ArgumentsJson, status);
                     outputIndex++;
                     i++;
                     break;
@@ -65,5 +72,19 @@ internal static class ResponsesResponseWriter
         }
 
         writer.WriteEndArray();
+    }
+
+    /// <summary>The index of the part that ends the last output item; -1 when no part makes one.</summary>
+    private static int LastItemPart(IReadOnlyList<ContentPart> content)
+    {
+        for (var i = content.Count - 1; i >= 0; i--)
+        {
+            if (content[i] is TextPart or ToolCallPart or ThinkingPart)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 }

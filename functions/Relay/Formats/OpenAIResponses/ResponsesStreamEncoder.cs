@@ -156,6 +156,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         var message = _openMessage;
         if (message is null)
         {
+            EndLastItem(output);
             message = AddItem(ItemKind.Message, "msg_", callId: null, name: null);
             _openMessage = message;
             var added = BeginItemEvent("response.output_item.added", message);
@@ -176,7 +177,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
 
     private void StartFunctionCall(ToolCallStarted call, IBufferWriter<byte> output)
     {
-        CloseMessage(output);
+        EndLastItem(output);
         var item = AddItem(ItemKind.FunctionCall, "fc_", call.Id, call.Name);
         var block = new Block(item, 0);
         item.Blocks.Add(block);
@@ -189,7 +190,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
 
     private void StartReasoning(int index, IBufferWriter<byte> output)
     {
-        CloseMessage(output);
+        EndLastItem(output);
         var item = AddItem(ItemKind.Reasoning, "rs_", callId: null, name: null);
         var block = new Block(item, 0);
         item.Blocks.Add(block);
@@ -261,7 +262,14 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                     json.WriteString("name", item.Name);
                     json.WriteString("arguments", block.Text.ToString());
                     End("response.function_call_arguments.done", output);
-                    WriteItemDone(item, output);
+
+                    // NOTE: the last item's done waits for what comes next: a stop for max tokens means the model was cut
+                    // off inside this call (incomplete), another item means it was not (EndLastItem, CloseAll).
+                    if (item.OutputIndex < _items.Count - 1)
+                    {
+                        WriteItemDone(item, output);
+                    }
+
                     break;
                 }
 
@@ -301,6 +309,16 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         WriteItemDone(message, output);
     }
 
+    /// <summary>Ends the last item before another starts: an open message, or a finished call whose done was waiting.</summary>
+    private void EndLastItem(IBufferWriter<byte> output)
+    {
+        CloseMessage(output);
+        if (_items.Count > 0 && _items[^1] is { Kind: ItemKind.FunctionCall, Done: false } call && call.Blocks[0].Done)
+        {
+            WriteItemDone(call, output);
+        }
+    }
+
     /// <summary>Ends every open block and item, so <c>response.completed</c> only ever lists finished items.</summary>
     private void CloseAll(IBufferWriter<byte> output)
     {
@@ -317,6 +335,12 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 {
                     StopBlock(block, output);
                 }
+            }
+
+            // The last call, whose done waited to learn why the answer stopped.
+            if (!item.Done)
+            {
+                WriteItemDone(item, output);
             }
         }
 
@@ -335,6 +359,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     private void WriteItemDone(OutputItem item, IBufferWriter<byte> output)
     {
         item.Done = true;
+        item.Status = ResponsesWire.ItemStatusOf(_stopReason ?? StopReason.EndTurn, last: item.OutputIndex == _items.Count - 1);
         var json = BeginItemEvent("response.output_item.done", item);
         WriteFinalItem(json, item);
         End("response.output_item.done", output);
@@ -345,7 +370,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         switch (item.Kind)
         {
             case ItemKind.Message:
-                ResponsesWire.WriteMessageItemStart(json, item.Id, "completed");
+                ResponsesWire.WriteMessageItemStart(json, item.Id, item.Status);
                 foreach (var block in item.Blocks)
                 {
                     ResponsesWire.WriteOutputText(json, block.Text.ToString());
@@ -354,7 +379,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 ResponsesWire.WriteMessageItemEnd(json);
                 break;
             case ItemKind.FunctionCall:
-                ResponsesWire.WriteFunctionCallItem(json, item.Id, item.CallId!, item.Name!, item.Blocks[0].Text.ToString(), "completed");
+                ResponsesWire.WriteFunctionCallItem(json, item.Id, item.CallId!, item.Name!, item.Blocks[0].Text.ToString(), item.Status);
                 break;
             case ItemKind.Reasoning:
                 ResponsesWire.WriteReasoningItem(json, item.Id, item.Blocks[0].Text.ToString());
@@ -442,6 +467,9 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         public string? Name { get; } = name;
         public List<Block> Blocks { get; } = [];
         public bool Done { get; set; }
+
+        /// <summary>Set when the item is done (<see cref="ResponsesWire.ItemStatusOf"/>).</summary>
+        public string Status { get; set; } = "in_progress";
     }
 
     /// <summary>One canonical block: a content part of a message, a call's arguments, or a reasoning summary part.</summary>

@@ -30,6 +30,12 @@ internal static class ResponsesWire
     public static string StatusOf(StopReason reason) =>
         reason is StopReason.MaxTokens or StopReason.ContentFilter ? "incomplete" : "completed";
 
+    /// <summary>
+    /// A done output item's status: the model stopped inside the last item of an answer cut short, which is then as
+    /// incomplete as the answer; every earlier item was completed.
+    /// </summary>
+    public static string ItemStatusOf(StopReason reason, bool last) => last ? StatusOf(reason) : "completed";
+
     /// <summary>The <c>incomplete_details.reason</c> for an incomplete answer, else null.</summary>
     public static string? IncompleteReasonOf(StopReason reason) => reason switch
     {

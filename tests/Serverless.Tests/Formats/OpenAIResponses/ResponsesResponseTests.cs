@@ -96,6 +96,38 @@ public sealed class ResponsesResponseTests
         Assert.Equal(incompleteReason, details.ValueKind == System.Text.Json.JsonValueKind.Null ? null : details.GetProperty("reason").GetString());
     }
 
+    /// <summary>Answers whose last output item is a message of two parts, or a call.</summary>
+    private static readonly Dictionary<string, ContentPart[]> LastItems = new()
+    {
+        ["message"] = [new TextPart("a"), new ToolCallPart("call_a", "f", "{}"), new TextPart("b"), new TextPart("c")],
+        ["call"] = [new TextPart("a"), new ToolCallPart("call_a", "f", "{}"), new ToolCallPart("call_b", "g", "{\"x\":")],
+    };
+
+    /// <summary>The model stopped inside the last item of an answer cut short: that item is incomplete, earlier ones completed.</summary>
+    [Theory]
+    [InlineData(nameof(StopReason.MaxTokens), "message", "completed,completed,incomplete")]
+    [InlineData(nameof(StopReason.MaxTokens), "call", "completed,completed,incomplete")]
+    [InlineData(nameof(StopReason.ContentFilter), "message", "completed,completed,incomplete")]
+    [InlineData(nameof(StopReason.EndTurn), "message", "completed,completed,completed")]
+    [InlineData(nameof(StopReason.ToolUse), "call", "completed,completed,completed")]
+    public void WriteResponse_AnswerCutShort_LastItemIncomplete(string reason, string lastItem, string statuses)
+    {
+        var json = Parse(WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = LastItems[lastItem], StopReason = Enum.Parse<StopReason>(reason) }));
+
+        Assert.Equal(statuses, string.Join(",", json.GetProperty("output").EnumerateArray().Select(item => item.GetProperty("status").GetString())));
+    }
+
+    [Fact]
+    public void WriteResponse_OfficialSdk_ReadsIncompleteItems()
+    {
+        var json = WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = [new TextPart("a"), new ToolCallPart("call_a", "f", "{")], StopReason = StopReason.MaxTokens });
+
+        var result = ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!;
+
+        Assert.Equal(MessageStatus.Completed, Assert.IsAssignableFrom<MessageResponseItem>(result.OutputItems[0]).Status);
+        Assert.Equal(FunctionCallStatus.Incomplete, Assert.IsType<FunctionCallResponseItem>(result.OutputItems[1]).Status);
+    }
+
     [Fact]
     public void WriteResponse_OfficialSdk_ReadsTextToolCallsAndUsage()
     {

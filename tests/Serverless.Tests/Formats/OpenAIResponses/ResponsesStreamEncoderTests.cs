@@ -145,10 +145,14 @@ public sealed class ResponsesStreamEncoderTests
         Assert.Equal(Compact("{'type':'response.output_item.done','sequence_number':18,'output_index':2,'item':{'id':'fc_abc_2','type':'function_call','status':'completed','arguments':'{\\u0022city\\u0022:\\u0022Paris\\u0022}','call_id':'call_1','name':'get_weather'}}"), frames[18].Data);
     }
 
-    [Fact]
-    public void Write_CompletedEvent_EqualsNonStreamedResponseWithEcho()
+    [Theory]
+    [InlineData(nameof(StopReason.ToolUse))]
+    [InlineData(nameof(StopReason.MaxTokens))]
+    public void Write_CompletedEvent_EqualsNonStreamedResponseWithEcho(string reason)
     {
-        var completed = Parse(Frames(Encode(ToolStream))[^1].Data).GetProperty("response");
+        var stopReason = Enum.Parse<StopReason>(reason);
+        var stream = ToolStream.Select(e => e is MessageFinished ? new MessageFinished(stopReason) : e);
+        var completed = Parse(Frames(Encode(stream))[^1].Data).GetProperty("response");
         var nonStreamed = Parse(Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(
             new ChatResponse
             {
@@ -156,7 +160,7 @@ public sealed class ResponsesStreamEncoderTests
                 Model = "gpt-4.1",
                 Created = 1741290958,
                 Content = [new ThinkingPart("Need weather."), new TextPart("Checking."), new ToolCallPart("call_1", "get_weather", "{\"city\":\"Paris\"}")],
-                StopReason = StopReason.ToolUse,
+                StopReason = stopReason,
                 Usage = new Usage { InputTokens = 30, CacheReadTokens = 70, OutputTokens = 9, ReasoningTokens = 4 },
             },
             Request,
@@ -215,6 +219,53 @@ public sealed class ResponsesStreamEncoderTests
         Assert.Equal(ResponseStatus.Incomplete, update.Response.Status);
         Assert.Equal(incompleteReason, Parse(frames[^1].Data).GetProperty("response").GetProperty("incomplete_details").GetProperty("reason").GetString());
         Assert.Equal("Cut", update.Response.GetOutputText());
+    }
+
+    /// <summary>
+    /// Streams cut off by max tokens, each as an upstream ends them: Anthropic stops the block before it says why the
+    /// message stopped, Gemini and Chat Completions may leave it open.
+    /// </summary>
+    private static readonly Dictionary<string, StreamEvent[]> CutOff = new()
+    {
+        ["text, block stopped"] =
+            [
+                new MessageStarted("resp_abc", "gpt-4.1"), new ToolCallStarted(0, "call_1", "f"), new ToolArgumentsDelta(0, "{}"), new BlockStopped(0),
+                new TextStarted(1), new TextDelta(1, "Cut"), new BlockStopped(1), new MessageFinished(StopReason.MaxTokens), MessageStopped.Instance,
+            ],
+        ["text, block left open"] =
+            [
+                new MessageStarted("resp_abc", "gpt-4.1"), new ToolCallStarted(0, "call_1", "f"), new ToolArgumentsDelta(0, "{}"), new BlockStopped(0),
+                new TextStarted(1), new TextDelta(1, "Cut"), new MessageFinished(StopReason.MaxTokens), MessageStopped.Instance,
+            ],
+        ["call, block stopped"] =
+            [
+                new MessageStarted("resp_abc", "gpt-4.1"), new TextStarted(0), new TextDelta(0, "Checking."), new BlockStopped(0),
+                new ToolCallStarted(1, "call_1", "f"), new ToolArgumentsDelta(1, "{\"city\":"), new BlockStopped(1), new MessageFinished(StopReason.MaxTokens), MessageStopped.Instance,
+            ],
+        ["call, block left open"] =
+            [
+                new MessageStarted("resp_abc", "gpt-4.1"), new TextStarted(0), new TextDelta(0, "Checking."), new BlockStopped(0),
+                new ToolCallStarted(1, "call_1", "f"), new ToolArgumentsDelta(1, "{\"city\":"), new MessageFinished(StopReason.MaxTokens), MessageStopped.Instance,
+            ],
+    };
+
+    [Theory]
+    [InlineData("text, block stopped")]
+    [InlineData("text, block left open")]
+    [InlineData("call, block stopped")]
+    [InlineData("call, block left open")]
+    public void Write_AnswerCutOff_LastItemIncompleteInItsDoneAndInTheFinalObject(string stream)
+    {
+        var frames = Frames(Encode(CutOff[stream]));
+
+        var done = frames.Where(f => f.Event == "response.output_item.done").Select(f => Parse(f.Data).GetProperty("item").GetProperty("status").GetString());
+        Assert.Equal(["completed", "incomplete"], done);
+        var final = Parse(frames[^1].Data).GetProperty("response");
+        Assert.Equal(["completed", "incomplete"], final.GetProperty("output").EnumerateArray().Select(item => item.GetProperty("status").GetString()));
+        Assert.Equal("response.output_item.done", frames[^2].Event);
+        var update = Assert.IsType<StreamingResponseIncompleteUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data)));
+        var last = update.Response.OutputItems[^1];
+        Assert.True(last is FunctionCallResponseItem { Status: FunctionCallStatus.Incomplete } or MessageResponseItem { Status: MessageStatus.Incomplete }, stream);
     }
 
     [Fact]
