@@ -18,8 +18,11 @@ internal sealed record ChatResponse
 
     public Usage Usage { get; init; } = Usage.Empty;
 
-    /// <summary>Creation time, Unix seconds.</summary>
+    /// <summary>Creation time, Unix seconds; 0 when the upstream gives none (Anthropic, Gemini's Developer API).</summary>
     public long Created { get; init; }
+
+    /// <summary><see cref="Created"/>, or now when the upstream gave none: OpenAI's answers always carry a time.</summary>
+    public long CreatedOr(TimeProvider time) => Created != 0 ? Created : time.GetUtcNow().ToUnixTimeSeconds();
 }
 
 internal enum StopReason

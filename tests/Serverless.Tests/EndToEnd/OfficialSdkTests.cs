@@ -154,4 +154,21 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
         Assert.Equal(7, completed.Usage.OutputTokenCount);
         Assert.Equal(64, completed.MaxOutputTokenCount);
     }
+
+    /// <summary>Anthropic and the Gemini Developer API give no creation time: the relay stamps the answer's, never 1970.</summary>
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("anthropic")]
+    [InlineData("gemini")]
+    [InlineData("openai-compatible")]
+    public async Task ResponsesClient_Create_CreatedAtIsWhenAnswered(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var client = new ResponsesClient(new ApiKeyCredential(relay.Key), new ResponsesClientOptions { Endpoint = new Uri(relay.Host.BaseUri, "v1"), NetworkTimeout = Timeout, RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) });
+        var before = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+        var response = (await client.CreateResponseAsync(new CreateResponseOptions(RelayWithUpstreams.ModelFor(provider), [ResponseItem.CreateUserMessageItem("hello there")]), ct).WaitAsync(Timeout, ct)).Value;
+
+        Assert.InRange(response.CreatedAt, before, DateTimeOffset.UtcNow);
+    }
 }

@@ -16,7 +16,10 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     private readonly TimeProvider _timeProvider;
 
-    /// <param name="timeProvider">Stamps <c>created_at</c> on streamed answers (canonical stream events carry no time).</param>
+    /// <param name="timeProvider">
+    /// Stamps <c>created_at</c> on streamed answers (canonical stream events carry no time) and on answers whose upstream
+    /// gave none.
+    /// </param>
     internal OpenAIResponsesFormat(TimeProvider timeProvider) => _timeProvider = timeProvider;
 
     public WireFormat Format => WireFormat.OpenAIResponses;
@@ -31,7 +34,7 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public bool TryTallyPrompt(JsonElement body, IPromptTally to) => ResponsesPromptTally.TryTally(body, to);
 
-    public void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, RequestEcho.From(request), writer);
+    public void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer) => ResponsesResponseWriter.Write(response, response.CreatedOr(_timeProvider), RequestEcho.From(request), writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);
 

@@ -6,12 +6,12 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// <summary>Writes a <see cref="ChatResponse"/> as the Responses API's response object.</summary>
 internal static class ResponsesResponseWriter
 {
-    public static void Write(ChatResponse response, RequestEcho echo, Utf8JsonWriter writer)
+    public static void Write(ChatResponse response, long createdAt, RequestEcho echo, Utf8JsonWriter writer)
     {
         var id = ResponsesWire.ResponseId(response.Id);
         var head = new ResponseHead(
             id,
-            response.Created,
+            createdAt,
             ResponsesWire.StatusOf(response.StopReason),
             ResponsesWire.IncompleteReasonOf(response.StopReason),
             response.Model,

@@ -128,6 +128,19 @@ public sealed class ResponsesResponseTests
         Assert.Equal(FunctionCallStatus.Incomplete, Assert.IsType<FunctionCallResponseItem>(result.OutputItems[1]).Status);
     }
 
+    /// <summary>Anthropic and Gemini's Developer API answers carry no time: stamped now, as a streamed answer is.</summary>
+    [Theory]
+    [InlineData(0, 1741290958)]
+    [InlineData(1700000000, 1700000000)]
+    public void WriteResponse_CreatedTime_UpstreamsOrNow(long created, long createdAt)
+    {
+        var format = new OpenAIResponsesFormat(FixedTimeProvider.At1741290958);
+
+        var json = Parse(Write(writer => format.WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = [new TextPart("x")], Created = created }, AnswerOnly.Request, writer)));
+
+        Assert.Equal(createdAt, json.GetProperty("created_at").GetInt64());
+    }
+
     [Fact]
     public void WriteResponse_OfficialSdk_ReadsTextToolCallsAndUsage()
     {
