@@ -10,7 +10,8 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// <summary>
 /// Turns canonical events into the Responses API's semantic SSE events for one client stream.
 /// Text blocks become <c>output_text</c> parts of a message item (consecutive text blocks share one message item),
-/// tool calls become <c>function_call</c> items, and thinking becomes a <c>reasoning</c> item with one summary part.
+/// tool calls become <c>function_call</c> items, and thinking becomes a <c>reasoning</c> item with one summary part
+/// (none for thinking without text).
 /// </summary>
 /// <remarks>Event catalogue: https://platform.openai.com/docs/api-reference/responses-streaming</remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage(
@@ -75,7 +76,12 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
             case ThinkingStarted thinking:
                 StartReasoning(thinking.Index, output);
                 break;
-            case ThinkingDelta delta when _blocks.TryGetValue(delta.Index, out var block) && !block.Done:
+            case ThinkingDelta delta when _blocks.TryGetValue(delta.Index, out var block) && !block.Done && delta.Text.Length > 0:
+                if (block.Text.Length == 0)
+                {
+                    StartSummaryPart(block, output);
+                }
+
                 block.Text.Append(delta.Text);
                 WriteReasoningDelta(block, delta.Text, output);
                 break;
@@ -199,7 +205,14 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         var added = BeginItemEvent("response.output_item.added", item);
         ResponsesWire.WriteReasoningItem(added, item.Id, summary: null);
         End("response.output_item.added", output);
+    }
 
+    /// <summary>
+    /// Opens the reasoning item's summary part at its first text, not with the item: reasoning with no text (a Gemini
+    /// thought signature alone) has no part at all, as <c>summary: []</c> in the final item says.
+    /// </summary>
+    private void StartSummaryPart(Block block, IBufferWriter<byte> output)
+    {
         var json = BeginSummaryEvent("response.reasoning_summary_part.added", block);
         json.WritePropertyName("part");
         ResponsesWire.WriteSummaryText(json, string.Empty);
@@ -275,15 +288,19 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
 
             case ItemKind.Reasoning:
                 {
-                    var text = block.Text.ToString();
-                    var json = BeginSummaryEvent("response.reasoning_summary_text.done", block);
-                    json.WriteString("text", text);
-                    End("response.reasoning_summary_text.done", output);
+                    if (block.Text.Length > 0)
+                    {
+                        var text = block.Text.ToString();
+                        var json = BeginSummaryEvent("response.reasoning_summary_text.done", block);
+                        json.WriteString("text", text);
+                        End("response.reasoning_summary_text.done", output);
 
-                    json = BeginSummaryEvent("response.reasoning_summary_part.done", block);
-                    json.WritePropertyName("part");
-                    ResponsesWire.WriteSummaryText(json, text);
-                    End("response.reasoning_summary_part.done", output);
+                        json = BeginSummaryEvent("response.reasoning_summary_part.done", block);
+                        json.WritePropertyName("part");
+                        ResponsesWire.WriteSummaryText(json, text);
+                        End("response.reasoning_summary_part.done", output);
+                    }
+
                     WriteItemDone(item, output);
                     break;
                 }

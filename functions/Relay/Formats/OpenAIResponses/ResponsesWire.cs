@@ -218,14 +218,17 @@ internal static class ResponsesWire
         writer.WriteEndObject();
     }
 
-    /// <summary>A reasoning item with at most one summary part (null: the empty summary of a just-added item).</summary>
+    /// <summary>
+    /// A reasoning item with at most one summary part. Null or empty writes <c>summary: []</c>: a just-added item, or
+    /// reasoning with no text (a Gemini thought signature alone), which the real API never gives an empty part.
+    /// </summary>
     public static void WriteReasoningItem(Utf8JsonWriter writer, string id, string? summary)
     {
         writer.WriteStartObject();
         writer.WriteString("id", id);
         writer.WriteString("type", "reasoning");
         writer.WriteStartArray("summary");
-        if (summary is not null)
+        if (!string.IsNullOrEmpty(summary))
         {
             WriteSummaryText(writer, summary);
         }

@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Gemini;
 using Serverless.Relay.Formats.OpenAIResponses;
 using Xunit;
 using static Serverless.Tests.Formats.OpenAIResponses.ResponsesTestJson;
@@ -139,6 +140,24 @@ public sealed class ResponsesResponseTests
         var json = Parse(Write(writer => format.WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = [new TextPart("x")], Created = created }, AnswerOnly.Request, writer)));
 
         Assert.Equal(createdAt, json.GetProperty("created_at").GetInt64());
+    }
+
+    /// <summary>
+    /// Gemini's thought signature on a function call reads as reasoning with no text: a reasoning item whose summary is
+    /// empty, never one part of empty text.
+    /// </summary>
+    [Fact]
+    public void WriteResponse_GeminiCallWithThoughtSignature_ReasoningItemWithEmptySummary()
+    {
+        var gemini = GeminiFormat.Instance.ReadResponse(Parse(
+            "{'candidates':[{'content':{'role':'model','parts':[{'functionCall':{'name':'get_weather','args':{'city':'Paris'}},'thoughtSignature':'c2ln'}]},'finishReason':'STOP','index':0}],'modelVersion':'gemini-3-pro-preview','responseId':'r9'}")).Value!;
+
+        var json = WriteResponse(gemini);
+
+        var output = Parse(json).GetProperty("output");
+        Assert.Equal(Compact("{'id':'rs_r9_0','type':'reasoning','summary':[]}"), output[0].GetRawText());
+        Assert.Equal("function_call", output[1].GetProperty("type").GetString());
+        Assert.Empty(Assert.IsType<ReasoningResponseItem>(ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!.OutputItems[0]).SummaryParts);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.OpenAIResponses;
+using Serverless.Tests.Formats.Gemini;
 using Xunit;
 using static Serverless.Tests.Formats.OpenAIResponses.ResponsesTestJson;
 
@@ -266,6 +267,32 @@ public sealed class ResponsesStreamEncoderTests
         var update = Assert.IsType<StreamingResponseIncompleteUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data)));
         var last = update.Response.OutputItems[^1];
         Assert.True(last is FunctionCallResponseItem { Status: FunctionCallStatus.Incomplete } or MessageResponseItem { Status: MessageStatus.Incomplete }, stream);
+    }
+
+    /// <summary>
+    /// Gemini's thought signature on a function call arrives as a thinking block with no text: its reasoning item has
+    /// an empty summary, and no summary part is opened or closed for it.
+    /// </summary>
+    [Fact]
+    public void Write_GeminiCallWithThoughtSignature_ReasoningItemWithoutSummaryParts()
+    {
+        var gemini = GeminiTestJson.Decode(
+            """{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"c2ln"}],"role":"model"},"finishReason":"STOP","index":0}],"modelVersion":"gemini-3-pro-preview","responseId":"abc"}""");
+
+        var frames = Frames(Encode(gemini));
+
+        Assert.Equal(
+            [
+                "response.created", "response.in_progress", "response.output_item.added", "response.output_item.done",
+                "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.output_item.done",
+                "response.completed",
+            ],
+            frames.Select(f => f.Event));
+        const string Reasoning = "{'id':'rs_abc_0','type':'reasoning','summary':[]}";
+        Assert.Equal(Compact($"{{'type':'response.output_item.done','sequence_number':3,'output_index':0,'item':{Reasoning}}}"), frames[3].Data);
+        Assert.Equal(Compact(Reasoning), Parse(frames[^1].Data).GetProperty("response").GetProperty("output")[0].GetRawText());
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data))).Response;
+        Assert.Empty(Assert.IsType<ReasoningResponseItem>(completed.OutputItems[0]).SummaryParts);
     }
 
     [Fact]
