@@ -39,6 +39,30 @@ internal sealed record ChatRequest
 
     /// <summary>End-user or session identifier the client sent (OpenAI <c>user</c>, Anthropic <c>metadata.user_id</c>).</summary>
     public string? User { get; init; }
+
+    /// <summary>
+    /// The shape the answer's text must take (OpenAI <c>response_format</c>, Responses <c>text.format</c>, Gemini
+    /// <c>responseMimeType</c> with a schema); null is plain text, as when the client says nothing.
+    /// </summary>
+    public OutputFormat? OutputFormat { get; init; }
+}
+
+internal enum OutputFormatKind
+{
+    Text,
+    /// <summary>Any valid JSON object (OpenAI "JSON mode"); no schema.</summary>
+    JsonObject,
+    /// <summary>JSON following <see cref="OutputFormat.Schema"/>.</summary>
+    JsonSchema,
+}
+
+/// <summary>Structured output. <see cref="Name"/> and <see cref="Schema"/> are set for <see cref="OutputFormatKind.JsonSchema"/> only.</summary>
+/// <param name="Schema">A JSON Schema object, detached from the request's document.</param>
+internal sealed record OutputFormat(OutputFormatKind Kind, string? Name = null, JsonObject? Schema = null, bool? Strict = null, string? Description = null)
+{
+    public static readonly OutputFormat Text = new(OutputFormatKind.Text);
+
+    public static readonly OutputFormat AnyJson = new(OutputFormatKind.JsonObject);
 }
 
 internal enum ChatRole

@@ -53,6 +53,32 @@ internal static class AnthropicRequestWriter
             writer.WriteEndObject();
         }
 
+        WriteOutputFormat(request.OutputFormat, writer);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A JSON schema goes in <c>output_config.format</c> (generally available, no beta header; it replaced the beta
+    /// <c>output_format</c>): https://platform.claude.com/docs/en/build-with-claude/structured-outputs. A model without
+    /// structured outputs refuses it with its own 400, which beats prose the client cannot parse.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: Anthropic has no schema-less JSON mode. A <c>json_object</c> request goes without a format, as before: the
+    /// client's prompt must already ask for JSON (OpenAI requires that too), and refusing it would break common clients.
+    /// </remarks>
+    private static void WriteOutputFormat(OutputFormat? format, Utf8JsonWriter writer)
+    {
+        if (format is not { Kind: OutputFormatKind.JsonSchema, Schema: { } schema })
+        {
+            return;
+        }
+
+        writer.WriteStartObject("output_config");
+        writer.WriteStartObject("format");
+        writer.WriteString("type", "json_schema");
+        writer.WritePropertyName("schema");
+        schema.WriteTo(writer);
+        writer.WriteEndObject();
         writer.WriteEndObject();
     }
 

@@ -52,6 +52,7 @@ internal static class GeminiRequestReader
         double? temperature = null, topP = null;
         int? maxOutputTokens = null;
         IReadOnlyList<string> stopSequences = [];
+        OutputFormat? outputFormat = null;
         if (GeminiJson.TryGet(body, "generationConfig", "generation_config", out var config))
         {
             if (config.ValueKind != JsonValueKind.Object)
@@ -67,6 +68,8 @@ internal static class GeminiRequestReader
             {
                 return error;
             }
+
+            outputFormat = ReadOutputFormat(config);
         }
 
         return new ChatRequest
@@ -81,6 +84,7 @@ internal static class GeminiRequestReader
             MaxOutputTokens = maxOutputTokens,
             StopSequences = stopSequences,
             Stream = head.Stream,
+            OutputFormat = outputFormat,
         };
     }
 
@@ -587,6 +591,32 @@ internal static class GeminiRequestReader
                 error = Invalid("toolConfig.functionCallingConfig.mode", "must be one of AUTO, ANY, NONE, VALIDATED");
                 return null;
         }
+    }
+
+    /// <summary>
+    /// JSON output: <c>responseMimeType: application/json</c>, with a schema given as JSON Schema
+    /// (<c>responseJsonSchema</c>) or as Gemini's OpenAPI subset (<c>responseSchema</c>, converted the way tool parameters
+    /// are). Other MIME types (<c>text/x.enum</c>) have no canonical form and read as plain text.
+    /// </summary>
+    private static OutputFormat? ReadOutputFormat(JsonElement config)
+    {
+        if (GeminiJson.GetString(config, "responseMimeType", "response_mime_type") != "application/json")
+        {
+            return null;
+        }
+
+        JsonObject? schema = null;
+        if (GeminiJson.TryGet(config, "responseJsonSchema", "response_json_schema", out var jsonSchema) && jsonSchema.ValueKind == JsonValueKind.Object)
+        {
+            schema = GeminiJson.ToNode(jsonSchema) as JsonObject;
+        }
+        else if (GeminiJson.TryGet(config, "responseSchema", "response_schema", out var openApiSchema) && openApiSchema.ValueKind == JsonValueKind.Object)
+        {
+            schema = GeminiSchema.ToJsonSchema(openApiSchema);
+        }
+
+        // NOTE: Gemini names no schema and is not strict unless told; OpenAI needs a name, so one is made up.
+        return schema is null ? OutputFormat.AnyJson : new OutputFormat(OutputFormatKind.JsonSchema, OpenAIOutputFormat.DefaultName, schema);
     }
 
     private static RelayError? ReadNumber(JsonElement config, string camel, string snake, out double? value)

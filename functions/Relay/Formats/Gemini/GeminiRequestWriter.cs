@@ -237,7 +237,8 @@ internal static class GeminiRequestWriter
 
     private static void WriteGenerationConfig(ChatRequest request, Utf8JsonWriter writer)
     {
-        if (request.Temperature is null && request.TopP is null && request.MaxOutputTokens is null && request.StopSequences.Count == 0)
+        var format = request.OutputFormat is { Kind: not OutputFormatKind.Text } json ? json : null;
+        if (request.Temperature is null && request.TopP is null && request.MaxOutputTokens is null && request.StopSequences.Count == 0 && format is null)
         {
             return;
         }
@@ -256,6 +257,19 @@ internal static class GeminiRequestWriter
             }
 
             writer.WriteEndArray();
+        }
+
+        if (format is not null)
+        {
+            writer.WriteString("responseMimeType", "application/json");
+
+            // responseJsonSchema takes standard JSON Schema as it is, where responseSchema (OpenAPI subset) would need
+            // the lossy conversion tools get (https://ai.google.dev/api/generate-content#generationconfig).
+            if (format is { Kind: OutputFormatKind.JsonSchema, Schema: { Count: > 0 } schema })
+            {
+                writer.WritePropertyName("responseJsonSchema");
+                schema.WriteTo(writer);
+            }
         }
 
         writer.WriteEndObject();

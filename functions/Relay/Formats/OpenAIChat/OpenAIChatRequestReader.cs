@@ -125,6 +125,13 @@ internal sealed class OpenAIChatRequestReader
             return toolChoiceError;
         }
 
+        OutputFormat? outputFormat = null;
+        if (OpenAIChatFields.TryGetPresent(body, "response_format", out var responseFormat)
+            && OpenAIOutputFormat.Read(responseFormat, "response_format", "response_format", "json_schema", out outputFormat) is { } formatError)
+        {
+            return formatError;
+        }
+
         // Scalars: each read records the first problem, checked once below.
         var fields = new OpenAIChatFields();
         var parallelToolCalls = fields.Bool(body, "parallel_tool_calls");
@@ -155,6 +162,7 @@ internal sealed class OpenAIChatRequestReader
             Stream = head.Stream,
             StreamUsage = head.StreamUsage,
             User = head.User,
+            OutputFormat = outputFormat,
         };
     }
 

@@ -74,6 +74,11 @@ internal static class OpenAIChatRequestWriter
 
         JsonFields.WriteStringIfPresent(writer, "user", request.User);
 
+        if (request.OutputFormat is { Kind: not OutputFormatKind.Text } format)
+        {
+            OpenAIOutputFormat.Write(writer, "response_format", format, "json_schema");
+        }
+
         writer.WriteEndObject();
     }
 

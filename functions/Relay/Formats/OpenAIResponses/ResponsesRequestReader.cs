@@ -78,6 +78,12 @@ internal static class ResponsesRequestReader
             return e4;
         }
 
+        var outputFormat = ReadTextFormat(body, out var formatError);
+        if (formatError is not null)
+        {
+            return formatError;
+        }
+
         return new ChatRequest
         {
             Model = head.Model,
@@ -91,6 +97,7 @@ internal static class ResponsesRequestReader
             MaxOutputTokens = maxOutputTokens,
             Stream = head.Stream,
             User = head.User,
+            OutputFormat = outputFormat,
         };
     }
 
@@ -569,6 +576,30 @@ internal static class ResponsesRequestReader
 
         error = RelayError.Invalid("tool_choice: must be one of auto, none, required, or {\"type\":\"function\",\"name\":...}", "tool_choice");
         return null;
+    }
+
+    /// <summary><c>text.format</c>, the structured output; the rest of <c>text</c> (verbosity) has no canonical form.</summary>
+    private static OutputFormat? ReadTextFormat(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!JsonFields.TryGetPresent(body, "text", out var text))
+        {
+            return null;
+        }
+
+        if (text.ValueKind != JsonValueKind.Object)
+        {
+            error = RelayError.Invalid("text: must be an object", "text");
+            return null;
+        }
+
+        if (!JsonFields.TryGetPresent(text, "format", out var format))
+        {
+            return null;
+        }
+
+        error = OpenAIOutputFormat.Read(format, "text.format", "text.format", schemaField: null, out var value);
+        return value;
     }
 
     /// <summary>The error of a required field <c>{path}.{name}</c>, reported under <paramref name="at"/>'s param.</summary>

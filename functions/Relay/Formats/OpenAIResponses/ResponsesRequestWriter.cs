@@ -53,6 +53,13 @@ internal static class ResponsesRequestWriter
 
         JsonFields.WriteStringIfPresent(writer, "user", request.User);
 
+        if (request.OutputFormat is { Kind: not OutputFormatKind.Text } format)
+        {
+            writer.WriteStartObject("text");
+            OpenAIOutputFormat.Write(writer, "format", format, schemaField: null);
+            writer.WriteEndObject();
+        }
+
         // The relay keeps no conversation state, and a stored response would only cost the upstream account storage.
         writer.WriteBoolean("store", false);
         writer.WriteEndObject();

@@ -86,9 +86,7 @@ internal static class ResponsesWire
         writer.WriteBoolean("store", false);
         JsonFields.WriteNumberOrNull(writer, "temperature", echo.Temperature);
         writer.WriteStartObject("text");
-        writer.WriteStartObject("format");
-        writer.WriteString("type", "text");
-        writer.WriteEndObject();
+        OpenAIOutputFormat.Write(writer, "format", echo.OutputFormat ?? OutputFormat.Text, schemaField: null);
         writer.WriteEndObject();
         WriteToolChoice(writer, echo.ToolChoice ?? new ToolChoice(ToolChoiceKind.Auto));
         writer.WriteStartArray("tools");
@@ -262,7 +260,8 @@ internal sealed record RequestEcho(
     double? TopP,
     ToolChoice? ToolChoice,
     IReadOnlyList<ToolDefinition> Tools,
-    string? User)
+    string? User,
+    OutputFormat? OutputFormat = null)
 {
     public static RequestEcho From(ChatRequest request) => new(
         ResponsesRequestWriter.JoinSystem(request.System),
@@ -272,5 +271,6 @@ internal sealed record RequestEcho(
         request.TopP,
         request.ToolChoice,
         request.Tools,
-        request.User);
+        request.User,
+        request.OutputFormat);
 }

@@ -80,6 +80,21 @@ public sealed class ResponsesResponseTests
         Assert.Equal("f", Assert.IsType<FunctionTool>(Assert.Single(result.Tools)).FunctionName);
     }
 
+    [Fact]
+    public void WriteResponse_JsonSchemaRequested_EchoesTheFormatNotText()
+    {
+        var request = WithEchoedSettings with
+        {
+            OutputFormat = new OutputFormat(OutputFormatKind.JsonSchema, "place", new System.Text.Json.Nodes.JsonObject { ["type"] = "object" }, Strict: true),
+        };
+
+        var written = Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(ToolAnswer, request, writer));
+
+        Assert.Equal(
+            Compact("{'format':{'type':'json_schema','name':'place','schema':{'type':'object'},'strict':true}}"),
+            Parse(written).GetProperty("text").GetRawText());
+    }
+
     [Theory]
     [InlineData(nameof(StopReason.EndTurn), "completed", null)]
     [InlineData(nameof(StopReason.ToolUse), "completed", null)]
