@@ -174,6 +174,13 @@ internal static class JsonFields
     }
 
     /// <summary>
+    /// The error of field <c>{path}.{name}</c>, reported under <paramref name="at"/>'s param: the
+    /// <see cref="RequiredString{TPath}"/> callback for a path and param given as a pair.
+    /// </summary>
+    public static RelayError InvalidField((string Path, string Param) at, string name, string problem) =>
+        RelayError.Invalid($"{at.Path}.{name}: {problem}", at.Param);
+
+    /// <summary>
     /// A string field that must be there (absent or null is "field required"). <paramref name="invalid"/> builds the error
     /// from (<paramref name="at"/>, name, problem) only when there is one, so a nested path is formatted only then.
     /// </summary>

@@ -66,7 +66,7 @@ internal static class OpenAIOutputFormat
             }
         }
 
-        if (JsonFields.RequiredString(fields, "name", (fieldsPath, param), Invalid, out var name) is { } nameError)
+        if (JsonFields.RequiredString(fields, "name", (fieldsPath, param), JsonFields.InvalidField, out var name) is { } nameError)
         {
             return nameError;
         }
@@ -141,7 +141,4 @@ internal static class OpenAIOutputFormat
 
     /// <summary>OpenAI requires a name; a format read from Gemini has none.</summary>
     public const string DefaultName = "response";
-
-    private static RelayError Invalid((string Path, string Param) at, string name, string problem) =>
-        RelayError.Invalid($"{at.Path}.{name}: {problem}", at.Param);
 }

@@ -290,17 +290,17 @@ internal static class ResponsesRequestReader
 
     private static RelayError? ReadFunctionCall(JsonElement item, string path, List<ChatMessage> messages, ref Dictionary<string, string>? toolNames)
     {
-        if (JsonFields.RequiredString(item, "call_id", (path, "input"), InvalidField, out var callId) is { } e1)
+        if (JsonFields.RequiredString(item, "call_id", (path, "input"), JsonFields.InvalidField, out var callId) is { } e1)
         {
             return e1;
         }
 
-        if (JsonFields.RequiredString(item, "name", (path, "input"), InvalidField, out var name) is { } e2)
+        if (JsonFields.RequiredString(item, "name", (path, "input"), JsonFields.InvalidField, out var name) is { } e2)
         {
             return e2;
         }
 
-        if (JsonFields.RequiredString(item, "arguments", (path, "input"), InvalidField, out var arguments) is { } e3)
+        if (JsonFields.RequiredString(item, "arguments", (path, "input"), JsonFields.InvalidField, out var arguments) is { } e3)
         {
             return e3;
         }
@@ -323,7 +323,7 @@ internal static class ResponsesRequestReader
 
     private static RelayError? ReadFunctionCallOutput(JsonElement item, string path, List<ChatMessage> messages, Dictionary<string, string>? toolNames)
     {
-        if (JsonFields.RequiredString(item, "call_id", (path, "input"), InvalidField, out var callId) is { } e1)
+        if (JsonFields.RequiredString(item, "call_id", (path, "input"), JsonFields.InvalidField, out var callId) is { } e1)
         {
             return e1;
         }
@@ -400,7 +400,7 @@ internal static class ResponsesRequestReader
             {
                 case "input_text" or "output_text":
                     {
-                        if (JsonFields.RequiredString(part, "text", (partPath, "input"), InvalidField, out var text) is { } error)
+                        if (JsonFields.RequiredString(part, "text", (partPath, "input"), JsonFields.InvalidField, out var text) is { } error)
                         {
                             return error;
                         }
@@ -412,7 +412,7 @@ internal static class ResponsesRequestReader
                 case "refusal":
                     {
                         // A refusal in assistant history is still what the assistant said.
-                        if (JsonFields.RequiredString(part, "refusal", (partPath, "input"), InvalidField, out var refusal) is { } error)
+                        if (JsonFields.RequiredString(part, "refusal", (partPath, "input"), JsonFields.InvalidField, out var refusal) is { } error)
                         {
                             return error;
                         }
@@ -493,7 +493,7 @@ internal static class ResponsesRequestReader
                 return tools;
             }
 
-            if (JsonFields.RequiredString(tool, "type", (path, "tools"), InvalidField, out var type) is { } typeError)
+            if (JsonFields.RequiredString(tool, "type", (path, "tools"), JsonFields.InvalidField, out var type) is { } typeError)
             {
                 error = typeError;
                 return tools;
@@ -506,7 +506,7 @@ internal static class ResponsesRequestReader
                 continue;
             }
 
-            if (JsonFields.RequiredString(tool, "name", (path, "tools"), InvalidField, out var name) is { } nameError)
+            if (JsonFields.RequiredString(tool, "name", (path, "tools"), JsonFields.InvalidField, out var name) is { } nameError)
             {
                 error = nameError;
                 return tools;
@@ -558,7 +558,7 @@ internal static class ResponsesRequestReader
             var type = choice.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
             if (type == "function")
             {
-                if (JsonFields.RequiredString(choice, "name", ("tool_choice", "tool_choice"), InvalidField, out var name) is { } nameError)
+                if (JsonFields.RequiredString(choice, "name", ("tool_choice", "tool_choice"), JsonFields.InvalidField, out var name) is { } nameError)
                 {
                     error = nameError;
                     return null;
@@ -601,8 +601,4 @@ internal static class ResponsesRequestReader
         error = OpenAIOutputFormat.Read(format, "text.format", "text.format", schemaField: null, out var value);
         return value;
     }
-
-    /// <summary>The error of a required field <c>{path}.{name}</c>, reported under <paramref name="at"/>'s param.</summary>
-    private static RelayError InvalidField((string Path, string Param) at, string name, string problem) =>
-        RelayError.Invalid($"{at.Path}.{name}: {problem}", at.Param);
 }
