@@ -250,16 +250,7 @@ internal sealed class AccountHealth(IOptions<AccountHealthOptions> options, IAcc
     /// A lease still out on a deleted account releases into the state it holds, which nothing reads any more. A request
     /// that read the directory before the delete may add a fresh state after this; the next read drops it.
     /// </remarks>
-    public void KeepOnly(IReadOnlySet<string> accountIds)
-    {
-        foreach (var (accountId, _) in _states)
-        {
-            if (!accountIds.Contains(accountId))
-            {
-                _states.TryRemove(accountId, out _);
-            }
-        }
-    }
+    public void KeepOnly(IReadOnlySet<string> accountIds) => AccountMemory.KeepOnly(_states, accountIds);
 
     public AccountHealthView View(string accountId)
     {

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Serverless.Relay.Accounts;
 
 /// <summary>
@@ -14,4 +16,21 @@ internal interface IAccountMemory
 {
     /// <summary>Drops what is kept for any account not in <paramref name="accountIds"/>. Called off the request path.</summary>
     void KeepOnly(IReadOnlySet<string> accountIds);
+}
+
+/// <summary>The one way an <see cref="IAccountMemory"/> keeps its per-account map to the accounts that exist.</summary>
+internal static class AccountMemory
+{
+    /// <summary>Removes every entry of <paramref name="byAccount"/> whose account is not in <paramref name="accountIds"/>.</summary>
+    public static void KeepOnly<T>(ConcurrentDictionary<string, T> byAccount, IReadOnlySet<string> accountIds)
+    {
+        // The enumerator takes no lock, so requests reading the map are not held up while it is swept.
+        foreach (var (accountId, _) in byAccount)
+        {
+            if (!accountIds.Contains(accountId))
+            {
+                byAccount.TryRemove(accountId, out _);
+            }
+        }
+    }
 }

@@ -43,16 +43,7 @@ internal sealed partial class OAuthTokens(
     internal int Cached => _cache.Count;
 
     /// <summary>Drops the decrypted tokens of deleted accounts.</summary>
-    public void KeepOnly(IReadOnlySet<string> accountIds)
-    {
-        foreach (var (accountId, _) in _cache)
-        {
-            if (!accountIds.Contains(accountId))
-            {
-                _cache.TryRemove(accountId, out _);
-            }
-        }
-    }
+    public void KeepOnly(IReadOnlySet<string> accountIds) => AccountMemory.KeepOnly(_cache, accountIds);
 
     /// <summary>A token valid for at least <see cref="OAuthOptions.RefreshBefore"/>, refreshing it first if needed.</summary>
     /// <remarks>
