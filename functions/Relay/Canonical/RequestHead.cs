@@ -11,7 +11,11 @@ namespace Serverless.Relay.Canonical;
 /// A response stored by the upstream that this request continues (OpenAI Responses' <c>previous_response_id</c>). The
 /// relay stores none, so only an upstream spoken to in the client's own format can rebuild that conversation.
 /// </param>
-internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null, string? PreviousResponseId = null)
+/// <param name="StoresResponse">
+/// The upstream keeps the answer for a later request to continue (OpenAI Responses' <c>store</c>, true unless the client
+/// says false); the relay then remembers which account made it.
+/// </param>
+internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null, string? PreviousResponseId = null, bool StoresResponse = false)
 {
     /// <summary>
     /// The longest model name a client may give. Real ones are far shorter (an ARN or a Vertex resource name is about

@@ -143,6 +143,7 @@ internal static class AnswerRelay
         {
             trace.Usage.Add(read.Usage);
             trace.StopReason = read.StopReason;
+            trace.AnswerId = read.AnswerId;
         }
     }
 }

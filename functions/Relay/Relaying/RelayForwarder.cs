@@ -120,12 +120,14 @@ internal sealed partial class RelayForwarder(
             return Refused(trace.Lease.ToError());
         }
 
-        // :: Step 3 Schedule: a conversation keeps its account while that account is available (upstream prompt caches keep hitting).
+        // :: Step 3 Schedule: a conversation keeps its account while that account is available (upstream prompt caches keep
+        // hitting); one that continues a stored response goes where that response was made.
         SessionBinding? session = null;
         if (sessions.Enabled)
         {
-            var id = SessionKey.Named(head, request.SessionHint)
-                ?? (request.Json is { } json ? SessionKey.Derived(api.Format, json) : SessionKey.Derived(request.Chat));
+            var id = head.PreviousResponseId is { } previous
+                ? SessionKey.Continuing(previous)
+                : SessionKey.Named(head, request.SessionHint) ?? (request.Json is { } json ? SessionKey.Derived(api.Format, json) : SessionKey.Derived(request.Chat));
             if (id is not null)
             {
                 session = await sessions.ResolveAsync(SessionKey.Of(request.Key.Id, head.Model, id), clientAborted).ConfigureAwait(false);
@@ -209,6 +211,7 @@ internal sealed partial class RelayForwarder(
                 : await AnswerRelay.RelayAsync(request, success, output, trace, options.Value, clientAborted).ConfigureAwait(false);
             if (end.Error is not { } failure)
             {
+                RememberStoredAnswer(request, plan, success, trace);
                 return trace.End(RelayOutcomeKind.Answered, 200, output.Started);
             }
 
@@ -240,6 +243,21 @@ internal sealed partial class RelayForwarder(
             }
 
             return trace.End(kind, status, output.Started, error);
+        }
+    }
+
+    /// <summary>
+    /// Binds the answer's id to the account that made and stored it, so the request that continues it
+    /// (<c>previous_response_id</c>) goes there: a stored response lives with one OpenAI project, and another account's
+    /// key gets a 404 for it. Only where another account could be chosen, and never for a translated answer, whose id no
+    /// upstream knows.
+    /// </summary>
+    private void RememberStoredAnswer(RelayRequest request, SchedulePlan plan, UpstreamAttempt answer, UsageTrace trace)
+    {
+        if (sessions.Enabled && request.Head.StoresResponse && answer.Passthrough && plan.Matched > 1 && trace.AnswerId is { Length: > 0 } id)
+        {
+            var key = SessionKey.Of(request.Key.Id, request.Head.Model, SessionKey.Continuing(id));
+            sessions.Bind(new SessionBinding(key, AccountId: null), answer.Candidate.Account.Id);
         }
     }
 

@@ -246,7 +246,7 @@ internal static class StreamRelay
         }
     }
 
-    /// <summary>Feeds usage and the finish reason to the trace; true when the event carried nothing but usage.</summary>
+    /// <summary>Feeds usage, the finish reason and the answer's id to the trace; true when the event carried nothing but usage.</summary>
     private static bool AccumulateUsage(List<StreamEvent> events, UsageTrace trace)
     {
         var usageOnly = events.Count > 0;
@@ -261,6 +261,10 @@ internal static class StreamRelay
             if (streamEvent is MessageFinished finished)
             {
                 trace.StopReason = finished.StopReason;
+            }
+            else if (streamEvent is MessageStarted started)
+            {
+                trace.AnswerId = started.Id;
             }
 
             usageOnly = false;

@@ -41,6 +41,9 @@ internal sealed class UsageTrace(ClientApi api, ClientKey key, TimeProvider time
     /// <summary>Why the answer ended, when the upstream said (the span's finish reason).</summary>
     public StopReason? StopReason { get; set; }
 
+    /// <summary>The id the upstream gave its answer, when it was read (a stored Responses answer is continued by it).</summary>
+    public string? AnswerId { get; set; }
+
     /// <summary>What the audit row records; set when the request is over, before <see cref="Record"/>.</summary>
     public AuditFacts? Audit { get; set; }
 

@@ -55,6 +55,9 @@ internal static class SessionKey
     public static string? Named(RequestHead head, string? clientHint) =>
         clientHint ?? (string.IsNullOrEmpty(head.User) ? null : "u:" + head.User);
 
+    /// <summary>The session id of a request that continues the stored answer <paramref name="responseId"/>: the answer's own.</summary>
+    public static string Continuing(string responseId) => "r:" + responseId;
+
     /// <summary>
     /// The session id the client sent outside the canonical request: an <c>x-session-id</c> header, or OpenAI's
     /// <c>prompt_cache_key</c> in the body. Null when it sent neither.

@@ -45,8 +45,23 @@ public sealed class RequestHeadTests
         var (head, whole) = Read(format, body, modelFromPath, stream);
 
         Assert.True(whole.IsSuccess, whole.Error?.Message);
-        Assert.Equal(RequestHead.Of(whole.Value!), head.Value);
+
+        // What continues or is kept by an upstream's store is the head's alone: the canonical request has no such thing.
+        Assert.Equal(RequestHead.Of(whole.Value!), head.Value! with { PreviousResponseId = null, StoresResponse = false });
         Assert.NotEqual("", head.Value!.Model);
+    }
+
+    [Theory]
+    [InlineData("responses", """{"model":"gpt-5","input":"hi"}""", true)]
+    [InlineData("responses", """{"model":"gpt-5","input":"hi","store":true}""", true)]
+    [InlineData("responses", """{"model":"gpt-5","input":"hi","store":false}""", false)]
+    [InlineData("openai-chat", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"store":true}""", false)]
+    [InlineData("anthropic", """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", false)]
+    public void ReadHead_StoreFlag_OnlyAResponsesAnswerIsStoredUnlessTheClientSaysNot(string format, string body, bool stored)
+    {
+        var (head, _) = Read(format, body);
+
+        Assert.Equal(stored, head.Value!.StoresResponse);
     }
 
     [Theory]
@@ -74,6 +89,7 @@ public sealed class RequestHeadTests
     [InlineData("responses", """{"model":"gpt-5"}""", "input: field required")]
     [InlineData("responses", """{"model":"gpt-5","input":3}""", "input: must be a string or an array")]
     [InlineData("responses", """{"model":"gpt-5","input":"hi","previous_response_id":7}""", "previous_response_id: must be a string")]
+    [InlineData("responses", """{"model":"gpt-5","input":"hi","store":"no"}""", "store: must be a boolean")]
     [InlineData("anthropic", """{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}""", "max_tokens: field required")]
     [InlineData("anthropic", """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":{}}""", "messages: must be an array")]
     [InlineData("gemini", """{"generationConfig":{}}""", "contents: field required")]

@@ -146,7 +146,12 @@ internal static class ResponsesRequestReader
             return previousError;
         }
 
-        return new RequestHead(model, stream ?? false, User: user, PreviousResponseId: previousResponseId);
+        if (JsonFields.ReadBool(body, "store", out var store) is { } storeError)
+        {
+            return storeError;
+        }
+
+        return new RequestHead(model, stream ?? false, User: user, PreviousResponseId: previousResponseId, StoresResponse: store ?? true);
     }
 
     /// <summary>
