@@ -4,6 +4,7 @@ using Serverless.Relay.Accounts;
 using Serverless.Relay.Audit;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
+using Serverless.Relay.Formats;
 using Serverless.Relay.Keys;
 using Serverless.Relay.Limits;
 using Serverless.Relay.Metering;
@@ -39,7 +40,7 @@ internal sealed partial class RelayForwarder(
         // Everything written to the client passes the audit's digest on its way.
         using var output = AuditedOutput.Start(request, clientOutput, auditOptions.Value.MaxBodyBytes);
         var trace = new UsageTrace(request.Api, request.Key, time, telemetry) { RequestedModel = request.Head.Model, Stream = request.Head.Stream };
-        Identify(trace, output);
+        Identify(request.Api, trace, output);
         RelayOutcome outcome;
         try
         {
@@ -78,7 +79,7 @@ internal sealed partial class RelayForwarder(
     {
         using var output = AuditedOutput.Unread(clientOutput, clientAddress);
         var trace = new UsageTrace(api, key, time, telemetry) { RequestedModel = requestedModel ?? "" };
-        Identify(trace, output);
+        Identify(api, trace, output);
         RelayOutcome outcome;
         if (fault is not null)
         {
@@ -261,10 +262,18 @@ internal sealed partial class RelayForwarder(
         }
     }
 
-    /// <summary>The request's ids on the response: always its request id, and the trace id when a trace is recorded.</summary>
-    private static void Identify(UsageTrace trace, AuditedOutput output)
+    /// <summary>
+    /// The request's ids on the response: always its request id, and the trace id when a trace is recorded. Anthropic's
+    /// SDKs read theirs from <c>request-id</c> (their errors and <c>_request_id</c> show it), so that carries it too.
+    /// </summary>
+    private static void Identify(ClientApi api, UsageTrace trace, AuditedOutput output)
     {
         output.SetHeader("x-request-id", trace.RequestId);
+        if (api.Format.Format == WireFormat.Anthropic)
+        {
+            output.SetHeader("request-id", trace.RequestId);
+        }
+
         if (trace.StartSpan() is { } traceId)
         {
             output.SetHeader("x-trace-id", traceId);

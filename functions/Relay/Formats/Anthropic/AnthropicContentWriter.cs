@@ -53,7 +53,7 @@ internal static class AnthropicContentWriter
     {
         writer.WriteStartObject();
         writer.WriteString("type", "tool_use");
-        writer.WriteString("id", call.Id);
+        writer.WriteString("id", AnthropicWire.ToolUseId(call.Id));
         writer.WriteString("name", call.Name);
         AnthropicWire.WriteToolInput(writer, call.ArgumentsJson);
         if (response)

@@ -19,6 +19,12 @@ internal static class AnthropicRequestReader
             return textError;
         }
 
+        var maxTokens = body.GetProperty("max_tokens").GetInt32();
+        if (maxTokens == 0)
+        {
+            return RelayError.Invalid("max_tokens: 0 (filling the prompt cache without an answer) is only served by Anthropic accounts; give at least 1", "max_tokens");
+        }
+
         RelayError? error;
         if ((error = ReadMessages(body.GetProperty("messages"), out var messages)) is not null
             || (error = ReadSystem(body, out var system)) is not null
@@ -34,7 +40,7 @@ internal static class AnthropicRequestReader
         return new ChatRequest
         {
             Model = head.Model,
-            MaxOutputTokens = body.GetProperty("max_tokens").GetInt32(),
+            MaxOutputTokens = maxTokens,
             Messages = messages,
             System = system,
             Tools = tools,
@@ -65,9 +71,11 @@ internal static class AnthropicRequestReader
             return Required("max_tokens");
         }
 
-        if (maxTokensElement.ValueKind != JsonValueKind.Number || !maxTokensElement.TryGetInt32(out var maxTokens) || maxTokens < 1)
+        // NOTE: 0 is Anthropic's own way to fill the prompt cache without an answer, which an Anthropic account is sent
+        // as it came; only a translation refuses it (Read).
+        if (maxTokensElement.ValueKind != JsonValueKind.Number || !maxTokensElement.TryGetInt32(out var maxTokens) || maxTokens < 0)
         {
-            return RelayError.Invalid("max_tokens: must be a positive integer", "max_tokens");
+            return RelayError.Invalid("max_tokens: must be a non-negative integer", "max_tokens");
         }
 
         if (!JsonFields.TryGetPresent(body, "messages", out var messages))

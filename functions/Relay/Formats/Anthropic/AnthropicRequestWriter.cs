@@ -9,6 +9,35 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// </summary>
 internal static class AnthropicRequestWriter
 {
+    /// <summary>
+    /// Anthropic refuses a stop sequence of whitespace alone ("each stop sequence must contain non-whitespace"), which
+    /// OpenAI clients send (<c>"\n"</c>): those are left out, and the others kept.
+    /// </summary>
+    private static void WriteStopSequences(IReadOnlyList<string> stops, Utf8JsonWriter writer)
+    {
+        var started = false;
+        foreach (var stop in stops)
+        {
+            if (string.IsNullOrWhiteSpace(stop))
+            {
+                continue;
+            }
+
+            if (!started)
+            {
+                writer.WriteStartArray("stop_sequences");
+                started = true;
+            }
+
+            writer.WriteStringValue(stop);
+        }
+
+        if (started)
+        {
+            writer.WriteEndArray();
+        }
+    }
+
     /// <summary>Anthropic requires <c>max_tokens</c>; OpenAI and Gemini clients may leave it out.</summary>
     public const int DefaultMaxTokens = 4096;
 
@@ -21,25 +50,21 @@ internal static class AnthropicRequestWriter
         WriteMessages(request.Messages, writer);
         WriteTools(request, writer);
 
-        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
+        // NOTE: Anthropic's temperature runs from 0 to 1 and refuses more; OpenAI's and Gemini's run to 2. The most
+        // random Claude samples is what a client asking for more than 1 gets.
+        if (request.Temperature is { } temperature)
+        {
+            writer.WriteNumber("temperature", Math.Clamp(temperature, 0, 1));
+        }
 
-        // NOTE: recent Claude models reject temperature and top_p together; top_p = 1 (a common client default) means
-        // "no nucleus sampling", so it is dropped rather than sent alongside a temperature.
-        if (request.TopP is { } topP && !(topP >= 1 && request.Temperature is not null))
+        // NOTE: Claude models since the 4.5 generation refuse temperature and top_p together ("cannot both be
+        // specified"), and clients send both by habit (0.7 with 0.95). The temperature is kept: it is what every format has.
+        if (request.TopP is { } topP && request.Temperature is null)
         {
             writer.WriteNumber("top_p", topP);
         }
 
-        if (request.StopSequences.Count > 0)
-        {
-            writer.WriteStartArray("stop_sequences");
-            foreach (var stop in request.StopSequences)
-            {
-                writer.WriteStringValue(stop);
-            }
-
-            writer.WriteEndArray();
-        }
+        WriteStopSequences(request.StopSequences, writer);
 
         if (request.Stream)
         {
@@ -231,7 +256,7 @@ internal static class AnthropicRequestWriter
     {
         writer.WriteStartObject();
         writer.WriteString("type", "tool_result");
-        writer.WriteString("tool_use_id", result.ToolCallId);
+        writer.WriteString("tool_use_id", AnthropicWire.ToolUseId(result.ToolCallId));
         var hasContent = false;
         foreach (var part in result.Content)
         {

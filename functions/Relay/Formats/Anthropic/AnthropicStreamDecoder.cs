@@ -17,11 +17,14 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
     private readonly Dictionary<int, BlockKind> _blocks = [];
     private bool _finished;
     private bool _stopped;
+    private bool _metering;
 
     private enum BlockKind
     {
         Text,
+        /// <summary>A tool call no argument fragment has come for yet.</summary>
         ToolUse,
+        ToolUseWithArguments,
         Thinking,
     }
 
@@ -58,8 +61,15 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
                     OnBlockDelta(data, output);
                     break;
                 case "content_block_stop":
-                    if (TryGetIndex(data, out var index) && _blocks.ContainsKey(index))
+                    if (TryGetIndex(data, out var index) && _blocks.TryGetValue(index, out var kind))
                     {
+                        // NOTE: a call without arguments streams no fragment at all; clients of other formats parse
+                        // the arguments they were given, and "" is no JSON (the answer read whole says {}).
+                        if (kind == BlockKind.ToolUse && !_metering)
+                        {
+                            output.Add(new ToolArgumentsDelta(index, "{}"));
+                        }
+
                         output.Add(new BlockStopped(index));
                     }
 
@@ -88,8 +98,12 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
     }
 
     /// <remarks>Text, thinking and tool-argument deltas, most of a stream, carry no usage: skipped by their event name, unparsed.</remarks>
-    public RelayError? Meter(SseEvent sseEvent, List<StreamEvent> output) =>
-        sseEvent.Event == "content_block_delta" ? null : Decode(sseEvent, output);
+    public RelayError? Meter(SseEvent sseEvent, List<StreamEvent> output)
+    {
+        // Deltas go unread, so whether a call had arguments is not known: nothing is made up for a stream passed on as it came.
+        _metering = true;
+        return sseEvent.Event == "content_block_delta" ? null : Decode(sseEvent, output);
+    }
 
     public RelayError? Complete(List<StreamEvent> output) =>
         _stopped ? null : new RelayError(ErrorKind.Upstream, "upstream stream ended before message_stop");
@@ -178,6 +192,7 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
                 break;
             case "input_json_delta" when JsonFields.GetString(delta, "partial_json") is { Length: > 0 } json:
                 // NOTE: Anthropic opens a tool_use block with an empty fragment; it carries nothing, so it is skipped.
+                _blocks[index] = BlockKind.ToolUseWithArguments;
                 output.Add(new ToolArgumentsDelta(index, json));
                 break;
             case "thinking_delta" when JsonFields.GetString(delta, "thinking") is { Length: > 0 } thinking:

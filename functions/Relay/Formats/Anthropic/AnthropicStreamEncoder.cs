@@ -78,7 +78,7 @@ internal sealed class AnthropicStreamEncoder : IStreamEncoder
                 if (StartBlock(call.Index, output) is { } toolBlock)
                 {
                     toolBlock.WriteString("type", "tool_use");
-                    toolBlock.WriteString("id", call.Id);
+                    toolBlock.WriteString("id", AnthropicWire.ToolUseId(call.Id));
                     toolBlock.WriteString("name", call.Name);
                     toolBlock.WriteStartObject("input");
                     toolBlock.WriteEndObject();

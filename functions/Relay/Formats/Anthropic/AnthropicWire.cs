@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
@@ -11,11 +12,13 @@ internal static class AnthropicWire
     public static StopReason ReadStopReason(string? value) => value switch
     {
         null or "end_turn" => StopReason.EndTurn,
-        "max_tokens" => StopReason.MaxTokens,
+        // NOTE: the answer was cut where the context window ended: cut short like one that reached max_tokens, which is
+        // how other formats' clients learn that it is not whole.
+        "max_tokens" or "model_context_window_exceeded" => StopReason.MaxTokens,
         "stop_sequence" => StopReason.StopSequence,
         "tool_use" => StopReason.ToolUse,
         "refusal" => StopReason.ContentFilter,
-        // pause_turn, model_context_window_exceeded and any value added later.
+        // pause_turn and any value added later.
         _ => StopReason.Other,
     };
 
@@ -28,6 +31,30 @@ internal static class AnthropicWire
         // NOTE: Anthropic clients only know their own reasons; "Other" has no equivalent, and end_turn is the safe reading.
         _ => "end_turn",
     };
+
+    /// <summary>
+    /// A tool call's id as Anthropic takes it: Anthropic refuses any <c>tool_use.id</c> or <c>tool_use_id</c> outside
+    /// <c>^[a-zA-Z0-9_-]+$</c>, and other upstreams make ids such as <c>functions.bash:0</c>. Each other character
+    /// becomes <c>_</c>, the same way for a call and for its result, so the pair still matches; an Anthropic client
+    /// sends the ids it got back through an Anthropic account unread, so they are mended before it sees them too.
+    /// </summary>
+    public static string ToolUseId(string id)
+    {
+        if (id.Length > 0 && !id.AsSpan().ContainsAnyExcept(ToolUseIdChars))
+        {
+            return id;
+        }
+
+        return id.Length == 0 ? "_" : string.Create(id.Length, id, static (chars, id) =>
+        {
+            for (var i = 0; i < chars.Length; i++)
+            {
+                chars[i] = ToolUseIdChars.Contains(id[i]) ? id[i] : '_';
+            }
+        });
+    }
+
+    private static readonly SearchValues<char> ToolUseIdChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
 
     /// <summary>Reads the token fields an Anthropic <c>usage</c> object carries; absent or null fields stay null.</summary>
     public static UsageReport ReadUsageReport(JsonElement usage) => new()

@@ -50,7 +50,7 @@ internal static class GeminiRequestReader
         }
 
         double? temperature = null, topP = null;
-        int? maxOutputTokens = null;
+        int? maxOutputTokens = null, candidates = null;
         IReadOnlyList<string> stopSequences = [];
         OutputFormat? outputFormat = null;
         if (GeminiJson.TryGet(body, "generationConfig", "generation_config", out var config))
@@ -63,10 +63,17 @@ internal static class GeminiRequestReader
             error = ReadNumber(config, "temperature", "temperature", out temperature)
                 ?? ReadNumber(config, "topP", "top_p", out topP)
                 ?? ReadInteger(config, "maxOutputTokens", "max_output_tokens", out maxOutputTokens)
-                ?? ReadStopSequences(config, out stopSequences);
+                ?? ReadStopSequences(config, out stopSequences)
+                ?? ReadInteger(config, "candidateCount", "candidate_count", out candidates);
             if (error is not null)
             {
                 return error;
+            }
+
+            // NOTE: a translated answer has one candidate, as OpenAI's has one choice (n).
+            if (candidates > 1)
+            {
+                return Invalid("generationConfig.candidateCount", "an upstream of another format gives one candidate only; leave it out or at 1");
             }
 
             outputFormat = ReadOutputFormat(config);

@@ -248,16 +248,8 @@ internal static class GeminiRequestWriter
         JsonFields.WriteNumberIfPresent(writer, "topP", request.TopP);
         JsonFields.WriteNumberIfPresent(writer, "maxOutputTokens", request.MaxOutputTokens);
 
-        if (request.StopSequences.Count > 0)
-        {
-            writer.WriteStartArray("stopSequences");
-            foreach (var stop in request.StopSequences)
-            {
-                writer.WriteStringValue(stop);
-            }
-
-            writer.WriteEndArray();
-        }
+        // NOTE: Gemini takes at most 5 stop sequences; the first five go.
+        JsonFields.WriteStringsIfAny(writer, "stopSequences", request.StopSequences, max: 5);
 
         if (format is not null)
         {

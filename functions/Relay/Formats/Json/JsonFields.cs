@@ -386,6 +386,23 @@ internal static class JsonFields
         }
     }
 
+    /// <summary>Writes the first <paramref name="max"/> of <paramref name="values"/> as an array; nothing when there are none.</summary>
+    public static void WriteStringsIfAny(Utf8JsonWriter writer, string name, IReadOnlyList<string> values, int max = int.MaxValue)
+    {
+        if (values.Count == 0)
+        {
+            return;
+        }
+
+        writer.WriteStartArray(name);
+        for (var i = 0; i < Math.Min(values.Count, max); i++)
+        {
+            writer.WriteStringValue(values[i]);
+        }
+
+        writer.WriteEndArray();
+    }
+
     public static void WriteStringIfPresent(Utf8JsonWriter writer, string name, string? value)
     {
         if (value is not null)

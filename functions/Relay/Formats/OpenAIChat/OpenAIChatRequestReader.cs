@@ -142,9 +142,17 @@ internal sealed class OpenAIChatRequestReader
         var maxCompletionTokens = fields.PositiveInt(body, "max_completion_tokens");
         var maxTokens = fields.PositiveInt(body, "max_tokens");
         var stop = fields.StringOrStrings(body, "stop");
+        var choices = fields.PositiveInt(body, "n");
         if (fields.Error is { } fieldError)
         {
             return fieldError;
+        }
+
+        // NOTE: a translated answer has one choice; a client that asked for more and read choices[1] would fail later
+        // and further from the cause.
+        if (choices > 1)
+        {
+            return RelayError.Invalid("n: an upstream of another format gives one choice only; leave n out or at 1", "n");
         }
 
         return new ChatRequest

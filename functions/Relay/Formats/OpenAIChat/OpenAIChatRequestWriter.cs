@@ -51,16 +51,8 @@ internal static class OpenAIChatRequestWriter
         JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
         JsonFields.WriteNumberIfPresent(writer, dialect.MaxTokensField, request.MaxOutputTokens);
 
-        if (request.StopSequences.Count > 0)
-        {
-            writer.WriteStartArray("stop");
-            foreach (var sequence in request.StopSequences)
-            {
-                writer.WriteStringValue(sequence);
-            }
-
-            writer.WriteEndArray();
-        }
+        // NOTE: OpenAI takes at most 4 stop sequences and refuses more; Anthropic clients may send more. The first four go.
+        JsonFields.WriteStringsIfAny(writer, "stop", request.StopSequences, max: 4);
 
         if (request.Stream)
         {

@@ -103,7 +103,7 @@ internal static class OpenAIChatResponseReader
             Id = JsonFields.GetString(body, "id") ?? string.Empty,
             Model = JsonFields.GetString(body, "model") ?? string.Empty,
             Content = content,
-            StopReason = OpenAIChatWire.ReadFinishReason(JsonFields.GetString(choice, "finish_reason")),
+            StopReason = OpenAIChatWire.ReadFinishReason(JsonFields.GetString(choice, "finish_reason"), content.Exists(part => part is ToolCallPart)),
             Usage = usage,
             Created = JsonFields.GetInt64(body, "created") ?? 0,
         };
@@ -119,6 +119,7 @@ internal static class OpenAIChatResponseReader
         var reader = new Utf8JsonReader(body);
         var usage = Usage.Empty;
         StopReason? stopReason = null;
+        string? id = null;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -133,6 +134,18 @@ internal static class OpenAIChatResponseReader
                     reader.Read();
                     using var usageDocument = JsonDocument.ParseValue(ref reader);
                     usage = ReadUsage(usageDocument.RootElement);
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        id = reader.GetString();
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
                 }
                 else if (reader.ValueTextEquals("error"u8))
                 {
@@ -159,7 +172,7 @@ internal static class OpenAIChatResponseReader
                 }
             }
 
-            return stopReason is { } stop ? new AnswerMetering(UsageReport.From(usage), stop) : null;
+            return stopReason is { } stop ? new AnswerMetering(UsageReport.From(usage), stop, id ?? string.Empty) : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -182,22 +195,58 @@ internal static class OpenAIChatResponseReader
             }
 
             string? finishReason = null;
+            var hasToolCalls = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isFinishReason = reader.ValueTextEquals("finish_reason"u8);
+                var isMessage = reader.ValueTextEquals("message"u8);
                 reader.Read();
                 if (isFinishReason && reader.TokenType == JsonTokenType.String)
                 {
                     finishReason = reader.GetString();
                 }
+                else if (isMessage && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    hasToolCalls = ReadHasToolCalls(ref reader);
+                    continue;
+                }
 
                 reader.Skip();
             }
 
-            first = OpenAIChatWire.ReadFinishReason(finishReason);
+            first = OpenAIChatWire.ReadFinishReason(finishReason, hasToolCalls);
         }
 
         return first;
+    }
+
+    /// <summary>From the start of a choice's <c>message</c> to its end: whether it holds a tool call.</summary>
+    private static bool ReadHasToolCalls(ref Utf8JsonReader reader)
+    {
+        var hasToolCalls = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isToolCalls = reader.ValueTextEquals("tool_calls"u8);
+            reader.Read();
+            if (isToolCalls && reader.TokenType == JsonTokenType.StartArray)
+            {
+                hasToolCalls = reader.Read() && reader.TokenType != JsonTokenType.EndArray;
+                if (hasToolCalls)
+                {
+                    reader.Skip();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        reader.Skip();
+                    }
+                }
+
+                continue;
+            }
+
+            reader.Skip();
+        }
+
+        return hasToolCalls;
     }
 
     /// <summary><c>usage</c> as the canonical total; empty when it is not an object.</summary>

@@ -228,7 +228,7 @@ internal sealed class OpenAIChatStreamDecoder : IStreamDecoder
 
         if (JsonFields.GetString(choice, "finish_reason") is { } finishReason)
         {
-            Finish(OpenAIChatWire.ReadFinishReason(finishReason), output);
+            Finish(OpenAIChatWire.ReadFinishReason(finishReason, _toolBlocks.Count > 0), output);
         }
     }
 

@@ -9,9 +9,14 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 internal static class OpenAIChatWire
 {
 
-    public static StopReason ReadFinishReason(string? finishReason) => finishReason switch
+    /// <param name="hasToolCalls">
+    /// The answer calls tools. OpenAI itself says <c>stop</c> for a call the client forced (<c>tool_choice</c> naming a
+    /// function), as do many compatible servers; a client of another format would read that as a finished answer and
+    /// not run the call.
+    /// </param>
+    public static StopReason ReadFinishReason(string? finishReason, bool hasToolCalls) => finishReason switch
     {
-        null or "stop" => StopReason.EndTurn,
+        null or "stop" => hasToolCalls ? StopReason.ToolUse : StopReason.EndTurn,
         "length" => StopReason.MaxTokens,
         // NOTE: "function_call" is the legacy (pre-tools) spelling some compatible servers still send.
         "tool_calls" or "function_call" => StopReason.ToolUse,

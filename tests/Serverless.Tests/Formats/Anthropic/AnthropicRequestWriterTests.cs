@@ -35,7 +35,6 @@ public sealed class AnthropicRequestWriterTests
         {
             MaxOutputTokens = 256,
             Temperature = 0.5,
-            TopP = 0.9,
             StopSequences = ["END"],
             Stream = true,
             User = "user-7",
@@ -44,7 +43,7 @@ public sealed class AnthropicRequestWriterTests
         Assert.Equal(
             AnthropicTestJson.Compact("""
                 {"model":"claude-upstream","max_tokens":256,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}],
-                 "temperature":0.5,"top_p":0.9,"stop_sequences":["END"],"stream":true,"metadata":{"user_id":"user-7"}}
+                 "temperature":0.5,"stop_sequences":["END"],"stream":true,"metadata":{"user_id":"user-7"}}
                 """),
             Write(request));
     }

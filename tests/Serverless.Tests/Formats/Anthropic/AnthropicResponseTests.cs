@@ -59,7 +59,7 @@ public sealed class AnthropicResponseTests
     [InlineData("tool_use", StopReason.ToolUse)]
     [InlineData("refusal", StopReason.ContentFilter)]
     [InlineData("pause_turn", StopReason.Other)]
-    [InlineData("model_context_window_exceeded", StopReason.Other)]
+    [InlineData("model_context_window_exceeded", StopReason.MaxTokens)]
     public void ReadResponse_StopReason_IsMapped(string wire, object expected)
     {
         var response = Read($$$"""{"id":"m","model":"c","content":[],"stop_reason":"{{{wire}}}","stop_sequence":"###","usage":{"input_tokens":1,"output_tokens":1}}""");

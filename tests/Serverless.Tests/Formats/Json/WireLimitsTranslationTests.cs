@@ -1,0 +1,244 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Anthropic;
+using Serverless.Relay.Formats.Gemini;
+using Serverless.Relay.Formats.OpenAIChat;
+using Serverless.Tests.Formats.Anthropic;
+using Xunit;
+
+namespace Serverless.Tests.Formats.Json;
+
+/// <summary>
+/// What one API takes and another refuses or reads otherwise, met on the way through a translation: tool-call ids,
+/// sampling ranges, stop sequences, calls without arguments, stop reasons, choices and Anthropic's <c>max_tokens: 0</c>.
+/// </summary>
+public sealed class WireLimitsTranslationTests
+{
+    private static readonly OpenAIChatFormat Chat = OpenAIChatFormat.Default;
+
+    private static JsonElement Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    private static ChatRequest Read(IChatFormat format, string body)
+    {
+        var result = format.ReadRequest(Parse(body), format is GeminiFormat ? "gemini-2.5-flash" : null, false);
+        Assert.True(result.IsSuccess, result.Error?.Message);
+        return result.Value!;
+    }
+
+    private static JsonElement Write(IChatFormat upstream, ChatRequest request)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            upstream.WriteRequest(request, "upstream-model", writer);
+        }
+
+        return Parse(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    [Fact]
+    public void ToAnthropic_ToolIdsAnthropicRefuses_MendedAlikeInTheCallAndItsResult()
+    {
+        var request = Read(Chat, """
+            {"model":"m","messages":[{"role":"user","content":"run it"},
+             {"role":"assistant","tool_calls":[{"id":"functions.bash:0","type":"function","function":{"name":"bash","arguments":"{}"}}]},
+             {"role":"tool","tool_call_id":"functions.bash:0","content":"ok"}]}
+            """);
+
+        var messages = Write(AnthropicFormat.Instance, request).GetProperty("messages");
+
+        Assert.Equal("functions_bash_0", messages[1].GetProperty("content")[0].GetProperty("id").GetString());
+        Assert.Equal("functions_bash_0", messages[2].GetProperty("content")[0].GetProperty("tool_use_id").GetString());
+    }
+
+    [Theory]
+    [InlineData("toolu_01A-b_9", "toolu_01A-b_9")]
+    [InlineData("call_x|fc_y", "call_x_fc_y")]
+    [InlineData("", "_")]
+    public void ToolUseId_OnlyCharactersAnthropicTakes(string id, string expected) =>
+        Assert.Equal(expected, AnthropicWire.ToolUseId(id));
+
+    [Fact]
+    public void ToAnthropicClient_StreamedCallWithAForeignId_IdMended()
+    {
+        var encoder = AnthropicFormat.Instance.CreateStreamEncoder(Read(Chat, """{"model":"m","messages":[{"role":"user","content":"hi"}]}"""));
+        var output = new ArrayBufferWriter<byte>();
+        encoder.Write(new MessageStarted("id", "m"), output);
+        encoder.Write(new ToolCallStarted(0, "functions.bash:0", "bash"), output);
+
+        var sse = Encoding.UTF8.GetString(output.WrittenSpan);
+
+        Assert.Contains("\"id\":\"functions_bash_0\"", sse, StringComparison.Ordinal);
+        Assert.DoesNotContain("functions.bash:0", sse, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"temperature":1.6}""", 1.0, null)]
+    [InlineData("""{"temperature":0.7,"top_p":0.95}""", 0.7, null)]
+    [InlineData("""{"top_p":0.9}""", null, 0.9)]
+    public void ToAnthropic_Sampling_OnlyWhatClaudeTakes(string sampling, double? temperature, double? topP)
+    {
+        var body = """{"model":"m","messages":[{"role":"user","content":"hi"}],""" + sampling[1..];
+
+        var written = Write(AnthropicFormat.Instance, Read(Chat, body));
+
+        Assert.Equal(temperature, written.TryGetProperty("temperature", out var t) ? t.GetDouble() : null);
+        Assert.Equal(topP, written.TryGetProperty("top_p", out var p) ? p.GetDouble() : null);
+    }
+
+    [Fact]
+    public void ToAnthropic_WhitespaceStopSequences_LeftOut()
+    {
+        var written = Write(AnthropicFormat.Instance, Read(Chat, """{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":["\n"," ","END"]}"""));
+
+        Assert.Equal(["END"], written.GetProperty("stop_sequences").EnumerateArray().Select(s => s.GetString()!));
+    }
+
+    [Fact]
+    public void ToAnthropic_OnlyWhitespaceStopSequences_NoField()
+    {
+        var written = Write(AnthropicFormat.Instance, Read(Chat, """{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":"\n"}"""));
+
+        Assert.False(written.TryGetProperty("stop_sequences", out _));
+    }
+
+    [Theory]
+    [InlineData("openai-chat", "stop", 4)]
+    [InlineData("gemini", "stopSequences", 5)]
+    public void FromAnthropic_SixStopSequences_AsManyAsTheUpstreamTakes(string upstream, string field, int kept)
+    {
+        var request = Read(AnthropicFormat.Instance, """{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hi"}],"stop_sequences":["a","b","c","d","e","f"]}""");
+
+        var written = Write(upstream == "gemini" ? GeminiFormat.Instance : Chat, request);
+
+        var stops = upstream == "gemini" ? written.GetProperty("generationConfig").GetProperty(field) : written.GetProperty(field);
+        Assert.Equal(new[] { "a", "b", "c", "d", "e", "f" }[..kept], stops.EnumerateArray().Select(s => s.GetString()!));
+    }
+
+    [Fact]
+    public void FromAnthropicStream_CallWithoutArguments_ArgumentsAreAnEmptyObject()
+    {
+        var (events, error) = AnthropicStreamDecoderTests.Decode("""
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_1","model":"claude","usage":{"input_tokens":3,"output_tokens":1}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"now","input":{}}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":0}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_2","name":"add","input":{}}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":1}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+
+            """);
+
+        Assert.Null(error);
+        var arguments = events.OfType<ToolArgumentsDelta>().ToList();
+        Assert.Equal([(0, "{}"), (1, "{\"a\":1}")], arguments.Select(a => (a.Index, a.PartialJson)));
+    }
+
+    [Fact]
+    public void FromAnthropic_ContextWindowExceeded_CutShort()
+    {
+        Assert.Equal(StopReason.MaxTokens, AnthropicWire.ReadStopReason("model_context_window_exceeded"));
+        Assert.Equal("length", OpenAIChatWire.WriteFinishReason(AnthropicWire.ReadStopReason("model_context_window_exceeded")));
+    }
+
+    private const string ForcedCallAnswer = """
+        {"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":null,
+         "tool_calls":[{"id":"call_1","type":"function","function":{"name":"now","arguments":"{}"}}]},"finish_reason":"stop"}],
+         "usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}
+        """;
+
+    [Fact]
+    public void FromOpenAI_ForcedCallFinishedWithStop_ReadAsToolUse()
+    {
+        var answer = Chat.ReadResponse(Parse(ForcedCallAnswer));
+
+        Assert.Equal(StopReason.ToolUse, answer.Value!.StopReason);
+        Assert.Equal(StopReason.ToolUse, Chat.MeterResponse(Encoding.UTF8.GetBytes(ForcedCallAnswer))!.Value.StopReason);
+    }
+
+    [Fact]
+    public void FromOpenAI_PlainAnswerFinishedWithStop_StillEndTurn()
+    {
+        const string Answer = """{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi","tool_calls":[]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}""";
+
+        Assert.Equal(StopReason.EndTurn, Chat.ReadResponse(Parse(Answer)).Value!.StopReason);
+        Assert.Equal(StopReason.EndTurn, Chat.MeterResponse(Encoding.UTF8.GetBytes(Answer))!.Value.StopReason);
+    }
+
+    [Fact]
+    public void FromOpenAIStream_ForcedCallFinishedWithStop_ToolUse()
+    {
+        var (events, _) = OpenAIChat.OpenAIChatTestSupport.Decode("""
+            data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"now","arguments":""}}]}}]}
+
+            data: {"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}
+
+            data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+            data: [DONE]
+
+
+            """);
+
+        Assert.Equal(StopReason.ToolUse, Assert.Single(events.OfType<MessageFinished>()).StopReason);
+    }
+
+    [Fact]
+    public void AnthropicMaxTokensZero_HeadReadsIt_TranslationRefusesIt()
+    {
+        const string Body = """{"model":"claude","max_tokens":0,"messages":[{"role":"user","content":"warm the cache"}]}""";
+
+        Assert.True(AnthropicFormat.Instance.ReadHead(Parse(Body), null, false).IsSuccess);
+        var whole = AnthropicFormat.Instance.ReadRequest(Parse(Body), null, false);
+        Assert.Equal("max_tokens", whole.Error!.Param);
+        Assert.StartsWith("max_tokens: 0 (filling the prompt cache without an answer) is only served by Anthropic accounts", whole.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("openai-chat", """{"model":"m","messages":[{"role":"user","content":"hi"}],"n":2}""", "n")]
+    [InlineData("gemini", """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"candidateCount":3}}""", "generationConfig.candidateCount")]
+    public void MoreThanOneChoice_TranslationRefusesIt(string client, string body, string param)
+    {
+        IChatFormat format = client == "gemini" ? GeminiFormat.Instance : Chat;
+
+        var whole = format.ReadRequest(Parse(body), client == "gemini" ? "gemini-2.5-flash" : null, false);
+
+        Assert.False(whole.IsSuccess);
+        Assert.Equal(param, whole.Error!.Param);
+        Assert.True(format.ReadHead(Parse(body), client == "gemini" ? "gemini-2.5-flash" : null, false).IsSuccess);
+    }
+
+    [Fact]
+    public void OneChoice_Translated()
+    {
+        Assert.NotNull(Read(Chat, """{"model":"m","messages":[{"role":"user","content":"hi"}],"n":1}"""));
+        Assert.NotNull(Read(GeminiFormat.Instance, """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"candidateCount":1}}"""));
+    }
+}
