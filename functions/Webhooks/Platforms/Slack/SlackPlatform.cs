@@ -28,7 +28,8 @@ internal sealed partial class SlackPlatform(PlatformHttp http) : IImPlatform
     /// <summary>chat.postMessage truncates past 40 000 characters and advises at most 4000 for readability.</summary>
     public int MaxTextLength => 4000;
 
-    public int MeasureText(string text) => text.Length;
+    /// <summary>The length Slack gets: the text with its control characters escaped.</summary>
+    public int MeasureText(string text) => SlackText.Escape(text).Length;
 
     public WebhookVerdict Read(Channel channel, WebhookRequest request, DateTimeOffset now)
     {
@@ -103,7 +104,7 @@ internal sealed partial class SlackPlatform(PlatformHttp http) : IImPlatform
             MessageKey = eventId,
             ConversationId = replyThread is null ? channelId : channelId + ":" + replyThread,
             UserId = user,
-            Text = StripBotMentions(text, BotUserIds(root), type == "app_mention"),
+            Text = SlackText.Unescape(StripBotMentions(text, BotUserIds(root), type == "app_mention")),
             IsGroup = !isDm,
             AddressedToBot = isDm || type == "app_mention",
             ReplyTo = new ReplyTarget { ChatId = channelId, MessageId = ts, ThreadId = replyThread, UserId = user },
@@ -153,7 +154,7 @@ internal sealed partial class SlackPlatform(PlatformHttp http) : IImPlatform
             return new DeliveryResult.Failed(true, "the channel has no botToken");
         }
 
-        var body = new JsonObject { ["channel"] = target.ChatId, ["text"] = text };
+        var body = new JsonObject { ["channel"] = target.ChatId, ["text"] = SlackText.Escape(text) };
         if (target.ThreadId is { } thread)
         {
             body["thread_ts"] = thread;

@@ -74,6 +74,14 @@ public sealed class SlackPlatformTests
         Assert.False(Message(Read(Event("""{"type":"message","channel_type":"channel","user":"U1","text":"<@UBOT> hi","ts":"1.2","channel":"C1"}"""))).AddressedToBot);
     }
 
+    [Fact]
+    public void Read_TextWithEntities_ReadAsTyped()
+    {
+        var message = Message(Read(Event("""{"type":"app_mention","user":"U1","text":"<@UBOT> is 1 &lt; 2 &amp;&amp; 3 &gt; 2? see &amp;lt;","ts":"1.2","channel":"C1"}""")));
+
+        Assert.Equal("is 1 < 2 && 3 > 2? see &lt;", message.Text);
+    }
+
     [Theory]
     [InlineData("""{"type":"message","channel_type":"im","bot_id":"B1","text":"our reply","ts":"1.2","channel":"D1"}""")]
     [InlineData("""{"type":"message","subtype":"message_changed","channel_type":"im","channel":"D1","ts":"1.3"}""")]
@@ -97,6 +105,19 @@ public sealed class SlackPlatformTests
         Assert.Equal("C1", request.Json.GetProperty("channel").GetString());
         Assert.Equal("answer", request.Json.GetProperty("text").GetString());
         Assert.Equal("1700.0001", request.Json.GetProperty("thread_ts").GetString());
+    }
+
+    [Fact]
+    public async Task SendAsync_ControlCharacters_EscapedAndMeasuredEscaped()
+    {
+        await using var api = await SimulatedPlatformApi.StartAsync();
+        var platform = new SlackPlatform(Http());
+
+        var result = await platform.SendAsync(SlackChannel(new Uri(api.BaseUrl, "/api")), new ReplyTarget { ChatId = "C1" }, "<!channel> List<T> & 1 > 0", "k", TestContext.Current.CancellationToken).WaitAsync(Wait, TestContext.Current.CancellationToken);
+
+        Assert.IsType<DeliveryResult.Delivered>(result);
+        Assert.Equal("&lt;!channel&gt; List&lt;T&gt; &amp; 1 &gt; 0", Assert.Single(api.Requests).Json.GetProperty("text").GetString());
+        Assert.Equal("&lt;&amp;&gt;".Length, platform.MeasureText("<&>"));
     }
 
     [Theory]
