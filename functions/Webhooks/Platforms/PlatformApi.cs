@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -84,6 +85,16 @@ internal static class PlatformApi
         };
     }
 
-    // NOTE: only the delta form: the platforms here send seconds, and a date would need the clock of the sender.
-    private static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter?.Delta;
+    // NOTE: only the delta form: the platforms here send seconds, and a date would need the clock of the sender. Feishu's
+    // gateway sends no Retry-After but x-ogw-ratelimit-reset, in seconds, and asks that it be waited for
+    // (https://open.feishu.cn/document/server-docs/api-call-guide/frequency-control).
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage response) =>
+        response.Headers.RetryAfter?.Delta
+        ?? (response.Headers.TryGetValues("x-ogw-ratelimit-reset", out var reset)
+            && long.TryParse(reset.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds <= MaxResetSeconds
+                ? TimeSpan.FromSeconds(seconds)
+                : null);
+
+    /// <summary>A reset longer than a day is not a rate-limit window: the default wait applies instead.</summary>
+    private const long MaxResetSeconds = 24 * 60 * 60;
 }

@@ -166,6 +166,23 @@ public sealed class FeishuPlatformTests(AzuriteFixture azurite)
         Assert.Equal(["Bearer t-1", "Bearer t-2"], api.RequestsTo("/reply").Select(r => r.Header("Authorization")));
     }
 
+    [Theory]
+    [InlineData(429)]
+    [InlineData(400)]
+    public async Task SendAsync_RateLimited_WaitsForTheGatewayReset(int status)
+    {
+        await using var api = await SimulatedPlatformApi.StartAsync();
+        await using var storage = StorageTestKit.Services(StorageTestKit.Settings(azurite, StorageTestKit.UniquePrefix("feishu")));
+        var platform = new FeishuPlatform(Http(), TokenCache(storage, Clock(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero))));
+        // Feishu's gateway says how long in x-ogw-ratelimit-reset (seconds), with no Retry-After.
+        api.Script("/reply", new PlatformAnswer(status, """{"code":99991400,"msg":"request trigger frequency limit"}""",
+            new Dictionary<string, string> { ["x-ogw-ratelimit-limit"] = "100", ["x-ogw-ratelimit-reset"] = "52" }));
+
+        var result = await platform.SendAsync(FeishuChannel(api.BaseUrl), new ReplyTarget { ChatId = "c", MessageId = "om_1" }, "x", "k", TestContext.Current.CancellationToken).WaitAsync(Wait, TestContext.Current.CancellationToken);
+
+        Assert.Equal(TimeSpan.FromSeconds(52), Assert.IsType<DeliveryResult.RetryAfter>(result).Delay);
+    }
+
     [Fact]
     public async Task SendAsync_RateLimitedAndBadCredentials_Mapped()
     {
