@@ -11,8 +11,8 @@ namespace Serverless.Webhooks.Platforms.Feishu;
 /// <summary>
 /// Feishu and Lark (same API, Lark at <c>https://open.larksuite.com</c> through the channel's apiBaseUrl), event schema
 /// 2.0. Verification: with an <c>encryptKey</c> the <c>X-Lark-Signature</c> over the raw body, otherwise the
-/// verification token in <c>header.token</c>; an encrypted body (<c>{"encrypt":…}</c>) is decrypted first; the url
-/// check is answered with its challenge once its token matches. Replies go to the message replied to, with the tenant
+/// verification token in <c>header.token</c> (<c>token</c> in schema 1.0); an encrypted body (<c>{"encrypt":…}</c>) is
+/// decrypted first; the url check is answered with its challenge once its token matches. Replies go to the message replied to, with the tenant
 /// access token from <see cref="PlatformTokenCache"/> and the part key as <c>uuid</c> (Feishu drops a repeated uuid for 1 h).
 /// NOTE: in a group the bot answers when the message mentions anyone: a bot without the "read all group messages"
 /// scope only receives messages that mention it, and the event does not say which mention is the bot.
@@ -83,10 +83,10 @@ internal sealed class FeishuPlatform(PlatformHttp http, PlatformTokenCache token
                     : WebhookReading.BadSignature;
             }
 
-            // :: Step 3: an event: the signature when there is an encryptKey, else the token.
+            // :: Step 3: an event: the signature when there is an encryptKey, else the token (at the root in schema 1.0).
             if (!JsonFields.TryGetPresent(root, "header", out var header) || header.ValueKind != JsonValueKind.Object)
             {
-                return IsVerified(request, encryptKey, null, verificationToken)
+                return IsVerified(request, encryptKey, JsonFields.GetString(root, "token"), verificationToken)
                     ? new WebhookVerdict.Ignored("not a schema 2.0 event")
                     : WebhookReading.BadSignature;
             }

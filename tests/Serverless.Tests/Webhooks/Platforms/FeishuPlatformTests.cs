@@ -71,6 +71,16 @@ public sealed class FeishuPlatformTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public void Read_SchemaOneEvent_VerifiedByItsRootToken()
+    {
+        // Schema 1.0 events carry the verification token at the root, not in a header.
+        const string V1 = """{"uuid":"u-1","token":"TOKEN","ts":"1700000000.1","type":"event_callback","event":{"type":"p2p_chat_create","app_id":"cli_1"}}""";
+
+        Assert.IsType<WebhookVerdict.Ignored>(Read(FeishuChannel(Nowhere), V1.Replace("TOKEN", "vtoken", StringComparison.Ordinal)));
+        Assert.Equal(401, Accepted<WebhookVerdict.Refused>(Read(FeishuChannel(Nowhere), V1.Replace("TOKEN", "forged", StringComparison.Ordinal))).Status);
+    }
+
+    [Fact]
     public void Read_GroupWithoutMention_NotAddressed_P2pAddressed()
     {
         Assert.False(Message(Read(FeishuChannel(Nowhere), Event("group", """{"text":"chatter"}"""))).AddressedToBot);
