@@ -46,7 +46,7 @@ internal sealed record ReplyTarget
 /// <summary>One user message, platform-neutral.</summary>
 internal sealed record InboundMessage
 {
-    /// <summary>The platform's dedup key: Telegram update_id, Slack and Feishu event_id, DingTalk msgId, WeCom MsgId.</summary>
+    /// <summary>The platform's dedup key: Telegram update_id, Slack event_id, Feishu message_id, DingTalk msgId, WeCom MsgId.</summary>
     public required string MessageKey { get; init; }
 
     /// <summary>The conversation (the Service Bus session): one chat, or one thread of it where the platform threads.</summary>

@@ -120,11 +120,6 @@ internal sealed class FeishuPlatform(PlatformHttp http, PlatformTokenCache token
 
     private static WebhookVerdict ReadEvent(JsonElement root, JsonElement header)
     {
-        if (JsonFields.GetString(header, "event_id") is not { } eventId)
-        {
-            return WebhookReading.Malformed("event without header.event_id");
-        }
-
         if (JsonFields.GetString(header, "event_type") is not "im.message.receive_v1")
         {
             return new WebhookVerdict.Ignored("event type is not im.message.receive_v1");
@@ -162,9 +157,12 @@ internal sealed class FeishuPlatform(PlatformHttp http, PlatformTokenCache token
         var isGroup = JsonFields.GetString(message, "chat_type") != "p2p";
         var (stripped, mentioned) = ReplaceMentions(text, message);
         var thread = JsonFields.GetString(message, "thread_id");
+        // NOTE: keyed on message_id, not event_id: Feishu may push a message again under another event_id ("如有幂等需求
+        // 请使用 message_id 去重，不要依赖 event_id"):
+        // https://open.feishu.cn/document/uAjLw4CM/ukTMukTMukTM/reference/im-v1/message/events/receive
         return new WebhookVerdict.Accepted(new InboundMessage
         {
-            MessageKey = eventId,
+            MessageKey = messageId,
             ConversationId = thread is null ? chatId : chatId + ":" + thread,
             UserId = openId,
             Text = stripped,

@@ -240,7 +240,8 @@ internal sealed class FeishuDriver : ImDriver
         ["appId"] = "cli_test", ["appSecret"] = _appSecret, ["verificationToken"] = _verificationToken,
     };
 
-    public override string KeyOf(ImText message) => "ev-" + Invariant(message.Seq);
+    /// <summary>Feishu's dedup key is the message_id: a re-push may carry another event_id.</summary>
+    public override string KeyOf(ImText message) => MessageId(message);
 
     public static string MessageId(ImText message) => "om_" + Invariant(message.Seq);
 
@@ -253,7 +254,7 @@ internal sealed class FeishuDriver : ImDriver
             ["schema"] = "2.0",
             ["header"] = new JsonObject
             {
-                ["event_id"] = KeyOf(message), ["event_type"] = "im.message.receive_v1", ["token"] = badSignature ? "wrong-token" : _verificationToken,
+                ["event_id"] = "ev-" + Invariant(message.Seq), ["event_type"] = "im.message.receive_v1", ["token"] = badSignature ? "wrong-token" : _verificationToken,
                 ["app_id"] = "cli_1", ["create_time"] = Invariant(now.ToUnixTimeMilliseconds()),
             },
             ["event"] = new JsonObject

@@ -62,12 +62,22 @@ public sealed class FeishuPlatformTests(AzuriteFixture azurite)
         var message = Message(Read(FeishuChannel(Nowhere), Event("group", """{"text":"@_user_1 translate for @_user_2"}""",
             """[{"key":"@_user_1","id":{"open_id":"ou_bot"},"name":"Relay"},{"key":"@_user_2","id":{"open_id":"ou_2"},"name":"Bob"}]""")));
 
-        Assert.Equal("ev-1", message.MessageKey);
         Assert.Equal("translate for @Bob", message.Text);
         Assert.True(message.IsGroup);
         Assert.True(message.AddressedToBot);
         Assert.Equal("oc_chat", message.ConversationId);
         Assert.Equal(new ReplyTarget { ChatId = "oc_chat", MessageId = "om_1", UserId = "ou_user" }, message.ReplyTo);
+    }
+
+    [Fact]
+    public void Read_RepushWithAnotherEventId_SameDedupKey()
+    {
+        // "特殊情况下可能会收到重复的推送，如有幂等需求请使用 message_id 去重，不要依赖 event_id" (im.message.receive_v1).
+        var first = Message(Read(FeishuChannel(Nowhere), Event("p2p", """{"text":"hi"}""")));
+        var repush = Message(Read(FeishuChannel(Nowhere), Event("p2p", """{"text":"hi"}""").Replace("\"ev-1\"", "\"ev-2\"", StringComparison.Ordinal)));
+
+        Assert.Equal("om_1", first.MessageKey);
+        Assert.Equal(first.MessageKey, repush.MessageKey);
     }
 
     [Fact]
