@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Serverless.Webhooks.Messaging;
 using Serverless.Webhooks.Platforms;
 using Serverless.Webhooks.Platforms.DingTalk;
+using Serverless.Webhooks.Platforms.Slack;
 
 namespace Serverless.Webhooks.Notifications;
 
@@ -29,13 +30,13 @@ internal sealed class TelegramNotificationSender(PlatformHttp http) : INotificat
     }
 }
 
-/// <summary>A Slack incoming webhook (<c>{"text": …}</c>); it answers <c>ok</c> or a 4xx naming the problem.</summary>
+/// <summary>A Slack incoming webhook (<c>{"text": …}</c>, escaped as chat.postMessage's); it answers <c>ok</c> or a 4xx naming the problem.</summary>
 internal sealed class SlackNotificationSender(PlatformHttp http) : INotificationSender
 {
     public NotificationType Type => NotificationType.Slack;
 
     public Task<DeliveryResult> SendAsync(NotificationTarget target, string text, OutboundNotification notification, CancellationToken cancellationToken) =>
-        NotificationApi.PostAsync(http.Client, PlatformApi.Post(new Uri(target.Setting(NotificationTypes.Url)!), new JsonObject { ["text"] = text }),
+        NotificationApi.PostAsync(http.Client, PlatformApi.Post(new Uri(target.Setting(NotificationTypes.Url)!), new JsonObject { ["text"] = SlackText.Escape(text) }),
             "Slack", answer => PlatformApi.FromStatus(answer, "Slack"), cancellationToken);
 }
 
