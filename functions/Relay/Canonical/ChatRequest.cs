@@ -45,6 +45,12 @@ internal sealed record ChatRequest
     /// <c>responseMimeType</c> with a schema); null is plain text, as when the client says nothing.
     /// </summary>
     public OutputFormat? OutputFormat { get; init; }
+
+    /// <summary>
+    /// How much the model should think (OpenAI <c>reasoning_effort</c> / <c>reasoning</c>, Anthropic <c>thinking</c> and
+    /// <c>output_config.effort</c>, Gemini <c>thinkingConfig</c>); null when the client says nothing (the model's default).
+    /// </summary>
+    public Reasoning? Reasoning { get; init; }
 }
 
 internal enum OutputFormatKind

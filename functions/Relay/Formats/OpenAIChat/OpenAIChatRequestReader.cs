@@ -132,6 +132,13 @@ internal sealed class OpenAIChatRequestReader
             return formatError;
         }
 
+        ReasoningEffort? effort = null;
+        if (OpenAIChatFields.TryGetPresent(body, "reasoning_effort", out var effortElement)
+            && OpenAIReasoning.ReadEffort(effortElement, "reasoning_effort", "reasoning_effort", out effort) is { } effortError)
+        {
+            return effortError;
+        }
+
         // Scalars: each read records the first problem, checked once below.
         var fields = new OpenAIChatFields();
         var parallelToolCalls = fields.Bool(body, "parallel_tool_calls");
@@ -171,6 +178,7 @@ internal sealed class OpenAIChatRequestReader
             StreamUsage = head.StreamUsage,
             User = head.User,
             OutputFormat = outputFormat,
+            Reasoning = effort is { } level ? new Reasoning(level) : null,
         };
     }
 

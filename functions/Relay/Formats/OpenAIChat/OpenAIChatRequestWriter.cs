@@ -71,6 +71,11 @@ internal static class OpenAIChatRequestWriter
             OpenAIOutputFormat.Write(writer, "response_format", format, "json_schema");
         }
 
+        if (request.Reasoning is { } reasoning)
+        {
+            JsonFields.WriteStringIfPresent(writer, "reasoning_effort", OpenAIReasoning.EffortName(reasoning));
+        }
+
         writer.WriteEndObject();
     }
 

@@ -84,6 +84,12 @@ internal static class ResponsesRequestReader
             return formatError;
         }
 
+        var reasoning = ReadReasoning(body, out var reasoningError);
+        if (reasoningError is not null)
+        {
+            return reasoningError;
+        }
+
         return new ChatRequest
         {
             Model = head.Model,
@@ -98,6 +104,7 @@ internal static class ResponsesRequestReader
             Stream = head.Stream,
             User = head.User,
             OutputFormat = outputFormat,
+            Reasoning = reasoning,
         };
     }
 
@@ -605,5 +612,47 @@ internal static class ResponsesRequestReader
 
         error = OpenAIOutputFormat.Read(format, "text.format", "text.format", schemaField: null, out var value);
         return value;
+    }
+
+    /// <summary><c>reasoning: {effort, summary}</c>; an object with neither says nothing.</summary>
+    private static Reasoning? ReadReasoning(JsonElement body, out RelayError? error)
+    {
+        error = null;
+        if (!JsonFields.TryGetPresent(body, "reasoning", out var reasoning))
+        {
+            return null;
+        }
+
+        if (reasoning.ValueKind != JsonValueKind.Object)
+        {
+            error = RelayError.Invalid("reasoning: must be an object", "reasoning");
+            return null;
+        }
+
+        ReasoningEffort? effort = null;
+        if (JsonFields.TryGetPresent(reasoning, "effort", out var effortElement)
+            && (error = OpenAIReasoning.ReadEffort(effortElement, "reasoning.effort", "reasoning.effort", out effort)) is not null)
+        {
+            return null;
+        }
+
+        bool? summary = null;
+        foreach (var name in (ReadOnlySpan<string>)["summary", "generate_summary"])
+        {
+            if (!JsonFields.TryGetPresent(reasoning, name, out var summaryElement))
+            {
+                continue;
+            }
+
+            if (!OpenAIReasoning.IsSummary(summaryElement))
+            {
+                error = RelayError.Invalid($"reasoning.{name}: must be one of auto, concise, detailed", "reasoning." + name);
+                return null;
+            }
+
+            summary = true;
+        }
+
+        return effort is null && summary is null ? null : new Reasoning(effort, IncludeThoughts: summary);
     }
 }

@@ -60,8 +60,28 @@ internal static class ResponsesRequestWriter
             writer.WriteEndObject();
         }
 
+        if (request.Reasoning is { } reasoning)
+        {
+            WriteReasoning(writer, reasoning);
+        }
+
         // The relay keeps no conversation state, and a stored response would only cost the upstream account storage.
         writer.WriteBoolean("store", false);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteReasoning(Utf8JsonWriter writer, Reasoning reasoning)
+    {
+        var effort = OpenAIReasoning.EffortName(reasoning);
+        var summary = reasoning.IncludeThoughts == true ? OpenAIReasoning.AutoSummary : null;
+        if (effort is null && summary is null)
+        {
+            return;
+        }
+
+        writer.WriteStartObject("reasoning");
+        JsonFields.WriteStringIfPresent(writer, "effort", effort);
+        JsonFields.WriteStringIfPresent(writer, "summary", summary);
         writer.WriteEndObject();
     }
 

@@ -79,9 +79,10 @@ internal static class ResponsesWire
         // An answer written here is a translation, which never continues a stored response: the relay sends a request
         // with previous_response_id only to an upstream that speaks Responses itself (RelayForwarder).
         writer.WriteNull("previous_response_id");
+        // The reasoning the client asked for, as OpenAI echoes its request (null: the model's default).
         writer.WriteStartObject("reasoning");
-        writer.WriteNull("effort");
-        writer.WriteNull("summary");
+        JsonFields.WriteStringOrNull(writer, "effort", echo.Reasoning?.Effort is { } effort ? OpenAIReasoning.Name(effort) : null);
+        JsonFields.WriteStringOrNull(writer, "summary", echo.Reasoning?.IncludeThoughts == true ? OpenAIReasoning.AutoSummary : null);
         writer.WriteEndObject();
         writer.WriteBoolean("store", false);
         JsonFields.WriteNumberOrNull(writer, "temperature", echo.Temperature);
@@ -261,7 +262,8 @@ internal sealed record RequestEcho(
     ToolChoice? ToolChoice,
     IReadOnlyList<ToolDefinition> Tools,
     string? User,
-    OutputFormat? OutputFormat = null)
+    OutputFormat? OutputFormat = null,
+    Reasoning? Reasoning = null)
 {
     public static RequestEcho From(ChatRequest request) => new(
         ResponsesRequestWriter.JoinSystem(request.System),
@@ -272,5 +274,6 @@ internal sealed record RequestEcho(
         request.ToolChoice,
         request.Tools,
         request.User,
-        request.OutputFormat);
+        request.OutputFormat,
+        request.Reasoning);
 }
