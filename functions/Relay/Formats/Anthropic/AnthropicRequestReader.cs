@@ -32,7 +32,9 @@ internal static class AnthropicRequestReader
             || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
             || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
             || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
-            || (error = JsonFields.ReadStopSequences(body, "stop_sequences", out var stopSequences)) is not null)
+            || (error = JsonFields.ReadStopSequences(body, "stop_sequences", out var stopSequences)) is not null
+            || (error = ReadOutputConfig(body, out var outputFormat, out var effort)) is not null
+            || (error = ReadThinking(body, effort, out var reasoning)) is not null)
         {
             return error;
         }
@@ -51,6 +53,8 @@ internal static class AnthropicRequestReader
             StopSequences = stopSequences,
             Stream = head.Stream,
             User = head.User,
+            OutputFormat = outputFormat,
+            Reasoning = reasoning,
         };
     }
 
@@ -600,6 +604,123 @@ internal static class AnthropicRequestReader
     }
 
 
+
+    /// <summary>
+    /// <c>output_config</c>: <c>format</c> (structured output, https://platform.claude.com/docs/en/build-with-claude/structured-outputs)
+    /// and <c>effort</c> (https://platform.claude.com/docs/en/build-with-claude/effort); either may come alone.
+    /// </summary>
+    private static RelayError? ReadOutputConfig(JsonElement body, out OutputFormat? format, out ReasoningEffort? effort)
+    {
+        format = null;
+        effort = null;
+        if (!JsonFields.TryGetPresent(body, "output_config", out var config))
+        {
+            return null;
+        }
+
+        if (config.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("output_config: must be an object", "output_config");
+        }
+
+        if (JsonFields.TryGetPresent(config, "effort", out var effortElement))
+        {
+            effort = JsonFields.GetString(config, "effort") switch
+            {
+                "low" => ReasoningEffort.Low,
+                "medium" => ReasoningEffort.Medium,
+                "high" => ReasoningEffort.High,
+                "xhigh" => ReasoningEffort.XHigh,
+                "max" => ReasoningEffort.Max,
+                _ => null,
+            };
+            if (effort is null)
+            {
+                return RelayError.Invalid("output_config.effort: must be one of low, medium, high, xhigh, max", "output_config");
+            }
+        }
+
+        if (!JsonFields.TryGetPresent(config, "format", out var formatElement))
+        {
+            return null;
+        }
+
+        if (formatElement.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("output_config.format: must be an object", "output_config");
+        }
+
+        if (!JsonFields.TryGetPresent(formatElement, "type", out var type))
+        {
+            return RelayError.Invalid("output_config.format.type: field required", "output_config");
+        }
+
+        if (!JsonFields.IsText(type, "json_schema"u8))
+        {
+            return RelayError.Invalid("output_config.format.type: must be json_schema", "output_config");
+        }
+
+        if (!JsonFields.TryGetPresent(formatElement, "schema", out var schema))
+        {
+            return RelayError.Invalid("output_config.format.schema: field required", "output_config");
+        }
+
+        if (schema.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("output_config.format.schema: must be an object", "output_config");
+        }
+
+        format = new OutputFormat(OutputFormatKind.JsonSchema, Schema: JsonFields.GetObjectCopy(formatElement, "schema"));
+        return null;
+    }
+
+    /// <summary>
+    /// <c>thinking</c> (https://platform.claude.com/docs/en/build-with-claude/extended-thinking): <c>enabled</c> with a
+    /// <c>budget_tokens</c> of at least 1024 (Anthropic's own minimum, so a request refused there is refused here too),
+    /// <c>disabled</c>, or <c>adaptive</c>, sized by <paramref name="effort"/>. Thinking comes back unless
+    /// <c>display</c> is <c>omitted</c>.
+    /// </summary>
+    private static RelayError? ReadThinking(JsonElement body, ReasoningEffort? effort, out Reasoning? reasoning)
+    {
+        reasoning = effort is null ? null : new Reasoning(effort);
+        if (!JsonFields.TryGetPresent(body, "thinking", out var thinking))
+        {
+            return null;
+        }
+
+        if (thinking.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid("thinking: must be an object", "thinking");
+        }
+
+        var shown = JsonFields.GetString(thinking, "display") != "omitted";
+        switch (JsonFields.GetString(thinking, "type"))
+        {
+            case "enabled":
+                if (!JsonFields.TryGetPresent(thinking, "budget_tokens", out var budget))
+                {
+                    return RelayError.Invalid("thinking.budget_tokens: field required", "thinking");
+                }
+
+                if (budget.ValueKind != JsonValueKind.Number || !budget.TryGetInt32(out var tokens) || tokens < AnthropicRequestWriter.MinThinkingBudget)
+                {
+                    return RelayError.Invalid("thinking.budget_tokens: must be an integer of at least 1024", "thinking");
+                }
+
+                reasoning = new Reasoning(effort, tokens, shown);
+                return null;
+            case "adaptive":
+                reasoning = new Reasoning(effort, IncludeThoughts: shown);
+                return null;
+            case "disabled":
+                reasoning = Reasoning.Disabled;
+                return null;
+            case null when !JsonFields.TryGetPresent(thinking, "type", out _):
+                return RelayError.Invalid("thinking.type: field required", "thinking");
+            default:
+                return RelayError.Invalid("thinking.type: must be one of enabled, disabled, adaptive", "thinking");
+        }
+    }
 
     private static RelayError? ReadStream(JsonElement body, out bool stream)
     {

@@ -41,25 +41,31 @@ internal static class AnthropicRequestWriter
     /// <summary>Anthropic requires <c>max_tokens</c>; OpenAI and Gemini clients may leave it out.</summary>
     public const int DefaultMaxTokens = 4096;
 
+    /// <summary>Anthropic's smallest <c>thinking.budget_tokens</c>.</summary>
+    public const int MinThinkingBudget = 1024;
+
     public static void Write(ChatRequest request, string upstreamModel, Utf8JsonWriter writer)
     {
+        var thinking = PlanThinking(request, upstreamModel);
         writer.WriteStartObject();
         writer.WriteString("model", upstreamModel);
-        writer.WriteNumber("max_tokens", request.MaxOutputTokens ?? DefaultMaxTokens);
+        writer.WriteNumber("max_tokens", thinking.MaxTokens ?? request.MaxOutputTokens ?? DefaultMaxTokens);
         WriteSystem(request.System, writer);
         WriteMessages(request.Messages, writer);
         WriteTools(request, writer);
 
         // NOTE: Anthropic's temperature runs from 0 to 1 and refuses more; OpenAI's and Gemini's run to 2. The most
-        // random Claude samples is what a client asking for more than 1 gets.
-        if (request.Temperature is { } temperature)
+        // random Claude samples is what a client asking for more than 1 gets. With thinking it refuses any temperature
+        // other than 1 and a top_p below 0.95: the thinking the client asked for outweighs sampling settings, which are
+        // often an SDK's defaults.
+        if (request.Temperature is { } temperature && (!thinking.IsOn || temperature == 1))
         {
             writer.WriteNumber("temperature", Math.Clamp(temperature, 0, 1));
         }
 
         // NOTE: Claude models since the 4.5 generation refuse temperature and top_p together ("cannot both be
         // specified"), and clients send both by habit (0.7 with 0.95). The temperature is kept: it is what every format has.
-        if (request.TopP is { } topP && request.Temperature is null)
+        if (request.TopP is { } topP && request.Temperature is null && !(thinking.IsOn && topP < 0.95))
         {
             writer.WriteNumber("top_p", topP);
         }
@@ -78,32 +84,194 @@ internal static class AnthropicRequestWriter
             writer.WriteEndObject();
         }
 
-        WriteOutputFormat(request.OutputFormat, writer);
+        WriteThinking(thinking, writer);
+        WriteOutputConfig(request.OutputFormat, thinking.Effort, writer);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The <c>thinking</c> to send for the client's reasoning, and the <c>max_tokens</c> it needs.
+    /// </summary>
+    /// <remarks>
+    /// <para>Claude 4.6 and later size thinking themselves: <c>{"type":"adaptive"}</c> with <c>output_config.effort</c>;
+    /// Opus 4.7 refuses <c>budget_tokens</c>, and earlier models refuse <c>adaptive</c>, so the form follows the model
+    /// name (https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking). A budget the client gave becomes
+    /// the effort it stands for (<see cref="Reasoning.EffectiveEffort"/>).</para>
+    /// <para>Earlier models take <c>{"type":"enabled","budget_tokens":N}</c>, N at least 1024 and below
+    /// <c>max_tokens</c>. An effort becomes LiteLLM's budget for it (minimal and low 1024, medium 2048, high 4096, its
+    /// <c>max</c> 16384; our xhigh 8192 sits between; <c>DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET</c> in
+    /// https://github.com/BerriAI/litellm/blob/main/litellm/constants.py); thinking the model should size itself gets
+    /// medium. A client's <c>max_tokens</c> bounds thinking and answer together in every API, so it is kept and the
+    /// budget clamped below it (no thinking when it leaves no room for 1024); without one, the budget comes on top of
+    /// <see cref="DefaultMaxTokens"/>, the answer's usual room.</para>
+    /// <para>NOTE: Anthropic refuses thinking with a forced tool (<c>tool_choice</c> any or tool), and after tool calls
+    /// sent back without their thinking block; the request then goes without thinking rather than be refused.</para>
+    /// </remarks>
+    private static Thinking PlanThinking(ChatRequest request, string upstreamModel)
+    {
+        if (request.Reasoning is not { } reasoning)
+        {
+            return default;
+        }
+
+        if (reasoning.IsDisabled)
+        {
+            return new Thinking("disabled");
+        }
+
+        if (request.Tools.Count > 0 && request.ToolChoice?.Kind is ToolChoiceKind.Required or ToolChoiceKind.Tool
+            || LastToolCallsLackThinking(request.Messages))
+        {
+            return default;
+        }
+
+        if (TakesAdaptiveThinking(upstreamModel))
+        {
+            return new Thinking("adaptive", Effort: EffortName(reasoning.EffectiveEffort));
+        }
+
+        var budget = Math.Max(MinThinkingBudget, reasoning.BudgetTokens ?? BudgetFor(reasoning.EffectiveEffort ?? ReasoningEffort.Medium));
+        if (request.MaxOutputTokens is not { } cap)
+        {
+            return new Thinking("enabled", budget, MaxTokens: DefaultMaxTokens + budget);
+        }
+
+        return cap > MinThinkingBudget ? new Thinking("enabled", Math.Min(budget, cap - 1)) : default;
+    }
+
+    /// <summary>
+    /// Whether the last assistant turn made tool calls without a signed thinking block before them. With thinking on,
+    /// Anthropic refuses such a turn ("a final assistant message must start with a thinking block"), and clients of
+    /// other formats (or a turn another provider answered) have none to send back.
+    /// </summary>
+    private static bool LastToolCallsLackThinking(IReadOnlyList<ChatMessage> messages)
+    {
+        for (var i = messages.Count - 1; i >= 0; i--)
+        {
+            if (messages[i].Role != ChatRole.Assistant)
+            {
+                continue;
+            }
+
+            foreach (var part in messages[i].Content)
+            {
+                switch (part)
+                {
+                    case ThinkingPart { Signature.Length: > 0 }:
+                        return false;
+                    case ToolCallPart:
+                        return true;
+                }
+            }
+
+            return false;
+        }
+
+        return false;
+    }
+
+    private static int BudgetFor(ReasoningEffort effort) => effort switch
+    {
+        ReasoningEffort.Medium => 2048,
+        ReasoningEffort.High => 4096,
+        ReasoningEffort.XHigh => 8192,
+        ReasoningEffort.Max => 16384,
+        _ => MinThinkingBudget,
+    };
+
+    /// <summary>
+    /// Anthropic's effort words: low, medium, high, and max for anything above (Claude 4.6 models take max; only Opus
+    /// 4.7 takes xhigh). Null leaves the model's default, high.
+    /// </summary>
+    private static string? EffortName(ReasoningEffort? effort) => effort switch
+    {
+        null => null,
+        ReasoningEffort.None or ReasoningEffort.Minimal or ReasoningEffort.Low => "low",
+        ReasoningEffort.Medium => "medium",
+        ReasoningEffort.High => "high",
+        _ => "max",
+    };
+
+    /// <summary>
+    /// Whether a model name is a Claude of version 4.6 or later: <c>claude-opus-4-6</c>, <c>claude-sonnet-5</c>,
+    /// <c>anthropic.claude-opus-4-7</c>, but not <c>claude-sonnet-4-5-20250929</c> or <c>claude-3-7-sonnet-20250219</c>.
+    /// The first number is the major version, a following number of one or two digits the minor (a date is not).
+    /// Other names (Anthropic-compatible servers) keep the budget form.
+    /// </summary>
+    internal static bool TakesAdaptiveThinking(string model)
+    {
+        if (!model.Contains("claude", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        int? major = null;
+        foreach (var token in model.Split(['-', '.', '_', '@', '/', ':']))
+        {
+            if (token.Length is 0 or > 2 || !int.TryParse(token, out var number))
+            {
+                if (major is not null)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if (major is null)
+            {
+                major = number;
+                continue;
+            }
+
+            return major > 4 || (major == 4 && number >= 6);
+        }
+
+        return major > 4;
+    }
+
+    private static void WriteThinking(Thinking thinking, Utf8JsonWriter writer)
+    {
+        if (thinking.Type is null)
+        {
+            return;
+        }
+
+        writer.WriteStartObject("thinking");
+        writer.WriteString("type", thinking.Type);
+        JsonFields.WriteNumberIfPresent(writer, "budget_tokens", thinking.Budget);
         writer.WriteEndObject();
     }
 
     /// <summary>
     /// A JSON schema goes in <c>output_config.format</c> (generally available, no beta header; it replaced the beta
     /// <c>output_format</c>): https://platform.claude.com/docs/en/build-with-claude/structured-outputs. A model without
-    /// structured outputs refuses it with its own 400, which beats prose the client cannot parse.
+    /// structured outputs refuses it with its own 400, which beats prose the client cannot parse. The thinking
+    /// <paramref name="effort"/> goes in the same object.
     /// </summary>
     /// <remarks>
     /// NOTE: Anthropic has no schema-less JSON mode. A <c>json_object</c> request goes without a format, as before: the
     /// client's prompt must already ask for JSON (OpenAI requires that too), and refusing it would break common clients.
     /// </remarks>
-    private static void WriteOutputFormat(OutputFormat? format, Utf8JsonWriter writer)
+    private static void WriteOutputConfig(OutputFormat? format, string? effort, Utf8JsonWriter writer)
     {
-        if (format is not { Kind: OutputFormatKind.JsonSchema, Schema: { } schema })
+        var schema = format is { Kind: OutputFormatKind.JsonSchema, Schema: { } given } ? given : null;
+        if (schema is null && effort is null)
         {
             return;
         }
 
         writer.WriteStartObject("output_config");
-        writer.WriteStartObject("format");
-        writer.WriteString("type", "json_schema");
-        writer.WritePropertyName("schema");
-        schema.WriteTo(writer);
-        writer.WriteEndObject();
+        if (schema is not null)
+        {
+            writer.WriteStartObject("format");
+            writer.WriteString("type", "json_schema");
+            writer.WritePropertyName("schema");
+            schema.WriteTo(writer);
+            writer.WriteEndObject();
+        }
+
+        JsonFields.WriteStringIfPresent(writer, "effort", effort);
         writer.WriteEndObject();
     }
 
@@ -371,5 +539,12 @@ internal static class AnthropicRequestWriter
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <param name="Type">enabled, adaptive or disabled; null sends no <c>thinking</c>.</param>
+    /// <param name="MaxTokens">The <c>max_tokens</c> the budget needs, when the client gave none.</param>
+    private readonly record struct Thinking(string? Type, int? Budget = null, string? Effort = null, int? MaxTokens = null)
+    {
+        public bool IsOn => Type is "enabled" or "adaptive";
     }
 }
