@@ -53,6 +53,7 @@ internal static class GeminiRequestReader
         int? maxOutputTokens = null, candidates = null;
         IReadOnlyList<string> stopSequences = [];
         OutputFormat? outputFormat = null;
+        Reasoning? reasoning = null;
         if (GeminiJson.TryGet(body, "generationConfig", "generation_config", out var config))
         {
             if (config.ValueKind != JsonValueKind.Object)
@@ -64,7 +65,8 @@ internal static class GeminiRequestReader
                 ?? ReadNumber(config, "topP", "top_p", out topP)
                 ?? ReadInteger(config, "maxOutputTokens", "max_output_tokens", out maxOutputTokens)
                 ?? ReadStopSequences(config, out stopSequences)
-                ?? ReadInteger(config, "candidateCount", "candidate_count", out candidates);
+                ?? ReadInteger(config, "candidateCount", "candidate_count", out candidates)
+                ?? ReadThinkingConfig(config, out reasoning);
             if (error is not null)
             {
                 return error;
@@ -92,6 +94,7 @@ internal static class GeminiRequestReader
             StopSequences = stopSequences,
             Stream = head.Stream,
             OutputFormat = outputFormat,
+            Reasoning = reasoning,
         };
     }
 
@@ -624,6 +627,79 @@ internal static class GeminiRequestReader
 
         // NOTE: Gemini names no schema and is not strict unless told; OpenAI needs a name, so one is made up.
         return schema is null ? OutputFormat.AnyJson : new OutputFormat(OutputFormatKind.JsonSchema, OpenAIOutputFormat.DefaultName, schema);
+    }
+
+    /// <summary>
+    /// <c>thinkingConfig</c> (https://ai.google.dev/gemini-api/docs/thinking): Gemini 2.5's <c>thinkingBudget</c> (0 off,
+    /// -1 the model decides) or Gemini 3's <c>thinkingLevel</c> (Google refuses both together), and <c>includeThoughts</c>.
+    /// </summary>
+    private static RelayError? ReadThinkingConfig(JsonElement config, out Reasoning? reasoning)
+    {
+        reasoning = null;
+        const string path = "generationConfig.thinkingConfig";
+        if (!GeminiJson.TryGet(config, "thinkingConfig", "thinking_config", out var thinking))
+        {
+            return null;
+        }
+
+        if (thinking.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(path, "must be an object");
+        }
+
+        int? budget = null;
+        if (GeminiJson.TryGet(thinking, "thinkingBudget", "thinking_budget", out var budgetElement))
+        {
+            if (budgetElement.ValueKind != JsonValueKind.Number || !budgetElement.TryGetInt32(out var tokens) || tokens < -1)
+            {
+                return Invalid($"{path}.thinkingBudget", "must be an integer of at least -1");
+            }
+
+            budget = tokens;
+        }
+
+        ReasoningEffort? level = null;
+        if (GeminiJson.TryGet(thinking, "thinkingLevel", "thinking_level", out var levelElement))
+        {
+            // NOTE: proto3 JSON writes enums in capitals (LOW), Google's samples in lower case (low); both are accepted.
+            level = levelElement.ValueKind != JsonValueKind.String ? null : levelElement.GetString()!.ToLowerInvariant() switch
+            {
+                "minimal" => ReasoningEffort.Minimal,
+                "low" => ReasoningEffort.Low,
+                "medium" => ReasoningEffort.Medium,
+                "high" => ReasoningEffort.High,
+                _ => null,
+            };
+            if (level is null)
+            {
+                return Invalid($"{path}.thinkingLevel", "must be one of minimal, low, medium, high");
+            }
+
+            if (budget is not null)
+            {
+                return Invalid(path, "thinkingBudget and thinkingLevel cannot both be set");
+            }
+        }
+
+        bool? includeThoughts = null;
+        if (GeminiJson.TryGet(thinking, "includeThoughts", "include_thoughts", out var includeElement))
+        {
+            if (includeElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return Invalid($"{path}.includeThoughts", "must be a boolean");
+            }
+
+            includeThoughts = includeElement.GetBoolean();
+        }
+
+        reasoning = budget switch
+        {
+            0 => Reasoning.Disabled with { IncludeThoughts = includeThoughts },
+            > 0 => new Reasoning(BudgetTokens: budget, IncludeThoughts: includeThoughts),
+            _ when level is not null || includeThoughts is not null || budget == -1 => new Reasoning(level, IncludeThoughts: includeThoughts),
+            _ => null,
+        };
+        return null;
     }
 
     private static RelayError? ReadNumber(JsonElement config, string camel, string snake, out double? value)

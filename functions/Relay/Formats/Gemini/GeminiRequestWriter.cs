@@ -83,7 +83,7 @@ internal static class GeminiRequestWriter
             writer.WriteEndObject();
         }
 
-        WriteGenerationConfig(request, writer);
+        WriteGenerationConfig(request, upstreamModel, writer);
         writer.WriteEndObject();
     }
 
@@ -235,10 +235,12 @@ internal static class GeminiRequestWriter
         return joined?.ToString() ?? single ?? string.Empty;
     }
 
-    private static void WriteGenerationConfig(ChatRequest request, Utf8JsonWriter writer)
+    private static void WriteGenerationConfig(ChatRequest request, string upstreamModel, Utf8JsonWriter writer)
     {
         var format = request.OutputFormat is { Kind: not OutputFormatKind.Text } json ? json : null;
-        if (request.Temperature is null && request.TopP is null && request.MaxOutputTokens is null && request.StopSequences.Count == 0 && format is null)
+        var thinking = request.Reasoning is { } reasoning ? Thinking.Of(reasoning, upstreamModel) : default;
+        if (request.Temperature is null && request.TopP is null && request.MaxOutputTokens is null && request.StopSequences.Count == 0 && format is null
+            && !thinking.IsWritten)
         {
             return;
         }
@@ -264,6 +266,71 @@ internal static class GeminiRequestWriter
             }
         }
 
+        if (thinking.IsWritten)
+        {
+            writer.WriteStartObject("thinkingConfig");
+            JsonFields.WriteNumberIfPresent(writer, "thinkingBudget", thinking.Budget);
+            JsonFields.WriteStringIfPresent(writer, "thinkingLevel", thinking.Level);
+            JsonFields.WriteBooleanIfPresent(writer, "includeThoughts", thinking.IncludeThoughts);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// <c>thinkingConfig</c> for the client's reasoning (https://ai.google.dev/gemini-api/docs/thinking). A budget the
+    /// client gave goes as <c>thinkingBudget</c>, which Gemini 3 still takes. An effort goes as Google's own
+    /// OpenAI-compatible endpoint sends <c>reasoning_effort</c> (https://ai.google.dev/gemini-api/docs/openai): to
+    /// Gemini 2.5 as a budget (none 0, low 1024, medium 8192, high 24576; minimal counts as low and anything above high
+    /// as high, the largest budget every 2.5 model takes), to Gemini 3 and later as <c>thinkingLevel</c> low or high,
+    /// the two levels every Gemini 3 model takes (medium and above become high; none and minimal low, since Gemini 3
+    /// cannot turn thinking off). Thinking the model sizes itself is Gemini's default and sends nothing.
+    /// </summary>
+    /// <remarks>NOTE: Gemini 2.5 Pro cannot turn thinking off either and refuses a budget of 0 with its own 400.</remarks>
+    private readonly record struct Thinking(int? Budget, string? Level, bool? IncludeThoughts)
+    {
+        public bool IsWritten => Budget is not null || Level is not null || IncludeThoughts is not null;
+
+        public static Thinking Of(Reasoning reasoning, string upstreamModel)
+        {
+            if (reasoning.BudgetTokens is { } budget)
+            {
+                return new Thinking(budget, null, reasoning.IncludeThoughts);
+            }
+
+            if (reasoning.Effort is not { } effort)
+            {
+                return new Thinking(null, null, reasoning.IncludeThoughts);
+            }
+
+            if (UsesThinkingLevels(upstreamModel))
+            {
+                return new Thinking(null, effort <= ReasoningEffort.Low ? "low" : "high", reasoning.IncludeThoughts);
+            }
+
+            var tokens = effort switch
+            {
+                ReasoningEffort.None => 0,
+                ReasoningEffort.Minimal or ReasoningEffort.Low => 1024,
+                ReasoningEffort.Medium => 8192,
+                _ => 24576,
+            };
+            return new Thinking(tokens, null, reasoning.IncludeThoughts);
+        }
+
+        /// <summary>Gemini 3 and later (<c>gemini-3-pro-preview</c>, <c>models/gemini-3-flash</c>); 2.5 and unknown names take budgets.</summary>
+        private static bool UsesThinkingLevels(string model)
+        {
+            var name = GeminiRequestReader.NormalizeModel(model).AsSpan();
+            if (!name.StartsWith("gemini-", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            name = name["gemini-".Length..];
+            var digits = name.IndexOfAnyExceptInRange('0', '9');
+            return int.TryParse(digits < 0 ? name : name[..digits], out var major) && major >= 3;
+        }
     }
 }
