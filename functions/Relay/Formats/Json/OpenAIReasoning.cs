@@ -36,6 +36,21 @@ internal static class OpenAIReasoning
     /// and a model without reasoning refuses <c>reasoning_effort</c> altogether, so an Anthropic client's
     /// <c>thinking: disabled</c> would break requests to them; left out, a reasoning model thinks at its default.
     /// </remarks>
+    /// <summary>
+    /// Whether <paramref name="upstreamModel"/> may be sent reasoning settings: not the GPT-4 and GPT-3.5 families
+    /// (with a router's <c>openai/</c> prefix or without), which refuse them. A thinking client such as Claude Code
+    /// mapped to gpt-4o keeps working, without thinking, as before reasoning was carried. Any other name gets them:
+    /// OpenAI's reasoning models and compatible servers, which ignore what they do not know.
+    /// </summary>
+    public static bool Accepts(string upstreamModel)
+    {
+        var name = upstreamModel.AsSpan(upstreamModel.LastIndexOf('/') + 1);
+        return !(name.StartsWith("gpt-4", StringComparison.OrdinalIgnoreCase)
+            || name.StartsWith("gpt-3.5", StringComparison.OrdinalIgnoreCase)
+            || name.StartsWith("gpt-35", StringComparison.OrdinalIgnoreCase)
+            || name.StartsWith("chatgpt-4o", StringComparison.OrdinalIgnoreCase));
+    }
+
     public static string? EffortName(Reasoning reasoning) =>
         reasoning.EffectiveEffort is { } effort and not ReasoningEffort.None ? Name(effort) : null;
 

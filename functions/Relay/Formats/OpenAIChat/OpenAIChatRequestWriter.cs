@@ -71,7 +71,7 @@ internal static class OpenAIChatRequestWriter
             OpenAIOutputFormat.Write(writer, "response_format", format, "json_schema");
         }
 
-        if (request.Reasoning is { } reasoning)
+        if (request.Reasoning is { } reasoning && OpenAIReasoning.Accepts(upstreamModel))
         {
             JsonFields.WriteStringIfPresent(writer, "reasoning_effort", OpenAIReasoning.EffortName(reasoning));
         }

@@ -60,7 +60,7 @@ internal static class ResponsesRequestWriter
             writer.WriteEndObject();
         }
 
-        if (request.Reasoning is { } reasoning)
+        if (request.Reasoning is { } reasoning && OpenAIReasoning.Accepts(upstreamModel))
         {
             WriteReasoning(writer, reasoning);
         }

@@ -152,11 +152,20 @@ public sealed class ReasoningTranslationTests
     }
 
     [Fact]
-    public void Translate_ThinkingToAnthropic_KeepsTemperatureOneAndHighTopP()
+    public void Translate_ThinkingToAnthropic_KeepsTemperatureOne()
     {
         var written = Translate("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"low","temperature":1,"top_p":0.95}""", "anthropic", "claude-sonnet-4-5");
 
+        // Claude 4.5 and later refuse temperature and top_p together: the temperature is the one kept.
         Assert.Equal(1, written.GetProperty("temperature").GetDouble());
+        Assert.False(written.TryGetProperty("top_p", out _));
+    }
+
+    [Fact]
+    public void Translate_ThinkingToAnthropic_KeepsHighTopPAlone()
+    {
+        var written = Translate("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"low","top_p":0.95}""", "anthropic", "claude-sonnet-4-5");
+
         Assert.Equal(0.95, written.GetProperty("top_p").GetDouble());
     }
 
@@ -213,9 +222,24 @@ public sealed class ReasoningTranslationTests
     [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}""")]
     public void Translate_ThinkingOffToOpenAI_SendsNoEffort(string client, string body)
     {
-        // "none" exists only from gpt-5.1 on, and models without reasoning refuse the field: it stays out.
-        Assert.Null(ReasoningFieldsOf(Translate(client, body, "openai-chat", "gpt-4o"), "openai-chat"));
-        Assert.Null(ReasoningFieldsOf(Translate(client, body, "responses", "gpt-4o"), "responses"));
+        // "none" exists only from gpt-5.1 on (o3 and gpt-5 refuse it): it stays out.
+        Assert.Null(ReasoningFieldsOf(Translate(client, body, "openai-chat", "o3"), "openai-chat"));
+        Assert.Null(ReasoningFieldsOf(Translate(client, body, "responses", "gpt-5"), "responses"));
+    }
+
+    [Theory]
+    [InlineData("gpt-4o", false)]
+    [InlineData("openai/gpt-4.1-mini", false)]
+    [InlineData("gpt-35-turbo", false)]
+    [InlineData("o3", true)]
+    [InlineData("gpt-5.1", true)]
+    [InlineData("deepseek-reasoner", true)]
+    public void Translate_ThinkingToOpenAI_NotToModelsThatRefuseReasoning(string upstreamModel, bool sent)
+    {
+        const string Body = """{"model":"m","max_tokens":8000,"messages":""" + Hi + ""","thinking":{"type":"enabled","budget_tokens":4000}}""";
+
+        Assert.Equal(sent, ReasoningFieldsOf(Translate("anthropic", Body, "openai-chat", upstreamModel), "openai-chat") is not null);
+        Assert.Equal(sent, ReasoningFieldsOf(Translate("anthropic", Body, "responses", upstreamModel), "responses") is not null);
     }
 
     [Fact]
