@@ -98,6 +98,49 @@ internal sealed record ImagePart : ContentPart
     public JsonObject? CacheControl { get; init; }
 }
 
+/// <summary>
+/// A document: a PDF, a plain-text file or any other file that is not an image, inline (base64 <see cref="Data"/> with
+/// its <see cref="MediaType"/>) or by <see cref="Url"/>. Anthropic's plain-text source is held inline as
+/// <see cref="PlainText"/> like a text file from any other client, so every writer handles one shape.
+/// </summary>
+/// <remarks>
+/// NOTE: references to a provider's own file store (OpenAI and Anthropic file ids, Gemini Files API URIs) have no
+/// place here: no other provider can read them, so the readers refuse them rather than drop them.
+/// </remarks>
+internal sealed record DocumentPart : ContentPart
+{
+    public const string Pdf = "application/pdf";
+    public const string PlainText = "text/plain";
+
+    public string? Url { get; init; }
+    public string? MediaType { get; init; }
+    public string? Data { get; init; }
+    /// <summary>The name the client gave it (OpenAI <c>filename</c>, Anthropic <c>title</c>); the model sees it.</summary>
+    public string? Name { get; init; }
+    public JsonObject? CacheControl { get; init; }
+
+    /// <summary>A text file (<c>text/*</c>): formats that take only PDFs as files can send its text instead.</summary>
+    public bool IsText => MediaType is { } type && type.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The text of an inline text file, or null when it is not one or its data is not base64 of UTF-8.</summary>
+    public string? DecodeText()
+    {
+        if (!IsText || Data is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(Data));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return null;
+        }
+    }
+}
+
 /// <param name="ArgumentsJson">The arguments as JSON text of an object (OpenAI keeps a string, Anthropic/Gemini an object).</param>
 internal sealed record ToolCallPart(string Id, string Name, string ArgumentsJson) : ContentPart;
 

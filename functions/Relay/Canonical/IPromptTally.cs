@@ -5,7 +5,7 @@ namespace Serverless.Relay.Canonical;
 /// <summary>
 /// Where a request's prompt is handed, part by part, to estimate its tokens for a token limit: the texts the canonical
 /// request holds (each system part; each tool's name, description and parameters as JSON; each message's text, tool
-/// call names and arguments, tool results and thinking), one mark per message and one per image. Counting the canonical
+/// call names and arguments, tool results and thinking), one mark per message, one per image and one per document. Counting the canonical
 /// request (<c>TokenEstimator.Count</c>) hands over exactly these; a format that reads them in place from a client's
 /// body (<c>IChatFormat.TryTallyPrompt</c>) must hand over the same, so both give one count.
 /// </summary>
@@ -22,4 +22,7 @@ internal interface IPromptTally
 
     /// <summary>One image, whose size is not known without decoding it.</summary>
     void AddImage();
+
+    /// <summary>One document (<see cref="DocumentPart"/>), whose pages are not known without parsing it.</summary>
+    void AddDocument();
 }

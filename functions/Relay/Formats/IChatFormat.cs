@@ -80,6 +80,13 @@ internal interface IChatFormat
     /// <summary>Writes the upstream request body. <paramref name="upstreamModel"/> replaces <see cref="ChatRequest.Model"/> (Gemini puts it in the URL and ignores it here).</summary>
     void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer);
 
+    /// <summary>
+    /// Why a request cannot be written in this format at all (a part it has no form for, such as a document by URL for
+    /// Chat Completions), or null. A translated request leaves accounts spoken to in this format out of its plan rather
+    /// than send them what they would refuse.
+    /// </summary>
+    RelayError? CannotCarry(ChatRequest request) => null;
+
     /// <summary>Reads a complete upstream answer.</summary>
     Result<ChatResponse> ReadResponse(JsonElement body);
 

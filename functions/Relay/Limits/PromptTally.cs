@@ -15,6 +15,12 @@ internal sealed class PromptTally(TokenEstimator estimator) : IPromptTally
     // An image's size is unknown without decoding it; this is Anthropic's figure for a ~1.15 megapixel image.
     private const int PerImage = 1600;
 
+    // NOTE: a document counts as one page, read both ways Anthropic and OpenAI read a PDF's page: as text (up to about
+    // 1,500 tokens) and as an image of itself. Not its base64 as text, which would count a page several times over, and
+    // not by its size, which says little of its pages (a scan is large, a text PDF small). The window is charged the
+    // upstream's own count when the answer comes.
+    private const int PerDocument = 2 * PerImage;
+
     public int Total { get; private set; } = PerRequest;
 
     public void AddText(string text) => Total += estimator.CountText(text);
@@ -41,4 +47,6 @@ internal sealed class PromptTally(TokenEstimator estimator) : IPromptTally
     public void AddMessage() => Total += PerMessage;
 
     public void AddImage() => Total += PerImage;
+
+    public void AddDocument() => Total += PerDocument;
 }

@@ -64,6 +64,9 @@ internal sealed class TokenEstimator
                 case ImagePart:
                     tally.AddImage();
                     break;
+                case DocumentPart:
+                    tally.AddDocument();
+                    break;
                 case ToolCallPart call:
                     tally.AddText(call.Name);
                     tally.AddText(call.ArgumentsJson);

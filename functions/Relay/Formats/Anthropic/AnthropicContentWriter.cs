@@ -45,6 +45,44 @@ internal static class AnthropicContentWriter
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// A <c>document</c> block: a text file as a text source (Anthropic's base64 source takes PDFs only), other inline
+    /// data as a base64 source, anything else as a URL source. The name becomes the title the model is shown.
+    /// </summary>
+    /// <remarks>See https://docs.claude.com/en/docs/build-with-claude/pdf-support.</remarks>
+    public static void WriteDocument(Utf8JsonWriter writer, DocumentPart document)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "document");
+        writer.WriteStartObject("source");
+        if (document.DecodeText() is { } text)
+        {
+            writer.WriteString("type", "text");
+            writer.WriteString("media_type", DocumentPart.PlainText);
+            writer.WriteString("data", text);
+        }
+        else if (document.Data is not null)
+        {
+            writer.WriteString("type", "base64");
+            writer.WriteString("media_type", document.MediaType ?? DocumentPart.Pdf);
+            writer.WriteString("data", document.Data);
+        }
+        else
+        {
+            writer.WriteString("type", "url");
+            writer.WriteString("url", document.Url);
+        }
+
+        writer.WriteEndObject();
+        if (document.Name is not null)
+        {
+            writer.WriteString("title", document.Name);
+        }
+
+        WriteCacheControl(writer, document.CacheControl);
+        writer.WriteEndObject();
+    }
+
     /// <param name="response">
     /// Answers carry <c>"caller":{"type":"direct"}</c> (the SDKs' response models require it since programmatic tool
     /// calling); requests leave it out.

@@ -103,6 +103,12 @@ internal static class AnthropicPromptTally
             return TryImage(block, to, out kept);
         }
 
+        if (JsonFields.IsText(type, "document"u8))
+        {
+            kept = Kept.Part;
+            return TryDocument(block, to);
+        }
+
         if (JsonFields.IsText(type, "thinking"u8))
         {
             kept = Kept.Part;
@@ -169,7 +175,10 @@ internal static class AnthropicPromptTally
                 return false;
             }
 
-            if (JsonFields.IsText(type, "text"u8) ? !to.TryAddText(item, "text"u8) : JsonFields.IsText(type, "image"u8) && !TryImage(item, to, out _))
+            var read = JsonFields.IsText(type, "text"u8) ? to.TryAddText(item, "text"u8)
+                : JsonFields.IsText(type, "image"u8) ? TryImage(item, to, out _)
+                : !JsonFields.IsText(type, "document"u8) || TryDocument(item, to);
+            if (!read)
             {
                 return false;
             }
@@ -178,7 +187,10 @@ internal static class AnthropicPromptTally
         return true;
     }
 
-    /// <summary>An image the reader takes (base64 or URL source); one of another source type is dropped.</summary>
+    /// <summary>
+    /// An image the reader takes (base64 or URL source); one of a Files API source is refused, and one of another source
+    /// type is dropped.
+    /// </summary>
     private static bool TryImage(JsonElement block, IPromptTally to, out Kept kept)
     {
         kept = Kept.Nothing;
@@ -189,6 +201,7 @@ internal static class AnthropicPromptTally
 
         var taken = JsonFields.IsText(type, "base64"u8) ? JsonFields.TryGetString(source, "media_type"u8, out _) && JsonFields.TryGetString(source, "data"u8, out _)
             : JsonFields.IsText(type, "url"u8) ? JsonFields.TryGetString(source, "url"u8, out _)
+            : JsonFields.IsText(type, "file"u8) ? false
             : (bool?)null;
         if (taken is null)
         {
@@ -202,6 +215,25 @@ internal static class AnthropicPromptTally
         }
 
         return taken.Value;
+    }
+
+    /// <summary>A document the reader takes: a base64, URL or text source; every other source is refused.</summary>
+    private static bool TryDocument(JsonElement block, IPromptTally to)
+    {
+        if (!JsonFields.TryGetPresent(block, "source"u8, out var source) || !JsonFields.TryGetString(source, "type"u8, out var type))
+        {
+            return false;
+        }
+
+        var taken = JsonFields.IsText(type, "base64"u8) ? JsonFields.TryGetString(source, "media_type"u8, out _) && JsonFields.TryGetString(source, "data"u8, out _)
+            : JsonFields.IsText(type, "url"u8) ? JsonFields.TryGetString(source, "url"u8, out _)
+            : JsonFields.IsText(type, "text"u8) && JsonFields.TryGetString(source, "data"u8, out _);
+        if (taken)
+        {
+            to.AddDocument();
+        }
+
+        return taken;
     }
 
     private static bool TrySystem(JsonElement body, IPromptTally to)

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats.Json;
@@ -6,8 +7,8 @@ namespace Serverless.Relay.Formats.Anthropic;
 
 /// <summary>
 /// Parses a client's Messages API request (https://docs.claude.com/en/api/messages) into a <see cref="ChatRequest"/>.
-/// Blocks the canonical model cannot carry (redacted thinking, documents, server-tool blocks) are dropped;
-/// malformed fields are rejected with a message naming the field.
+/// Blocks the canonical model cannot carry (redacted thinking, server-tool blocks) are dropped; malformed fields, and
+/// files stored with Anthropic (which no other provider can read), are rejected with a message naming the field.
 /// </summary>
 internal static class AnthropicRequestReader
 {
@@ -259,6 +260,11 @@ internal static class AnthropicRequestReader
             return ReadImage(block, at, out part);
         }
 
+        if (JsonFields.IsText(type, "document"u8))
+        {
+            return ReadDocument(block, at, out part);
+        }
+
         if (JsonFields.IsText(type, "tool_use"u8))
         {
             return role == ChatRole.Assistant
@@ -287,7 +293,7 @@ internal static class AnthropicRequestReader
             return null;
         }
 
-        // redacted_thinking, document, search_result, server_tool_use, *_tool_result, container_upload, and later types:
+        // redacted_thinking, search_result, server_tool_use, *_tool_result, container_upload, and later types:
         // the canonical model has no place for them, so they are dropped.
         return null;
     }
@@ -307,18 +313,12 @@ internal static class AnthropicRequestReader
     private static RelayError? ReadImage(JsonElement block, BlockPath at, out ContentPart? part)
     {
         part = null;
-        if (!block.TryGetProperty("source", out var source) || source.ValueKind == JsonValueKind.Null)
+        if (ReadSource(block, at, out var source, out var sourceType) is { } sourceError)
         {
-            return Invalid(at, ".source: field required");
-        }
-
-        if (source.ValueKind != JsonValueKind.Object)
-        {
-            return Invalid(at, ".source: must be an object");
+            return sourceError;
         }
 
         var cacheControl = JsonFields.GetObjectCopy(block, "cache_control");
-        var sourceType = JsonFields.GetString(source, "type");
         if (sourceType == "base64")
         {
             RelayError? error;
@@ -346,14 +346,98 @@ internal static class AnthropicRequestReader
             return null;
         }
 
-        if (sourceType is null)
+        // Later source types have no canonical form: dropped like other unsupported content.
+        return sourceType == "file" ? StoredFile(at) : null;
+    }
+
+    /// <summary>
+    /// A document: a base64 PDF, a URL, or plain text (held as inline text/plain, like a text file from another client).
+    /// </summary>
+    /// <remarks>
+    /// NOTE: <c>context</c> and <c>citations</c> have no counterpart in other APIs and are dropped: a translated
+    /// answer carries no citations to ask for.
+    /// </remarks>
+    private static RelayError? ReadDocument(JsonElement block, BlockPath at, out ContentPart? part)
+    {
+        part = null;
+        if (ReadSource(block, at, out var source, out var sourceType) is { } sourceError)
+        {
+            return sourceError;
+        }
+
+        var name = JsonFields.GetString(block, "title");
+        var cacheControl = JsonFields.GetObjectCopy(block, "cache_control");
+        RelayError? error;
+        switch (sourceType)
+        {
+            case "base64":
+                if ((error = JsonFields.RequiredString(source, "media_type", at.With(".source"), InvalidField, out var mediaType)) is not null
+                    || (error = JsonFields.RequiredString(source, "data", at.With(".source"), InvalidField, out var data)) is not null)
+                {
+                    return error;
+                }
+
+                part = new DocumentPart { MediaType = mediaType, Data = data, Name = name, CacheControl = cacheControl };
+                return null;
+            case "url":
+                if ((error = JsonFields.RequiredString(source, "url", at.With(".source"), InvalidField, out var url)) is not null)
+                {
+                    return error;
+                }
+
+                part = DataUrl.TryParse(url, out var urlMediaType, out var urlData)
+                    ? new DocumentPart { MediaType = urlMediaType, Data = urlData, Name = name, CacheControl = cacheControl }
+                    : new DocumentPart { Url = url, Name = name, CacheControl = cacheControl };
+                return null;
+            case "text":
+                if ((error = JsonFields.RequiredString(source, "data", at.With(".source"), InvalidField, out var text)) is not null)
+                {
+                    return error;
+                }
+
+                part = new DocumentPart
+                {
+                    MediaType = DocumentPart.PlainText,
+                    Data = Convert.ToBase64String(Encoding.UTF8.GetBytes(text)),
+                    Name = name,
+                    CacheControl = cacheControl,
+                };
+                return null;
+            case "file":
+                return StoredFile(at);
+            case "content":
+                return Invalid(at, ".source: a document of content blocks cannot be translated for another provider; send its blocks as text and image blocks instead");
+            default:
+                return Invalid(at, ".source.type: must be one of base64, url, text, content, file");
+        }
+    }
+
+    /// <summary>The <c>source</c> object of an image or document block, with its type.</summary>
+    private static RelayError? ReadSource(JsonElement block, BlockPath at, out JsonElement source, out string sourceType)
+    {
+        sourceType = string.Empty;
+        if (!block.TryGetProperty("source", out source) || source.ValueKind == JsonValueKind.Null)
+        {
+            return Invalid(at, ".source: field required");
+        }
+
+        if (source.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(at, ".source: must be an object");
+        }
+
+        if (JsonFields.GetString(source, "type") is not { } type)
         {
             return Invalid(at, ".source.type: field required");
         }
 
-        // "file" (Files API ids) only means something to Anthropic's own storage: dropped like other unsupported content.
+        sourceType = type;
         return null;
     }
+
+    /// <summary>A Files API id: only Anthropic can read the file it names.</summary>
+    private static RelayError StoredFile(BlockPath at) =>
+        Invalid(at, $".source.file_id: {StoredFiles.OnlyWith(StoredFiles.Anthropic, "a base64 source")}");
 
     private static RelayError? ReadToolUse(JsonElement block, BlockPath at, out ContentPart? part)
     {
@@ -434,7 +518,7 @@ internal static class AnthropicRequestReader
         return null;
     }
 
-    /// <summary>Tool results hold text and images; documents and search results are dropped.</summary>
+    /// <summary>Tool results hold text, images and documents; search results are dropped.</summary>
     private static RelayError? ReadToolResultItem(JsonElement item, BlockPath at, out ContentPart? part)
     {
         part = null;
@@ -447,6 +531,7 @@ internal static class AnthropicRequestReader
         {
             "text" => ReadText(item, at, out part),
             "image" => ReadImage(item, at, out part),
+            "document" => ReadDocument(item, at, out part),
             null => Invalid(at, ".type: field required"),
             _ => null,
         };

@@ -385,6 +385,9 @@ internal static class AnthropicRequestWriter
             case ImagePart image when image.Data is not null || image.Url is not null:
                 AnthropicContentWriter.WriteImage(writer, image);
                 break;
+            case DocumentPart document when document.Data is not null || document.Url is not null:
+                AnthropicContentWriter.WriteDocument(writer, document);
+                break;
             case ToolCallPart call:
                 AnthropicContentWriter.WriteToolUse(writer, call, response: false);
                 break;
@@ -402,6 +405,7 @@ internal static class AnthropicRequestWriter
     {
         TextPart text => text.Text.Length > 0,
         ImagePart image => image.Data is not null || image.Url is not null,
+        DocumentPart document => document.Data is not null || document.Url is not null,
         ToolCallPart or ToolResultPart => true,
         ThinkingPart thinking => !string.IsNullOrEmpty(thinking.Signature),
         _ => false,
@@ -428,7 +432,7 @@ internal static class AnthropicRequestWriter
         var hasContent = false;
         foreach (var part in result.Content)
         {
-            hasContent |= part is TextPart or ImagePart && IsWritable(part);
+            hasContent |= part is TextPart or ImagePart or DocumentPart && IsWritable(part);
         }
 
         if (hasContent)
@@ -436,7 +440,7 @@ internal static class AnthropicRequestWriter
             writer.WriteStartArray("content");
             foreach (var part in result.Content)
             {
-                if (part is TextPart or ImagePart)
+                if (part is TextPart or ImagePart or DocumentPart)
                 {
                     WritePart(part, writer);
                 }

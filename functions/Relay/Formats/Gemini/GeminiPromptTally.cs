@@ -124,14 +124,14 @@ internal static class GeminiPromptTally
             }
             else if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
             {
-                read = TryImage(inline.ValueKind == JsonValueKind.Object
-                    && GeminiJson.GetString(inline, "mimeType", "mime_type") is not null
-                    && JsonFields.TryGetString(inline, "data"u8, out _), to);
+                var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
+                read = TryMedia(mimeType is not null && JsonFields.TryGetString(inline, "data"u8, out _), mimeType, to);
                 items = true;
             }
             else if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
             {
-                read = TryImage(file.ValueKind == JsonValueKind.Object && GeminiJson.GetString(file, "fileUri", "file_uri") is not null, to);
+                var uri = file.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(file, "fileUri", "file_uri") : null;
+                read = TryMedia(uri is not null && !StoredFiles.IsGeminiFile(uri), uri is null ? null : GeminiJson.GetString(file, "mimeType", "mime_type"), to);
                 items = true;
             }
             else
@@ -159,12 +159,19 @@ internal static class GeminiPromptTally
         return true;
     }
 
-    /// <summary>An image part the reader takes (inline data with a MIME type, or a file URI) is one image.</summary>
-    private static bool TryImage(bool taken, IPromptTally to)
+    /// <summary>
+    /// A media part the reader takes (inline data with a MIME type, or a URI outside Gemini's file store) is one image or
+    /// one document, as <see cref="GeminiWire.Media"/> tells them apart.
+    /// </summary>
+    private static bool TryMedia(bool taken, string? mimeType, IPromptTally to)
     {
-        if (taken)
+        if (taken && GeminiWire.IsImage(mimeType))
         {
             to.AddImage();
+        }
+        else if (taken)
+        {
+            to.AddDocument();
         }
 
         return taken;

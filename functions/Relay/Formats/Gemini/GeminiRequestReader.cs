@@ -328,7 +328,7 @@ internal static class GeminiRequestReader
                     return Invalid($"{partPath}.inlineData.data", "field required");
                 }
 
-                items.Add(new ImagePart { MediaType = mimeType, Data = data });
+                items.Add(GeminiWire.Media(mimeType, data, url: null));
             }
             else if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
             {
@@ -338,7 +338,12 @@ internal static class GeminiRequestReader
                     return Invalid($"{partPath}.fileData.fileUri", "field required");
                 }
 
-                items.Add(new ImagePart { Url = uri, MediaType = GeminiJson.GetString(file, "mimeType", "mime_type") });
+                if (StoredFiles.IsGeminiFile(uri))
+                {
+                    return Invalid($"{partPath}.fileData.fileUri", StoredFiles.OnlyWith(StoredFiles.Gemini, "inlineData"));
+                }
+
+                items.Add(GeminiWire.Media(GeminiJson.GetString(file, "mimeType", "mime_type"), data: null, uri));
             }
 
             // Other parts (executableCode, codeExecutionResult, videoMetadata...) have no canonical form and are dropped.

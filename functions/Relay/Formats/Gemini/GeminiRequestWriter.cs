@@ -139,7 +139,7 @@ internal static class GeminiRequestWriter
             switch (part)
             {
                 case TextPart { Text.Length: > 0 }:
-                case ImagePart:
+                case ImagePart or DocumentPart:
                 case ToolResultPart:
                     return true;
                 case ToolCallPart or ThinkingPart { Text.Length: > 0 } when message.Role == ChatRole.Assistant:
@@ -163,6 +163,9 @@ internal static class GeminiRequestWriter
                     break;
                 case ImagePart image:
                     GeminiWire.WriteImagePart(image, writer);
+                    break;
+                case DocumentPart document:
+                    GeminiWire.WriteDocumentPart(document, writer);
                     break;
                 case ToolResultPart result:
                     WriteFunctionResponse(result, writer, callNames);
@@ -200,12 +203,16 @@ internal static class GeminiRequestWriter
         writer.WriteEndObject();
         writer.WriteEndObject();
 
-        // Images returned by a tool follow as their own parts; functionResponse holds JSON only.
+        // Images and documents returned by a tool follow as their own parts; functionResponse holds JSON only.
         foreach (var part in result.Content)
         {
             if (part is ImagePart image)
             {
                 GeminiWire.WriteImagePart(image, writer);
+            }
+            else if (part is DocumentPart document)
+            {
+                GeminiWire.WriteDocumentPart(document, writer);
             }
         }
     }

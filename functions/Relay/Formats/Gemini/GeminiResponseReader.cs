@@ -117,9 +117,9 @@ internal static class GeminiResponseReader
             return true;
         }
 
-        if (GeminiWire.ReadImage(part) is { } image)
+        if (GeminiWire.ReadMedia(part) is { } media)
         {
-            content.Add(image);
+            content.Add(media);
         }
 
         return false;

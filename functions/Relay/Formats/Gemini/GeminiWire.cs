@@ -123,6 +123,9 @@ internal static class GeminiWire
                 case ImagePart image:
                     WriteImagePart(image, writer);
                     break;
+                case DocumentPart document:
+                    WriteDocumentPart(document, writer);
+                    break;
                 case ToolCallPart call:
                     writer.WriteStartObject();
                     WriteFunctionCall(call, writer, writeCallIds);
@@ -160,22 +163,32 @@ internal static class GeminiWire
     }
 
     /// <summary>Base64 images become <c>inlineData</c>; URLs become <c>fileData</c> with a MIME type guessed from the extension.</summary>
-    public static void WriteImagePart(ImagePart image, Utf8JsonWriter writer)
+    public static void WriteImagePart(ImagePart image, Utf8JsonWriter writer) =>
+        WriteMediaPart(image.MediaType, image.Data, image.Url, "image/jpeg", GuessImageMimeType, writer);
+
+    /// <summary>
+    /// Documents go the way images do (https://ai.google.dev/gemini-api/docs/document-processing): inline data, or a
+    /// <c>fileData</c> URI, which Gemini fetches itself.
+    /// </summary>
+    public static void WriteDocumentPart(DocumentPart document, Utf8JsonWriter writer) =>
+        WriteMediaPart(document.MediaType, document.Data, document.Url, DocumentPart.Pdf, GuessDocumentMimeType, writer);
+
+    private static void WriteMediaPart(string? mediaType, string? data, string? url, string inlineDefault, Func<string, string> guess, Utf8JsonWriter writer)
     {
         writer.WriteStartObject();
-        if (image.Data is not null)
+        if (data is not null)
         {
-            WriteInline(writer, image.MediaType ?? "image/jpeg", image.Data);
+            WriteInline(writer, mediaType ?? inlineDefault, data);
         }
-        else if (image.Url is not null && DataUrl.TryParse(image.Url, out var mediaType, out var data))
+        else if (url is not null && DataUrl.TryParse(url, out var urlMediaType, out var urlData))
         {
-            WriteInline(writer, mediaType, data);
+            WriteInline(writer, urlMediaType, urlData);
         }
         else
         {
             writer.WriteStartObject("fileData");
-            writer.WriteString("mimeType", image.MediaType ?? GuessImageMimeType(image.Url ?? string.Empty));
-            writer.WriteString("fileUri", image.Url ?? string.Empty);
+            writer.WriteString("mimeType", mediaType ?? guess(url ?? string.Empty));
+            writer.WriteString("fileUri", url ?? string.Empty);
             writer.WriteEndObject();
         }
 
@@ -190,15 +203,20 @@ internal static class GeminiWire
         }
     }
 
-    public static string GuessImageMimeType(string url)
+    /// <summary>A document's URL says text when it ends in <c>.txt</c>; anything else is taken for a PDF, the common case.</summary>
+    private static string GuessDocumentMimeType(string url) =>
+        WithoutQuery(url).EndsWith(".txt", StringComparison.OrdinalIgnoreCase) ? DocumentPart.PlainText : DocumentPart.Pdf;
+
+    private static ReadOnlySpan<char> WithoutQuery(string url)
     {
         var path = url.AsSpan();
         var query = path.IndexOfAny('?', '#');
-        if (query >= 0)
-        {
-            path = path[..query];
-        }
+        return query >= 0 ? path[..query] : path;
+    }
 
+    public static string GuessImageMimeType(string url)
+    {
+        var path = WithoutQuery(url);
         var dot = path.LastIndexOf('.');
         var extension = dot < 0 ? ReadOnlySpan<char>.Empty : path[(dot + 1)..];
         return extension switch
@@ -212,29 +230,33 @@ internal static class GeminiWire
         };
     }
 
-    /// <summary>Reads an <c>inlineData</c> or <c>fileData</c> part as an image (other media ride along with their MIME type).</summary>
-    public static ImagePart? ReadImage(JsonElement part)
+    /// <summary>Reads an <c>inlineData</c> or <c>fileData</c> part of an answer (<see cref="Media"/>).</summary>
+    public static ContentPart? ReadMedia(JsonElement part)
     {
         if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline) && inline.ValueKind == JsonValueKind.Object)
         {
-            return new ImagePart
-            {
-                MediaType = GeminiJson.GetString(inline, "mimeType", "mime_type"),
-                Data = JsonFields.GetString(inline, "data"),
-            };
+            return Media(GeminiJson.GetString(inline, "mimeType", "mime_type"), JsonFields.GetString(inline, "data"), url: null);
         }
 
         if (GeminiJson.TryGet(part, "fileData", "file_data", out var file) && file.ValueKind == JsonValueKind.Object)
         {
-            return new ImagePart
-            {
-                MediaType = GeminiJson.GetString(file, "mimeType", "mime_type"),
-                Url = GeminiJson.GetString(file, "fileUri", "file_uri"),
-            };
+            return Media(GeminiJson.GetString(file, "mimeType", "mime_type"), data: null, GeminiJson.GetString(file, "fileUri", "file_uri"));
         }
 
         return null;
     }
+
+    /// <summary>
+    /// Gemini carries every medium the same way; an image (<c>image/*</c>, or no MIME type, as before documents had a
+    /// part of their own) stays an image, anything else (a PDF, a text file, audio) is a document.
+    /// </summary>
+    public static ContentPart Media(string? mimeType, string? data, string? url) =>
+        IsImage(mimeType)
+            ? new ImagePart { MediaType = mimeType, Data = data, Url = url }
+            : new DocumentPart { MediaType = mimeType, Data = data, Url = url };
+
+    /// <summary><see cref="Media"/>'s test, for a MIME type read in place (the prompt tally).</summary>
+    public static bool IsImage(string? mimeType) => mimeType is null || mimeType.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
 
     private static void WriteSignature(Utf8JsonWriter writer, ref string? pendingSignature)
     {

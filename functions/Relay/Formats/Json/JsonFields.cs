@@ -34,6 +34,10 @@ internal static class JsonFields
     public static bool TryGetString(JsonElement obj, ReadOnlySpan<byte> name, out JsonElement text) =>
         TryGetPresent(obj, name, out text) && text.ValueKind == JsonValueKind.String;
 
+    /// <summary>An optional string field as a reader takes it: absent, null or a string.</summary>
+    public static bool IsAbsentOrString(JsonElement obj, ReadOnlySpan<byte> name) =>
+        !TryGetPresent(obj, name, out var value) || value.ValueKind == JsonValueKind.String;
+
     /// <summary>As <see cref="TryGetPresent(JsonElement, string, out JsonElement)"/> with the name in UTF-8, as the document holds it (no transcoding per lookup).</summary>
     public static bool TryGetPresent(JsonElement obj, ReadOnlySpan<byte> name, out JsonElement value)
     {

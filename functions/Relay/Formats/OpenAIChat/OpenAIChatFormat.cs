@@ -50,6 +50,24 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public void WriteRequest(ChatRequest request, string upstreamModel, Utf8JsonWriter writer) =>
         OpenAIChatRequestWriter.Write(request, upstreamModel, _dialect, writer);
 
+    /// <summary>Chat Completions has no file URL (https://platform.openai.com/docs/guides/pdf-files): documents go inline only.</summary>
+    public RelayError? CannotCarry(ChatRequest request)
+    {
+        foreach (var message in request.Messages)
+        {
+            foreach (var part in message.Content)
+            {
+                if (part is DocumentPart { Data: null })
+                {
+                    return RelayError.Invalid(
+                        "a document given by URL cannot be sent to the upstream serving this model, which speaks OpenAI Chat Completions and takes files inline only; send the file's data instead");
+                }
+            }
+        }
+
+        return null;
+    }
+
     public Result<ChatResponse> ReadResponse(JsonElement body) => OpenAIChatResponseReader.Read(body);
 
     public AnswerMetering? MeterResponse(ReadOnlyMemory<byte> body) => OpenAIChatResponseReader.Meter(body.Span);

@@ -61,7 +61,7 @@ internal static class OpenAIChatPromptTally
     private static bool TryUser(JsonElement message, IPromptTally to)
     {
         to.AddMessage();
-        return JsonFields.TryGetPresent(message, "content"u8, out var content) && TryContent(content, to, Kinds.Text | Kinds.Image);
+        return JsonFields.TryGetPresent(message, "content"u8, out var content) && TryContent(content, to, Kinds.Text | Kinds.Image | Kinds.File);
     }
 
     private static bool TryToolResult(JsonElement message, IPromptTally to, bool afterToolResult)
@@ -168,6 +168,10 @@ internal static class OpenAIChatPromptTally
             {
                 to.AddImage();
             }
+            else if (JsonFields.IsText(type, "file"u8) && (allowed & Kinds.File) != 0 && IsInlineFile(part))
+            {
+                to.AddDocument();
+            }
             else
             {
                 return false;
@@ -181,6 +185,13 @@ internal static class OpenAIChatPromptTally
     private static bool IsImage(JsonElement part) =>
         JsonFields.TryGetPresent(part, "image_url"u8, out var image)
         && (image.ValueKind == JsonValueKind.String || JsonFields.TryGetString(image, "url"u8, out _));
+
+    /// <summary>A file the reader takes: inline <c>file_data</c>, with a string filename and file_id if present.</summary>
+    private static bool IsInlineFile(JsonElement part) =>
+        JsonFields.TryGetPresent(part, "file"u8, out var file)
+        && JsonFields.TryGetString(file, "file_data"u8, out _)
+        && JsonFields.IsAbsentOrString(file, "filename"u8)
+        && JsonFields.IsAbsentOrString(file, "file_id"u8);
 
     private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to));
 
@@ -205,5 +216,6 @@ internal static class OpenAIChatPromptTally
         Text = 1,
         Image = 2,
         Refusal = 4,
+        File = 8,
     }
 }

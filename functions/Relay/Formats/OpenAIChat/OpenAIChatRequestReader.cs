@@ -242,7 +242,7 @@ internal sealed class OpenAIChatRequestReader
         }
 
         var parts = new List<ContentPart>();
-        if (ReadContent(content, contentPath, parts, ContentKinds.Text | ContentKinds.Image) is { } error)
+        if (ReadContent(content, contentPath, parts, ContentKinds.Text | ContentKinds.Image | ContentKinds.File) is { } error)
         {
             return error;
         }
@@ -441,12 +441,61 @@ internal sealed class OpenAIChatRequestReader
                     return imageError;
                 }
             }
+            else if (type == "file" && (allowed & ContentKinds.File) != 0)
+            {
+                if (ReadFile(part, partPath, parts) is { } fileError)
+                {
+                    return fileError;
+                }
+            }
             else
             {
                 return RelayError.Invalid($"{typePath}: {Describe(allowed)}", typePath);
             }
         }
 
+        return null;
+    }
+
+    /// <summary>
+    /// A <c>file</c> part: <c>file_data</c> is a data URL (some clients send the bare base64 of a PDF, the only type
+    /// Chat Completions takes). A <c>file_id</c> names a file in OpenAI's store, which a translation cannot carry.
+    /// </summary>
+    private static RelayError? ReadFile(JsonElement part, string path, List<ContentPart> parts)
+    {
+        var filePath = path + ".file";
+        if (!OpenAIChatFields.TryGetPresent(part, "file", out var file))
+        {
+            return RelayError.Invalid($"{filePath}: field required", filePath);
+        }
+
+        if (file.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{filePath}: must be an object", filePath);
+        }
+
+        var fields = new OpenAIChatFields();
+        var name = fields.String(file, "filename", filePath + ".filename");
+        var fileId = fields.String(file, "file_id", filePath + ".file_id");
+        if (fields.Error is { } fieldError)
+        {
+            return fieldError;
+        }
+
+        if (!OpenAIChatFields.TryGetPresent(file, "file_data", out _) && fileId is not null)
+        {
+            var idPath = filePath + ".file_id";
+            return RelayError.Invalid($"{idPath}: {StoredFiles.OnlyWith(StoredFiles.OpenAI, "file_data")}", idPath);
+        }
+
+        if (OpenAIChatFields.RequireString(file, "file_data", filePath, out var fileData) is { } dataError)
+        {
+            return dataError;
+        }
+
+        parts.Add(DataUrl.TryParse(fileData, out var mediaType, out var data)
+            ? new DocumentPart { MediaType = mediaType, Data = data, Name = name }
+            : new DocumentPart { MediaType = DocumentPart.Pdf, Data = fileData, Name = name });
         return null;
     }
 
@@ -590,6 +639,7 @@ internal sealed class OpenAIChatRequestReader
     {
         ContentKinds.Text => "must be text",
         ContentKinds.Text | ContentKinds.Image => "must be one of text, image_url",
+        ContentKinds.Text | ContentKinds.Image | ContentKinds.File => "must be one of text, image_url, file",
         ContentKinds.Text | ContentKinds.Refusal => "must be one of text, refusal",
         _ => "must be one of " + allowed.ToString(),
     };
@@ -600,5 +650,6 @@ internal sealed class OpenAIChatRequestReader
         Text = 1,
         Image = 2,
         Refusal = 4,
+        File = 8,
     }
 }

@@ -97,7 +97,7 @@ internal static class OpenAIChatRequestWriter
                     WriteTextContent(result.Content, dialect, writer);
                     writer.WriteEndObject();
                     break;
-                case TextPart or ImagePart:
+                case TextPart or ImagePart or DocumentPart:
                     userParts++;
                     break;
             }
@@ -135,12 +135,45 @@ internal static class OpenAIChatRequestWriter
                         WriteCacheControl(image.CacheControl, dialect, writer);
                         writer.WriteEndObject();
                         break;
+                    case DocumentPart document:
+                        WriteDocument(document, dialect, writer);
+                        break;
                 }
             }
 
             writer.WriteEndArray();
         }
 
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Chat Completions takes files inline only, as a data URL with a filename (OpenAI refuses one without), and PDFs
+    /// only: a text file goes as its text, which is what OpenAI's guide says to do with one.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: a document by URL has no form here; <see cref="OpenAIChatFormat.CannotCarry"/> keeps it from this writer.
+    /// </remarks>
+    private static void WriteDocument(DocumentPart document, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        if (document.Data is null)
+        {
+            return;
+        }
+
+        if (document.DecodeText() is { } text)
+        {
+            WriteTextPart(new TextPart(text, document.CacheControl), dialect, writer);
+            return;
+        }
+
+        writer.WriteStartObject();
+        writer.WriteString("type", "file");
+        writer.WriteStartObject("file");
+        writer.WriteString("filename", OpenAIChatWire.FileNameOf(document));
+        writer.WriteString("file_data", DataUrl.Of(document.MediaType, document.Data));
+        writer.WriteEndObject();
+        WriteCacheControl(document.CacheControl, dialect, writer);
         writer.WriteEndObject();
     }
 

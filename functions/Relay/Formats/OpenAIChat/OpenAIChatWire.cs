@@ -95,6 +95,13 @@ internal static class OpenAIChatWire
     /// <summary>The URL to send for an image: its own, or a data URL built from inline data.</summary>
     public static string ImageUrlOf(ImagePart image) => image.Url ?? DataUrl.Of(image.MediaType, image.Data);
 
+    /// <summary>
+    /// The <c>filename</c> of an inline file: OpenAI refuses file data without one (as "missing file_id"), and a
+    /// document from Gemini has none, so it is named after its type.
+    /// </summary>
+    public static string FileNameOf(DocumentPart document) =>
+        document.Name ?? (document.MediaType == DocumentPart.Pdf ? "document.pdf" : document.IsText ? "document.txt" : "document");
+
 
 
 

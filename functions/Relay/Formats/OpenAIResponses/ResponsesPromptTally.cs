@@ -76,7 +76,7 @@ internal static class ResponsesPromptTally
             else if (JsonFields.IsText(type, "function_call_output"u8))
             {
                 if (!JsonFields.TryGetString(item, "call_id"u8, out _) || !JsonFields.TryGetPresent(item, "output"u8, out var output)
-                    || !TryContent(output, to, keepImages: true))
+                    || !TryContent(output, to, keepMedia: true))
                 {
                     return false;
                 }
@@ -99,8 +99,8 @@ internal static class ResponsesPromptTally
 
         if (JsonFields.IsText(role, "system"u8) || JsonFields.IsText(role, "developer"u8))
         {
-            // Images have no place in the canonical system prompt: the reader checks them and keeps only the text.
-            return TryContent(content, to, keepImages: false);
+            // Images and files have no place in the canonical system prompt: the reader checks them and keeps only the text.
+            return TryContent(content, to, keepMedia: false);
         }
 
         var turn = JsonFields.IsText(role, "user"u8) ? Turn.User : JsonFields.IsText(role, "assistant"u8) ? Turn.Assistant : Turn.None;
@@ -111,7 +111,7 @@ internal static class ResponsesPromptTally
 
         to.AddMessage();
         last = turn;
-        return TryContent(content, to, keepImages: true);
+        return TryContent(content, to, keepMedia: true);
     }
 
     /// <summary>A new message unless the last one is of this turn, which the reader extends instead.</summary>
@@ -124,7 +124,7 @@ internal static class ResponsesPromptTally
         }
     }
 
-    private static bool TryContent(JsonElement content, IPromptTally to, bool keepImages)
+    private static bool TryContent(JsonElement content, IPromptTally to, bool keepMedia)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -146,7 +146,8 @@ internal static class ResponsesPromptTally
 
             var read = JsonFields.IsText(type, "input_text"u8) || JsonFields.IsText(type, "output_text"u8) ? to.TryAddText(part, "text"u8)
                 : JsonFields.IsText(type, "refusal"u8) ? to.TryAddText(part, "refusal"u8)
-                : JsonFields.IsText(type, "input_image"u8) && TryImage(part, to, keepImages);
+                : JsonFields.IsText(type, "input_image"u8) ? TryImage(part, to, keepMedia)
+                : JsonFields.IsText(type, "input_file"u8) && TryFile(part, to, keepMedia);
             if (!read)
             {
                 return false;
@@ -168,6 +169,24 @@ internal static class ResponsesPromptTally
         if (keep)
         {
             to.AddImage();
+        }
+
+        return true;
+    }
+
+    /// <summary>A file the reader takes: string fields, with inline <c>file_data</c> or a non-empty <c>file_url</c>.</summary>
+    private static bool TryFile(JsonElement part, IPromptTally to, bool keep)
+    {
+        if (!JsonFields.IsAbsentOrString(part, "filename"u8) || !JsonFields.IsAbsentOrString(part, "file_data"u8)
+            || !JsonFields.IsAbsentOrString(part, "file_url"u8) || !JsonFields.IsAbsentOrString(part, "file_id"u8)
+            || !(JsonFields.TryGetPresent(part, "file_data"u8, out _) || (JsonFields.TryGetString(part, "file_url"u8, out var url) && !JsonFields.IsText(url, ""u8))))
+        {
+            return false;
+        }
+
+        if (keep)
+        {
+            to.AddDocument();
         }
 
         return true;

@@ -10,7 +10,7 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 internal static class ResponsesRequestReader
 {
     private const string RoleList = "user, assistant, system, developer";
-    private const string PartTypeList = "input_text, output_text, refusal, input_image";
+    private const string PartTypeList = "input_text, output_text, refusal, input_image, input_file";
 
     /// <summary>The rest of a request whose <paramref name="head"/> <see cref="ReadHead"/> has read from this body.</summary>
     public static Result<ChatRequest> Read(JsonElement body, RequestHead head)
@@ -445,6 +445,18 @@ internal static class ResponsesRequestReader
                         break;
                     }
 
+                case "input_file":
+                    {
+                        var error = ReadFile(part, partPath, out var document);
+                        if (error is not null)
+                        {
+                            return error;
+                        }
+
+                        parts.Add(document!);
+                        break;
+                    }
+
                 default:
                     return RelayError.Invalid($"{partPath}.type: must be one of {PartTypeList}", "input");
             }
@@ -477,6 +489,42 @@ internal static class ResponsesRequestReader
             ? new ImagePart { MediaType = mediaType, Data = data, Detail = detail }
             : new ImagePart { Url = url, Detail = detail };
         return null;
+    }
+
+    /// <summary>
+    /// An <c>input_file</c>: inline <c>file_data</c> (a data URL; bare base64 is taken as a PDF) or a <c>file_url</c>.
+    /// A <c>file_id</c> alone names a file in OpenAI's store, which a translation cannot carry.
+    /// </summary>
+    private static RelayError? ReadFile(JsonElement part, string path, out DocumentPart? document)
+    {
+        document = null;
+        string? name = null, fileData = null, fileUrl = null, fileId = null;
+        RelayError? error;
+        if ((error = JsonFields.ReadString(part, "filename", out name, $"{path}.filename", "input")) is not null
+            || (error = JsonFields.ReadString(part, "file_data", out fileData, $"{path}.file_data", "input")) is not null
+            || (error = JsonFields.ReadString(part, "file_url", out fileUrl, $"{path}.file_url", "input")) is not null
+            || (error = JsonFields.ReadString(part, "file_id", out fileId, $"{path}.file_id", "input")) is not null)
+        {
+            return error;
+        }
+
+        if (fileData is not null)
+        {
+            document = DataUrl.TryParse(fileData, out var mediaType, out var data)
+                ? new DocumentPart { MediaType = mediaType, Data = data, Name = name }
+                : new DocumentPart { MediaType = DocumentPart.Pdf, Data = fileData, Name = name };
+            return null;
+        }
+
+        if (fileUrl is { Length: > 0 })
+        {
+            document = new DocumentPart { Url = fileUrl, Name = name };
+            return null;
+        }
+
+        return fileId is not null
+            ? RelayError.Invalid($"{path}.file_id: {StoredFiles.OnlyWith(StoredFiles.OpenAI, "file_data")}", "input")
+            : RelayError.Invalid($"{path}: one of file_data, file_url or file_id is required", "input");
     }
 
     private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats.Json;
+using Serverless.Relay.Formats.OpenAIChat;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
 
@@ -141,9 +142,9 @@ internal static class ResponsesRequestWriter
                     WriteToolResult(writer, result);
                     i++;
                     break;
-                case TextPart or ImagePart:
+                case TextPart or ImagePart or DocumentPart:
                     var end = i;
-                    while (end < content.Count && content[end] is TextPart or ImagePart)
+                    while (end < content.Count && content[end] is TextPart or ImagePart or DocumentPart)
                     {
                         end++;
                     }
@@ -177,6 +178,10 @@ internal static class ResponsesRequestWriter
             {
                 WriteImage(writer, image);
             }
+            else if (content[i] is DocumentPart document && role == "user")
+            {
+                WriteFile(writer, document);
+            }
         }
 
         writer.WriteEndArray();
@@ -206,6 +211,10 @@ internal static class ResponsesRequestWriter
                 {
                     WriteImage(writer, image);
                 }
+                else if (part is DocumentPart document)
+                {
+                    WriteFile(writer, document);
+                }
             }
 
             writer.WriteEndArray();
@@ -218,7 +227,7 @@ internal static class ResponsesRequestWriter
     {
         foreach (var part in content)
         {
-            if (part is ImagePart)
+            if (part is ImagePart or DocumentPart)
             {
                 return false;
             }
@@ -274,6 +283,25 @@ internal static class ResponsesRequestWriter
 
         // NOTE: the API schema lists detail as required on input_image; "auto" is its documented default.
         writer.WriteString("detail", image.Detail ?? "auto");
+        writer.WriteEndObject();
+    }
+
+    /// <summary>An <c>input_file</c>: inline as a data URL with its filename (OpenAI refuses file data without one), or by <c>file_url</c>.</summary>
+    private static void WriteFile(Utf8JsonWriter writer, DocumentPart document)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "input_file");
+        if (document.Data is not null)
+        {
+            writer.WriteString("filename", OpenAIChatWire.FileNameOf(document));
+            writer.WriteString("file_data", DataUrl.Of(document.MediaType, document.Data));
+        }
+        else
+        {
+            JsonFields.WriteStringIfPresent(writer, "filename", document.Name);
+            writer.WriteString("file_url", document.Url);
+        }
+
         writer.WriteEndObject();
     }
 }

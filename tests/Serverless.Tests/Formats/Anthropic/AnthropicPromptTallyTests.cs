@@ -23,8 +23,9 @@ public sealed class AnthropicPromptTallyTests
             {"type":"text","text":"what is this"},
             {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
             {"type":"image","source":{"type":"url","url":"https://example.com/a.png"}},
-            {"type":"image","source":{"type":"file","file_id":"f1"}},
-            {"type":"document","source":{"type":"text","data":"dropped"}}]},
+            {"type":"image","source":{"type":"later_kind"}},
+            {"type":"document","source":{"type":"text","data":"kept"},"title":"notes"},
+            {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]},
           {"role":"assistant","content":[
             {"type":"thinking","thinking":"Let me look.","signature":"sig"},
             {"type":"redacted_thinking","data":"xyz"},
@@ -36,7 +37,7 @@ public sealed class AnthropicPromptTallyTests
             {"type":"tool_result","tool_use_id":"t3","content":null,"is_error":true},
             {"type":"tool_result","tool_use_id":"t4","content":[{"type":"text","text":"12:00"},{"type":"image","source":{"type":"url","url":"https://example.com/b.png"}},{"type":"search_result","title":"dropped"}]},
             {"type":"text","text":"and now?"}]},
-          {"role":"user","content":[{"type":"tool_result","tool_use_id":"t5","content":"only results"},{"type":"image","source":{"type":"file","file_id":"f2"}}]}]}
+          {"role":"user","content":[{"type":"tool_result","tool_use_id":"t5","content":[{"type":"document","source":{"type":"url","url":"https://example.com/r.pdf"}}]},{"type":"image","source":{"type":"later_kind"}}]}]}
         """,
         $$$$"""
         {"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[
@@ -51,6 +52,9 @@ public sealed class AnthropicPromptTallyTests
     public static TheoryData<string> RefusedBodies => new()
     {
         """{"model":"m","max_tokens":10,"messages":[{"role":"user","content":42}]}""",
+        """{"model":"m","max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"file_011"}}]}]}""",
+        """{"model":"m","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"file_011"}}]}]}""",
+        """{"model":"m","max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text"}}]}]}""",
         """{"model":"m","max_tokens":10,"messages":[{"role":"system","content":"hi"}]}""",
         """{"model":"m","max_tokens":10,"messages":[{"role":"user"}]}""",
         """{"model":"m","max_tokens":10,"messages":["hi"]}""",
@@ -127,7 +131,8 @@ public sealed class AnthropicPromptTallyTests
         < 14 => new JsonObject { ["type"] = "text", ["text"] = Pick(random, Texts) },
         < 17 => new JsonObject { ["type"] = "image", ["source"] = GeneratedSource(random) },
         < 19 => new JsonObject { ["type"] = "thinking", ["thinking"] = Pick(random, Texts), ["signature"] = "s" },
-        < 20 => new JsonObject { ["type"] = Pick(random, "redacted_thinking", "document", "server_tool_use"), ["data"] = "x" },
+        < 20 when random.Next(2) == 0 => new JsonObject { ["type"] = Pick(random, "redacted_thinking", "server_tool_use"), ["data"] = "x" },
+        < 20 => new JsonObject { ["type"] = "document", ["source"] = GeneratedDocumentSource(random), ["title"] = Pick(random, Texts) },
         < 29 when userTurn => GeneratedToolResult(random),
         < 29 => new JsonObject { ["type"] = "tool_use", ["id"] = "t" + random.Next(3), ["name"] = Pick(random, "get_weather", "search"), ["input"] = new JsonObject { ["q"] = Pick(random, Texts) } },
         39 => new JsonObject { ["type"] = userTurn ? "tool_use" : "tool_result", ["id"] = "t", ["tool_use_id"] = "t", ["name"] = "f", ["input"] = new JsonObject() },
@@ -140,6 +145,16 @@ public sealed class AnthropicPromptTallyTests
         < 9 => new JsonObject { ["type"] = "url", ["url"] = "https://example.com/i.png" },
         < 11 => new JsonObject { ["type"] = "file", ["file_id"] = "f" },
         _ => new JsonObject { ["type"] = "base64", ["data"] = "AA==" },
+    };
+
+    private static JsonObject GeneratedDocumentSource(Random random) => random.Next(12) switch
+    {
+        < 4 => new JsonObject { ["type"] = "base64", ["media_type"] = "application/pdf", ["data"] = "JVBERi0=" },
+        < 7 => new JsonObject { ["type"] = "text", ["media_type"] = "text/plain", ["data"] = Pick(random, Texts) },
+        < 9 => new JsonObject { ["type"] = "url", ["url"] = "https://example.com/d.pdf" },
+        < 10 => new JsonObject { ["type"] = "file", ["file_id"] = "f" },
+        < 11 => new JsonObject { ["type"] = "content", ["content"] = new JsonArray() },
+        _ => new JsonObject { ["type"] = "text" },
     };
 
     private static JsonObject GeneratedToolResult(Random random)

@@ -160,14 +160,15 @@ public sealed class AnthropicRequestReaderTests
     }
 
     [Fact]
-    public void ReadRequest_ToolResultBlocksContent_KeepsTextAndImagesAndErrorFlag()
+    public void ReadRequest_ToolResultBlocksContent_KeepsTextImagesDocumentsAndErrorFlag()
     {
         var request = Read("""
             {"model":"m","max_tokens":10,"messages":[{"role":"user","content":[
               {"type":"tool_result","tool_use_id":"toolu_02","is_error":true,"content":[
                 {"type":"text","text":"failed"},
                 {"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},
-                {"type":"document","source":{"type":"text","media_type":"text/plain","data":"dropped"}}]},
+                {"type":"document","source":{"type":"text","media_type":"text/plain","data":"notes"}},
+                {"type":"search_result","source":"https://x","title":"dropped","content":[]}]},
               {"type":"tool_result","tool_use_id":"toolu_03"}]}]}
             """);
 
@@ -177,9 +178,10 @@ public sealed class AnthropicRequestReaderTests
         var failed = Assert.IsType<ToolResultPart>(message.Content[0]);
         Assert.True(failed.IsError);
         Assert.Null(failed.ToolName);
-        Assert.Equal(2, failed.Content.Count);
+        Assert.Equal(3, failed.Content.Count);
         Assert.Equal(new TextPart("failed"), failed.Content[0]);
         Assert.Equal("AAAA", Assert.IsType<ImagePart>(failed.Content[1]).Data);
+        Assert.Equal(new DocumentPart { MediaType = "text/plain", Data = "bm90ZXM=" }, failed.Content[2]);
         Assert.Empty(Assert.IsType<ToolResultPart>(message.Content[1]).Content);
     }
 
@@ -188,7 +190,7 @@ public sealed class AnthropicRequestReaderTests
     {
         var request = Read("""
             {"model":"m","max_tokens":10,"messages":[
-              {"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://x/a.pdf"}},{"type":"text","text":"Summarize"}]},
+              {"role":"user","content":[{"type":"search_result","source":"https://x","title":"t","content":[]},{"type":"text","text":"Summarize"}]},
               {"role":"assistant","content":[{"type":"redacted_thinking","data":"opaque"},{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}},{"type":"text","text":"Done"}]}]}
             """);
 

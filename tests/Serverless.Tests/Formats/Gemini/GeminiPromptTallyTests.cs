@@ -18,6 +18,7 @@ public sealed class GeminiPromptTallyTests
     public static TheoryData<string> ReadableBodies => new()
     {
         """{"contents":[{"role":"user","parts":[{"text":"hello there"}]}]}""",
+        """{"contents":[{"role":"user","parts":[{"text":"summarize"},{"inlineData":{"mimeType":"application/pdf","data":"JVBERi0="}},{"file_data":{"mime_type":"text/plain","file_uri":"https://example.com/notes.txt"}},{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}}]}]}""",
         $$$"""{"systemInstruction":{"parts":[{"text":{{{Quoted(LongText)}}}}]},"contents":[{"parts":[{"text":{{{Quoted(LongText + " again")}}}}]}]}""",
         """{"system_instruction":{"parts":[]},"contents":[{"role":"","parts":[{"text":"caf\u00e9 \ud83d\ude00 <|endoftext|>"},{"executableCode":{"code":"x"}}]}]}""",
         """
@@ -42,6 +43,7 @@ public sealed class GeminiPromptTallyTests
     public static TheoryData<string> RefusedBodies => new()
     {
         """{"contents":["hi"]}""",
+        """{"contents":[{"role":"user","parts":[{"fileData":{"mimeType":"application/pdf","fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc-123"}}]}]}""",
         """{"contents":[{"role":"system","parts":[{"text":"hi"}]}]}""",
         """{"contents":[{"role":5,"parts":[{"text":"hi"}]}]}""",
         """{"contents":[{"role":"user"}]}""",

@@ -17,6 +17,7 @@ public sealed class OpenAIChatPromptTallyTests
         """{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hello there"}]}""",
         $$$"""{"model":"m","messages":[{"role":"developer","content":[{"type":"text","text":{{{Quoted(LongText)}}},"cache_control":{"type":"ephemeral"}}]},{"role":"user","content":{{{Quoted(LongText + " again")}}}}]}""",
         """{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \ud83d\ude00 \"q\" \n<|endoftext|> done"}]}""",
+        """{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"summarize"},{"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}},{"type":"file","file":{"file_data":"JVBERi0=","file_id":null}}]}]}""",
         """
         {"model":"m","messages":[{"role":"user","content":[
           {"type":"text","text":"what is this"},
@@ -52,6 +53,8 @@ public sealed class OpenAIChatPromptTallyTests
     public static TheoryData<string> RefusedBodies => new()
     {
         """{"model":"m","messages":[{"role":"user","content":42}]}""",
+        """{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-abc"}}]}]}""",
+        """{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"filename":7,"file_data":"JVBERi0="}}]}]}""",
         """{"model":"m","messages":[{"role":"bot","content":"hi"}]}""",
         """{"model":"m","messages":[{"content":"hi"}]}""",
         """{"model":"m","messages":["hi"]}""",
