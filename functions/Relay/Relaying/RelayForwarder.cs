@@ -155,9 +155,28 @@ internal sealed partial class RelayForwarder(
         }
 
         // A body that does not read is refused before any upstream is tried, not failed over.
-        if (UpstreamCall.AnyTranslates(request, plan.Candidates) && request.ReadChat() is { Value: null } untranslatable)
+        if (UpstreamCall.AnyTranslates(request, plan.Candidates))
         {
-            return Refused(untranslatable.Error!);
+            if (request.ReadChat() is { Value: null } untranslatable)
+            {
+                return Refused(untranslatable.Error!);
+            }
+
+            // An account whose format has no form for some part (a document by URL for Chat Completions) is left out;
+            // with none left, the reason is the answer.
+            RelayError? uncarried = null;
+            var carrying = plan.Where(account =>
+            {
+                var reason = UpstreamCall.CannotCarry(request, account);
+                uncarried ??= reason;
+                return reason is null;
+            });
+            if (carrying.Matched == 0)
+            {
+                return Refused(uncarried!);
+            }
+
+            plan = carrying;
         }
 
         // :: Step 4 Call the upstream, failing over to the next candidate until the first byte (the executor marks every

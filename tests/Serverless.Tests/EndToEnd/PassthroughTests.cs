@@ -31,14 +31,14 @@ public sealed class PassthroughTests
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
-    // A user message with a `file` part: OpenAI's API (and the loopback upstream) accepts it; the relay's canonical
-    // model has no file part, so its reader refuses it. No `user`: the sticky session is derived from the body.
-    private const string FilePart = """{"model":"MODEL","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"summarize"},{"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}}]}]}""";
+    // A user message with an `input_audio` part: OpenAI's API (and the loopback upstream) accepts it; the relay's
+    // canonical model has no audio part, so its reader refuses it. No `user`: the sticky session is derived from the body.
+    private const string AudioPart = """{"model":"MODEL","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"summarize"},{"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}}]}]}""";
 
     [Fact]
     public async Task SameFormat_ContentPartTheRelayDoesNotModel_ReachesTheUpstream()
     {
-        var body = FilePart.Replace("MODEL", "exact-openai", StringComparison.Ordinal);
+        var body = AudioPart.Replace("MODEL", "exact-openai", StringComparison.Ordinal);
 
         var (status, answer) = await PostChatAsync(_relay.Key, body);
 
@@ -61,7 +61,7 @@ public sealed class PassthroughTests
     [Fact]
     public async Task Translated_BodyTheRelayCannotRead_Refused400BeforeAnyUpstream()
     {
-        var body = FilePart.Replace("MODEL", "exact-anthropic", StringComparison.Ordinal);
+        var body = AudioPart.Replace("MODEL", "exact-anthropic", StringComparison.Ordinal);
         var before = _relay.Upstream.Requests.Count;
 
         var (status, answer) = await PostChatAsync(_relay.Key, body);
@@ -76,7 +76,7 @@ public sealed class PassthroughTests
     {
         var ct = TestContext.Current.CancellationToken;
         var (_, limited) = await _relay.Host.CreateKeyWithIdAsync(new { name = "tpm", limits = new { tpm = 100_000 } });
-        var body = FilePart.Replace("MODEL", "exact-openai", StringComparison.Ordinal);
+        var body = AudioPart.Replace("MODEL", "exact-openai", StringComparison.Ordinal);
 
         var (status, answer) = await PostChatAsync(limited, body);
 
@@ -101,7 +101,7 @@ public sealed class PassthroughTests
         var (_, limited) = await _relay.Host.CreateKeyWithIdAsync(new { name = "tpm", limits = new { tpm = 100_000 } });
         var before = _relay.Upstream.Requests.Count;
 
-        var (status, answer) = await PostChatAsync(limited, FilePart.Replace("MODEL", "exact-anthropic", StringComparison.Ordinal));
+        var (status, answer) = await PostChatAsync(limited, AudioPart.Replace("MODEL", "exact-anthropic", StringComparison.Ordinal));
 
         Assert.Equal(400, status);
         Assert.StartsWith("messages[1].content[1].type: must be one of", ClientError.Read("openai-chat", status, answer).Message, StringComparison.Ordinal);
