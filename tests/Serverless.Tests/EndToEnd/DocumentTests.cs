@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using Serverless.Tests.Upstreams;
 using Xunit;
 
@@ -87,29 +85,8 @@ public sealed class DocumentTests(RelayPathFixture relay) : IClassFixture<RelayP
         relay.Upstream.Reset();
         relay.Upstream.Script = new UpstreamScript { ReplyWords = 2 };
         var key = await relay.Host.CreateKeyAsync().WaitAsync(Timeout, Ct);
-        var path = client switch
-        {
-            "openai-chat" => "v1/chat/completions",
-            "anthropic" => "v1/messages",
-            _ => $"v1beta/models/{model}:generateContent",
-        };
-
         using var http = relay.Host.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        switch (client)
-        {
-            case "anthropic":
-                request.Headers.Add("x-api-key", key);
-                request.Headers.Add("anthropic-version", "2023-06-01");
-                break;
-            case "gemini":
-                request.Headers.Add("x-goog-api-key", key);
-                break;
-            default:
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-                break;
-        }
-
+        using var request = ClientRequest.Post(client, model, key, body);
         using var response = await http.SendAsync(request, Ct).WaitAsync(Timeout, Ct);
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(Ct).WaitAsync(Timeout, Ct));
     }

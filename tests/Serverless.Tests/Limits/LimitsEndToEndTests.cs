@@ -224,32 +224,8 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
 
     private async Task<HttpResponseMessage> PostAsync(string client, string key, string json, CancellationToken ct)
     {
-        var model = RelayWithUpstreams.ModelFor(ProviderOf(client));
         using var http = relay.Host.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, client switch
-        {
-            "anthropic" => "v1/messages",
-            "openai-responses" => "v1/responses",
-            "gemini" => $"v1beta/models/{model}:generateContent",
-            _ => "v1/chat/completions",
-        })
-        {
-            Content = new StringContent(json, Encoding.UTF8, "application/json"),
-        };
-        switch (client)
-        {
-            case "anthropic":
-                request.Headers.Add("x-api-key", key);
-                request.Headers.Add("anthropic-version", "2023-06-01");
-                break;
-            case "gemini":
-                request.Headers.Add("x-goog-api-key", key);
-                break;
-            default:
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-                break;
-        }
-
+        using var request = ClientRequest.Post(client, RelayWithUpstreams.ModelFor(ProviderOf(client)), key, json);
         return await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
     }
 
