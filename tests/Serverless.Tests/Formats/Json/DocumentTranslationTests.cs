@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
@@ -226,23 +224,9 @@ public sealed class DocumentTranslationTests
         Assert.Equal(2 * (estimator.Count(withImage) - estimator.Count(text)), estimator.Count(withDocument) - estimator.Count(text));
     }
 
-    private static ChatRequest Read(string client, string body)
-    {
-        var result = Formats[client].ReadRequest(Parse(body), client == "gemini" ? "gemini-2.5-flash" : null, false);
-        Assert.True(result.IsSuccess, result.Error?.Message);
-        return result.Value!;
-    }
+    private static ChatRequest Read(string client, string body) => Translation.Read(Formats[client], body);
 
-    private static JsonElement Write(ChatRequest request, string upstream)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            Formats[upstream].WriteRequest(request, "upstream-model", writer);
-        }
-
-        return Parse(Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
+    private static JsonElement Write(ChatRequest request, string upstream) => Translation.Write(request, Formats[upstream]);
 
     /// <summary>The content of the upstream body's first user message, as compact JSON.</summary>
     private static string UserContent(JsonElement body, string upstream) => upstream switch
@@ -252,9 +236,5 @@ public sealed class DocumentTranslationTests
         _ => body.GetProperty("contents")[0].GetProperty("parts").GetRawText(),
     };
 
-    private static JsonElement Parse(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
+    private static JsonElement Parse(string json) => Translation.Parse(json);
 }

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Serverless.Relay;
 using Serverless.Relay.Canonical;
@@ -148,23 +146,9 @@ public sealed class OutputFormatTranslationTests
     private static JsonElement Translate((IChatFormat Format, string Body) client, string upstream) =>
         Write(Read(client.Format, client.Body), upstream);
 
-    private static ChatRequest Read(IChatFormat format, string body)
-    {
-        var result = format.ReadRequest(Parse(body), format is GeminiFormat ? "gemini-2.5-flash" : null, false);
-        Assert.True(result.IsSuccess, result.Error?.Message);
-        return result.Value!;
-    }
+    private static ChatRequest Read(IChatFormat format, string body) => Translation.Read(format, body);
 
-    private static JsonElement Write(ChatRequest request, string upstream)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            Upstreams[upstream].WriteRequest(request, "upstream-model", writer);
-        }
-
-        return Parse(Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
+    private static JsonElement Write(ChatRequest request, string upstream) => Translation.Write(request, Upstreams[upstream]);
 
     /// <summary>The upstream body's structured-output field, as compact JSON; null when absent.</summary>
     private static string? FieldOf(JsonElement body, string upstream)
@@ -189,9 +173,5 @@ public sealed class OutputFormatTranslationTests
         }
     }
 
-    private static JsonElement Parse(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
+    private static JsonElement Parse(string json) => Translation.Parse(json);
 }
