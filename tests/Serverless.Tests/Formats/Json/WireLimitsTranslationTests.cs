@@ -19,29 +19,11 @@ public sealed class WireLimitsTranslationTests
 {
     private static readonly OpenAIChatFormat Chat = OpenAIChatFormat.Default;
 
-    private static JsonElement Parse(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
+    private static JsonElement Parse(string json) => Translation.Parse(json);
 
-    private static ChatRequest Read(IChatFormat format, string body)
-    {
-        var result = format.ReadRequest(Parse(body), format is GeminiFormat ? "gemini-2.5-flash" : null, false);
-        Assert.True(result.IsSuccess, result.Error?.Message);
-        return result.Value!;
-    }
+    private static ChatRequest Read(IChatFormat format, string body) => Translation.Read(format, body);
 
-    private static JsonElement Write(IChatFormat upstream, ChatRequest request)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            upstream.WriteRequest(request, "upstream-model", writer);
-        }
-
-        return Parse(Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
+    private static JsonElement Write(IChatFormat upstream, ChatRequest request) => Translation.Write(request, upstream);
 
     [Fact]
     public void ToAnthropic_ToolIdsAnthropicRefuses_MendedAlikeInTheCallAndItsResult()
