@@ -27,6 +27,18 @@ internal sealed record ChatRequest
 
     public int? MaxOutputTokens { get; init; }
 
+    /// <summary>Anthropic <c>top_k</c>, Gemini <c>topK</c>; OpenAI has none.</summary>
+    public int? TopK { get; init; }
+
+    /// <summary>OpenAI Chat <c>seed</c>, Gemini <c>seed</c>; Anthropic has none.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>OpenAI Chat <c>presence_penalty</c>, Gemini <c>presencePenalty</c>; Anthropic has none.</summary>
+    public double? PresencePenalty { get; init; }
+
+    /// <summary>OpenAI Chat <c>frequency_penalty</c>, Gemini <c>frequencyPenalty</c>; Anthropic has none.</summary>
+    public double? FrequencyPenalty { get; init; }
+
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
     public bool Stream { get; init; }

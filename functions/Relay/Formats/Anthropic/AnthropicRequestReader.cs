@@ -33,6 +33,7 @@ internal static class AnthropicRequestReader
             || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
             || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
             || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
+            || (error = JsonFields.ReadInteger(body, "top_k", out var topK)) is not null
             || (error = JsonFields.ReadStopSequences(body, "stop_sequences", out var stopSequences)) is not null
             || (error = ReadOutputConfig(body, out var outputFormat, out var effort)) is not null
             || (error = ReadThinking(body, effort, out var reasoning)) is not null)
@@ -51,6 +52,7 @@ internal static class AnthropicRequestReader
             ParallelToolCalls = parallelToolCalls,
             Temperature = temperature,
             TopP = topP,
+            TopK = topK is { } k ? (int)Math.Clamp(k, 0, int.MaxValue) : null,
             StopSequences = stopSequences,
             Stream = head.Stream,
             User = head.User,

@@ -70,6 +70,12 @@ internal static class AnthropicRequestWriter
             writer.WriteNumber("top_p", topP);
         }
 
+        // NOTE: thinking refuses a changed top_k as it refuses a temperature.
+        if (request.TopK is { } topK && !thinking.IsOn)
+        {
+            writer.WriteNumber("top_k", topK);
+        }
+
         WriteStopSequences(request.StopSequences, writer);
 
         if (request.Stream)

@@ -49,8 +49,9 @@ internal static class GeminiRequestReader
             return error;
         }
 
-        double? temperature = null, topP = null;
-        int? maxOutputTokens = null, candidates = null;
+        double? temperature = null, topP = null, presencePenalty = null, frequencyPenalty = null;
+        int? maxOutputTokens = null, candidates = null, topK = null;
+        long? seed = null;
         IReadOnlyList<string> stopSequences = [];
         OutputFormat? outputFormat = null;
         Reasoning? reasoning = null;
@@ -66,6 +67,10 @@ internal static class GeminiRequestReader
                 ?? ReadInteger(config, "maxOutputTokens", "max_output_tokens", out maxOutputTokens)
                 ?? ReadStopSequences(config, out stopSequences)
                 ?? ReadInteger(config, "candidateCount", "candidate_count", out candidates)
+                ?? ReadInteger(config, "topK", "top_k", out topK)
+                ?? ReadNumber(config, "presencePenalty", "presence_penalty", out presencePenalty)
+                ?? ReadNumber(config, "frequencyPenalty", "frequency_penalty", out frequencyPenalty)
+                ?? (GeminiJson.TryGet(config, "seed", "seed", out var seedElement) ? JsonFields.Integer(seedElement, "generationConfig.seed", out seed) : null)
                 ?? ReadThinkingConfig(config, out reasoning);
             if (error is not null)
             {
@@ -90,6 +95,10 @@ internal static class GeminiRequestReader
             ToolChoice = toolChoice,
             Temperature = temperature,
             TopP = topP,
+            TopK = topK,
+            Seed = seed,
+            PresencePenalty = presencePenalty,
+            FrequencyPenalty = frequencyPenalty,
             MaxOutputTokens = maxOutputTokens,
             StopSequences = stopSequences,
             Stream = head.Stream,

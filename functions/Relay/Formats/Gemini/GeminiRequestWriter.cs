@@ -246,8 +246,8 @@ internal static class GeminiRequestWriter
     {
         var format = request.OutputFormat is { Kind: not OutputFormatKind.Text } json ? json : null;
         var thinking = request.Reasoning is { } reasoning ? Thinking.Of(reasoning, upstreamModel) : default;
-        if (request.Temperature is null && request.TopP is null && request.MaxOutputTokens is null && request.StopSequences.Count == 0 && format is null
-            && !thinking.IsWritten)
+        if (request.Temperature is null && request.TopP is null && request.TopK is null && request.Seed is null && request.PresencePenalty is null
+            && request.FrequencyPenalty is null && request.MaxOutputTokens is null && request.StopSequences.Count == 0 && format is null && !thinking.IsWritten)
         {
             return;
         }
@@ -255,6 +255,10 @@ internal static class GeminiRequestWriter
         writer.WriteStartObject("generationConfig");
         JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
         JsonFields.WriteNumberIfPresent(writer, "topP", request.TopP);
+        JsonFields.WriteNumberIfPresent(writer, "topK", request.TopK);
+        JsonFields.WriteNumberIfPresent(writer, "seed", request.Seed);
+        JsonFields.WriteNumberIfPresent(writer, "presencePenalty", request.PresencePenalty);
+        JsonFields.WriteNumberIfPresent(writer, "frequencyPenalty", request.FrequencyPenalty);
         JsonFields.WriteNumberIfPresent(writer, "maxOutputTokens", request.MaxOutputTokens);
 
         // NOTE: Gemini takes at most 5 stop sequences; the first five go.

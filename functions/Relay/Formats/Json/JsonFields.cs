@@ -290,6 +290,26 @@ internal static class JsonFields
         return null;
     }
 
+    /// <summary>An integer field (64-bit); absent or null is null, anything else an error naming <paramref name="field"/>.</summary>
+    public static RelayError? ReadInteger(JsonElement obj, string name, out long? value, string? field = null)
+    {
+        value = null;
+        return TryGetPresent(obj, name, out var element) ? Integer(element, field ?? name, out value) : null;
+    }
+
+    /// <summary>A present element that must be an integer.</summary>
+    public static RelayError? Integer(JsonElement element, string field, out long? value)
+    {
+        value = null;
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt64(out var number))
+        {
+            return RelayError.Invalid($"{field}: must be an integer", field);
+        }
+
+        value = number;
+        return null;
+    }
+
     /// <summary>A positive 32-bit integer field; absent or null is null.</summary>
     public static RelayError? ReadPositiveInt(JsonElement obj, string name, out int? value, string? field = null)
     {

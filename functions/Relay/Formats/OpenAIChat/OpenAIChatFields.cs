@@ -43,6 +43,8 @@ internal sealed class OpenAIChatFields
 
     public double? Double(JsonElement obj, string name) => Keep(JsonFields.ReadNumber(obj, name, out var value)) ? value : null;
 
+    public long? Integer(JsonElement obj, string name) => Keep(JsonFields.ReadInteger(obj, name, out var value)) ? value : null;
+
     public int? PositiveInt(JsonElement obj, string name)
     {
         if (!TryGetPresent(obj, name, out var element))

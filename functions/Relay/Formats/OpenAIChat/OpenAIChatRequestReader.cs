@@ -150,6 +150,9 @@ internal sealed class OpenAIChatRequestReader
         var maxTokens = fields.PositiveInt(body, "max_tokens");
         var stop = fields.StringOrStrings(body, "stop");
         var choices = fields.PositiveInt(body, "n");
+        var seed = fields.Integer(body, "seed");
+        var presencePenalty = fields.Double(body, "presence_penalty");
+        var frequencyPenalty = fields.Double(body, "frequency_penalty");
         if (fields.Error is { } fieldError)
         {
             return fieldError;
@@ -173,6 +176,9 @@ internal sealed class OpenAIChatRequestReader
             Temperature = temperature,
             TopP = topP,
             MaxOutputTokens = maxCompletionTokens ?? maxTokens,
+            Seed = seed,
+            PresencePenalty = presencePenalty,
+            FrequencyPenalty = frequencyPenalty,
             StopSequences = stop,
             Stream = head.Stream,
             StreamUsage = head.StreamUsage,

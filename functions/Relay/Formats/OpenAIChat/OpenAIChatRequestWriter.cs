@@ -49,6 +49,9 @@ internal static class OpenAIChatRequestWriter
 
         JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
         JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+        JsonFields.WriteNumberIfPresent(writer, "seed", request.Seed);
+        JsonFields.WriteNumberIfPresent(writer, "presence_penalty", request.PresencePenalty);
+        JsonFields.WriteNumberIfPresent(writer, "frequency_penalty", request.FrequencyPenalty);
         JsonFields.WriteNumberIfPresent(writer, dialect.MaxTokensField, request.MaxOutputTokens);
 
         // NOTE: OpenAI takes at most 4 stop sequences and refuses more; Anthropic clients may send more. The first four go.

@@ -223,4 +223,58 @@ public sealed class WireLimitsTranslationTests
         Assert.NotNull(Read(Chat, """{"model":"m","messages":[{"role":"user","content":"hi"}],"n":1}"""));
         Assert.NotNull(Read(GeminiFormat.Instance, """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"candidateCount":1}}"""));
     }
+    [Fact]
+    public void FromChat_SeedAndPenalties_ReachGeminiAndOpenAI_NotClaude()
+    {
+        var request = Read(Chat, """{"model":"m","messages":[{"role":"user","content":"hi"}],"seed":42,"presence_penalty":0.5,"frequency_penalty":-0.25}""");
+
+        var gemini = Write(GeminiFormat.Instance, request).GetProperty("generationConfig");
+        Assert.Equal(42, gemini.GetProperty("seed").GetInt64());
+        Assert.Equal(0.5, gemini.GetProperty("presencePenalty").GetDouble());
+        Assert.Equal(-0.25, gemini.GetProperty("frequencyPenalty").GetDouble());
+        var chat = Write(Chat, request);
+        Assert.Equal(42, chat.GetProperty("seed").GetInt64());
+        Assert.Equal(-0.25, chat.GetProperty("frequency_penalty").GetDouble());
+        var claude = Write(AnthropicFormat.Instance, request);
+        Assert.False(claude.TryGetProperty("seed", out _));
+        Assert.False(claude.TryGetProperty("presence_penalty", out _));
+    }
+
+    [Fact]
+    public void FromGemini_SamplingSettings_ReachOpenAIAndClaude()
+    {
+        var request = Read(GeminiFormat.Instance, """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"topK":40,"seed":7,"presencePenalty":0.1,"frequencyPenalty":0.2}}""");
+
+        var chat = Write(Chat, request);
+        Assert.Equal(7, chat.GetProperty("seed").GetInt64());
+        Assert.Equal(0.1, chat.GetProperty("presence_penalty").GetDouble());
+        Assert.Equal(0.2, chat.GetProperty("frequency_penalty").GetDouble());
+        Assert.False(chat.TryGetProperty("top_k", out _));
+        Assert.Equal(40, Write(AnthropicFormat.Instance, request).GetProperty("top_k").GetInt32());
+    }
+
+    [Fact]
+    public void FromAnthropic_TopK_ReachesGemini_NotClaudeWithThinking()
+    {
+        var plain = Read(AnthropicFormat.Instance, """{"model":"m","max_tokens":9,"top_k":5,"messages":[{"role":"user","content":"hi"}]}""");
+        var thinking = Read(AnthropicFormat.Instance, """{"model":"m","max_tokens":9000,"top_k":5,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(5, Write(GeminiFormat.Instance, plain).GetProperty("generationConfig").GetProperty("topK").GetInt32());
+        Assert.Equal(5, Write(AnthropicFormat.Instance, plain).GetProperty("top_k").GetInt32());
+        Assert.False(Write(AnthropicFormat.Instance, thinking).TryGetProperty("top_k", out _));
+    }
+
+    [Theory]
+    [InlineData("openai-chat", """{"model":"m","messages":[{"role":"user","content":"hi"}],"seed":"x"}""", "seed: must be an integer")]
+    [InlineData("openai-chat", """{"model":"m","messages":[{"role":"user","content":"hi"}],"presence_penalty":true}""", "presence_penalty: must be a number")]
+    [InlineData("anthropic", """{"model":"m","max_tokens":9,"top_k":1.5,"messages":[{"role":"user","content":"hi"}]}""", "top_k: must be an integer")]
+    [InlineData("gemini", """{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"seed":"x"}}""", "generationConfig.seed: must be an integer")]
+    public void SamplingSettingOfTheWrongType_RefusedNamingIt(string client, string body, string message)
+    {
+        IChatFormat format = client switch { "gemini" => GeminiFormat.Instance, "anthropic" => AnthropicFormat.Instance, _ => Chat };
+
+        var whole = format.ReadRequest(Parse(body), client == "gemini" ? "gemini-2.5-flash" : null, false);
+
+        Assert.Equal(message, whole.Error!.Message);
+    }
 }
