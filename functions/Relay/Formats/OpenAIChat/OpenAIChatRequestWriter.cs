@@ -86,9 +86,14 @@ internal static class OpenAIChatRequestWriter
     /// Tool results become one <c>role: tool</c> message each (they must follow the assistant's tool calls directly);
     /// any other content of the turn becomes a user message after them.
     /// </summary>
+    /// <remarks>
+    /// NOTE: a tool message carries text only. The images and documents a tool returned (a screenshot, a file an agent
+    /// read) go in that user message, each after a line naming its call, rather than be lost.
+    /// </remarks>
     private static void WriteUserOrToolResults(IReadOnlyList<ContentPart> content, OpenAIChatDialect dialect, Utf8JsonWriter writer)
     {
         var userParts = 0;
+        var toolMedia = 0;
         foreach (var part in content)
         {
             switch (part)
@@ -99,6 +104,11 @@ internal static class OpenAIChatRequestWriter
                     writer.WriteString("tool_call_id", result.ToolCallId);
                     WriteTextContent(result.Content, dialect, writer);
                     writer.WriteEndObject();
+                    foreach (var inner in result.Content)
+                    {
+                        toolMedia += inner is ImagePart or DocumentPart ? 1 : 0;
+                    }
+
                     break;
                 case TextPart or ImagePart or DocumentPart:
                     userParts++;
@@ -106,14 +116,14 @@ internal static class OpenAIChatRequestWriter
             }
         }
 
-        if (userParts == 0)
+        if (userParts == 0 && toolMedia == 0)
         {
             return;
         }
 
         writer.WriteStartObject();
         writer.WriteString("role", "user");
-        if (userParts == 1 && Single<TextPart>(content) is { } text && !WritesCacheControl(text.CacheControl, dialect))
+        if (toolMedia == 0 && userParts == 1 && Single<TextPart>(content) is { } text && !WritesCacheControl(text.CacheControl, dialect))
         {
             writer.WriteString("content", text.Text);
         }
@@ -122,32 +132,55 @@ internal static class OpenAIChatRequestWriter
             writer.WriteStartArray("content");
             foreach (var part in content)
             {
-                switch (part)
+                if (part is not ToolResultPart result)
                 {
-                    case TextPart textPart:
-                        WriteTextPart(textPart, dialect, writer);
-                        break;
-                    case ImagePart image:
-                        writer.WriteStartObject();
-                        writer.WriteString("type", "image_url");
-                        writer.WriteStartObject("image_url");
-                        writer.WriteString("url", OpenAIChatWire.ImageUrlOf(image));
-                        JsonFields.WriteStringIfPresent(writer, "detail", image.Detail);
-
-                        writer.WriteEndObject();
-                        WriteCacheControl(image.CacheControl, dialect, writer);
-                        writer.WriteEndObject();
-                        break;
-                    case DocumentPart document:
-                        WriteDocument(document, dialect, writer);
-                        break;
+                    continue;
                 }
+
+                foreach (var inner in result.Content)
+                {
+                    if (inner is ImagePart or DocumentPart)
+                    {
+                        WriteTextPart(new TextPart($"Returned by tool call {result.ToolCallId}:"), dialect, writer);
+                        WriteUserPart(inner, dialect, writer);
+                    }
+                }
+            }
+
+            foreach (var part in content)
+            {
+                WriteUserPart(part, dialect, writer);
             }
 
             writer.WriteEndArray();
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>A text, image or document part of a user message; other parts write nothing.</summary>
+    private static void WriteUserPart(ContentPart part, OpenAIChatDialect dialect, Utf8JsonWriter writer)
+    {
+        switch (part)
+        {
+            case TextPart textPart:
+                WriteTextPart(textPart, dialect, writer);
+                break;
+            case ImagePart image:
+                writer.WriteStartObject();
+                writer.WriteString("type", "image_url");
+                writer.WriteStartObject("image_url");
+                writer.WriteString("url", OpenAIChatWire.ImageUrlOf(image));
+                JsonFields.WriteStringIfPresent(writer, "detail", image.Detail);
+
+                writer.WriteEndObject();
+                WriteCacheControl(image.CacheControl, dialect, writer);
+                writer.WriteEndObject();
+                break;
+            case DocumentPart document:
+                WriteDocument(document, dialect, writer);
+                break;
+        }
     }
 
     /// <summary>

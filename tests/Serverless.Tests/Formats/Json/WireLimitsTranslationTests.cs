@@ -277,4 +277,28 @@ public sealed class WireLimitsTranslationTests
 
         Assert.Equal(message, whole.Error!.Message);
     }
+    [Fact]
+    public void ToChat_ImageInAToolResult_FollowsInAUserMessageNamingItsCall()
+    {
+        var request = Read(AnthropicFormat.Instance, """
+            {"model":"m","max_tokens":99,"messages":[{"role":"user","content":"look"},
+             {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"screenshot","input":{}}]},
+             {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"taken"},
+               {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]},
+              {"type":"text","text":"what do you see?"}]}]}
+            """);
+
+        var messages = Write(Chat, request).GetProperty("messages");
+
+        // The Anthropic reader puts the results in a tool turn and the user's own words in the next.
+        Assert.True(5 == messages.GetArrayLength(), messages.GetRawText());
+        Assert.Equal("tool", messages[2].GetProperty("role").GetString());
+        Assert.Equal("taken", messages[2].GetProperty("content").GetString());
+        Assert.Equal("user", messages[3].GetProperty("role").GetString());
+        var parts = messages[3].GetProperty("content");
+        Assert.Equal(2, parts.GetArrayLength());
+        Assert.Equal("Returned by tool call toolu_1:", parts[0].GetProperty("text").GetString());
+        Assert.Equal("data:image/png;base64,iVBORw0KGgo=", parts[1].GetProperty("image_url").GetProperty("url").GetString());
+        Assert.Equal("what do you see?", messages[4].GetProperty("content").GetString());
+    }
 }

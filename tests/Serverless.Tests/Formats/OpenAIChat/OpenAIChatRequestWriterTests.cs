@@ -179,7 +179,7 @@ public sealed class OpenAIChatRequestWriterTests
             {"model":"m","messages":[
               {"role":"assistant","content":"Checking.","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},
               {"role":"tool","tool_call_id":"t1","content":"done"},
-              {"role":"user","content":"and now?"},
+              {"role":"user","content":[{"type":"text","text":"Returned by tool call t1:"},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"and now?"}]},
               {"role":"assistant","content":""},
               {"role":"tool","tool_call_id":"t2","content":""}
             ]}
