@@ -38,7 +38,8 @@ public sealed class AnswerMeteringTests
 
         var metered = ((IChatFormat)OpenAIChatTestSupport.Format).MeterResponse(body);
 
-        Assert.Equal(ReadWhole(body), metered);
+        // The answer's id is read only where a later request may continue it (a stored Responses answer).
+        Assert.Equal(ReadWhole(body) is { } whole ? whole with { AnswerId = null } : null, metered);
     }
 
     [Fact]

@@ -112,14 +112,13 @@ internal static class OpenAIChatResponseReader
     /// <summary>
     /// The usage and finish reason of an answer relayed as it came, found by a scan of its JSON tokens: the message is
     /// never parsed into a document nor made a string. Null when the body is no answer (not a JSON object, an error, no
-    /// choice); the same values as <see cref="Read"/> otherwise.
+    /// choice); the same usage and stop reason as <see cref="Read"/> otherwise.
     /// </summary>
     public static AnswerMetering? Meter(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body);
         var usage = Usage.Empty;
         StopReason? stopReason = null;
-        string? id = null;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -134,18 +133,6 @@ internal static class OpenAIChatResponseReader
                     reader.Read();
                     using var usageDocument = JsonDocument.ParseValue(ref reader);
                     usage = ReadUsage(usageDocument.RootElement);
-                }
-                else if (reader.ValueTextEquals("id"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.String)
-                    {
-                        id = reader.GetString();
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
                 }
                 else if (reader.ValueTextEquals("error"u8))
                 {
@@ -172,7 +159,8 @@ internal static class OpenAIChatResponseReader
                 }
             }
 
-            return stopReason is { } stop ? new AnswerMetering(UsageReport.From(usage), stop, id ?? string.Empty) : null;
+            // NOTE: the id is not read: only a stored Responses answer is continued by it, and it would be a string per answer.
+            return stopReason is { } stop ? new AnswerMetering(UsageReport.From(usage), stop) : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
