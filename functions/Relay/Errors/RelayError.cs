@@ -40,6 +40,9 @@ internal sealed record RelayError(ErrorKind Kind, string Message, string? Param 
     /// </summary>
     public int? UpstreamStatus { get; init; }
 
+    /// <summary>OpenAI's <c>code</c> when the kind alone does not give it (an upstream's <c>context_length_exceeded</c>).</summary>
+    public string? Code { get; init; }
+
     public static RelayError Invalid(string message, string? param = null) => new(ErrorKind.InvalidRequest, message, param);
 
     /// <summary>

@@ -49,8 +49,34 @@ internal static class UpstreamErrors
         }
 
         var message = ReadMessage(body, upstreamFormat) ?? $"HTTP {status}";
+        if (status is 400 or 413 && IsContextExceeded(message))
+        {
+            // NOTE: agents compact their conversation when told it no longer fits, each by its own API's words: Claude
+            // Code looks for "prompt is too long" in the message, OpenAI's clients (Codex) for the code
+            // context_length_exceeded. Another provider's words for it would end the session instead.
+            var said = message.Contains(PromptTooLong, StringComparison.OrdinalIgnoreCase) ? message : $"{PromptTooLong}: {message}";
+            return new RelayError(classified.Kind, $"Upstream error from {account.Provider.WireName()}: {said}") { Code = ContextLengthExceeded };
+        }
+
         return new RelayError(classified.Kind, $"Upstream error from {account.Provider.WireName()}: {message}") { RetryAfter = retryAfter };
     }
+
+    private const string PromptTooLong = "prompt is too long";
+
+    private const string ContextLengthExceeded = "context_length_exceeded";
+
+    /// <summary>
+    /// Whether an upstream's refusal says the prompt does not fit the model's context: OpenAI ("maximum context length",
+    /// Responses "exceeds the context window"), Anthropic ("prompt is too long", "exceed context limit"), Gemini ("exceeds
+    /// the maximum number of tokens allowed"), and compatible servers, which copy OpenAI's words.
+    /// </summary>
+    internal static bool IsContextExceeded(string message) =>
+        message.Contains(ContextLengthExceeded, StringComparison.OrdinalIgnoreCase)
+        || message.Contains("context length", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("context window", StringComparison.OrdinalIgnoreCase)
+        || message.Contains(PromptTooLong, StringComparison.OrdinalIgnoreCase)
+        || message.Contains("exceed context limit", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("exceeds the maximum number of tokens allowed", StringComparison.OrdinalIgnoreCase);
 
     private static string? ReadMessage(ReadOnlySpan<byte> body, IChatFormat format)
     {

@@ -169,6 +169,51 @@ public sealed class ErrorShapeTests
         }
     }
 
+    /// <summary>
+    /// An agent compacts its conversation when told it no longer fits, in its own API's words: Claude Code looks for
+    /// "prompt is too long" in the message, OpenAI's clients for the code <c>context_length_exceeded</c>.
+    /// </summary>
+    [Theory]
+    [InlineData("anthropic", "openai", "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens.", "invalid_request_error")]
+    [InlineData("anthropic", "gemini", "The input token count (1100000) exceeds the maximum number of tokens allowed (1048576).", "invalid_request_error")]
+    [InlineData("openai-chat", "anthropic", "prompt is too long: 210345 tokens > 200000 maximum", "context_length_exceeded")]
+    [InlineData("openai-responses", "gemini", "The input token count (1100000) exceeds the maximum number of tokens allowed (1048576).", "context_length_exceeded")]
+    [InlineData("gemini", "openai", "Your input exceeds the context window of this model.", "INVALID_ARGUMENT")]
+    public async Task UpstreamContextExceeded_Translated_SaidInTheClientsOwnWords(string client, string provider, string upstreamMessage, string type)
+    {
+        _relay.Upstream.Script = new UpstreamScript { FailStatus = 400, FailMessage = upstreamMessage };
+        try
+        {
+            var (error, _) = await SendAsync(client, Client(client).Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), false, _relay.Key));
+
+            Assert.Equal(400, error.Status);
+            Assert.Equal(type, error.Type);
+            Assert.Contains("prompt is too long", error.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains(upstreamMessage, error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            _relay.Upstream.Reset();
+        }
+    }
+
+    [Fact]
+    public async Task UpstreamOtherBadRequest_Translated_NotCalledAContextOverflow()
+    {
+        _relay.Upstream.Script = new UpstreamScript { FailStatus = 400, FailMessage = "temperature: must be at most 2" };
+        try
+        {
+            var (error, _) = await SendAsync("openai-chat", Client("openai-chat").Build(Scenario.Text, RelayWithUpstreams.ModelFor("anthropic"), false, _relay.Key));
+
+            Assert.Equal("invalid_request_error", error.Type);
+            Assert.DoesNotContain("prompt is too long", error.Message, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            _relay.Upstream.Reset();
+        }
+    }
+
     [Theory]
     [InlineData("openai-chat", "openai")]
     [InlineData("anthropic", "anthropic")]

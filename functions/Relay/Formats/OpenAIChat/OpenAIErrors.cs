@@ -55,7 +55,7 @@ internal static class OpenAIErrors
         _ => "server_error",
     };
 
-    public static string? CodeOf(RelayError error) => error.Kind switch
+    public static string? CodeOf(RelayError error) => error.Code ?? error.Kind switch
     {
         ErrorKind.Authentication => "invalid_api_key",
         ErrorKind.NotFound when error.Param == "model" => "model_not_found",
