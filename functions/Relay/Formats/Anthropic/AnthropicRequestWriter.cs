@@ -9,35 +9,6 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// </summary>
 internal static class AnthropicRequestWriter
 {
-    /// <summary>
-    /// Anthropic refuses a stop sequence of whitespace alone ("each stop sequence must contain non-whitespace"), which
-    /// OpenAI clients send (<c>"\n"</c>): those are left out, and the others kept.
-    /// </summary>
-    private static void WriteStopSequences(IReadOnlyList<string> stops, Utf8JsonWriter writer)
-    {
-        var started = false;
-        foreach (var stop in stops)
-        {
-            if (string.IsNullOrWhiteSpace(stop))
-            {
-                continue;
-            }
-
-            if (!started)
-            {
-                writer.WriteStartArray("stop_sequences");
-                started = true;
-            }
-
-            writer.WriteStringValue(stop);
-        }
-
-        if (started)
-        {
-            writer.WriteEndArray();
-        }
-    }
-
     /// <summary>Anthropic requires <c>max_tokens</c>; OpenAI and Gemini clients may leave it out.</summary>
     public const int DefaultMaxTokens = 4096;
 
@@ -93,6 +64,35 @@ internal static class AnthropicRequestWriter
         WriteThinking(thinking, writer);
         WriteOutputConfig(request.OutputFormat, thinking.Effort, writer);
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Anthropic refuses a stop sequence of whitespace alone ("each stop sequence must contain non-whitespace"), which
+    /// OpenAI clients send (<c>"\n"</c>): those are left out, and the others kept.
+    /// </summary>
+    private static void WriteStopSequences(IReadOnlyList<string> stops, Utf8JsonWriter writer)
+    {
+        var started = false;
+        foreach (var stop in stops)
+        {
+            if (string.IsNullOrWhiteSpace(stop))
+            {
+                continue;
+            }
+
+            if (!started)
+            {
+                writer.WriteStartArray("stop_sequences");
+                started = true;
+            }
+
+            writer.WriteStringValue(stop);
+        }
+
+        if (started)
+        {
+            writer.WriteEndArray();
+        }
     }
 
     /// <summary>

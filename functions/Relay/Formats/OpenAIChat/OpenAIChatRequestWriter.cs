@@ -106,7 +106,7 @@ internal static class OpenAIChatRequestWriter
                     writer.WriteEndObject();
                     foreach (var inner in result.Content)
                     {
-                        toolMedia += inner is ImagePart or DocumentPart ? 1 : 0;
+                        toolMedia += IsToolMedia(inner) ? 1 : 0;
                     }
 
                     break;
@@ -139,7 +139,7 @@ internal static class OpenAIChatRequestWriter
 
                 foreach (var inner in result.Content)
                 {
-                    if (inner is ImagePart or DocumentPart)
+                    if (IsToolMedia(inner))
                     {
                         WriteTextPart(new TextPart($"Returned by tool call {result.ToolCallId}:"), dialect, writer);
                         WriteUserPart(inner, dialect, writer);
@@ -157,6 +157,12 @@ internal static class OpenAIChatRequestWriter
 
         writer.WriteEndObject();
     }
+
+    /// <summary>
+    /// A tool result's part that goes in the user message after it: an image, or a document this format can carry (one
+    /// given by URL is kept from it by <see cref="OpenAIChatFormat.CannotCarry"/>, and would leave its line alone).
+    /// </summary>
+    private static bool IsToolMedia(ContentPart part) => part is ImagePart or DocumentPart { Data: not null };
 
     /// <summary>A text, image or document part of a user message; other parts write nothing.</summary>
     private static void WriteUserPart(ContentPart part, OpenAIChatDialect dialect, Utf8JsonWriter writer)
