@@ -303,7 +303,7 @@ internal static class GeminiRequestReader
                 }
 
                 items.Add(GeminiJson.IsTrue(part, "thought")
-                    ? new ThinkingPart(text.GetString()!, GeminiJson.GetString(part, "thoughtSignature", "thought_signature"))
+                    ? new ThinkingPart(text.GetString()!, SignatureOf(part))
                     : new TextPart(text.GetString()!));
             }
             else if (GeminiJson.TryGet(part, "functionCall", "function_call", out var call))
@@ -404,7 +404,7 @@ internal static class GeminiRequestReader
         }
 
         // NOTE: Gemini 3 requires the call's thought signature back; an empty thinking part carries it across formats.
-        if (GeminiJson.GetString(part, "thoughtSignature", "thought_signature") is { } signature)
+        if (SignatureOf(part) is { } signature)
         {
             items.Add(new ThinkingPart(string.Empty, signature));
         }
@@ -414,6 +414,20 @@ internal static class GeminiRequestReader
         pending.Add((id, name));
         return null;
     }
+
+    /// <summary>
+    /// A part's thought signature, or null when it has none or only <see cref="GeminiWire.SkipSignatureSentinel"/>:
+    /// Gemini CLI puts that placeholder on calls (and synthetic thoughts) no model signed.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: read as a signature, the placeholder became an Anthropic thinking block that Anthropic refuses ("Invalid
+    /// signature in thinking block"), and made the turn look signed, so thinking stayed on. A Gemini upstream loses
+    /// nothing: the writer puts the placeholder back on unsigned calls.
+    /// </remarks>
+    private static string? SignatureOf(JsonElement part) =>
+        GeminiJson.GetString(part, "thoughtSignature", "thought_signature") is { } signature && signature != GeminiWire.SkipSignatureSentinel
+            ? signature
+            : null;
 
     private static RelayError? ReadFunctionResponse(JsonElement response, string path, string syntheticId, List<ContentPart> results, List<(string Id, string Name)> pending)
     {

@@ -218,6 +218,24 @@ public sealed class ReasoningTranslationTests
     }
 
     [Theory]
+    // Gemini CLI's placeholder on a call no model signed, and on the thought it makes up after a tool read a file.
+    [InlineData("""[{"functionCall":{"name":"f","args":{}},"thoughtSignature":"skip_thought_signature_validator"}]""")]
+    [InlineData("""[{"text":"Binary content received.","thought":true,"thoughtSignature":"skip_thought_signature_validator"},{"functionCall":{"name":"f","args":{}}}]""")]
+    public void Translate_GeminiSkipSignaturePlaceholderToAnthropic_NoThinkingBlockAndGoesWithoutThinking(string modelParts)
+    {
+        var written = Translate("gemini", """
+            {"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":@PARTS@},
+               {"role":"user","parts":[{"functionResponse":{"name":"f","response":{"result":"ok"}}}]}],
+             "tools":[{"functionDeclarations":[{"name":"f"}]}],"generationConfig":{"thinkingConfig":{"thinkingBudget":4096,"includeThoughts":true}}}
+            """.Replace("@PARTS@", modelParts, StringComparison.Ordinal), "anthropic", "claude-sonnet-4-5");
+
+        // The placeholder is no signature: Anthropic refuses it in a thinking block, and the call is unsigned.
+        Assert.DoesNotContain("skip_thought_signature_validator", written.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("\"type\":\"thinking\"", written.GetProperty("messages").GetRawText(), StringComparison.Ordinal);
+        Assert.False(written.TryGetProperty("thinking", out _));
+    }
+
+    [Theory]
     [InlineData("anthropic", """{"model":"m","max_tokens":100,"messages":""" + Hi + ""","thinking":{"type":"disabled"}}""")]
     [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}""")]
     public void Translate_ThinkingOffToOpenAI_SendsNoEffort(string client, string body)
