@@ -366,10 +366,16 @@ internal static class GeminiSchema
         _ => false,
     };
 
-    // Gemini enums are string arrays; const is a one-value enum.
+    /// <summary>
+    /// <c>enum</c> and <c>const</c> (a one-value enum). Gemini takes <c>enum</c> on STRING alone ("enum: only allowed
+    /// for STRING type", https://ai.google.dev/api/caching#Schema), so string values become a STRING enum (an untyped
+    /// schema gets the type), and any others (numbers, booleans, a mix) are named in the description instead, for the
+    /// model to read, with the type they share when none was given. A null value makes the schema nullable.
+    /// </summary>
+    /// <remarks>NOTE: numbers were once written as strings (INTEGER with enum ["1","2"]), which Gemini refuses.</remarks>
     private static void WriteEnum(JsonObject schema, JsonObject result, ref bool nullable)
     {
-        var values = new JsonArray();
+        var values = new List<JsonNode>();
         if (schema["enum"] is JsonArray source)
         {
             foreach (var item in source)
@@ -380,18 +386,66 @@ internal static class GeminiSchema
                     continue;
                 }
 
-                values.Add((JsonNode)(item.GetValueKind() == JsonValueKind.String ? item.GetValue<string>() : item.ToJsonString()));
+                values.Add(item);
             }
         }
         else if (schema["const"] is JsonNode constant)
         {
-            values.Add((JsonNode)(constant.GetValueKind() == JsonValueKind.String ? constant.GetValue<string>() : constant.ToJsonString()));
+            values.Add(constant);
         }
 
-        if (values.Count > 0)
+        if (values.Count == 0)
         {
-            result["enum"] = values;
+            return;
         }
+
+        var type = GetString(result, "type");
+        var valuesType = TypeOf(values);
+        if (valuesType == "STRING" && type is null or "STRING")
+        {
+            result["type"] = "STRING";
+            var strings = new JsonArray();
+            foreach (var value in values)
+            {
+                strings.Add((JsonNode)value.GetValue<string>());
+            }
+
+            result["enum"] = strings;
+            return;
+        }
+
+        if (type is null && valuesType is not null)
+        {
+            result["type"] = valuesType;
+        }
+
+        var allowed = "Allowed values: " + string.Join(", ", values.Select(value => value.ToJsonString())) + ".";
+        result["description"] = GetString(result, "description") is { Length: > 0 } description ? description + " " + allowed : allowed;
+    }
+
+    /// <summary>The Gemini type every value has (INTEGER and NUMBER together are NUMBER), or null when they differ.</summary>
+    private static string? TypeOf(List<JsonNode> values)
+    {
+        string? shared = null;
+        foreach (var value in values)
+        {
+            var type = value.GetValueKind() switch
+            {
+                JsonValueKind.String => "STRING",
+                JsonValueKind.True or JsonValueKind.False => "BOOLEAN",
+                JsonValueKind.Number => value.AsValue().TryGetValue<long>(out _) ? "INTEGER" : "NUMBER",
+                _ => null,
+            };
+            shared = shared is null || shared == type ? type
+                : (shared, type) is ("INTEGER", "NUMBER") or ("NUMBER", "INTEGER") ? "NUMBER"
+                : null;
+            if (shared is null)
+            {
+                return null;
+            }
+        }
+
+        return shared;
     }
 
     private static void MergeInto(JsonObject target, JsonObject source)

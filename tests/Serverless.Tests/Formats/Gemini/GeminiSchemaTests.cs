@@ -39,10 +39,10 @@ public sealed class GeminiSchemaTests
     [InlineData(
         "{'type':'object','properties':{'p':{'$ref':'#/definitions/Missing'},'q':{'$ref':'https://example.com/s.json'}}}",
         "{'type':'OBJECT','properties':{'p':{},'q':{}}}")]
-    // Enums are strings; const is a one-value enum; formats Gemini rejects are dropped.
+    // Enums are on strings only; const is a one-value enum; formats Gemini rejects are dropped.
     [InlineData(
         "{'type':'object','properties':{'n':{'type':'integer','enum':[1,2,null],'format':'int32'},'k':{'type':'string','const':'fixed','format':'uri'},'d':{'type':'string','format':'date-time'}}}",
-        "{'type':'OBJECT','properties':{'n':{'type':'INTEGER','format':'int32','enum':['1','2'],'nullable':true},'k':{'type':'STRING','enum':['fixed']},'d':{'type':'STRING','format':'date-time'}}}")]
+        "{'type':'OBJECT','properties':{'n':{'type':'INTEGER','format':'int32','description':'Allowed values: 1, 2.','nullable':true},'k':{'type':'STRING','enum':['fixed']},'d':{'type':'STRING','format':'date-time'}}}")]
     // Arrays keep items; tuple items take the first; properties on non-objects go.
     [InlineData(
         "{'type':'object','properties':{'tags':{'type':'array','items':{'type':'string'},'minItems':1},'pair':{'type':'array','items':[{'type':'number'},{'type':'string'}]},'s':{'type':'string','properties':{'x':{}},'required':['x']}}}",
@@ -54,6 +54,23 @@ public sealed class GeminiSchemaTests
     public void ToGeminiParameters_JsonSchema_ConvertsToGeminiSubset(string schema, string expected)
     {
         Assert.Equal(Q(expected), ToGemini(Q(schema)));
+    }
+
+    [Theory]
+    [InlineData("{'enum':['a','b']}", "{'type':'STRING','enum':['a','b']}")]
+    [InlineData("{'const':'fixed','description':'Mode'}", "{'description':'Mode','type':'STRING','enum':['fixed']}")]
+    [InlineData("{'type':'integer','enum':[1,2]}", "{'type':'INTEGER','description':'Allowed values: 1, 2.'}")]
+    [InlineData("{'enum':[1,2]}", "{'type':'INTEGER','description':'Allowed values: 1, 2.'}")]
+    [InlineData("{'enum':[1,0.5],'description':'Scale'}", "{'description':'Scale Allowed values: 1, 0.5.','type':'NUMBER'}")]
+    [InlineData("{'const':true}", "{'type':'BOOLEAN','description':'Allowed values: true.'}")]
+    [InlineData("{'enum':[1,true]}", "{'description':'Allowed values: 1, true.'}")]
+    [InlineData("{'type':'string','enum':[1,2]}", "{'type':'STRING','description':'Allowed values: 1, 2.'}")]
+    public void ToGeminiParameters_Enum_OnStringsOnlyOthersInTheDescription(string property, string expected)
+    {
+        // Gemini refuses enum on any type but STRING ("enum: only allowed for STRING type").
+        Assert.Equal(
+            Q("{'type':'OBJECT','properties':{'p':" + expected + "}}"),
+            ToGemini(Q("{'type':'object','properties':{'p':" + property + "}}")));
     }
 
     [Fact]
