@@ -11,13 +11,8 @@ internal static class GeminiRequestWriter
 {
     public static void Write(ChatRequest request, string upstreamModel, Utf8JsonWriter writer)
     {
-        // Gemini 3 fails replayed function calls without a thought signature; older models need none.
-        var missingSignature = GeminiRequestReader.NormalizeModel(upstreamModel).StartsWith("gemini-3", StringComparison.OrdinalIgnoreCase)
-            ? GeminiWire.SkipSignatureSentinel
-            : null;
-
         writer.WriteStartObject();
-        WriteContents(request.Messages, writer, missingSignature);
+        WriteContents(request.Messages, writer);
 
         if (request.System.Count > 0)
         {
@@ -87,7 +82,7 @@ internal static class GeminiRequestWriter
         writer.WriteEndObject();
     }
 
-    private static void WriteContents(IReadOnlyList<ChatMessage> messages, Utf8JsonWriter writer, string? missingSignature)
+    private static void WriteContents(IReadOnlyList<ChatMessage> messages, Utf8JsonWriter writer)
     {
         // A functionResponse must name its function; canonical tool results may only carry the call id.
         Dictionary<string, string>? callNames = null;
@@ -118,7 +113,12 @@ internal static class GeminiRequestWriter
             writer.WriteStartArray("parts");
             if (message.Role == ChatRole.Assistant)
             {
-                GeminiWire.WriteModelParts(message.Content, writer, writeCallIds: false, missingSignature);
+                // NOTE: Gemini 3 fails a replayed function call without a thought signature ("Function call is missing
+                // a thought_signature"), and the model name does not tell which models those are (gemini-flash-latest
+                // is a Gemini 3, later versions will be too). Google's placeholder goes on every unsigned call for every
+                // model, as Gemini CLI sends it to Gemini 2.x as well as 3 (geminiChat.ts,
+                // ensureActiveLoopHasThoughtSignatures; https://ai.google.dev/gemini-api/docs/thought-signatures).
+                GeminiWire.WriteModelParts(message.Content, writer, writeCallIds: false, GeminiWire.SkipSignatureSentinel);
             }
             else
             {

@@ -75,7 +75,7 @@ public sealed class GeminiRequestWriterTests
         Assert.Equal(
             Q("{'contents':[" +
               "{'role':'user','parts':[{'text':'Weather?'}]}," +
-              "{'role':'model','parts':[{'text':'Checking.'},{'functionCall':{'name':'get_weather','args':{'city':'Paris'}}},{'functionCall':{'name':'get_time','args':{}}}]}," +
+              "{'role':'model','parts':[{'text':'Checking.'},{'functionCall':{'name':'get_weather','args':{'city':'Paris'}},'thoughtSignature':'skip_thought_signature_validator'},{'functionCall':{'name':'get_time','args':{}}}]}," +
               "{'role':'user','parts':[{'functionResponse':{'name':'get_weather','response':{'temp':21}}},{'functionResponse':{'name':'get_time','response':{'result':'12:00'}}}]}]}"),
             WriteRequest(request));
     }
@@ -111,7 +111,7 @@ public sealed class GeminiRequestWriterTests
     {
         var request = Request(new ChatMessage(ChatRole.Assistant, [new ToolCallPart("c1", "f", "{broken")]));
 
-        Assert.Equal(Q("{'contents':[{'role':'model','parts':[{'functionCall':{'name':'f','args':{}}}]}]}"), WriteRequest(request));
+        Assert.Equal(Q("{'contents':[{'role':'model','parts':[{'functionCall':{'name':'f','args':{}},'thoughtSignature':'skip_thought_signature_validator'}]}]}"), WriteRequest(request));
     }
 
     [Fact]
@@ -142,16 +142,19 @@ public sealed class GeminiRequestWriterTests
     }
 
     [Theory]
-    [InlineData("gemini-3-pro-preview", true)]
-    [InlineData("models/gemini-3.1-flash", true)]
-    [InlineData("gemini-2.5-flash", false)]
-    public void WriteRequest_UnsignedCallOnGemini3_GetsSkipValidatorSentinel(string model, bool expectSentinel)
+    [InlineData("gemini-3-pro-preview")]
+    [InlineData("models/gemini-3.1-flash")]
+    [InlineData("gemini-flash-latest")]
+    [InlineData("gemini-pro-latest")]
+    [InlineData("gemini-4-pro")]
+    [InlineData("gemini-2.5-flash")]
+    public void WriteRequest_UnsignedCall_GetsSkipValidatorSentinelOnEveryModel(string model)
     {
+        // The aliases are Gemini 3 models, which refuse an unsigned call; Gemini 2.x accepts the placeholder.
         var request = Request(new ChatMessage(ChatRole.Assistant, [new ToolCallPart("c1", "f", "{}"), new ToolCallPart("c2", "g", "{}")]));
 
-        var sentinel = expectSentinel ? Q(",'thoughtSignature':'skip_thought_signature_validator'") : string.Empty;
         Assert.Equal(
-            Q("{'contents':[{'role':'model','parts':[{'functionCall':{'name':'f','args':{}}" + sentinel + "},{'functionCall':{'name':'g','args':{}}}]}]}"),
+            Q("{'contents':[{'role':'model','parts':[{'functionCall':{'name':'f','args':{}},'thoughtSignature':'skip_thought_signature_validator'},{'functionCall':{'name':'g','args':{}}}]}]}"),
             WriteRequest(request, model));
     }
 
