@@ -5,7 +5,8 @@ namespace Serverless.Relay.Relaying;
 /// <summary>
 /// Gemini's <c>streamGenerateContent</c> without <c>alt=sse</c> streams one JSON array whose elements arrive as they
 /// are produced: <c>[{…}</c>, <c>,\r\n{…}</c>, …, <c>]</c>. Encoders and same-format upstream frames are SSE; this takes
-/// those frames and moves each one's data to the output as the next array element, so both paths share one framing.
+/// those frames (and a JSON line outside any frame) and moves each one's data to the output as the next array element,
+/// so both paths share one framing.
 /// </summary>
 internal sealed class JsonArrayFraming(IBufferWriter<byte> output) : IBufferWriter<byte>
 {
@@ -55,6 +56,12 @@ internal sealed class JsonArrayFraming(IBufferWriter<byte> output) : IBufferWrit
                 // Gemini's data is one JSON document per frame, on one line.
                 var offset = line.Length > 5 && line[5] == (byte)' ' ? 6 : 5;
                 dataStart = position + offset;
+                dataEnd = position + line.Length;
+            }
+            else if (line[0] == (byte)'{')
+            {
+                // A JSON document outside any frame (the Gemini encoder's error, SseWriter.WriteUnframedJson) is one too.
+                dataStart = position;
                 dataEnd = position + line.Length;
             }
 

@@ -280,7 +280,6 @@ public sealed class ErrorShapeTests
     [InlineData("openai-chat", "anthropic", null)]
     [InlineData("anthropic", "openai", "error")]
     [InlineData("anthropic", "anthropic", "error")]
-    [InlineData("gemini", "openai", null)]
     [InlineData("openai-responses", "anthropic", "error")]
     public async Task StreamBrokenMidway_EndsWithErrorEventInClientFormat(string client, string provider, string? eventName)
     {
@@ -300,6 +299,33 @@ public sealed class ErrorShapeTests
             var last = events[^1];
             Assert.Equal(eventName, last.Event);
             var error = JsonDocument.Parse(last.Data).RootElement.GetProperty("error");
+            Assert.Contains("broke off", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            _relay.Upstream.Reset();
+        }
+    }
+
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("gemini")]
+    public async Task StreamBrokenMidway_GeminiClient_EndsWithUnframedErrorLine(string provider)
+    {
+        _relay.Upstream.Script = new UpstreamScript { BreakAfterEvents = 3, ReplyWords = 20 };
+        try
+        {
+            using var http = _relay.Host.CreateClient();
+            using var request = Client("gemini").Build(Scenario.Text, RelayWithUpstreams.ModelFor(provider), true, _relay.Key);
+            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+            var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+
+            // js-genai (Gemini CLI) raises an error only for {"error":...} outside a data: frame.
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith("data: ", body, StringComparison.Ordinal);
+            Assert.EndsWith("}\n", body, StringComparison.Ordinal);
+            var last = body.TrimEnd('\n').Split('\n')[^1];
+            var error = JsonDocument.Parse(last).RootElement.GetProperty("error");
             Assert.Contains("broke off", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
         finally

@@ -108,9 +108,19 @@ internal sealed class GeminiStreamEncoder : IStreamEncoder
         }
     }
 
+    /// <summary>Ends the stream with Google's error object on a line of its own, not in a <c>data:</c> frame.</summary>
+    /// <remarks>
+    /// NOTE: js-genai, under Gemini CLI, raises an <c>ApiError</c> only for a chunk that parses whole as
+    /// <c>{"error":...}</c> (<c>processStreamResponse</c> in src/_api_client.ts); a <c>data:</c> frame holding one read
+    /// as an answer without candidates, and Gemini CLI reported "Model stream ended without a finish reason".
+    /// python-genai raises for the unframed line too (<c>request_streamed</c>). The line ends in one newline, not a
+    /// blank line: js-genai drops a complete event that is not <c>data:</c>, but fails on a trailing incomplete one
+    /// when the error arrives in the same read as the frame before it. A stream without <c>alt=sse</c> takes the line
+    /// as its last element (<c>JsonArrayFraming</c>).
+    /// </remarks>
     public void WriteError(RelayError error, IBufferWriter<byte> output)
     {
-        SseWriter.WriteJson(output, null, json =>
+        SseWriter.WriteUnframedJson(output, json =>
         {
             json.WriteStartObject();
             GeminiErrors.WriteErrorProperty(error, json);

@@ -31,6 +31,20 @@ internal static class SseWriter
         output.Write(Newline);
     }
 
+    /// <summary>
+    /// Writes <c>json\n</c>, a JSON document on a line of its own outside any frame: how Gemini's stream ends with an
+    /// error, the one form Google's SDKs raise (<see cref="Gemini.GeminiStreamEncoder.WriteError"/>).
+    /// </summary>
+    public static void WriteUnframedJson(IBufferWriter<byte> output, Action<Utf8JsonWriter> writeData)
+    {
+        using (var json = new Utf8JsonWriter(output, JsonWriterOptions))
+        {
+            writeData(json);
+        }
+
+        output.Write(Newline);
+    }
+
     /// <summary>Writes a raw data frame, e.g. OpenAI's <c>data: [DONE]</c>.</summary>
     public static void WriteRaw(IBufferWriter<byte> output, string? eventName, ReadOnlySpan<byte> data)
     {

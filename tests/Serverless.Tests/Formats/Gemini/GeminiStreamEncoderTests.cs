@@ -125,8 +125,9 @@ public sealed class GeminiStreamEncoderTests
     }
 
     [Fact]
-    public void WriteError_MidStream_WritesErrorChunkAndStops()
+    public void WriteError_MidStream_WritesUnframedErrorLineAndStops()
     {
+        // Google's SDKs raise an error for {"error":...} outside a data: frame; js-genai ignores one inside.
         var encoder = GeminiFormat.Instance.CreateStreamEncoder(new ChatRequest { Model = "m", Messages = [] });
         var buffer = new ArrayBufferWriter<byte>();
 
@@ -135,7 +136,7 @@ public sealed class GeminiStreamEncoderTests
         encoder.Write(MessageStopped.Instance, buffer);
 
         Assert.Equal(
-            "data: " + Q("{'error':{'code':503,'message':'Upstream overloaded.','status':'UNAVAILABLE'}}") + "\n\n",
+            Q("{'error':{'code':503,'message':'Upstream overloaded.','status':'UNAVAILABLE'}}") + "\n",
             Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 

@@ -46,4 +46,17 @@ public sealed class JsonArrayFramingTests
 
         Assert.Equal("[{\"error\":{\"code\":502}}]", Encoding.UTF8.GetString(output.WrittenSpan));
     }
+
+    [Fact]
+    public void Complete_UnframedJsonLineLast_IsTheLastElement()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        var framing = new JsonArrayFraming(output);
+        Write(framing, "data: {\"a\":1}\n\n{\"error\":{\"code\":502}}\n");
+        framing.Commit();
+
+        framing.Complete();
+
+        Assert.Equal("[{\"a\":1},\r\n{\"error\":{\"code\":502}}]", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
 }
