@@ -54,6 +54,30 @@ public sealed class DocumentTests(RelayPathFixture relay) : IClassFixture<RelayP
     }
 
     [Fact]
+    public async Task Gemini_CachedContentToAnthropic_Refused400InGeminiShapeBeforeAnyUpstream()
+    {
+        const string body = """{"cachedContent":"cachedContents/abc-123","contents":[{"role":"user","parts":[{"text":"Summarize"}]}]}""";
+
+        var (status, answer) = await SendAsync("gemini", "m-anthropic", body);
+
+        var error = ClientError.Read("gemini", status, answer);
+        Assert.Equal(new ClientError(400, "INVALID_ARGUMENT",
+            "cachedContent: content cached with Gemini can only be read by Gemini, and this model is served by translating the request for another provider; send the cached systemInstruction, tools and contents in the request instead"), error);
+        Assert.Empty(relay.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Gemini_CachedContentToGemini_PassedThroughUnchanged()
+    {
+        const string body = """{"cachedContent":"cachedContents/abc-123","contents":[{"role":"user","parts":[{"text":"Summarize"}]}]}""";
+
+        var (status, answer) = await SendAsync("gemini", "m-gemini", body);
+
+        Assert.True(status == 200, answer);
+        Assert.Equal("cachedContents/abc-123", relay.Upstream.LastRequest.Json.GetProperty("cachedContent").GetString());
+    }
+
+    [Fact]
     public async Task Anthropic_DocumentByUrlToChatCompletions_Refused400BeforeAnyUpstream()
     {
         const string body = """{"model":"m-openai","max_tokens":100,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://example.com/spec.pdf"}}]}]}""";

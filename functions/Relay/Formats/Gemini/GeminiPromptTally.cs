@@ -33,7 +33,8 @@ internal static class GeminiPromptTally
             }
         }
 
-        return TrySystem(body, to) && TryTools(body, to);
+        // Cached content is refused by the reader; what the body itself holds is counted first.
+        return TrySystem(body, to) && TryTools(body, to) && !GeminiJson.TryGet(body, "cachedContent", "cached_content", out _);
     }
 
     private static bool TrySystem(JsonElement body, IPromptTally to)

@@ -25,6 +25,13 @@ internal static class GeminiRequestReader
             return textError;
         }
 
+        // NOTE: the reader runs only for a request translated for another provider (a same-format relay forwards the
+        // bytes, cachedContent with them); without the cache the answer would lack its system prompt, tools and turns.
+        if (GeminiJson.TryGet(body, "cachedContent", "cached_content", out _))
+        {
+            return Invalid("cachedContent", StoredFiles.CachedOnlyWithGemini);
+        }
+
         var system = ReadSystem(body, out var error);
         if (error is not null)
         {

@@ -44,6 +44,7 @@ public sealed class GeminiPromptTallyTests
     {
         """{"contents":["hi"]}""",
         """{"contents":[{"role":"user","parts":[{"fileData":{"mimeType":"application/pdf","fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc-123"}}]}]}""",
+        """{"cachedContent":"cachedContents/abc-123","contents":[{"role":"user","parts":[{"text":"hi"}]}]}""",
         """{"contents":[{"role":"system","parts":[{"text":"hi"}]}]}""",
         """{"contents":[{"role":5,"parts":[{"text":"hi"}]}]}""",
         """{"contents":[{"role":"user"}]}""",

@@ -178,6 +178,18 @@ public sealed class DocumentTranslationTests
             "contents[0].parts[1].fileData.fileUri: a file stored with Gemini can only be read by Gemini, and this model is served by translating the request for another provider; send the file inline as inlineData instead",
             "contents[0].parts[1].fileData.fileUri"
         },
+        {
+            "gemini",
+            """{"cachedContent":"cachedContents/abc-123","contents":[{"role":"user","parts":[{"text":"hi"}]}]}""",
+            "cachedContent: content cached with Gemini can only be read by Gemini, and this model is served by translating the request for another provider; send the cached systemInstruction, tools and contents in the request instead",
+            "cachedContent"
+        },
+        {
+            "gemini",
+            """{"cached_content":"cachedContents/abc-123","contents":[{"role":"user","parts":[{"text":"hi"}]}]}""",
+            "cachedContent: content cached with Gemini can only be read by Gemini, and this model is served by translating the request for another provider; send the cached systemInstruction, tools and contents in the request instead",
+            "cachedContent"
+        },
     };
 
     [Theory]
