@@ -123,16 +123,9 @@ internal static class GeminiPromptTally
                 read = TryFunctionResponse(response, to);
                 results = true;
             }
-            else if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
+            else if (TryMediaPart(part, to) is { } media)
             {
-                var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
-                read = TryMedia(mimeType is not null && JsonFields.TryGetString(inline, "data"u8, out _), mimeType, to);
-                items = true;
-            }
-            else if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
-            {
-                var uri = file.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(file, "fileUri", "file_uri") : null;
-                read = TryMedia(uri is not null && !StoredFiles.IsGeminiFile(uri), uri is null ? null : GeminiJson.GetString(file, "mimeType", "mime_type"), to);
+                read = media;
                 items = true;
             }
             else
@@ -158,6 +151,24 @@ internal static class GeminiPromptTally
         }
 
         return true;
+    }
+
+    /// <summary>An <c>inlineData</c> or <c>fileData</c> part, read as the reader reads it; null when the part is neither.</summary>
+    private static bool? TryMediaPart(JsonElement part, IPromptTally to)
+    {
+        if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
+        {
+            var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
+            return TryMedia(mimeType is not null && JsonFields.TryGetString(inline, "data"u8, out _), mimeType, to);
+        }
+
+        if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
+        {
+            var uri = file.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(file, "fileUri", "file_uri") : null;
+            return TryMedia(uri is not null && !StoredFiles.IsGeminiFile(uri), uri is null ? null : GeminiJson.GetString(file, "mimeType", "mime_type"), to);
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -211,15 +222,35 @@ internal static class GeminiPromptTally
         if (!JsonFields.TryGetPresent(response, "response"u8, out var value))
         {
             to.AddText(GeminiRequestReader.NoResponse);
+        }
+        else if (value.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+        else
+        {
+            to.AddText(GeminiRequestReader.ResultText(value, out _));
+        }
+
+        // Images and documents the tool returned, in the response's own parts.
+        if (!JsonFields.TryGetPresent(response, "parts"u8, out var parts))
+        {
             return true;
         }
 
-        if (value.ValueKind != JsonValueKind.Object)
+        if (parts.ValueKind != JsonValueKind.Array)
         {
             return false;
         }
 
-        to.AddText(GeminiRequestReader.ResultText(value, out _));
+        foreach (var part in parts.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object || TryMediaPart(part, to) == false)
+            {
+                return false;
+            }
+        }
+
         return true;
     }
 

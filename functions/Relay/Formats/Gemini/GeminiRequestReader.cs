@@ -330,39 +330,21 @@ internal static class GeminiRequestReader
                     return error;
                 }
             }
-            else if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
+            else
             {
-                var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
-                var data = inline.ValueKind == JsonValueKind.Object ? JsonFields.GetString(inline, "data") : null;
-                if (mimeType is null)
+                var error = ReadMedia(part, partPath, out var media);
+                if (error is not null)
                 {
-                    return Invalid($"{partPath}.inlineData.mimeType", "field required");
+                    return error;
                 }
 
-                if (data is null)
+                // Other parts (executableCode, codeExecutionResult, videoMetadata...) have no canonical form and are dropped.
+                if (media is not null)
                 {
-                    return Invalid($"{partPath}.inlineData.data", "field required");
+                    items.Add(media);
                 }
-
-                items.Add(GeminiWire.Media(mimeType, data, url: null));
-            }
-            else if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
-            {
-                var uri = file.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(file, "fileUri", "file_uri") : null;
-                if (uri is null)
-                {
-                    return Invalid($"{partPath}.fileData.fileUri", "field required");
-                }
-
-                if (StoredFiles.IsGeminiFile(uri))
-                {
-                    return Invalid($"{partPath}.fileData.fileUri", StoredFiles.OnlyWith(StoredFiles.Gemini, "inlineData"));
-                }
-
-                items.Add(GeminiWire.Media(GeminiJson.GetString(file, "mimeType", "mime_type"), data: null, uri));
             }
 
-            // Other parts (executableCode, codeExecutionResult, videoMetadata...) have no canonical form and are dropped.
             partIndex++;
         }
 
@@ -423,6 +405,48 @@ internal static class GeminiRequestReader
     }
 
     /// <summary>
+    /// An <c>inlineData</c> or <c>fileData</c> part (of a content, or of a function response's <c>parts</c>) as an image
+    /// or a document (<see cref="GeminiWire.Media"/>); <paramref name="media"/> is null for a part that is neither.
+    /// </summary>
+    private static RelayError? ReadMedia(JsonElement part, string partPath, out ContentPart? media)
+    {
+        media = null;
+        if (GeminiJson.TryGet(part, "inlineData", "inline_data", out var inline))
+        {
+            var mimeType = inline.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(inline, "mimeType", "mime_type") : null;
+            var data = inline.ValueKind == JsonValueKind.Object ? JsonFields.GetString(inline, "data") : null;
+            if (mimeType is null)
+            {
+                return Invalid($"{partPath}.inlineData.mimeType", "field required");
+            }
+
+            if (data is null)
+            {
+                return Invalid($"{partPath}.inlineData.data", "field required");
+            }
+
+            media = GeminiWire.Media(mimeType, data, url: null);
+        }
+        else if (GeminiJson.TryGet(part, "fileData", "file_data", out var file))
+        {
+            var uri = file.ValueKind == JsonValueKind.Object ? GeminiJson.GetString(file, "fileUri", "file_uri") : null;
+            if (uri is null)
+            {
+                return Invalid($"{partPath}.fileData.fileUri", "field required");
+            }
+
+            if (StoredFiles.IsGeminiFile(uri))
+            {
+                return Invalid($"{partPath}.fileData.fileUri", StoredFiles.OnlyWith(StoredFiles.Gemini, "inlineData"));
+            }
+
+            media = GeminiWire.Media(GeminiJson.GetString(file, "mimeType", "mime_type"), data: null, uri);
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// A part's thought signature, or null when it has none or only <see cref="GeminiWire.SkipSignatureSentinel"/>:
     /// Gemini CLI puts that placeholder on calls (and synthetic thoughts) no model signed.
     /// </summary>
@@ -461,8 +485,43 @@ internal static class GeminiRequestReader
             text = ResultText(value, out isError);
         }
 
+        List<ContentPart> content = [new TextPart(text)];
+
+        // NOTE: images and documents a tool returned can come inside the response, in parts (multimodal function
+        // responses, https://ai.google.dev/api/caching#FunctionResponse); Gemini CLI puts a file it read there for Gemini 3.
+        if (GeminiJson.TryGet(response, "parts", out var parts))
+        {
+            if (parts.ValueKind != JsonValueKind.Array)
+            {
+                return Invalid($"{path}.parts", "must be an array");
+            }
+
+            var index = 0;
+            foreach (var part in parts.EnumerateArray())
+            {
+                var partPath = $"{path}.parts[{index}]";
+                if (part.ValueKind != JsonValueKind.Object)
+                {
+                    return Invalid(partPath, "must be an object");
+                }
+
+                var error = ReadMedia(part, partPath, out var media);
+                if (error is not null)
+                {
+                    return error;
+                }
+
+                if (media is not null)
+                {
+                    content.Add(media);
+                }
+
+                index++;
+            }
+        }
+
         var id = Answer(pending, JsonFields.GetString(response, "id"), name) ?? syntheticId;
-        results.Add(new ToolResultPart(id, [new TextPart(text)], isError, name));
+        results.Add(new ToolResultPart(id, content, isError, name));
         return null;
     }
 

@@ -30,6 +30,11 @@ public sealed class GeminiPromptTallyTests
           {"role":"model","parts":[{"videoMetadata":{}}]}]}
         """,
         """
+        {"contents":[{"role":"user","parts":[{"functionResponse":{"name":"read_file","response":{"output":"Binary content provided (2 item(s))."},
+          "parts":[{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}},{"file_data":{"mime_type":"application/pdf","file_uri":"https://example.com/a.pdf"}},{"text":"dropped"}]}},
+          {"function_response":{"name":"shot","parts":[{"inline_data":{"mime_type":"image/jpeg","data":"/9j/"}}]}}]}]}
+        """,
+        """
         {"contents":[{"parts":[{"text":"hi"}]}],"tools":[
           {"functionDeclarations":[
             {"name":"get_weather","description":"Weather <b>é</b> & more","parameters":{"type":"OBJECT","properties":{"city":{"type":"STRING","description":"a city"}},"required":["city"]}},
@@ -60,6 +65,10 @@ public sealed class GeminiPromptTallyTests
         """{"contents":[{"role":"user","parts":[{"functionCall":{"name":"f","args":"{}"}}]}]}""",
         """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":""}}]}]}""",
         """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","response":"18C"}}]}]}""",
+        """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","parts":{"inlineData":{"mimeType":"image/png","data":"AA=="}}}}]}]}""",
+        """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","parts":["image"]}}]}]}""",
+        """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","parts":[{"inlineData":{"data":"AA=="}}]}}]}]}""",
+        """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","parts":[{"fileData":{"mimeType":"image/png","fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc-123"}}]}}]}]}""",
         """{"systemInstruction":"be brief","contents":[{"parts":[{"text":"hi"}]}]}""",
         """{"systemInstruction":{"parts":[{"inlineData":{}}]},"contents":[{"parts":[{"text":"hi"}]}]}""",
         """{"contents":[{"parts":[{"text":"hi"}]}],"tools":{"functionDeclarations":[]}}""",
@@ -174,15 +183,23 @@ public sealed class GeminiPromptTallyTests
                         break;
                 }
 
+                if (random.Next(4) == 0)
+                {
+                    // A tool's images and documents (multimodal function responses).
+                    response["parts"] = random.Next(30) == 0 ? new JsonObject() : new JsonArray(Enumerable.Range(0, random.Next(0, 3)).Select(_ => (JsonNode)GeneratedMedia(random)).ToArray());
+                }
+
                 return new JsonObject { [Name(random, "functionResponse", "function_response")] = response };
-            case < 33:
-                return new JsonObject { [Name(random, "inlineData", "inline_data")] = new JsonObject { [Name(random, "mimeType", "mime_type")] = "image/png", ["data"] = random.Next(30) == 0 ? null : "iVBORw0KGgo=" } };
             case < 36:
-                return new JsonObject { [Name(random, "fileData", "file_data")] = new JsonObject { [Name(random, "fileUri", "file_uri")] = random.Next(30) == 0 ? null : "gs://b/f.png" } };
+                return GeneratedMedia(random);
             default:
                 return new JsonObject { [Pick(random, "executableCode", "codeExecutionResult", "videoMetadata")] = new JsonObject() };
         }
     }
+
+    private static JsonObject GeneratedMedia(Random random) => random.Next(7) < 4
+        ? new JsonObject { [Name(random, "inlineData", "inline_data")] = new JsonObject { [Name(random, "mimeType", "mime_type")] = "image/png", ["data"] = random.Next(30) == 0 ? null : "iVBORw0KGgo=" } }
+        : new JsonObject { [Name(random, "fileData", "file_data")] = new JsonObject { [Name(random, "fileUri", "file_uri")] = random.Next(30) == 0 ? null : "gs://b/f.png" } };
 
     private static JsonObject GeneratedTool(Random random)
     {

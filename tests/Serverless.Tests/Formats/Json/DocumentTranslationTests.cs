@@ -146,6 +146,27 @@ public sealed class DocumentTranslationTests
         Assert.Equal("""{"inlineData":{"mimeType":"application/pdf","data":"JVBERi0xLjQ="}}""", gemini[1].GetRawText());
     }
 
+    [Fact]
+    public void Translate_ImageInGeminiFunctionResponseParts_ReachesAnthropicToolResultAndChat()
+    {
+        // As Gemini CLI sends a file its read_file tool read, for a Gemini 3 model.
+        var request = Read("gemini", """
+            {"contents":[{"role":"user","parts":[{"text":"What is in a.png?"}]},
+              {"role":"model","parts":[{"functionCall":{"id":"c1","name":"read_file","args":{"path":"a.png"}}}]},
+              {"role":"user","parts":[{"functionResponse":{"id":"c1","name":"read_file","response":{"output":"Binary content provided (1 item(s))."},
+                "parts":[{"inlineData":{"mimeType":"image/png","data":"AAAA"}},{"inlineData":{"mimeType":"application/pdf","data":"JVBERi0xLjQ="}}]}}]}]}
+            """);
+
+        var anthropic = Write(request, "anthropic").GetProperty("messages")[2].GetProperty("content")[0];
+        Assert.Equal(
+            """{"type":"tool_result","tool_use_id":"c1","content":[{"type":"text","text":"Binary content provided (1 item(s))."},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQ="}}]}""",
+            anthropic.GetRawText());
+        var chat = Write(request, "openai-chat").GetProperty("messages");
+        Assert.Equal(
+            """{"role":"user","content":[{"type":"text","text":"Returned by tool call c1:"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"text","text":"Returned by tool call c1:"},{"type":"file","file":{"filename":"document.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQ="}}]}""",
+            chat[chat.GetArrayLength() - 1].GetRawText());
+    }
+
     public static TheoryData<string, string, string, string> StoredFileRequests => new()
     {
         {
@@ -177,6 +198,12 @@ public sealed class DocumentTranslationTests
             """{"contents":[{"role":"user","parts":[{"text":"hi"},{"fileData":{"mimeType":"application/pdf","fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc-123"}}]}]}""",
             "contents[0].parts[1].fileData.fileUri: a file stored with Gemini can only be read by Gemini, and this model is served by translating the request for another provider; send the file inline as inlineData instead",
             "contents[0].parts[1].fileData.fileUri"
+        },
+        {
+            "gemini",
+            """{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","response":{},"parts":[{"fileData":{"mimeType":"image/png","fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc-123"}}]}}]}]}""",
+            "contents[0].parts[0].functionResponse.parts[0].fileData.fileUri: a file stored with Gemini can only be read by Gemini, and this model is served by translating the request for another provider; send the file inline as inlineData instead",
+            "contents[0].parts[0].functionResponse.parts[0].fileData.fileUri"
         },
         {
             "gemini",
