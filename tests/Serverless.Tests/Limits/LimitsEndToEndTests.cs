@@ -78,6 +78,11 @@ public sealed class LimitsEndToEndTests(LimitedRelay relay) : IClassFixture<Limi
         if (client == "gemini")
         {
             Assert.Contains("\"status\":\"RESOURCE_EXHAUSTED\"", second.Body, StringComparison.Ordinal);
+
+            // Google's clients read the wait from a RetryInfo detail, which says what the header says.
+            var detail = Assert.Single(JsonDocument.Parse(second.Body).RootElement.GetProperty("error").GetProperty("details").EnumerateArray());
+            Assert.Equal("type.googleapis.com/google.rpc.RetryInfo", detail.GetProperty("@type").GetString());
+            Assert.Equal(((long)retryAfter.Value.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s", detail.GetProperty("retryDelay").GetString());
         }
         else if (client != "anthropic")
         {

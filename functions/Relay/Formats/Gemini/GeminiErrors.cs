@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Serverless.Relay.Formats.Json;
 
@@ -35,6 +36,11 @@ internal static class GeminiErrors
     }
 
     /// <summary>Writes the <c>"error": {...}</c> property alone (stream error chunks embed it).</summary>
+    /// <remarks>
+    /// A wait (<see cref="RelayError.RetryAfter"/>) goes in <c>details</c> as a <c>google.rpc.RetryInfo</c>, its
+    /// <c>retryDelay</c> a Duration in JSON (<c>"30s"</c>): Google's clients read the delay there (Gemini CLI's
+    /// googleQuotaErrors.ts), not in the Retry-After header. Whole seconds, rounded up as that header's are.
+    /// </remarks>
     public static void WriteErrorProperty(RelayError error, Utf8JsonWriter writer)
     {
         var code = StatusCodeOf(error);
@@ -42,6 +48,16 @@ internal static class GeminiErrors
         writer.WriteNumber("code", code);
         writer.WriteString("message", error.Message);
         writer.WriteString("status", StatusNameOf(code));
+        if (error.RetryAfter is { } wait)
+        {
+            writer.WriteStartArray("details");
+            writer.WriteStartObject();
+            writer.WriteString("@type", "type.googleapis.com/google.rpc.RetryInfo");
+            writer.WriteString("retryDelay", Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "s");
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+        }
+
         writer.WriteEndObject();
     }
 

@@ -42,6 +42,20 @@ public sealed class GeminiErrorsTests
     }
 
     [Theory]
+    [InlineData(30.0, "30s")]
+    [InlineData(0.2, "1s")]
+    [InlineData(59.01, "60s")]
+    public void WriteError_RetryAfter_AddsRetryInfoDetailInWholeSeconds(double seconds, string delay)
+    {
+        // Gemini CLI (googleQuotaErrors.ts) reads the wait from a google.rpc.RetryInfo detail, not the Retry-After header.
+        var error = new RelayError(ErrorKind.RateLimited, "Slow down.") { RetryAfter = TimeSpan.FromSeconds(seconds) };
+
+        Assert.Equal(
+            Q("{'error':{'code':429,'message':'Slow down.','status':'RESOURCE_EXHAUSTED','details':[{'@type':'type.googleapis.com/google.rpc.RetryInfo','retryDelay':'" + delay + "'}]}}"),
+            Write(writer => GeminiFormat.Instance.WriteError(error, writer)));
+    }
+
+    [Theory]
     [InlineData("""{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}""", "API key not valid. Please pass a valid API key.")]
     [InlineData("""[{"error":{"code":400,"message":"x"}}]""", null)]
     [InlineData("""{"message":"x"}""", null)]
