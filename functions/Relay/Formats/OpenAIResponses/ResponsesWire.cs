@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Gemini;
 using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
@@ -15,10 +16,14 @@ internal static class ResponsesWire
 
     /// <summary>
     /// Responses ids start with <c>resp_</c>; an id from another upstream (<c>msg_…</c>, <c>chatcmpl-…</c>) gets the
-    /// prefix so clients that key on it (and our own item ids) stay consistent.
+    /// prefix so clients that key on it (and our own item ids) stay consistent. An upstream that gave none (a
+    /// compatible server's stream without ids) gets a fresh one: a bare <c>resp_</c> would be the same for every answer,
+    /// and so would the item ids made from it.
     /// </summary>
     public static string ResponseId(string canonicalId) =>
-        canonicalId.StartsWith(ResponsePrefix, StringComparison.Ordinal) ? canonicalId : ResponsePrefix + canonicalId;
+        canonicalId.Length == 0 ? ResponsePrefix + CallIds.NewResponseId()
+        : canonicalId.StartsWith(ResponsePrefix, StringComparison.Ordinal) ? canonicalId
+        : ResponsePrefix + canonicalId;
 
     /// <summary>
     /// Item ids are derived from the response id and the output index, so they are unique within the answer, stable

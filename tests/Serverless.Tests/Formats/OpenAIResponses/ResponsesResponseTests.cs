@@ -144,6 +144,24 @@ public sealed class ResponsesResponseTests
         Assert.Equal(FunctionCallStatus.Incomplete, Assert.IsType<FunctionCallResponseItem>(result.OutputItems[1]).Status);
     }
 
+    /// <summary>An upstream that gave no id (a compatible server): each answer gets its own, and so do its items.</summary>
+    [Fact]
+    public void WriteResponse_UpstreamGaveNoId_FreshResponseAndItemIdsPerAnswer()
+    {
+        var answer = new ChatResponse { Id = "", Model = "m", Content = [new TextPart("a"), new ToolCallPart("call_a", "f", "{}")], StopReason = StopReason.ToolUse };
+
+        var first = Parse(WriteResponse(answer));
+        var second = Parse(WriteResponse(answer));
+
+        var id = first.GetProperty("id").GetString()!;
+        Assert.Matches("^resp_[0-9a-f]{32}$", id);
+        Assert.NotEqual(id, second.GetProperty("id").GetString());
+        var suffix = id["resp_".Length..];
+        Assert.Equal(
+            [$"msg_{suffix}_0", $"fc_{suffix}_1"],
+            first.GetProperty("output").EnumerateArray().Select(item => item.GetProperty("id").GetString()));
+    }
+
     /// <summary>Anthropic and Gemini's Developer API answers carry no time: stamped now, as a streamed answer is.</summary>
     [Theory]
     [InlineData(0, 1741290958)]

@@ -331,6 +331,30 @@ public sealed class ResponsesStreamEncoderTests
         Assert.Equal((0, 1), (secondPart.GetProperty("output_index").GetInt32(), secondPart.GetProperty("content_index").GetInt32()));
     }
 
+    /// <summary>A stream whose upstream gave no id (OpenAI-compatible and Anthropic-compatible servers may not): a fresh one per stream, used by every event.</summary>
+    [Fact]
+    public void Write_UpstreamGaveNoId_FreshResponseAndItemIdsPerStream()
+    {
+        StreamEvent[] events =
+        [
+            new MessageStarted("", "m"),
+            new TextStarted(0), new TextDelta(0, "a"), new BlockStopped(0),
+            new MessageFinished(StopReason.EndTurn), MessageStopped.Instance,
+        ];
+
+        var first = Frames(Encode(events));
+        var second = Frames(Encode(events));
+
+        string ResponseIdOf(List<(string Event, string Data)> frames, string type) =>
+            Parse(frames.Single(f => f.Event == type).Data).GetProperty("response").GetProperty("id").GetString()!;
+        var id = ResponseIdOf(first, "response.created");
+        Assert.Matches("^resp_[0-9a-f]{32}$", id);
+        Assert.Equal(id, ResponseIdOf(first, "response.completed"));
+        Assert.NotEqual(id, ResponseIdOf(second, "response.created"));
+        var item = Parse(first.Single(f => f.Event == "response.output_item.done").Data).GetProperty("item");
+        Assert.Equal($"msg_{id["resp_".Length..]}_0", item.GetProperty("id").GetString());
+    }
+
     [Fact]
     public void Write_RequestSettings_AreEchoedInResponseObject()
     {
