@@ -9,7 +9,7 @@ namespace Serverless.Relay.Formats.Json;
 /// </summary>
 internal static class OpenAIReasoning
 {
-    public const string EffortList = "none, minimal, low, medium, high, xhigh";
+    public const string EffortList = "none, minimal, low, medium, high, xhigh, max";
 
     /// <summary>Reads an effort string; errors name <paramref name="field"/> and carry <paramref name="param"/>.</summary>
     public static RelayError? ReadEffort(JsonElement element, string field, string param, out ReasoningEffort? effort)
@@ -22,20 +22,12 @@ internal static class OpenAIReasoning
             "medium" => ReasoningEffort.Medium,
             "high" => ReasoningEffort.High,
             "xhigh" => ReasoningEffort.XHigh,
+            "max" => ReasoningEffort.Max,
             _ => null,
         };
         return effort is null ? RelayError.Invalid($"{field}: must be one of {EffortList}", param) : null;
     }
 
-    /// <summary>
-    /// The effort to send an OpenAI upstream, or null to send none: thinking the model sizes itself is OpenAI's
-    /// default, and Anthropic's <c>max</c> is OpenAI's <c>xhigh</c> (its highest).
-    /// </summary>
-    /// <remarks>
-    /// NOTE: "no thinking" is not sent either. <c>none</c> exists only from gpt-5.1 on (gpt-5 and the o-series refuse it)
-    /// and a model without reasoning refuses <c>reasoning_effort</c> altogether, so an Anthropic client's
-    /// <c>thinking: disabled</c> would break requests to them; left out, a reasoning model thinks at its default.
-    /// </remarks>
     /// <summary>
     /// Whether <paramref name="upstreamModel"/> may be sent reasoning settings: not the GPT-4 and GPT-3.5 families
     /// (with a router's <c>openai/</c> prefix or without), which refuse them. A thinking client such as Claude Code
@@ -51,10 +43,25 @@ internal static class OpenAIReasoning
             || name.StartsWith("chatgpt-4o", StringComparison.OrdinalIgnoreCase));
     }
 
-    public static string? EffortName(Reasoning reasoning) =>
-        reasoning.EffectiveEffort is { } effort and not ReasoningEffort.None ? Name(effort) : null;
+    /// <summary>
+    /// The effort to send an OpenAI upstream, or null to send none: thinking the model sizes itself is OpenAI's
+    /// default, and <c>max</c> (Anthropic's, or OpenAI's own) goes as <c>xhigh</c>.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: "no thinking" is not sent either. <c>none</c> exists only from gpt-5.1 on (gpt-5 and the o-series refuse it)
+    /// and a model without reasoning refuses <c>reasoning_effort</c> altogether, so an Anthropic client's
+    /// <c>thinking: disabled</c> would break requests to them; left out, a reasoning model thinks at its default.
+    /// Likewise only OpenAI's newest models take <c>max</c> and older ones refuse it, while every model that takes
+    /// <c>max</c> takes <c>xhigh</c>. A client asking an upstream of its own format for <c>max</c> is passed through untouched.
+    /// </remarks>
+    public static string? EffortName(Reasoning reasoning) => reasoning.EffectiveEffort switch
+    {
+        null or ReasoningEffort.None => null,
+        ReasoningEffort.Max => Name(ReasoningEffort.XHigh),
+        { } effort => Name(effort),
+    };
 
-    /// <summary>An effort in OpenAI's words; <see cref="ReasoningEffort.Max"/> is its highest, <c>xhigh</c>.</summary>
+    /// <summary>An effort in OpenAI's words (the echo of a Responses client's own request).</summary>
     public static string Name(ReasoningEffort effort) => effort switch
     {
         ReasoningEffort.None => "none",
@@ -62,7 +69,8 @@ internal static class OpenAIReasoning
         ReasoningEffort.Low => "low",
         ReasoningEffort.Medium => "medium",
         ReasoningEffort.High => "high",
-        _ => "xhigh",
+        ReasoningEffort.XHigh => "xhigh",
+        _ => "max",
     };
 
     /// <summary>

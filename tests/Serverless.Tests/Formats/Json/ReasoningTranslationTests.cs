@@ -217,6 +217,29 @@ public sealed class ReasoningTranslationTests
         Assert.Equal("""{"type":"enabled","budget_tokens":2000}""", written.GetProperty("thinking").GetRawText());
     }
 
+    /// <summary>
+    /// OpenAI's newest effort, <c>max</c>, is read from both OpenAI formats and written as each upstream's highest that
+    /// every model of it takes: <c>xhigh</c> to OpenAI (older models refuse <c>max</c>), Anthropic's <c>max</c> or its
+    /// largest budget, Gemini's highest budget or level.
+    /// </summary>
+    [Theory]
+    [InlineData("openai-chat", "openai-chat", "o3", """{"reasoning_effort":"xhigh"}""")]
+    [InlineData("responses", "openai-chat", "o3", """{"reasoning_effort":"xhigh"}""")]
+    [InlineData("openai-chat", "responses", "gpt-5", """{"reasoning":{"effort":"xhigh"}}""")]
+    [InlineData("openai-chat", "anthropic", "claude-opus-4-7", """{"max_tokens":4096,"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}}""")]
+    [InlineData("responses", "anthropic", "claude-sonnet-4-5-20250929", """{"max_tokens":20480,"thinking":{"type":"enabled","budget_tokens":16384}}""")]
+    [InlineData("openai-chat", "gemini", "gemini-2.5-pro", """{"thinkingConfig":{"thinkingBudget":24576}}""")]
+    [InlineData("responses", "gemini", "gemini-3-pro-preview", """{"thinkingConfig":{"thinkingLevel":"high"}}""")]
+    public void Translate_MaxEffort_EachUpstreamGetsItsHighestItTakes(string client, string upstream, string upstreamModel, string expected)
+    {
+        var body = client == "responses"
+            ? """{"model":"m","input":"hi","reasoning":{"effort":"max"}}"""
+            : """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"max"}""";
+
+        Assert.Equal(ReasoningEffort.Max, Read(client, body).Reasoning!.Effort);
+        Assert.Equal(expected, ReasoningFieldsOf(Translate(client, body, upstream, upstreamModel), upstream));
+    }
+
     [Theory]
     // Gemini CLI's placeholder on a call no model signed, and on the thought it makes up after a tool read a file.
     [InlineData("""[{"functionCall":{"name":"f","args":{}},"thoughtSignature":"skip_thought_signature_validator"}]""")]
@@ -309,10 +332,10 @@ public sealed class ReasoningTranslationTests
     }
 
     [Theory]
-    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"max"}""", "reasoning_effort: must be one of none, minimal, low, medium, high, xhigh", "reasoning_effort")]
-    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":2}""", "reasoning_effort: must be one of none, minimal, low, medium, high, xhigh", "reasoning_effort")]
+    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"maximum"}""", "reasoning_effort: must be one of none, minimal, low, medium, high, xhigh, max", "reasoning_effort")]
+    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":2}""", "reasoning_effort: must be one of none, minimal, low, medium, high, xhigh, max", "reasoning_effort")]
     [InlineData("responses", """{"model":"m","input":"hi","reasoning":"high"}""", "reasoning: must be an object", "reasoning")]
-    [InlineData("responses", """{"model":"m","input":"hi","reasoning":{"effort":"extreme"}}""", "reasoning.effort: must be one of none, minimal, low, medium, high, xhigh", "reasoning.effort")]
+    [InlineData("responses", """{"model":"m","input":"hi","reasoning":{"effort":"extreme"}}""", "reasoning.effort: must be one of none, minimal, low, medium, high, xhigh, max", "reasoning.effort")]
     [InlineData("responses", """{"model":"m","input":"hi","reasoning":{"summary":"short"}}""", "reasoning.summary: must be one of auto, concise, detailed", "reasoning.summary")]
     [InlineData("anthropic", """{"model":"m","max_tokens":100,"messages":""" + Hi + ""","thinking":true}""", "thinking: must be an object", "thinking")]
     [InlineData("anthropic", """{"model":"m","max_tokens":100,"messages":""" + Hi + ""","thinking":{"budget_tokens":2000}}""", "thinking.type: field required", "thinking")]
@@ -343,6 +366,7 @@ public sealed class ReasoningTranslationTests
     [Theory]
     [InlineData("""{"effort":"none"}""", """{"effort":"none","summary":null}""")]
     [InlineData("""{"effort":"low","summary":"concise"}""", """{"effort":"low","summary":"auto"}""")]
+    [InlineData("""{"effort":"max"}""", """{"effort":"max","summary":null}""")]
     [InlineData("""{}""", """{"effort":null,"summary":null}""")]
     public void WriteResponse_Responses_EchoesTheReasoningAskedFor(string reasoning, string expected)
     {
