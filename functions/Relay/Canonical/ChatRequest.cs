@@ -173,6 +173,12 @@ internal sealed record ToolDefinition(string Name, string? Description, JsonObje
 
     public JsonObject? CacheControl { get; init; }
 
+    /// <summary>
+    /// OpenAI's strict schema adherence for the call's arguments (Chat <c>function.strict</c>, Responses <c>strict</c>);
+    /// null when the client did not say. Written to OpenAI's formats only.
+    /// </summary>
+    public bool? Strict { get; init; }
+
     /// <summary>The schema of a function that takes no arguments, for one that declares none (Anthropic and Gemini need one).</summary>
     public static JsonObject NoParameters() => new() { ["type"] = "object", ["properties"] = new JsonObject() };
 }

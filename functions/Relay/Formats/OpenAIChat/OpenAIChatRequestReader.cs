@@ -600,9 +600,16 @@ internal sealed class OpenAIChatRequestReader
                 return [];
             }
 
+            if (JsonFields.ReadBool(function, "strict", out var strict, functionPath + ".strict") is { } strictError)
+            {
+                error = strictError;
+                return [];
+            }
+
             definitions.Add(new ToolDefinition(name, JsonFields.GetString(function, "description"), parameters)
             {
                 CacheControl = JsonFields.GetObjectCopy(tool, "cache_control"),
+                Strict = strict,
             });
         }
 

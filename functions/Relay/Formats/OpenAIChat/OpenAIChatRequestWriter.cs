@@ -356,6 +356,7 @@ internal static class OpenAIChatRequestWriter
 
             writer.WritePropertyName("parameters");
             tool.Parameters.WriteTo(writer);
+            JsonFields.WriteBooleanIfPresent(writer, "strict", tool.Strict);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

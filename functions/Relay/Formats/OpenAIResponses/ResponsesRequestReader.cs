@@ -52,10 +52,17 @@ internal static class ResponsesRequestReader
             return toolsError;
         }
 
-        var toolChoice = ReadToolChoice(body, out var choiceError);
+        var toolChoice = ReadToolChoice(body, out var allowedTools, out var choiceError);
         if (choiceError is not null)
         {
             return choiceError;
+        }
+
+        // An allowed_tools choice keeps the whole list in the request (the prompt cache's prefix stays put) and lets the
+        // model call only some: canonically, only those are offered.
+        if (allowedTools is not null)
+        {
+            tools.RemoveAll(tool => !allowedTools.Contains(tool.Name));
         }
 
         if (JsonFields.ReadBool(body, "parallel_tool_calls", out var parallel) is { } e1)
@@ -578,6 +585,12 @@ internal static class ResponsesRequestReader
                 return tools;
             }
 
+            if (JsonFields.ReadBool(tool, "strict", out var strict, $"{path}.strict") is { } strictError)
+            {
+                error = strictError with { Param = "tools" };
+                return tools;
+            }
+
             JsonObject parameters;
             if (!tool.TryGetProperty("parameters", out var parametersElement) || parametersElement.ValueKind == JsonValueKind.Null)
             {
@@ -594,14 +607,16 @@ internal static class ResponsesRequestReader
                 return tools;
             }
 
-            tools.Add(new ToolDefinition(name, description, parameters));
+            tools.Add(new ToolDefinition(name, description, parameters) { Strict = strict });
         }
 
         return tools;
     }
 
-    private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
+    /// <param name="allowedTools">The names of the function tools an <c>allowed_tools</c> choice lets the model call; null for any other choice.</param>
+    private static ToolChoice? ReadToolChoice(JsonElement body, out HashSet<string>? allowedTools, out RelayError? error)
     {
+        allowedTools = null;
         error = null;
         if (!body.TryGetProperty("tool_choice", out var choice) || choice.ValueKind == JsonValueKind.Null)
         {
@@ -627,15 +642,80 @@ internal static class ResponsesRequestReader
                 return new ToolChoice(ToolChoiceKind.Tool, name);
             }
 
+            if (type == "allowed_tools")
+            {
+                return ReadAllowedTools(choice, out allowedTools, out error);
+            }
+
             if (type is not null)
             {
-                // Choices of built-in tools or allowed-tool subsets: the tools they name were dropped, so let the model decide.
+                // Choices of built-in tools: the tools they name were dropped, so let the model decide.
                 return null;
             }
         }
 
         error = RelayError.Invalid("tool_choice: must be one of auto, none, required, or {\"type\":\"function\",\"name\":...}", "tool_choice");
         return null;
+    }
+
+    /// <summary>
+    /// <c>{"type":"allowed_tools","mode":"auto"|"required","tools":[{"type":"function","name":…},…]}</c>: the model may call
+    /// only the listed tools, and must call one of them when the mode is <c>required</c>. Function tools are matched by
+    /// name; the built-in ones it may list were dropped with the tools themselves.
+    /// </summary>
+    private static ToolChoice? ReadAllowedTools(JsonElement choice, out HashSet<string>? allowed, out RelayError? error)
+    {
+        allowed = null;
+        error = null;
+        ToolChoiceKind kind;
+        if (JsonFields.TryGetPresent(choice, "mode", out var mode) && JsonFields.IsText(mode, "auto"u8))
+        {
+            kind = ToolChoiceKind.Auto;
+        }
+        else if (JsonFields.IsText(mode, "required"u8))
+        {
+            kind = ToolChoiceKind.Required;
+        }
+        else
+        {
+            error = RelayError.Invalid("tool_choice.mode: must be one of auto, required", "tool_choice");
+            return null;
+        }
+
+        if (!JsonFields.TryGetPresent(choice, "tools", out var tools) || tools.ValueKind != JsonValueKind.Array)
+        {
+            error = RelayError.Invalid("tool_choice.tools: must be an array", "tool_choice");
+            return null;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            var path = $"tool_choice.tools[{index}]";
+            index++;
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid($"{path}: must be an object", "tool_choice");
+                return null;
+            }
+
+            if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
+            {
+                continue;
+            }
+
+            if (JsonFields.RequiredString(tool, "name", (path, "tool_choice"), JsonFields.InvalidField, out var name) is { } nameError)
+            {
+                error = nameError;
+                return null;
+            }
+
+            names.Add(name);
+        }
+
+        allowed = names;
+        return new ToolChoice(kind);
     }
 
     /// <summary><c>text.format</c>, the structured output; the rest of <c>text</c> (verbosity) has no canonical form.</summary>

@@ -177,8 +177,9 @@ internal static class ResponsesWire
         tool.Parameters.WriteTo(writer);
 
         // NOTE: Responses function tools default to strict mode, which rejects any schema that is not closed
-        // (additionalProperties: false, every property required); schemas from other formats rarely are.
-        writer.WriteBoolean("strict", false);
+        // (additionalProperties: false, every property required); schemas from other formats rarely are, so only a
+        // client that asked for it (Chat's function.strict) gets it.
+        writer.WriteBoolean("strict", tool.Strict ?? false);
         writer.WriteEndObject();
     }
 

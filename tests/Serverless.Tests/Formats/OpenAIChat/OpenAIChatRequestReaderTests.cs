@@ -292,6 +292,7 @@ public sealed class OpenAIChatRequestReaderTests
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}""", "tools[0].function: must be an object", "tools[0].function")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{}}]}""", "tools[0].function.name: field required", "tools[0].function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]}""", "tools[0].function.parameters: must be an object", "tools[0].function.parameters")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}""", "tools[0].function.strict: must be a boolean", "tools[0].function.strict")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"any"}""", "tool_choice: must be one of auto, none, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"function","function":{}}}""", "tool_choice.function.name: field required", "tool_choice.function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"parallel_tool_calls":"yes"}""", "parallel_tool_calls: must be a boolean", "parallel_tool_calls")]

@@ -149,6 +149,21 @@ public sealed class ResponsesRequestReaderTests
         Assert.Equal(new ToolChoice(Enum.Parse<ToolChoiceKind>(kind)), request.ToolChoice);
     }
 
+    [Theory]
+    [InlineData("required", nameof(ToolChoiceKind.Required))]
+    [InlineData("auto", nameof(ToolChoiceKind.Auto))]
+    public void ReadRequest_AllowedToolsChoice_OffersOnlyTheListedFunctions(string mode, string kind)
+    {
+        var request = ReadOk("""
+            {'model':'m','input':'Hi',
+             'tools':[{'type':'function','name':'a'},{'type':'function','name':'b'},{'type':'function','name':'c'}],
+             'tool_choice':{'type':'allowed_tools','mode':'MODE','tools':[{'type':'function','name':'b'},{'type':'mcp','server_label':'x'},{'type':'function','name':'c'}]}}
+            """.Replace("MODE", mode, StringComparison.Ordinal));
+
+        Assert.Equal(new ToolChoice(Enum.Parse<ToolChoiceKind>(kind)), request.ToolChoice);
+        Assert.Equal(["b", "c"], request.Tools.Select(t => t.Name));
+    }
+
     [Fact]
     public void ReadRequest_BuiltInToolChoice_LeavesChoiceUnset()
     {
@@ -212,6 +227,11 @@ public sealed class ResponsesRequestReaderTests
     [InlineData("{'model':'m','input':'Hi','tools':[{'type':'function','name':'f','parameters':'x'}]}", "tools[0].parameters: must be an object", "tools")]
     [InlineData("{'model':'m','input':'Hi','tool_choice':'any'}", "tool_choice: must be one of auto, none, required, or {\"type\":\"function\",\"name\":...}", "tool_choice")]
     [InlineData("{'model':'m','input':'Hi','tool_choice':{'type':'function'}}", "tool_choice.name: field required", "tool_choice")]
+    [InlineData("{'model':'m','input':'Hi','tools':[{'type':'function','name':'f','strict':'yes'}]}", "tools[0].strict: must be a boolean", "tools")]
+    [InlineData("{'model':'m','input':'Hi','tool_choice':{'type':'allowed_tools','mode':'any','tools':[]}}", "tool_choice.mode: must be one of auto, required", "tool_choice")]
+    [InlineData("{'model':'m','input':'Hi','tool_choice':{'type':'allowed_tools','mode':'auto'}}", "tool_choice.tools: must be an array", "tool_choice")]
+    [InlineData("{'model':'m','input':'Hi','tool_choice':{'type':'allowed_tools','mode':'auto','tools':['f']}}", "tool_choice.tools[0]: must be an object", "tool_choice")]
+    [InlineData("{'model':'m','input':'Hi','tool_choice':{'type':'allowed_tools','mode':'auto','tools':[{'type':'function'}]}}", "tool_choice.tools[0].name: field required", "tool_choice")]
     [InlineData("{'model':'m','input':'Hi','temperature':'hot'}", "temperature: must be a number", "temperature")]
     [InlineData("{'model':'m','input':'Hi','top_p':true}", "top_p: must be a number", "top_p")]
     [InlineData("{'model':'m','input':'Hi','max_output_tokens':0}", "max_output_tokens: must be a positive integer", "max_output_tokens")]
