@@ -15,7 +15,16 @@ namespace Serverless.Relay.Canonical;
 /// The upstream keeps the answer for a later request to continue (OpenAI Responses' <c>store</c>, true unless the client
 /// says false); the relay then remembers which account made it.
 /// </param>
-internal sealed record RequestHead(string Model, bool Stream, bool StreamUsage = false, string? User = null, string? PreviousResponseId = null, bool StoresResponse = false)
+/// <param name="ConversationId">
+/// A conversation stored by the upstream that this request continues (OpenAI Responses' <c>conversation</c>): as for
+/// <see cref="PreviousResponseId"/>, only an upstream spoken to in the client's own format has it.
+/// </param>
+/// <param name="PromptId">
+/// A prompt template stored by the upstream that this request fills in (OpenAI Responses' <c>prompt</c>): only an
+/// upstream spoken to in the client's own format has it.
+/// </param>
+internal sealed record RequestHead(
+    string Model, bool Stream, bool StreamUsage = false, string? User = null, string? PreviousResponseId = null, bool StoresResponse = false, string? ConversationId = null, string? PromptId = null)
 {
     /// <summary>
     /// The longest model name a client may give. Real ones are far shorter (an ARN or a Vertex resource name is about

@@ -141,16 +141,15 @@ internal sealed partial class RelayForwarder(
             return Refused(new RelayError(ErrorKind.NotFound, $"The model '{head.Model}' does not exist or is not served by this relay.", "model"));
         }
 
-        // NOTE: a stored response lives only with the upstream that made it, and the relay stores none: a translated call
-        // would get the follow-up without the conversation it continues (an orphan tool result, or no context at all).
-        if (head.PreviousResponseId is not null)
+        // NOTE: a stored response, conversation or prompt template lives only with the upstream that keeps it, and the
+        // relay stores none: a translated call would get the follow-up without the conversation it continues (an orphan
+        // tool result, or no context at all), or a prompt without its template.
+        if (PassthroughOnly(head) is { } onlyPassthrough)
         {
             plan = plan.Where(account => UpstreamCall.PassesThrough(request, account));
             if (plan.Matched == 0)
             {
-                return Refused(RelayError.Invalid(
-                    $"previous_response_id: the model '{head.Model}' is served by an upstream that keeps no responses; send the whole conversation as input instead.",
-                    "previous_response_id"));
+                return Refused(onlyPassthrough);
             }
         }
 
@@ -265,6 +264,22 @@ internal sealed partial class RelayForwarder(
             return trace.End(kind, status, output.Started, error);
         }
     }
+
+    /// <summary>
+    /// Why only an upstream spoken to in the client's own format can serve the request, as the refusal when none can:
+    /// it uses what such an upstream stores (Responses' <c>previous_response_id</c>, <c>conversation</c>, <c>prompt</c>).
+    /// Null when any upstream can.
+    /// </summary>
+    private static RelayError? PassthroughOnly(RequestHead head) => head switch
+    {
+        { PreviousResponseId: not null } => KeptUpstream(head, "previous_response_id", "responses", "the whole conversation as input"),
+        { ConversationId: not null } => KeptUpstream(head, "conversation", "conversations", "the whole conversation as input"),
+        { PromptId: not null } => KeptUpstream(head, "prompt", "prompt templates", "the prompt's text as instructions and input"),
+        _ => null,
+    };
+
+    private static RelayError KeptUpstream(RequestHead head, string field, string kept, string instead) => RelayError.Invalid(
+        $"{field}: the model '{head.Model}' is served by an upstream that keeps no {kept}; send {instead} instead.", field);
 
     /// <summary>
     /// Binds the answer's id to the account that made and stored it, so the request that continues it

@@ -6,8 +6,9 @@ using Xunit;
 namespace Serverless.Tests.EndToEnd;
 
 /// <summary>
-/// A Responses request that continues a stored response (<c>previous_response_id</c>) can only be served by an upstream
-/// that stores responses itself: the relay keeps none, so a translated call would lose the conversation.
+/// A Responses request that continues a stored response (<c>previous_response_id</c>) or a stored conversation
+/// (<c>conversation</c>), or fills in a stored prompt template (<c>prompt</c>), can only be served by an upstream that
+/// stores them itself: the relay keeps none, so a translated call would lose the conversation or the prompt.
 /// </summary>
 [Collection(ScriptedCollection.Name)]
 public sealed class PreviousResponseTests
@@ -66,6 +67,54 @@ public sealed class PreviousResponseTests
         var forwarded = Assert.Single(_relay.Upstream.Requests);
         Assert.Equal("/v1/responses", forwarded.PathAndQuery);
         Assert.Equal(body, Encoding.UTF8.GetString(forwarded.Body));
+    }
+
+    /// <summary>What the model reads is in OpenAI's store, so input is optional: each such field, mostly without input.</summary>
+    public static TheoryData<string> StoredStateRequests() => new()
+    {
+        """{"model":"MODEL","previous_response_id":"resp_prev"}""",
+        """{"model":"MODEL","conversation":"conv_1"}""",
+        """{"model":"MODEL","conversation":{"id":"conv_1"},"input":"and now?"}""",
+        """{"model":"MODEL","prompt":{"id":"pmpt_1","version":"2","variables":{"city":"Paris"}}}""",
+    };
+
+    /// <summary>What each field's refusal says is kept upstream, and what to send instead.</summary>
+    private static readonly Dictionary<string, string> KeptUpstream = new()
+    {
+        ["previous_response_id"] = "responses; send the whole conversation as input instead.",
+        ["conversation"] = "conversations; send the whole conversation as input instead.",
+        ["prompt"] = "prompt templates; send the prompt's text as instructions and input instead.",
+    };
+
+    [Theory]
+    [MemberData(nameof(StoredStateRequests))]
+    public async Task Relay_StoredStateToOpenAI_ForwardedAsSent(string template)
+    {
+        var body = template.Replace("MODEL", RelayWithUpstreams.ExactModelFor("openai"), StringComparison.Ordinal);
+
+        var (status, answer) = await PostAsync(body);
+
+        Assert.True(status == 200, answer);
+        var forwarded = Assert.Single(_relay.Upstream.Requests);
+        Assert.Equal("/v1/responses", forwarded.PathAndQuery);
+        Assert.Equal(body, Encoding.UTF8.GetString(forwarded.Body));
+    }
+
+    [Theory]
+    [MemberData(nameof(StoredStateRequests))]
+    public async Task Relay_StoredStateOnlyTranslatingAccounts_Refused400NamingTheField(string template)
+    {
+        var model = RelayWithUpstreams.ExactModelFor("anthropic");
+        var field = KeptUpstream.Keys.Single(name => JsonDocument.Parse(template).RootElement.TryGetProperty(name, out _));
+
+        var (status, body) = await PostAsync(template.Replace("MODEL", model, StringComparison.Ordinal));
+
+        Assert.Equal(400, status);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal(field, error.GetProperty("param").GetString());
+        Assert.Equal($"{field}: the model '{model}' is served by an upstream that keeps no {KeptUpstream[field]}", error.GetProperty("message").GetString());
+        Assert.Empty(_relay.Upstream.Requests);
     }
 
     [Fact]

@@ -33,7 +33,10 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
 
         if (!body.Has("input", out var input))
         {
-            return new("Missing required parameter: 'input'.", "input", "missing_required_parameter");
+            // What the model reads may be in OpenAI's store instead: a stored response, conversation or prompt template.
+            return body.String("previous_response_id") is not null || body.Has("conversation", out _) || body.Has("prompt", out _)
+                ? ValidateTools(body)
+                : new("Missing required parameter: 'input'.", "input", "missing_required_parameter");
         }
 
         if (body.Has("max_output_tokens", out var max) && max.ValueKind is not (JsonValueKind.Number or JsonValueKind.Null))
@@ -169,7 +172,7 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
             };
         }
 
-        var items = input.EnumerateArray().ToList();
+        var items = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().ToList() : [];
         var messages = items.Where(m => (m.String("type") ?? "message") == "message").ToList();
         var system = messages.FirstOrDefault(m => m.String("role") is "system" or "developer");
         var lastUser = messages.LastOrDefault(m => m.String("role") == "user");

@@ -20,7 +20,7 @@ internal static class ResponsesRequestReader
             return textError;
         }
 
-        // Step 1 was the head (model, input present, stream, user): ReadHead.
+        // Step 1 was the head (model, input present unless the upstream holds the conversation, stream, user): ReadHead.
         // Step 2: instructions come first in System, then system/developer messages in input order.
         var system = new List<TextPart>();
         if (body.TryGetProperty("instructions", out var instructions) && instructions.ValueKind != JsonValueKind.Null)
@@ -33,14 +33,13 @@ internal static class ResponsesRequestReader
             system.Add(new TextPart(instructions.GetString()!));
         }
 
-        // Step 3: input, a string or an array (ReadHead checked which).
-        var input = body.GetProperty("input");
+        // Step 3: input, a string or an array (ReadHead checked which), or none where the upstream holds the conversation.
         var messages = new List<ChatMessage>();
-        if (input.ValueKind == JsonValueKind.String)
+        if (JsonFields.TryGetPresent(body, "input", out var input) && input.ValueKind == JsonValueKind.String)
         {
             messages.Add(new ChatMessage(ChatRole.User, [new TextPart(input.GetString()!)]));
         }
-        else if (ReadItems(input, system, messages) is { } itemsError)
+        else if (input.ValueKind == JsonValueKind.Array && ReadItems(input, system, messages) is { } itemsError)
         {
             return itemsError;
         }
@@ -116,25 +115,16 @@ internal static class ResponsesRequestReader
     }
 
     /// <summary>
-    /// The request's head: model, stream flag, user and the stored response it continues, and the checks every request
-    /// must pass (an object with a model and an input). <see cref="WholeRequest"/> starts with it; a same-format relay
-    /// reads nothing more.
+    /// The request's head: model, stream flag, user and what of the upstream's store it uses (the response or the
+    /// conversation it continues, the prompt template it fills in), and the checks every request must pass (an object
+    /// with a model, and an input unless the upstream's store holds the conversation or the prompt).
+    /// <see cref="WholeRequest"/> starts with it; a same-format relay reads nothing more.
     /// </summary>
     public static Result<RequestHead> ReadHead(JsonElement body)
     {
         if (JsonFields.RequiredModel(body, "body", out var model) is { } modelError)
         {
             return modelError;
-        }
-
-        if (!JsonFields.TryGetPresent(body, "input", out var input))
-        {
-            return RelayError.Invalid("input: field required", "input");
-        }
-
-        if (input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
-        {
-            return RelayError.Invalid("input: must be a string or an array", "input");
         }
 
         if (JsonFields.ReadBool(body, "stream", out var stream) is { } streamError)
@@ -160,12 +150,66 @@ internal static class ResponsesRequestReader
             return previousError;
         }
 
+        if (ReadStoredId(body, "conversation", idAlone: true, out var conversationId) is { } conversationError)
+        {
+            return conversationError;
+        }
+
+        if (ReadStoredId(body, "prompt", idAlone: false, out var promptId) is { } promptError)
+        {
+            return promptError;
+        }
+
+        // NOTE: input is optional where the upstream holds what the model reads (a stored response, conversation or prompt
+        // template); such a request can then only go to that upstream (RelayForwarder).
+        if (!JsonFields.TryGetPresent(body, "input", out var input))
+        {
+            if (previousResponseId is null && conversationId is null && promptId is null)
+            {
+                return RelayError.Invalid("input: field required", "input");
+            }
+        }
+        else if (input.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            return RelayError.Invalid("input: must be a string or an array", "input");
+        }
+
         if (JsonFields.ReadBool(body, "store", out var store) is { } storeError)
         {
             return storeError;
         }
 
-        return new RequestHead(model, stream ?? false, User: user, PreviousResponseId: previousResponseId, StoresResponse: store ?? true);
+        return new RequestHead(model, stream ?? false, User: user, PreviousResponseId: previousResponseId, StoresResponse: store ?? true, ConversationId: conversationId, PromptId: promptId);
+    }
+
+    /// <summary>
+    /// The id of what the request uses from the upstream's store under <paramref name="name"/>: an object with an
+    /// <c>id</c> (a <c>prompt</c> template, a <c>conversation</c>), or, where <paramref name="idAlone"/>, the id itself.
+    /// </summary>
+    private static RelayError? ReadStoredId(JsonElement body, string name, bool idAlone, out string? id)
+    {
+        id = null;
+        if (!JsonFields.TryGetPresent(body, name, out var element))
+        {
+            return null;
+        }
+
+        if (idAlone && element.ValueKind == JsonValueKind.String)
+        {
+            return JsonFields.ReadString(body, name, out id);
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid(idAlone ? $"{name}: must be a string or an object" : $"{name}: must be an object", name);
+        }
+
+        if (JsonFields.ReadString(element, "id", out id, $"{name}.id", name) is { } idError)
+        {
+            return idError;
+        }
+
+        return id is null ? RelayError.Invalid($"{name}.id: field required", name) : null;
     }
 
     /// <summary>

@@ -202,6 +202,11 @@ public sealed class ResponsesRequestReaderTests
     [InlineData("{'model':'m'}", "input: field required", "input")]
     [InlineData("{'model':'m','input':null}", "input: field required", "input")]
     [InlineData("{'model':'m','input':5}", "input: must be a string or an array", "input")]
+    [InlineData("{'model':'m','conversation':5}", "conversation: must be a string or an object", "conversation")]
+    [InlineData("{'model':'m','conversation':{}}", "conversation.id: field required", "conversation")]
+    [InlineData("{'model':'m','prompt':'pmpt_1'}", "prompt: must be an object", "prompt")]
+    [InlineData("{'model':'m','prompt':{'version':'2'}}", "prompt.id: field required", "prompt")]
+    [InlineData("{'model':'m','prompt':{'id':7}}", "prompt.id: must be a string", "prompt")]
     [InlineData("{'model':'m','input':['Hi']}", "input[0]: must be an object", "input")]
     [InlineData("{'model':'m','input':[{'content':'Hi'}]}", "input[0].role: field required", "input")]
     [InlineData("{'model':'m','input':[{'role':'user','content':'Hi'},{'role':'tool','content':'x'}]}", "input[1].role: must be one of user, assistant, system, developer", "input")]
@@ -246,6 +251,19 @@ public sealed class ResponsesRequestReaderTests
         Assert.Equal(ErrorKind.InvalidRequest, error.Kind);
         Assert.Equal(message, error.Message);
         Assert.Equal(param, error.Param);
+    }
+
+    /// <summary>Where the upstream's store holds what the model reads, input is optional: the canonical request has no messages of its own.</summary>
+    [Theory]
+    [InlineData("{'model':'m','previous_response_id':'resp_1'}")]
+    [InlineData("{'model':'m','conversation':'conv_1'}")]
+    [InlineData("{'model':'m','conversation':{'id':'conv_1'},'input':null}")]
+    [InlineData("{'model':'m','prompt':{'id':'pmpt_1','version':'2','variables':{'city':'Paris'}}}")]
+    public void ReadRequest_StoredStateWithoutInput_ReadsWithoutMessages(string json)
+    {
+        var request = ReadOk(json);
+
+        Assert.Empty(request.Messages);
     }
 
     [Fact]
