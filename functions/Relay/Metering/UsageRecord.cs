@@ -15,7 +15,7 @@ internal sealed record UsageRecord
     /// <summary>The upstream account that answered; null when none was reached.</summary>
     public string? AccountId { get; init; }
 
-    /// <summary>The client API: <c>openai-chat</c>, <c>openai-responses</c>, <c>anthropic</c> or <c>gemini</c>.</summary>
+    /// <summary>The client API: <c>openai-chat</c>, <c>openai-responses</c>, <c>openai-responses-compact</c>, <c>anthropic</c> or <c>gemini</c>.</summary>
     public required string ClientApi { get; init; }
 
     public required string RequestedModel { get; init; }

@@ -22,6 +22,12 @@ internal interface IProvider
     Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel);
 
     /// <summary>
+    /// The URL of OpenAI's Responses compaction (<c>responses/compact</c>), or null when the vendor speaks no Responses
+    /// API: a compaction has no translation.
+    /// </summary>
+    Uri? CompactEndpoint(UpstreamAccount account) => null;
+
+    /// <summary>
     /// Copies the client headers this vendor understands and that change what it accepts (Anthropic's version and beta
     /// flags). Called before <see cref="Authorize"/>; <paramref name="clientHeaders"/> is null for an in-process caller.
     /// </summary>

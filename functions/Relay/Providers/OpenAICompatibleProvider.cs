@@ -27,6 +27,8 @@ internal sealed class OpenAICompatibleProvider(ProviderKind kind, string default
 
     public Uri? CountTokensEndpoint(UpstreamAccount account, string upstreamModel) => null;
 
+    public Uri? CompactEndpoint(UpstreamAccount account) => servesResponses ? ProviderUrls.Join(account, defaultBaseUrl, "responses/compact") : null;
+
     public void ForwardClientHeaders(HttpRequestMessage request, IHeaderDictionary? clientHeaders)
     {
         // No client header changes what this vendor accepts.

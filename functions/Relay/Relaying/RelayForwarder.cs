@@ -107,6 +107,11 @@ internal sealed partial class RelayForwarder(
             return Refused(new RelayError(ErrorKind.PermissionDenied, $"This API key may not use model '{head.Model}'.", "model"));
         }
 
+        if (api.Operation == UpstreamOperation.Compact && head.Stream)
+        {
+            return Refused(RelayError.Invalid("stream: a compaction is answered whole; it cannot be streamed", "stream"));
+        }
+
         // :: Step 2 Limits: the lease holds a concurrency slot and reserved tokens until the row is recorded. A token limit
         // counts the prompt read in place where the format can; only a translation reads the whole canonical request
         // (ReadChat), so a same-format relay forwards the client's bytes having read their head (and, for a session,
@@ -143,8 +148,8 @@ internal sealed partial class RelayForwarder(
 
         // NOTE: a stored response, conversation or prompt template lives only with the upstream that keeps it, and the
         // relay stores none: a translated call would get the follow-up without the conversation it continues (an orphan
-        // tool result, or no context at all), or a prompt without its template.
-        if (PassthroughOnly(head) is { } onlyPassthrough)
+        // tool result, or no context at all), or a prompt without its template. A compaction has no translation at all.
+        if (PassthroughOnly(request) is { } onlyPassthrough)
         {
             plan = plan.Where(account => UpstreamCall.PassesThrough(request, account));
             if (plan.Matched == 0)
@@ -183,7 +188,7 @@ internal sealed partial class RelayForwarder(
         await using var heartbeat = StreamHeartbeat.Start(request, output, options.Value.StreamHeartbeatInterval, time, clientAborted);
         var result = await failover.ExecuteAsync(
             plan,
-            (candidate, attemptToken) => sender.SendAsync(request, UpstreamOperation.Chat, candidate, attemptToken, clientAborted),
+            (candidate, attemptToken) => sender.SendAsync(request, api.Operation, candidate, attemptToken, clientAborted),
             clientAborted).ConfigureAwait(false);
         if (result.Success is not { } success)
         {
@@ -267,16 +272,27 @@ internal sealed partial class RelayForwarder(
 
     /// <summary>
     /// Why only an upstream spoken to in the client's own format can serve the request, as the refusal when none can:
-    /// it uses what such an upstream stores (Responses' <c>previous_response_id</c>, <c>conversation</c>, <c>prompt</c>).
-    /// Null when any upstream can.
+    /// it asks what only such an upstream does (Responses' compaction) or uses what only it stores (Responses'
+    /// <c>previous_response_id</c>, <c>conversation</c>, <c>prompt</c>). Null when any upstream can.
     /// </summary>
-    private static RelayError? PassthroughOnly(RequestHead head) => head switch
+    private static RelayError? PassthroughOnly(RelayRequest request)
     {
-        { PreviousResponseId: not null } => KeptUpstream(head, "previous_response_id", "responses", "the whole conversation as input"),
-        { ConversationId: not null } => KeptUpstream(head, "conversation", "conversations", "the whole conversation as input"),
-        { PromptId: not null } => KeptUpstream(head, "prompt", "prompt templates", "the prompt's text as instructions and input"),
-        _ => null,
-    };
+        var head = request.Head;
+        if (request.Api.Operation == UpstreamOperation.Compact)
+        {
+            return RelayError.Invalid(
+                $"The model '{head.Model}' is served by an upstream that cannot compact a conversation: responses/compact needs an account that speaks the Responses API (OpenAI).",
+                "model");
+        }
+
+        return head switch
+        {
+            { PreviousResponseId: not null } => KeptUpstream(head, "previous_response_id", "responses", "the whole conversation as input"),
+            { ConversationId: not null } => KeptUpstream(head, "conversation", "conversations", "the whole conversation as input"),
+            { PromptId: not null } => KeptUpstream(head, "prompt", "prompt templates", "the prompt's text as instructions and input"),
+            _ => null,
+        };
+    }
 
     private static RelayError KeptUpstream(RequestHead head, string field, string kept, string instead) => RelayError.Invalid(
         $"{field}: the model '{head.Model}' is served by an upstream that keeps no {kept}; send {instead} instead.", field);
@@ -285,11 +301,11 @@ internal sealed partial class RelayForwarder(
     /// Binds the answer's id to the account that made and stored it, so the request that continues it
     /// (<c>previous_response_id</c>) goes there: a stored response lives with one OpenAI project, and another account's
     /// key gets a 404 for it. Only where another account could be chosen, and never for a translated answer, whose id no
-    /// upstream knows.
+    /// upstream knows, or a compaction, which no request continues.
     /// </summary>
     private void RememberStoredAnswer(RelayRequest request, SchedulePlan plan, UpstreamAttempt answer, UsageTrace trace)
     {
-        if (sessions.Enabled && request.Head.StoresResponse && answer.Passthrough && plan.Matched > 1 && trace.AnswerId is { Length: > 0 } id)
+        if (sessions.Enabled && request.Api.Operation == UpstreamOperation.Chat && request.Head.StoresResponse && answer.Passthrough && plan.Matched > 1 && trace.AnswerId is { Length: > 0 } id)
         {
             var key = SessionKey.Of(request.Key.Id, request.Head.Model, SessionKey.Continuing(id));
             sessions.Bind(new SessionBinding(key, AccountId: null), answer.Candidate.Account.Id);

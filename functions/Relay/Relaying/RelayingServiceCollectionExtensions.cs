@@ -30,7 +30,7 @@ internal static class RelayingServiceCollectionExtensions
         services.AddSingleton<IRelay, RelayInProcess>();
         services.AddSingleton<TokenCounter>();
 
-        foreach (var api in new[] { ClientApis.ChatCompletions, ClientApis.Responses, ClientApis.ResponsesUnversioned, ClientApis.Messages })
+        foreach (var api in new[] { ClientApis.ChatCompletions, ClientApis.Responses, ClientApis.ResponsesUnversioned, ClientApis.ResponsesCompact, ClientApis.ResponsesCompactUnversioned, ClientApis.Messages })
         {
             services.AddSingleton<IHttpFunction>(sp => new ChatFunction(api, sp.GetRequiredService<HttpRelay>()));
         }

@@ -9,6 +9,9 @@ internal enum UpstreamOperation
 {
     Chat,
     CountTokens,
+
+    /// <summary>OpenAI Responses' <c>responses/compact</c>: the client's bytes to an upstream that speaks Responses, answered whole.</summary>
+    Compact,
 }
 
 /// <summary>
@@ -37,7 +40,8 @@ internal sealed class UpstreamCall : IDisposable
 
     /// <summary>
     /// Resolves the call for <paramref name="account"/> (credentials already fresh). Null for a token count the
-    /// account cannot answer natively (another format, or no count endpoint): the relay estimates instead.
+    /// account cannot answer natively (another format, or no count endpoint): the relay estimates instead; and for a
+    /// compaction it cannot do, which the forwarder never plans.
     /// </summary>
     public static UpstreamCall? Resolve(RelayRequest request, UpstreamAccount account, string upstreamModel, UpstreamOperation operation)
     {
@@ -54,6 +58,15 @@ internal sealed class UpstreamCall : IDisposable
             }
 
             endpoint = countEndpoint;
+        }
+        else if (operation == UpstreamOperation.Compact)
+        {
+            if (!passthrough || request.Body.IsEmpty || provider.CompactEndpoint(account) is not { } compactEndpoint)
+            {
+                return null;
+            }
+
+            endpoint = compactEndpoint;
         }
         else
         {

@@ -63,7 +63,7 @@ internal sealed partial class UpstreamSender(OAuthTokens oauth, UpstreamHttp htt
 
             // A translated answer is parsed whole, up to the relay's bound (a longer one keeps its rest unread and is
             // refused by AnswerRelay); a same-format one is relayed as bytes, so only its head is read here.
-            var limit = call.Passthrough && operation == UpstreamOperation.Chat ? RelayLimits.AnswerHeadBytes : relayOptions.Value.MaxAnswerBytes;
+            var limit = call.Passthrough && operation is UpstreamOperation.Chat or UpstreamOperation.Compact ? RelayLimits.AnswerHeadBytes : relayOptions.Value.MaxAnswerBytes;
             var length = response.Content.Headers.ContentLength;
             var body = AnswerBody.Buffer(length, limit);
             try

@@ -265,6 +265,7 @@ public sealed class LoopbackUpstream : IAsyncDisposable
         {
             case "/v1/chat/completions": return new OpenAIChatEndpoint(azureDeployment: null);
             case "/v1/responses": return new ResponsesEndpoint();
+            case "/v1/responses/compact": return new ResponsesCompactEndpoint();
             case "/v1/messages": return new AnthropicEndpoint(countTokens: false);
             case "/v1/messages/count_tokens": return new AnthropicEndpoint(countTokens: true);
         }

@@ -5,6 +5,7 @@ public enum UpstreamDialect
 {
     OpenAIChat,
     OpenAIResponses,
+    OpenAIResponsesCompact,
     AzureOpenAIChat,
     Anthropic,
     AnthropicCountTokens,
