@@ -119,10 +119,17 @@ internal sealed class OpenAIChatRequestReader
             return toolsError;
         }
 
-        var toolChoice = ReadToolChoice(body, out var toolChoiceError);
+        var toolChoice = ReadToolChoice(body, out var allowedTools, out var toolChoiceError);
         if (toolChoiceError is not null)
         {
             return toolChoiceError;
+        }
+
+        // An allowed_tools choice keeps the whole list in the request (the prompt cache's prefix stays put) and lets the
+        // model call only some: canonically, only those are offered.
+        if (allowedTools is not null)
+        {
+            tools.RemoveAll(tool => !allowedTools.Contains(tool.Name));
         }
 
         OutputFormat? outputFormat = null;
@@ -616,8 +623,10 @@ internal sealed class OpenAIChatRequestReader
         return definitions;
     }
 
-    private static ToolChoice? ReadToolChoice(JsonElement body, out RelayError? error)
+    /// <param name="allowedTools">The names of the function tools an <c>allowed_tools</c> choice lets the model call; null for any other choice.</param>
+    private static ToolChoice? ReadToolChoice(JsonElement body, out HashSet<string>? allowedTools, out RelayError? error)
     {
+        allowedTools = null;
         error = null;
         if (!OpenAIChatFields.TryGetPresent(body, "tool_choice", out var choice))
         {
@@ -642,10 +651,88 @@ internal sealed class OpenAIChatRequestReader
             return new ToolChoice(ToolChoiceKind.Tool, name);
         }
 
+        if (choice.ValueKind == JsonValueKind.Object
+            && choice.TryGetProperty("type", out var allowedType) && JsonFields.IsText(allowedType, "allowed_tools"u8))
+        {
+            return ReadAllowedTools(choice, out allowedTools, out error);
+        }
+
         error = RelayError.Invalid(
-            "tool_choice: must be one of auto, none, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}",
+            "tool_choice: must be one of auto, none, required, {\"type\": \"function\", \"function\": {\"name\": ...}}, or {\"type\": \"allowed_tools\", ...}",
             "tool_choice");
         return null;
+    }
+
+    /// <summary>
+    /// <c>{"type":"allowed_tools","allowed_tools":{"mode":"auto"|"required","tools":[{"type":"function","function":{"name":…}},…]}}</c>:
+    /// the model may call only the listed tools, and must call one of them when the mode is <c>required</c>. Function
+    /// tools are matched by name; others (custom tools) have no canonical form and were dropped with the tools themselves.
+    /// </summary>
+    private static ToolChoice? ReadAllowedTools(JsonElement choice, out HashSet<string>? allowed, out RelayError? error)
+    {
+        allowed = null;
+        error = null;
+        if (!choice.TryGetProperty("allowed_tools", out var allowedTools) || allowedTools.ValueKind != JsonValueKind.Object)
+        {
+            error = RelayError.Invalid("tool_choice.allowed_tools: field required", "tool_choice.allowed_tools");
+            return null;
+        }
+
+        ToolChoiceKind kind;
+        if (JsonFields.TryGetPresent(allowedTools, "mode", out var mode) && JsonFields.IsText(mode, "auto"u8))
+        {
+            kind = ToolChoiceKind.Auto;
+        }
+        else if (JsonFields.IsText(mode, "required"u8))
+        {
+            kind = ToolChoiceKind.Required;
+        }
+        else
+        {
+            error = RelayError.Invalid("tool_choice.allowed_tools.mode: must be one of auto, required", "tool_choice.allowed_tools.mode");
+            return null;
+        }
+
+        if (!JsonFields.TryGetPresent(allowedTools, "tools", out var tools) || tools.ValueKind != JsonValueKind.Array)
+        {
+            error = RelayError.Invalid("tool_choice.allowed_tools.tools: must be an array", "tool_choice.allowed_tools.tools");
+            return null;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            var path = $"tool_choice.allowed_tools.tools[{index}]";
+            index++;
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid($"{path}: must be an object", path);
+                return null;
+            }
+
+            if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
+            {
+                continue;
+            }
+
+            if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid($"{path}.function: field required", $"{path}.function");
+                return null;
+            }
+
+            if (OpenAIChatFields.RequireString(function, "name", $"{path}.function", out var name) is { } nameError)
+            {
+                error = nameError;
+                return null;
+            }
+
+            names.Add(name);
+        }
+
+        allowed = names;
+        return new ToolChoice(kind);
     }
 
     private static string Describe(ContentKinds allowed) => allowed switch

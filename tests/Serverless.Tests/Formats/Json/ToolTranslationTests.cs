@@ -48,6 +48,29 @@ public sealed class ToolTranslationTests
         Assert.Equal(toolChoice, written.GetProperty(upstream == "gemini" ? "toolConfig" : "tool_choice").GetRawText());
     }
 
+    /// <summary>Chat Completions' <c>allowed_tools</c> choice, its own shape of the same thing, likewise.</summary>
+    [Theory]
+    [InlineData("required", "responses", "\"required\"")]
+    [InlineData("required", "anthropic", """{"type":"any"}""")]
+    [InlineData("auto", "gemini", """{"functionCallingConfig":{"mode":"AUTO"}}""")]
+    public void Translate_ChatAllowedTools_UpstreamOffersOnlyThoseTools(string mode, string upstream, string toolChoice)
+    {
+        var body = $$$$"""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[
+              {"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}},
+              {"type":"function","function":{"name":"get_time","parameters":{"type":"object"}}},
+              {"type":"function","function":{"name":"send_mail","parameters":{"type":"object"}}}],
+             "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"{{{{mode}}}}","tools":[
+              {"type":"function","function":{"name":"send_mail"}},{"type":"function","function":{"name":"get_weather"}}]}}}
+            """;
+        var format = upstream == "responses" ? OpenAIResponsesFormat.Instance : UpstreamFormats[upstream];
+
+        var written = Write(Read(OpenAIChatFormat.Default, body), format);
+
+        Assert.Equal("get_weather,send_mail", string.Join(",", ToolNames(written, upstream)));
+        Assert.Equal(toolChoice, written.GetProperty(upstream == "gemini" ? "toolConfig" : "tool_choice").GetRawText());
+    }
+
     /// <summary>OpenAI's <c>strict</c> on a function tool travels between its two formats, both ways, and only when the client gave it.</summary>
     [Theory]
     [InlineData("openai-chat", ""","strict":true""", "responses", "true")]
@@ -82,7 +105,7 @@ public sealed class ToolTranslationTests
     private static IEnumerable<string> ToolNames(JsonElement written, string upstream) => upstream switch
     {
         "openai-chat" => written.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("function").GetProperty("name").GetString()!),
-        "anthropic" => written.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!),
+        "anthropic" or "responses" => written.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!),
         _ => written.GetProperty("tools")[0].GetProperty("functionDeclarations").EnumerateArray().Select(t => t.GetProperty("name").GetString()!),
     };
 }

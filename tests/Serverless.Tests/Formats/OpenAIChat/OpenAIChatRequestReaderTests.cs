@@ -124,6 +124,26 @@ public sealed class OpenAIChatRequestReaderTests
         Assert.Equal(new ToolChoice(Enum.Parse<ToolChoiceKind>(kind), name), request.ToolChoice);
     }
 
+    /// <summary>
+    /// <c>allowed_tools</c> lets the model call only the listed function tools (custom ones have no canonical form), and
+    /// requires a call when its mode says so; the other tools are not offered.
+    /// </summary>
+    [Theory]
+    [InlineData("auto", "Auto")]
+    [InlineData("required", "Required")]
+    public void ReadRequest_AllowedToolsChoice_OffersOnlyTheListedFunctions(string mode, string kind)
+    {
+        var request = ReadRequest($$$$"""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"get_time"}},{"type":"function","function":{"name":"send_mail"}}],
+             "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"{{{{mode}}}}","tools":[
+               {"type":"function","function":{"name":"send_mail"}},{"type":"custom","custom":{"name":"apply_patch"}},{"type":"function","function":{"name":"get_weather"}}]}}}
+            """);
+
+        Assert.Equal(new ToolChoice(Enum.Parse<ToolChoiceKind>(kind)), request.ToolChoice);
+        Assert.Equal(["get_weather", "send_mail"], request.Tools.Select(tool => tool.Name));
+    }
+
     [Theory]
     [InlineData("\"END\"", new[] { "END" })]
     [InlineData("""["a","b"]""", new[] { "a", "b" })]
@@ -293,7 +313,11 @@ public sealed class OpenAIChatRequestReaderTests
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{}}]}""", "tools[0].function.name: field required", "tools[0].function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]}""", "tools[0].function.parameters: must be an object", "tools[0].function.parameters")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}""", "tools[0].function.strict: must be a boolean", "tools[0].function.strict")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"any"}""", "tool_choice: must be one of auto, none, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"any"}""", "tool_choice: must be one of auto, none, required, {\"type\": \"function\", \"function\": {\"name\": ...}}, or {\"type\": \"allowed_tools\", ...}", "tool_choice")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools"}}""", "tool_choice.allowed_tools: field required", "tool_choice.allowed_tools")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"any","tools":[]}}}""", "tool_choice.allowed_tools.mode: must be one of auto, required", "tool_choice.allowed_tools.mode")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto"}}}""", "tool_choice.allowed_tools.tools: must be an array", "tool_choice.allowed_tools.tools")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{}}]}}}""", "tool_choice.allowed_tools.tools[0].function.name: field required", "tool_choice.allowed_tools.tools[0].function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"function","function":{}}}""", "tool_choice.function.name: field required", "tool_choice.function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"parallel_tool_calls":"yes"}""", "parallel_tool_calls: must be a boolean", "parallel_tool_calls")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", "temperature: must be a number", "temperature")]
