@@ -179,6 +179,15 @@ internal sealed record ToolDefinition(string Name, string? Description, JsonObje
     /// </summary>
     public bool? Strict { get; init; }
 
+    /// <summary>
+    /// A Responses custom (freeform) tool, declared to other upstreams as a function taking one string, <c>input</c>:
+    /// its calls go back to a Responses client as <c>custom_tool_call</c> items with that string.
+    /// </summary>
+    public bool IsCustom { get; init; }
+
+    /// <summary>The Responses <c>namespace</c> tool this tool was declared in; its calls go back to the client naming it.</summary>
+    public string? Namespace { get; init; }
+
     /// <summary>The schema of a function that takes no arguments, for one that declares none (Anthropic and Gemini need one).</summary>
     public static JsonObject NoParameters() => new() { ["type"] = "object", ["properties"] = new JsonObject() };
 }

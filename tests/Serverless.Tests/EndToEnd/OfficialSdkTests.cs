@@ -155,6 +155,55 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
         Assert.Equal(64, completed.MaxOutputTokenCount);
     }
 
+    /// <summary>
+    /// Codex's apply_patch is a custom (freeform) tool: through an upstream of another format the SDK reads the model's
+    /// call as a custom tool call, streamed or not, and the output it sends back reaches the upstream as that call's result.
+    /// </summary>
+    [Theory]
+    [InlineData("anthropic")]
+    [InlineData("gemini")]
+    [InlineData("openai-compatible")]
+    public async Task ResponsesClient_CustomTool_CallAndOutputRoundTrip(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var client = new ResponsesClient(new ApiKeyCredential(relay.Key), new ResponsesClientOptions { Endpoint = new Uri(relay.Host.BaseUri, "v1"), NetworkTimeout = Timeout, RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) });
+        var question = ResponseItem.CreateUserMessageItem("what is the weather in Paris?");
+        var options = new CreateResponseOptions(RelayWithUpstreams.ModelFor(provider), [question]) { Tools = { ResponseTool.CreateCustomTool("apply_patch") } };
+
+        var response = (await client.CreateResponseAsync(options, ct).WaitAsync(Timeout, ct)).Value;
+
+        // The fake upstream calls the first tool with {"city":"Paris"}, which holds no input string: those arguments are the input.
+        var call = Assert.IsType<CustomToolCallItem>(Assert.Single(response.OutputItems));
+        Assert.Equal(("apply_patch", """{"city":"Paris"}"""), (call.ToolName, call.Input.Replace(" ", "", StringComparison.Ordinal)));
+
+        string? streamedInput = null;
+        CustomToolCallItem? streamedCall = null;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            timeout.CancelAfter(Timeout);
+            options.StreamingEnabled = true;
+            await foreach (var update in await client.CreateResponseStreamingAsync(options, timeout.Token))
+            {
+                switch (update)
+                {
+                    case StreamingResponseCustomToolCallInputDoneUpdate done: streamedInput = done.Input; break;
+                    case StreamingResponseOutputItemDoneUpdate { Item: CustomToolCallItem item }: streamedCall = item; break;
+                }
+            }
+        }
+
+        Assert.Equal(call.Input, streamedInput);
+        Assert.Equal(("apply_patch", call.Input), (streamedCall?.ToolName, streamedCall?.Input));
+
+        var output = ResponseItem.CreateCustomToolCallOutputItem(call.CallId, [ResponseContentPart.CreateInputTextPart("patched")]);
+        var next = new CreateResponseOptions(RelayWithUpstreams.ModelFor(provider), [question, call, output]) { Tools = { ResponseTool.CreateCustomTool("apply_patch") } };
+
+        var answer = (await client.CreateResponseAsync(next, ct).WaitAsync(Timeout, ct)).Value;
+
+        Assert.StartsWith("Tool said:", answer.GetOutputText(), StringComparison.Ordinal);
+        Assert.Contains("patched", answer.GetOutputText(), StringComparison.Ordinal);
+    }
+
     /// <summary>Anthropic and the Gemini Developer API give no creation time: the relay stamps the answer's, never 1970.</summary>
     [Theory]
     [InlineData("openai")]

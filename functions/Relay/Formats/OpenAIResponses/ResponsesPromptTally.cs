@@ -73,7 +73,18 @@ internal static class ResponsesPromptTally
 
                 Join(Turn.Assistant, to, ref last);
             }
-            else if (JsonFields.IsText(type, "function_call_output"u8))
+            else if (JsonFields.IsText(type, "custom_tool_call"u8))
+            {
+                // The reader makes the free text the arguments of the function that stands for the tool.
+                if (!JsonFields.TryGetString(item, "call_id"u8, out _) || !to.TryAddText(item, "name"u8) || !JsonFields.TryGetString(item, "input"u8, out var freeText))
+                {
+                    return false;
+                }
+
+                to.AddText(ResponsesCustomTool.Arguments(freeText.GetString()!));
+                Join(Turn.Assistant, to, ref last);
+            }
+            else if (JsonFields.IsText(type, "function_call_output"u8) || JsonFields.IsText(type, "custom_tool_call_output"u8))
             {
                 if (!JsonFields.TryGetString(item, "call_id"u8, out _) || !JsonFields.TryGetPresent(item, "output"u8, out var output)
                     || !TryContent(output, to, keepMedia: true))
@@ -192,18 +203,39 @@ internal static class ResponsesPromptTally
         return true;
     }
 
-    private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to));
+    private static bool TryTools(JsonElement body, IPromptTally to) => to.TryEach(body, "tools"u8, static (tool, to) => TryTool(tool, to, inNamespace: false));
 
-    private static bool TryTool(JsonElement tool, IPromptTally to)
+    private static bool TryTool(JsonElement tool, IPromptTally to, bool inNamespace)
     {
         if (!JsonFields.TryGetString(tool, "type"u8, out var type))
         {
             return false;
         }
 
-        // Built-in tools are skipped by the reader.
-        if (!JsonFields.IsText(type, "function"u8))
+        // A namespace's tools join the list (ResponsesRequestReader.ReadTools); a namespace in one is skipped.
+        if (JsonFields.IsText(type, "namespace"u8) && !inNamespace)
         {
+            return JsonFields.TryGetString(tool, "name"u8, out _) && to.TryEach(tool, "tools"u8, static (tool, to) => TryTool(tool, to, inNamespace: true));
+        }
+
+        var custom = JsonFields.IsText(type, "custom"u8);
+
+        // Built-in tools are skipped by the reader.
+        if (!custom && !JsonFields.IsText(type, "function"u8))
+        {
+            return true;
+        }
+
+        if (custom)
+        {
+            // The reader's description, with the grammar after it, and the function's one string argument.
+            if (!to.TryAddText(tool, "name"u8) || !JsonFields.IsAbsentOrString(tool, "description"u8))
+            {
+                return false;
+            }
+
+            to.AddText(ResponsesCustomTool.Description(JsonFields.GetString(tool, "description"), tool) ?? "");
+            to.AddText(ResponsesCustomTool.InputSchemaJson);
             return true;
         }
 

@@ -285,10 +285,10 @@ internal static class ResponsesRequestReader
                 case null or "message":
                     error = ReadMessage(item, path, system, messages);
                     break;
-                case "function_call":
-                    error = ReadFunctionCall(item, path, messages, ref toolNames);
+                case "function_call" or "custom_tool_call":
+                    error = ReadFunctionCall(item, path, custom: type == "custom_tool_call", messages, ref toolNames);
                     break;
-                case "function_call_output":
+                case "function_call_output" or "custom_tool_call_output":
                     error = ReadFunctionCallOutput(item, path, messages, toolNames);
                     break;
                 default:
@@ -351,7 +351,8 @@ internal static class ResponsesRequestReader
         return null;
     }
 
-    private static RelayError? ReadFunctionCall(JsonElement item, string path, List<ChatMessage> messages, ref Dictionary<string, string>? toolNames)
+    /// <param name="custom">A <c>custom_tool_call</c>, whose free text <c>input</c> becomes the arguments of the function that stands for its tool (<see cref="ResponsesCustomTool"/>).</param>
+    private static RelayError? ReadFunctionCall(JsonElement item, string path, bool custom, List<ChatMessage> messages, ref Dictionary<string, string>? toolNames)
     {
         if (JsonFields.RequiredString(item, "call_id", (path, "input"), JsonFields.InvalidField, out var callId) is { } e1)
         {
@@ -363,13 +364,13 @@ internal static class ResponsesRequestReader
             return e2;
         }
 
-        if (JsonFields.RequiredString(item, "arguments", (path, "input"), JsonFields.InvalidField, out var arguments) is { } e3)
+        if (JsonFields.RequiredString(item, custom ? "input" : "arguments", (path, "input"), JsonFields.InvalidField, out var arguments) is { } e3)
         {
             return e3;
         }
 
         (toolNames ??= new Dictionary<string, string>(StringComparer.Ordinal))[callId] = name;
-        var call = new ToolCallPart(callId, name, arguments);
+        var call = new ToolCallPart(callId, name, custom ? ResponsesCustomTool.Arguments(arguments) : arguments);
 
         // Responses lists each call as its own item; canonically they belong to the assistant turn they follow.
         if (messages.Count > 0 && messages[^1] is { Role: ChatRole.Assistant } previous)
@@ -578,25 +579,29 @@ internal static class ResponsesRequestReader
             : RelayError.Invalid($"{path}: one of file_data, file_url or file_id is required", "input");
     }
 
-    private static List<ToolDefinition> ReadTools(JsonElement body, out RelayError? error)
+    /// <summary>
+    /// The function and custom tools of <paramref name="owner"/>'s <c>tools</c>: the body's, or those of a
+    /// <c>namespace</c> tool, which join the one list under their own names (<paramref name="namespace"/> set).
+    /// </summary>
+    private static List<ToolDefinition> ReadTools(JsonElement owner, out RelayError? error, string at = "tools", string? @namespace = null, List<ToolDefinition>? tools = null)
     {
         error = null;
-        var tools = new List<ToolDefinition>();
-        if (!body.TryGetProperty("tools", out var toolsElement) || toolsElement.ValueKind == JsonValueKind.Null)
+        tools ??= [];
+        if (!owner.TryGetProperty("tools", out var toolsElement) || toolsElement.ValueKind == JsonValueKind.Null)
         {
             return tools;
         }
 
         if (toolsElement.ValueKind != JsonValueKind.Array)
         {
-            error = RelayError.Invalid("tools: must be an array", "tools");
+            error = RelayError.Invalid($"{at}: must be an array", "tools");
             return tools;
         }
 
         var index = 0;
         foreach (var tool in toolsElement.EnumerateArray())
         {
-            var path = $"tools[{index}]";
+            var path = $"{at}[{index}]";
             index++;
             if (tool.ValueKind != JsonValueKind.Object)
             {
@@ -610,9 +615,28 @@ internal static class ResponsesRequestReader
                 return tools;
             }
 
+            // NOTE: how OpenAI shows a namespace's tools to its models is not documented; its calls name the tool and
+            // the namespace apart (function_call.namespace), so the tools go by their own names and remember it.
+            if (type == "namespace" && @namespace is null)
+            {
+                if (JsonFields.RequiredString(tool, "name", (path, "tools"), JsonFields.InvalidField, out var namespaceName) is { } namespaceError)
+                {
+                    error = namespaceError;
+                    return tools;
+                }
+
+                ReadTools(tool, out error, path + ".tools", namespaceName, tools);
+                if (error is not null)
+                {
+                    return tools;
+                }
+
+                continue;
+            }
+
             // Built-in tools (web_search, file_search, computer_use, mcp, …) run inside OpenAI; other upstreams
             // cannot execute them. A same-format relay forwards the raw body, so nothing is lost there.
-            if (type != "function")
+            if (type is not ("function" or "custom"))
             {
                 continue;
             }
@@ -636,7 +660,12 @@ internal static class ResponsesRequestReader
             }
 
             JsonObject parameters;
-            if (!tool.TryGetProperty("parameters", out var parametersElement) || parametersElement.ValueKind == JsonValueKind.Null)
+            if (type == "custom")
+            {
+                parameters = ResponsesCustomTool.InputSchema();
+                description = ResponsesCustomTool.Description(description, tool);
+            }
+            else if (!tool.TryGetProperty("parameters", out var parametersElement) || parametersElement.ValueKind == JsonValueKind.Null)
             {
                 parameters = ToolDefinition.NoParameters();
             }
@@ -651,7 +680,7 @@ internal static class ResponsesRequestReader
                 return tools;
             }
 
-            tools.Add(new ToolDefinition(name, description, parameters) { Strict = strict });
+            tools.Add(new ToolDefinition(name, description, parameters) { Strict = strict, IsCustom = type == "custom", Namespace = @namespace });
         }
 
         return tools;
@@ -675,7 +704,8 @@ internal static class ResponsesRequestReader
         if (choice.ValueKind == JsonValueKind.Object)
         {
             var type = choice.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
-            if (type == "function")
+            // A custom tool is a function to other upstreams (ReadTools).
+            if (type is "function" or "custom")
             {
                 if (JsonFields.RequiredString(choice, "name", ("tool_choice", "tool_choice"), JsonFields.InvalidField, out var name) is { } nameError)
                 {
@@ -704,8 +734,8 @@ internal static class ResponsesRequestReader
 
     /// <summary>
     /// <c>{"type":"allowed_tools","mode":"auto"|"required","tools":[{"type":"function","name":…},…]}</c>: the model may call
-    /// only the listed tools, and must call one of them when the mode is <c>required</c>. Function tools are matched by
-    /// name; the built-in ones it may list were dropped with the tools themselves.
+    /// only the listed tools, and must call one of them when the mode is <c>required</c>. Function and custom tools are
+    /// matched by name; the built-in ones it may list were dropped with the tools themselves.
     /// </summary>
     private static ToolChoice? ReadAllowedTools(JsonElement choice, out HashSet<string>? allowed, out RelayError? error)
     {
@@ -744,7 +774,7 @@ internal static class ResponsesRequestReader
                 return null;
             }
 
-            if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
+            if (!tool.TryGetProperty("type", out var type) || !(JsonFields.IsText(type, "function"u8) || JsonFields.IsText(type, "custom"u8)))
             {
                 continue;
             }

@@ -18,15 +18,16 @@ internal static class ResponsesResponseWriter
             echo);
 
         ResponsesWire.WriteResponseHead(writer, head);
-        WriteOutput(writer, id, response.Content, response.StopReason);
+        WriteOutput(writer, id, response.Content, response.StopReason, echo);
         ResponsesWire.WriteResponseTail(writer, head, response.Usage);
     }
 
     /// <summary>
     /// Consecutive text parts form one message item; a tool call or reasoning ends it, so the items keep the order in
-    /// which the model produced them. The stream encoder applies the same rule, so ids and indices match.
+    /// which the model produced them. The stream encoder applies the same rule, so ids and indices match. A call is
+    /// written as the client declared its tool (<paramref name="echo"/>): a custom tool's as a <c>custom_tool_call</c>.
     /// </summary>
-    private static void WriteOutput(Utf8JsonWriter writer, string responseId, IReadOnlyList<ContentPart> content, StopReason stopReason)
+    private static void WriteOutput(Utf8JsonWriter writer, string responseId, IReadOnlyList<ContentPart> content, StopReason stopReason, RequestEcho echo)
     {
         writer.WriteStartArray();
         var lastItemPart = LastItemPart(content);
@@ -54,7 +55,17 @@ internal static class ResponsesResponseWriter
                     break;
                 case ToolCallPart call:
                     var status = ResponsesWire.ItemStatusOf(stopReason, last: i == lastItemPart);
-                    ResponsesWire.WriteFunctionCallItem(writer, ResponsesWire.ItemId("fc_", responseId, outputIndex), call.Id, call.Name, call.ArgumentsJson, status);
+                    var tool = echo.ToolNamed(call.Name);
+                    if (tool is { IsCustom: true })
+                    {
+                        var input = ResponsesCustomTool.InputOf(call.ArgumentsJson);
+                        ResponsesWire.WriteCustomToolCallItem(writer, ResponsesWire.ItemId("ctc_", responseId, outputIndex), call.Id, call.Name, input, status, tool.Namespace);
+                    }
+                    else
+                    {
+                        ResponsesWire.WriteFunctionCallItem(writer, ResponsesWire.ItemId("fc_", responseId, outputIndex), call.Id, call.Name, call.ArgumentsJson, status, tool?.Namespace);
+                    }
+
                     outputIndex++;
                     i++;
                     break;

@@ -10,8 +10,8 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// <summary>
 /// Turns canonical events into the Responses API's semantic SSE events for one client stream.
 /// Text blocks become <c>output_text</c> parts of a message item (consecutive text blocks share one message item),
-/// tool calls become <c>function_call</c> items, and thinking becomes a <c>reasoning</c> item with one summary part
-/// (none for thinking without text).
+/// tool calls become <c>function_call</c> items (<c>custom_tool_call</c> for a tool the client declared custom), and
+/// thinking becomes a <c>reasoning</c> item with one summary part (none for thinking without text).
 /// </summary>
 /// <remarks>Event catalogue: https://platform.openai.com/docs/api-reference/responses-streaming</remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage(
@@ -51,6 +51,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     {
         Message,
         FunctionCall,
+        CustomToolCall,
         Reasoning,
     }
 
@@ -90,7 +91,11 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 break;
             case ToolArgumentsDelta delta when _blocks.TryGetValue(delta.Index, out var block) && !block.Done:
                 block.Text.Append(delta.PartialJson);
-                WriteArgumentsDelta(block, delta.PartialJson, output);
+                if (block.Item.Kind == ItemKind.FunctionCall)
+                {
+                    WriteArgumentsDelta(block, delta.PartialJson, output);
+                }
+
                 break;
             case BlockStopped stopped when _blocks.TryGetValue(stopped.Index, out var block) && !block.Done:
                 StopBlock(block, output);
@@ -184,13 +189,24 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     private void StartFunctionCall(ToolCallStarted call, IBufferWriter<byte> output)
     {
         EndLastItem(output);
-        var item = AddItem(ItemKind.FunctionCall, "fc_", call.Id, call.Name);
+        var tool = _echo.ToolNamed(call.Name);
+        var custom = tool is { IsCustom: true };
+        var item = AddItem(custom ? ItemKind.CustomToolCall : ItemKind.FunctionCall, custom ? "ctc_" : "fc_", call.Id, call.Name);
+        item.Namespace = tool?.Namespace;
         var block = new Block(item, 0);
         item.Blocks.Add(block);
         _blocks[call.Index] = block;
 
         var json = BeginItemEvent("response.output_item.added", item);
-        ResponsesWire.WriteFunctionCallItem(json, item.Id, call.Id, call.Name, string.Empty, "in_progress");
+        if (custom)
+        {
+            ResponsesWire.WriteCustomToolCallItem(json, item.Id, call.Id, call.Name, string.Empty, "in_progress", item.Namespace);
+        }
+        else
+        {
+            ResponsesWire.WriteFunctionCallItem(json, item.Id, call.Id, call.Name, string.Empty, "in_progress", item.Namespace);
+        }
+
         End("response.output_item.added", output);
     }
 
@@ -286,6 +302,32 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                     break;
                 }
 
+            case ItemKind.CustomToolCall:
+                {
+                    // NOTE: the upstream streams the arguments object ({"input":"…"}) in fragments, whose string cannot be
+                    // cut out of a fragment reliably (escapes, a split key), so the input goes out whole when the call ends.
+                    item.Input = ResponsesCustomTool.InputOf(block.Text.ToString());
+                    var json = Begin("response.custom_tool_call_input.delta");
+                    json.WriteString("item_id", item.Id);
+                    json.WriteNumber("output_index", item.OutputIndex);
+                    json.WriteString("delta", item.Input);
+                    End("response.custom_tool_call_input.delta", output);
+
+                    json = Begin("response.custom_tool_call_input.done");
+                    json.WriteString("item_id", item.Id);
+                    json.WriteNumber("output_index", item.OutputIndex);
+                    json.WriteString("input", item.Input);
+                    End("response.custom_tool_call_input.done", output);
+
+                    // As for a function call, the last item's done waits for what comes next.
+                    if (item.OutputIndex < _items.Count - 1)
+                    {
+                        WriteItemDone(item, output);
+                    }
+
+                    break;
+                }
+
             case ItemKind.Reasoning:
                 {
                     if (block.Text.Length > 0)
@@ -330,7 +372,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     private void EndLastItem(IBufferWriter<byte> output)
     {
         CloseMessage(output);
-        if (_items.Count > 0 && _items[^1] is { Kind: ItemKind.FunctionCall, Done: false } call && call.Blocks[0].Done)
+        if (_items.Count > 0 && _items[^1] is { Kind: ItemKind.FunctionCall or ItemKind.CustomToolCall, Done: false } call && call.Blocks[0].Done)
         {
             WriteItemDone(call, output);
         }
@@ -396,7 +438,10 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 ResponsesWire.WriteMessageItemEnd(json);
                 break;
             case ItemKind.FunctionCall:
-                ResponsesWire.WriteFunctionCallItem(json, item.Id, item.CallId!, item.Name!, item.Blocks[0].Text.ToString(), item.Status);
+                ResponsesWire.WriteFunctionCallItem(json, item.Id, item.CallId!, item.Name!, item.Blocks[0].Text.ToString(), item.Status, item.Namespace);
+                break;
+            case ItemKind.CustomToolCall:
+                ResponsesWire.WriteCustomToolCallItem(json, item.Id, item.CallId!, item.Name!, item.Input ?? string.Empty, item.Status, item.Namespace);
                 break;
             case ItemKind.Reasoning:
                 ResponsesWire.WriteReasoningItem(json, item.Id, item.Blocks[0].Text.ToString());
@@ -482,6 +527,13 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         public string Id { get; } = id;
         public string? CallId { get; } = callId;
         public string? Name { get; } = name;
+
+        /// <summary>The <c>namespace</c> tool a called tool was declared in (<see cref="ToolDefinition.Namespace"/>).</summary>
+        public string? Namespace { get; set; }
+
+        /// <summary>A custom tool call's free text, set when its arguments end.</summary>
+        public string? Input { get; set; }
+
         public List<Block> Blocks { get; } = [];
         public bool Done { get; set; }
 

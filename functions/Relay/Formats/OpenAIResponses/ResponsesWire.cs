@@ -211,7 +211,8 @@ internal static class ResponsesWire
         writer.WriteEndObject();
     }
 
-    public static void WriteFunctionCallItem(Utf8JsonWriter writer, string id, string callId, string name, string arguments, string status)
+    /// <param name="namespace">The <c>namespace</c> tool the called function was declared in, if any.</param>
+    public static void WriteFunctionCallItem(Utf8JsonWriter writer, string id, string callId, string name, string arguments, string status, string? @namespace = null)
     {
         writer.WriteStartObject();
         writer.WriteString("id", id);
@@ -220,6 +221,21 @@ internal static class ResponsesWire
         writer.WriteString("arguments", arguments);
         writer.WriteString("call_id", callId);
         writer.WriteString("name", name);
+        JsonFields.WriteStringIfPresent(writer, "namespace", @namespace);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A call to a custom tool (<see cref="ToolDefinition.IsCustom"/>): its free text is <paramref name="input"/>.</summary>
+    public static void WriteCustomToolCallItem(Utf8JsonWriter writer, string id, string callId, string name, string input, string status, string? @namespace = null)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("type", "custom_tool_call");
+        writer.WriteString("status", status);
+        writer.WriteString("call_id", callId);
+        writer.WriteString("name", name);
+        writer.WriteString("input", input);
+        JsonFields.WriteStringIfPresent(writer, "namespace", @namespace);
         writer.WriteEndObject();
     }
 
@@ -282,4 +298,18 @@ internal sealed record RequestEcho(
         request.User,
         request.OutputFormat,
         request.Reasoning);
+
+    /// <summary>The declared tool a call names, for how its call is written back (custom, namespaced); null when none is.</summary>
+    public ToolDefinition? ToolNamed(string name)
+    {
+        foreach (var tool in Tools)
+        {
+            if (tool.Name == name)
+            {
+                return tool;
+            }
+        }
+
+        return null;
+    }
 }

@@ -41,6 +41,21 @@ public sealed class ResponsesPromptTallyTests
           {"type":"web_search"},
           {"type":"mcp","server_label":"x"}]}
         """,
+        """
+        {"model":"m","input":[
+          {"role":"user","content":"patch it"},
+          {"type":"custom_tool_call","call_id":"c1","name":"apply_patch","input":"*** Begin Patch\n+café 😀 \"quoted\" <b>\n*** End Patch"},
+          {"type":"function_call","call_id":"c2","name":"get_customer","arguments":"{}","namespace":"crm"},
+          {"type":"custom_tool_call_output","call_id":"c1","output":"Done!"},
+          {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"{}"}]}],
+         "tools":[
+          {"type":"custom","name":"apply_patch","description":"Edit files.","format":{"type":"grammar","syntax":"lark","definition":"start: \"x\"+"}},
+          {"type":"custom","name":"notes","description":null},
+          {"type":"namespace","name":"crm","description":"CRM","tools":[
+            {"type":"function","name":"get_customer","parameters":{"type":"object"}},
+            {"type":"custom","name":"query","format":{"type":"text"}},
+            {"type":"namespace","name":"nested","tools":[]}]}]}
+        """,
     };
 
     public static TheoryData<string> RefusedBodies => new()
@@ -69,6 +84,14 @@ public sealed class ResponsesPromptTallyTests
         """{"model":"m","input":"hi","tools":[{"type":"function","name":"f","parameters":"{}"}]}""",
         """{"model":"m","input":"hi","tools":{"type":"function"}}""",
         """{"model":"m","input":"hi","tools":["get_weather"]}""",
+        """{"model":"m","input":[{"type":"custom_tool_call","call_id":"c","name":"f"}]}""",
+        """{"model":"m","input":[{"type":"custom_tool_call","call_id":"c","name":"f","input":3}]}""",
+        """{"model":"m","input":[{"type":"custom_tool_call_output","call_id":"c"}]}""",
+        """{"model":"m","input":"hi","tools":[{"type":"custom"}]}""",
+        """{"model":"m","input":"hi","tools":[{"type":"custom","name":"f","description":3}]}""",
+        """{"model":"m","input":"hi","tools":[{"type":"namespace","tools":[]}]}""",
+        """{"model":"m","input":"hi","tools":[{"type":"namespace","name":"n","tools":{}}]}""",
+        """{"model":"m","input":"hi","tools":[{"type":"namespace","name":"n","tools":[{"type":"function"}]}]}""",
     };
 
     [Theory]

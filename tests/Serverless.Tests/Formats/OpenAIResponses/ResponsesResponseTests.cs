@@ -291,4 +291,46 @@ public sealed class ResponsesResponseTests
         Assert.Equal(StopReason.ToolUse, read.StopReason);
         Assert.Equal(ToolAnswer.Usage, read.Usage);
     }
+
+    /// <summary>A request declaring Codex's custom apply_patch and a function in a namespace, as the reader reads them.</summary>
+    internal static readonly ChatRequest CustomAndNamespacedTools = AnswerOnly.Request with
+    {
+        Tools =
+        [
+            new ToolDefinition("apply_patch", "Edit files.", ResponsesCustomTool.InputSchema()) { IsCustom = true },
+            new ToolDefinition("get_customer", null, ToolDefinition.NoParameters()) { Namespace = "crm" },
+        ],
+    };
+
+    /// <summary>
+    /// A call to a tool the client declared custom goes back as a custom_tool_call with the free text (the arguments
+    /// as they came when the model left the input out); a function from a namespace names it.
+    /// </summary>
+    [Fact]
+    public void WriteResponse_CallsToCustomAndNamespacedTools_ItemsAsTheClientDeclaredThem()
+    {
+        var answer = new ChatResponse
+        {
+            Id = "r1",
+            Model = "m",
+            StopReason = StopReason.ToolUse,
+            Content =
+            [
+                new ToolCallPart("call_1", "apply_patch", "{\"input\":\"*** Begin Patch\\n+h\u00e9llo\\n*** End Patch\"}"),
+                new ToolCallPart("call_2", "apply_patch", "{\"patch\":1}"),
+                new ToolCallPart("call_3", "get_customer", "{\"id\":7}"),
+            ],
+        };
+
+        var json = Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(answer, CustomAndNamespacedTools, writer));
+
+        Assert.Equal(Compact("""
+            [{'id':'ctc_r1_0','type':'custom_tool_call','status':'completed','call_id':'call_1','name':'apply_patch','input':'*** Begin Patch\n+héllo\n*** End Patch'},
+             {'id':'ctc_r1_1','type':'custom_tool_call','status':'completed','call_id':'call_2','name':'apply_patch','input':'{\u0022patch\u0022:1}'},
+             {'id':'fc_r1_2','type':'function_call','status':'completed','arguments':'{\u0022id\u0022:7}','call_id':'call_3','name':'get_customer','namespace':'crm'}]
+            """), Parse(json).GetProperty("output").GetRawText());
+        var result = ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!;
+        var call = Assert.IsType<CustomToolCallItem>(result.OutputItems[0]);
+        Assert.Equal(("call_1", "apply_patch", "*** Begin Patch\n+héllo\n*** End Patch"), (call.CallId, call.ToolName, call.Input));
+    }
 }

@@ -35,6 +35,24 @@ public sealed class ResponsesStreamEncoderTests
         MessageStopped.Instance,
     ];
 
+    /// <summary>A request declaring Codex's apply_patch as a custom tool.</summary>
+    private static readonly ChatRequest CustomToolRequest = Request with
+    {
+        Tools = [new ToolDefinition("apply_patch", "Edit files.", ResponsesCustomTool.InputSchema()) { IsCustom = true }],
+    };
+
+    /// <summary>A call to it, its arguments object split inside the string they hold.</summary>
+    private static readonly StreamEvent[] CustomToolStream =
+    [
+        new MessageStarted("resp_abc", "gpt-4.1"),
+        new ToolCallStarted(0, "call_1", "apply_patch"),
+        new ToolArgumentsDelta(0, "{\"input\":\"*** Begin Patch\\n+h"),
+        new ToolArgumentsDelta(0, "\u00e9llo\\n*** End Patch\"}"),
+        new BlockStopped(0),
+        new MessageFinished(StopReason.ToolUse),
+        MessageStopped.Instance,
+    ];
+
     private static string Encode(IEnumerable<StreamEvent> events, ChatRequest? request = null, RelayError? error = null)
     {
         var format = new OpenAIResponsesFormat(FixedTimeProvider.At1741290958);
@@ -405,5 +423,63 @@ public sealed class ResponsesStreamEncoderTests
 
         Assert.Equal("server_error", data.GetProperty("code").GetString());
         Assert.Equal(0, data.GetProperty("sequence_number").GetInt32());
+    }
+
+    /// <summary>
+    /// A call to a tool the client declared custom streams as a custom_tool_call: its input in one delta and its done
+    /// when the arguments end (the upstream's JSON fragments are not cut into the string they hold).
+    /// </summary>
+    [Fact]
+    public void Write_CallToCustomTool_StreamsTheInputAsCustomToolCall()
+    {
+        var frames = Frames(Encode(CustomToolStream, CustomToolRequest));
+
+        Assert.Equal(
+            [
+                "response.created", "response.in_progress", "response.output_item.added", "response.custom_tool_call_input.delta",
+                "response.custom_tool_call_input.done", "response.output_item.done", "response.completed",
+            ],
+            frames.Select(f => f.Event));
+        const string Input = "*** Begin Patch\\n+héllo\\n*** End Patch";
+        const string Item = "'id':'ctc_abc_0','type':'custom_tool_call'";
+        Assert.Equal(Compact($"{{'type':'response.output_item.added','sequence_number':2,'output_index':0,'item':{{{Item},'status':'in_progress','call_id':'call_1','name':'apply_patch','input':''}}}}"), frames[2].Data);
+        Assert.Equal(Compact($"{{'type':'response.custom_tool_call_input.delta','sequence_number':3,'item_id':'ctc_abc_0','output_index':0,'delta':'{Input}'}}"), frames[3].Data);
+        Assert.Equal(Compact($"{{'type':'response.custom_tool_call_input.done','sequence_number':4,'item_id':'ctc_abc_0','output_index':0,'input':'{Input}'}}"), frames[4].Data);
+        Assert.Equal(Compact($"{{'type':'response.output_item.done','sequence_number':5,'output_index':0,'item':{{{Item},'status':'completed','call_id':'call_1','name':'apply_patch','input':'{Input}'}}}}"), frames[5].Data);
+
+        var updates = frames.Select(f => ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(f.Data))!).ToList();
+        Assert.IsType<CustomToolCallItem>(Assert.IsType<StreamingResponseOutputItemAddedUpdate>(updates[2]).Item);
+        Assert.Equal("*** Begin Patch\n+héllo\n*** End Patch", Assert.IsType<StreamingResponseCustomToolCallInputDeltaUpdate>(updates[3]).InputDelta);
+        Assert.Equal("*** Begin Patch\n+héllo\n*** End Patch", Assert.IsType<StreamingResponseCustomToolCallInputDoneUpdate>(updates[4]).Input);
+        Assert.Equal("*** Begin Patch\n+héllo\n*** End Patch", Assert.IsType<CustomToolCallItem>(Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response.OutputItems[0]).Input);
+    }
+
+    [Fact]
+    public void Write_CallToCustomTool_CompletedOutputEqualsNonStreamed()
+    {
+        var completed = Parse(Frames(Encode(CustomToolStream, CustomToolRequest))[^1].Data).GetProperty("response");
+        var nonStreamed = Parse(Write(writer => OpenAIResponsesFormat.Instance.WriteResponse(
+            new ChatResponse
+            {
+                Id = "resp_abc",
+                Model = "gpt-4.1",
+                Content = [new ToolCallPart("call_1", "apply_patch", "{\"input\":\"*** Begin Patch\\n+héllo\\n*** End Patch\"}")],
+                StopReason = StopReason.ToolUse,
+            },
+            CustomToolRequest,
+            writer)));
+
+        Assert.Equal(nonStreamed.GetProperty("output").GetRawText(), completed.GetProperty("output").GetRawText());
+    }
+
+    [Fact]
+    public void Write_CallToNamespacedFunction_ItemsNameTheNamespace()
+    {
+        var request = Request with { Tools = [new ToolDefinition("get_customer", null, ToolDefinition.NoParameters()) { Namespace = "crm" }] };
+
+        var frames = Frames(Encode([new MessageStarted("resp_abc", "gpt-4.1"), new ToolCallStarted(0, "call_1", "get_customer"), new ToolArgumentsDelta(0, "{}"), new BlockStopped(0), new MessageFinished(StopReason.ToolUse), MessageStopped.Instance], request));
+
+        Assert.Equal("crm", Parse(frames[2].Data).GetProperty("item").GetProperty("namespace").GetString());
+        Assert.Equal("crm", Parse(frames[^1].Data).GetProperty("response").GetProperty("output")[0].GetProperty("namespace").GetString());
     }
 }
