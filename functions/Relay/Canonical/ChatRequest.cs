@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Serverless.Relay.Formats;
 
 namespace Serverless.Relay.Canonical;
 
@@ -63,6 +64,40 @@ internal sealed record ChatRequest
     /// <c>output_config.effort</c>, Gemini <c>thinkingConfig</c>); null when the client says nothing (the model's default).
     /// </summary>
     public Reasoning? Reasoning { get; init; }
+
+    /// <summary>
+    /// This request as an upstream of <paramref name="upstream"/> can take it: thinking that another provider signed
+    /// (<see cref="ThinkingPart.SignedBy"/>) is left out, since only the provider that made a signature verifies it.
+    /// This same request when there is none.
+    /// </summary>
+    public ChatRequest WithoutThinkingSignedElsewhere(WireFormat upstream)
+    {
+        List<ChatMessage>? messages = null;
+        for (var i = 0; i < Messages.Count; i++)
+        {
+            var message = Messages[i];
+            var foreign = false;
+            foreach (var part in message.Content)
+            {
+                foreign |= IsSignedElsewhere(part, upstream);
+            }
+
+            if (foreign)
+            {
+                messages ??= [.. Messages.Take(i)];
+                messages.Add(message with { Content = [.. message.Content.Where(part => !IsSignedElsewhere(part, upstream))] });
+            }
+            else
+            {
+                messages?.Add(message);
+            }
+        }
+
+        return messages is null ? this : this with { Messages = messages };
+    }
+
+    private static bool IsSignedElsewhere(ContentPart part, WireFormat upstream) =>
+        part is ThinkingPart { SignedBy: { } signedBy } && signedBy != upstream;
 }
 
 internal enum OutputFormatKind
@@ -163,7 +198,12 @@ internal sealed record ToolResultPart(string ToolCallId, IReadOnlyList<ContentPa
 }
 
 /// <summary>Model reasoning (Anthropic <c>thinking</c>); the signature is opaque and only meaningful to its own provider.</summary>
-internal sealed record ThinkingPart(string Text, string? Signature = null) : ContentPart;
+/// <param name="SignedBy">
+/// The format of the upstream whose provider made <see cref="Signature"/>, where that is known: in answers read from
+/// Anthropic and Gemini, and in a Responses reasoning item the relay wrote (its <c>encrypted_content</c>) and a client
+/// sent back. Null is a signature a client holds in its own format's field, passed on as it is.
+/// </param>
+internal sealed record ThinkingPart(string Text, string? Signature = null, WireFormat? SignedBy = null) : ContentPart;
 
 /// <param name="Parameters">A JSON Schema object.</param>
 internal sealed record ToolDefinition(string Name, string? Description, JsonObject Parameters)

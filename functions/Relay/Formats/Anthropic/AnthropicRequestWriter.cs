@@ -17,6 +17,9 @@ internal static class AnthropicRequestWriter
 
     public static void Write(ChatRequest request, string upstreamModel, Utf8JsonWriter writer)
     {
+        // A Responses client may carry back thinking Gemini signed (another upstream answered that turn), whose
+        // signature Anthropic would refuse: it is left out before anything looks at the turns.
+        request = request.WithoutThinkingSignedElsewhere(WireFormat.Anthropic);
         var thinking = PlanThinking(request, upstreamModel);
         writer.WriteStartObject();
         writer.WriteString("model", upstreamModel);

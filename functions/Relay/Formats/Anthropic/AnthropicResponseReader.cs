@@ -42,10 +42,9 @@ internal static class AnthropicResponseReader
                         input));
                     break;
                 case "thinking":
+                    var thinking = JsonFields.GetString(block, "thinking") ?? string.Empty;
                     var signature = JsonFields.GetString(block, "signature");
-                    parts.Add(new ThinkingPart(
-                        JsonFields.GetString(block, "thinking") ?? string.Empty,
-                        string.IsNullOrEmpty(signature) ? null : signature));
+                    parts.Add(string.IsNullOrEmpty(signature) ? new ThinkingPart(thinking) : new ThinkingPart(thinking, signature, WireFormat.Anthropic));
                     break;
 
                 // redacted_thinking and server-tool blocks have no canonical form.

@@ -87,6 +87,9 @@ internal static class GeminiResponseReader
         return null;
     }
 
+    /// <summary>A thought, with the signature Gemini made when it gave one.</summary>
+    private static ThinkingPart Thought(string text, string? signature) => new(text, signature, signature is null ? null : WireFormat.Gemini);
+
     /// <summary>Appends one response part; returns true for a function call.</summary>
     private static bool ReadPart(JsonElement part, List<ContentPart> content, ref CallIds callIds)
     {
@@ -98,7 +101,7 @@ internal static class GeminiResponseReader
         if (part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
         {
             content.Add(GeminiJson.IsTrue(part, "thought")
-                ? new ThinkingPart(text.GetString()!, GeminiJson.GetString(part, "thoughtSignature", "thought_signature"))
+                ? Thought(text.GetString()!, GeminiJson.GetString(part, "thoughtSignature", "thought_signature"))
                 : new TextPart(text.GetString()!));
             return false;
         }
@@ -107,7 +110,7 @@ internal static class GeminiResponseReader
         {
             if (GeminiJson.GetString(part, "thoughtSignature", "thought_signature") is { } signature)
             {
-                content.Add(new ThinkingPart(string.Empty, signature));
+                content.Add(Thought(string.Empty, signature));
             }
 
             content.Add(new ToolCallPart(

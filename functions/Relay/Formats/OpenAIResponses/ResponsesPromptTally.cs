@@ -44,7 +44,8 @@ internal static class ResponsesPromptTally
     private static bool TryItems(JsonElement input, IPromptTally to)
     {
         // The role of the last canonical message: calls join an assistant turn, results a tool turn
-        // (ResponsesRequestReader.ReadFunctionCall and ReadFunctionCallOutput); system parts are no message.
+        // (ResponsesRequestReader.ReadFunctionCall and ReadFunctionCallOutput), and the relay's reasoning an assistant
+        // turn whose text joins it too (ReadReasoning, ReadMessage); system parts are no message.
         var last = Turn.None;
         foreach (var item in input.EnumerateArray())
         {
@@ -94,8 +95,14 @@ internal static class ResponsesPromptTally
 
                 Join(Turn.Tool, to, ref last);
             }
+            else if (JsonFields.IsText(type, "reasoning"u8) && ResponsesSignedReasoning.TryRead(item, out var thinking))
+            {
+                to.AddText(thinking.Text);
+                Join(Turn.Assistant, to, ref last);
+                last = Turn.Thinking;
+            }
 
-            // Any other item type (reasoning, built-in tool calls, item references) is dropped by the reader.
+            // Any other item type (OpenAI's own reasoning, built-in tool calls, item references) is dropped by the reader.
         }
 
         return true;
@@ -120,19 +127,27 @@ internal static class ResponsesPromptTally
             return false;
         }
 
-        to.AddMessage();
-        last = turn;
+        // Text joins a turn that reasoning opened (ResponsesRequestReader.ReadMessage), which still ends in the
+        // reasoning when there is none; a message starts a turn otherwise.
+        var joinsThinking = turn == Turn.Assistant && last == Turn.Thinking;
+        if (!joinsThinking)
+        {
+            to.AddMessage();
+        }
+
+        last = joinsThinking && content.ValueKind == JsonValueKind.Array && content.GetArrayLength() == 0 ? Turn.Thinking : turn;
         return TryContent(content, to, keepMedia: true);
     }
 
-    /// <summary>A new message unless the last one is of this turn, which the reader extends instead.</summary>
+    /// <summary>A new message unless the last one is of this turn (or reasoning opened it), which the reader extends instead.</summary>
     private static void Join(Turn turn, IPromptTally to, ref Turn last)
     {
-        if (last != turn)
+        if (last != turn && !(last == Turn.Thinking && turn == Turn.Assistant))
         {
             to.AddMessage();
-            last = turn;
         }
+
+        last = turn;
     }
 
     private static bool TryContent(JsonElement content, IPromptTally to, bool keepMedia)
@@ -253,5 +268,8 @@ internal static class ResponsesPromptTally
         User,
         Assistant,
         Tool,
+
+        /// <summary>An assistant turn whose last part is the relay's reasoning (ResponsesRequestReader.ReadReasoning).</summary>
+        Thinking,
     }
 }

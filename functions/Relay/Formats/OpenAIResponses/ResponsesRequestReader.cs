@@ -291,9 +291,12 @@ internal static class ResponsesRequestReader
                 case "function_call_output" or "custom_tool_call_output":
                     error = ReadFunctionCallOutput(item, path, messages, toolNames);
                     break;
+                case "reasoning":
+                    ReadReasoning(item, messages);
+                    error = null;
+                    break;
                 default:
-                    // Reasoning items (opaque to other providers), built-in tool calls and item references (which
-                    // need OpenAI's stored state) have no canonical form.
+                    // Built-in tool calls and item references (which need OpenAI's stored state) have no canonical form.
                     error = null;
                     break;
             }
@@ -347,8 +350,37 @@ internal static class ResponsesRequestReader
             return null;
         }
 
+        // The text of a turn that reasoning opened joins it (ReadReasoning).
+        if (role == "assistant" && messages.Count > 0 && messages[^1] is { Role: ChatRole.Assistant, Content: [.., ThinkingPart] } thought)
+        {
+            messages[^1] = thought with { Content = [.. thought.Content, .. parts] };
+            return null;
+        }
+
         messages.Add(new ChatMessage(role == "user" ? ChatRole.User : ChatRole.Assistant, parts));
         return null;
+    }
+
+    /// <summary>
+    /// A reasoning item the relay wrote for thinking another provider signed (<see cref="ResponsesSignedReasoning"/>):
+    /// that thinking, with its signature, in the assistant turn it opens, whose text and calls follow it in the input.
+    /// Any other reasoning item (OpenAI's own encrypted reasoning) means nothing to other upstreams and is dropped.
+    /// </summary>
+    private static void ReadReasoning(JsonElement item, List<ChatMessage> messages)
+    {
+        if (!ResponsesSignedReasoning.TryRead(item, out var thinking))
+        {
+            return;
+        }
+
+        if (messages.Count > 0 && messages[^1] is { Role: ChatRole.Assistant } previous)
+        {
+            messages[^1] = previous with { Content = [.. previous.Content, thinking] };
+        }
+        else
+        {
+            messages.Add(new ChatMessage(ChatRole.Assistant, [thinking]));
+        }
     }
 
     /// <param name="custom">A <c>custom_tool_call</c>, whose free text <c>input</c> becomes the arguments of the function that stands for its tool (<see cref="ResponsesCustomTool"/>).</param>

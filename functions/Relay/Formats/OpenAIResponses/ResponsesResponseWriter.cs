@@ -70,8 +70,9 @@ internal static class ResponsesResponseWriter
                     i++;
                     break;
                 case ThinkingPart thinking:
-                    // The signature is only meaningful to the provider that made it; Responses' encrypted_content is OpenAI's own.
-                    ResponsesWire.WriteReasoningItem(writer, ResponsesWire.ItemId("rs_", responseId, outputIndex), thinking.Text);
+                    // The signature goes in encrypted_content, tagged with its maker, for the client to send back.
+                    var encryptedContent = ResponsesSignedReasoning.EncryptedContent(thinking.Signature, thinking.SignedBy);
+                    ResponsesWire.WriteReasoningItem(writer, ResponsesWire.ItemId("rs_", responseId, outputIndex), thinking.Text, encryptedContent);
                     outputIndex++;
                     i++;
                     break;

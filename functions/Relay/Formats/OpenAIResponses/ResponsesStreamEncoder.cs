@@ -86,6 +86,10 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 block.Text.Append(delta.Text);
                 WriteReasoningDelta(block, delta.Text, output);
                 break;
+            case ThinkingSignature signature when _blocks.TryGetValue(signature.Index, out var block) && !block.Done:
+                // The last signature of a block is the one that covers it (Anthropic sends one; Gemini may sign each part).
+                block.Item.EncryptedContent = ResponsesSignedReasoning.EncryptedContent(signature.Signature, signature.SignedBy);
+                break;
             case ToolCallStarted call:
                 StartFunctionCall(call, output);
                 break;
@@ -111,8 +115,6 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 CloseAll(output);
                 Finish(output);
                 break;
-
-            // ThinkingSignature: another provider's signature means nothing to a Responses client (its encrypted_content is OpenAI's own).
         }
     }
 
@@ -444,7 +446,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 ResponsesWire.WriteCustomToolCallItem(json, item.Id, item.CallId!, item.Name!, item.Input ?? string.Empty, item.Status, item.Namespace);
                 break;
             case ItemKind.Reasoning:
-                ResponsesWire.WriteReasoningItem(json, item.Id, item.Blocks[0].Text.ToString());
+                ResponsesWire.WriteReasoningItem(json, item.Id, item.Blocks[0].Text.ToString(), item.EncryptedContent);
                 break;
         }
     }
@@ -533,6 +535,9 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
 
         /// <summary>A custom tool call's free text, set when its arguments end.</summary>
         public string? Input { get; set; }
+
+        /// <summary>A reasoning item's signature, tagged with its maker (<see cref="ResponsesSignedReasoning"/>).</summary>
+        public string? EncryptedContent { get; set; }
 
         public List<Block> Blocks { get; } = [];
         public bool Done { get; set; }

@@ -243,7 +243,8 @@ internal static class ResponsesWire
     /// A reasoning item with at most one summary part. Null or empty writes <c>summary: []</c>: a just-added item, or
     /// reasoning with no text (a Gemini thought signature alone), which the real API never gives an empty part.
     /// </summary>
-    public static void WriteReasoningItem(Utf8JsonWriter writer, string id, string? summary)
+    /// <param name="encryptedContent">The signature of thinking another provider signed (<see cref="ResponsesSignedReasoning"/>), if any.</param>
+    public static void WriteReasoningItem(Utf8JsonWriter writer, string id, string? summary, string? encryptedContent = null)
     {
         writer.WriteStartObject();
         writer.WriteString("id", id);
@@ -255,6 +256,7 @@ internal static class ResponsesWire
         }
 
         writer.WriteEndArray();
+        JsonFields.WriteStringIfPresent(writer, "encrypted_content", encryptedContent);
         writer.WriteEndObject();
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
 using Serverless.Relay.Formats.Anthropic;
@@ -378,6 +379,115 @@ public sealed class ReasoningTranslationTests
         }
 
         Assert.Equal(expected, Parse(Encoding.UTF8.GetString(buffer.WrittenSpan)).GetProperty("reasoning").GetRawText());
+    }
+
+    private const string WeatherTurn = """
+        {"model":"m","input":[{"role":"user","content":"weather in Paris?"}],"reasoning":{"effort":"high"},"store":false,"include":["reasoning.encrypted_content"],
+         "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}
+        """;
+
+    private const string ClaudeCallsTheTool = """
+        {"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5},
+         "content":[{"type":"thinking","thinking":"The user wants weather.","signature":"EqQBCgIYAhIM"},{"type":"text","text":"Checking."},
+                    {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}]}
+        """;
+
+    private const string Gemini3CallsTheTool = """
+        {"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"c2ln"}]},"finishReason":"STOP","index":0}],
+         "modelVersion":"gemini-3-pro-preview","responseId":"r1"}
+        """;
+
+    /// <summary>
+    /// A Responses client's tool loop (Codex's) on Claude with thinking: the answer's reasoning item carries Claude's
+    /// signature, the client sends it back before the call it preceded, and the next request keeps thinking on with the
+    /// thinking block as Claude wrote it (without it, Anthropic would refuse the turn, so thinking went off).
+    /// </summary>
+    [Fact]
+    public void Translate_ResponsesToolLoopOnClaude_ThinkingStaysOnWithItsSignature()
+    {
+        var output = AnswerToResponses(AnthropicFormat.Instance, ClaudeCallsTheTool, WeatherTurn);
+
+        var written = Translate("responses", NextTurn(WeatherTurn, output, "toolu_1"), "anthropic", "claude-sonnet-4-5");
+
+        Assert.Equal("""{"type":"enabled","budget_tokens":4096}""", written.GetProperty("thinking").GetRawText());
+        Assert.Equal(
+            """[{"type":"thinking","thinking":"The user wants weather.","signature":"EqQBCgIYAhIM"},{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}]""",
+            written.GetProperty("messages")[1].GetProperty("content").GetRawText());
+    }
+
+    /// <summary>Gemini 3's thought signature on a call goes back on that call, not the placeholder for a call without one.</summary>
+    [Fact]
+    public void Translate_ResponsesToolLoopOnGemini3_ThoughtSignatureBackOnTheCall()
+    {
+        var output = AnswerToResponses(GeminiFormat.Instance, Gemini3CallsTheTool, WeatherTurn);
+
+        var written = Translate("responses", NextTurn(WeatherTurn, output, "call_r1_0"), "gemini", "gemini-3-pro-preview");
+
+        var call = Assert.Single(written.GetProperty("contents")[1].GetProperty("parts").EnumerateArray());
+        Assert.Equal("c2ln", call.GetProperty("thoughtSignature").GetString());
+        Assert.Equal("get_weather", call.GetProperty("functionCall").GetProperty("name").GetString());
+    }
+
+    /// <summary>
+    /// A signature goes back only to the provider that made it: a turn another upstream answered, or OpenAI's own
+    /// encrypted reasoning, leaves its reasoning item out (and Claude then thinks no more than after any unsigned call).
+    /// </summary>
+    [Theory]
+    [InlineData("relay:gemini:c2ln", "anthropic", "claude-sonnet-4-5")]
+    [InlineData("gAAAAABo-openai-own", "anthropic", "claude-sonnet-4-5")]
+    [InlineData("relay:anthropic:EqQBCgIYAhIM", "gemini", "gemini-3-pro-preview")]
+    [InlineData("relay:anthropic:EqQBCgIYAhIM", "openai-chat", "gpt-5")]
+    public void Translate_ReasoningSignedForAnotherUpstream_LeftOut(string encryptedContent, string upstream, string upstreamModel)
+    {
+        var body = """
+            {"model":"m","reasoning":{"effort":"high"},"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}],
+             "input":[{"role":"user","content":"weather in Paris?"},
+               {"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"The user wants weather."}],"encrypted_content":"CONTENT"},
+               {"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{}"},
+               {"type":"function_call_output","call_id":"call_1","output":"18C"}]}
+            """.Replace("CONTENT", encryptedContent, StringComparison.Ordinal);
+
+        var written = Translate("responses", body, upstream, upstreamModel);
+
+        var turn = upstream switch
+        {
+            "anthropic" => written.GetProperty("messages")[1].GetProperty("content").GetRawText(),
+            "gemini" => written.GetProperty("contents")[1].GetProperty("parts").GetRawText(),
+            _ => written.GetProperty("messages")[1].GetRawText(),
+        };
+        Assert.DoesNotContain("The user wants weather.", turn, StringComparison.Ordinal);
+        Assert.DoesNotContain("EqQB", turn, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2ln", turn, StringComparison.Ordinal);
+        if (upstream == "anthropic")
+        {
+            Assert.False(written.TryGetProperty("thinking", out _));
+        }
+    }
+
+    /// <summary>The answer of <paramref name="upstream"/> (its JSON) written back to the Responses client that asked <paramref name="request"/>: its output items.</summary>
+    private static JsonElement AnswerToResponses(IChatFormat upstream, string answer, string request)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            OpenAIResponsesFormat.Instance.WriteResponse(upstream.ReadResponse(Parse(answer)).Value!, Read("responses", request), writer);
+        }
+
+        return Parse(Encoding.UTF8.GetString(buffer.WrittenSpan)).GetProperty("output");
+    }
+
+    /// <summary>The client's next request: its input so far, the answer's output items as they came, and the call's result.</summary>
+    private static string NextTurn(string request, JsonElement output, string callId)
+    {
+        var body = JsonNode.Parse(request)!.AsObject();
+        var input = body["input"]!.AsArray();
+        foreach (var item in output.EnumerateArray())
+        {
+            input.Add(JsonNode.Parse(item.GetRawText()));
+        }
+
+        input.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = callId, ["output"] = "18C" });
+        return body.ToJsonString();
     }
 
     private static JsonElement Translate(string client, string body, string upstream, string upstreamModel)

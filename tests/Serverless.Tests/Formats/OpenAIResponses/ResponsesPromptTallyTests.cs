@@ -56,6 +56,21 @@ public sealed class ResponsesPromptTallyTests
             {"type":"custom","name":"query","format":{"type":"text"}},
             {"type":"namespace","name":"nested","tools":[]}]}]}
         """,
+        """
+        {"model":"m","input":[
+          {"role":"user","content":"weather?"},
+          {"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"Need weather."}],"encrypted_content":"relay:anthropic:sig"},
+          {"role":"assistant","content":[{"type":"output_text","text":"Checking."}]},
+          {"type":"function_call","call_id":"c1","name":"get_weather","arguments":"{}"},
+          {"type":"function_call_output","call_id":"c1","output":"18C"},
+          {"type":"reasoning","summary":[],"encrypted_content":"relay:gemini:c2ln"},
+          {"role":"assistant","content":[]},
+          {"role":"assistant","content":"two"},
+          {"role":"assistant","content":"three"},
+          {"type":"reasoning","summary":[{"type":"summary_text","text":"a"},{"type":"summary_text","text":"b"}],"encrypted_content":"relay:anthropic:s2"},
+          {"type":"reasoning","summary":[{"type":"summary_text","text":"not ours"}],"encrypted_content":"gAAAAB-openai"},
+          {"role":"user","content":"thanks"}]}
+        """,
     };
 
     public static TheoryData<string> RefusedBodies => new()

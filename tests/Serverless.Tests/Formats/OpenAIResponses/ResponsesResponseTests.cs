@@ -177,7 +177,7 @@ public sealed class ResponsesResponseTests
 
     /// <summary>
     /// Gemini's thought signature on a function call reads as reasoning with no text: a reasoning item whose summary is
-    /// empty, never one part of empty text.
+    /// empty, never one part of empty text, with the signature as its encrypted_content.
     /// </summary>
     [Fact]
     public void WriteResponse_GeminiCallWithThoughtSignature_ReasoningItemWithEmptySummary()
@@ -188,7 +188,7 @@ public sealed class ResponsesResponseTests
         var json = WriteResponse(gemini);
 
         var output = Parse(json).GetProperty("output");
-        Assert.Equal(Compact("{'id':'rs_r9_0','type':'reasoning','summary':[]}"), output[0].GetRawText());
+        Assert.Equal(Compact("{'id':'rs_r9_0','type':'reasoning','summary':[],'encrypted_content':'relay:gemini:c2ln'}"), output[0].GetRawText());
         Assert.Equal("function_call", output[1].GetProperty("type").GetString());
         Assert.Empty(Assert.IsType<ReasoningResponseItem>(ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!.OutputItems[0]).SummaryParts);
     }
@@ -332,5 +332,25 @@ public sealed class ResponsesResponseTests
         var result = ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!;
         var call = Assert.IsType<CustomToolCallItem>(result.OutputItems[0]);
         Assert.Equal(("call_1", "apply_patch", "*** Begin Patch\n+héllo\n*** End Patch"), (call.CallId, call.ToolName, call.Input));
+    }
+
+    /// <summary>
+    /// Thinking another provider signed goes back with its signature in encrypted_content, tagged with the format of its
+    /// maker, for the client to send back; a signature of unknown make (none here) is left out.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(WireFormat.Anthropic), "relay:anthropic:EqQB")]
+    [InlineData(nameof(WireFormat.Gemini), "relay:gemini:EqQB")]
+    public void WriteResponse_SignedThinking_EncryptedContentNamesItsMaker(string signedBy, string encryptedContent)
+    {
+        var thinking = new ThinkingPart("Hmm.", "EqQB", Enum.Parse<WireFormat>(signedBy));
+
+        var json = WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = [thinking, new TextPart("x")] });
+
+        Assert.Equal(
+            Compact($"{{'id':'rs_r_0','type':'reasoning','summary':[{{'type':'summary_text','text':'Hmm.'}}],'encrypted_content':'{encryptedContent}'}}"),
+            Parse(json).GetProperty("output")[0].GetRawText());
+        var item = Assert.IsType<ReasoningResponseItem>(ModelReaderWriter.Read<ResponseResult>(BinaryData.FromString(json))!.OutputItems[0]);
+        Assert.Equal(encryptedContent, item.EncryptedContent);
     }
 }

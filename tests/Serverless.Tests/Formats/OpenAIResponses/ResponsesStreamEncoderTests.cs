@@ -289,7 +289,7 @@ public sealed class ResponsesStreamEncoderTests
 
     /// <summary>
     /// Gemini's thought signature on a function call arrives as a thinking block with no text: its reasoning item has
-    /// an empty summary, and no summary part is opened or closed for it.
+    /// an empty summary, and no summary part is opened or closed for it; the signature is its encrypted_content.
     /// </summary>
     [Fact]
     public void Write_GeminiCallWithThoughtSignature_ReasoningItemWithoutSummaryParts()
@@ -306,7 +306,7 @@ public sealed class ResponsesStreamEncoderTests
                 "response.completed",
             ],
             frames.Select(f => f.Event));
-        const string Reasoning = "{'id':'rs_abc_0','type':'reasoning','summary':[]}";
+        const string Reasoning = "{'id':'rs_abc_0','type':'reasoning','summary':[],'encrypted_content':'relay:gemini:c2ln'}";
         Assert.Equal(Compact($"{{'type':'response.output_item.done','sequence_number':3,'output_index':0,'item':{Reasoning}}}"), frames[3].Data);
         Assert.Equal(Compact(Reasoning), Parse(frames[^1].Data).GetProperty("response").GetProperty("output")[0].GetRawText());
         var completed = Assert.IsType<StreamingResponseCompletedUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data))).Response;
@@ -481,5 +481,21 @@ public sealed class ResponsesStreamEncoderTests
 
         Assert.Equal("crm", Parse(frames[2].Data).GetProperty("item").GetProperty("namespace").GetString());
         Assert.Equal("crm", Parse(frames[^1].Data).GetProperty("response").GetProperty("output")[0].GetProperty("namespace").GetString());
+    }
+
+    /// <summary>Claude's signature, tagged with its maker, in the reasoning item's encrypted_content once the item is done.</summary>
+    [Fact]
+    public void Write_SignedThinking_ReasoningItemCarriesTheSignature()
+    {
+        var stream = ToolStream.Select(e => e is ThinkingSignature signature ? signature with { SignedBy = WireFormat.Anthropic } : e);
+
+        var frames = Frames(Encode(stream));
+
+        Assert.Equal(Compact("{'type':'response.output_item.added','sequence_number':2,'output_index':0,'item':{'id':'rs_abc_0','type':'reasoning','summary':[]}}"), frames[2].Data);
+        Assert.Equal(
+            Compact("{'type':'response.output_item.done','sequence_number':7,'output_index':0,'item':{'id':'rs_abc_0','type':'reasoning','summary':[{'type':'summary_text','text':'Need weather.'}],'encrypted_content':'relay:anthropic:sig'}}"),
+            frames[7].Data);
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[^1].Data))).Response;
+        Assert.Equal("relay:anthropic:sig", Assert.IsType<ReasoningResponseItem>(completed.OutputItems[0]).EncryptedContent);
     }
 }

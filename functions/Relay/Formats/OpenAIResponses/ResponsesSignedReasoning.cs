@@ -1,0 +1,73 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
+
+namespace Serverless.Relay.Formats.OpenAIResponses;
+
+/// <summary>
+/// A reasoning item's <c>encrypted_content</c> for thinking another provider signed (Claude's thinking signature,
+/// Gemini's thought signature): a tag naming that provider's format, then the signature as it gave it. A client sends
+/// the item back in its next input (Codex always does, with <c>store: false</c>), and the signature goes back to an
+/// upstream of that format, which needs it to go on thinking after a tool call. Nothing in it is secret: the signature
+/// is the provider's own opaque token, which an Anthropic or Gemini client holds as it is.
+/// </summary>
+/// <remarks>
+/// NOTE: the content is written whether or not the client listed <c>reasoning.encrypted_content</c> in
+/// <c>include</c>, as OpenAI now does ("populated by default for reasoning items returned by POST /v1/responses",
+/// openai-python's <c>ResponseReasoningItem.encrypted_content</c>): a client that replays its output items (the Agents
+/// SDK) keeps the thinking too.
+/// </remarks>
+internal static class ResponsesSignedReasoning
+{
+    private const string AnthropicTag = "relay:anthropic:";
+    private const string GeminiTag = "relay:gemini:";
+
+    /// <summary>The <c>encrypted_content</c> for <paramref name="signature"/>; null when there is none or its maker is not known.</summary>
+    public static string? EncryptedContent(string? signature, WireFormat? signedBy) => signature is null ? null : signedBy switch
+    {
+        WireFormat.Anthropic => AnthropicTag + signature,
+        WireFormat.Gemini => GeminiTag + signature,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The thinking of a reasoning input item whose <c>encrypted_content</c> this relay wrote: its summary text and
+    /// the signature with its maker. False for any other item, such as one with OpenAI's own encrypted reasoning.
+    /// </summary>
+    public static bool TryRead(JsonElement item, [NotNullWhen(true)] out ThinkingPart? thinking)
+    {
+        thinking = null;
+        if (JsonFields.GetString(item, "encrypted_content") is not { } content)
+        {
+            return false;
+        }
+
+        WireFormat signedBy;
+        string signature;
+        if (content.StartsWith(AnthropicTag, StringComparison.Ordinal))
+        {
+            (signedBy, signature) = (WireFormat.Anthropic, content[AnthropicTag.Length..]);
+        }
+        else if (content.StartsWith(GeminiTag, StringComparison.Ordinal))
+        {
+            (signedBy, signature) = (WireFormat.Gemini, content[GeminiTag.Length..]);
+        }
+        else
+        {
+            return false;
+        }
+
+        thinking = new ThinkingPart(SummaryText(item), signature, signedBy);
+        return true;
+    }
+
+    /// <summary>
+    /// The summary's text: the thinking as the relay wrote it, in one part (<see cref="ResponsesWire.WriteReasoningItem"/>),
+    /// which its signature covers; parts a client split it into are joined back.
+    /// </summary>
+    private static string SummaryText(JsonElement item) =>
+        JsonFields.TryGetPresent(item, "summary", out var summary) && summary.ValueKind == JsonValueKind.Array
+            ? string.Concat(summary.EnumerateArray().Select(part => JsonFields.GetString(part, "text")))
+            : string.Empty;
+}
