@@ -55,6 +55,21 @@ public sealed class ResponsesToolTranslationTests
         Assert.Equal(InputSchema, tool.GetProperty("input_schema").GetRawText());
     }
 
+    /// <summary>An <c>allowed_tools</c> choice may list a custom tool; it stays offered beside the listed functions.</summary>
+    [Fact]
+    public void Translate_AllowedToolsListingACustomTool_KeepsIt()
+    {
+        var body = $$$"""
+            {"model":"m","input":"hi","tools":[{{{ApplyPatch}}},{"type":"function","name":"shell","parameters":{"type":"object"}}],
+             "tool_choice":{"type":"allowed_tools","mode":"required","tools":[{"type":"custom","name":"apply_patch"}]}}
+            """;
+
+        var written = Write(Read(OpenAIResponsesFormat.Instance, body), AnthropicFormat.Instance);
+
+        Assert.Equal("apply_patch", Assert.Single(written.GetProperty("tools").EnumerateArray()).GetProperty("name").GetString());
+        Assert.Equal("""{"type":"any"}""", written.GetProperty("tool_choice").GetRawText());
+    }
+
     [Theory]
     [InlineData("""{"type":"custom","name":"notes"}""", null)]
     [InlineData("""{"type":"custom","name":"notes","description":"Free text.","format":{"type":"text"}}""", "Free text.")]
