@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Serverless.Relay.Formats;
 
 namespace Serverless.Relay.Canonical;
 
@@ -70,7 +69,7 @@ internal sealed record ChatRequest
     /// (<see cref="ThinkingPart.SignedBy"/>) is left out, since only the provider that made a signature verifies it.
     /// This same request when there is none.
     /// </summary>
-    public ChatRequest WithoutThinkingSignedElsewhere(WireFormat upstream)
+    public ChatRequest WithoutThinkingSignedElsewhere(ThinkingSigner upstream)
     {
         List<ChatMessage>? messages = null;
         for (var i = 0; i < Messages.Count; i++)
@@ -96,7 +95,7 @@ internal sealed record ChatRequest
         return messages is null ? this : this with { Messages = messages };
     }
 
-    private static bool IsSignedElsewhere(ContentPart part, WireFormat upstream) =>
+    private static bool IsSignedElsewhere(ContentPart part, ThinkingSigner upstream) =>
         part is ThinkingPart { SignedBy: { } signedBy } && signedBy != upstream;
 }
 
@@ -199,11 +198,18 @@ internal sealed record ToolResultPart(string ToolCallId, IReadOnlyList<ContentPa
 
 /// <summary>Model reasoning (Anthropic <c>thinking</c>); the signature is opaque and only meaningful to its own provider.</summary>
 /// <param name="SignedBy">
-/// The format of the upstream whose provider made <see cref="Signature"/>, where that is known: in answers read from
+/// The provider that made <see cref="Signature"/>, where that is known: in answers read from
 /// Anthropic and Gemini, and in a Responses reasoning item the relay wrote (its <c>encrypted_content</c>) and a client
 /// sent back. Null is a signature a client holds in its own format's field, passed on as it is.
 /// </param>
-internal sealed record ThinkingPart(string Text, string? Signature = null, WireFormat? SignedBy = null) : ContentPart;
+/// <summary>A provider whose thinking signatures only it verifies (<see cref="ThinkingPart.SignedBy"/>).</summary>
+internal enum ThinkingSigner
+{
+    Anthropic,
+    Gemini,
+}
+
+internal sealed record ThinkingPart(string Text, string? Signature = null, ThinkingSigner? SignedBy = null) : ContentPart;
 
 /// <param name="Parameters">A JSON Schema object.</param>
 internal sealed record ToolDefinition(string Name, string? Description, JsonObject Parameters)

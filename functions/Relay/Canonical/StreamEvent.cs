@@ -1,5 +1,3 @@
-using Serverless.Relay.Formats;
-
 namespace Serverless.Relay.Canonical;
 
 /// <summary>
@@ -21,8 +19,8 @@ internal sealed record ThinkingStarted(int Index) : StreamEvent;
 
 internal sealed record ThinkingDelta(int Index, string Text) : StreamEvent;
 
-/// <param name="SignedBy">The format of the upstream whose provider made the signature (<see cref="ThinkingPart.SignedBy"/>).</param>
-internal sealed record ThinkingSignature(int Index, string Signature, WireFormat? SignedBy = null) : StreamEvent;
+/// <param name="SignedBy">The provider that made the signature (<see cref="ThinkingPart.SignedBy"/>).</param>
+internal sealed record ThinkingSignature(int Index, string Signature, ThinkingSigner? SignedBy = null) : StreamEvent;
 
 internal sealed record ToolCallStarted(int Index, string Id, string Name) : StreamEvent;
 

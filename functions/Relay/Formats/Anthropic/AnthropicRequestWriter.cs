@@ -19,7 +19,7 @@ internal static class AnthropicRequestWriter
     {
         // A Responses client may carry back thinking Gemini signed (another upstream answered that turn), whose
         // signature Anthropic would refuse: it is left out before anything looks at the turns.
-        request = request.WithoutThinkingSignedElsewhere(WireFormat.Anthropic);
+        request = request.WithoutThinkingSignedElsewhere(ThinkingSigner.Anthropic);
         var thinking = PlanThinking(request, upstreamModel);
         writer.WriteStartObject();
         writer.WriteString("model", upstreamModel);

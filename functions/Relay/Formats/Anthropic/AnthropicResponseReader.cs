@@ -44,7 +44,7 @@ internal static class AnthropicResponseReader
                 case "thinking":
                     var thinking = JsonFields.GetString(block, "thinking") ?? string.Empty;
                     var signature = JsonFields.GetString(block, "signature");
-                    parts.Add(string.IsNullOrEmpty(signature) ? new ThinkingPart(thinking) : new ThinkingPart(thinking, signature, WireFormat.Anthropic));
+                    parts.Add(string.IsNullOrEmpty(signature) ? new ThinkingPart(thinking) : new ThinkingPart(thinking, signature, ThinkingSigner.Anthropic));
                     break;
 
                 // redacted_thinking and server-tool blocks have no canonical form.

@@ -168,7 +168,7 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
 
                 if (JsonFields.GetString(block, "signature") is { Length: > 0 } signature)
                 {
-                    output.Add(new ThinkingSignature(index, signature, WireFormat.Anthropic));
+                    output.Add(new ThinkingSignature(index, signature, ThinkingSigner.Anthropic));
                 }
 
                 break;
@@ -199,7 +199,7 @@ internal sealed class AnthropicStreamDecoder : IStreamDecoder
                 output.Add(new ThinkingDelta(index, thinking));
                 break;
             case "signature_delta" when JsonFields.GetString(delta, "signature") is { Length: > 0 } signature:
-                output.Add(new ThinkingSignature(index, signature, WireFormat.Anthropic));
+                output.Add(new ThinkingSignature(index, signature, ThinkingSigner.Anthropic));
                 break;
 
             // citations_delta: citations have no canonical form.

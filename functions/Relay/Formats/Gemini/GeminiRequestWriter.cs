@@ -12,7 +12,7 @@ internal static class GeminiRequestWriter
     public static void Write(ChatRequest request, string upstreamModel, Utf8JsonWriter writer)
     {
         // A Responses client may carry back thinking Claude signed (another upstream answered that turn).
-        request = request.WithoutThinkingSignedElsewhere(WireFormat.Gemini);
+        request = request.WithoutThinkingSignedElsewhere(ThinkingSigner.Gemini);
 
         writer.WriteStartObject();
         WriteContents(request.Messages, writer);

@@ -88,7 +88,7 @@ internal static class GeminiResponseReader
     }
 
     /// <summary>A thought, with the signature Gemini made when it gave one.</summary>
-    private static ThinkingPart Thought(string text, string? signature) => new(text, signature, signature is null ? null : WireFormat.Gemini);
+    private static ThinkingPart Thought(string text, string? signature) => new(text, signature, signature is null ? null : ThinkingSigner.Gemini);
 
     /// <summary>Appends one response part; returns true for a function call.</summary>
     private static bool ReadPart(JsonElement part, List<ContentPart> content, ref CallIds callIds)

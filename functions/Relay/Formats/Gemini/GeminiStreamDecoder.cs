@@ -150,7 +150,7 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
 
             if (signature is not null)
             {
-                output.Add(new ThinkingSignature(index, signature, WireFormat.Gemini));
+                output.Add(new ThinkingSignature(index, signature, ThinkingSigner.Gemini));
             }
 
             return;
@@ -166,7 +166,7 @@ internal sealed class GeminiStreamDecoder : IStreamDecoder
             {
                 var thinking = _nextIndex++;
                 output.Add(new ThinkingStarted(thinking));
-                output.Add(new ThinkingSignature(thinking, callSignature, WireFormat.Gemini));
+                output.Add(new ThinkingSignature(thinking, callSignature, ThinkingSigner.Gemini));
                 output.Add(new BlockStopped(thinking));
             }
 

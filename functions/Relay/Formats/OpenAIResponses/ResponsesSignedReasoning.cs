@@ -7,7 +7,7 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 
 /// <summary>
 /// A reasoning item's <c>encrypted_content</c> for thinking another provider signed (Claude's thinking signature,
-/// Gemini's thought signature): a tag naming that provider's format, then the signature as it gave it. A client sends
+/// Gemini's thought signature): a tag naming that provider, then the signature as it gave it. A client sends
 /// the item back in its next input (Codex always does, with <c>store: false</c>), and the signature goes back to an
 /// upstream of that format, which needs it to go on thinking after a tool call. Nothing in it is secret: the signature
 /// is the provider's own opaque token, which an Anthropic or Gemini client holds as it is.
@@ -24,10 +24,10 @@ internal static class ResponsesSignedReasoning
     private const string GeminiTag = "relay:gemini:";
 
     /// <summary>The <c>encrypted_content</c> for <paramref name="signature"/>; null when there is none or its maker is not known.</summary>
-    public static string? EncryptedContent(string? signature, WireFormat? signedBy) => signature is null ? null : signedBy switch
+    public static string? EncryptedContent(string? signature, ThinkingSigner? signedBy) => signature is null ? null : signedBy switch
     {
-        WireFormat.Anthropic => AnthropicTag + signature,
-        WireFormat.Gemini => GeminiTag + signature,
+        ThinkingSigner.Anthropic => AnthropicTag + signature,
+        ThinkingSigner.Gemini => GeminiTag + signature,
         _ => null,
     };
 
@@ -43,15 +43,15 @@ internal static class ResponsesSignedReasoning
             return false;
         }
 
-        WireFormat signedBy;
+        ThinkingSigner signedBy;
         string signature;
         if (content.StartsWith(AnthropicTag, StringComparison.Ordinal))
         {
-            (signedBy, signature) = (WireFormat.Anthropic, content[AnthropicTag.Length..]);
+            (signedBy, signature) = (ThinkingSigner.Anthropic, content[AnthropicTag.Length..]);
         }
         else if (content.StartsWith(GeminiTag, StringComparison.Ordinal))
         {
-            (signedBy, signature) = (WireFormat.Gemini, content[GeminiTag.Length..]);
+            (signedBy, signature) = (ThinkingSigner.Gemini, content[GeminiTag.Length..]);
         }
         else
         {

@@ -41,7 +41,7 @@ public sealed class AnthropicResponseTests
         Assert.Equal("claude-sonnet-4-5-20250929", response.Model);
         Assert.Equal(
             [
-                new ThinkingPart("The user wants weather.", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds", WireFormat.Anthropic),
+                new ThinkingPart("The user wants weather.", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds", ThinkingSigner.Anthropic),
                 new TextPart("Let me check."),
                 new ToolCallPart("toolu_01A09q90qw90lq917835lq9", "get_weather", """{"location":"San Francisco, CA","unit":"celsius"}"""),
             ],

@@ -114,7 +114,7 @@ public sealed class AnthropicStreamDecoderTests
                 new UsageReported(startUsage),
                 new ThinkingStarted(0),
                 new ThinkingDelta(0, "The user asks about weather."),
-                new ThinkingSignature(0, "EqQBCgIYAhIM1gbcDa9GJwZA2b3h", WireFormat.Anthropic),
+                new ThinkingSignature(0, "EqQBCgIYAhIM1gbcDa9GJwZA2b3h", ThinkingSigner.Anthropic),
                 new BlockStopped(0),
                 new TextStarted(1),
                 new TextDelta(1, "Let me check "),

@@ -48,7 +48,7 @@ public sealed class GeminiResponseTests
         Assert.Equal(
             [
                 new ThinkingPart("thinking..."),
-                new ThinkingPart(string.Empty, "c2ln", WireFormat.Gemini),
+                new ThinkingPart(string.Empty, "c2ln", ThinkingSigner.Gemini),
                 new ToolCallPart("call_r1_0", "get_weather", """{"city":"Paris"}"""),
                 new ToolCallPart("given", "get_time", "{}"),
             ],

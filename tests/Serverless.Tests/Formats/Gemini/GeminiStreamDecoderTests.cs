@@ -51,7 +51,7 @@ public sealed class GeminiStreamDecoderTests
                 new TextDelta(0, "Let me check."),
                 new BlockStopped(0),
                 new ThinkingStarted(1),
-                new ThinkingSignature(1, "c2ln", WireFormat.Gemini),
+                new ThinkingSignature(1, "c2ln", ThinkingSigner.Gemini),
                 new BlockStopped(1),
                 new ToolCallStarted(2, "call_abc_0", "get_weather"),
                 new ToolArgumentsDelta(2, """{"city":"Paris"}"""),

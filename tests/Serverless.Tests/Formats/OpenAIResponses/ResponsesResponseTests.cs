@@ -335,15 +335,15 @@ public sealed class ResponsesResponseTests
     }
 
     /// <summary>
-    /// Thinking another provider signed goes back with its signature in encrypted_content, tagged with the format of its
+    /// Thinking another provider signed goes back with its signature in encrypted_content, tagged with its
     /// maker, for the client to send back; a signature of unknown make (none here) is left out.
     /// </summary>
     [Theory]
-    [InlineData(nameof(WireFormat.Anthropic), "relay:anthropic:EqQB")]
-    [InlineData(nameof(WireFormat.Gemini), "relay:gemini:EqQB")]
+    [InlineData(nameof(ThinkingSigner.Anthropic), "relay:anthropic:EqQB")]
+    [InlineData(nameof(ThinkingSigner.Gemini), "relay:gemini:EqQB")]
     public void WriteResponse_SignedThinking_EncryptedContentNamesItsMaker(string signedBy, string encryptedContent)
     {
-        var thinking = new ThinkingPart("Hmm.", "EqQB", Enum.Parse<WireFormat>(signedBy));
+        var thinking = new ThinkingPart("Hmm.", "EqQB", Enum.Parse<ThinkingSigner>(signedBy));
 
         var json = WriteResponse(new ChatResponse { Id = "r", Model = "m", Content = [thinking, new TextPart("x")] });
 

@@ -487,7 +487,7 @@ public sealed class ResponsesStreamEncoderTests
     [Fact]
     public void Write_SignedThinking_ReasoningItemCarriesTheSignature()
     {
-        var stream = ToolStream.Select(e => e is ThinkingSignature signature ? signature with { SignedBy = WireFormat.Anthropic } : e);
+        var stream = ToolStream.Select(e => e is ThinkingSignature signature ? signature with { SignedBy = ThinkingSigner.Anthropic } : e);
 
         var frames = Frames(Encode(stream));
 
