@@ -196,12 +196,6 @@ internal sealed record ToolResultPart(string ToolCallId, IReadOnlyList<ContentPa
     public JsonObject? CacheControl { get; init; }
 }
 
-/// <summary>Model reasoning (Anthropic <c>thinking</c>); the signature is opaque and only meaningful to its own provider.</summary>
-/// <param name="SignedBy">
-/// The provider that made <see cref="Signature"/>, where that is known: in answers read from
-/// Anthropic and Gemini, and in a Responses reasoning item the relay wrote (its <c>encrypted_content</c>) and a client
-/// sent back. Null is a signature a client holds in its own format's field, passed on as it is.
-/// </param>
 /// <summary>A provider whose thinking signatures only it verifies (<see cref="ThinkingPart.SignedBy"/>).</summary>
 internal enum ThinkingSigner
 {
@@ -209,6 +203,12 @@ internal enum ThinkingSigner
     Gemini,
 }
 
+/// <summary>Model reasoning (Anthropic <c>thinking</c>); the signature is opaque and only meaningful to its own provider.</summary>
+/// <param name="SignedBy">
+/// The provider that made <see cref="Signature"/>, where that is known: in answers read from
+/// Anthropic and Gemini, and in a Responses reasoning item the relay wrote (its <c>encrypted_content</c>) and a client
+/// sent back. Null is a signature a client holds in its own format's field, passed on as it is.
+/// </param>
 internal sealed record ThinkingPart(string Text, string? Signature = null, ThinkingSigner? SignedBy = null) : ContentPart;
 
 /// <param name="Parameters">A JSON Schema object.</param>

@@ -149,12 +149,12 @@ internal sealed partial class RelayForwarder(
         // NOTE: a stored response, conversation or prompt template lives only with the upstream that keeps it, and the
         // relay stores none: a translated call would get the follow-up without the conversation it continues (an orphan
         // tool result, or no context at all), or a prompt without its template. A compaction has no translation at all.
-        if (PassthroughOnly(request) is { } onlyPassthrough)
+        if (PassthroughOnly(request))
         {
             plan = plan.Where(account => UpstreamCall.PassesThrough(request, account));
             if (plan.Matched == 0)
             {
-                return Refused(onlyPassthrough);
+                return Refused(NoPassthroughAccount(request));
             }
         }
 
@@ -271,11 +271,16 @@ internal sealed partial class RelayForwarder(
     }
 
     /// <summary>
-    /// Why only an upstream spoken to in the client's own format can serve the request, as the refusal when none can:
-    /// it asks what only such an upstream does (Responses' compaction) or uses what only it stores (Responses'
-    /// <c>previous_response_id</c>, <c>conversation</c>, <c>prompt</c>). Null when any upstream can.
+    /// Whether only an upstream spoken to in the client's own format can serve the request: it asks what only such an
+    /// upstream does (Responses' compaction) or uses what only it stores (Responses' <c>previous_response_id</c>,
+    /// <c>conversation</c>, <c>prompt</c>).
     /// </summary>
-    private static RelayError? PassthroughOnly(RelayRequest request)
+    private static bool PassthroughOnly(RelayRequest request) =>
+        request.Api.Operation == UpstreamOperation.Compact
+        || request.Head is { PreviousResponseId: not null } or { ConversationId: not null } or { PromptId: not null };
+
+    /// <summary>The refusal of a <see cref="PassthroughOnly"/> request whose model no such upstream serves.</summary>
+    private static RelayError NoPassthroughAccount(RelayRequest request)
     {
         var head = request.Head;
         if (request.Api.Operation == UpstreamOperation.Compact)
@@ -289,8 +294,7 @@ internal sealed partial class RelayForwarder(
         {
             { PreviousResponseId: not null } => KeptUpstream(head, "previous_response_id", "responses", "the whole conversation as input"),
             { ConversationId: not null } => KeptUpstream(head, "conversation", "conversations", "the whole conversation as input"),
-            { PromptId: not null } => KeptUpstream(head, "prompt", "prompt templates", "the prompt's text as instructions and input"),
-            _ => null,
+            _ => KeptUpstream(head, "prompt", "prompt templates", "the prompt's text as instructions and input"),
         };
     }
 

@@ -666,7 +666,7 @@ internal sealed class OpenAIChatRequestReader
     /// <summary>
     /// <c>{"type":"allowed_tools","allowed_tools":{"mode":"auto"|"required","tools":[{"type":"function","function":{"name":…}},…]}}</c>:
     /// the model may call only the listed tools, and must call one of them when the mode is <c>required</c>. Function
-    /// tools are matched by name; others (custom tools) have no canonical form and were dropped with the tools themselves.
+    /// tools are matched by name; other kinds listed are skipped (<see cref="ReadTools"/> refuses any in <c>tools</c>).
     /// </summary>
     private static ToolChoice? ReadAllowedTools(JsonElement choice, out HashSet<string>? allowed, out RelayError? error)
     {

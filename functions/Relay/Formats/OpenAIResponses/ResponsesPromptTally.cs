@@ -12,28 +12,33 @@ namespace Serverless.Relay.Formats.OpenAIResponses;
 /// <remarks>
 /// Follows the reader's successful path item by item, dropping what it drops and joining the items it joins into one
 /// message; wherever the reader could refuse the body, it answers false and the caller reads the canonical request,
-/// which gives the count or the error. The tests hold the two to the same count.
+/// which gives the count or the error. The tests hold the two to the same count, but for an <c>allowed_tools</c> choice:
+/// the reader offers only the listed tools, the tally counts every tool in the body, which a same-format relay sends.
 /// </remarks>
 internal static class ResponsesPromptTally
 {
     public static bool TryTally(JsonElement body, IPromptTally to)
     {
-        if (JsonFields.CheckText(body) is not null || !JsonFields.TryGetPresent(body, "input"u8, out var input))
+        if (JsonFields.CheckText(body) is not null)
         {
             return false;
         }
+
+        // No input: the request continues what the upstream stores (previous_response_id, conversation, prompt), which
+        // the head has checked; the body's own instructions and tools are what there is to count.
+        var hasInput = JsonFields.TryGetPresent(body, "input"u8, out var input);
 
         if (JsonFields.TryGetPresent(body, "instructions"u8, out _) && !to.TryAddText(body, "instructions"u8))
         {
             return false;
         }
 
-        if (input.ValueKind == JsonValueKind.String)
+        if (hasInput && input.ValueKind == JsonValueKind.String)
         {
             to.AddMessage();
             to.AddText(input);
         }
-        else if (input.ValueKind != JsonValueKind.Array || !TryItems(input, to))
+        else if (hasInput && (input.ValueKind != JsonValueKind.Array || !TryItems(input, to)))
         {
             return false;
         }

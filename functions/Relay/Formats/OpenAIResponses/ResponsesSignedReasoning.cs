@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Runtime.InteropServices;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats.Json;
 
@@ -38,7 +39,12 @@ internal static class ResponsesSignedReasoning
     public static bool TryRead(JsonElement item, [NotNullWhen(true)] out ThinkingPart? thinking)
     {
         thinking = null;
-        if (JsonFields.GetString(item, "encrypted_content") is not { } content)
+
+        // NOTE: OpenAI's own encrypted reasoning is several kilobytes an item, and a client sends every item back each
+        // turn: the tag is looked for in the raw bytes (after the opening quote) before any string is made.
+        if (!JsonFields.TryGetString(item, "encrypted_content"u8, out var encrypted)
+            || !JsonMarshal.GetRawUtf8Value(encrypted)[1..].StartsWith("relay:"u8)
+            || encrypted.GetString() is not { } content)
         {
             return false;
         }

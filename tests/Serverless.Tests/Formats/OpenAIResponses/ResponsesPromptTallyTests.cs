@@ -16,6 +16,7 @@ public sealed class ResponsesPromptTallyTests
     public static TheoryData<string> ReadableBodies => new()
     {
         """{"model":"m","input":"hello there"}""",
+        """{"model":"m","previous_response_id":"resp_1","instructions":"be brief","tools":[{"type":"function","name":"f","parameters":{"type":"object"}}]}""",
         """{"model":"m","input":[{"role":"system","content":[{"type":"input_text","text":"be brief"},{"type":"input_file","file_url":"https://example.com/s.pdf"}]},{"role":"user","content":[{"type":"input_file","filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="},{"type":"input_file","file_url":"https://example.com/b.pdf","file_id":"file-also"}]}]}""",
         $$$"""{"model":"m","instructions":{{{Quoted(LongText)}}},"input":[{"role":"user","content":{{{Quoted(LongText + " again")}}}}]}""",
         """{"model":"m","instructions":null,"input":[{"type":"message","role":"developer","content":[{"type":"input_text","text":"caf\u00e9 \ud83d\ude00"},{"type":"input_image","image_url":"https://example.com/a.png"},{"type":"refusal","refusal":"kept as text"}]},{"role":"user","content":"<|endoftext|> hi"}]}""",
