@@ -654,7 +654,13 @@ internal sealed class OpenAIChatRequestReader
         if (choice.ValueKind == JsonValueKind.Object
             && choice.TryGetProperty("type", out var allowedType) && JsonFields.IsText(allowedType, "allowed_tools"u8))
         {
-            return ReadAllowedTools(choice, out allowedTools, out error);
+            if (!choice.TryGetProperty("allowed_tools", out var allowed) || allowed.ValueKind != JsonValueKind.Object)
+            {
+                error = RelayError.Invalid("tool_choice.allowed_tools: field required", "tool_choice.allowed_tools");
+                return null;
+            }
+
+            return OpenAIAllowedTools.Read(allowed, "tool_choice.allowed_tools", static path => path, AllowedToolName, out allowedTools, out error);
         }
 
         error = RelayError.Invalid(
@@ -664,75 +670,25 @@ internal sealed class OpenAIChatRequestReader
     }
 
     /// <summary>
-    /// <c>{"type":"allowed_tools","allowed_tools":{"mode":"auto"|"required","tools":[{"type":"function","function":{"name":…}},…]}}</c>:
-    /// the model may call only the listed tools, and must call one of them when the mode is <c>required</c>. Function
-    /// tools are matched by name; other kinds listed are skipped (<see cref="ReadTools"/> refuses any in <c>tools</c>).
+    /// A listed function tool by its name (<see cref="OpenAIAllowedTools"/>); other kinds are skipped, as
+    /// <see cref="ReadTools"/> refuses any in <c>tools</c>.
     /// </summary>
-    private static ToolChoice? ReadAllowedTools(JsonElement choice, out HashSet<string>? allowed, out RelayError? error)
+    private static RelayError? AllowedToolName(JsonElement tool, string path, out string? name)
     {
-        allowed = null;
-        error = null;
-        if (!choice.TryGetProperty("allowed_tools", out var allowedTools) || allowedTools.ValueKind != JsonValueKind.Object)
+        name = null;
+        if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
         {
-            error = RelayError.Invalid("tool_choice.allowed_tools: field required", "tool_choice.allowed_tools");
             return null;
         }
 
-        ToolChoiceKind kind;
-        if (JsonFields.TryGetPresent(allowedTools, "mode", out var mode) && JsonFields.IsText(mode, "auto"u8))
+        if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
         {
-            kind = ToolChoiceKind.Auto;
-        }
-        else if (JsonFields.IsText(mode, "required"u8))
-        {
-            kind = ToolChoiceKind.Required;
-        }
-        else
-        {
-            error = RelayError.Invalid("tool_choice.allowed_tools.mode: must be one of auto, required", "tool_choice.allowed_tools.mode");
-            return null;
+            return RelayError.Invalid($"{path}.function: field required", $"{path}.function");
         }
 
-        if (!JsonFields.TryGetPresent(allowedTools, "tools", out var tools) || tools.ValueKind != JsonValueKind.Array)
-        {
-            error = RelayError.Invalid("tool_choice.allowed_tools.tools: must be an array", "tool_choice.allowed_tools.tools");
-            return null;
-        }
-
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var index = 0;
-        foreach (var tool in tools.EnumerateArray())
-        {
-            var path = $"tool_choice.allowed_tools.tools[{index}]";
-            index++;
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                error = RelayError.Invalid($"{path}: must be an object", path);
-                return null;
-            }
-
-            if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
-            {
-                continue;
-            }
-
-            if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
-            {
-                error = RelayError.Invalid($"{path}.function: field required", $"{path}.function");
-                return null;
-            }
-
-            if (OpenAIChatFields.RequireString(function, "name", $"{path}.function", out var name) is { } nameError)
-            {
-                error = nameError;
-                return null;
-            }
-
-            names.Add(name);
-        }
-
-        allowed = names;
-        return new ToolChoice(kind);
+        var error = OpenAIChatFields.RequireString(function, "name", $"{path}.function", out var given);
+        name = error is null ? given : null;
+        return error;
     }
 
     private static string Describe(ContentKinds allowed) => allowed switch

@@ -750,7 +750,7 @@ internal static class ResponsesRequestReader
 
             if (type == "allowed_tools")
             {
-                return ReadAllowedTools(choice, out allowedTools, out error);
+                return OpenAIAllowedTools.Read(choice, "tool_choice", static _ => "tool_choice", AllowedToolName, out allowedTools, out error);
             }
 
             if (type is not null)
@@ -764,64 +764,18 @@ internal static class ResponsesRequestReader
         return null;
     }
 
-    /// <summary>
-    /// <c>{"type":"allowed_tools","mode":"auto"|"required","tools":[{"type":"function","name":…},…]}</c>: the model may call
-    /// only the listed tools, and must call one of them when the mode is <c>required</c>. Function and custom tools are
-    /// matched by name; the built-in ones it may list were dropped with the tools themselves.
-    /// </summary>
-    private static ToolChoice? ReadAllowedTools(JsonElement choice, out HashSet<string>? allowed, out RelayError? error)
+    /// <summary>A listed function or custom tool by its name (<see cref="OpenAIAllowedTools"/>); built-in ones were dropped with the tools themselves.</summary>
+    private static RelayError? AllowedToolName(JsonElement tool, string path, out string? name)
     {
-        allowed = null;
-        error = null;
-        ToolChoiceKind kind;
-        if (JsonFields.TryGetPresent(choice, "mode", out var mode) && JsonFields.IsText(mode, "auto"u8))
+        name = null;
+        if (!tool.TryGetProperty("type", out var type) || !(JsonFields.IsText(type, "function"u8) || JsonFields.IsText(type, "custom"u8)))
         {
-            kind = ToolChoiceKind.Auto;
-        }
-        else if (JsonFields.IsText(mode, "required"u8))
-        {
-            kind = ToolChoiceKind.Required;
-        }
-        else
-        {
-            error = RelayError.Invalid("tool_choice.mode: must be one of auto, required", "tool_choice");
             return null;
         }
 
-        if (!JsonFields.TryGetPresent(choice, "tools", out var tools) || tools.ValueKind != JsonValueKind.Array)
-        {
-            error = RelayError.Invalid("tool_choice.tools: must be an array", "tool_choice");
-            return null;
-        }
-
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var index = 0;
-        foreach (var tool in tools.EnumerateArray())
-        {
-            var path = $"tool_choice.tools[{index}]";
-            index++;
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                error = RelayError.Invalid($"{path}: must be an object", "tool_choice");
-                return null;
-            }
-
-            if (!tool.TryGetProperty("type", out var type) || !(JsonFields.IsText(type, "function"u8) || JsonFields.IsText(type, "custom"u8)))
-            {
-                continue;
-            }
-
-            if (JsonFields.RequiredString(tool, "name", (path, "tool_choice"), JsonFields.InvalidField, out var name) is { } nameError)
-            {
-                error = nameError;
-                return null;
-            }
-
-            names.Add(name);
-        }
-
-        allowed = names;
-        return new ToolChoice(kind);
+        var error = JsonFields.RequiredString(tool, "name", (path, "tool_choice"), JsonFields.InvalidField, out var given);
+        name = given;
+        return error;
     }
 
     /// <summary><c>text.format</c>, the structured output; the rest of <c>text</c> (verbosity) has no canonical form.</summary>

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
-using Serverless.Relay.Formats.Gemini;
 using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
@@ -21,7 +20,7 @@ internal static class ResponsesWire
     /// and so would the item ids made from it.
     /// </summary>
     public static string ResponseId(string canonicalId) =>
-        canonicalId.Length == 0 ? ResponsePrefix + CallIds.NewResponseId()
+        canonicalId.Length == 0 ? ResponsePrefix + Guid.NewGuid().ToString("N")
         : canonicalId.StartsWith(ResponsePrefix, StringComparison.Ordinal) ? canonicalId
         : ResponsePrefix + canonicalId;
 
