@@ -73,4 +73,17 @@ internal static class OpenAIAllowedTools
         names = listed;
         return new ToolChoice(kind);
     }
+
+    /// <summary>
+    /// Leaves in <paramref name="tools"/> only those an <c>allowed_tools</c> choice listed (<paramref name="names"/>;
+    /// null for any other choice, which leaves them all). The client keeps the whole list in its request so the prompt
+    /// cache's prefix stays put; canonically, only what the model may call is offered.
+    /// </summary>
+    public static void Restrict(List<ToolDefinition> tools, HashSet<string>? names)
+    {
+        if (names is not null)
+        {
+            tools.RemoveAll(tool => !names.Contains(tool.Name));
+        }
+    }
 }

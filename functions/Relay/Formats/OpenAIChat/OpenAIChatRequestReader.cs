@@ -125,12 +125,7 @@ internal sealed class OpenAIChatRequestReader
             return toolChoiceError;
         }
 
-        // An allowed_tools choice keeps the whole list in the request (the prompt cache's prefix stays put) and lets the
-        // model call only some: canonically, only those are offered.
-        if (allowedTools is not null)
-        {
-            tools.RemoveAll(tool => !allowedTools.Contains(tool.Name));
-        }
+        OpenAIAllowedTools.Restrict(tools, allowedTools);
 
         OutputFormat? outputFormat = null;
         if (OpenAIChatFields.TryGetPresent(body, "response_format", out var responseFormat)

@@ -57,12 +57,7 @@ internal static class ResponsesRequestReader
             return choiceError;
         }
 
-        // An allowed_tools choice keeps the whole list in the request (the prompt cache's prefix stays put) and lets the
-        // model call only some: canonically, only those are offered.
-        if (allowedTools is not null)
-        {
-            tools.RemoveAll(tool => !allowedTools.Contains(tool.Name));
-        }
+        OpenAIAllowedTools.Restrict(tools, allowedTools);
 
         if (JsonFields.ReadBool(body, "parallel_tool_calls", out var parallel) is { } e1)
         {

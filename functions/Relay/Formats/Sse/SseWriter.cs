@@ -22,12 +22,7 @@ internal static class SseWriter
         }
 
         output.Write(DataPrefix);
-        using (var json = new Utf8JsonWriter(output, JsonWriterOptions))
-        {
-            writeData(json);
-        }
-
-        output.Write(Newline);
+        WriteUnframedJson(output, writeData);
         output.Write(Newline);
     }
 
