@@ -118,6 +118,47 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
         Assert.Equal(7, outputTokens);
     }
 
+    /// <summary>
+    /// Claude Code's <c>metadata.user_id</c> is a JSON object of its device, account and session ids, longer than the 64
+    /// characters OpenAI takes in <c>user</c>: a translated request carries a 64-character stand-in, the same for the
+    /// same id, and an Anthropic account gets the id as sent.
+    /// </summary>
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("azure-openai")]
+    [InlineData("anthropic")]
+    public async Task AnthropicClient_ClaudeCodeUserId_UpstreamTakesIt(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string userId = """{"device_id":"5f1c9a0e7b2d4c6a8e3f1b0d9c7a5e3f1b0d9c7a5e3f1b0d9c7a5e3f1b0d9c7a","account_uuid":"","session_id":"3b6f2a8e-1c4d-4e9b-a7f0-2d5c8b1e6a93"}""";
+        using var client = new AnthropicSdk.AnthropicClient { ApiKey = relay.Key, BaseUrl = relay.Host.BaseUri.ToString().TrimEnd('/'), MaxRetries = 0 };
+        var parameters = new Messages.MessageCreateParams
+        {
+            Model = RelayWithUpstreams.ModelFor(provider),
+            MaxTokens = 100,
+            Messages = [new Messages.UserMessageParam("hello there")],
+            Metadata = new Messages.Metadata { UserID = userId },
+        };
+
+        var first = await client.Messages.Create(parameters, ct).WaitAsync(Timeout, ct);
+        var sentFirst = relay.Upstream.LastRequest.Json;
+        await client.Messages.Create(parameters, ct).WaitAsync(Timeout, ct);
+        var sentSecond = relay.Upstream.LastRequest.Json;
+
+        Assert.True(first.Content[0].TryPickText(out var text));
+        Assert.Equal("You said: hello there", text.Text);
+        if (provider == "anthropic")
+        {
+            Assert.Equal(userId, sentFirst.GetProperty("metadata").GetProperty("user_id").GetString());
+        }
+        else
+        {
+            var user = sentFirst.GetProperty("user").GetString();
+            Assert.Equal(64, user!.Length);
+            Assert.Equal(user, sentSecond.GetProperty("user").GetString());
+        }
+    }
+
     [Theory]
     [InlineData("openai")]
     [InlineData("anthropic")]

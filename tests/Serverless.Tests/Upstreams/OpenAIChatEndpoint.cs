@@ -82,6 +82,12 @@ internal sealed class OpenAIChatEndpoint(string? azureDeployment) : UpstreamEndp
             return new("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "invalid_value");
         }
 
+        // OpenAI's own limit on the end-user id, in its words (quoted in LiteLLM's exception-mapping tests).
+        if (body.String("user") is { Length: > 64 } user)
+        {
+            return new($"Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length {user.Length} instead.", "user", "string_above_max_length");
+        }
+
         return ValidateMessages(messages) ?? ValidateTools(body);
     }
 

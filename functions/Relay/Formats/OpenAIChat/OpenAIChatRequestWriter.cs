@@ -67,7 +67,7 @@ internal static class OpenAIChatRequestWriter
             writer.WriteEndObject();
         }
 
-        JsonFields.WriteStringIfPresent(writer, "user", request.User);
+        JsonFields.WriteStringIfPresent(writer, "user", OpenAIUser.Of(request.User));
 
         if (request.OutputFormat is { Kind: not OutputFormatKind.Text } format)
         {

@@ -52,7 +52,7 @@ internal static class ResponsesRequestWriter
             writer.WriteBoolean("stream", true);
         }
 
-        JsonFields.WriteStringIfPresent(writer, "user", request.User);
+        JsonFields.WriteStringIfPresent(writer, "user", OpenAIUser.Of(request.User));
 
         if (request.OutputFormat is { Kind: not OutputFormatKind.Text } format)
         {
