@@ -7,6 +7,9 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 /// <summary>Writes the upstream <c>POST /v1/chat/completions</c> body for OpenAI or a compatible server.</summary>
 internal static class OpenAIChatRequestWriter
 {
+    /// <summary>What a failed tool call's result starts with (<see cref="FlaggedContent"/>).</summary>
+    private const string ErrorPrefix = "Error: ";
+
     public static void Write(ChatRequest request, string upstreamModel, OpenAIChatDialect dialect, Utf8JsonWriter writer)
     {
         writer.WriteStartObject();
@@ -102,7 +105,7 @@ internal static class OpenAIChatRequestWriter
                     writer.WriteStartObject();
                     writer.WriteString("role", "tool");
                     writer.WriteString("tool_call_id", result.ToolCallId);
-                    WriteTextContent(result.Content, dialect, writer);
+                    WriteTextContent(FlaggedContent(result), dialect, writer);
                     writer.WriteEndObject();
                     foreach (var inner in result.Content)
                     {
@@ -295,6 +298,44 @@ internal static class OpenAIChatRequestWriter
     /// Writes <c>content</c> from text parts (system and tool messages take text only; other parts are dropped): a plain
     /// string when that loses nothing, else an array of text parts.
     /// </summary>
+    /// <summary>
+    /// A tool result's content as the model reads it: a failed call's text starts with <c>Error: </c>.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: a tool message has no error flag, so an Anthropic client's <c>is_error: true</c> (Claude Code sets it when
+    /// a command fails or a tool is refused) would reach the model as if the call had worked. The prefix is how other
+    /// gateways carry it (claude-code-router, y-router and the like); Gemini has its own <c>error</c> key instead.
+    /// </remarks>
+    private static IReadOnlyList<ContentPart> FlaggedContent(ToolResultPart result)
+    {
+        if (!result.IsError)
+        {
+            return result.Content;
+        }
+
+        var content = new List<ContentPart>(result.Content.Count + 1);
+        var flagged = false;
+        foreach (var part in result.Content)
+        {
+            if (!flagged && part is TextPart text)
+            {
+                content.Add(text with { Text = ErrorPrefix + text.Text });
+                flagged = true;
+            }
+            else
+            {
+                content.Add(part);
+            }
+        }
+
+        if (!flagged)
+        {
+            content.Insert(0, new TextPart("Error"));
+        }
+
+        return content;
+    }
+
     private static void WriteTextContent<TPart>(IReadOnlyList<TPart> parts, OpenAIChatDialect dialect, Utf8JsonWriter writer)
         where TPart : ContentPart
     {

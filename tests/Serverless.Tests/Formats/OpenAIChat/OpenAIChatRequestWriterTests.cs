@@ -64,7 +64,7 @@ public sealed class OpenAIChatRequestWriterTests
                   {"id": "call_2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
                 ]},
                 {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
-                {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "12:00"}, {"type": "text", "text": " UTC"}]},
+                {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "Error: 12:00"}, {"type": "text", "text": " UTC"}]},
                 {"role": "assistant", "content": "It is 18C."}
               ],
               "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather by city", "parameters": {"type": "object"}}}],
@@ -184,6 +184,30 @@ public sealed class OpenAIChatRequestWriterTests
               {"role":"tool","tool_call_id":"t2","content":""}
             ]}
             """), json);
+    }
+
+    /// <summary>
+    /// A tool message has no error flag: an Anthropic client's failed call (Claude Code's <c>is_error: true</c> on a
+    /// command that failed) reaches the model with its text starting <c>Error: </c>, not as if the call had worked.
+    /// </summary>
+    [Theory]
+    [InlineData("\"exit code 1\"", "\"Error: exit code 1\"")]
+    [InlineData("""[{"type":"text","text":"not found"},{"type":"text","text":" (ENOENT)"}]""", """[{"type":"text","text":"Error: not found"},{"type":"text","text":" (ENOENT)"}]""")]
+    [InlineData("[]", "\"Error\"")]
+    public void WriteRequest_AnthropicToolResultIsError_ContentStartsWithError(string resultContent, string expectedContent)
+    {
+        var parsed = Serverless.Relay.Formats.Anthropic.AnthropicFormat.Instance.ReadRequest(Parse($$$"""
+            {"model":"m","max_tokens":10,"messages":[
+              {"role":"user","content":"run it"},
+              {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"ls x"}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","is_error":true,"content":{{{resultContent}}}}]}
+            ]}
+            """), modelFromPath: null, stream: false);
+        Assert.Null(parsed.Error);
+
+        var json = Write(writer => Format.WriteRequest(parsed.Value!, "gpt-4o", writer));
+
+        Assert.Contains(Compact("""{"role":"tool","tool_call_id":"toolu_1","content":""" + expectedContent + "}"), json, StringComparison.Ordinal);
     }
 
     [Fact]
