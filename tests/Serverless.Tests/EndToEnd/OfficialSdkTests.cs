@@ -159,6 +159,40 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
         }
     }
 
+    /// <summary>
+    /// Claude Code's WebSearch (its request as the CLI sends it): an Anthropic account runs the server tool; a model
+    /// served by another provider answers 400 in Anthropic's shape before any upstream is called, rather than answer
+    /// without searching as if it had.
+    /// </summary>
+    [Theory]
+    [InlineData("anthropic", 200)]
+    [InlineData("openai", 400)]
+    [InlineData("gemini", 400)]
+    public async Task AnthropicClient_ForcedWebSearch_RunsOnlyOnAnthropic(string provider, int expected)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        relay.Upstream.Reset();
+        var body = $$$"""
+            {"model":"{{{RelayWithUpstreams.ModelFor(provider)}}}","max_tokens":100,"system":"You are an assistant for performing a web search tool use",
+             "messages":[{"role":"user","content":"Perform a web search for the query: serverless relay"}],
+             "tools":[{"type":"web_search_20250305","name":"web_search","max_uses":8}],
+             "tool_choice":{"type":"tool","name":"web_search"}}
+            """;
+        using var http = relay.Host.CreateClient();
+        using var request = ClientRequest.Post("anthropic", RelayWithUpstreams.ModelFor(provider), relay.Key, body);
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var answer = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.True((int)response.StatusCode == expected, answer);
+        if (expected == 400)
+        {
+            Assert.Equal(new ClientError(400, "invalid_request_error",
+                "tool_choice.name: web_search is Anthropic's server tool web_search_20250305, which runs only at Anthropic, and this model is served by translating the request for another provider; use a model an Anthropic account serves"),
+                ClientError.Read("anthropic", (int)response.StatusCode, answer));
+            Assert.Empty(relay.Upstream.Requests);
+        }
+    }
+
     [Theory]
     [InlineData("openai")]
     [InlineData("anthropic")]

@@ -29,8 +29,8 @@ internal static class AnthropicRequestReader
         RelayError? error;
         if ((error = ReadMessages(body.GetProperty("messages"), out var messages)) is not null
             || (error = ReadSystem(body, out var system)) is not null
-            || (error = ReadTools(body, out var tools)) is not null
-            || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
+            || (error = ReadTools(body, out var tools, out var serverTools)) is not null
+            || (error = ReadToolChoice(body, serverTools, out var toolChoice, out var parallelToolCalls)) is not null
             || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
             || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
             || (error = JsonFields.ReadInteger(body, "top_k", out var topK)) is not null
@@ -586,9 +586,11 @@ internal static class AnthropicRequestReader
         }
     }
 
-    private static RelayError? ReadTools(JsonElement body, out IReadOnlyList<ToolDefinition> tools)
+    /// <param name="serverTools">The server tools left out, by name with their type (null when there are none).</param>
+    private static RelayError? ReadTools(JsonElement body, out IReadOnlyList<ToolDefinition> tools, out Dictionary<string, string>? serverTools)
     {
         tools = [];
+        serverTools = null;
         if (!body.TryGetProperty("tools", out var array) || array.ValueKind == JsonValueKind.Null)
         {
             return null;
@@ -612,6 +614,11 @@ internal static class AnthropicRequestReader
             var type = JsonFields.GetString(tool, "type");
             if (type is not null && type != "custom")
             {
+                if (JsonFields.GetString(tool, "name") is { } serverName)
+                {
+                    (serverTools ??= new(StringComparer.Ordinal))[serverName] = type;
+                }
+
                 index++;
                 continue;
             }
@@ -642,7 +649,8 @@ internal static class AnthropicRequestReader
         return null;
     }
 
-    private static RelayError? ReadToolChoice(JsonElement body, out ToolChoice? toolChoice, out bool? parallelToolCalls)
+    /// <param name="serverTools">From <see cref="ReadTools"/>: a choice that forces one of them cannot be honoured.</param>
+    private static RelayError? ReadToolChoice(JsonElement body, Dictionary<string, string>? serverTools, out ToolChoice? toolChoice, out bool? parallelToolCalls)
     {
         toolChoice = null;
         parallelToolCalls = null;
@@ -671,6 +679,15 @@ internal static class AnthropicRequestReader
                 if (JsonFields.GetString(element, "name") is not { Length: > 0 } name)
                 {
                     return RelayError.Invalid("tool_choice.name: field required", "tool_choice");
+                }
+
+                // NOTE: Claude Code's WebSearch forces web_search_20250305 this way. With the tool left out the model would
+                // answer without searching and the client would show that as search results, so the request is refused.
+                if (serverTools is not null && serverTools.TryGetValue(name, out var serverType))
+                {
+                    return RelayError.Invalid(
+                        $"tool_choice.name: {name} is Anthropic's server tool {serverType}, which runs only at Anthropic, and this model is served by translating the request for another provider; use a model an Anthropic account serves",
+                        "tool_choice");
                 }
 
                 toolChoice = new ToolChoice(ToolChoiceKind.Tool, name);
