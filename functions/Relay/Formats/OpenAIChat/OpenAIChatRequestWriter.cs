@@ -295,10 +295,6 @@ internal static class OpenAIChatRequestWriter
     }
 
     /// <summary>
-    /// Writes <c>content</c> from text parts (system and tool messages take text only; other parts are dropped): a plain
-    /// string when that loses nothing, else an array of text parts.
-    /// </summary>
-    /// <summary>
     /// A tool result's content as the model reads it: a failed call's text starts with <c>Error: </c>.
     /// </summary>
     /// <remarks>
@@ -336,6 +332,10 @@ internal static class OpenAIChatRequestWriter
         return content;
     }
 
+    /// <summary>
+    /// Writes <c>content</c> from text parts (system and tool messages take text only; other parts are dropped): a plain
+    /// string when that loses nothing, else an array of text parts.
+    /// </summary>
     private static void WriteTextContent<TPart>(IReadOnlyList<TPart> parts, OpenAIChatDialect dialect, Utf8JsonWriter writer)
         where TPart : ContentPart
     {
