@@ -9,7 +9,10 @@ namespace Serverless.Relay.Formats.Anthropic;
 /// </summary>
 internal static class AnthropicRequestWriter
 {
-    /// <summary>Anthropic requires <c>max_tokens</c>; OpenAI and Gemini clients may leave it out.</summary>
+    /// <summary>
+    /// Anthropic requires <c>max_tokens</c>; OpenAI and Gemini clients may leave it out. This is what a model whose
+    /// output maximum is not known gets (<see cref="MaxOutputTokensOf"/>): every Claude takes at least this much.
+    /// </summary>
     public const int DefaultMaxTokens = 4096;
 
     /// <summary>Anthropic's smallest <c>thinking.budget_tokens</c>.</summary>
@@ -23,7 +26,7 @@ internal static class AnthropicRequestWriter
         var thinking = PlanThinking(request, upstreamModel);
         writer.WriteStartObject();
         writer.WriteString("model", upstreamModel);
-        writer.WriteNumber("max_tokens", thinking.MaxTokens ?? request.MaxOutputTokens ?? DefaultMaxTokens);
+        writer.WriteNumber("max_tokens", thinking.MaxTokens ?? request.MaxOutputTokens ?? MaxOutputTokensOf(upstreamModel));
         WriteSystem(request.System, writer);
         WriteMessages(request.Messages, writer);
         WriteTools(request, writer);
@@ -111,8 +114,9 @@ internal static class AnthropicRequestWriter
     /// <c>max</c> 16384; our xhigh 8192 sits between; <c>DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET</c> in
     /// https://github.com/BerriAI/litellm/blob/main/litellm/constants.py); thinking the model should size itself gets
     /// medium. A client's <c>max_tokens</c> bounds thinking and answer together in every API, so it is kept and the
-    /// budget clamped below it (no thinking when it leaves no room for 1024); without one, the budget comes on top of
-    /// <see cref="DefaultMaxTokens"/>, the answer's usual room.</para>
+    /// budget clamped below it (no thinking when it leaves no room for 1024); without one, the model's own maximum
+    /// (<see cref="MaxOutputTokensOf"/>) holds both, or for a model whose maximum is not known the budget comes on top of
+    /// <see cref="DefaultMaxTokens"/>.</para>
     /// <para>NOTE: Anthropic refuses thinking with a forced tool (<c>tool_choice</c> any or tool), and after tool calls
     /// sent back without their thinking block; the request then goes without thinking rather than be refused.</para>
     /// </remarks>
@@ -142,7 +146,11 @@ internal static class AnthropicRequestWriter
         var budget = Math.Max(MinThinkingBudget, reasoning.BudgetTokens ?? BudgetFor(reasoning.EffectiveEffort ?? ReasoningEffort.Medium));
         if (request.MaxOutputTokens is not { } cap)
         {
-            return new Thinking("enabled", budget, MaxTokens: DefaultMaxTokens + budget);
+            // The model's own maximum holds thinking and answer; without a known one, the budget goes on top of the default.
+            var modelMax = MaxOutputTokensOf(upstreamModel);
+            return modelMax > DefaultMaxTokens
+                ? new Thinking("enabled", Math.Min(budget, modelMax - 1))
+                : new Thinking("enabled", budget, MaxTokens: DefaultMaxTokens + budget);
         }
 
         return cap > MinThinkingBudget ? new Thinking("enabled", Math.Min(budget, cap - 1)) : default;
@@ -204,14 +212,48 @@ internal static class AnthropicRequestWriter
     /// <summary>
     /// Whether a model name is a Claude of version 4.6 or later: <c>claude-opus-4-6</c>, <c>claude-sonnet-5</c>,
     /// <c>anthropic.claude-opus-4-7</c>, but not <c>claude-sonnet-4-5-20250929</c> or <c>claude-3-7-sonnet-20250219</c>.
-    /// The first number is the major version, a following number of one or two digits the minor (a date is not).
     /// Other names (Anthropic-compatible servers) keep the budget form.
     /// </summary>
-    internal static bool TakesAdaptiveThinking(string model)
+    internal static bool TakesAdaptiveThinking(string model) =>
+        ClaudeVersion(model) is { } version && (version.Major > 4 || (version.Major == 4 && version.Minor >= 6));
+
+    /// <summary>
+    /// The most a model writes in one answer (Anthropic's model table,
+    /// https://platform.claude.com/docs/en/about-claude/models/overview): what a request gets as <c>max_tokens</c> when
+    /// its client gave none, since it is a ceiling and not a reservation, and a lower one cuts long answers and an
+    /// agent's tool calls (a file written whole) short. Claude 3 takes 4096, 3.5 8192, 3.7 and Sonnet 4 64K, Opus 4 and
+    /// 4.1 32K, the 4.5 models 64K, Opus 4.6 and later 128K, and a later Claude of another name at least 64K;
+    /// <see cref="DefaultMaxTokens"/> for any other name (an Anthropic-compatible server's own models).
+    /// </summary>
+    internal static int MaxOutputTokensOf(string model)
+    {
+        if (ClaudeVersion(model) is not { } version)
+        {
+            return DefaultMaxTokens;
+        }
+
+        var opus = model.Contains("opus", StringComparison.OrdinalIgnoreCase);
+        return (version.Major, version.Minor) switch
+        {
+            ( < 3, _) or (3, < 5) => DefaultMaxTokens,
+            (3, < 7) => 8192,
+            (3, _) => 64_000,
+            (4, < 5) => opus ? 32_000 : 64_000,
+            (4, 5) => 64_000,
+            _ => opus ? 128_000 : 64_000,
+        };
+    }
+
+    /// <summary>
+    /// A Claude model name's version: <c>claude-opus-4-6</c> 4.6, <c>anthropic.claude-3-5-sonnet-20241022-v2:0</c> 3.5,
+    /// <c>claude-sonnet-4-20250514</c> 4.0. The first number is the major version, a following number of one or two
+    /// digits the minor (a date is not). Null for a name without <c>claude</c> or without a version.
+    /// </summary>
+    private static (int Major, int Minor)? ClaudeVersion(string model)
     {
         if (!model.Contains("claude", StringComparison.OrdinalIgnoreCase))
         {
-            return false;
+            return null;
         }
 
         int? major = null;
@@ -233,10 +275,10 @@ internal static class AnthropicRequestWriter
                 continue;
             }
 
-            return major > 4 || (major == 4 && number >= 6);
+            return (major.Value, number);
         }
 
-        return major > 4;
+        return major is { } only ? (only, 0) : null;
     }
 
     private static void WriteThinking(Thinking thinking, Utf8JsonWriter writer)

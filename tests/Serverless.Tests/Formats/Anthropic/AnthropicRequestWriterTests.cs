@@ -28,6 +28,44 @@ public sealed class AnthropicRequestWriterTests
             json);
     }
 
+    /// <summary>
+    /// A client that gives no max_tokens (OpenAI, Responses and Gemini clients may not) gets the model's own output
+    /// maximum: 4096 would cut a long answer or an agent's tool call (a file written whole) short.
+    /// </summary>
+    [Theory]
+    [InlineData("claude-opus-4-6", 128_000)]
+    [InlineData("claude-opus-4-7", 128_000)]
+    [InlineData("anthropic.claude-opus-4-6-v1", 128_000)]
+    [InlineData("claude-sonnet-4-6", 64_000)]
+    [InlineData("claude-opus-4-5-20251101", 64_000)]
+    [InlineData("claude-sonnet-4-5-20250929", 64_000)]
+    [InlineData("claude-haiku-4-5@20251001", 64_000)]
+    [InlineData("claude-sonnet-4-20250514", 64_000)]
+    [InlineData("claude-opus-4-1-20250805", 32_000)]
+    [InlineData("claude-opus-4-20250514", 32_000)]
+    [InlineData("claude-3-7-sonnet-latest", 64_000)]
+    [InlineData("claude-3-5-haiku-20241022", 8192)]
+    [InlineData("us.anthropic.claude-3-5-sonnet-20241022-v2:0", 8192)]
+    [InlineData("claude-3-haiku-20240307", 4096)]
+    [InlineData("claude-3-opus-latest", 4096)]
+    [InlineData("claude-sonnet-5", 64_000)]
+    [InlineData("glm-4.6", 4096)]
+    [InlineData("claude-upstream", 4096)]
+    public void WriteRequest_NoMaxTokens_ModelsOwnMaximum(string upstreamModel, int expected)
+    {
+        using var written = System.Text.Json.JsonDocument.Parse(Write(Request(User(new TextPart("Hello"))), upstreamModel));
+
+        Assert.Equal(expected, written.RootElement.GetProperty("max_tokens").GetInt32());
+    }
+
+    [Fact]
+    public void WriteRequest_ClientMaxTokens_KeptOverModelsMaximum()
+    {
+        var json = Write(Request(User(new TextPart("Hello"))) with { MaxOutputTokens = 1000 }, "claude-opus-4-6");
+
+        Assert.Contains("\"max_tokens\":1000,", json, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void WriteRequest_AllScalars_AreWritten()
     {
