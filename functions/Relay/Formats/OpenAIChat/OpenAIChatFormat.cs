@@ -39,7 +39,7 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public bool TryTallyPrompt(JsonElement body, IPromptTally to) => OpenAIChatPromptTally.TryTally(body, to);
 
     public void WriteResponse(ChatResponse response, ChatRequest request, Utf8JsonWriter writer) =>
-        OpenAIChatResponseWriter.Write(response, response.CreatedOr(_timeProvider), writer);
+        OpenAIChatResponseWriter.Write(response, request, response.CreatedOr(_timeProvider), writer);
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new OpenAIChatStreamEncoder(request, Now());
 

@@ -99,6 +99,20 @@ internal static class OpenAIChatPromptTally
 
     private static bool TryToolCall(JsonElement toolCall, IPromptTally to)
     {
+        if (JsonFields.TryGetPresent(toolCall, "type"u8, out var customType) && JsonFields.IsText(customType, "custom"u8))
+        {
+            // The reader makes the free text the arguments of the function that stands for the tool.
+            if (!JsonFields.TryGetString(toolCall, "id"u8, out _)
+                || !JsonFields.TryGetPresent(toolCall, "custom"u8, out var custom) || custom.ValueKind != JsonValueKind.Object
+                || !to.TryAddText(custom, "name"u8) || !JsonFields.TryGetString(custom, "input"u8, out var input))
+            {
+                return false;
+            }
+
+            to.AddText(OpenAICustomTool.Arguments(input.GetString()!));
+            return true;
+        }
+
         if (!JsonFields.TryGetString(toolCall, "id"u8, out _)
             || (JsonFields.TryGetPresent(toolCall, "type"u8, out var type) && !JsonFields.IsText(type, "function"u8))
             || !JsonFields.TryGetPresent(toolCall, "function"u8, out var function)
@@ -197,6 +211,20 @@ internal static class OpenAIChatPromptTally
 
     private static bool TryTool(JsonElement tool, IPromptTally to)
     {
+        if (JsonFields.TryGetPresent(tool, "type"u8, out var customType) && JsonFields.IsText(customType, "custom"u8))
+        {
+            // The reader's description, with the grammar after it, and the function's one string argument.
+            if (!JsonFields.TryGetPresent(tool, "custom"u8, out var custom) || custom.ValueKind != JsonValueKind.Object
+                || !to.TryAddText(custom, "name"u8) || !JsonFields.IsAbsentOrString(custom, "description"u8))
+            {
+                return false;
+            }
+
+            to.AddText(OpenAICustomTool.Description(JsonFields.GetString(custom, "description"), custom) ?? "");
+            to.AddText(OpenAICustomTool.InputSchemaJson);
+            return true;
+        }
+
         if (!JsonFields.TryGetPresent(tool, "type"u8, out var type) || !JsonFields.IsText(type, "function"u8)
             || !JsonFields.TryGetPresent(tool, "function"u8, out var function) || function.ValueKind != JsonValueKind.Object
             || !JsonFields.TryGetString(function, "name"u8, out var name))

@@ -319,9 +319,20 @@ internal sealed class OpenAIChatRequestReader
         }
 
         var typePath = path + ".type";
+        var custom = false;
         if (OpenAIChatFields.TryGetPresent(toolCall, "type", out var type) && !JsonFields.IsText(type, "function"u8))
         {
-            return RelayError.Invalid($"{typePath}: must be function", typePath);
+            if (!JsonFields.IsText(type, "custom"u8))
+            {
+                return RelayError.Invalid($"{typePath}: must be one of function, custom", typePath);
+            }
+
+            custom = true;
+        }
+
+        if (custom)
+        {
+            return ReadCustomToolCall(toolCall, id, path, parts);
         }
 
         var functionPath = path + ".function";
@@ -361,6 +372,33 @@ internal sealed class OpenAIChatRequestReader
 
         _toolNames[id] = name;
         parts.Add(new ToolCallPart(id, name, arguments));
+        return null;
+    }
+
+    /// <summary>
+    /// A call to a custom tool (<c>{"type":"custom","custom":{"name":…,"input":…}}</c>): its free text becomes the
+    /// arguments of the function that stands for the tool (<see cref="OpenAICustomTool"/>).
+    /// </summary>
+    private RelayError? ReadCustomToolCall(JsonElement toolCall, string id, string path, List<ContentPart> parts)
+    {
+        var customPath = path + ".custom";
+        if (!OpenAIChatFields.TryGetPresent(toolCall, "custom", out var custom) || custom.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{customPath}: must be an object", customPath);
+        }
+
+        if (OpenAIChatFields.RequireString(custom, "name", customPath, out var name) is { } nameError)
+        {
+            return nameError;
+        }
+
+        if (OpenAIChatFields.RequireString(custom, "input", customPath, out var input) is { } inputError)
+        {
+            return inputError;
+        }
+
+        _toolNames[id] = name;
+        parts.Add(new ToolCallPart(id, name, OpenAICustomTool.Arguments(input)));
         return null;
     }
 
@@ -566,9 +604,20 @@ internal sealed class OpenAIChatRequestReader
             }
 
             var typePath = path + ".type";
-            if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
+            if (tool.TryGetProperty("type", out var type) && JsonFields.IsText(type, "custom"u8))
             {
-                error = RelayError.Invalid($"{typePath}: must be function", typePath);
+                if (ReadCustomTool(tool, path, out error) is not { } customTool)
+                {
+                    return [];
+                }
+
+                definitions.Add(customTool);
+                continue;
+            }
+
+            if (!JsonFields.IsText(type, "function"u8))
+            {
+                error = RelayError.Invalid($"{typePath}: must be one of function, custom", typePath);
                 return [];
             }
 
@@ -618,6 +667,42 @@ internal sealed class OpenAIChatRequestReader
         return definitions;
     }
 
+    /// <summary>
+    /// A custom (freeform) tool, <c>{"type":"custom","custom":{"name":…,"description":…,"format":…}}</c> (GPT-5's
+    /// grammar-constrained tools): declared to other upstreams as a function taking one string, <c>input</c>, with the
+    /// grammar after the description, and its calls go back to the client as custom tool calls.
+    /// </summary>
+    private static ToolDefinition? ReadCustomTool(JsonElement tool, string path, out RelayError? error)
+    {
+        error = null;
+        var customPath = path + ".custom";
+        if (!OpenAIChatFields.TryGetPresent(tool, "custom", out var custom) || custom.ValueKind != JsonValueKind.Object)
+        {
+            error = RelayError.Invalid($"{customPath}: must be an object", customPath);
+            return null;
+        }
+
+        if (OpenAIChatFields.RequireString(custom, "name", customPath, out var name) is { } nameError)
+        {
+            error = nameError;
+            return null;
+        }
+
+        var fields = new OpenAIChatFields();
+        var description = fields.String(custom, "description", customPath + ".description");
+        if (fields.Error is { } descriptionError)
+        {
+            error = descriptionError;
+            return null;
+        }
+
+        return new ToolDefinition(name, OpenAICustomTool.Description(description, custom), OpenAICustomTool.InputSchema())
+        {
+            CacheControl = JsonFields.GetObjectCopy(tool, "cache_control"),
+            IsCustom = true,
+        };
+    }
+
     /// <param name="allowedTools">The names of the function tools an <c>allowed_tools</c> choice lets the model call; null for any other choice.</param>
     private static ToolChoice? ReadToolChoice(JsonElement body, out HashSet<string>? allowedTools, out RelayError? error)
     {
@@ -647,6 +732,19 @@ internal sealed class OpenAIChatRequestReader
         }
 
         if (choice.ValueKind == JsonValueKind.Object
+            && choice.TryGetProperty("type", out var customType) && JsonFields.IsText(customType, "custom"u8)
+            && choice.TryGetProperty("custom", out var custom) && custom.ValueKind == JsonValueKind.Object)
+        {
+            if (OpenAIChatFields.RequireString(custom, "name", "tool_choice.custom", out var name) is { } nameError)
+            {
+                error = nameError;
+                return null;
+            }
+
+            return new ToolChoice(ToolChoiceKind.Tool, name);
+        }
+
+        if (choice.ValueKind == JsonValueKind.Object
             && choice.TryGetProperty("type", out var allowedType) && JsonFields.IsText(allowedType, "allowed_tools"u8))
         {
             if (!choice.TryGetProperty("allowed_tools", out var allowed) || allowed.ValueKind != JsonValueKind.Object)
@@ -659,29 +757,37 @@ internal sealed class OpenAIChatRequestReader
         }
 
         error = RelayError.Invalid(
-            "tool_choice: must be one of auto, none, required, {\"type\": \"function\", \"function\": {\"name\": ...}}, or {\"type\": \"allowed_tools\", ...}",
+            "tool_choice: must be one of auto, none, required, {\"type\": \"function\", \"function\": {\"name\": ...}}, {\"type\": \"custom\", \"custom\": {\"name\": ...}}, or {\"type\": \"allowed_tools\", ...}",
             "tool_choice");
         return null;
     }
 
     /// <summary>
-    /// A listed function tool by its name (<see cref="OpenAIAllowedTools"/>); other kinds are skipped, as
+    /// A listed function or custom tool by its name (<see cref="OpenAIAllowedTools"/>): <c>{"type":"function",
+    /// "function":{"name":…}}</c> or <c>{"type":"custom","custom":{"name":…}}</c>; other kinds are skipped, as
     /// <see cref="ReadTools"/> refuses any in <c>tools</c>.
     /// </summary>
     private static RelayError? AllowedToolName(JsonElement tool, string path, out string? name)
     {
         name = null;
-        if (!tool.TryGetProperty("type", out var type) || !JsonFields.IsText(type, "function"u8))
+        if (!tool.TryGetProperty("type", out var type))
         {
             return null;
         }
 
-        if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+        var kind = JsonFields.IsText(type, "function"u8) ? "function" : JsonFields.IsText(type, "custom"u8) ? "custom" : null;
+        if (kind is null)
         {
-            return RelayError.Invalid($"{path}.function: field required", $"{path}.function");
+            return null;
         }
 
-        var error = OpenAIChatFields.RequireString(function, "name", $"{path}.function", out var given);
+        var kindPath = $"{path}.{kind}";
+        if (!tool.TryGetProperty(kind, out var function) || function.ValueKind != JsonValueKind.Object)
+        {
+            return RelayError.Invalid($"{kindPath}: field required", kindPath);
+        }
+
+        var error = OpenAIChatFields.RequireString(function, "name", kindPath, out var given);
         name = error is null ? given : null;
         return error;
     }

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
 /// <summary>Writes a canonical answer as a <c>chat.completion</c> object.</summary>
 internal static class OpenAIChatResponseWriter
 {
-    public static void Write(ChatResponse response, long created, Utf8JsonWriter writer)
+    /// <param name="request">What the client asked: a call to one of its custom tools is written as a custom tool call.</param>
+    public static void Write(ChatResponse response, ChatRequest request, long created, Utf8JsonWriter writer)
     {
         writer.WriteStartObject();
         writer.WriteString("id", response.Id);
@@ -64,14 +66,18 @@ internal static class OpenAIChatResponseWriter
             writer.WriteStartArray("tool_calls");
             foreach (var part in response.Content)
             {
-                if (part is ToolCallPart call)
+                if (part is ToolCallPart call && OpenAIChatWire.IsCustomTool(request.Tools, call.Name))
+                {
+                    OpenAIChatWire.WriteCustomToolCall(writer, call.Id, call.Name, OpenAICustomTool.InputOf(call.ArgumentsJson));
+                }
+                else if (part is ToolCallPart functionCall)
                 {
                     writer.WriteStartObject();
-                    writer.WriteString("id", call.Id);
+                    writer.WriteString("id", functionCall.Id);
                     writer.WriteString("type", "function");
                     writer.WriteStartObject("function");
-                    writer.WriteString("name", call.Name);
-                    writer.WriteString("arguments", call.ArgumentsJson);
+                    writer.WriteString("name", functionCall.Name);
+                    writer.WriteString("arguments", functionCall.ArgumentsJson);
                     writer.WriteEndObject();
                     writer.WriteEndObject();
                 }

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
@@ -13,10 +15,16 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
 {
     private readonly bool _streamUsage;
     private readonly long _created;
+    private readonly IReadOnlyList<ToolDefinition> _tools;
     private readonly UsageAccumulator _usage = new();
 
     // Canonical block index → the tool call's ordinal in this answer, which is what OpenAI calls tool_calls[].index.
     private readonly Dictionary<int, int> _toolOrdinals = [];
+
+    // Canonical block index → the arguments so far of a call to one of the client's custom tools, whose input goes out
+    // whole when the call ends (OpenAICustomTool); null until the first such call.
+    private Dictionary<int, StringBuilder>? _customCalls;
+    private string? _customInput;
 
     // Cached delegates plus the event they should write, so writing a frame allocates no closure.
     private readonly Action<Utf8JsonWriter> _writeChunk;
@@ -35,6 +43,7 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
     {
         _streamUsage = request.StreamUsage;
         _created = created;
+        _tools = request.Tools;
         _writeChunk = WriteChunk;
         _writeUsageChunk = WriteUsageChunk;
         _writeErrorChunk = WriteErrorChunk;
@@ -60,6 +69,9 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
                 Emit(streamEvent, output);
                 _started = true;
                 break;
+            case ToolArgumentsDelta { Index: var customBlock } customArguments when _customCalls?.GetValueOrDefault(customBlock) is { } input:
+                input.Append(customArguments.PartialJson);
+                break;
             case TextDelta or ToolArgumentsDelta:
                 EnsureStarted(output);
                 if (streamEvent is not ToolArgumentsDelta { Index: var argumentsBlock } || _toolOrdinals.ContainsKey(argumentsBlock))
@@ -71,13 +83,22 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
             case ToolCallStarted toolCall:
                 EnsureStarted(output);
                 _toolOrdinals[toolCall.Index] = _toolOrdinals.Count;
+                if (OpenAIChatWire.IsCustomTool(_tools, toolCall.Name))
+                {
+                    (_customCalls ??= [])[toolCall.Index] = new StringBuilder();
+                }
+
                 Emit(streamEvent, output);
+                break;
+            case BlockStopped stopped:
+                EndCustomCall(stopped.Index, output);
                 break;
             case UsageReported reported:
                 _usage.Add(reported.Usage);
                 break;
             case MessageFinished:
                 EnsureStarted(output);
+                EndCustomCalls(output);
                 if (!_finished)
                 {
                     _finished = true;
@@ -87,6 +108,7 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
                 break;
             case MessageStopped:
                 EnsureStarted(output);
+                EndCustomCalls(output);
                 if (!_finished)
                 {
                     // A stream must not end without a finish_reason; SDKs treat that as truncated.
@@ -103,7 +125,7 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
                 _stopped = true;
                 break;
 
-            // Text/thinking block boundaries have no frame of their own, and reasoning has no place in Chat Completions.
+            // Other block boundaries have no frame of their own, and reasoning has no place in Chat Completions.
         }
     }
 
@@ -125,6 +147,36 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
         {
             _started = true;
             Emit(new MessageStarted(_id, _model), output);
+        }
+    }
+
+    /// <summary>
+    /// The input of a call to a custom tool, whole, in one delta: the upstream streams the arguments object
+    /// (<c>{"input":"…"}</c>) in fragments, whose string cannot be cut out of a fragment reliably (escapes, a split key).
+    /// </summary>
+    private void EndCustomCall(int block, IBufferWriter<byte> output)
+    {
+        if (_customCalls is null || !_customCalls.Remove(block, out var arguments))
+        {
+            return;
+        }
+
+        _customInput = OpenAICustomTool.InputOf(arguments.ToString());
+        Emit(new BlockStopped(block), output);
+        _customInput = null;
+    }
+
+    /// <summary>Ends the custom calls still open when the answer finishes (an upstream that closes no block).</summary>
+    private void EndCustomCalls(IBufferWriter<byte> output)
+    {
+        if (_customCalls is not { Count: > 0 })
+        {
+            return;
+        }
+
+        foreach (var block in _customCalls.Keys.Order().ToList())
+        {
+            EndCustomCall(block, output);
         }
     }
 
@@ -154,14 +206,26 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
                 writer.WriteString("content", text.Text);
                 break;
             case ToolCallStarted toolCall:
+                // A custom tool's call as OpenAI streams one: its type and name first, then its input.
+                var custom = _customCalls?.ContainsKey(toolCall.Index) == true;
                 writer.WriteStartArray("tool_calls");
                 writer.WriteStartObject();
                 writer.WriteNumber("index", _toolOrdinals[toolCall.Index]);
                 writer.WriteString("id", toolCall.Id);
-                writer.WriteString("type", "function");
-                writer.WriteStartObject("function");
+                writer.WriteString("type", custom ? "custom" : "function");
+                writer.WriteStartObject(custom ? "custom" : "function");
                 writer.WriteString("name", toolCall.Name);
-                writer.WriteString("arguments", string.Empty);
+                writer.WriteString(custom ? "input" : "arguments", string.Empty);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+                break;
+            case BlockStopped stopped:
+                writer.WriteStartArray("tool_calls");
+                writer.WriteStartObject();
+                writer.WriteNumber("index", _toolOrdinals[stopped.Index]);
+                writer.WriteStartObject("custom");
+                writer.WriteString("input", _customInput);
                 writer.WriteEndObject();
                 writer.WriteEndObject();
                 writer.WriteEndArray();

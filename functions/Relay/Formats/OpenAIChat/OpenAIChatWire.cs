@@ -105,6 +105,39 @@ internal static class OpenAIChatWire
 
 
 
+    /// <summary>
+    /// Whether <paramref name="name"/> is one of the client's custom tools (<see cref="ToolDefinition.IsCustom"/>), whose
+    /// calls go back to it as custom tool calls rather than function calls.
+    /// </summary>
+    public static bool IsCustomTool(IReadOnlyList<ToolDefinition> tools, string name)
+    {
+        foreach (var tool in tools)
+        {
+            if (tool.IsCustom && tool.Name == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A call to a custom tool as openai-python's <c>ChatCompletionMessageCustomToolCall</c> has it:
+    /// <c>{"id":…,"type":"custom","custom":{"name":…,"input":…}}</c>.
+    /// </summary>
+    public static void WriteCustomToolCall(Utf8JsonWriter writer, string id, string name, string input)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("type", "custom");
+        writer.WriteStartObject("custom");
+        writer.WriteString("name", name);
+        writer.WriteString("input", input);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
     /// <summary>Reads <c>{"error": {"message": ...}}</c>, or the bare <c>{"error": "..."}</c> some compatible servers send.</summary>
     public static string? ReadErrorMessage(JsonElement body)
     {

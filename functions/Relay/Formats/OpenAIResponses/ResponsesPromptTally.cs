@@ -87,7 +87,7 @@ internal static class ResponsesPromptTally
                     return false;
                 }
 
-                to.AddText(ResponsesCustomTool.Arguments(freeText.GetString()!));
+                to.AddText(OpenAICustomTool.Arguments(freeText.GetString()!));
                 Join(Turn.Assistant, to, ref last);
             }
             else if (JsonFields.IsText(type, "function_call_output"u8) || JsonFields.IsText(type, "custom_tool_call_output"u8))
@@ -254,8 +254,8 @@ internal static class ResponsesPromptTally
                 return false;
             }
 
-            to.AddText(ResponsesCustomTool.Description(JsonFields.GetString(tool, "description"), tool) ?? "");
-            to.AddText(ResponsesCustomTool.InputSchemaJson);
+            to.AddText(OpenAICustomTool.Description(JsonFields.GetString(tool, "description"), tool) ?? "");
+            to.AddText(OpenAICustomTool.InputSchemaJson);
             return true;
         }
 

@@ -378,7 +378,7 @@ internal static class ResponsesRequestReader
         }
     }
 
-    /// <param name="custom">A <c>custom_tool_call</c>, whose free text <c>input</c> becomes the arguments of the function that stands for its tool (<see cref="ResponsesCustomTool"/>).</param>
+    /// <param name="custom">A <c>custom_tool_call</c>, whose free text <c>input</c> becomes the arguments of the function that stands for its tool (<see cref="OpenAICustomTool"/>).</param>
     private static RelayError? ReadFunctionCall(JsonElement item, string path, bool custom, List<ChatMessage> messages, ref Dictionary<string, string>? toolNames)
     {
         if (JsonFields.RequiredString(item, "call_id", (path, "input"), JsonFields.InvalidField, out var callId) is { } e1)
@@ -397,7 +397,7 @@ internal static class ResponsesRequestReader
         }
 
         (toolNames ??= new Dictionary<string, string>(StringComparer.Ordinal))[callId] = name;
-        var call = new ToolCallPart(callId, name, custom ? ResponsesCustomTool.Arguments(arguments) : arguments);
+        var call = new ToolCallPart(callId, name, custom ? OpenAICustomTool.Arguments(arguments) : arguments);
 
         // Responses lists each call as its own item; canonically they belong to the assistant turn they follow.
         if (messages.Count > 0 && messages[^1] is { Role: ChatRole.Assistant } previous)
@@ -689,8 +689,8 @@ internal static class ResponsesRequestReader
             JsonObject parameters;
             if (type == "custom")
             {
-                parameters = ResponsesCustomTool.InputSchema();
-                description = ResponsesCustomTool.Description(description, tool);
+                parameters = OpenAICustomTool.InputSchema();
+                description = OpenAICustomTool.Description(description, tool);
             }
             else if (!tool.TryGetProperty("parameters", out var parametersElement) || parametersElement.ValueKind == JsonValueKind.Null)
             {

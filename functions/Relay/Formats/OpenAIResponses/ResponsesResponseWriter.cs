@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIResponses;
 
@@ -58,7 +59,7 @@ internal static class ResponsesResponseWriter
                     var tool = echo.ToolNamed(call.Name);
                     if (tool is { IsCustom: true })
                     {
-                        var input = ResponsesCustomTool.InputOf(call.ArgumentsJson);
+                        var input = OpenAICustomTool.InputOf(call.ArgumentsJson);
                         ResponsesWire.WriteCustomToolCallItem(writer, ResponsesWire.ItemId("ctc_", responseId, outputIndex), call.Id, call.Name, input, status, tool.Namespace);
                     }
                     else

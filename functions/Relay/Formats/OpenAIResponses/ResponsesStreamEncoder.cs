@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.OpenAIChat;
 using Serverless.Relay.Formats.Sse;
 
@@ -308,7 +309,7 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
                 {
                     // NOTE: the upstream streams the arguments object ({"input":"…"}) in fragments, whose string cannot be
                     // cut out of a fragment reliably (escapes, a split key), so the input goes out whole when the call ends.
-                    item.Input = ResponsesCustomTool.InputOf(block.Text.ToString());
+                    item.Input = OpenAICustomTool.InputOf(block.Text.ToString());
                     var json = Begin("response.custom_tool_call_input.delta");
                     json.WriteString("item_id", item.Id);
                     json.WriteNumber("output_index", item.OutputIndex);

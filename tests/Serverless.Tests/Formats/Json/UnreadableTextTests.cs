@@ -109,7 +109,7 @@ public sealed class UnreadableTextTests
     {
         var error = ReadError(OpenAIChatFormat.Default, """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"tools":[{"type":7}]}"""u8.ToArray());
 
-        Assert.Equal("tools[0].type: must be function", error.Message);
+        Assert.Equal("tools[0].type: must be one of function, custom", error.Message);
         Assert.Equal("tools[0].type", error.Param);
     }
 

@@ -48,6 +48,15 @@ public sealed class OpenAIChatPromptTallyTests
           {"type":"function","function":{"name":"null_schema","description":7,"parameters":null}},
           {"type":"function","function":{"name":"long","description":{{{{Quoted(LongText)}}}},"parameters":{"type":"object","properties":{}}},"cache_control":{"type":"ephemeral"}}]}
         """,
+        """
+        {"model":"m","messages":[
+          {"role":"user","content":"patch it"},
+          {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"custom","custom":{"name":"apply_patch","input":"*** Begin Patch\n+café 😀 \"quoted\" <b>\n*** End Patch"}}]},
+          {"role":"tool","tool_call_id":"c1","content":"Done!"}],
+         "tools":[
+          {"type":"custom","custom":{"name":"apply_patch","description":"Edit files.","format":{"type":"grammar","grammar":{"syntax":"lark","definition":"start: \"x\"+"}}}},
+          {"type":"custom","custom":{"name":"notes","description":null,"format":{"type":"text"}}}]}
+        """,
     };
 
     public static TheoryData<string> RefusedBodies => new()
@@ -73,6 +82,9 @@ public sealed class OpenAIChatPromptTallyTests
         """{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":{"type":"function"}}""",
         """{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":["get_weather"]}""",
         """{"model":"m","messages":[{"role":"assistant","tool_calls":["get_weather"]}]}""",
+        """{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","custom":{"name":"f"}}]}]}""",
+        """{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom","custom":{"description":"no name"}}]}""",
+        """{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom","custom":{"name":"f","description":7}}]}""",
     };
 
     [Theory]

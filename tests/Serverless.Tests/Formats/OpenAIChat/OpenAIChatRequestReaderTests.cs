@@ -1,5 +1,6 @@
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using static Serverless.Tests.Formats.OpenAIChat.OpenAIChatTestSupport;
 using Xunit;
 
@@ -125,8 +126,8 @@ public sealed class OpenAIChatRequestReaderTests
     }
 
     /// <summary>
-    /// <c>allowed_tools</c> lets the model call only the listed function tools (custom ones have no canonical form), and
-    /// requires a call when its mode says so; the other tools are not offered.
+    /// <c>allowed_tools</c> lets the model call only the listed function and custom tools, and requires a call when its
+    /// mode says so; the other tools are not offered.
     /// </summary>
     [Theory]
     [InlineData("auto", "Auto")]
@@ -135,13 +136,61 @@ public sealed class OpenAIChatRequestReaderTests
     {
         var request = ReadRequest($$$$"""
             {"model":"m","messages":[{"role":"user","content":"hi"}],
-             "tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"get_time"}},{"type":"function","function":{"name":"send_mail"}}],
+             "tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"get_time"}},{"type":"function","function":{"name":"send_mail"}},
+                      {"type":"custom","custom":{"name":"apply_patch"}},{"type":"custom","custom":{"name":"run_sql"}}],
              "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"{{{{mode}}}}","tools":[
                {"type":"function","function":{"name":"send_mail"}},{"type":"custom","custom":{"name":"apply_patch"}},{"type":"function","function":{"name":"get_weather"}}]}}}
             """);
 
         Assert.Equal(new ToolChoice(Enum.Parse<ToolChoiceKind>(kind)), request.ToolChoice);
-        Assert.Equal(["get_weather", "send_mail"], request.Tools.Select(tool => tool.Name));
+        Assert.Equal(["get_weather", "send_mail", "apply_patch"], request.Tools.Select(tool => tool.Name));
+    }
+
+    /// <summary>
+    /// A custom (freeform) tool, GPT-5's, becomes a function taking one string, <c>input</c>, its grammar written after
+    /// the description (Chat nests it in <c>format.grammar</c>), so an upstream of another format can be offered it.
+    /// </summary>
+    [Fact]
+    public void ReadRequest_CustomTool_FunctionTakingOneString()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"custom","custom":{"name":"run_sql","description":"Run a query.","format":{"type":"grammar","grammar":{"syntax":"lark","definition":"start: \"SELECT\" /.+/"}}}},
+                      {"type":"custom","custom":{"name":"note"}}]}
+            """);
+
+        var sql = request.Tools[0];
+        Assert.True(sql.IsCustom);
+        Assert.Equal("run_sql", sql.Name);
+        Assert.Equal("Run a query.\n\nThe `input` string must follow this lark grammar:\nstart: \"SELECT\" /.+/", sql.Description);
+        Assert.Equal(OpenAICustomTool.InputSchema().ToJsonString(), sql.Parameters.ToJsonString());
+        Assert.True(request.Tools[1].IsCustom);
+        Assert.Null(request.Tools[1].Description);
+    }
+
+    /// <summary>A custom tool call sent back is a call of the function that stands for the tool, its input the one argument.</summary>
+    [Fact]
+    public void ReadRequest_CustomToolCallInHistory_CallWithInputArgument()
+    {
+        var request = ReadRequest("""
+            {"model":"m","tools":[{"type":"custom","custom":{"name":"run_sql"}}],"messages":[{"role":"user","content":"hi"},
+             {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"custom","custom":{"name":"run_sql","input":"SELECT \"é\""}}]},
+             {"role":"tool","tool_call_id":"call_1","content":"1 row"}]}
+            """);
+
+        Assert.Equal(new ToolCallPart("call_1", "run_sql", "{\"input\":\"SELECT \\\"é\\\"\"}"), Assert.Single(request.Messages[1].Content));
+        Assert.Equal("run_sql", Assert.IsType<ToolResultPart>(Assert.Single(request.Messages[2].Content)).ToolName);
+    }
+
+    [Fact]
+    public void ReadRequest_CustomToolChoice_ForcesTheTool()
+    {
+        var request = ReadRequest("""
+            {"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom","custom":{"name":"run_sql"}}],
+             "tool_choice":{"type":"custom","custom":{"name":"run_sql"}}}
+            """);
+
+        Assert.Equal(new ToolChoice(ToolChoiceKind.Tool, "run_sql"), request.ToolChoice);
     }
 
     [Theory]
@@ -300,7 +349,9 @@ public sealed class OpenAIChatRequestReaderTests
     [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}""", "messages[0].content[0].image_url.url: field required", "messages[0].content[0].image_url.url")]
     [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":{}}]}""", "messages[0].tool_calls: must be an array", "messages[0].tool_calls")]
     [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].id: field required", "messages[0].tool_calls[0].id")]
-    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].type: must be function", "messages[0].tool_calls[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"mcp","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].type: must be one of function, custom", "messages[0].tool_calls[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","function":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].custom: must be an object", "messages[0].tool_calls[0].custom")]
+    [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"custom","custom":{"name":"f"}}]}]}""", "messages[0].tool_calls[0].custom.input: field required", "messages[0].tool_calls[0].custom.input")]
     [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function"}]}]}""", "messages[0].tool_calls[0].function: field required", "messages[0].tool_calls[0].function")]
     [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"arguments":"{}"}}]}]}""", "messages[0].tool_calls[0].function.name: field required", "messages[0].tool_calls[0].function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":1}}]}]}""", "messages[0].tool_calls[0].function.arguments: must be a string", "messages[0].tool_calls[0].function.arguments")]
@@ -308,12 +359,15 @@ public sealed class OpenAIChatRequestReaderTests
     [InlineData("""{"model":"m","messages":[{"role":"tool","content":"r"}]}""", "messages[0].tool_call_id: field required", "messages[0].tool_call_id")]
     [InlineData("""{"model":"m","messages":[{"role":"tool","tool_call_id":"c"}]}""", "messages[0].content: field required", "messages[0].content")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":{}}""", "tools: must be an array", "tools")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search"}]}""", "tools[0].type: must be function", "tools[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search"}]}""", "tools[0].type: must be one of function, custom", "tools[0].type")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom","custom":{}}]}""", "tools[0].custom.name: field required", "tools[0].custom.name")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"custom"}]}""", "tools[0].custom: must be an object", "tools[0].custom")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"custom","custom":{}}}""", "tool_choice.custom.name: field required", "tool_choice.custom.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}""", "tools[0].function: must be an object", "tools[0].function")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{}}]}""", "tools[0].function.name: field required", "tools[0].function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]}""", "tools[0].function.parameters: must be an object", "tools[0].function.parameters")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}""", "tools[0].function.strict: must be a boolean", "tools[0].function.strict")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"any"}""", "tool_choice: must be one of auto, none, required, {\"type\": \"function\", \"function\": {\"name\": ...}}, or {\"type\": \"allowed_tools\", ...}", "tool_choice")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"any"}""", "tool_choice: must be one of auto, none, required, {\"type\": \"function\", \"function\": {\"name\": ...}}, {\"type\": \"custom\", \"custom\": {\"name\": ...}}, or {\"type\": \"allowed_tools\", ...}", "tool_choice")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools"}}""", "tool_choice.allowed_tools: field required", "tool_choice.allowed_tools")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"any","tools":[]}}}""", "tool_choice.allowed_tools.mode: must be one of auto, required", "tool_choice.allowed_tools.mode")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto"}}}""", "tool_choice.allowed_tools.tools: must be an array", "tool_choice.allowed_tools.tools")]

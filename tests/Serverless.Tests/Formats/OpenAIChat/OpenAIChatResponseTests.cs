@@ -1,6 +1,7 @@
 using System.ClientModel.Primitives;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using Xunit;
 using static Serverless.Tests.Formats.OpenAIChat.OpenAIChatTestSupport;
 
@@ -158,6 +159,45 @@ public sealed class OpenAIChatResponseTests
                "prompt_tokens_details":{"cached_tokens":100,"cache_write_tokens":20},
                "completion_tokens_details":{"reasoning_tokens":5}}}
             """), json);
+    }
+
+    /// <summary>
+    /// A call to one of the client's custom tools (declared upstream as a function taking one string) goes back as
+    /// openai-python's <c>ChatCompletionMessageCustomToolCall</c>, its input the string; function calls stay as they are.
+    /// </summary>
+    [Fact]
+    public void WriteResponse_CallToCustomTool_WritesCustomToolCall()
+    {
+        var request = AnswerOnly.Request with
+        {
+            Tools =
+            [
+                new ToolDefinition("apply_patch", null, OpenAICustomTool.InputSchema()) { IsCustom = true },
+                new ToolDefinition("get_weather", null, ToolDefinition.NoParameters()),
+            ],
+        };
+        var response = new ChatResponse
+        {
+            Id = "msg_01",
+            Model = "claude-sonnet-4",
+            Created = 1700000000,
+            Content =
+            [
+                new ToolCallPart("toolu_1", "apply_patch", """{"input":"*** Begin Patch\n+café \"q\"\n*** End Patch"}"""),
+                new ToolCallPart("toolu_2", "get_weather", """{"input":"Paris"}"""),
+            ],
+            StopReason = StopReason.ToolUse,
+        };
+
+        var json = Parse(Write(writer => Format.WriteResponse(response, request, writer)));
+
+        var calls = json.GetProperty("choices")[0].GetProperty("message").GetProperty("tool_calls");
+        Assert.Equal(
+            Compact("""{"id":"toolu_1","type":"custom","custom":{"name":"apply_patch","input":"*** Begin Patch\n+caf\u00E9 \u0022q\u0022\n*** End Patch"}}"""),
+            calls[0].GetRawText());
+        Assert.Equal("*** Begin Patch\n+café \"q\"\n*** End Patch", calls[0].GetProperty("custom").GetProperty("input").GetString());
+        Assert.Equal("function", calls[1].GetProperty("type").GetString());
+        Assert.Equal("""{"input":"Paris"}""", calls[1].GetProperty("function").GetProperty("arguments").GetString());
     }
 
     [Theory]

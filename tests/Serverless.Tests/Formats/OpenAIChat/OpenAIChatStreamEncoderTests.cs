@@ -1,6 +1,7 @@
 using System.ClientModel.Primitives;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using Xunit;
 using static Serverless.Tests.Formats.OpenAIChat.OpenAIChatTestSupport;
 
@@ -37,6 +38,68 @@ public sealed class OpenAIChatStreamEncoderTests
         "data: {\"id\":\"msg_01\",\"object\":\"chat.completion.chunk\",\"created\":" + Now + ",\"model\":\"claude-sonnet-4\","
         + "\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":" + finishReason + "}]"
         + (usage ? ",\"usage\":null" : string.Empty) + "}\n\n";
+
+    /// <summary>
+    /// A call to one of the client's custom tools streams as OpenAI streams one: index, id, type custom and name first,
+    /// then the input whole in one delta when the call ends (the upstream's argument fragments are JSON of the one
+    /// string, which cannot be cut reliably); a function call beside it streams as before.
+    /// </summary>
+    [Fact]
+    public void Write_CallToCustomTool_StreamsCustomDeltas()
+    {
+        var request = WithoutUsage with
+        {
+            Tools = [new ToolDefinition("apply_patch", null, OpenAICustomTool.InputSchema()) { IsCustom = true }],
+        };
+
+        var sse = Encode(
+            request,
+            new MessageStarted("msg_01", "claude-sonnet-4"),
+            new ToolCallStarted(0, "toolu_1", "apply_patch"),
+            new ToolArgumentsDelta(0, "{\"input\":\"*** Begin"),
+            new ToolArgumentsDelta(0, " Patch\\n\"}"),
+            new BlockStopped(0),
+            new ToolCallStarted(1, "toolu_2", "get_time"),
+            new ToolArgumentsDelta(1, "{}"),
+            new BlockStopped(1),
+            new MessageFinished(StopReason.ToolUse),
+            MessageStopped.Instance);
+
+        Assert.Equal(
+            Chunk("""{"role":"assistant","content":"","refusal":null}""", usage: false)
+            + Chunk("""{"tool_calls":[{"index":0,"id":"toolu_1","type":"custom","custom":{"name":"apply_patch","input":""}}]}""", usage: false)
+            + Chunk("""{"tool_calls":[{"index":0,"custom":{"input":"*** Begin Patch\n"}}]}""", usage: false)
+            + Chunk("""{"tool_calls":[{"index":1,"id":"toolu_2","type":"function","function":{"name":"get_time","arguments":""}}]}""", usage: false)
+            + Chunk("""{"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]}""", usage: false)
+            + Chunk("{}", "\"tool_calls\"", usage: false)
+            + "data: [DONE]\n\n",
+            sse);
+    }
+
+    /// <summary>An upstream that ends the answer without closing the custom call's block still gets its input out, before the finish.</summary>
+    [Fact]
+    public void Write_CustomCallOpenAtFinish_InputBeforeFinishReason()
+    {
+        var request = WithoutUsage with
+        {
+            Tools = [new ToolDefinition("apply_patch", null, OpenAICustomTool.InputSchema()) { IsCustom = true }],
+        };
+
+        var sse = Encode(
+            request,
+            new MessageStarted("msg_01", "claude-sonnet-4"),
+            new ToolCallStarted(0, "toolu_1", "apply_patch"),
+            new ToolArgumentsDelta(0, "{\"input\":\"x\"}"),
+            new MessageFinished(StopReason.ToolUse),
+            MessageStopped.Instance);
+
+        Assert.EndsWith(
+            Chunk("""{"tool_calls":[{"index":0,"custom":{"input":"x"}}]}""", usage: false)
+            + Chunk("{}", "\"tool_calls\"", usage: false)
+            + "data: [DONE]\n\n",
+            sse,
+            StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Write_ToolAnswerWithStreamUsage_WritesExactFrames()

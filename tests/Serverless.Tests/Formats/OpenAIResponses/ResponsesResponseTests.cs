@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Gemini;
 using Serverless.Relay.Formats.OpenAIResponses;
 using Xunit;
@@ -297,7 +298,7 @@ public sealed class ResponsesResponseTests
     {
         Tools =
         [
-            new ToolDefinition("apply_patch", "Edit files.", ResponsesCustomTool.InputSchema()) { IsCustom = true },
+            new ToolDefinition("apply_patch", "Edit files.", OpenAICustomTool.InputSchema()) { IsCustom = true },
             new ToolDefinition("get_customer", null, ToolDefinition.NoParameters()) { Namespace = "crm" },
         ],
     };

@@ -5,6 +5,7 @@ using System.Text;
 using OpenAI.Responses;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.OpenAIResponses;
 using Serverless.Tests.Formats.Gemini;
 using Xunit;
@@ -38,7 +39,7 @@ public sealed class ResponsesStreamEncoderTests
     /// <summary>A request declaring Codex's apply_patch as a custom tool.</summary>
     private static readonly ChatRequest CustomToolRequest = Request with
     {
-        Tools = [new ToolDefinition("apply_patch", "Edit files.", ResponsesCustomTool.InputSchema()) { IsCustom = true }],
+        Tools = [new ToolDefinition("apply_patch", "Edit files.", OpenAICustomTool.InputSchema()) { IsCustom = true }],
     };
 
     /// <summary>A call to it, its arguments object split inside the string they hold.</summary>

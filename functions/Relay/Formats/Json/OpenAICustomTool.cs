@@ -1,16 +1,16 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Serverless.Relay.Formats.Json;
 
-namespace Serverless.Relay.Formats.OpenAIResponses;
+namespace Serverless.Relay.Formats.Json;
 
 /// <summary>
-/// A Responses custom (freeform) tool as other upstreams can take it: a function with one string argument,
-/// <c>input</c>, which carries the free text a custom tool call holds (Codex's <c>apply_patch</c> on GPT-5 models).
+/// An OpenAI custom (freeform) tool, of Responses or Chat Completions, as other upstreams can take it: a function with
+/// one string argument, <c>input</c>, which carries the free text a custom tool call holds (Codex's <c>apply_patch</c>
+/// on GPT-5 models).
 /// </summary>
 /// <remarks>https://platform.openai.com/docs/guides/function-calling#custom-tools</remarks>
-internal static class ResponsesCustomTool
+internal static class OpenAICustomTool
 {
     /// <summary><see cref="InputSchema"/> as written, which is how a token estimate counts it.</summary>
     public static readonly string InputSchemaJson = InputSchema().ToJsonString();
@@ -31,11 +31,25 @@ internal static class ResponsesCustomTool
     /// The tool's description with its <c>format</c>'s grammar after it, so a model without grammar-constrained
     /// sampling still knows the syntax; the description alone for unconstrained text or a format it cannot read.
     /// </summary>
+    /// <param name="tool">
+    /// The object holding <c>format</c>: a Responses tool, whose grammar is the format itself
+    /// (<c>{"type":"grammar","syntax":…,"definition":…}</c>), or a Chat Completions tool's <c>custom</c>, whose grammar
+    /// sits one level down (<c>{"type":"grammar","grammar":{"syntax":…,"definition":…}}</c>).
+    /// </param>
     public static string? Description(string? description, JsonElement tool)
     {
         if (!JsonFields.TryGetPresent(tool, "format"u8, out var format)
-            || !JsonFields.TryGetPresent(format, "type"u8, out var type) || !JsonFields.IsText(type, "grammar"u8)
-            || JsonFields.GetString(format, "definition") is not { } definition)
+            || !JsonFields.TryGetPresent(format, "type"u8, out var type) || !JsonFields.IsText(type, "grammar"u8))
+        {
+            return description;
+        }
+
+        if (JsonFields.TryGetPresent(format, "grammar"u8, out var nested) && nested.ValueKind == JsonValueKind.Object)
+        {
+            format = nested;
+        }
+
+        if (JsonFields.GetString(format, "definition") is not { } definition)
         {
             return description;
         }
