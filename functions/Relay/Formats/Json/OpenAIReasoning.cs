@@ -44,6 +44,25 @@ internal static class OpenAIReasoning
     }
 
     /// <summary>
+    /// Whether <paramref name="upstreamModel"/> is one of OpenAI's reasoning models, which refuse sampling settings with
+    /// a 400 (<c>"Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is
+    /// supported."</c>; likewise <c>top_p</c> and the penalties): the o-series and GPT-5 (with a router's <c>openai/</c>
+    /// prefix or without), but not <c>gpt-5-chat</c>, which samples as GPT-4o does. Gemini CLI sends temperature 0 and
+    /// top_p 1 by default, and Anthropic SDK users set a temperature by habit; for these models the settings are left out,
+    /// as the Vercel AI SDK's OpenAI provider and LiteLLM's <c>drop_params</c> leave them out.
+    /// </summary>
+    public static bool RefusesSampling(string upstreamModel)
+    {
+        var name = upstreamModel.AsSpan(upstreamModel.LastIndexOf('/') + 1);
+        if (name.StartsWith("gpt-5", StringComparison.OrdinalIgnoreCase))
+        {
+            return !name.Contains("-chat", StringComparison.OrdinalIgnoreCase);
+        }
+
+        return name.Length > 1 && name[0] is 'o' or 'O' && name[1] is '1' or '3' or '4';
+    }
+
+    /// <summary>
     /// The effort to send an OpenAI upstream, or null to send none: thinking the model sizes itself is OpenAI's
     /// default, and <c>max</c> (Anthropic's, or OpenAI's own) goes as <c>xhigh</c>.
     /// </summary>

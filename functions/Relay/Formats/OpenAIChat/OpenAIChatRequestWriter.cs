@@ -50,11 +50,17 @@ internal static class OpenAIChatRequestWriter
             JsonFields.WriteBooleanIfPresent(writer, "parallel_tool_calls", request.ParallelToolCalls);
         }
 
-        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
-        JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+        // NOTE: OpenAI's reasoning models refuse sampling settings other than their defaults, which other formats'
+        // clients send by habit: left out for them.
+        if (!OpenAIReasoning.RefusesSampling(upstreamModel))
+        {
+            JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
+            JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+            JsonFields.WriteNumberIfPresent(writer, "presence_penalty", request.PresencePenalty);
+            JsonFields.WriteNumberIfPresent(writer, "frequency_penalty", request.FrequencyPenalty);
+        }
+
         JsonFields.WriteNumberIfPresent(writer, "seed", request.Seed);
-        JsonFields.WriteNumberIfPresent(writer, "presence_penalty", request.PresencePenalty);
-        JsonFields.WriteNumberIfPresent(writer, "frequency_penalty", request.FrequencyPenalty);
         JsonFields.WriteNumberIfPresent(writer, dialect.MaxTokensField, request.MaxOutputTokens);
 
         // NOTE: OpenAI takes at most 4 stop sequences and refuses more; Anthropic clients may send more. The first four go.

@@ -43,8 +43,14 @@ internal static class ResponsesRequestWriter
         }
 
         JsonFields.WriteBooleanIfPresent(writer, "parallel_tool_calls", request.ParallelToolCalls);
-        JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
-        JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+        // NOTE: OpenAI's reasoning models refuse sampling settings other than their defaults, which other formats'
+        // clients send by habit: left out for them.
+        if (!OpenAIReasoning.RefusesSampling(upstreamModel))
+        {
+            JsonFields.WriteNumberIfPresent(writer, "temperature", request.Temperature);
+            JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
+        }
+
         JsonFields.WriteNumberIfPresent(writer, "max_output_tokens", request.MaxOutputTokens);
 
         if (request.Stream)

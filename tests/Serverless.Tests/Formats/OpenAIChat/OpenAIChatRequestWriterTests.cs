@@ -44,6 +44,44 @@ public sealed class OpenAIChatRequestWriterTests
         User = "u-1",
     };
 
+    /// <summary>
+    /// OpenAI's reasoning models refuse sampling settings ("Unsupported value: 'temperature' does not support 0.2 with
+    /// this model"), which Gemini CLI and Anthropic clients send by habit: left out for them, kept for the others.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt-5", false)]
+    [InlineData("gpt-5-mini-2025-08-07", false)]
+    [InlineData("openai/gpt-5.1", false)]
+    [InlineData("o3", false)]
+    [InlineData("o4-mini", false)]
+    [InlineData("o1-2024-12-17", false)]
+    [InlineData("gpt-5-chat-latest", true)]
+    [InlineData("gpt-4o", true)]
+    [InlineData("llama3.1:8b", true)]
+    [InlineData("omni-moderation", true)]
+    public void WriteRequest_ReasoningModel_LeavesOutSamplingSettings(string upstreamModel, bool written)
+    {
+        var request = new ChatRequest
+        {
+            Model = "m",
+            Messages = [new ChatMessage(ChatRole.User, [new TextPart("hi")])],
+            Temperature = 0.2,
+            TopP = 0.9,
+            PresencePenalty = 0.5,
+            FrequencyPenalty = 0.5,
+            Seed = 7,
+        };
+
+        var json = Parse(Write(writer => Format.WriteRequest(request, upstreamModel, writer)));
+
+        foreach (var field in new[] { "temperature", "top_p", "presence_penalty", "frequency_penalty" })
+        {
+            Assert.Equal(written, json.TryGetProperty(field, out _));
+        }
+
+        Assert.Equal(7, json.GetProperty("seed").GetInt32());
+    }
+
     [Fact]
     public void WriteRequest_Conversation_WritesExactBody()
     {

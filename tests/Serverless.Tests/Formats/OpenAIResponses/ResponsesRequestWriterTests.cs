@@ -54,6 +54,22 @@ public sealed class ResponsesRequestWriterTests
             """), json);
     }
 
+    /// <summary>OpenAI's reasoning models refuse a temperature or top_p other than their defaults: left out for them.</summary>
+    [Theory]
+    [InlineData("gpt-5", false)]
+    [InlineData("o3-mini", false)]
+    [InlineData("gpt-5-chat-latest", true)]
+    [InlineData("gpt-4.1", true)]
+    public void WriteRequest_ReasoningModel_LeavesOutSamplingSettings(string upstreamModel, bool written)
+    {
+        var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, [new TextPart("Hi")])], Temperature = 0, TopP = 1 };
+
+        var json = WriteRequest(request, upstreamModel);
+
+        Assert.Equal(written, json.Contains("\"temperature\":0,", StringComparison.Ordinal));
+        Assert.Equal(written, json.Contains("\"top_p\":1,", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void WriteRequest_MinimalRequest_OmitsUnsetFields()
     {
