@@ -65,6 +65,13 @@ internal sealed record ChatRequest
     public Reasoning? Reasoning { get; init; }
 
     /// <summary>
+    /// Why only an upstream of the client's own format can serve this request, which asks for what no other format's
+    /// answer carries (OpenAI Chat audio output or log probabilities); null when any can. Accounts that would translate
+    /// the request are left out of its plan, and with none left this is the answer.
+    /// </summary>
+    public RelayError? Untranslatable { get; init; }
+
+    /// <summary>
     /// This request as an upstream of <paramref name="upstream"/> can take it: thinking that another provider signed
     /// (<see cref="ThinkingPart.SignedBy"/>) is left out, since only the provider that made a signature verifies it.
     /// This same request when there is none.

@@ -107,13 +107,14 @@ internal sealed class UpstreamCall : IDisposable
         !Translates(request, ProviderRegistry.For(account.Provider).UpstreamFormat(request.Api.Format.Format));
 
     /// <summary>
-    /// Why a chat call to <paramref name="account"/> cannot carry the request (read whole): a translation to a format
-    /// with no form for one of its parts. Null when it can, or when the call passes the client's bytes through.
+    /// Why a chat call to <paramref name="account"/> cannot carry the request (read whole): a translation of a request
+    /// only its own format can serve (<see cref="ChatRequest.Untranslatable"/>), or to a format with no form for one of
+    /// its parts. Null when it can, or when the call passes the client's bytes through.
     /// </summary>
     public static RelayError? CannotCarry(RelayRequest request, UpstreamAccount account)
     {
         var format = ProviderRegistry.For(account.Provider).UpstreamFormat(request.Api.Format.Format);
-        return Translates(request, format) ? format.CannotCarry(request.Chat) : null;
+        return Translates(request, format) ? request.Chat.Untranslatable ?? format.CannotCarry(request.Chat) : null;
     }
 
     /// <summary>

@@ -167,6 +167,11 @@ internal sealed class OpenAIChatRequestReader
             return RelayError.Invalid("n: an upstream of another format gives one choice only; leave n out or at 1", "n");
         }
 
+        if (ReadUntranslatable(body, out var untranslatable) is { } untranslatableError)
+        {
+            return untranslatableError;
+        }
+
         return new ChatRequest
         {
             Model = head.Model,
@@ -187,7 +192,56 @@ internal sealed class OpenAIChatRequestReader
             User = head.User,
             OutputFormat = outputFormat,
             Reasoning = effort is { } level ? new Reasoning(level) : null,
+            Untranslatable = untranslatable,
         };
+    }
+
+    /// <summary>
+    /// What only an OpenAI upstream can answer (<see cref="ChatRequest.Untranslatable"/>): a spoken answer
+    /// (<c>audio</c>, or <c>modalities</c> beyond text; gpt-4o-audio's <c>message.audio</c>), which a client waiting for
+    /// audio would not get in text, and log probabilities (<c>logprobs</c>, <c>top_logprobs</c>), which no other format's
+    /// answer carries, so a client reading <c>choices[0].logprobs.content</c> would fail on the null far from the cause
+    /// (LiteLLM refuses them too). The error returned is a field that does not read.
+    /// </summary>
+    private static RelayError? ReadUntranslatable(JsonElement body, out RelayError? untranslatable)
+    {
+        untranslatable = null;
+        var fields = new OpenAIChatFields();
+        var logprobs = fields.Bool(body, "logprobs");
+        var topLogprobs = fields.Integer(body, "top_logprobs");
+        if (fields.Error is { } fieldError)
+        {
+            return fieldError;
+        }
+
+        if (OpenAIChatFields.TryGetPresent(body, "audio", out _))
+        {
+            untranslatable = RelayError.Invalid("audio: an upstream of another format answers in text only; leave audio out", "audio");
+        }
+        else if (OpenAIChatFields.TryGetPresent(body, "modalities", out var modalities))
+        {
+            if (modalities.ValueKind != JsonValueKind.Array)
+            {
+                return RelayError.Invalid("modalities: must be an array of strings", "modalities");
+            }
+
+            foreach (var modality in modalities.EnumerateArray())
+            {
+                if (!JsonFields.IsText(modality, "text"u8))
+                {
+                    untranslatable = RelayError.Invalid("modalities: an upstream of another format answers in text only; leave modalities out or [\"text\"]", "modalities");
+                    break;
+                }
+            }
+        }
+
+        if (untranslatable is null && (logprobs == true || topLogprobs > 0))
+        {
+            var param = logprobs == true ? "logprobs" : "top_logprobs";
+            untranslatable = RelayError.Invalid($"{param}: an upstream of another format gives no log probabilities; leave {param} out", param);
+        }
+
+        return null;
     }
 
     private RelayError? ReadMessage(JsonElement message, string path)

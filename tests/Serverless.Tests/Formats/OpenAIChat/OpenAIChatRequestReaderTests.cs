@@ -193,6 +193,35 @@ public sealed class OpenAIChatRequestReaderTests
         Assert.Equal(new ToolChoice(ToolChoiceKind.Tool, "run_sql"), request.ToolChoice);
     }
 
+    /// <summary>
+    /// Audio output and log probabilities only an OpenAI upstream gives: the request reads, and says why no other
+    /// format's upstream can serve it (those accounts are left out; with none left, that is the answer).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"modalities":["text","audio"],"audio":{"voice":"alloy","format":"wav"}}""", "audio: an upstream of another format answers in text only; leave audio out", "audio")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"modalities":["text","audio"]}""", "modalities: an upstream of another format answers in text only; leave modalities out or [\"text\"]", "modalities")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":5}""", "logprobs: an upstream of another format gives no log probabilities; leave logprobs out", "logprobs")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}""", "top_logprobs: an upstream of another format gives no log probabilities; leave top_logprobs out", "top_logprobs")]
+    public void ReadRequest_OnlyOpenAIAnswers_UntranslatableNamesTheField(string body, string message, string param)
+    {
+        var request = ReadRequest(body);
+
+        Assert.Equal((message, param), (request.Untranslatable?.Message, request.Untranslatable?.Param));
+    }
+
+    /// <summary>Text output, said or not, is what every upstream gives: such a request is not held back.</summary>
+    [Theory]
+    [InlineData("\"modalities\":[\"text\"]")]
+    [InlineData("\"modalities\":null,\"audio\":null")]
+    [InlineData("\"logprobs\":false,\"top_logprobs\":0")]
+    public void ReadRequest_TextOnlyAnswer_Read(string fields)
+    {
+        var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],{{fields}}}""");
+
+        Assert.Equal("hi", Assert.IsType<TextPart>(Assert.Single(request.Messages[0].Content)).Text);
+        Assert.Null(request.Untranslatable);
+    }
+
     [Theory]
     [InlineData("\"END\"", new[] { "END" })]
     [InlineData("""["a","b"]""", new[] { "a", "b" })]
@@ -374,6 +403,8 @@ public sealed class OpenAIChatRequestReaderTests
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{}}]}}}""", "tool_choice.allowed_tools.tools[0].function.name: field required", "tool_choice.allowed_tools.tools[0].function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"function","function":{}}}""", "tool_choice.function.name: field required", "tool_choice.function.name")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"parallel_tool_calls":"yes"}""", "parallel_tool_calls: must be a boolean", "parallel_tool_calls")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"modalities":"text"}""", "modalities: must be an array of strings", "modalities")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":"yes"}""", "logprobs: must be a boolean", "logprobs")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", "temperature: must be a number", "temperature")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"top_p":true}""", "top_p: must be a number", "top_p")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":1.5}""", "max_tokens: must be an integer", "max_tokens")]
