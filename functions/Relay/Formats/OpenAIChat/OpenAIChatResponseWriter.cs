@@ -22,13 +22,20 @@ internal static class OpenAIChatResponseWriter
         writer.WriteStartObject("message");
         writer.WriteString("role", "assistant");
 
-        // Thinking has no place in Chat Completions; text parts join into the one content string.
+        // Text parts join into the one content string. Chat Completions has no place for thinking: it goes in
+        // reasoning_content, the field DeepSeek and vLLM answer with and the relay reads from them (LiteLLM writes it for
+        // Claude's thinking too), which clients that show reasoning read and the others ignore.
         string? text = null;
         System.Text.StringBuilder? builder = null;
+        System.Text.StringBuilder? reasoning = null;
         var toolCalls = 0;
         foreach (var part in response.Content)
         {
-            if (part is TextPart textPart)
+            if (part is ThinkingPart { Text.Length: > 0 } thinking)
+            {
+                (reasoning ??= new System.Text.StringBuilder()).Append(thinking.Text);
+            }
+            else if (part is TextPart textPart)
             {
                 if (text is null)
                 {
@@ -61,6 +68,11 @@ internal static class OpenAIChatResponseWriter
         }
 
         writer.WriteNull("refusal");
+        if (reasoning is not null)
+        {
+            writer.WriteString("reasoning_content", reasoning.ToString());
+        }
+
         if (toolCalls > 0)
         {
             writer.WriteStartArray("tool_calls");

@@ -9,7 +9,7 @@ namespace Serverless.Relay.Formats.OpenAIChat;
 
 /// <summary>
 /// Writes canonical events as <c>chat.completion.chunk</c> frames for one client stream, the way OpenAI streams them:
-/// a role chunk, content and tool-call deltas, a finish chunk, then (when asked for) a usage chunk and <c>[DONE]</c>.
+/// a role chunk, content (thinking as <c>reasoning_content</c>) and tool-call deltas, a finish chunk, then (when asked for) a usage chunk and <c>[DONE]</c>.
 /// </summary>
 internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
 {
@@ -72,7 +72,9 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
             case ToolArgumentsDelta { Index: var customBlock } customArguments when _customCalls?.GetValueOrDefault(customBlock) is { } input:
                 input.Append(customArguments.PartialJson);
                 break;
-            case TextDelta or ToolArgumentsDelta:
+            case ThinkingDelta { Text.Length: 0 }:
+                break;
+            case TextDelta or ToolArgumentsDelta or ThinkingDelta:
                 EnsureStarted(output);
                 if (streamEvent is not ToolArgumentsDelta { Index: var argumentsBlock } || _toolOrdinals.ContainsKey(argumentsBlock))
                 {
@@ -125,7 +127,7 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
                 _stopped = true;
                 break;
 
-            // Other block boundaries have no frame of their own, and reasoning has no place in Chat Completions.
+            // Other block boundaries have no frame of their own, and a thinking signature has no place in Chat Completions.
         }
     }
 
@@ -204,6 +206,10 @@ internal sealed class OpenAIChatStreamEncoder : IStreamEncoder
                 break;
             case TextDelta text:
                 writer.WriteString("content", text.Text);
+                break;
+            case ThinkingDelta thinking:
+                // Chat Completions has no place for thinking: reasoning_content, as DeepSeek and vLLM stream it.
+                writer.WriteString("reasoning_content", thinking.Text);
                 break;
             case ToolCallStarted toolCall:
                 // A custom tool's call as OpenAI streams one: its type and name first, then its input.

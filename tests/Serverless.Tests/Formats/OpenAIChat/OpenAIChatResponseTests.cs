@@ -151,7 +151,7 @@ public sealed class OpenAIChatResponseTests
         Assert.Equal(Compact("""
             {"id":"msg_01","object":"chat.completion","created":1700000000,"model":"claude-sonnet-4",
              "choices":[{"index":0,
-               "message":{"role":"assistant","content":"Checking both.","refusal":null,
+               "message":{"role":"assistant","content":"Checking both.","refusal":null,"reasoning_content":"hidden",
                  "tool_calls":[{"id":"toolu_1","type":"function","function":{"name":"get_weather","arguments":"{\"location\":\"Paris\"}"}}],
                  "annotations":[]},
                "logprobs":null,"finish_reason":"tool_calls"}],

@@ -101,6 +101,7 @@ public sealed class OpenAIChatStreamEncoderTests
             StringComparison.Ordinal);
     }
 
+    /// <summary>Thinking streams as <c>reasoning_content</c>, the field DeepSeek and vLLM stream it in; its signature stays out.</summary>
     [Fact]
     public void Write_ToolAnswerWithStreamUsage_WritesExactFrames()
     {
@@ -108,6 +109,7 @@ public sealed class OpenAIChatStreamEncoderTests
 
         Assert.Equal(
             Chunk("""{"role":"assistant","content":"","refusal":null}""")
+            + Chunk("""{"reasoning_content":"hidden"}""")
             + Chunk("""{"content":"Let me check."}""")
             + Chunk("""{"tool_calls":[{"index":0,"id":"toolu_1","type":"function","function":{"name":"get_weather","arguments":""}}]}""")
             + Chunk("""{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]}""")
