@@ -15,6 +15,17 @@ internal static class AnthropicRequestWriter
     /// </summary>
     public const int DefaultMaxTokens = 4096;
 
+    /// <summary>
+    /// The most a request whose client gave no <c>max_tokens</c> asks for (<see cref="UnaskedMaxTokensOf"/>): Claude
+    /// Code's own default, so an account that serves Claude Code takes it.
+    /// </summary>
+    /// <remarks>
+    /// NOTE: not the model's whole maximum (64K, 128K): Anthropic charges a request's <c>max_tokens</c> against the
+    /// organisation's output tokens per minute when it starts ("reduce ... the maximum tokens requested" in its 429), so
+    /// asking for 128K on every request would refuse them on accounts of the lower tiers.
+    /// </remarks>
+    public const int UnaskedMaxTokensCeiling = 32_000;
+
     /// <summary>Anthropic's smallest <c>thinking.budget_tokens</c>.</summary>
     public const int MinThinkingBudget = 1024;
 
@@ -26,7 +37,7 @@ internal static class AnthropicRequestWriter
         var thinking = PlanThinking(request, upstreamModel);
         writer.WriteStartObject();
         writer.WriteString("model", upstreamModel);
-        writer.WriteNumber("max_tokens", thinking.MaxTokens ?? request.MaxOutputTokens ?? MaxOutputTokensOf(upstreamModel));
+        writer.WriteNumber("max_tokens", thinking.MaxTokens ?? request.MaxOutputTokens ?? UnaskedMaxTokensOf(upstreamModel));
         WriteSystem(request.System, writer);
         WriteMessages(request.Messages, writer);
         WriteTools(request, writer);
@@ -114,9 +125,9 @@ internal static class AnthropicRequestWriter
     /// <c>max</c> 16384; our xhigh 8192 sits between; <c>DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET</c> in
     /// https://github.com/BerriAI/litellm/blob/main/litellm/constants.py); thinking the model should size itself gets
     /// medium. A client's <c>max_tokens</c> bounds thinking and answer together in every API, so it is kept and the
-    /// budget clamped below it (no thinking when it leaves no room for 1024); without one, the model's own maximum
-    /// (<see cref="MaxOutputTokensOf"/>) holds both, or for a model whose maximum is not known the budget comes on top of
-    /// <see cref="DefaultMaxTokens"/>.</para>
+    /// budget clamped below it (no thinking when it leaves no room for 1024); without one, what the request asks for
+    /// (<see cref="UnaskedMaxTokensOf"/>) holds both, or for a model whose maximum is not known the budget comes on top
+    /// of <see cref="DefaultMaxTokens"/>.</para>
     /// <para>NOTE: Anthropic refuses thinking with a forced tool (<c>tool_choice</c> any or tool), and after tool calls
     /// sent back without their thinking block; the request then goes without thinking rather than be refused.</para>
     /// </remarks>
@@ -146,10 +157,10 @@ internal static class AnthropicRequestWriter
         var budget = Math.Max(MinThinkingBudget, reasoning.BudgetTokens ?? BudgetFor(reasoning.EffectiveEffort ?? ReasoningEffort.Medium));
         if (request.MaxOutputTokens is not { } cap)
         {
-            // The model's own maximum holds thinking and answer; without a known one, the budget goes on top of the default.
-            var modelMax = MaxOutputTokensOf(upstreamModel);
-            return modelMax > DefaultMaxTokens
-                ? new Thinking("enabled", Math.Min(budget, modelMax - 1))
+            // What the request asks for holds thinking and answer; without a known maximum, the budget goes on top of the default.
+            var unasked = UnaskedMaxTokensOf(upstreamModel);
+            return unasked > DefaultMaxTokens
+                ? new Thinking("enabled", Math.Min(budget, unasked - 1))
                 : new Thinking("enabled", budget, MaxTokens: DefaultMaxTokens + budget);
         }
 
@@ -219,9 +230,7 @@ internal static class AnthropicRequestWriter
 
     /// <summary>
     /// The most a model writes in one answer (Anthropic's model table,
-    /// https://platform.claude.com/docs/en/about-claude/models/overview): what a request gets as <c>max_tokens</c> when
-    /// its client gave none, since it is a ceiling and not a reservation, and a lower one cuts long answers and an
-    /// agent's tool calls (a file written whole) short. Claude 3 takes 4096, 3.5 8192, 3.7 and Sonnet 4 64K, Opus 4 and
+    /// https://platform.claude.com/docs/en/about-claude/models/overview). Claude 3 takes 4096, 3.5 8192, 3.7 and Sonnet 4 64K, Opus 4 and
     /// 4.1 32K, the 4.5 models 64K, Opus 4.6 and later 128K, and a later Claude of another name at least 64K;
     /// <see cref="DefaultMaxTokens"/> for any other name (an Anthropic-compatible server's own models).
     /// </summary>
@@ -243,6 +252,13 @@ internal static class AnthropicRequestWriter
             _ => opus ? 128_000 : 64_000,
         };
     }
+
+    /// <summary>
+    /// The <c>max_tokens</c> of a request whose client gave none: the model's own maximum up to
+    /// <see cref="UnaskedMaxTokensCeiling"/>. Not the 4096 most gateways send, which cuts long answers and an agent's
+    /// tool calls (a file written whole) short.
+    /// </summary>
+    internal static int UnaskedMaxTokensOf(string model) => Math.Min(MaxOutputTokensOf(model), UnaskedMaxTokensCeiling);
 
     /// <summary>
     /// A Claude model name's version: <c>claude-opus-4-6</c> 4.6, <c>anthropic.claude-3-5-sonnet-20241022-v2:0</c> 3.5,

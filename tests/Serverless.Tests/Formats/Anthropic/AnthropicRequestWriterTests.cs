@@ -30,31 +30,33 @@ public sealed class AnthropicRequestWriterTests
 
     /// <summary>
     /// A client that gives no max_tokens (OpenAI, Responses and Gemini clients may not) gets the model's own output
-    /// maximum: 4096 would cut a long answer or an agent's tool call (a file written whole) short.
+    /// maximum up to Claude Code's 32,000: 4096 would cut a long answer or an agent's tool call (a file written whole)
+    /// short, and the whole 64K or 128K would count against a lower-tier account's output tokens per minute at the start.
     /// </summary>
     [Theory]
-    [InlineData("claude-opus-4-6", 128_000)]
-    [InlineData("claude-opus-4-7", 128_000)]
-    [InlineData("anthropic.claude-opus-4-6-v1", 128_000)]
-    [InlineData("claude-sonnet-4-6", 64_000)]
-    [InlineData("claude-opus-4-5-20251101", 64_000)]
-    [InlineData("claude-sonnet-4-5-20250929", 64_000)]
-    [InlineData("claude-haiku-4-5@20251001", 64_000)]
-    [InlineData("claude-sonnet-4-20250514", 64_000)]
-    [InlineData("claude-opus-4-1-20250805", 32_000)]
-    [InlineData("claude-opus-4-20250514", 32_000)]
-    [InlineData("claude-3-7-sonnet-latest", 64_000)]
-    [InlineData("claude-3-5-haiku-20241022", 8192)]
-    [InlineData("us.anthropic.claude-3-5-sonnet-20241022-v2:0", 8192)]
-    [InlineData("claude-3-haiku-20240307", 4096)]
-    [InlineData("claude-3-opus-latest", 4096)]
-    [InlineData("claude-sonnet-5", 64_000)]
-    [InlineData("glm-4.6", 4096)]
-    [InlineData("claude-upstream", 4096)]
-    public void WriteRequest_NoMaxTokens_ModelsOwnMaximum(string upstreamModel, int expected)
+    [InlineData("claude-opus-4-6", 128_000, 32_000)]
+    [InlineData("claude-opus-4-7", 128_000, 32_000)]
+    [InlineData("anthropic.claude-opus-4-6-v1", 128_000, 32_000)]
+    [InlineData("claude-sonnet-4-6", 64_000, 32_000)]
+    [InlineData("claude-opus-4-5-20251101", 64_000, 32_000)]
+    [InlineData("claude-sonnet-4-5-20250929", 64_000, 32_000)]
+    [InlineData("claude-haiku-4-5@20251001", 64_000, 32_000)]
+    [InlineData("claude-sonnet-4-20250514", 64_000, 32_000)]
+    [InlineData("claude-opus-4-1-20250805", 32_000, 32_000)]
+    [InlineData("claude-opus-4-20250514", 32_000, 32_000)]
+    [InlineData("claude-3-7-sonnet-latest", 64_000, 32_000)]
+    [InlineData("claude-3-5-haiku-20241022", 8192, 8192)]
+    [InlineData("us.anthropic.claude-3-5-sonnet-20241022-v2:0", 8192, 8192)]
+    [InlineData("claude-3-haiku-20240307", 4096, 4096)]
+    [InlineData("claude-3-opus-latest", 4096, 4096)]
+    [InlineData("claude-sonnet-5", 64_000, 32_000)]
+    [InlineData("glm-4.6", 4096, 4096)]
+    [InlineData("claude-upstream", 4096, 4096)]
+    public void WriteRequest_NoMaxTokens_ModelsOwnMaximumUpToClaudeCodes(string upstreamModel, int modelMaximum, int expected)
     {
         using var written = System.Text.Json.JsonDocument.Parse(Write(Request(User(new TextPart("Hello"))), upstreamModel));
 
+        Assert.Equal(modelMaximum, AnthropicRequestWriter.MaxOutputTokensOf(upstreamModel));
         Assert.Equal(expected, written.RootElement.GetProperty("max_tokens").GetInt32());
     }
 

@@ -87,12 +87,12 @@ public sealed class ReasoningTranslationTests
 
     // Without a client max_tokens, the model's own maximum (64K for Sonnet 4.5) holds thinking and answer.
     [Theory]
-    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"minimal"}""", """{"max_tokens":64000,"thinking":{"type":"enabled","budget_tokens":1024}}""")]
-    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"xhigh"}""", """{"max_tokens":64000,"thinking":{"type":"enabled","budget_tokens":8192}}""")]
+    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"minimal"}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":1024}}""")]
+    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"xhigh"}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":8192}}""")]
     [InlineData("anthropic", """{"model":"m","max_tokens":20000,"messages":""" + Hi + ""","thinking":{"type":"adaptive"},"output_config":{"effort":"max"}}""", """{"max_tokens":20000,"thinking":{"type":"enabled","budget_tokens":16384}}""")]
 
     // The model sizes its thinking (Gemini -1): a budget model gets medium.
-    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":-1}}}""", """{"max_tokens":64000,"thinking":{"type":"enabled","budget_tokens":2048}}""")]
+    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":-1}}}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":2048}}""")]
 
     // The client's max_tokens bounds thinking and answer together: kept, and the budget clamped below it.
     [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"high","max_completion_tokens":2000}""", """{"max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1999}}""")]
@@ -101,24 +101,24 @@ public sealed class ReasoningTranslationTests
     [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"high","max_completion_tokens":1024}""", """{"max_tokens":1024}""")]
 
     // A Gemini budget below Anthropic's minimum is raised to it.
-    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":300}}}""", """{"max_tokens":64000,"thinking":{"type":"enabled","budget_tokens":1024}}""")]
-    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}""", """{"max_tokens":64000,"thinking":{"type":"disabled"}}""")]
+    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":300}}}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":1024}}""")]
+    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}""", """{"max_tokens":32000,"thinking":{"type":"disabled"}}""")]
     public void Translate_ToAnthropicBudgetModel_WritesAnAcceptedBudget(string client, string body, string expected)
     {
         Assert.Equal(expected, ReasoningFieldsOf(Translate(client, body, "anthropic", "claude-sonnet-4-5-20250929"), "anthropic"));
     }
 
     [Theory]
-    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"medium"}""", """{"max_tokens":128000,"thinking":{"type":"adaptive"},"output_config":{"effort":"medium"}}""")]
-    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"xhigh"}""", """{"max_tokens":128000,"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}}""")]
+    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"medium"}""", """{"max_tokens":32000,"thinking":{"type":"adaptive"},"output_config":{"effort":"medium"}}""")]
+    [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"xhigh"}""", """{"max_tokens":32000,"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}}""")]
 
     // A budget becomes the effort it stands for: Opus 4.7 refuses budget_tokens.
-    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":1500}}}""", """{"max_tokens":128000,"thinking":{"type":"adaptive"},"output_config":{"effort":"medium"}}""")]
-    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":-1}}}""", """{"max_tokens":128000,"thinking":{"type":"adaptive"}}""")]
+    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":1500}}}""", """{"max_tokens":32000,"thinking":{"type":"adaptive"},"output_config":{"effort":"medium"}}""")]
+    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":-1}}}""", """{"max_tokens":32000,"thinking":{"type":"adaptive"}}""")]
 
     // Structured output and effort share the one output_config.
     [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"low","response_format":{"type":"json_schema","json_schema":{"name":"p","schema":""" + Schema + """}}}""",
-        """{"max_tokens":128000,"thinking":{"type":"adaptive"},"output_config":{"format":{"type":"json_schema","schema":""" + Schema + """},"effort":"low"}}""")]
+        """{"max_tokens":32000,"thinking":{"type":"adaptive"},"output_config":{"format":{"type":"json_schema","schema":""" + Schema + """},"effort":"low"}}""")]
     public void Translate_ToAnthropicAdaptiveModel_WritesAdaptiveWithEffort(string client, string body, string expected)
     {
         Assert.Equal(expected, ReasoningFieldsOf(Translate(client, body, "anthropic", "claude-opus-4-7"), "anthropic"));
@@ -228,8 +228,8 @@ public sealed class ReasoningTranslationTests
     [InlineData("openai-chat", "openai-chat", "o3", """{"reasoning_effort":"xhigh"}""")]
     [InlineData("responses", "openai-chat", "o3", """{"reasoning_effort":"xhigh"}""")]
     [InlineData("openai-chat", "responses", "gpt-5", """{"reasoning":{"effort":"xhigh"}}""")]
-    [InlineData("openai-chat", "anthropic", "claude-opus-4-7", """{"max_tokens":128000,"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}}""")]
-    [InlineData("responses", "anthropic", "claude-sonnet-4-5-20250929", """{"max_tokens":64000,"thinking":{"type":"enabled","budget_tokens":16384}}""")]
+    [InlineData("openai-chat", "anthropic", "claude-opus-4-7", """{"max_tokens":32000,"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}}""")]
+    [InlineData("responses", "anthropic", "claude-sonnet-4-5-20250929", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":16384}}""")]
     [InlineData("openai-chat", "gemini", "gemini-2.5-pro", """{"thinkingConfig":{"thinkingBudget":24576}}""")]
     [InlineData("responses", "gemini", "gemini-3-pro-preview", """{"thinkingConfig":{"thinkingLevel":"high"}}""")]
     public void Translate_MaxEffort_EachUpstreamGetsItsHighestItTakes(string client, string upstream, string upstreamModel, string expected)
