@@ -66,7 +66,8 @@ internal sealed record ChatRequest
 
     /// <summary>
     /// Why only an upstream of the client's own format can serve this request, which asks for what no other format's
-    /// answer carries (OpenAI Chat audio output or log probabilities); null when any can. Accounts that would translate
+    /// answer carries (OpenAI Chat audio output, log probabilities or several choices, Gemini's several candidates,
+    /// Anthropic's cache-warming <c>max_tokens: 0</c> or a forced server tool); null when any can. Accounts that would translate
     /// the request are left out of its plan, and with none left this is the answer.
     /// </summary>
     public RelayError? Untranslatable { get; init; }

@@ -20,6 +20,7 @@ public sealed class ChatOnlyOpenAIAnswersTests(RelayPathFixture relay) : IClassF
 
     [Theory]
     [InlineData("m-anthropic", "\"logprobs\":true", "logprobs", "logprobs: an upstream of another format gives no log probabilities; leave logprobs out")]
+    [InlineData("m-anthropic", "\"n\":2", "n", "n: an upstream of another format gives one choice only; leave n out or at 1")]
     [InlineData("m-gemini", "\"modalities\":[\"text\",\"audio\"],\"audio\":{\"voice\":\"alloy\",\"format\":\"wav\"}", "audio", "audio: an upstream of another format answers in text only; leave audio out")]
     public async Task TranslatingAccount_Refused400NamingTheField(string model, string fields, string param, string message)
     {
@@ -47,28 +48,32 @@ public sealed class ChatOnlyOpenAIAnswersTests(RelayPathFixture relay) : IClassF
     }
 
     /// <summary>A model served by an Anthropic and an OpenAI account: the request goes to the one that can answer it, not refused.</summary>
-    [Fact]
-    public async Task MixedPool_ServedByTheAccountThatPassesThrough()
+    [Theory]
+    [InlineData("logprobs", "\"logprobs\":true")]
+    [InlineData("n", "\"n\":2")]
+    public async Task MixedPool_ServedByTheAccountThatPassesThrough(string field, string fields)
     {
+        var model = "m-mixed-" + field;
         relay.Upstream.Reset();
         foreach (var (provider, baseUrl) in new[] { ("anthropic", relay.Upstream.AnthropicBaseUrl), ("openai", relay.Upstream.OpenAIBaseUrl) })
         {
             await relay.Host.CreateAccountAsync(new
             {
-                name = provider + " mixed",
+                name = provider + " " + model,
                 provider,
                 baseUrl,
                 apiKey = relay.Upstream.ApiKey,
-                models = new[] { "m-mixed" },
+                models = new[] { model },
             }).WaitAsync(Timeout, Ct);
         }
 
         for (var i = 0; i < 3; i++)
         {
-            var (status, body) = await PostAsync("m-mixed", "\"logprobs\":true");
+            var (status, body) = await PostAsync(model, fields);
 
             Assert.True(status == HttpStatusCode.OK, body);
             Assert.Equal(UpstreamDialect.OpenAIChat, relay.Upstream.LastRequest.Dialect);
+            Assert.True(relay.Upstream.LastRequest.Json.TryGetProperty(field, out _), field + " reaches the OpenAI account");
         }
     }
 

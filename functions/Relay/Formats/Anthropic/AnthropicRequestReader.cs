@@ -20,17 +20,18 @@ internal static class AnthropicRequestReader
             return textError;
         }
 
+        // NOTE: what only an Anthropic account can serve is not refused here: an Anthropic account in the model's pool
+        // still takes it as sent (ChatRequest.Untranslatable).
         var maxTokens = body.GetProperty("max_tokens").GetInt32();
-        if (maxTokens == 0)
-        {
-            return RelayError.Invalid("max_tokens: 0 (filling the prompt cache without an answer) is only served by Anthropic accounts; give at least 1", "max_tokens");
-        }
+        var untranslatable = maxTokens == 0
+            ? RelayError.Invalid("max_tokens: 0 (filling the prompt cache without an answer) is only served by Anthropic accounts; give at least 1", "max_tokens")
+            : null;
 
         RelayError? error;
         if ((error = ReadMessages(body.GetProperty("messages"), out var messages)) is not null
             || (error = ReadSystem(body, out var system)) is not null
             || (error = ReadTools(body, out var tools, out var serverTools)) is not null
-            || (error = ReadToolChoice(body, serverTools, out var toolChoice, out var parallelToolCalls)) is not null
+            || (error = ReadToolChoice(body, out var toolChoice, out var parallelToolCalls)) is not null
             || (error = JsonFields.ReadNumber(body, "temperature", out var temperature)) is not null
             || (error = JsonFields.ReadNumber(body, "top_p", out var topP)) is not null
             || (error = JsonFields.ReadInteger(body, "top_k", out var topK)) is not null
@@ -39,6 +40,15 @@ internal static class AnthropicRequestReader
             || (error = ReadThinking(body, effort, out var reasoning)) is not null)
         {
             return error;
+        }
+
+        // NOTE: Claude Code's WebSearch forces web_search_20250305 this way. With the tool left out the model would answer
+        // without searching and the client would show that as search results.
+        if (toolChoice is { Kind: ToolChoiceKind.Tool, Name: { } forced } && serverTools is not null && serverTools.TryGetValue(forced, out var serverType))
+        {
+            untranslatable ??= RelayError.Invalid(
+                $"tool_choice.name: {forced} is Anthropic's server tool {serverType}, which runs only at Anthropic, and this model is served by translating the request for another provider; use a model an Anthropic account serves",
+                "tool_choice");
         }
 
         return new ChatRequest
@@ -58,6 +68,7 @@ internal static class AnthropicRequestReader
             User = head.User,
             OutputFormat = outputFormat,
             Reasoning = reasoning,
+            Untranslatable = untranslatable,
         };
     }
 
@@ -649,8 +660,7 @@ internal static class AnthropicRequestReader
         return null;
     }
 
-    /// <param name="serverTools">From <see cref="ReadTools"/>: a choice that forces one of them cannot be honoured.</param>
-    private static RelayError? ReadToolChoice(JsonElement body, Dictionary<string, string>? serverTools, out ToolChoice? toolChoice, out bool? parallelToolCalls)
+    private static RelayError? ReadToolChoice(JsonElement body, out ToolChoice? toolChoice, out bool? parallelToolCalls)
     {
         toolChoice = null;
         parallelToolCalls = null;
@@ -679,15 +689,6 @@ internal static class AnthropicRequestReader
                 if (JsonFields.GetString(element, "name") is not { Length: > 0 } name)
                 {
                     return RelayError.Invalid("tool_choice.name: field required", "tool_choice");
-                }
-
-                // NOTE: Claude Code's WebSearch forces web_search_20250305 this way. With the tool left out the model would
-                // answer without searching and the client would show that as search results, so the request is refused.
-                if (serverTools is not null && serverTools.TryGetValue(name, out var serverType))
-                {
-                    return RelayError.Invalid(
-                        $"tool_choice.name: {name} is Anthropic's server tool {serverType}, which runs only at Anthropic, and this model is served by translating the request for another provider; use a model an Anthropic account serves",
-                        "tool_choice");
                 }
 
                 toolChoice = new ToolChoice(ToolChoiceKind.Tool, name);

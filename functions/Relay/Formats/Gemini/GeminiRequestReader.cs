@@ -58,6 +58,7 @@ internal static class GeminiRequestReader
 
         double? temperature = null, topP = null, presencePenalty = null, frequencyPenalty = null;
         int? maxOutputTokens = null, candidates = null, topK = null;
+        RelayError? untranslatable = null;
         long? seed = null;
         IReadOnlyList<string> stopSequences = [];
         OutputFormat? outputFormat = null;
@@ -84,10 +85,11 @@ internal static class GeminiRequestReader
                 return error;
             }
 
-            // NOTE: a translated answer has one candidate, as OpenAI's has one choice (n).
+            // NOTE: a translated answer has one candidate, as OpenAI's has one choice (n); a Gemini account in the pool
+            // still serves it.
             if (candidates > 1)
             {
-                return Invalid("generationConfig.candidateCount", "an upstream of another format gives one candidate only; leave it out or at 1");
+                untranslatable = Invalid("generationConfig.candidateCount", "an upstream of another format gives one candidate only; leave it out or at 1");
             }
 
             outputFormat = ReadOutputFormat(config);
@@ -111,6 +113,7 @@ internal static class GeminiRequestReader
             Stream = head.Stream,
             OutputFormat = outputFormat,
             Reasoning = reasoning,
+            Untranslatable = untranslatable,
         };
     }
 

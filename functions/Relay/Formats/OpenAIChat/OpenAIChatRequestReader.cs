@@ -160,16 +160,16 @@ internal sealed class OpenAIChatRequestReader
             return fieldError;
         }
 
-        // NOTE: a translated answer has one choice; a client that asked for more and read choices[1] would fail later
-        // and further from the cause.
-        if (choices > 1)
-        {
-            return RelayError.Invalid("n: an upstream of another format gives one choice only; leave n out or at 1", "n");
-        }
-
         if (ReadUntranslatable(body, out var untranslatable) is { } untranslatableError)
         {
             return untranslatableError;
+        }
+
+        // NOTE: a translated answer has one choice; a client that asked for more and read choices[1] would fail later
+        // and further from the cause. An OpenAI account in the pool still serves it.
+        if (choices > 1)
+        {
+            untranslatable ??= RelayError.Invalid("n: an upstream of another format gives one choice only; leave n out or at 1", "n");
         }
 
         return new ChatRequest
