@@ -36,6 +36,7 @@ public sealed class RequestHeadTests
     [Theory]
     [InlineData("openai-chat", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"user":"u-1"}""", null, false)]
     [InlineData("openai-chat", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"prompt_cache_key":"pc-9"}""", null, false)]
+    [InlineData("openai-chat", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"safety_identifier":"s-1","prompt_cache_key":"pc-9"}""", null, false)]
     [InlineData("responses", """{"model":"gpt-5","input":"hi","stream":true,"safety_identifier":"s-2"}""", null, false)]
     [InlineData("responses", """{"model":"gpt-5","input":[{"role":"user","content":"hi"}],"stream":false}""", null, false)]
     [InlineData("anthropic", """{"model":"claude-sonnet-4-5","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}],"metadata":{"user_id":"m-3"}}""", null, false)]

@@ -62,14 +62,17 @@ internal sealed class OpenAIChatRequestReader
             streamUsage = fields.Bool(streamOptions, "include_usage", "stream_options.include_usage");
         }
 
+        // NOTE: `user` is deprecated in favour of safety_identifier (abuse tracking) and prompt_cache_key (cache
+        // routing), as in Responses; any of them identifies the end user or session well enough for the canonical User.
         var user = fields.String(body, "user");
+        var safetyIdentifier = fields.String(body, "safety_identifier");
         var promptCacheKey = fields.String(body, "prompt_cache_key");
         if (fields.Error is { } fieldError)
         {
             return fieldError;
         }
 
-        return new RequestHead(model, stream ?? false, streamUsage ?? false, user ?? promptCacheKey);
+        return new RequestHead(model, stream ?? false, streamUsage ?? false, user ?? safetyIdentifier ?? promptCacheKey);
     }
 
     /// <summary>The conversation's start, read in place: every system and developer message, then the first user message.</summary>

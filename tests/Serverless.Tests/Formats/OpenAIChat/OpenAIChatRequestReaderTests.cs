@@ -248,7 +248,9 @@ public sealed class OpenAIChatRequestReaderTests
     [InlineData("\"user\":\"u1\"", "u1")]
     [InlineData("\"prompt_cache_key\":\"k1\"", "k1")]
     [InlineData("\"user\":\"u1\",\"prompt_cache_key\":\"k1\"", "u1")]
-    public void ReadRequest_User_FallsBackToPromptCacheKey(string fields, string expected)
+    [InlineData("\"safety_identifier\":\"s1\",\"prompt_cache_key\":\"k1\"", "s1")]
+    [InlineData("\"user\":\"u1\",\"safety_identifier\":\"s1\"", "u1")]
+    public void ReadRequest_User_FallsBackToSafetyIdentifierThenPromptCacheKey(string fields, string expected)
     {
         var request = ReadRequest($$"""{"model":"m","messages":[{"role":"user","content":"hi"}],{{fields}}}""");
 
