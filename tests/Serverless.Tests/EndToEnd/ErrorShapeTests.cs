@@ -280,7 +280,7 @@ public sealed class ErrorShapeTests
     [InlineData("openai-chat", "anthropic", null)]
     [InlineData("anthropic", "openai", "error")]
     [InlineData("anthropic", "anthropic", "error")]
-    [InlineData("openai-responses", "anthropic", "error")]
+    [InlineData("openai-responses", "anthropic", "response.failed")]
     public async Task StreamBrokenMidway_EndsWithErrorEventInClientFormat(string client, string provider, string? eventName)
     {
         _relay.Upstream.Script = new UpstreamScript { BreakAfterEvents = 3, ReplyWords = 20 };
@@ -298,8 +298,14 @@ public sealed class ErrorShapeTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var last = events[^1];
             Assert.Equal(eventName, last.Event);
-            var error = JsonDocument.Parse(last.Data).RootElement.GetProperty("error");
+            var root = JsonDocument.Parse(last.Data).RootElement;
+            var error = (eventName == "response.failed" ? root.GetProperty("response") : root).GetProperty("error");
             Assert.Contains("broke off", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            if (eventName == "response.failed")
+            {
+                // The SDKs raise the error event before it; Codex reads only response.failed.
+                Assert.Equal("error", events[^2].Event);
+            }
         }
         finally
         {

@@ -174,7 +174,7 @@ public sealed class RelayPathTests(RelayPathFixture relay) : IClassFixture<Relay
     }
 
     [Fact]
-    public async Task ResponsesStream_PassthroughCutMidway_ErrorEventContinuesSequenceNumbers()
+    public async Task ResponsesStream_PassthroughCutMidway_ErrorAndResponseFailedContinueSequenceNumbers()
     {
         relay.Upstream.Reset();
         relay.Upstream.Script = new UpstreamScript { BreakAfterEvents = 4, ReplyWords = 20 };
@@ -190,7 +190,10 @@ public sealed class RelayPathTests(RelayPathFixture relay) : IClassFixture<Relay
                 events.Add(arrived);
             }
 
-            Assert.Equal("error", events[^1].Event);
+            Assert.Equal(["error", "response.failed"], events[^2..].Select(e => e.Event));
+            var failed = JsonDocument.Parse(events[^1].Data).RootElement.GetProperty("response");
+            Assert.Equal(JsonDocument.Parse(events[0].Data).RootElement.GetProperty("response").GetProperty("id").GetString(), failed.GetProperty("id").GetString());
+            Assert.Equal("failed", failed.GetProperty("status").GetString());
             var numbers = events.Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("sequence_number").GetInt32()).ToArray();
             Assert.Equal(Enumerable.Range(numbers[0], numbers.Length), numbers);
         }

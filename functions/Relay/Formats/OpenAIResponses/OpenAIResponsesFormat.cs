@@ -38,9 +38,14 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public IStreamEncoder CreateStreamEncoder(ChatRequest request) => new ResponsesStreamEncoder(request, _timeProvider);
 
-    /// <summary>Continues the upstream's <c>sequence_number</c>s, so a relayed stream's error event does not restart at 0.</summary>
+    /// <summary>
+    /// Continues the upstream's stream: its <c>sequence_number</c>s, so a relayed stream's error events do not restart
+    /// at 0, and its response, which <c>response.failed</c> names.
+    /// </summary>
     public IStreamEncoder CreateStreamEncoderAfter(IStreamDecoder passedThrough, ChatRequest request) =>
-        new ResponsesStreamEncoder(request, _timeProvider, (passedThrough as ResponsesStreamDecoder)?.NextSequenceNumber ?? 0);
+        passedThrough is ResponsesStreamDecoder decoder
+            ? new ResponsesStreamEncoder(request, _timeProvider, decoder.NextSequenceNumber, decoder.Started)
+            : new ResponsesStreamEncoder(request, _timeProvider);
 
     public int StatusCodeOf(RelayError error) => OpenAIErrors.StatusCodeOf(error);
 

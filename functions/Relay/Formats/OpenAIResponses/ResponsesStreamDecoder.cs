@@ -28,6 +28,10 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
 
     /// <summary>One past the last <c>sequence_number</c> the upstream sent, for a relay that continues its stream.</summary>
     public int NextSequenceNumber { get; private set; }
+
+    /// <summary>The response the upstream's stream started (its id and model), for a relay that continues its stream.</summary>
+    public MessageStarted? Started { get; private set; }
+
     private bool _started;
     private bool _sawToolCall;
     private bool _terminal;
@@ -203,7 +207,8 @@ internal sealed class ResponsesStreamDecoder : IStreamDecoder
             model = JsonFields.GetString(response, "model");
         }
 
-        output.Add(new MessageStarted(id ?? string.Empty, model ?? string.Empty));
+        Started = new MessageStarted(id ?? string.Empty, model ?? string.Empty);
+        output.Add(Started);
     }
 
     private void OnItemAdded(JsonElement data, List<StreamEvent> output)

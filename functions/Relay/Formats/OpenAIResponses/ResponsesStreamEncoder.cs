@@ -40,9 +40,18 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     private bool _ended;
 
     /// <param name="firstSequenceNumber">Where numbering starts: 0 for a new stream, past the upstream's last event when continuing one.</param>
-    public ResponsesStreamEncoder(ChatRequest request, TimeProvider timeProvider, int firstSequenceNumber = 0)
+    /// <param name="continued">The response an upstream's stream started, when continuing it: its failure names that response.</param>
+    public ResponsesStreamEncoder(ChatRequest request, TimeProvider timeProvider, int firstSequenceNumber = 0, MessageStarted? continued = null)
     {
         _sequence = firstSequenceNumber;
+        _model = request.Model;
+        if (continued is not null)
+        {
+            _responseId = ResponsesWire.ResponseId(continued.Id);
+            _model = continued.Model.Length > 0 ? continued.Model : request.Model;
+            _createdAt = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        }
+
         _echo = RequestEcho.From(request);
         _timeProvider = timeProvider;
         _json = new Utf8JsonWriter(_frame, SseWriter.JsonWriterOptions);
@@ -120,9 +129,18 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
     }
 
     /// <summary>
-    /// Writes <c>event: error</c> with the documented flat fields (<c>code</c>, <c>message</c>, <c>param</c>) and also the
-    /// nested <c>error</c> object the live API sends, because clients read one or the other.
+    /// Ends a failed stream as OpenAI ends one: <c>event: error</c>, then <c>response.failed</c> with the response so far
+    /// (<c>status: "failed"</c>, <c>error: {code, message}</c>), numbered on from the last event.
     /// </summary>
+    /// <remarks>
+    /// NOTE: both, because clients read different ones. The SDKs (openai-python, openai-node) raise on the first event
+    /// whose data has a top-level <c>error</c>, so the <c>error</c> event goes first with the documented flat fields
+    /// (<c>code</c>, <c>message</c>, <c>param</c>) and the nested object the live API sends. Codex ignores <c>error</c>
+    /// and reads only <c>response.failed</c> (codex-rs codex-api/src/sse/responses.rs): its <c>error.code</c>
+    /// <c>context_length_exceeded</c> or <c>insufficient_quota</c> stops the turn with a message instead of five retries
+    /// of a stream "closed before response.completed", and <c>rate_limit_exceeded</c> with "try again in N s" in the
+    /// message sets its wait.
+    /// </remarks>
     public void WriteError(RelayError error, IBufferWriter<byte> output)
     {
         if (_ended)
@@ -149,7 +167,25 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
 
         OpenAIErrors.WriteErrorProperty(error, json);
         End("error", output);
+
+        if (_createdAt == 0)
+        {
+            // Failed before the upstream's first event: the response that failed still needs an id and a time.
+            _responseId = ResponsesWire.ResponseId(string.Empty);
+            _createdAt = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        }
+
+        WriteResponseEvent("response.failed", "failed", null, includeOutput: true, output, new ResponseFailure(code, FailureMessage(error, code)));
     }
+
+    /// <summary>
+    /// The message, with a wait the relay knows in the words Codex looks for when the message has none
+    /// ("try again in 1.5s", codex-rs <c>try_parse_retry_after</c>, read only for <c>rate_limit_exceeded</c>).
+    /// </summary>
+    private static string FailureMessage(RelayError error, string code) =>
+        code == "rate_limit_exceeded" && error.RetryAfter is { } wait && !error.Message.Contains("try again in", StringComparison.OrdinalIgnoreCase)
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{error.Message} Please try again in {Math.Max(wait.TotalSeconds, 0.001):0.###}s.")
+            : error.Message;
 
     private void Start(MessageStarted started, IBufferWriter<byte> output)
     {
@@ -452,9 +488,9 @@ internal sealed class ResponsesStreamEncoder : IStreamEncoder
         }
     }
 
-    private void WriteResponseEvent(string eventName, string status, string? incompleteReason, bool includeOutput, IBufferWriter<byte> output)
+    private void WriteResponseEvent(string eventName, string status, string? incompleteReason, bool includeOutput, IBufferWriter<byte> output, ResponseFailure? failure = null)
     {
-        var head = new ResponseHead(_responseId, _createdAt, status, incompleteReason, _model, _echo);
+        var head = new ResponseHead(_responseId, _createdAt, status, incompleteReason, _model, _echo, failure);
         var json = Begin(eventName);
         json.WritePropertyName("response");
         ResponsesWire.WriteResponseHead(json, head);

@@ -57,7 +57,18 @@ internal static class ResponsesWire
         writer.WriteNumber("created_at", head.CreatedAt);
         writer.WriteString("status", head.Status);
         writer.WriteBoolean("background", false);
-        writer.WriteNull("error");
+        if (head.Error is { } error)
+        {
+            writer.WriteStartObject("error");
+            writer.WriteString("code", error.Code);
+            writer.WriteString("message", error.Message);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("error");
+        }
+
         if (head.IncompleteReason is null)
         {
             writer.WriteNull("incomplete_details");
@@ -273,7 +284,11 @@ internal static class ResponsesWire
 
 /// <summary>The top-level fields of a response object other than its output and usage.</summary>
 /// <param name="Echo">The request settings the answer repeats back, streamed or not.</param>
-internal readonly record struct ResponseHead(string Id, long CreatedAt, string Status, string? IncompleteReason, string Model, RequestEcho Echo);
+/// <param name="Error">Why a failed response failed (<c>status: "failed"</c>), else null.</param>
+internal readonly record struct ResponseHead(string Id, long CreatedAt, string Status, string? IncompleteReason, string Model, RequestEcho Echo, ResponseFailure? Error = null);
+
+/// <summary>A failed response's <c>error</c>: <c>{code, message}</c>, what Codex reads from <c>response.failed</c>.</summary>
+internal sealed record ResponseFailure(string Code, string Message);
 
 /// <summary>The request settings the Responses API echoes in its response object.</summary>
 internal sealed record RequestEcho(

@@ -394,36 +394,101 @@ public sealed class ResponsesStreamEncoderTests
         Assert.Equal(ResponseStatus.InProgress, update.Response.Status);
     }
 
+    /// <summary>
+    /// A stream that fails ends as OpenAI ends one: the error event (which the SDKs raise), then response.failed with the
+    /// response so far and its error (which Codex reads), numbered on; nothing after.
+    /// </summary>
     [Fact]
-    public void WriteError_MidStream_WritesFlatAndNestedErrorThenNothingMore()
+    public void WriteError_MidStream_ErrorThenResponseFailedThenNothingMore()
     {
         var format = new OpenAIResponsesFormat(FixedTimeProvider.At1741290958);
         var encoder = format.CreateStreamEncoder(Request);
         var output = new ArrayBufferWriter<byte>();
         encoder.Write(new MessageStarted("resp_abc", "gpt-4.1"), output);
+        encoder.Write(new TextStarted(0), output);
+        encoder.Write(new TextDelta(0, "Hel"), output);
         output.ResetWrittenCount();
 
         encoder.WriteError(new RelayError(ErrorKind.RateLimited, "Too many requests.", "model"), output);
         encoder.Write(MessageStopped.Instance, output);
 
         var sse = Encoding.UTF8.GetString(output.WrittenSpan);
+        const string Message = "{'id':'msg_abc_0','type':'message','status':'in_progress','role':'assistant','content':[{'type':'output_text','text':'Hel','annotations':[],'logprobs':[]}]}";
         Assert.Equal(
             "event: error\ndata: " + Compact("""
-                {'type':'error','sequence_number':2,'code':'rate_limit_exceeded','message':'Too many requests.','param':'model',
+                {'type':'error','sequence_number':5,'code':'rate_limit_exceeded','message':'Too many requests.','param':'model',
                  'error':{'message':'Too many requests.','type':'rate_limit_error','param':'model','code':'rate_limit_exceeded'}}
-                """) + "\n\n",
+                """) + "\n\n"
+            + Frame("response.failed", 6, ResponseObject("failed", Message, "{'input_tokens':0,'input_tokens_details':{'cached_tokens':0},'output_tokens':0,'output_tokens_details':{'reasoning_tokens':0},'total_tokens':0}").Replace("'error':null", "'error':{'code':'rate_limit_exceeded','message':'Too many requests.'}", StringComparison.Ordinal)),
             sse);
-        var update = Assert.IsType<StreamingResponseErrorUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(Frames(sse)[0].Data)));
-        Assert.Equal(("rate_limit_exceeded", "Too many requests.", "model"), (update.Code, update.Message, update.Param));
+        var frames = Frames(sse);
+        var error = Assert.IsType<StreamingResponseErrorUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[0].Data)));
+        Assert.Equal(("rate_limit_exceeded", "Too many requests.", "model"), (error.Code, error.Message, error.Param));
+        var failed = Assert.IsType<StreamingResponseFailedUpdate>(ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(frames[1].Data)));
+        Assert.Equal((ResponseStatus.Failed, "Too many requests."), (failed.Response.Status, failed.Response.Error.Message));
+    }
+
+    /// <summary>Codex stops on these codes in response.failed instead of retrying (codex-rs codex-api/src/sse/responses.rs).</summary>
+    [Theory]
+    [InlineData(nameof(ErrorKind.InvalidRequest), "context_length_exceeded")]
+    [InlineData(nameof(ErrorKind.RateLimited), "insufficient_quota")]
+    public void WriteError_UpstreamCode_ResponseFailedCarriesIt(string kind, string code)
+    {
+        var frames = Frames(Encode([new MessageStarted("resp_abc", "gpt-4.1")], error: new RelayError(Enum.Parse<ErrorKind>(kind), "No room.") { Code = code }));
+
+        Assert.Equal(["response.created", "response.in_progress", "error", "response.failed"], frames.Select(f => f.Event));
+        var response = Parse(frames[3].Data).GetProperty("response");
+        Assert.Equal(("failed", code, "No room."), (response.GetProperty("status").GetString(), response.GetProperty("error").GetProperty("code").GetString(), response.GetProperty("error").GetProperty("message").GetString()));
+    }
+
+    /// <summary>A wait the relay knows reaches Codex in the words it parses ("try again in N s") for rate_limit_exceeded.</summary>
+    [Theory]
+    [InlineData("Rate limited.", "Rate limited. Please try again in 1.5s.")]
+    [InlineData("Rate limited. Please try again in 20s.", "Rate limited. Please try again in 20s.")]
+    public void WriteError_RateLimitedWithWait_ResponseFailedSaysWhenToTryAgain(string message, string expected)
+    {
+        var error = new RelayError(ErrorKind.RateLimited, message) { RetryAfter = TimeSpan.FromMilliseconds(1500) };
+
+        var frames = Frames(Encode([new MessageStarted("resp_abc", "gpt-4.1")], error: error));
+
+        Assert.Equal(message, Parse(frames[2].Data).GetProperty("message").GetString());
+        Assert.Equal(expected, Parse(frames[3].Data).GetProperty("response").GetProperty("error").GetProperty("message").GetString());
     }
 
     [Fact]
     public void WriteError_WithoutCode_UsesErrorTypeAsCode()
     {
-        var data = Parse(Frames(Encode([], error: new RelayError(ErrorKind.Upstream, "Upstream broke.")))[0].Data);
+        var frames = Frames(Encode([], error: new RelayError(ErrorKind.Upstream, "Upstream broke.")));
 
+        var data = Parse(frames[0].Data);
         Assert.Equal("server_error", data.GetProperty("code").GetString());
         Assert.Equal(0, data.GetProperty("sequence_number").GetInt32());
+
+        // Failed before any upstream event: the failed response still has an id of its own, a time and the model.
+        var failed = Parse(frames[1].Data);
+        Assert.Equal(1, failed.GetProperty("sequence_number").GetInt32());
+        var response = failed.GetProperty("response");
+        Assert.Matches("^resp_[0-9a-f]{32}$", response.GetProperty("id").GetString());
+        Assert.Equal((1741290958, "gpt-4.1", "server_error"), (response.GetProperty("created_at").GetInt64(), response.GetProperty("model").GetString(), response.GetProperty("error").GetProperty("code").GetString()));
+    }
+
+    /// <summary>A passed-through stream that breaks: its failure names the upstream's response and numbers on from its last event.</summary>
+    [Fact]
+    public void CreateStreamEncoderAfter_PassedThroughStream_ResponseFailedNamesTheUpstreamsResponse()
+    {
+        var format = new OpenAIResponsesFormat(FixedTimeProvider.At1741290958);
+        var decoder = format.CreateStreamDecoder();
+        decoder.Decode(new Serverless.Relay.Formats.Sse.SseEvent("response.created", """{"type":"response.created","sequence_number":0,"response":{"id":"resp_up","model":"gpt-5"}}"""), []);
+        decoder.Decode(new Serverless.Relay.Formats.Sse.SseEvent("response.in_progress", """{"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_up","model":"gpt-5"}}"""), []);
+        var output = new ArrayBufferWriter<byte>();
+
+        format.CreateStreamEncoderAfter(decoder, Request).WriteError(new RelayError(ErrorKind.Upstream, "broke off"), output);
+
+        var frames = Frames(Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.Equal(2, Parse(frames[0].Data).GetProperty("sequence_number").GetInt32());
+        var failed = Parse(frames[1].Data);
+        Assert.Equal(3, failed.GetProperty("sequence_number").GetInt32());
+        Assert.Equal(("resp_up", "gpt-5"), (failed.GetProperty("response").GetProperty("id").GetString(), failed.GetProperty("response").GetProperty("model").GetString()));
     }
 
     /// <summary>
