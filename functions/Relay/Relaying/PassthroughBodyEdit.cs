@@ -5,9 +5,10 @@ using Serverless.Relay.Formats.Sse;
 namespace Serverless.Relay.Relaying;
 
 /// <summary>
-/// The two changes a passthrough may make to a client's JSON body (<see cref="PassthroughTransform"/>), made in its
-/// bytes: the top-level <c>model</c> value replaced (or added), and <c>stream_options.include_usage</c> set to true (added, or
-/// the existing value replaced). Every other byte goes upstream as the client sent it.
+/// The changes a passthrough may make to a client's JSON body (<see cref="PassthroughTransform"/>), made in its
+/// bytes: the top-level <c>model</c> value replaced (or added), <c>stream_options.include_usage</c> set to true (added, or
+/// the existing value replaced), and items of the top-level <c>input</c> array left out. Every other byte goes upstream
+/// as the client sent it.
 /// </summary>
 /// <remarks>
 /// NOTE: why not a <c>JsonNode</c> round trip (what this replaced). It built a tree of the whole body, prompts included,
@@ -22,7 +23,8 @@ internal static class PassthroughBodyEdit
     /// <param name="body">A JSON object: the client's body, already parsed once, so known to be valid.</param>
     /// <param name="model">The model name to write, or null to leave it.</param>
     /// <param name="includeUsage">Whether to ask for the usage chunk.</param>
-    public static byte[] Apply(ReadOnlySpan<byte> body, string? model, bool includeUsage)
+    /// <param name="dropInput">Positions in the <c>input</c> array of the items to leave out, ascending; null for none.</param>
+    public static byte[] Apply(ReadOnlySpan<byte> body, string? model, bool includeUsage, IReadOnlyList<int>? dropInput = null)
     {
         var edits = new List<Edit>(2);
 
@@ -39,12 +41,19 @@ internal static class PassthroughBodyEdit
             empty = false;
             var isModel = model is not null && reader.ValueTextEquals("model"u8);
             var isOptions = includeUsage && reader.ValueTextEquals("stream_options"u8);
+            var isInput = dropInput is { Count: > 0 } && reader.ValueTextEquals("input"u8);
             reader.Read();
             var valueStart = bom + (int)reader.TokenStartIndex;
             if (isOptions)
             {
                 sawOptions = true;
                 AskForUsage(ref reader, bom, edits);
+                continue;
+            }
+
+            if (isInput && reader.TokenType == JsonTokenType.StartArray)
+            {
+                DropItems(ref reader, bom, dropInput!, edits);
                 continue;
             }
 
@@ -109,6 +118,50 @@ internal static class PassthroughBodyEdit
         if (!found)
         {
             edits.Add(new Edit(valueStart + 1, valueStart + 1, empty ? "\"include_usage\":true"u8.ToArray() : "\"include_usage\":true,"u8.ToArray()));
+        }
+    }
+
+    /// <summary>
+    /// At an array: the items at <paramref name="drop"/> are cut out with the comma that joined each to the next (or,
+    /// for a run at the end, to the item before it), so what is left is the array of the other items.
+    /// </summary>
+    private static void DropItems(ref Utf8JsonReader reader, int offset, IReadOnlyList<int> drop, List<Edit> edits)
+    {
+        var items = new List<(int Start, int End)>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var start = offset + (int)reader.TokenStartIndex;
+            reader.Skip();
+            items.Add((start, offset + (int)reader.BytesConsumed));
+        }
+
+        var dropped = new bool[items.Count];
+        foreach (var index in drop)
+        {
+            if ((uint)index < (uint)items.Count)
+            {
+                dropped[index] = true;
+            }
+        }
+
+        // The run of dropped items that ends the array goes with the comma before it: nothing follows to take theirs.
+        var tail = items.Count;
+        while (tail > 0 && dropped[tail - 1])
+        {
+            tail--;
+        }
+
+        for (var i = 0; i < tail; i++)
+        {
+            if (dropped[i])
+            {
+                edits.Add(new Edit(items[i].Start, items[i + 1].Start, []));
+            }
+        }
+
+        if (tail < items.Count)
+        {
+            edits.Add(new Edit(tail == 0 ? items[0].Start : items[tail - 1].End, items[^1].End, []));
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.OpenAIResponses;
 using Serverless.Relay.Formats.Sse;
 using Serverless.Relay.Providers;
 
@@ -14,10 +15,11 @@ internal interface IUpstreamTransform
 
 /// <summary>
 /// The upstream speaks the client's format: the client's bytes as they came, so upstream prompt caching and every
-/// field the relay does not model survive. Only two things may change: the model name (a model map), and OpenAI's
+/// field the relay does not model survive. Only three things may change: the model name (a model map), OpenAI's
 /// <c>stream_options.include_usage</c>, which the relay needs to meter a stream (the usage chunk it adds is then hidden
-/// from the client). Neither needs a parse when nothing changes, and either is made in the bytes when one does
-/// (<see cref="PassthroughBodyEdit"/>).
+/// from the client), and a Responses input's reasoning items that carry another provider's signature under the relay's
+/// tag (<see cref="ResponsesSignedReasoning"/>), which OpenAI would refuse. None needs a new parse, and each is made in
+/// the bytes when one applies (<see cref="PassthroughBodyEdit"/>).
 /// </summary>
 internal sealed class PassthroughTransform : IUpstreamTransform
 {
@@ -31,12 +33,16 @@ internal sealed class PassthroughTransform : IUpstreamTransform
         // Gemini carries the model in the URL, never in the body.
         var renameModel = format != WireFormat.Gemini && !string.Equals(upstreamModel, head.Model, StringComparison.Ordinal);
         var addUsage = format == WireFormat.OpenAIChat && head.Stream && !head.StreamUsage;
-        if (!renameModel && !addUsage)
+
+        // NOTE: a model whose pool mixes OpenAI accounts with Claude or Gemini ones hands a Codex session's reasoning
+        // items, signed by whichever answered, to either; the parsed body tells which items carry the tag.
+        var foreignReasoning = format == WireFormat.OpenAIResponses && request.Json is { } json ? ResponsesSignedReasoning.TaggedInputItems(json) : null;
+        if (!renameModel && !addUsage && foreignReasoning is null)
         {
             return new UpstreamBody(request.Body);
         }
 
-        return new UpstreamBody(PassthroughBodyEdit.Apply(request.Body.Span, renameModel ? upstreamModel : null, addUsage));
+        return new UpstreamBody(PassthroughBodyEdit.Apply(request.Body.Span, renameModel ? upstreamModel : null, addUsage, foreignReasoning));
     }
 
     /// <summary>The client did not ask for OpenAI's usage chunk, so the one the relay asked for is not relayed.</summary>

@@ -192,4 +192,34 @@ public sealed class PassthroughTests
         Assert.Equal(7, row.GetInt64("OutputTokens"));
         Assert.Equal(21, row.GetInt64("InputTokens"));
     }
+
+    /// <summary>
+    /// A Codex session on a model whose pool mixes OpenAI with Claude or Gemini sends back the reasoning items the relay
+    /// tagged with their maker's signature; OpenAI cannot decrypt those (the fake refuses them as OpenAI does), so they
+    /// are cut from the body and every other byte, OpenAI's own encrypted reasoning included, goes as sent.
+    /// </summary>
+    [Fact]
+    public async Task Responses_SameFormat_RelayTaggedReasoningLeftOutOfTheBody()
+    {
+        const string Mine = """{"type":"reasoning","id":"rs_opus_0","summary":[{"type":"summary_text","text":"Plan."}],"encrypted_content":"relay:anthropic:EqQBCgIYAhIM"}""";
+        const string Gemini = """{ "type" : "reasoning" , "summary": [], "encrypted_content": "relay:gemini:CiQB" }""";
+        const string OpenAIs = """{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAAABo\u00e9kept"}""";
+        const string Call = """{"type":"function_call","call_id":"c1","name":"shell","arguments":"{\"cmd\":\"ls\"}"}""";
+        const string Output = """{"type":"function_call_output","call_id":"c1","output":"a.txt"}""";
+        static string Body(params string[] items) => """{"model":"exact-openai","store":false,"input":[""" + string.Join(",\n ", items) + """],"include":["reasoning.encrypted_content"]}""";
+
+        await SendAsync("v1/responses", Body(Mine, """{"role":"user","content":"hi"}""", Gemini, OpenAIs, Call, Output, Mine), h => h.Authorization = new AuthenticationHeaderValue("Bearer", _relay.Key));
+
+        Assert.Equal(Body("""{"role":"user","content":"hi"}""", OpenAIs, Call, Output), Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
+    }
+
+    [Fact]
+    public async Task Responses_SameFormat_NoRelayTaggedReasoning_BodyForwardedByteForByte()
+    {
+        const string body = """{"model":"exact-openai","input":[{"role":"user","content":"relay:anthropic: in a message is text"},{"type":"reasoning","summary":[],"encrypted_content":"gAAAAABo"}],"store":false}""";
+
+        await SendAsync("v1/responses", body, h => h.Authorization = new AuthenticationHeaderValue("Bearer", _relay.Key));
+
+        Assert.Equal(body, Encoding.UTF8.GetString(_relay.Upstream.LastRequest.Body));
+    }
 }

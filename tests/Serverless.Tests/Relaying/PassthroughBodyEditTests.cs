@@ -84,6 +84,23 @@ public sealed class PassthroughBodyEditTests
         Assert.True(JsonNode.DeepEquals(Expected(Encoding.UTF8.GetString(body.AsSpan(3)), "upstream-2", usage: true), JsonNode.Parse(edited.AsSpan(3))));
     }
 
+    /// <summary>Input items left out wherever they are (first, inside, a run at the end, all), the rest as sent.</summary>
+    [Theory]
+    [InlineData(new[] { 0 }, "[1, {\"b\":[2]} ,\"c\"]")]
+    [InlineData(new[] { 1, 2 }, "[\"a\", \"c\"]")]
+    [InlineData(new[] { 3 }, "[\"a\", 1, {\"b\":[2]}]")]
+    [InlineData(new[] { 2, 3 }, "[\"a\", 1]")]
+    [InlineData(new[] { 0, 3 }, "[1, {\"b\":[2]}]")]
+    [InlineData(new[] { 0, 1, 2, 3 }, "[]")]
+    public void Apply_DropInput_CutsTheItemsAndTheirCommas(int[] drop, string expectedInput)
+    {
+        const string body = """{"model":"m","input":["a", 1, {"b":[2]} ,"c"],"tail":["x"]}""";
+
+        var edited = PassthroughBodyEdit.Apply(Encoding.UTF8.GetBytes(body), model: null, includeUsage: false, drop);
+
+        Assert.Equal("""{"model":"m","input":""" + expectedInput + ""","tail":["x"]}""", Encoding.UTF8.GetString(edited));
+    }
+
     /// <summary>What the passthrough sent before: the body as a tree, the model set, <c>include_usage</c> set to true.</summary>
     private static JsonObject Expected(string body, string? model, bool usage)
     {

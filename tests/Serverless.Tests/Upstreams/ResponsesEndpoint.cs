@@ -114,6 +114,14 @@ internal sealed class ResponsesEndpoint : UpstreamEndpoint
 
                     callIds.Add(callId);
                     break;
+                case "reasoning":
+                    // OpenAI's own encrypted reasoning is a Fernet token (gAAAA…); anything else it cannot decrypt, and refuses.
+                    if (item.String("encrypted_content") is { } encrypted && !encrypted.StartsWith("gAAAA", StringComparison.Ordinal))
+                    {
+                        return new($"The encrypted content for item {item.String("id")} could not be verified.", null, "invalid_encrypted_content");
+                    }
+
+                    break;
                 case "function_call_output":
                     var outputCallId = item.String("call_id");
                     if (outputCallId is null || !(continuesStored || callIds.Contains(outputCallId)))

@@ -39,12 +39,7 @@ internal static class ResponsesSignedReasoning
     public static bool TryRead(JsonElement item, [NotNullWhen(true)] out ThinkingPart? thinking)
     {
         thinking = null;
-
-        // NOTE: OpenAI's own encrypted reasoning is several kilobytes an item, and a client sends every item back each
-        // turn: the tag is looked for in the raw bytes (after the opening quote) before any string is made.
-        if (!JsonFields.TryGetString(item, "encrypted_content"u8, out var encrypted)
-            || !JsonMarshal.GetRawUtf8Value(encrypted)[1..].StartsWith("relay:"u8)
-            || encrypted.GetString() is not { } content)
+        if (!TryGetTagged(item, out var encrypted) || encrypted.GetString() is not { } content)
         {
             return false;
         }
@@ -67,6 +62,43 @@ internal static class ResponsesSignedReasoning
         thinking = new ThinkingPart(SummaryText(item), signature, signedBy);
         return true;
     }
+
+    /// <summary>
+    /// The positions in <paramref name="body"/>'s <c>input</c> of reasoning items whose <c>encrypted_content</c> this
+    /// relay wrote, or null when there are none (nearly always). OpenAI refuses such an item (it cannot decrypt the
+    /// content), so a body passed through as sent to an upstream that speaks Responses goes without them.
+    /// </summary>
+    public static List<int>? TaggedInputItems(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("input"u8, out var input) || input.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        List<int>? tagged = null;
+        var index = 0;
+        foreach (var item in input.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.Object && JsonFields.TryGetPresent(item, "type"u8, out var type)
+                && JsonFields.IsText(type, "reasoning"u8) && TryGetTagged(item, out _))
+            {
+                (tagged ??= []).Add(index);
+            }
+
+            index++;
+        }
+
+        return tagged;
+    }
+
+    /// <summary>The item's <c>encrypted_content</c> when it carries the relay's tag; false for OpenAI's own.</summary>
+    /// <remarks>
+    /// NOTE: OpenAI's own encrypted reasoning is several kilobytes an item, and a client sends every item back each
+    /// turn: the tag is looked for in the raw bytes (after the opening quote) before any string is made.
+    /// </remarks>
+    private static bool TryGetTagged(JsonElement item, out JsonElement encrypted) =>
+        JsonFields.TryGetString(item, "encrypted_content"u8, out encrypted)
+        && JsonMarshal.GetRawUtf8Value(encrypted)[1..].StartsWith("relay:"u8);
 
     /// <summary>
     /// The summary's text: the thinking as the relay wrote it, in one part (<see cref="ResponsesWire.WriteReasoningItem"/>),
