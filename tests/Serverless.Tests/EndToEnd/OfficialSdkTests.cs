@@ -160,6 +160,39 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
     }
 
     /// <summary>
+    /// Claude Code's max_tokens (32,000, or 64,000 for newer Claudes) to an account serving gpt-4o, which OpenAI refuses
+    /// above 16,384 ("max_tokens is too large"): the upstream is asked for the model's maximum and the client gets its answer.
+    /// </summary>
+    [Theory]
+    [InlineData(32000)]
+    [InlineData(64000)]
+    public async Task AnthropicClient_ClaudeCodeMaxTokensOnGpt4o_CappedToModelMaximum(long maxTokens)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string model = "gpt-4o";
+        await relay.Host.CreateAccountAsync(new
+        {
+            name = $"openai {model} {maxTokens}",
+            provider = "openai",
+            baseUrl = relay.Upstream.OpenAIBaseUrl,
+            apiKey = relay.Upstream.ApiKey,
+            models = new[] { model },
+        }).WaitAsync(Timeout, ct);
+        using var client = new AnthropicSdk.AnthropicClient { ApiKey = relay.Key, BaseUrl = relay.Host.BaseUri.ToString().TrimEnd('/'), MaxRetries = 0 };
+
+        var message = await client.Messages.Create(new Messages.MessageCreateParams
+        {
+            Model = model,
+            MaxTokens = maxTokens,
+            Messages = [new Messages.UserMessageParam("hello there")],
+        }, ct).WaitAsync(Timeout, ct);
+
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("You said: hello there", text.Text);
+        Assert.Equal(16384, relay.Upstream.LastRequest.Json.GetProperty("max_completion_tokens").GetInt32());
+    }
+
+    /// <summary>
     /// Claude Code's WebSearch (its request as the CLI sends it): an Anthropic account runs the server tool; a model
     /// served by another provider answers 400 in Anthropic's shape before any upstream is called, rather than answer
     /// without searching as if it had.

@@ -88,7 +88,19 @@ internal sealed class OpenAIChatEndpoint(string? azureDeployment) : UpstreamEndp
             return new($"Invalid 'user': string too long. Expected a string with maximum length 64, but got a string with length {user.Length} instead.", "user", "string_above_max_length");
         }
 
-        return ValidateMessages(messages) ?? ValidateTools(body);
+        return ValidateMessages(messages) ?? ValidateTools(body) ?? ValidateMaxTokens(body);
+    }
+
+    /// <summary>The models whose output maximum the fake knows, as OpenAI documents them.</summary>
+    private static readonly Dictionary<string, int> MaxCompletionTokens = new() { ["gpt-4o"] = 16384 };
+
+    /// <summary>OpenAI refuses more output tokens than the model's maximum, in these words, rather than capping them.</summary>
+    private static Invalid? ValidateMaxTokens(JsonElement body)
+    {
+        var asked = body.Integer("max_completion_tokens") ?? body.Integer("max_tokens");
+        return asked is { } value && body.String("model") is { } model && MaxCompletionTokens.TryGetValue(model, out var max) && value > max
+            ? new($"max_tokens is too large: {value}. This model supports at most {max} completion tokens, whereas you provided {value}.", "max_tokens", "invalid_value")
+            : null;
     }
 
     private static Invalid? ValidateMessages(JsonElement messages)

@@ -61,7 +61,8 @@ internal static class OpenAIChatRequestWriter
         }
 
         JsonFields.WriteNumberIfPresent(writer, "seed", request.Seed);
-        JsonFields.WriteNumberIfPresent(writer, dialect.MaxTokensField, request.MaxOutputTokens);
+        // NOTE: OpenAI refuses more than a model's maximum, which Claude Code asks for on every request: capped to it.
+        JsonFields.WriteNumberIfPresent(writer, dialect.MaxTokensField, OpenAIOutputLimit.Clamp(request.MaxOutputTokens, upstreamModel));
 
         // NOTE: OpenAI takes at most 4 stop sequences and refuses more; Anthropic clients may send more. The first four go.
         JsonFields.WriteStringsIfAny(writer, "stop", request.StopSequences, max: 4);

@@ -51,7 +51,8 @@ internal static class ResponsesRequestWriter
             JsonFields.WriteNumberIfPresent(writer, "top_p", request.TopP);
         }
 
-        JsonFields.WriteNumberIfPresent(writer, "max_output_tokens", request.MaxOutputTokens);
+        // NOTE: OpenAI refuses more than a model's maximum, which Claude Code asks for on every request: capped to it.
+        JsonFields.WriteNumberIfPresent(writer, "max_output_tokens", OpenAIOutputLimit.Clamp(request.MaxOutputTokens, upstreamModel));
 
         if (request.Stream)
         {

@@ -82,6 +82,42 @@ public sealed class OpenAIChatRequestWriterTests
         Assert.Equal(7, json.GetProperty("seed").GetInt32());
     }
 
+    /// <summary>
+    /// OpenAI refuses more output tokens than a model's maximum ("max_tokens is too large: 32000. This model supports
+    /// at most 16384 completion tokens"), and Claude Code asks for 32,000 or 64,000 on every request: a known model,
+    /// with a router's prefix or without, gets its maximum; a smaller request and an unknown name keep the client's value.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt-4o", 32000, 16384)]
+    [InlineData("gpt-4o-mini-2024-07-18", 64000, 16384)]
+    [InlineData("openai/gpt-4o", 32000, 16384)]
+    [InlineData("chatgpt-4o-latest", 32000, 16384)]
+    [InlineData("gpt-4o-2024-05-13", 32000, 4096)]
+    [InlineData("gpt-4.1", 64000, 32768)]
+    [InlineData("gpt-4.1-nano", 64000, 32768)]
+    [InlineData("gpt-4-turbo", 32000, 4096)]
+    [InlineData("gpt-4", 32000, 8192)]
+    [InlineData("gpt-3.5-turbo", 32000, 4096)]
+    [InlineData("o1", 128000, 100000)]
+    [InlineData("o1-mini", 128000, 65536)]
+    [InlineData("o3", 128000, 100000)]
+    [InlineData("o4-mini", 128000, 100000)]
+    [InlineData("gpt-5", 200000, 128000)]
+    [InlineData("gpt-5-mini", 64000, 64000)]
+    [InlineData("gpt-5-chat-latest", 32000, 16384)]
+    [InlineData("gpt-4o", 16384, 16384)]
+    [InlineData("gpt-4o", 1000, 1000)]
+    [InlineData("my-gpt-deployment", 64000, 64000)]
+    [InlineData("llama3.1:8b", 64000, 64000)]
+    public void WriteRequest_MaxOutputTokensAboveModelMaximum_Capped(string upstreamModel, int requested, int written)
+    {
+        var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, [new TextPart("hi")])], MaxOutputTokens = requested };
+
+        var json = Parse(Write(writer => Format.WriteRequest(request, upstreamModel, writer)));
+
+        Assert.Equal(written, json.GetProperty("max_completion_tokens").GetInt32());
+    }
+
     [Fact]
     public void WriteRequest_Conversation_WritesExactBody()
     {

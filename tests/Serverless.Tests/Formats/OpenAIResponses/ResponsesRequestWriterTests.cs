@@ -70,6 +70,26 @@ public sealed class ResponsesRequestWriterTests
         Assert.Equal(written, json.Contains("\"top_p\":1,", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// OpenAI refuses more output tokens than a model's maximum, and Claude Code asks for 32,000 or 64,000: a known
+    /// model gets its maximum, a smaller request and an unknown name keep the client's value.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt-4o", 32000, 16384)]
+    [InlineData("gpt-4.1-mini", 64000, 32768)]
+    [InlineData("o4-mini", 128000, 100000)]
+    [InlineData("gpt-5", 200000, 128000)]
+    [InlineData("gpt-4o", 1000, 1000)]
+    [InlineData("my-deployment", 64000, 64000)]
+    public void WriteRequest_MaxOutputTokensAboveModelMaximum_Capped(string upstreamModel, int requested, int written)
+    {
+        var request = new ChatRequest { Model = "m", Messages = [new ChatMessage(ChatRole.User, [new TextPart("Hi")])], MaxOutputTokens = requested };
+
+        var json = WriteRequest(request, upstreamModel);
+
+        Assert.Contains($"\"max_output_tokens\":{written},", json, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void WriteRequest_MinimalRequest_OmitsUnsetFields()
     {
