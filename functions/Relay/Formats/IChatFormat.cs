@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Formats;
@@ -86,6 +87,13 @@ internal interface IChatFormat
     /// than send them what they would refuse.
     /// </summary>
     RelayError? CannotCarry(ChatRequest request) => null;
+
+    /// <summary>
+    /// The rule this format holds tool names to as an upstream, or null for none: <see cref="WriteRequest"/> sends a
+    /// name outside it in the form <see cref="UpstreamToolNames.Of"/> makes, and the relay puts the declared name back
+    /// on the answer's calls (<see cref="UpstreamToolNames.MapOf"/>) before the client's format writes them.
+    /// </summary>
+    UpstreamToolNames? ToolNames => null;
 
     /// <summary>Reads a complete upstream answer.</summary>
     Result<ChatResponse> ReadResponse(JsonElement body);

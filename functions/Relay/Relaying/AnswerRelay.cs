@@ -46,7 +46,8 @@ internal static class AnswerRelay
                 return new RelayEnd(new RelayError(ErrorKind.Upstream, "The upstream answer could not be read: " + parsed.Error!.Message));
             }
 
-            answer = parsed.Value!;
+            // The upstream's calls to a tool it got under another name go back under the name the client declared.
+            answer = attempt.UpstreamFormat.ToolNames?.MapOf(request.Chat.Tools) is { } names ? names.Restore(parsed.Value!) : parsed.Value!;
         }
         catch (JsonException)
         {

@@ -5,6 +5,7 @@ using Serverless.Relay.Buffers;
 using Serverless.Relay.Canonical;
 using Serverless.Relay.Failover;
 using Serverless.Relay.Formats;
+using Serverless.Relay.Formats.Json;
 using Serverless.Relay.Formats.Sse;
 
 namespace Serverless.Relay.Relaying;
@@ -47,6 +48,8 @@ internal static class StreamRelay
         IBufferWriter<byte> body = array is null ? batch : array;
         var decoder = attempt.UpstreamFormat!.CreateStreamDecoder();
         var encoder = passthrough ? null : api.Format.CreateStreamEncoder(request.Chat);
+        // The upstream's calls to a tool it got under another name go back under the name the client declared.
+        var toolNames = passthrough ? null : attempt.UpstreamFormat.ToolNames?.MapOf(request.Chat.Tools);
         var events = new List<StreamEvent>(8);
         RelayError? failure = null;
         FailureKind? broken = null;
@@ -79,7 +82,7 @@ internal static class StreamRelay
                 if (sse is null)
                 {
                     failure = decoder.Complete(events);
-                    WriteEvents(events, encoder, body);
+                    WriteEvents(events, encoder, toolNames, body);
                     break;
                 }
 
@@ -105,7 +108,7 @@ internal static class StreamRelay
                 }
                 else
                 {
-                    WriteEvents(events, encoder, body);
+                    WriteEvents(events, encoder, toolNames, body);
                 }
 
                 trace.FirstByteSent();
@@ -233,12 +236,14 @@ internal static class StreamRelay
         await output.FlushAsync(clientAborted).ConfigureAwait(false);
     }
 
-    private static void WriteEvents(List<StreamEvent> events, IStreamEncoder? encoder, IBufferWriter<byte> output)
+    private static void WriteEvents(List<StreamEvent> events, IStreamEncoder? encoder, ToolNameMap? toolNames, IBufferWriter<byte> output)
     {
         if (encoder is null)
         {
             return;
         }
+
+        toolNames?.Restore(events);
 
         foreach (var streamEvent in events)
         {

@@ -193,6 +193,82 @@ public sealed class OfficialSdkTests(RelayWithUpstreams relay)
     }
 
     /// <summary>
+    /// Claude Code names an MCP server's tools <c>mcp__{server}__{tool}</c>, often longer than the 64 characters OpenAI
+    /// and Gemini take in a function's name (their fakes refuse it in their own words): the upstream gets a shortened
+    /// name and the SDK reads the call, streamed or not, under the name it declared; the call sent back in the history
+    /// with its result goes under the shortened one.
+    /// </summary>
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("azure-openai")]
+    [InlineData("gemini")]
+    public async Task AnthropicClient_LongMcpToolName_CalledUnderItsOwnName(string provider)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string name = "mcp__claude-code-relay-integration-server__get_weather_forecast_by_zip";
+        Assert.Equal(70, name.Length);
+        using var client = new AnthropicSdk.AnthropicClient { ApiKey = relay.Key, BaseUrl = relay.Host.BaseUri.ToString().TrimEnd('/'), MaxRetries = 0 };
+        var tool = new Messages.Tool
+        {
+            Name = name,
+            Description = "Weather for a city",
+            InputSchema = new Messages.InputSchema
+            {
+                Properties = new Dictionary<string, System.Text.Json.JsonElement> { ["city"] = System.Text.Json.JsonSerializer.SerializeToElement(new { type = "string" }) },
+                Required = ["city"],
+            },
+        };
+        var parameters = new Messages.MessageCreateParams
+        {
+            Model = RelayWithUpstreams.ModelFor(provider),
+            MaxTokens = 100,
+            Messages = [new Messages.UserMessageParam("what is the weather in Paris?")],
+            Tools = [tool],
+        };
+
+        var message = await client.Messages.Create(parameters, ct).WaitAsync(Timeout, ct);
+
+        Assert.Equal(Messages.StopReason.ToolUse, message.StopReason!.Value());
+        Assert.True(Assert.Single(message.Content).TryPickToolUse(out var call));
+        Assert.Equal(name, call.Name);
+        Assert.Equal("Paris", call.Input["city"].GetString());
+
+        string? streamedName = null;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            timeout.CancelAfter(Timeout);
+            await foreach (var streamEvent in client.Messages.CreateStreaming(parameters, timeout.Token).WithCancellation(timeout.Token))
+            {
+                if (streamEvent.TryPickContentBlockStart(out var start) && start.ContentBlock.TryPickToolUse(out var streamedCall))
+                {
+                    streamedName = streamedCall.Name;
+                }
+            }
+        }
+
+        Assert.Equal(name, streamedName);
+
+        // The next turn as Claude Code sends it, the call and its result in the history.
+        var body = $$$"""
+            {"model":"{{{RelayWithUpstreams.ModelFor(provider)}}}","max_tokens":100,
+             "tools":[{"name":"{{{name}}}","description":"Weather for a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}],
+             "messages":[{"role":"user","content":"what is the weather in Paris?"},
+              {"role":"assistant","content":[{"type":"tool_use","id":"{{{call.ID}}}","name":"{{{name}}}","input":{"city":"Paris"}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"{{{call.ID}}}","content":"sunny"}]}]}
+            """;
+        using var http = relay.Host.CreateClient();
+        using var request = ClientRequest.Post("anthropic", RelayWithUpstreams.ModelFor(provider), relay.Key, body);
+        using var response = await http.SendAsync(request, ct).WaitAsync(Timeout, ct);
+        var answer = await response.Content.ReadAsStringAsync(ct).WaitAsync(Timeout, ct);
+
+        Assert.True(response.IsSuccessStatusCode, answer);
+        Assert.Contains("Tool said:", answer, StringComparison.Ordinal);
+        var sent = relay.Upstream.LastRequest.Json.GetRawText();
+        Assert.DoesNotContain(name, sent, StringComparison.Ordinal);
+        Assert.Contains(name[..55] + "_", sent, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Claude Code's WebSearch (its request as the CLI sends it): an Anthropic account runs the server tool; a model
     /// served by another provider answers 400 in Anthropic's shape before any upstream is called, rather than answer
     /// without searching as if it had.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
 namespace Serverless.Tests.Upstreams;
@@ -9,7 +10,7 @@ namespace Serverless.Tests.Upstreams;
 /// <c>:countTokens</c> (https://ai.google.dev/api/generate-content). Reads both lowerCamel and snake_case field
 /// names, as Google's JSON mapping does.
 /// </summary>
-internal sealed class GeminiEndpoint(string model, string action) : UpstreamEndpoint
+internal sealed partial class GeminiEndpoint(string model, string action) : UpstreamEndpoint
 {
     private static readonly string[] PartKinds =
     [
@@ -213,6 +214,9 @@ internal sealed class GeminiEndpoint(string model, string action) : UpstreamEndp
         return null;
     }
 
+    [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$")]
+    private static partial Regex ValidFunctionName();
+
     private static Invalid? ValidateTools(JsonElement body)
     {
         var k = 0;
@@ -224,6 +228,12 @@ internal sealed class GeminiEndpoint(string model, string action) : UpstreamEndp
                 if (declaration.String("name") is null)
                 {
                     return new($"* GenerateContentRequest.tools[{k}].function_declarations[{d}].name: Name cannot be empty.\n");
+                }
+
+                // Gemini's own words (quoted in gemini-cli issue 6704, an MCP tool's long name).
+                if (!ValidFunctionName().IsMatch(declaration.String("name")!))
+                {
+                    return new($"* GenerateContentRequest.tools[{k}].function_declarations[{d}].name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.) or dashes (-), with a maximum length of 64.\n");
                 }
 
                 d++;

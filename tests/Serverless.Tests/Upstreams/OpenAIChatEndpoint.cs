@@ -263,6 +263,12 @@ internal sealed class OpenAIChatEndpoint(string? azureDeployment) : UpstreamEndp
             {
                 return new($"Missing required parameter: '{at}.function.name'.", $"{at}.function.name", "missing_required_parameter");
             }
+
+            // OpenAI's own refusal of a long name (Claude Code's MCP tools, mcp__{server}__{tool}, meet it).
+            if (function.String("name") is { Length: > 64 } name)
+            {
+                return new($"Invalid '{at}.function.name': string too long. Expected a string with maximum length 64, but got a string with length {name.Length} instead.", $"{at}.function.name", "string_above_max_length");
+            }
         }
 
         return null;

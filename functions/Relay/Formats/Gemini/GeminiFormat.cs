@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.Gemini;
 
@@ -41,6 +42,8 @@ internal sealed class GeminiFormat : IChatFormat
         GeminiRequestWriter.Write(request, upstreamModel, writer);
 
     public Result<ChatResponse> ReadResponse(JsonElement body) => GeminiResponseReader.Read(body);
+
+    public UpstreamToolNames ToolNames => UpstreamToolNames.Gemini;
 
     public IStreamDecoder CreateStreamDecoder() => new GeminiStreamDecoder();
 

@@ -40,7 +40,7 @@ internal static class GeminiRequestWriter
             foreach (var tool in request.Tools)
             {
                 writer.WriteStartObject();
-                writer.WriteString("name", tool.Name);
+                writer.WriteString("name", UpstreamToolNames.Gemini.Of(tool.Name));
                 if (tool.Description is not null)
                 {
                     writer.WriteString("description", tool.Description);
@@ -73,7 +73,7 @@ internal static class GeminiRequestWriter
             if (choice is { Kind: ToolChoiceKind.Tool, Name: { } name })
             {
                 writer.WriteStartArray("allowedFunctionNames");
-                writer.WriteStringValue(name);
+                writer.WriteStringValue(UpstreamToolNames.Gemini.Of(name));
                 writer.WriteEndArray();
             }
 
@@ -121,7 +121,7 @@ internal static class GeminiRequestWriter
                 // is a Gemini 3, later versions will be too). Google's placeholder goes on every unsigned call for every
                 // model, as Gemini CLI sends it to Gemini 2.x as well as 3 (geminiChat.ts,
                 // ensureActiveLoopHasThoughtSignatures; https://ai.google.dev/gemini-api/docs/thought-signatures).
-                GeminiWire.WriteModelParts(message.Content, writer, writeCallIds: false, GeminiWire.SkipSignatureSentinel);
+                GeminiWire.WriteModelParts(message.Content, writer, writeCallIds: false, GeminiWire.SkipSignatureSentinel, UpstreamToolNames.Gemini);
             }
             else
             {
@@ -185,7 +185,7 @@ internal static class GeminiRequestWriter
 
         writer.WriteStartObject();
         writer.WriteStartObject("functionResponse");
-        writer.WriteString("name", name);
+        writer.WriteString("name", UpstreamToolNames.Gemini.Of(name));
 
         // NOTE: "response" must be an object: JSON object text is used as is, anything else is wrapped in the keys
         // Gemini's docs suggest ("output"/"error"; we use "result" for output, as LiteLLM and Vertex samples do).

@@ -89,7 +89,8 @@ internal static class GeminiWire
     /// </summary>
     /// <param name="writeCallIds">Responses carry call ids (clients echo them in <c>functionResponse.id</c>); requests leave them out, since the ids were minted by other providers.</param>
     /// <param name="missingSignature">Written on the first function call of the turn when no call before it carried a signature.</param>
-    public static void WriteModelParts(IReadOnlyList<ContentPart> content, Utf8JsonWriter writer, bool writeCallIds, string? missingSignature = null)
+    /// <param name="names">Gemini's rule for function names when the turn goes to it as history; null for a client's answer.</param>
+    public static void WriteModelParts(IReadOnlyList<ContentPart> content, Utf8JsonWriter writer, bool writeCallIds, string? missingSignature = null, UpstreamToolNames? names = null)
     {
         string? pendingSignature = null;
         var callSigned = false;
@@ -128,7 +129,7 @@ internal static class GeminiWire
                     break;
                 case ToolCallPart call:
                     writer.WriteStartObject();
-                    WriteFunctionCall(call, writer, writeCallIds);
+                    WriteFunctionCall(call, writer, writeCallIds, names);
                     if (pendingSignature is null && !callSigned && missingSignature is not null)
                     {
                         pendingSignature = missingSignature;
@@ -144,7 +145,8 @@ internal static class GeminiWire
     }
 
     /// <summary>Writes the <c>functionCall</c> property; arguments JSON text becomes the <c>args</c> object.</summary>
-    public static void WriteFunctionCall(ToolCallPart call, Utf8JsonWriter writer, bool writeId)
+    /// <param name="names">Gemini's rule for function names when the call goes to it; null for a client's answer.</param>
+    public static void WriteFunctionCall(ToolCallPart call, Utf8JsonWriter writer, bool writeId, UpstreamToolNames? names = null)
     {
         writer.WriteStartObject("functionCall");
         if (writeId && !string.IsNullOrEmpty(call.Id))
@@ -152,7 +154,7 @@ internal static class GeminiWire
             writer.WriteString("id", call.Id);
         }
 
-        writer.WriteString("name", call.Name);
+        writer.WriteString("name", names is null ? call.Name : names.Of(call.Name));
         if (!GeminiJson.TryWriteObject(writer, "args", call.ArgumentsJson))
         {
             writer.WriteStartObject("args");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Relay.Canonical;
+using Serverless.Relay.Formats.Json;
 
 namespace Serverless.Relay.Formats.OpenAIChat;
 
@@ -71,6 +72,8 @@ internal sealed class OpenAIChatFormat : IChatFormat
     public Result<ChatResponse> ReadResponse(JsonElement body) => OpenAIChatResponseReader.Read(body);
 
     public AnswerMetering? MeterResponse(ReadOnlyMemory<byte> body) => OpenAIChatResponseReader.Meter(body.Span);
+
+    public UpstreamToolNames ToolNames => UpstreamToolNames.OpenAI;
 
     public IStreamDecoder CreateStreamDecoder() => new OpenAIChatStreamDecoder();
 

@@ -288,7 +288,7 @@ internal static class OpenAIChatRequestWriter
                     writer.WriteString("id", call.Id);
                     writer.WriteString("type", "function");
                     writer.WriteStartObject("function");
-                    writer.WriteString("name", call.Name);
+                    writer.WriteString("name", UpstreamToolNames.OpenAI.Of(call.Name));
                     writer.WriteString("arguments", call.ArgumentsJson);
                     writer.WriteEndObject();
                     writer.WriteEndObject();
@@ -399,7 +399,7 @@ internal static class OpenAIChatRequestWriter
             writer.WriteStartObject();
             writer.WriteString("type", "function");
             writer.WriteStartObject("function");
-            writer.WriteString("name", tool.Name);
+            writer.WriteString("name", UpstreamToolNames.OpenAI.Of(tool.Name));
             JsonFields.WriteStringIfPresent(writer, "description", tool.Description);
 
             writer.WritePropertyName("parameters");
@@ -426,7 +426,7 @@ internal static class OpenAIChatRequestWriter
                 writer.WriteStartObject("tool_choice");
                 writer.WriteString("type", "function");
                 writer.WriteStartObject("function");
-                writer.WriteString("name", toolChoice.Name);
+                writer.WriteString("name", UpstreamToolNames.OpenAI.Of(toolChoice.Name));
                 writer.WriteEndObject();
                 writer.WriteEndObject();
                 break;

@@ -55,6 +55,8 @@ internal sealed class OpenAIResponsesFormat : IChatFormat
 
     public Result<ChatResponse> ReadResponse(JsonElement body) => ResponsesResponseReader.Read(body);
 
+    public UpstreamToolNames ToolNames => UpstreamToolNames.OpenAI;
+
     public IStreamDecoder CreateStreamDecoder() => new ResponsesStreamDecoder();
 
     public string? ReadErrorMessage(JsonElement body)

@@ -31,7 +31,7 @@ internal static class ResponsesRequestWriter
             writer.WriteStartArray("tools");
             foreach (var tool in request.Tools)
             {
-                ResponsesWire.WriteFunctionTool(writer, tool);
+                ResponsesWire.WriteFunctionTool(writer, tool, UpstreamToolNames.OpenAI);
             }
 
             writer.WriteEndArray();
@@ -39,7 +39,7 @@ internal static class ResponsesRequestWriter
 
         if (request.ToolChoice is { } choice)
         {
-            ResponsesWire.WriteToolChoice(writer, choice);
+            ResponsesWire.WriteToolChoice(writer, choice, UpstreamToolNames.OpenAI);
         }
 
         JsonFields.WriteBooleanIfPresent(writer, "parallel_tool_calls", request.ParallelToolCalls);
@@ -140,7 +140,7 @@ internal static class ResponsesRequestWriter
                     writer.WriteStartObject();
                     writer.WriteString("type", "function_call");
                     writer.WriteString("call_id", call.Id);
-                    writer.WriteString("name", call.Name);
+                    writer.WriteString("name", UpstreamToolNames.OpenAI.Of(call.Name));
                     writer.WriteString("arguments", call.ArgumentsJson);
                     writer.WriteEndObject();
                     i++;

@@ -151,7 +151,8 @@ internal static class ResponsesWire
         writer.WriteEndObject();
     }
 
-    public static void WriteToolChoice(Utf8JsonWriter writer, ToolChoice choice)
+    /// <param name="names">The upstream's rule for tool names, when the choice goes to one; null for a client's echo.</param>
+    public static void WriteToolChoice(Utf8JsonWriter writer, ToolChoice choice, UpstreamToolNames? names = null)
     {
         switch (choice.Kind)
         {
@@ -164,7 +165,7 @@ internal static class ResponsesWire
             case ToolChoiceKind.Tool:
                 writer.WriteStartObject("tool_choice");
                 writer.WriteString("type", "function");
-                writer.WriteString("name", choice.Name);
+                writer.WriteString("name", choice.Name is { } name && names is not null ? names.Of(name) : choice.Name);
                 writer.WriteEndObject();
                 break;
             default:
@@ -173,11 +174,12 @@ internal static class ResponsesWire
         }
     }
 
-    public static void WriteFunctionTool(Utf8JsonWriter writer, ToolDefinition tool)
+    /// <param name="names">The upstream's rule for tool names, when the tool goes to one; null for a client's echo.</param>
+    public static void WriteFunctionTool(Utf8JsonWriter writer, ToolDefinition tool, UpstreamToolNames? names = null)
     {
         writer.WriteStartObject();
         writer.WriteString("type", "function");
-        writer.WriteString("name", tool.Name);
+        writer.WriteString("name", names is null ? tool.Name : names.Of(tool.Name));
         if (tool.Description is not null)
         {
             writer.WriteString("description", tool.Description);
