@@ -35,8 +35,11 @@ internal sealed class PassthroughTransform : IUpstreamTransform
         var addUsage = format == WireFormat.OpenAIChat && head.Stream && !head.StreamUsage;
 
         // NOTE: a model whose pool mixes OpenAI accounts with Claude or Gemini ones hands a Codex session's reasoning
-        // items, signed by whichever answered, to either; the parsed body tells which items carry the tag.
-        var foreignReasoning = format == WireFormat.OpenAIResponses && request.Json is { } json ? ResponsesSignedReasoning.TaggedInputItems(json) : null;
+        // items, signed by whichever answered, to either; the parsed body tells which items carry the tag. A Codex
+        // body holds hundreds of items and nearly never the tag, so one scan of its bytes comes before the walk.
+        var foreignReasoning = format == WireFormat.OpenAIResponses && request.Json is { } json && request.Body.Span.IndexOf("\"relay:"u8) >= 0
+            ? ResponsesSignedReasoning.TaggedInputItems(json)
+            : null;
         if (!renameModel && !addUsage && foreignReasoning is null)
         {
             return new UpstreamBody(request.Body);

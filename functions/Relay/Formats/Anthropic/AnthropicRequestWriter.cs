@@ -157,10 +157,11 @@ internal static class AnthropicRequestWriter
         var budget = Math.Max(MinThinkingBudget, reasoning.BudgetTokens ?? BudgetFor(reasoning.EffectiveEffort ?? ReasoningEffort.Medium));
         if (request.MaxOutputTokens is not { } cap)
         {
-            // What the request asks for holds thinking and answer; without a known maximum, the budget goes on top of the default.
+            // What the request asks for holds thinking and answer, and the answer keeps the default's room (a Gemini
+            // client's budget may be 32,768 alone); without a known maximum, the budget goes on top of the default.
             var unasked = UnaskedMaxTokensOf(upstreamModel);
             return unasked > DefaultMaxTokens
-                ? new Thinking("enabled", Math.Min(budget, unasked - 1))
+                ? new Thinking("enabled", Math.Max(MinThinkingBudget, Math.Min(budget, unasked - DefaultMaxTokens)))
                 : new Thinking("enabled", budget, MaxTokens: DefaultMaxTokens + budget);
         }
 

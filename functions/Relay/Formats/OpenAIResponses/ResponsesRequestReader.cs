@@ -51,7 +51,7 @@ internal static class ResponsesRequestReader
             return toolsError;
         }
 
-        var toolChoice = ReadToolChoice(body, out var allowedTools, out var choiceError);
+        var toolChoice = ReadToolChoice(body, out var allowedTools, out var untranslatable, out var choiceError);
         if (choiceError is not null)
         {
             return choiceError;
@@ -106,6 +106,7 @@ internal static class ResponsesRequestReader
             User = head.User,
             OutputFormat = outputFormat,
             Reasoning = reasoning,
+            Untranslatable = untranslatable,
         };
     }
 
@@ -714,9 +715,11 @@ internal static class ResponsesRequestReader
     }
 
     /// <param name="allowedTools">The names of the function tools an <c>allowed_tools</c> choice lets the model call; null for any other choice.</param>
-    private static ToolChoice? ReadToolChoice(JsonElement body, out HashSet<string>? allowedTools, out RelayError? error)
+    /// <param name="untranslatable">A choice that forces one of OpenAI's built-in tools, which only an OpenAI account runs.</param>
+    private static ToolChoice? ReadToolChoice(JsonElement body, out HashSet<string>? allowedTools, out RelayError? untranslatable, out RelayError? error)
     {
         allowedTools = null;
+        untranslatable = null;
         error = null;
         if (!body.TryGetProperty("tool_choice", out var choice) || choice.ValueKind == JsonValueKind.Null)
         {
@@ -750,7 +753,12 @@ internal static class ResponsesRequestReader
 
             if (type is not null)
             {
-                // Choices of built-in tools: the tools they name were dropped, so let the model decide.
+                // NOTE: a choice that forces a built-in tool (web_search_preview, file_search, ...): the tool is dropped in
+                // a translation, and the model would answer without it as if it had used it, so a translation refuses it
+                // (ChatRequest.Untranslatable); an OpenAI account in the pool still serves it.
+                untranslatable = RelayError.Invalid(
+                    $"tool_choice.type: {type} is OpenAI's built-in tool, which runs only at OpenAI, and this model is served by translating the request for another provider; use a model an OpenAI account serves",
+                    "tool_choice");
                 return null;
             }
         }

@@ -85,7 +85,7 @@ public sealed class ReasoningTranslationTests
         Assert.Equal(expected, ReasoningFieldsOf(Translate(client, body, "gemini", "gemini-3-pro-preview"), "gemini"));
     }
 
-    // Without a client max_tokens, the model's own maximum (64K for Sonnet 4.5) holds thinking and answer.
+    // Without a client max_tokens, what the request asks for (Sonnet 4.5's 64K, up to 32,000) holds thinking and answer.
     [Theory]
     [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"minimal"}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":1024}}""")]
     [InlineData("openai-chat", """{"model":"m","messages":""" + Hi + ""","reasoning_effort":"xhigh"}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":8192}}""")]
@@ -103,6 +103,9 @@ public sealed class ReasoningTranslationTests
     // A Gemini budget below Anthropic's minimum is raised to it.
     [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":300}}}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":1024}}""")]
     [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":0}}}""", """{"max_tokens":32000,"thinking":{"type":"disabled"}}""")]
+
+    // A Gemini budget as large as what the request asks for (2.5 Pro's 32,768) leaves the answer the default's room.
+    [InlineData("gemini", """{"contents":""" + GeminiHi + ""","generationConfig":{"thinkingConfig":{"thinkingBudget":32768}}}""", """{"max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":27904}}""")]
     public void Translate_ToAnthropicBudgetModel_WritesAnAcceptedBudget(string client, string body, string expected)
     {
         Assert.Equal(expected, ReasoningFieldsOf(Translate(client, body, "anthropic", "claude-sonnet-4-5-20250929"), "anthropic"));

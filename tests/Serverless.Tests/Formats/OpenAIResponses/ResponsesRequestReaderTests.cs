@@ -164,12 +164,18 @@ public sealed class ResponsesRequestReaderTests
         Assert.Equal(["b", "c"], request.Tools.Select(t => t.Name));
     }
 
+    /// <summary>
+    /// A choice forcing a built-in tool, which a translation drops: read (an OpenAI account in the pool serves it as
+    /// sent), but a translation refuses it naming the tool rather than let the model answer as if it had searched.
+    /// </summary>
     [Fact]
-    public void ReadRequest_BuiltInToolChoice_LeavesChoiceUnset()
+    public void ReadRequest_BuiltInToolChoice_UnsetAndUntranslatable()
     {
         var request = ReadOk("{'model':'m','input':'Hi','tool_choice':{'type':'web_search_preview'}}");
 
         Assert.Null(request.ToolChoice);
+        Assert.Equal("tool_choice", request.Untranslatable?.Param);
+        Assert.StartsWith("tool_choice.type: web_search_preview is OpenAI's built-in tool", request.Untranslatable!.Message, StringComparison.Ordinal);
     }
 
     [Theory]
