@@ -24,10 +24,10 @@ internal static class OpenAIOutputLimit
     /// <summary>The most output tokens <paramref name="upstreamModel"/> takes, or null when it is not one OpenAI documents.</summary>
     public static int? MaxOf(string upstreamModel)
     {
-        var name = upstreamModel.AsSpan(upstreamModel.LastIndexOf('/') + 1);
-        if (name.StartsWith("gpt-5", StringComparison.OrdinalIgnoreCase))
+        var name = OpenAIModelName.Bare(upstreamModel);
+        if (OpenAIModelName.IsGpt5(name, out var chat))
         {
-            return name.Contains("-chat", StringComparison.OrdinalIgnoreCase) ? 16_384 : 128_000;
+            return chat ? 16_384 : 128_000;
         }
 
         if (name.StartsWith("o1-mini", StringComparison.OrdinalIgnoreCase))
@@ -40,7 +40,7 @@ internal static class OpenAIOutputLimit
             return 32_768;
         }
 
-        if (name.Length > 1 && name[0] is 'o' or 'O' && name[1] is '1' or '3' or '4')
+        if (OpenAIModelName.IsOSeries(name))
         {
             return 100_000;
         }

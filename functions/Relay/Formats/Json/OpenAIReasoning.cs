@@ -36,7 +36,7 @@ internal static class OpenAIReasoning
     /// </summary>
     public static bool Accepts(string upstreamModel)
     {
-        var name = upstreamModel.AsSpan(upstreamModel.LastIndexOf('/') + 1);
+        var name = OpenAIModelName.Bare(upstreamModel);
         return !(name.StartsWith("gpt-4", StringComparison.OrdinalIgnoreCase)
             || name.StartsWith("gpt-3.5", StringComparison.OrdinalIgnoreCase)
             || name.StartsWith("gpt-35", StringComparison.OrdinalIgnoreCase)
@@ -53,13 +53,8 @@ internal static class OpenAIReasoning
     /// </summary>
     public static bool RefusesSampling(string upstreamModel)
     {
-        var name = upstreamModel.AsSpan(upstreamModel.LastIndexOf('/') + 1);
-        if (name.StartsWith("gpt-5", StringComparison.OrdinalIgnoreCase))
-        {
-            return !name.Contains("-chat", StringComparison.OrdinalIgnoreCase);
-        }
-
-        return name.Length > 1 && name[0] is 'o' or 'O' && name[1] is '1' or '3' or '4';
+        var name = OpenAIModelName.Bare(upstreamModel);
+        return OpenAIModelName.IsGpt5(name, out var chat) ? !chat : OpenAIModelName.IsOSeries(name);
     }
 
     /// <summary>
