@@ -775,11 +775,13 @@ internal sealed class OpenAIChatRequestReader
             return keyword;
         }
 
-        if (choice.ValueKind == JsonValueKind.Object
-            && choice.TryGetProperty("type", out var type) && JsonFields.IsText(type, "function"u8)
-            && choice.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+        var type = choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("type", out var typeElement) ? typeElement : default;
+
+        // A function or a custom tool, named the same way under a key of its kind.
+        var kind = JsonFields.IsText(type, "function"u8) ? "function" : JsonFields.IsText(type, "custom"u8) ? "custom" : null;
+        if (kind is not null && choice.TryGetProperty(kind, out var named) && named.ValueKind == JsonValueKind.Object)
         {
-            if (OpenAIChatFields.RequireString(function, "name", "tool_choice.function", out var name) is { } nameError)
+            if (OpenAIChatFields.RequireString(named, "name", "tool_choice." + kind, out var name) is { } nameError)
             {
                 error = nameError;
                 return null;
@@ -788,21 +790,7 @@ internal sealed class OpenAIChatRequestReader
             return new ToolChoice(ToolChoiceKind.Tool, name);
         }
 
-        if (choice.ValueKind == JsonValueKind.Object
-            && choice.TryGetProperty("type", out var customType) && JsonFields.IsText(customType, "custom"u8)
-            && choice.TryGetProperty("custom", out var custom) && custom.ValueKind == JsonValueKind.Object)
-        {
-            if (OpenAIChatFields.RequireString(custom, "name", "tool_choice.custom", out var name) is { } nameError)
-            {
-                error = nameError;
-                return null;
-            }
-
-            return new ToolChoice(ToolChoiceKind.Tool, name);
-        }
-
-        if (choice.ValueKind == JsonValueKind.Object
-            && choice.TryGetProperty("type", out var allowedType) && JsonFields.IsText(allowedType, "allowed_tools"u8))
+        if (JsonFields.IsText(type, "allowed_tools"u8))
         {
             if (!choice.TryGetProperty("allowed_tools", out var allowed) || allowed.ValueKind != JsonValueKind.Object)
             {
